@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { registerImport } from './commands/import.js';
+import { registerQueries } from './commands/query.js';
+import { reportError } from './output.js';
+
+/** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
+export function buildProgram(): Command {
+  const program = new Command('segflow')
+    .description(
+      'behavioral segmentation for growth teams: Segment-spec events in, segments and measured plays out',
+    )
+    .option(
+      '--db <path>',
+      'database file (default: db in segflow.config.yaml, $SEGFLOW_DB, else ./segflow.duckdb)',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  registerImport(program);
+  registerQueries(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    reportError(e, argv.includes('--json'));
+    return 1;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The dialect layer: every SQL construct that differs between engines is a function here, so code in the playbook
+ * steps composes SQL from these and stays engine-neutral. The DuckDB dialect is the only one today; ClickHouse
+ * implements the same interface when it lands.
+ */
+export type ColumnType = 'text' | 'timestamp' | 'double' | 'bigint' | 'integer' | 'boolean' | 'json';
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  notNull?: boolean;
+}
+
+export interface TableDef {
+  name: string;
+  columns: readonly ColumnDef[];
+  /** Columns that identify a row; engines use it for upserts (DuckDB) or as a sorting/replacing key (ClickHouse). */
+  primaryKey?: readonly string[];
+}
+
+/** Column name → type, for reading files with an explicit schema. */
+export type FileColumns = Readonly<Record<string, ColumnType>>;
+
+export interface Dialect {
+  readonly name: 'duckdb';
+  quoteIdent(name: string): string;
+  columnType(type: ColumnType): string;
+  createTable(def: TableDef): string;
+  /** Text at a JSON path (`$.a.b`), NULL when absent. `path` is SQL text: a literal built by `jsonPath` or a `?`. */
+  jsonText(expr: string, path: string): string;
+  /** The JSON value at a path (still JSON), NULL when absent. */
+  jsonValue(expr: string, path: string): string;
+  /** One of 'string' | 'number' | 'boolean' | 'object' | 'array' | 'null' for a JSON value; NULL for SQL NULL. */
+  jsonKind(expr: string): string;
+  /** A JSON value's serialized length in characters. */
+  jsonLength(expr: string): string;
+  /** Parse text as an ISO-8601 instant (any offset) to a UTC timestamp; NULL when unparseable. */
+  parseTimestamp(expr: string): string;
+  /** Text to a double, NULL when not a number. */
+  toDouble(expr: string): string;
+  /** An array of the non-NULL values among `exprs`. */
+  compactArray(exprs: readonly string[]): string;
+  arrayLength(expr: string): string;
+  /** Concatenate two text arrays; a NULL first array counts as empty. */
+  concatArrays(first: string, second: string): string;
+  /** Parse text with a strftime-style format (a placeholder such as `$2`) to a timestamp; NULL when it does not match. */
+  parseTimestampFormat(expr: string, format: string): string;
+  /** A JSON object from (key placeholder or literal, value expression) pairs. */
+  jsonObjectOf(pairs: readonly (readonly [key: string, valueExpr: string])[]): string;
+  /** A timestamp as ISO-8601 UTC text with milliseconds and a Z. */
+  isoText(expr: string): string;
+  /** Any SQL value as a JSON value. */
+  toJsonValue(expr: string): string;
+  /** The 1-based position of each row in its source, in source order. */
+  rowNumber(): string;
+  /** Split text on runs of whitespace after trimming; a text array. */
+  splitWhitespace(expr: string): string;
+  /** A stable hex digest of text (used to derive message ids). */
+  hashHex(expr: string): string;
+  argMax(value: string, by: string): string;
+  /** Aggregate (key, JSON value) pairs into one JSON object. */
+  jsonObjectAgg(key: string, value: string): string;
+  /** Build a JSON object from alternating key literals and value expressions. */
+  jsonObject(pairs: readonly (readonly [key: string, valueExpr: string])[]): string;
+  /** Keys of a JSON object as rows: a table expression yielding (key, value). */
+  jsonEachSource(expr: string): string;
+  /** `received − (sent − original)`: the event time corrected for the client's clock skew (Segment's rule). */
+  skewCorrected(received: string, sent: string, original: string): string;
+  /** True when text parses as JSON and is an object. */
+  textIsJsonObject(expr: string): string;
+  /** True when text parses as JSON at all. */
+  textIsJson(expr: string): string;
+  /** The named top-level fields of a JSON text as one list of JSON values, parsing the text once (NULL if invalid). */
+  jsonFieldList(expr: string, fields: readonly string[]): string;
+  /** Item `index` (0-based) of a list. */
+  listItem(expr: string, index: number): string;
+  /** SQL NULL for a JSON null, else the value. */
+  nullIfJsonNull(expr: string): string;
+  /** Serialize an array of text to a JSON array. */
+  toJson(expr: string): string;
+  /** A table expression yielding (key, value) for each member of a JSON object column `expr` of `alias`. */
+  jsonEach(expr: string): string;
+  /** The current UTC time as a timestamp. */
+  now(): string;
+  /** Files as relations; `path` is the placeholder the caller binds the file name to (e.g. `$1`). */
+  readNdjson(path: string, columns: FileColumns): string;
+  readCsvLines(path: string): string;
+  readCsv(path: string, options: { header: boolean; delimiter?: string }): string;
+  readParquet(path: string): string;
+}
+
+/** A JSON path literal for constant keys we choose (never user input): `['a','b']` → `'$."a"."b"'`. */
+export function jsonPath(keys: readonly string[]): string {
+  for (const k of keys) {
+    if (!/^[A-Za-z0-9_$ -]+$/.test(k))
+      throw new Error(`jsonPath: key ${JSON.stringify(k)} must be bound as a parameter`);
+  }
+  return `'$${keys.map((k) => `."${k}"`).join('')}'`;
+}

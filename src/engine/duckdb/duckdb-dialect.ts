@@ -1,0 +1,90 @@
+import type { ColumnType, Dialect, FileColumns, TableDef } from '../dialect.js';
+
+const COLUMN_TYPES: Record<ColumnType, string> = {
+  text: 'VARCHAR',
+  timestamp: 'TIMESTAMP',
+  double: 'DOUBLE',
+  bigint: 'BIGINT',
+  integer: 'INTEGER',
+  boolean: 'BOOLEAN',
+  json: 'JSON',
+};
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * DuckDB's SQL. Timestamps are stored as TIMESTAMP holding UTC; without the ICU extension DuckDB's TIMESTAMPTZ is
+ * UTC, so casting text through it converts any offset to UTC.
+ */
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  quoteIdent,
+  columnType: (type) => COLUMN_TYPES[type],
+  createTable(def: TableDef): string {
+    const cols = def.columns.map(
+      (c) => `${quoteIdent(c.name)} ${COLUMN_TYPES[c.type]}${c.notNull ? ' NOT NULL' : ''}`,
+    );
+    if (def.primaryKey?.length) cols.push(`PRIMARY KEY (${def.primaryKey.map(quoteIdent).join(', ')})`);
+    return `CREATE TABLE IF NOT EXISTS ${quoteIdent(def.name)} (${cols.join(', ')})`;
+  },
+  jsonText: (expr, path) => `json_extract_string(${expr}, ${path})`,
+  jsonValue: (expr, path) => `json_extract(${expr}, ${path})`,
+  jsonKind: (expr) =>
+    `CASE json_type(${expr}) WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' ` +
+    `WHEN 'DOUBLE' THEN 'number' WHEN 'HUGEINT' THEN 'number' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object' ` +
+    `WHEN 'ARRAY' THEN 'array' WHEN 'NULL' THEN 'null' END`,
+  jsonLength: (expr) => `length(CAST(${expr} AS VARCHAR))`,
+  parseTimestamp: (expr) => `CAST(TRY_CAST(${expr} AS TIMESTAMPTZ) AS TIMESTAMP)`,
+  toDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
+  compactArray: (exprs) => `list_filter([${exprs.join(', ')}], x -> x IS NOT NULL)`,
+  arrayLength: (expr) => `len(${expr})`,
+  concatArrays: (first, second) => `list_concat(coalesce(${first}, []), ${second})`,
+  parseTimestampFormat: (expr, format) => `try_strptime(${expr}, ${format})`,
+  jsonObjectOf: (pairs) =>
+    pairs.length ? `json_object(${pairs.map(([k, v]) => `${k}, ${v}`).join(', ')})` : `'{}'::JSON`,
+  isoText: (expr) => `strftime(${expr}, '%Y-%m-%dT%H:%M:%S.%gZ')`,
+  toJsonValue: (expr) => `to_json(${expr})`,
+  // DuckDB streams ROW_NUMBER() OVER () without materialising, and preserves the reader's order.
+  rowNumber: () => `row_number() OVER ()`,
+  splitWhitespace: (expr) => `regexp_split_to_array(trim(${expr}), '\\s+')`,
+  hashHex: (expr) => `md5(${expr})`,
+  argMax: (value, by) => `arg_max(${value}, ${by})`,
+  jsonObjectAgg: (key, value) => `json_group_object(${key}, ${value})`,
+  jsonObject: (pairs) =>
+    pairs.length === 0
+      ? `'{}'::JSON`
+      : `json_object(${pairs.map(([k, v]) => `${sqlString(k)}, ${v}`).join(', ')})`,
+  jsonEachSource: (expr) => `(SELECT unnest(json_keys(${expr})) AS key) AS k(key)`,
+  skewCorrected: (received, sent, original) => `(${received} - (${sent} - ${original}))`,
+  // CASE, not AND: DuckDB evaluates both sides of AND, and the cast fails on text that is not JSON.
+  textIsJsonObject: (expr) =>
+    `CASE WHEN json_valid(${expr}) THEN json_type(CAST(${expr} AS JSON)) = 'OBJECT' ELSE FALSE END`,
+  textIsJson: (expr) => `json_valid(${expr})`,
+  jsonFieldList: (expr, fields) =>
+    `json_extract(CASE WHEN json_valid(${expr}) THEN CAST(${expr} AS JSON) END, [${fields.map((f) => `'$."${f}"'`).join(', ')}])`,
+  listItem: (expr, index) => `${expr}[${index + 1}]`,
+  nullIfJsonNull: (expr) => `CASE WHEN json_type(${expr}) <> 'NULL' THEN ${expr} END`,
+  toJson: (expr) => `to_json(${expr})`,
+  jsonEach: (expr) => `json_each(${expr})`,
+  now: () => `CAST(now() AS TIMESTAMP)`,
+  readNdjson(path: string, columns: FileColumns): string {
+    const cols = Object.entries(columns)
+      .map(([name, type]) => `${sqlString(name)}: ${sqlString(COLUMN_TYPES[type])}`)
+      .join(', ');
+    // With a schema, ignore_errors turns lines that are not JSON objects into empty rows; the importer counts
+    // lines to notice them and falls back to reading line by line. Without one, the reader infers the columns.
+    if (!cols) return `read_json(${path}, format = 'newline_delimited', maximum_object_size = 67108864)`;
+    return `read_json(${path}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 67108864, columns = {${cols}})`;
+  },
+  readCsvLines: (path) =>
+    `read_csv(${path}, columns = {'line': 'VARCHAR'}, delim = '\x1f', quote = '', escape = '', header = false, auto_detect = false)`,
+  readCsv: (path, { header, delimiter }) =>
+    `read_csv(${path}, header = ${header}, all_varchar = true${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
+  readParquet: (path) => `read_parquet(${path})`,
+};

@@ -1,0 +1,322 @@
+import { existsSync } from 'node:fs';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBValue,
+  StatementType,
+  TIMESTAMP,
+  timestampValue,
+} from '@duckdb/node-api';
+import { errorMessage, SegflowError } from '../../errors.js';
+import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
+import { duckdbDialect } from './duckdb-dialect.js';
+
+export interface DuckDBOpenOptions {
+  /** A database file, or ':memory:'. */
+  path: string;
+  readOnly?: boolean;
+  /** DuckDB threads; defaults to the machine's cores. */
+  threads?: number;
+}
+
+function toDuckValue(v: SqlValue): DuckDBValue {
+  if (v instanceof Date) return timestampValue(BigInt(v.getTime()) * 1000n);
+  return v;
+}
+
+/** Integers come back as bigint; hand JavaScript a number whenever it is exact, so callers never juggle both. */
+function toJsValue(v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
+  }
+  return v;
+}
+
+function normalizeRow(row: Record<string, unknown>): Row {
+  for (const k of Object.keys(row)) row[k] = toJsValue(row[k]);
+  return row;
+}
+
+function sqlError(e: unknown, sql: string): SegflowError {
+  const message = errorMessage(e);
+  if (/Could not set lock on file|Conflicting lock/.test(message)) {
+    return new SegflowError(
+      'DB_LOCKED',
+      `the database is in use by another process: ${message.split('\n')[0]}`,
+      'stop the other segflow process (for example `segflow serve`), or query it through its API',
+    );
+  }
+  return new SegflowError('SQL_FAILED', message, `the statement was: ${sql.slice(0, 300)}`, { cause: e });
+}
+
+/** A promise chain that serializes use of the single connection: DuckDB connections are not re-entrant. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  lock<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+class DuckDBWarehouse implements Warehouse {
+  readonly engine = 'duckdb' as const;
+  readonly dialect = duckdbDialect;
+  private closed = false;
+  constructor(
+    readonly location: string,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly mutex: Mutex,
+    private readonly inTransaction: boolean,
+  ) {}
+
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    // Inside a transaction the caller already holds the lock; taking it again would deadlock.
+    return this.inTransaction ? fn() : this.mutex.lock(fn);
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    return this.guard(async () => {
+      try {
+        await this.conn.run(sql, params.map(toDuckValue));
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+    });
+  }
+
+  query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.guard(async () => {
+      try {
+        const reader = await this.conn.runAndReadAll(sql, params.map(toDuckValue));
+        return reader.getRowObjectsJS().map((r) => normalizeRow(r as Record<string, unknown>) as T);
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+    });
+  }
+
+  async *stream<T extends Row = Row>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    options: StreamOptions = {},
+  ): AsyncIterable<T[]> {
+    // The lock is held for the whole iteration so that no other statement interleaves with the open result.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let acquired!: () => void;
+    const ready = new Promise<void>((r) => {
+      acquired = r;
+    });
+    if (this.inTransaction) acquired();
+    else
+      void this.mutex.lock(() => {
+        acquired();
+        return held;
+      });
+    await ready;
+    try {
+      let result: Awaited<ReturnType<DuckDBConnection['stream']>>;
+      try {
+        result = await this.conn.stream(sql, params.map(toDuckValue));
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+      let pending: T[] = [];
+      for await (const rows of result.yieldRowObjectJs()) {
+        for (const r of rows) pending.push(normalizeRow(r as Record<string, unknown>) as T);
+        if (!options.batchRows || pending.length >= options.batchRows) {
+          yield pending;
+          pending = [];
+        }
+      }
+      if (pending.length) yield pending;
+    } finally {
+      release();
+    }
+  }
+
+  append(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>,
+  ): Promise<number> {
+    return this.guard(async () => {
+      // The appender writes whole table rows; a staging temp table with exactly `columns` keeps callers explicit.
+      const described = await this.conn.runAndReadAll(`DESCRIBE ${duckdbDialect.quoteIdent(table)}`);
+      const tableCols = described.getRowObjectsJS().map((r) => String(r.column_name));
+      if (tableCols.join('\u0000') !== columns.join('\u0000')) {
+        throw new SegflowError(
+          'SQL_FAILED',
+          `append to ${table}: columns [${columns.join(', ')}] do not match the table's [${tableCols.join(', ')}]`,
+          'append in the table column order',
+        );
+      }
+      let appender: DuckDBAppender;
+      try {
+        appender = await this.conn.createAppender(table);
+      } catch (e) {
+        throw sqlError(e, `APPEND ${table}`);
+      }
+      let n = 0;
+      try {
+        for await (const row of rows) {
+          for (const v of row) {
+            if (v === null || v === undefined) appender.appendNull();
+            else if (typeof v === 'string') appender.appendVarchar(v);
+            else if (typeof v === 'number') appender.appendDouble(v);
+            else if (typeof v === 'bigint') appender.appendBigInt(v);
+            else if (typeof v === 'boolean') appender.appendBoolean(v);
+            else appender.appendValue(toDuckValue(v), TIMESTAMP);
+          }
+          appender.endRow();
+          n++;
+        }
+        appender.flushSync();
+      } catch (e) {
+        throw sqlError(e, `APPEND ${table}`);
+      } finally {
+        appender.closeSync();
+      }
+      return n;
+    });
+  }
+
+  transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.mutex.lock(async () => {
+      const tx = new DuckDBWarehouse(this.location, this.instance, this.conn, this.mutex, true);
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn(tx);
+        await this.conn.run('COMMIT');
+        return out;
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  readOnlyQuery(sql: string, params: readonly SqlValue[] = []): Promise<{ columns: string[]; rows: Row[] }> {
+    return this.guard(async () => {
+      let statementCount: number;
+      try {
+        statementCount = (await this.conn.extractStatements(sql)).count;
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+      if (statementCount !== 1) {
+        throw new SegflowError(
+          'SQL_NOT_READ_ONLY',
+          `expected exactly one statement, got ${statementCount}`,
+          'run one SELECT at a time',
+        );
+      }
+      let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>;
+      try {
+        prepared = await this.conn.prepare(sql);
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+      // Everything but SELECT (INSERT, COPY, ATTACH, SET, …) may write or change settings.
+      if (prepared.statementType !== StatementType.SELECT) {
+        throw new SegflowError(
+          'SQL_NOT_READ_ONLY',
+          'only SELECT queries may run here; the statement would change data or settings',
+          'write a SELECT (WITH … SELECT is fine); imports and refreshes have their own commands',
+        );
+      }
+      try {
+        if (params.length) prepared.bind(params.map(toDuckValue));
+        const reader = await prepared.runAndReadAll();
+        return {
+          columns: reader.columnNames(),
+          rows: reader.getRowObjectsJS().map((r) => normalizeRow(r as Record<string, unknown>)),
+        };
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+    });
+  }
+
+  exportToFile(
+    sql: string,
+    params: readonly SqlValue[],
+    file: { path: string; format: 'parquet' | 'csv' | 'ndjson' },
+  ): Promise<number> {
+    // COPY cannot take its target as a bound parameter, so the path is quoted as a literal after escaping.
+    const target = `'${file.path.replaceAll("'", "''")}'`;
+    const options = {
+      parquet: 'FORMAT PARQUET, COMPRESSION ZSTD',
+      csv: 'FORMAT CSV, HEADER',
+      ndjson: 'FORMAT JSON',
+    }[file.format];
+    return this.guard(async () => {
+      try {
+        const reader = await this.conn.runAndReadAll(
+          `COPY (${sql}) TO ${target} (${options})`,
+          params.map(toDuckValue),
+        );
+        return Number(reader.getRowsJS()[0]?.[0] ?? 0);
+      } catch (e) {
+        throw sqlError(e, sql);
+      }
+    });
+  }
+
+  progress(): number | undefined {
+    const p = this.conn.progress;
+    return p.total_rows_to_process > 0n || p.percentage >= 0
+      ? Math.max(0, Math.min(1, p.percentage / 100))
+      : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || this.inTransaction) return;
+    this.closed = true;
+    await this.mutex.lock(async () => {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    });
+  }
+}
+
+export async function openDuckDB(options: DuckDBOpenOptions): Promise<Warehouse> {
+  // Built without ICU, DuckDB keeps TIMESTAMPTZ in UTC, which is what segflow stores. Extensions are never fetched:
+  // everything segflow uses (JSON, Parquet, CSV) is built in, and machines may have no network.
+  const config: Record<string, string> = {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  };
+  if (options.readOnly) config.access_mode = 'READ_ONLY';
+  if (options.threads) config.threads = String(options.threads);
+  if (options.readOnly && options.path !== ':memory:' && !existsSync(options.path)) {
+    throw new SegflowError(
+      'DB_OPEN_FAILED',
+      `no database at ${options.path}`,
+      'import events first (`segflow import FILE`), or pass --db with the path of an existing database',
+    );
+  }
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(options.path, config);
+  } catch (e) {
+    const err = sqlError(e, `open ${options.path}`);
+    if (err.code === 'DB_LOCKED') throw err;
+    throw new SegflowError(
+      'DB_OPEN_FAILED',
+      `cannot open database ${options.path}: ${errorMessage(e).split('\n')[0]}`,
+      'check the path and permissions; a file that is not a DuckDB database cannot be used',
+      { cause: e },
+    );
+  }
+  const conn = await instance.connect();
+  return new DuckDBWarehouse(options.path, instance, conn, new Mutex(), false);
+}

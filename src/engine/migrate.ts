@@ -1,0 +1,40 @@
+import { SegflowError } from '../errors.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
+import type { Warehouse } from './warehouse.js';
+
+const META = 'segflow_meta';
+
+export async function schemaVersion(wh: Warehouse): Promise<number> {
+  await wh.run(`CREATE TABLE IF NOT EXISTS ${META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
+  const rows = await wh.query<{ value: string }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`);
+  return rows.length ? Number(rows[0]!.value) : 0;
+}
+
+/**
+ * Bring a database up to `target` (default: the newest schema this build knows). Each migration commits on its own,
+ * so a crash between two leaves a valid older version that the next open continues from.
+ */
+export async function migrate(
+  wh: Warehouse,
+  target = LATEST_SCHEMA_VERSION,
+): Promise<{ from: number; to: number }> {
+  const from = await schemaVersion(wh);
+  if (from > LATEST_SCHEMA_VERSION) {
+    throw new SegflowError(
+      'DB_SCHEMA_TOO_NEW',
+      `${wh.location} was written by a newer segflow (schema version ${from}; this segflow knows up to ${LATEST_SCHEMA_VERSION})`,
+      'upgrade segflow (npm install segflow@latest), or open a database this version created',
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= from || m.version > target) continue;
+    await wh.transaction(async (tx) => {
+      for (const sql of m.statements(tx.dialect)) await tx.run(sql);
+      await tx.run(
+        `INSERT INTO ${META} (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(m.version)],
+      );
+    });
+  }
+  return { from, to: Math.max(from, Math.min(target, LATEST_SCHEMA_VERSION)) };
+}

@@ -1,0 +1,207 @@
+import type { Dialect, TableDef } from './dialect.js';
+
+/**
+ * The storage schema as an ordered list of migrations. A database records the highest version applied; opening an
+ * older file applies the rest, opening a newer one is refused (see migrate.ts). Never edit a released migration:
+ * add the next one.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  statements: (d: Dialect) => string[];
+}
+
+export const EVENTS: TableDef = {
+  name: 'events',
+  columns: [
+    { name: 'message_id', type: 'text', notNull: true },
+    { name: 'type', type: 'text', notNull: true },
+    { name: 'event', type: 'text' }, // track: the event name
+    { name: 'name', type: 'text' }, // page / screen: the page or screen name
+    { name: 'user_id', type: 'text' },
+    { name: 'anonymous_id', type: 'text' },
+    { name: 'group_id', type: 'text' },
+    { name: 'previous_id', type: 'text' },
+    { name: 'ts', type: 'timestamp', notNull: true }, // event time (UTC) after clock-skew correction
+    { name: 'original_timestamp', type: 'timestamp' },
+    { name: 'sent_at', type: 'timestamp' },
+    { name: 'received_at', type: 'timestamp', notNull: true },
+    { name: 'properties', type: 'json' },
+    { name: 'traits', type: 'json' },
+    { name: 'context', type: 'json' },
+    { name: 'integrations', type: 'json' },
+    { name: 'revenue', type: 'double' },
+    { name: 'source', type: 'text', notNull: true }, // 'import' | 'collector' | …
+  ],
+};
+
+/** Every identifier (userId, anonymousId, previousId) → the canonical person it belongs to. */
+export const IDENTITIES: TableDef = {
+  name: 'identities',
+  columns: [
+    { name: 'identifier', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'is_user', type: 'boolean', notNull: true }, // ever seen as a userId: preferred as canonical id
+  ],
+  primaryKey: ['identifier'],
+};
+
+/** Why two identifiers are one person: the first message that linked them. Kept for audit and privacy work. */
+export const IDENTITY_EDGES: TableDef = {
+  name: 'identity_edges',
+  columns: [
+    { name: 'a', type: 'text', notNull: true },
+    { name: 'b', type: 'text', notNull: true },
+    { name: 'via', type: 'text', notNull: true }, // message type that linked them: identify | alias | track | …
+    { name: 'message_id', type: 'text', notNull: true },
+    { name: 'ts', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['a', 'b'],
+};
+
+/**
+ * Profile facts are kept per identifier, not per person, so an identity merge never rewrites them: the persons
+ * view resolves identifiers to people at read time and takes the latest value by event time.
+ */
+export const IDENTITY_ACTIVITY: TableDef = {
+  name: 'identity_activity',
+  columns: [
+    { name: 'identifier', type: 'text', notNull: true },
+    { name: 'first_seen', type: 'timestamp', notNull: true },
+    { name: 'last_seen', type: 'timestamp', notNull: true },
+    { name: 'events', type: 'bigint', notNull: true },
+  ],
+  primaryKey: ['identifier'],
+};
+
+export const IDENTITY_TRAITS: TableDef = {
+  name: 'identity_traits',
+  columns: [
+    { name: 'identifier', type: 'text', notNull: true },
+    { name: 'key', type: 'text', notNull: true },
+    { name: 'value', type: 'json' },
+    { name: 'ts', type: 'timestamp', notNull: true },
+    { name: 'message_id', type: 'text', notNull: true }, // breaks ties between values set at the same instant
+  ],
+  primaryKey: ['identifier', 'key'],
+};
+
+export const IDENTITY_CONSENT: TableDef = {
+  name: 'identity_consent',
+  columns: [
+    { name: 'identifier', type: 'text', notNull: true },
+    { name: 'purpose', type: 'text', notNull: true },
+    { name: 'granted', type: 'boolean', notNull: true },
+    { name: 'ts', type: 'timestamp', notNull: true },
+    { name: 'message_id', type: 'text', notNull: true },
+  ],
+  primaryKey: ['identifier', 'purpose'],
+};
+
+export const ACCOUNT_TRAITS: TableDef = {
+  name: 'account_traits',
+  columns: [
+    { name: 'group_id', type: 'text', notNull: true },
+    { name: 'key', type: 'text', notNull: true },
+    { name: 'value', type: 'json' },
+    { name: 'ts', type: 'timestamp', notNull: true },
+    { name: 'message_id', type: 'text', notNull: true },
+  ],
+  primaryKey: ['group_id', 'key'],
+};
+
+export const ACCOUNT_MEMBERS: TableDef = {
+  name: 'account_members',
+  columns: [
+    { name: 'group_id', type: 'text', notNull: true },
+    { name: 'identifier', type: 'text', notNull: true },
+    { name: 'first_seen', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['group_id', 'identifier'],
+};
+
+export const REJECTED_EVENTS: TableDef = {
+  name: 'rejected_events',
+  columns: [
+    { name: 'rejected_at', type: 'timestamp', notNull: true },
+    { name: 'source', type: 'text', notNull: true }, // 'import:<file>' | 'collector'
+    { name: 'row_no', type: 'bigint' }, // line or row number in the source, 1-based
+    { name: 'message_id', type: 'text' },
+    { name: 'problems', type: 'json', notNull: true }, // ["$.path: what is wrong and how to fix it", …]
+    { name: 'raw', type: 'text' },
+  ],
+};
+
+export const IMPORT_RUNS: TableDef = {
+  name: 'import_runs',
+  columns: [
+    { name: 'started_at', type: 'timestamp', notNull: true },
+    { name: 'finished_at', type: 'timestamp', notNull: true },
+    { name: 'file', type: 'text', notNull: true },
+    { name: 'format', type: 'text', notNull: true },
+    { name: 'preset', type: 'text' },
+    { name: 'rows_read', type: 'bigint', notNull: true },
+    { name: 'inserted', type: 'bigint', notNull: true },
+    { name: 'duplicates', type: 'bigint', notNull: true },
+    { name: 'rejected', type: 'bigint', notNull: true },
+  ],
+};
+
+/** The latest value per key across a person's identifiers, ties broken by message id so results are stable. */
+function latestPerPerson(d: Dialect, table: string, key: string, value: string): string {
+  return `SELECT i.person_id, t.${key} AS key, ${d.argMax(`t.${value}`, '(t.ts, t.message_id)')} AS value
+    FROM ${table} t JOIN identities i ON i.identifier = t.identifier GROUP BY i.person_id, t.${key}`;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'events, identity graph, profiles and accounts',
+    statements: (d) => [
+      d.createTable(EVENTS),
+      d.createTable(IDENTITIES),
+      d.createTable(IDENTITY_EDGES),
+      d.createTable(IDENTITY_ACTIVITY),
+      d.createTable(IDENTITY_TRAITS),
+      d.createTable(IDENTITY_CONSENT),
+      d.createTable(ACCOUNT_TRAITS),
+      d.createTable(ACCOUNT_MEMBERS),
+      // Every later step reads events through this view: the event with the person it resolves to today.
+      `CREATE OR REPLACE VIEW person_events AS
+        SELECT i.person_id, e.* FROM events e
+        JOIN identities i ON i.identifier = coalesce(e.user_id, e.anonymous_id)`,
+      `CREATE OR REPLACE VIEW persons AS
+        WITH activity AS (
+          SELECT i.person_id, min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen,
+                 sum(a.events) AS event_count, count(*) AS identifier_count, bool_or(i.is_user) AS identified
+          FROM identity_activity a JOIN identities i ON i.identifier = a.identifier GROUP BY i.person_id),
+        traits AS (
+          SELECT person_id, ${d.jsonObjectAgg('key', 'value')} AS traits
+          FROM (${latestPerPerson(d, 'identity_traits', 'key', 'value')}) GROUP BY person_id),
+        consent AS (
+          SELECT person_id, ${d.jsonObjectAgg('key', 'value')} AS consent
+          FROM (${latestPerPerson(d, 'identity_consent', 'purpose', 'granted')}) GROUP BY person_id)
+        SELECT a.person_id, a.identified, a.first_seen, a.last_seen, a.event_count, a.identifier_count,
+               coalesce(t.traits, '{}') AS traits, coalesce(c.consent, '{}') AS consent
+        FROM activity a LEFT JOIN traits t ON t.person_id = a.person_id LEFT JOIN consent c ON c.person_id = a.person_id`,
+      `CREATE OR REPLACE VIEW account_persons AS
+        SELECT DISTINCT m.group_id, i.person_id FROM account_members m JOIN identities i ON i.identifier = m.identifier`,
+      `CREATE OR REPLACE VIEW accounts AS
+        WITH members AS (SELECT group_id, count(*) AS member_count FROM account_persons GROUP BY group_id),
+        traits AS (
+          SELECT group_id, ${d.jsonObjectAgg('key', 'value')} AS traits FROM (
+            SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')} AS value FROM account_traits GROUP BY group_id, key)
+          GROUP BY group_id),
+        ids AS (SELECT DISTINCT group_id FROM account_members UNION SELECT DISTINCT group_id FROM account_traits)
+        SELECT ids.group_id, coalesce(m.member_count, 0) AS member_count, coalesce(t.traits, '{}') AS traits
+        FROM ids LEFT JOIN members m ON m.group_id = ids.group_id LEFT JOIN traits t ON t.group_id = ids.group_id`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'rejected events and the import log',
+    statements: (d) => [d.createTable(REJECTED_EVENTS), d.createTable(IMPORT_RUNS)],
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,52 @@
+import type { Dialect } from './dialect.js';
+
+/** A value bound to a `?` placeholder. Dates bind as UTC timestamps. User input only ever reaches SQL this way. */
+export type SqlValue = string | number | bigint | boolean | null | Date;
+/** A row as JavaScript sees it: integers that fit are numbers, timestamps are Dates, JSON columns are strings. */
+export type Row = Record<string, unknown>;
+
+export interface StreamOptions {
+  /** Rows per yielded batch; the engine's own chunk size when omitted. */
+  batchRows?: number;
+}
+
+/**
+ * The Warehouse port: everything above `engine/` talks to storage through this, so that the embedded DuckDB
+ * default and the ClickHouse scale-out engine run the same code. SQL text handed in is built from the adapter's
+ * `dialect`; values are always bound (`?` placeholders), never spliced.
+ */
+export interface Warehouse {
+  readonly engine: 'duckdb';
+  readonly dialect: Dialect;
+  /** Where the data lives: a file path or ':memory:'. */
+  readonly location: string;
+  /** Run statements that return nothing of interest. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<void>;
+  /** Run a query and return every row: for small results (reports, lookups). */
+  query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Run a query and yield its rows in batches without holding the whole result in memory. */
+  stream<T extends Row = Row>(
+    sql: string,
+    params?: readonly SqlValue[],
+    options?: StreamOptions,
+  ): AsyncIterable<T[]>;
+  /** Append rows to a table in bulk, bypassing per-row INSERT parsing. Returns the number of rows appended. */
+  append(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>,
+  ): Promise<number>;
+  /** Run `fn` inside one transaction: everything it does commits together or not at all. */
+  transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T>;
+  /** Run one read-only statement (a single SELECT); anything that could write is refused with SQL_NOT_READ_ONLY. */
+  readOnlyQuery(sql: string, params?: readonly SqlValue[]): Promise<{ columns: string[]; rows: Row[] }>;
+  /** Write a query's result to a file (the engine's own writer: fast, streaming). Returns rows written. */
+  exportToFile(
+    sql: string,
+    params: readonly SqlValue[],
+    file: { path: string; format: 'parquet' | 'csv' | 'ndjson' },
+  ): Promise<number>;
+  /** Fraction of the running statement done (0..1), or undefined when the engine cannot tell. */
+  progress(): number | undefined;
+  close(): Promise<void>;
+}

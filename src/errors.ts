@@ -1,0 +1,40 @@
+/**
+ * One error type for everything segflow reports to a person: a stable code scripts can match on, a message that
+ * says what was wrong, and a hint that says how to fix it. API and CLI callers see these three fields, never a stack.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'DB_OPEN_FAILED'
+  | 'DB_SCHEMA_TOO_NEW'
+  | 'DB_LOCKED'
+  | 'SQL_FAILED'
+  | 'SQL_NOT_READ_ONLY'
+  | 'IMPORT_FILE_UNREADABLE'
+  | 'IMPORT_MAPPING_INVALID'
+  | 'IMPORT_PRESET_UNKNOWN'
+  | 'USAGE'
+  | 'NOT_FOUND';
+
+export class SegflowError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SegflowError';
+    this.code = code;
+    this.hint = hint;
+  }
+  toJSON(): { code: ErrorCode; message: string; hint?: string } {
+    return this.hint === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+export function isSegflowError(e: unknown): e is SegflowError {
+  return e instanceof SegflowError;
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

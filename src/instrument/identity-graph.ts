@@ -1,0 +1,164 @@
+import type { Warehouse } from '../engine/warehouse.js';
+
+/**
+ * The identity graph. Every identifier (userId, anonymousId, alias previousId) belongs to exactly one person: the
+ * connected component of the graph whose edges are "seen together" (an identify with both ids, an alias, any event
+ * carrying both). The component's canonical person id is chosen by a rule of the component alone — its smallest
+ * userId, else its smallest anonymous id — so merges are transitive and the result does not depend on the order in
+ * which events arrive.
+ *
+ * Updates are incremental: only the components touched by new events are re-labelled. Since every stored component is
+ * already labelled with its best member, the best member of a merged component is the best among the old labels and
+ * the newly seen identifiers.
+ */
+
+/** Union-find over string keys with path halving. */
+class DisjointSets {
+  private parent = new Map<string, string>();
+  find(x: string): string {
+    let p = this.parent.get(x);
+    if (p === undefined) {
+      this.parent.set(x, x);
+      return x;
+    }
+    let node = x;
+    while (p !== node) {
+      const gp = this.parent.get(p)!;
+      this.parent.set(node, gp);
+      node = gp;
+      p = this.parent.get(node)!;
+    }
+    return node;
+  }
+  union(a: string, b: string): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent.set(ra, rb);
+  }
+}
+
+interface Candidate {
+  id: string;
+  isUser: boolean;
+}
+
+/** Identified beats anonymous; then the smallest id (code-unit order, the same in every engine's binary collation). */
+function better(a: Candidate, b: Candidate): boolean {
+  if (a.isUser !== b.isUser) return a.isUser;
+  return a.id < b.id;
+}
+
+const TOUCHED = '_sf_touched';
+const ID_UPSERT = '_sf_id_upsert';
+const REMAP = '_sf_remap';
+
+/** Apply the identifiers and links carried by the events in `newEvents` (a table shaped like `events`). */
+export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Promise<void> {
+  // Links, with the first message that made each (kept for audit and for undoing a bad merge).
+  await tx.run(`INSERT INTO identity_edges (a, b, via, message_id, ts)
+    SELECT a, b, arg_min(via, ts), arg_min(message_id, ts), min(ts) FROM (
+      SELECT user_id AS a, anonymous_id AS b, type AS via, message_id, ts FROM ${newEvents}
+        WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND user_id <> anonymous_id
+      UNION ALL
+      SELECT previous_id, user_id, 'alias', message_id, ts FROM ${newEvents}
+        WHERE type = 'alias' AND previous_id <> user_id
+    ) GROUP BY a, b
+    ON CONFLICT (a, b) DO UPDATE SET via = excluded.via, message_id = excluded.message_id, ts = excluded.ts
+      WHERE excluded.ts < identity_edges.ts`);
+
+  await tx.run(`CREATE TEMP TABLE ${TOUCHED} AS
+    SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
+           coalesce(p.is_user, FALSE) AS person_is_user
+    FROM (
+      SELECT identifier, bool_or(is_user) AS is_user FROM (
+        SELECT user_id AS identifier, TRUE AS is_user FROM ${newEvents} WHERE user_id IS NOT NULL
+        UNION ALL SELECT anonymous_id, FALSE FROM ${newEvents} WHERE anonymous_id IS NOT NULL
+        UNION ALL SELECT previous_id, FALSE FROM ${newEvents} WHERE type = 'alias' AND previous_id IS NOT NULL
+      ) GROUP BY identifier
+    ) t
+    LEFT JOIN identities i ON i.identifier = t.identifier
+    LEFT JOIN identities p ON p.identifier = i.person_id`);
+
+  const sets = new DisjointSets();
+  const touched: { identifier: string; isUser: boolean; node: string }[] = [];
+  const personKind = new Map<string, boolean>();
+  for await (const rows of tx.stream<{
+    identifier: string;
+    is_user: boolean;
+    person_id: string | null;
+    person_is_user: boolean;
+  }>(`SELECT identifier, is_user, person_id, person_is_user FROM ${TOUCHED}`)) {
+    for (const r of rows) {
+      // A stored identifier stands for its whole component, labelled by its person id.
+      const node = r.person_id ?? r.identifier;
+      if (r.person_id !== null) personKind.set(r.person_id, r.person_is_user);
+      sets.find(node);
+      touched.push({ identifier: r.identifier, isUser: r.is_user, node });
+    }
+  }
+  const nodeOf = new Map<string, string>();
+  for (const t of touched) nodeOf.set(t.identifier, t.node);
+  for await (const rows of tx.stream<{ a: string; b: string }>(`SELECT DISTINCT a, b FROM (
+      SELECT user_id AS a, anonymous_id AS b FROM ${newEvents} WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL
+      UNION ALL SELECT previous_id, user_id FROM ${newEvents} WHERE type = 'alias')`)) {
+    for (const e of rows) sets.union(nodeOf.get(e.a)!, nodeOf.get(e.b)!);
+  }
+
+  // The best candidate per component: old labels (with their kind) and every touched identifier.
+  const best = new Map<string, Candidate>();
+  const offer = (c: Candidate, node: string) => {
+    const root = sets.find(node);
+    const cur = best.get(root);
+    if (!cur || better(c, cur)) best.set(root, c);
+  };
+  for (const [personId, isUser] of personKind) offer({ id: personId, isUser }, personId);
+  for (const t of touched) offer({ id: t.identifier, isUser: t.isUser }, t.node);
+
+  const remaps: [string, string][] = [];
+  for (const [personId] of personKind) {
+    const target = best.get(sets.find(personId))!.id;
+    if (target !== personId) remaps.push([personId, target]);
+  }
+  await tx.run(`CREATE TEMP TABLE ${ID_UPSERT} (identifier VARCHAR, person_id VARCHAR, is_user BOOLEAN)`);
+  await tx.append(
+    ID_UPSERT,
+    ['identifier', 'person_id', 'is_user'],
+    (function* () {
+      for (const t of touched) yield [t.identifier, best.get(sets.find(t.node))!.id, t.isUser];
+    })(),
+  );
+  if (remaps.length > 0) {
+    await tx.run(`CREATE TEMP TABLE ${REMAP} (old_id VARCHAR, new_id VARCHAR)`);
+    await tx.append(REMAP, ['old_id', 'new_id'], remaps);
+    await tx.run(
+      `UPDATE identities SET person_id = r.new_id FROM ${REMAP} r WHERE identities.person_id = r.old_id`,
+    );
+    await tx.run(`DROP TABLE ${REMAP}`);
+  }
+  await tx.run(`INSERT INTO identities (identifier, person_id, is_user) SELECT identifier, person_id, is_user FROM ${ID_UPSERT}
+    ON CONFLICT (identifier) DO UPDATE SET person_id = excluded.person_id, is_user = excluded.is_user`);
+  await tx.run(`DROP TABLE ${ID_UPSERT}`);
+  await tx.run(`DROP TABLE ${TOUCHED}`);
+}
+
+/** The person an identifier (userId, anonymousId or a person id) belongs to, or null when it was never seen. */
+export async function resolvePerson(wh: Warehouse, identifier: string): Promise<string | null> {
+  const rows = await wh.query<{ person_id: string }>(
+    'SELECT person_id FROM identities WHERE identifier = ?',
+    [identifier],
+  );
+  return rows[0]?.person_id ?? null;
+}
+
+/** Every identifier of the person that `identifier` belongs to. */
+export async function identifiersOf(
+  wh: Warehouse,
+  identifier: string,
+): Promise<{ identifier: string; isUser: boolean }[]> {
+  const rows = await wh.query<{ identifier: string; is_user: boolean }>(
+    `SELECT identifier, is_user FROM identities WHERE person_id = (SELECT person_id FROM identities WHERE identifier = ?)
+     ORDER BY is_user DESC, identifier`,
+    [identifier],
+  );
+  return rows.map((r) => ({ identifier: r.identifier, isUser: r.is_user }));
+}

@@ -1,0 +1,54 @@
+import type { Warehouse } from '../engine/warehouse.js';
+
+export interface WarehouseSummary {
+  events: number;
+  persons: number;
+  identifiedPersons: number;
+  accounts: number;
+  revenue: number;
+  purchasers: number;
+  firstEvent: Date | null;
+  lastEvent: Date | null;
+  rejected: number;
+  byType: { type: string; events: number }[];
+  topEvents: { event: string; events: number; persons: number }[];
+}
+
+/** What is in the database: the numbers a growth marketer checks first after an import. */
+export async function summarize(wh: Warehouse): Promise<WarehouseSummary> {
+  const [totals] = await wh.query<{
+    events: number;
+    revenue: number | null;
+    purchasers: number;
+    first: Date | null;
+    last: Date | null;
+  }>(
+    `SELECT count(*) AS events, round(sum(revenue), 2) AS revenue, count(DISTINCT CASE WHEN revenue IS NOT NULL THEN person_id END) AS purchasers,
+            min(ts) AS first, max(ts) AS last FROM person_events`,
+  );
+  const [people] = await wh.query<{ persons: number; identified: number }>(
+    `SELECT count(*) AS persons, count(*) FILTER (WHERE identified) AS identified FROM persons`,
+  );
+  const [acc] = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM accounts`);
+  const [rej] = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM rejected_events`);
+  const byType = await wh.query<{ type: string; events: number }>(
+    `SELECT type, count(*) AS events FROM events GROUP BY type ORDER BY events DESC, type`,
+  );
+  const topEvents = await wh.query<{ event: string; events: number; persons: number }>(
+    `SELECT event, count(*) AS events, count(DISTINCT person_id) AS persons FROM person_events
+     WHERE type = 'track' GROUP BY event ORDER BY events DESC, event LIMIT 10`,
+  );
+  return {
+    events: totals?.events ?? 0,
+    persons: people?.persons ?? 0,
+    identifiedPersons: people?.identified ?? 0,
+    accounts: acc?.n ?? 0,
+    revenue: totals?.revenue ?? 0,
+    purchasers: totals?.purchasers ?? 0,
+    firstEvent: totals?.first ?? null,
+    lastEvent: totals?.last ?? null,
+    rejected: rej?.n ?? 0,
+    byType,
+    topEvents,
+  };
+}

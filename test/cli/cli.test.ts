@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { segflow } from '../helpers/cli.js';
+import { CDNOW_SAMPLE, tempDir } from '../helpers/temp.js';
+
+function oneJson(stdout: string): unknown {
+  // The contract: exactly one JSON document on stdout.
+  return JSON.parse(stdout);
+}
+
+describe('segflow CLI', () => {
+  const dir = tempDir();
+  const db = join(dir, 'cli.duckdb');
+
+  test('import --json prints exactly one JSON document; progress and logs stay on stderr', () => {
+    const r = segflow(['--db', db, 'import', CDNOW_SAMPLE, '--preset', 'cdnow', '--json'], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = oneJson(r.stdout) as { inserted: number; rejected: number; format: string };
+    assert.equal(summary.inserted, 6919);
+    assert.equal(summary.rejected, 0);
+    assert.ok(existsSync(db));
+  });
+
+  test('sql runs a read-only query and refuses writes with a clear error', () => {
+    const ok = segflow([
+      '--db',
+      db,
+      'sql',
+      'SELECT count(DISTINCT person_id) AS persons FROM person_events',
+      '--json',
+    ]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(oneJson(ok.stdout), { columns: ['persons'], rows: [{ persons: 2357 }] });
+
+    const bad = segflow(['--db', db, 'sql', 'DELETE FROM events', '--json']);
+    assert.equal(bad.status, 1);
+    const err = oneJson(bad.stdout) as { error: { code: string; message: string } };
+    assert.equal(err.error.code, 'SQL_NOT_READ_ONLY');
+    assert.match(bad.stderr, /only SELECT queries/);
+    const still = segflow(['--db', db, 'sql', 'SELECT count(*) AS n FROM events', '--json']);
+    assert.deepEqual((oneJson(still.stdout) as { rows: unknown[] }).rows, [{ n: 6919 }]);
+  });
+
+  test('persons show resolves any identifier; stats summarises', () => {
+    const p = segflow(['--db', db, 'persons', 'show', '00004', '--json']);
+    assert.equal(p.status, 0, p.stderr);
+    const person = oneJson(p.stdout) as { personId: string; eventCount: number; recentEvents: unknown[] };
+    assert.equal(person.personId, '00004');
+    assert.equal(person.eventCount, 4);
+    assert.equal(person.recentEvents.length, 4);
+
+    const missing = segflow(['--db', db, 'persons', 'show', 'nobody', '--json']);
+    assert.equal(missing.status, 1);
+    assert.equal((oneJson(missing.stdout) as { error: { code: string } }).error.code, 'NOT_FOUND');
+
+    const s = segflow(['--db', db, 'stats', '--json']);
+    const stats = oneJson(s.stdout) as { events: number; persons: number; revenue: number };
+    assert.deepEqual([stats.events, stats.persons], [6919, 2357]);
+  });
+
+  test('the database comes from --db, else $SEGFLOW_DB, else segflow.config.yaml, else ./segflow.duckdb', () => {
+    const work = tempDir();
+    const count = (args: string[], env: Record<string, string> = {}) =>
+      segflow([...args, 'sql', 'SELECT count(*) AS n FROM events', '--json'], { cwd: work, env });
+    // Nothing yet: a read-only query on a missing database says how to fix it.
+    const none = count([]);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /no database at \.\/segflow\.duckdb/);
+
+    writeFileSync(join(work, 'segflow.config.yaml'), `db: ${db}\n`);
+    assert.deepEqual((oneJson(count([]).stdout) as { rows: unknown[] }).rows, [{ n: 6919 }]);
+    const other = join(work, 'other.duckdb');
+    assert.equal(
+      segflow(['--db', other, 'import', CDNOW_SAMPLE, '--preset', 'cdnow', '--no-rejects', '--json'], {
+        cwd: work,
+      }).status,
+      0,
+    );
+    assert.deepEqual((oneJson(count([], { SEGFLOW_DB: other }).stdout) as { rows: unknown[] }).rows, [
+      { n: 6919 },
+    ]);
+    const flag = count(['--db', join(work, 'absent.duckdb')], { SEGFLOW_DB: other });
+    assert.equal(flag.status, 1, '--db wins over $SEGFLOW_DB');
+  });
+
+  test('usage errors exit 2 and say what to do', () => {
+    const r = segflow(['import']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /missing required argument 'file'/);
+    const bad = segflow(['--db', db, 'import', CDNOW_SAMPLE, '--preset', 'nope', '--json']);
+    assert.equal(bad.status, 1);
+    assert.match(
+      (oneJson(bad.stdout) as { error: { message: string } }).error.message,
+      /--preset must be one of segment, cdnow, rees46/,
+    );
+  });
+});

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { migrate, schemaVersion } from '../../src/engine/migrate.js';
+import { openWarehouse } from '../../src/engine/open.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/engine/schema.js';
+import { SegflowError } from '../../src/errors.js';
+import { tempDir } from '../helpers/temp.js';
+
+describe('DuckDB warehouse', () => {
+  test('binds values as parameters: text that looks like SQL stays data', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    await wh.run('CREATE TABLE t (name VARCHAR, n BIGINT, happened TIMESTAMP)');
+    const hostile = "x'); DROP TABLE t; --";
+    await wh.run('INSERT INTO t VALUES (?, ?, ?)', [hostile, 42, new Date('2026-03-01T12:34:56.789Z')]);
+    const rows = await wh.query<{ name: string; n: number; happened: Date }>('SELECT * FROM t');
+    assert.deepEqual(rows, [{ name: hostile, n: 42, happened: new Date('2026-03-01T12:34:56.789Z') }]);
+    await wh.close();
+  });
+
+  test('streams a large result in batches without materialising it', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    let total = 0;
+    let batches = 0;
+    let sum = 0;
+    for await (const batch of wh.stream<{ i: number }>('SELECT range AS i FROM range(250000)', [], {
+      batchRows: 50000,
+    })) {
+      batches++;
+      total += batch.length;
+      for (const r of batch) sum += r.i;
+    }
+    assert.equal(total, 250000);
+    assert.ok(batches >= 5, `expected several batches, got ${batches}`);
+    assert.equal(sum, (249999 * 250000) / 2);
+    await wh.close();
+  });
+
+  test('bulk append checks the column order and writes every row', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    await wh.run('CREATE TABLE a (id BIGINT, label VARCHAR, ok BOOLEAN)');
+    const n = await wh.append(
+      'a',
+      ['id', 'label', 'ok'],
+      (function* () {
+        for (let i = 0; i < 10000; i++) yield [i, `row ${i}`, i % 2 === 0];
+      })(),
+    );
+    assert.equal(n, 10000);
+    assert.deepEqual(
+      await wh.query('SELECT count(*) AS n, sum(id) AS s, count(*) FILTER (WHERE ok) AS evens FROM a'),
+      [{ n: 10000, s: 49995000, evens: 5000 }],
+    );
+    await assert.rejects(wh.append('a', ['label', 'id', 'ok'], [['x', 1, true]]), /do not match/);
+    await wh.close();
+  });
+
+  test('a failed transaction leaves nothing behind', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    await wh.run('CREATE TABLE t (x INTEGER)');
+    await assert.rejects(
+      wh.transaction(async (tx) => {
+        await tx.run('INSERT INTO t VALUES (1)');
+        await tx.run('INSERT INTO missing_table VALUES (1)');
+      }),
+      (e: unknown) => e instanceof SegflowError && e.code === 'SQL_FAILED',
+    );
+    assert.deepEqual(await wh.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+    await wh.close();
+  });
+
+  test('read-only queries refuse anything that writes, and more than one statement', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    const ok = await wh.readOnlyQuery('WITH x AS (SELECT 1 AS a) SELECT a FROM x');
+    assert.deepEqual(ok, { columns: ['a'], rows: [{ a: 1 }] });
+    for (const sql of [
+      "INSERT INTO events (message_id) VALUES ('x')",
+      'DELETE FROM events',
+      'DROP TABLE events',
+      "COPY events TO '/tmp/segflow-leak.csv'",
+      'SELECT 1; DROP TABLE events',
+      "ATTACH '/tmp/other.duckdb'",
+      'SET threads = 1',
+    ]) {
+      await assert.rejects(
+        wh.readOnlyQuery(sql),
+        (e: unknown) => e instanceof SegflowError && e.code === 'SQL_NOT_READ_ONLY',
+        sql,
+      );
+    }
+    assert.deepEqual(await wh.query('SELECT count(*) AS n FROM events'), [{ n: 0 }]);
+    await wh.close();
+  });
+});
+
+describe('migrations', () => {
+  test('opening an older database migrates it and keeps its data', async () => {
+    const path = join(tempDir(), 'old.duckdb');
+    const old = await openWarehouse({ path, schemaVersion: 1 });
+    assert.equal(await schemaVersion(old), 1);
+    await old.run(
+      `INSERT INTO events (message_id, type, event, user_id, ts, received_at, source) VALUES ('m1', 'track', 'Signed Up', 'u1', TIMESTAMP '2026-01-01 00:00:00', TIMESTAMP '2026-01-01 00:00:00', 'import')`,
+    );
+    await assert.rejects(old.query('SELECT * FROM rejected_events'), /rejected_events/);
+    await old.close();
+
+    const reopened = await openWarehouse({ path });
+    assert.equal(await schemaVersion(reopened), LATEST_SCHEMA_VERSION);
+    assert.deepEqual(await reopened.query('SELECT message_id FROM events'), [{ message_id: 'm1' }]);
+    assert.deepEqual(await reopened.query('SELECT count(*) AS n FROM rejected_events'), [{ n: 0 }]);
+    await reopened.close();
+  });
+
+  test('a database from a newer segflow is refused with a clear message', async () => {
+    const path = join(tempDir(), 'new.duckdb');
+    const wh = await openWarehouse({ path });
+    await wh.run(`UPDATE segflow_meta SET value = ? WHERE key = 'schema_version'`, [
+      String(LATEST_SCHEMA_VERSION + 1),
+    ]);
+    await wh.close();
+    await assert.rejects(openWarehouse({ path }), (e: unknown) => {
+      assert.ok(e instanceof SegflowError);
+      assert.equal(e.code, 'DB_SCHEMA_TOO_NEW');
+      assert.match(e.message, new RegExp(`schema version ${LATEST_SCHEMA_VERSION + 1}`));
+      assert.match(e.hint ?? '', /upgrade segflow/);
+      return true;
+    });
+  });
+
+  test('migrating twice is a no-op', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    assert.deepEqual(await migrate(wh), { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
+    await wh.close();
+  });
+});
