@@ -1,11 +1,12 @@
 /**
  * segflow's library surface. Everything here is stable API; anything not exported is internal.
  */
-export { type ErrorCode, SegflowError } from './errors.js';
+
 export type { Dialect } from './engine/dialect.js';
 export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './engine/open.js';
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
+export { type ErrorCode, SegflowError } from './errors.js';
 export { identifiersOf, resolvePerson } from './instrument/identity-graph.js';
 export {
   IMPORT_FORMATS,

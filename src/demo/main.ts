@@ -41,10 +41,14 @@ async function main(): Promise<void> {
       `   bought again        ${repeat!.repeaters.toLocaleString('en-US')} (${((100 * repeat!.repeaters) / Math.max(1, s.persons)).toFixed(1)}%); ` +
         `one purchase only: ${repeat!.one_and_done.toLocaleString('en-US')}`,
     );
-    console.log(`   period              ${s.firstEvent?.toISOString().slice(0, 10)} … ${s.lastEvent?.toISOString().slice(0, 10)}`);
+    console.log(
+      `   period              ${s.firstEvent?.toISOString().slice(0, 10)} … ${s.lastEvent?.toISOString().slice(0, 10)}`,
+    );
     console.log('\nNext');
     console.log(`   npx segflow --db ${db} persons show 00004`);
-    console.log(`   npx segflow --db ${db} sql "SELECT person_id, count(*) AS orders FROM person_events GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`);
+    console.log(
+      `   npx segflow --db ${db} sql "SELECT person_id, count(*) AS orders FROM person_events GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`,
+    );
   } finally {
     await wh.close();
   }
