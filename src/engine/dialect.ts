@@ -32,6 +32,13 @@ export interface Dialect {
   jsonValue(expr: string, path: string): string;
   /** One of 'string' | 'number' | 'boolean' | 'object' | 'array' | 'null' for a JSON value; NULL for SQL NULL. */
   jsonKind(expr: string): string;
+  /**
+   * The same as jsonKind for JSON the engine itself serialized (minified: the first character tells the kind), without
+   * parsing the value — the cheap check for large objects.
+   */
+  jsonKindOfSerialized(expr: string): string;
+  /** True when the serialized JSON text contains `needle` (a literal we choose): a cheap pre-filter before parsing. */
+  jsonTextContains(expr: string, needle: string): string;
   /** A JSON value's serialized length in characters. */
   jsonLength(expr: string): string;
   /** Parse text as an ISO-8601 instant (any offset) to a UTC timestamp; NULL when unparseable. */

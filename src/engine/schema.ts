@@ -32,6 +32,8 @@ export const EVENTS: TableDef = {
     { name: 'integrations', type: 'json' },
     { name: 'revenue', type: 'double' },
     { name: 'source', type: 'text', notNull: true }, // 'import' | 'collector' | …
+    // The ingest that stored the row: lets each step find a batch's new rows, and an import be traced or undone.
+    { name: 'ingest_batch', type: 'bigint', notNull: true },
   ],
 };
 

@@ -20,8 +20,8 @@ export interface Warehouse {
   readonly dialect: Dialect;
   /** Where the data lives: a file path or ':memory:'. */
   readonly location: string;
-  /** Run statements that return nothing of interest. */
-  run(sql: string, params?: readonly SqlValue[]): Promise<void>;
+  /** Run a statement; returns the number of rows it inserted, updated or deleted (0 for others). */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** Run a query and return every row: for small results (reports, lookups). */
   query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Run a query and yield its rows in batches without holding the whole result in memory. */

@@ -1,11 +1,12 @@
 import type { Warehouse } from '../engine/warehouse.js';
 import {
+  checkStage,
   dropStage,
   type IngestCounts,
   type IngestOptions,
-  ingestStage,
   RAW_TABLE,
-  stageFromRawSql,
+  stageFromRaw,
+  storeChecked,
 } from './ingest.js';
 
 /**
@@ -39,8 +40,8 @@ export async function ingestJsonTexts(
       ['row_no', 'raw'],
       texts.map((t, i) => [i + 1, t]),
     );
-    await tx.run(stageFromRawSql(tx.dialect, RAW_TABLE));
-    const counts = await ingestStage(tx, options);
+    await checkStage(tx, stageFromRaw(tx.dialect, RAW_TABLE), [], options.receivedAt);
+    const counts = await storeChecked(tx, options);
     await dropStage(tx);
     return counts;
   });

@@ -5,10 +5,16 @@ import { updateProfileFacts } from './profile-facts.js';
 import { MAX_EVENT_BYTES, MESSAGE_TYPES, PLACEHOLDER_IDS, REVENUE_PROPERTIES } from './segment-spec.js';
 
 /**
- * The one ingestion pipeline. Every way events arrive (file import, collector batches, library calls) first lands
- * rows in a stage relation of JSON fields; from there this module validates them in SQL (every problem, located by
- * JSON path), derives the event time, revenue and missing message ids, drops duplicates, appends to `events`, and
- * updates the identity graph and profile facts — all in the caller's transaction, so a batch lands whole or not at all.
+ * The one ingestion pipeline. Every way events arrive (file import, collector batches, library calls) is expressed
+ * as a *stage source*: a relation of JSON fields, one row per input row. From there this module
+ *
+ *   1. checks every row in SQL — every problem, located by JSON path — and derives the event time, revenue and the
+ *      typed columns (`checkStage`, one pass over the source, materialised once);
+ *   2. stores what is new: rejected rows to rejected_events, missing message ids derived, duplicates dropped, new rows
+ *      appended to `events` tagged with this ingest's batch number, then the identity graph and profile facts
+ *      updated from exactly those rows (`storeChecked`).
+ *
+ * Everything runs in the caller's transaction, so a batch lands whole or not at all.
  */
 
 /** The top-level message fields read from each input row. */
@@ -32,11 +38,10 @@ export const STAGE_FIELDS = [
 ] as const;
 export type StageField = (typeof STAGE_FIELDS)[number];
 
-/** Temp tables used during one ingest; the connection is serialized, so fixed names cannot collide. */
+/** Temp tables of one ingest; the connection is serialized, so fixed names cannot collide. */
 export const RAW_TABLE = '_sf_raw';
-const STAGE = '_sf_stage';
 const CHECKED = '_sf_checked';
-export const NEW_EVENTS = '_sf_new';
+const DUPLICATES = '_sf_duplicates';
 
 export interface IngestCounts {
   /** Rows read from the source. */
@@ -69,113 +74,191 @@ function lit(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/**
- * Stage from a table of raw JSON texts (`row_no`, `raw`): one parse per row, and non-JSON rows kept for rejection.
- */
-export function stageFromRawSql(d: Dialect, rawTable: string): string {
+/** A stage source over a table of raw JSON texts (`row_no`, `raw`): one parse per row; non-JSON rows kept. */
+export function stageFromRaw(d: Dialect, rawTable: string): string {
   const list = d.jsonFieldList('raw', STAGE_FIELDS);
   const fields = STAGE_FIELDS.map((f, i) => `${d.nullIfJsonNull(d.listItem('l', i))} AS ${d.quoteIdent(f)}`);
-  return `CREATE TEMP TABLE ${STAGE} AS
-    SELECT row_no, raw, is_object, CAST(NULL AS VARCHAR[]) AS source_problems, ${fields.join(', ')}
+  return `SELECT row_no, raw, is_object, CAST(NULL AS VARCHAR[]) AS source_problems, ${fields.join(', ')}
     FROM (SELECT row_no, raw, ${d.textIsJsonObject('raw')} AS is_object, ${list} AS l FROM ${rawTable})`;
 }
 
 /**
- * Stage from a relation that already has the JSON fields as columns (a file reader, a mapped CSV): `source` must
- * yield `row_no` and the STAGE_FIELDS columns as JSON; with `sourceProblems`, also a `source_problems` text array
- * (conversion failures a mapping found, e.g. a price that is not a number).
+ * A stage source over a relation that already has the JSON fields as columns (a file reader, a mapped CSV):
+ * `source` yields `row_no` and the STAGE_FIELDS columns as JSON, and with `sourceProblems` a `source_problems`
+ * text array (conversions a mapping could not make, e.g. a price that is not a number).
  */
-export function stageFromFieldsSql(
+export function stageFromFields(
   d: Dialect,
   source: string,
-  options: { sourceProblems?: boolean } = {},
+  options: { sourceProblems?: boolean; nullsAreSqlNull?: boolean } = {},
 ): string {
-  const fields = STAGE_FIELDS.map((f) => `${d.nullIfJsonNull(d.quoteIdent(f))} AS ${d.quoteIdent(f)}`);
+  // The engine's JSON reader already gives SQL NULL for a JSON null; mapped sources may not.
+  const fields = STAGE_FIELDS.map((f) =>
+    options.nullsAreSqlNull ? d.quoteIdent(f) : `${d.nullIfJsonNull(d.quoteIdent(f))} AS ${d.quoteIdent(f)}`,
+  );
   const problems = options.sourceProblems ? 'source_problems' : 'CAST(NULL AS VARCHAR[]) AS source_problems';
-  return `CREATE TEMP TABLE ${STAGE} AS SELECT row_no, CAST(NULL AS VARCHAR) AS raw, TRUE AS is_object, ${problems}, ${fields.join(', ')} FROM (${source})`;
+  return `SELECT row_no, CAST(NULL AS VARCHAR) AS raw, TRUE AS is_object, ${problems}, ${fields.join(', ')} FROM (${source})`;
 }
 
-/** The validation and normalisation query: one row per staged row with its problems and typed fields. */
-function checkedSql(d: Dialect): string {
+/**
+ * The validation and normalisation query. Each JSON value is parsed at most once: kinds come from the first character
+ * of the engine's serialized JSON, texts are extracted once in the first CTE, and the checks read those columns.
+ */
+function checkedSql(d: Dialect, source: string): string {
   const q = d.quoteIdent;
-  const kind = (f: StageField) => d.jsonKind(q(f));
-  const text = (f: StageField) => d.jsonText(q(f), "'$'");
-  const isIdKind = (f: StageField) => `${kind(f)} IN ('string', 'number')`;
-  const idText = (f: StageField) => `CASE WHEN ${isIdKind(f)} THEN ${text(f)} END`;
+  const k = (f: StageField) => q(`k_${f}`);
+  const x = (f: StageField) => q(`x_${f}`);
   const placeholders = `(${PLACEHOLDER_IDS.map(lit).join(', ')})`;
-  const usable = (e: string) => `CASE WHEN lower(trim(${e})) NOT IN ${placeholders} THEN ${e} END`;
   const shown = (e: string) => `'''' || left(${e}, 80) || ''''`;
   const types = MESSAGE_TYPES.join(', ');
+  const textFields = [
+    'type',
+    'event',
+    'name',
+    'messageId',
+    'userId',
+    'anonymousId',
+    'groupId',
+    'previousId',
+    'timestamp',
+    'originalTimestamp',
+    'sentAt',
+    'receivedAt',
+  ] as const;
   const tsFields = ['timestamp', 'originalTimestamp', 'sentAt', 'receivedAt'] as const;
   const objectFields = ['properties', 'traits', 'context', 'integrations'] as const;
   const sizeFields = ['properties', 'traits', 'context'] as const;
-  const jsonSize = objectFields.map((f) => `coalesce(${d.jsonLength(q(f))}, 0)`).join(' + ');
+  const len = (f: StageField) => q(`n_${f}`);
+  const ts = (f: (typeof tsFields)[number]) => q(`t_${f}`);
+  const isId = (f: StageField) => `${k(f)} IN ('string', 'number')`;
 
-  const problems = [
-    `CASE WHEN NOT is_object THEN '$: ' || CASE WHEN raw IS NOT NULL AND NOT ${d.textIsJson('raw')} THEN 'not valid JSON' ELSE 'not a JSON object' END || '; each row must be one Segment message object, e.g. {"type":"track","event":"Signed Up","userId":"u1"}' END`,
-    `CASE WHEN is_object AND "type" IS NULL THEN '$.type: missing; set it to one of ${types}' END`,
-    `CASE WHEN is_object AND "type" IS NOT NULL AND (${kind('type')} <> 'string' OR ${text('type')} NOT IN (${MESSAGE_TYPES.map(lit).join(', ')})) THEN '$.type: ' || ${shown(text('type'))} || ' is not a message type; use one of ${types}' END`,
+  const parsedFields = [
+    ...STAGE_FIELDS.map((f) => `${d.jsonKindOfSerialized(q(f))} AS ${k(f)}`),
+    ...textFields.map((f) => `${d.jsonText(q(f), "'$'")} AS ${x(f)}`),
+    ...objectFields.map((f) => `${d.jsonLength(q(f))} AS ${len(f)}`),
+  ];
+  const revenueList = d.jsonFieldList(`CAST(properties AS VARCHAR)`, REVENUE_PROPERTIES);
+  const revenue = REVENUE_PROPERTIES.map((_, i) => {
+    const v = d.listItem('rev', i);
+    return `CASE WHEN ${d.jsonKindOfSerialized(v)} IN ('number', 'string') THEN ${d.toDouble(d.jsonText(v, "'$'"))} END`;
+  });
+
+  /** Each check: a condition that is true when the row has the problem, and the message that says so. */
+  const checks: [condition: string, message: string][] = [
+    [
+      `NOT is_object`,
+      `'$: ' || CASE WHEN raw IS NOT NULL AND NOT ${d.textIsJson('raw')} THEN 'not valid JSON' ELSE 'not a JSON object' END || '; each row must be one Segment message object, e.g. {"type":"track","event":"Signed Up","userId":"u1"}'`,
+    ],
+    [`is_object AND "type" IS NULL`, `'$.type: missing; set it to one of ${types}'`],
+    [
+      `"type" IS NOT NULL AND t IS NULL`,
+      `'$.type: ' || ${shown(x('type'))} || ' is not a message type; use one of ${types}'`,
+    ],
     ...(['userId', 'anonymousId', 'groupId', 'previousId', 'messageId'] as const).map(
       (f) =>
-        `CASE WHEN is_object AND ${q(f)} IS NOT NULL AND NOT ${isIdKind(f)} THEN '$.${f}: must be a string (got ' || ${kind(f)} || ')' END`,
+        [`${q(f)} IS NOT NULL AND NOT ${isId(f)}`, `'$.${f}: must be a string (got ' || ${k(f)} || ')'`] as [
+          string,
+          string,
+        ],
     ),
-    `CASE WHEN is_object AND uid IS NULL AND aid IS NULL THEN CASE
-        WHEN uid_raw IS NOT NULL THEN '$.userId: ' || ${shown('uid_raw')} || ' is a placeholder, not an identifier, and there is no anonymousId; send the real user id'
+    [
+      `is_object AND uid IS NULL AND aid IS NULL`,
+      `CASE WHEN uid_raw IS NOT NULL THEN '$.userId: ' || ${shown('uid_raw')} || ' is a placeholder, not an identifier, and there is no anonymousId; send the real user id'
         WHEN aid_raw IS NOT NULL THEN '$.anonymousId: ' || ${shown('aid_raw')} || ' is a placeholder, not an identifier, and there is no userId; send a real id'
-        ELSE '$: neither userId nor anonymousId is set; every message needs at least one' END END`,
-    `CASE WHEN t = 'track' AND (${kind('event')} IS DISTINCT FROM 'string' OR trim(${text('event')}) = '') THEN '$.event: a track call needs the event name as a non-empty string' END`,
-    `CASE WHEN t IN ('page', 'screen') AND "name" IS NOT NULL AND ${kind('name')} <> 'string' THEN '$.name: must be a string (got ' || ${kind('name')} || ')' END`,
-    `CASE WHEN t = 'alias' AND prev IS NULL THEN '$.previousId: an alias call needs previousId, the id being merged into userId' END`,
-    `CASE WHEN t = 'alias' AND uid IS NULL THEN '$.userId: an alias call needs userId, the id previousId is merged into' END`,
-    `CASE WHEN t = 'group' AND gid IS NULL THEN '$.groupId: a group call needs groupId, the account id' END`,
+        ELSE '$: neither userId nor anonymousId is set; every message needs at least one' END`,
+    ],
+    [
+      `t = 'track' AND (${k('event')} IS DISTINCT FROM 'string' OR trim(${x('event')}) = '')`,
+      `'$.event: a track call needs the event name as a non-empty string'`,
+    ],
+    [
+      `t IN ('page', 'screen') AND "name" IS NOT NULL AND ${k('name')} <> 'string'`,
+      `'$.name: must be a string (got ' || ${k('name')} || ')'`,
+    ],
+    [
+      `t = 'alias' AND prev IS NULL`,
+      `'$.previousId: an alias call needs previousId, the id being merged into userId'`,
+    ],
+    [
+      `t = 'alias' AND uid IS NULL`,
+      `'$.userId: an alias call needs userId, the id previousId is merged into'`,
+    ],
+    [`t = 'group' AND gid IS NULL`, `'$.groupId: a group call needs groupId, the account id'`],
     ...tsFields.map(
       (f) =>
-        `CASE WHEN is_object AND ${q(f)} IS NOT NULL AND (${kind(f)} <> 'string' OR ${d.parseTimestamp(text(f))} IS NULL) THEN '$.${f}: ' || ${shown(text(f))} || ' is not an ISO-8601 date-time; send e.g. 2026-01-31T09:30:00.000Z' END`,
+        [
+          `${q(f)} IS NOT NULL AND ${ts(f)} IS NULL`,
+          `'$.${f}: ' || ${shown(x(f))} || ' is not an ISO-8601 date-time; send e.g. 2026-01-31T09:30:00.000Z'`,
+        ] as [string, string],
     ),
     ...objectFields.map(
       (f) =>
-        `CASE WHEN is_object AND ${q(f)} IS NOT NULL AND ${kind(f)} <> 'object' THEN '$.${f}: must be an object (got ' || ${kind(f)} || ')' END`,
+        [
+          `${q(f)} IS NOT NULL AND ${k(f)} <> 'object'`,
+          `'$.${f}: must be an object (got ' || ${k(f)} || ')'`,
+        ] as [string, string],
     ),
     ...sizeFields.map(
       (f) =>
-        `CASE WHEN ${d.jsonLength(q(f))} > ${MAX_EVENT_BYTES} THEN '$.${f}: ' || ${d.jsonLength(q(f))} || ' bytes is over the limit of ${MAX_EVENT_BYTES} bytes per event; send less data' END`,
+        [
+          `${len(f)} > ${MAX_EVENT_BYTES}`,
+          `'$.${f}: ' || ${len(f)} || ' bytes is over the limit of ${MAX_EVENT_BYTES} bytes per event; send less data'`,
+        ] as [string, string],
     ),
-    `CASE WHEN ${sizeFields.map((f) => `coalesce(${d.jsonLength(q(f))}, 0) <= ${MAX_EVENT_BYTES}`).join(' AND ')} AND coalesce(length(raw), ${jsonSize}) > ${MAX_EVENT_BYTES} THEN '$: the message is ' || coalesce(length(raw), ${jsonSize}) || ' bytes, over the limit of ${MAX_EVENT_BYTES} bytes per event; send less data' END`,
+    [
+      `${sizeFields.map((f) => `coalesce(${len(f)}, 0) <= ${MAX_EVENT_BYTES}`).join(' AND ')} AND size > ${MAX_EVENT_BYTES}`,
+      `'$: the message is ' || size || ' bytes, over the limit of ${MAX_EVENT_BYTES} bytes per event; send less data'`,
+    ],
   ];
-
-  const parsed = (f: (typeof tsFields)[number]) =>
-    `CASE WHEN ${kind(f)} = 'string' THEN ${d.parseTimestamp(text(f))} END`;
-  const revenue = REVENUE_PROPERTIES.map((p) => {
-    const v = d.jsonValue('properties', `'$."${p}"'`);
-    return `CASE WHEN ${d.jsonKind(v)} IN ('number', 'string') THEN ${d.toDouble(d.jsonText(v, "'$'"))} END`;
-  });
+  // Most rows are valid: a cheap conjunction decides that, and the list of messages is built only for the rest.
+  const hasProblem = `(coalesce(${d.arrayLength('source_problems')}, 0) > 0 OR ${checks.map(([c]) => `coalesce(${c}, FALSE)`).join(' OR ')})`;
+  const problemList = d.concatArrays(
+    'source_problems',
+    d.compactArray(checks.map(([c, m]) => `CASE WHEN ${c} THEN ${m} END`)),
+  );
 
   return `CREATE TEMP TABLE ${CHECKED} AS
-    WITH base AS (
-      SELECT *, ${idText('userId')} AS uid_raw, ${idText('anonymousId')} AS aid_raw,
-             ${idText('groupId')} AS gid, ${idText('previousId')} AS prev,
-             CASE WHEN ${kind('type')} = 'string' THEN ${text('type')} END AS t
-      FROM ${STAGE}),
-    ids AS (SELECT *, ${usable('uid_raw')} AS uid, ${usable('aid_raw')} AS aid FROM base),
+    WITH parsed AS (SELECT *, ${parsedFields.join(', ')} FROM (${source})),
+    typed AS (
+      SELECT *,
+        CASE WHEN ${isId('userId')} THEN ${x('userId')} END AS uid_raw,
+        CASE WHEN ${isId('anonymousId')} THEN ${x('anonymousId')} END AS aid_raw,
+        CASE WHEN ${isId('groupId')} THEN ${x('groupId')} END AS gid,
+        CASE WHEN ${isId('previousId')} THEN ${x('previousId')} END AS prev,
+        CASE WHEN ${k('type')} = 'string' AND ${x('type')} IN (${MESSAGE_TYPES.map(lit).join(', ')}) THEN ${x('type')} END AS t,
+        ${tsFields.map((f) => `CASE WHEN ${k(f)} = 'string' THEN ${d.parseTimestamp(x(f))} END AS ${ts(f)}`).join(', ')},
+        coalesce(length(raw), ${objectFields.map((f) => `coalesce(${len(f)}, 0)`).join(' + ')}) AS size,
+        CASE WHEN ${k('properties')} = 'object' AND (${REVENUE_PROPERTIES.map((p) => d.jsonTextContains('properties', `"${p}"`)).join(' OR ')})
+             THEN ${revenueList} END AS rev
+      FROM parsed),
+    ids AS (
+      SELECT *,
+        CASE WHEN lower(trim(uid_raw)) NOT IN ${placeholders} THEN uid_raw END AS uid,
+        CASE WHEN lower(trim(aid_raw)) NOT IN ${placeholders} THEN aid_raw END AS aid
+      FROM typed),
     checked AS (
-      SELECT *, ${d.concatArrays('source_problems', d.compactArray(problems))} AS problems,
-             ${parsed('timestamp')} AS p_ts, ${parsed('originalTimestamp')} AS p_ot, ${parsed('sentAt')} AS p_sa,
-             coalesce(${parsed('receivedAt')}, CAST(? AS TIMESTAMP)) AS p_ra
+      SELECT *, ${hasProblem} AS invalid, CASE WHEN ${hasProblem} THEN ${problemList} END AS problems,
+             coalesce(${ts('receivedAt')}, CAST(? AS TIMESTAMP)) AS received
       FROM ids)
     SELECT row_no,
-      CASE WHEN ${d.arrayLength('problems')} > 0 THEN coalesce(raw, CAST(${d.jsonObject(STAGE_FIELDS.map((f) => [f, q(f)]))} AS VARCHAR)) END AS raw,
+      CASE WHEN invalid THEN coalesce(raw, CAST(${d.jsonObject(STAGE_FIELDS.map((f) => [f, q(f)]))} AS VARCHAR)) END AS raw,
       problems,
-      ${idText('messageId')} AS message_id,
+      NOT invalid AS valid,
+      is_object AND ${STAGE_FIELDS.map((f) => `${q(f)} IS NULL`).join(' AND ')} AS blank,
+      CASE WHEN ${isId('messageId')} THEN ${x('messageId')} END AS message_id,
       t AS type,
-      CASE WHEN t = 'track' THEN ${text('event')} END AS event,
-      CASE WHEN t IN ('page', 'screen') AND ${kind('name')} = 'string' THEN ${text('name')} END AS name,
+      CASE WHEN t = 'track' THEN ${x('event')} END AS event,
+      CASE WHEN t IN ('page', 'screen') AND ${k('name')} = 'string' THEN ${x('name')} END AS name,
       uid AS user_id, aid AS anonymous_id, gid AS group_id, prev AS previous_id,
-      coalesce(p_ts, CASE WHEN p_ot IS NOT NULL AND p_sa IS NOT NULL THEN ${d.skewCorrected('p_ra', 'p_sa', 'p_ot')} END, p_ot, p_ra) AS ts,
-      p_ot AS original_timestamp, p_sa AS sent_at, p_ra AS received_at,
+      coalesce(${ts('timestamp')},
+               CASE WHEN ${ts('originalTimestamp')} IS NOT NULL AND ${ts('sentAt')} IS NOT NULL
+                    THEN ${d.skewCorrected('received', ts('sentAt'), ts('originalTimestamp'))} END,
+               ${ts('originalTimestamp')}, received) AS ts,
+      ${ts('originalTimestamp')} AS original_timestamp, ${ts('sentAt')} AS sent_at, received AS received_at,
+      coalesce(${revenue.join(', ')}) AS revenue,
       CASE WHEN t IN ('track', 'page', 'screen') THEN properties END AS properties,
       CASE WHEN t IN ('identify', 'group') THEN traits END AS traits,
-      context, integrations,
-      coalesce(${revenue.join(', ')}) AS revenue
+      context, integrations
     FROM checked`;
 }
 
@@ -192,11 +275,11 @@ const EVENT_COLUMNS = [
   'original_timestamp',
   'sent_at',
   'received_at',
+  'revenue',
   'properties',
   'traits',
   'context',
   'integrations',
-  'revenue',
 ] as const;
 
 async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = []): Promise<number> {
@@ -204,44 +287,78 @@ async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = [
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Drop the temp tables of an ingest (also after a failure, so the next ingest on this connection starts clean). */
+/** Drop the temp tables of an ingest. */
 export async function dropStage(tx: Warehouse): Promise<void> {
-  for (const t of [RAW_TABLE, STAGE, CHECKED, NEW_EVENTS]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of [RAW_TABLE, CHECKED, DUPLICATES]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+}
+
+export interface CheckedStage {
+  rows: number;
+  /** Rows where every field is absent: `{}`, or what a field-typed file reader makes of a line it could not parse. */
+  blankRows: number;
 }
 
 /**
- * Run the pipeline over the current stage (built by stageFromRawSql or stageFromFieldsSql inside `tx`).
- * Call inside a transaction.
+ * Step 1: read the stage source once, checking and normalising every row into the checked table. Inside a
+ * transaction. The source's placeholders are numbered ($1…); receivedAt takes the next number.
  */
-export async function ingestStage(tx: Warehouse, options: IngestOptions): Promise<IngestCounts> {
+export async function checkStage(
+  tx: Warehouse,
+  source: string,
+  params: readonly SqlValue[],
+  receivedAt: Date = new Date(),
+): Promise<CheckedStage> {
+  await tx.run(`DROP TABLE IF EXISTS ${CHECKED}`);
+  const sql = checkedSql(tx.dialect, source).replace(
+    'CAST(? AS TIMESTAMP)',
+    `CAST($${params.length + 1} AS TIMESTAMP)`,
+  );
+  await tx.run(sql, [...params, receivedAt]);
+  const [r] = await tx.query<{ rows: number; blank: number }>(
+    `SELECT count(*) AS rows, count(*) FILTER (WHERE blank) AS blank FROM ${CHECKED}`,
+  );
+  return { rows: r?.rows ?? 0, blankRows: r?.blank ?? 0 };
+}
+
+async function nextIngestBatch(tx: Warehouse): Promise<number> {
+  const [row] = await tx.query<{ value: string }>(
+    `INSERT INTO segflow_meta (key, value) VALUES ('ingest_batch', '1')
+     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(segflow_meta.value AS BIGINT) + 1 AS VARCHAR)
+     RETURNING value`,
+  );
+  return Number(row!.value);
+}
+
+/** Step 2: store what step 1 checked. Inside the same transaction. */
+export async function storeChecked(tx: Warehouse, options: IngestOptions): Promise<IngestCounts> {
   const d = tx.dialect;
-  const receivedAt = options.receivedAt ?? new Date();
-  await tx.run(checkedSql(d), [receivedAt]);
+  const valid = 'valid';
 
   // Rows without a messageId get a stable one: a digest of their content plus their rank among identical rows, so
   // re-importing the same file adds nothing while genuinely repeated rows (same content twice) both count.
   const missingIds = await count(
     tx,
-    `SELECT count(*) AS n FROM ${CHECKED} WHERE message_id IS NULL AND ${d.arrayLength('problems')} = 0`,
+    `SELECT count(*) AS n FROM ${CHECKED} WHERE message_id IS NULL AND ${valid}`,
   );
   if (missingIds > 0) {
     const content = `concat_ws('|', type, event, name, user_id, anonymous_id, group_id, previous_id, CAST(ts AS VARCHAR), CAST(properties AS VARCHAR), CAST(traits AS VARCHAR), CAST(context AS VARCHAR))`;
     await tx.run(`UPDATE ${CHECKED} SET message_id = dm.mid FROM (
         SELECT row_no, 'sf-' || h || '-' || row_number() OVER (PARTITION BY h ORDER BY row_no) AS mid
-        FROM (SELECT row_no, ${d.hashHex(content)} AS h FROM ${CHECKED} WHERE message_id IS NULL AND ${d.arrayLength('problems')} = 0)
+        FROM (SELECT row_no, ${d.hashHex(content)} AS h FROM ${CHECKED} WHERE message_id IS NULL AND ${valid})
       ) dm WHERE ${CHECKED}.row_no = dm.row_no`);
   }
 
-  const received = await count(tx, `SELECT count(*) AS n FROM ${CHECKED}`);
-  const rejected = await count(
-    tx,
-    `SELECT count(*) AS n FROM ${CHECKED} WHERE ${d.arrayLength('problems')} > 0`,
+  const [totals] = await tx.query<{ received: number; rejected: number; repeated: number }>(
+    `SELECT count(*) AS received, count(*) FILTER (WHERE NOT ${valid}) AS rejected,
+            count(*) FILTER (WHERE ${valid}) - count(DISTINCT message_id) FILTER (WHERE ${valid}) AS repeated
+     FROM ${CHECKED}`,
   );
+  const { received, rejected, repeated } = totals!;
   if (rejected > 0) {
     await tx.run(
       `INSERT INTO rejected_events (rejected_at, source, row_no, message_id, problems, raw)
        SELECT ${d.now()}, ?, row_no, message_id, ${d.toJson('problems')}, raw FROM ${CHECKED}
-       WHERE ${d.arrayLength('problems')} > 0 ORDER BY row_no`,
+       WHERE NOT ${valid} ORDER BY row_no`,
       [options.source],
     );
     if (options.onRejected) {
@@ -250,11 +367,9 @@ export async function ingestStage(tx: Warehouse, options: IngestOptions): Promis
         message_id: string | null;
         problems: string[];
         raw: string | null;
-      }>(
-        `SELECT row_no, message_id, problems, raw FROM ${CHECKED} WHERE ${d.arrayLength('problems')} > 0 ORDER BY row_no`,
-        [],
-        { batchRows: 10_000 },
-      )) {
+      }>(`SELECT row_no, message_id, problems, raw FROM ${CHECKED} WHERE NOT ${valid} ORDER BY row_no`, [], {
+        batchRows: 10_000,
+      })) {
         await options.onRejected(
           batch.map((r) => ({ rowNo: r.row_no, messageId: r.message_id, problems: r.problems, raw: r.raw })),
         );
@@ -262,48 +377,33 @@ export async function ingestStage(tx: Warehouse, options: IngestOptions): Promis
     }
   }
 
-  await tx.run(`CREATE TEMP TABLE ${NEW_EVENTS} AS
-    SELECT ${EVENT_COLUMNS.join(', ')}, row_no FROM ${CHECKED} c
-    WHERE ${d.arrayLength('problems')} = 0
-      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = c.message_id)`);
-  const repeatedInBatch = await count(
-    tx,
-    `SELECT count(*) - count(DISTINCT message_id) AS n FROM ${NEW_EVENTS}`,
-  );
-  if (repeatedInBatch > 0) {
-    // The first occurrence (lowest row number) wins, as a retried send would.
-    await tx.run(`DELETE FROM ${NEW_EVENTS} WHERE rowid IN (
-      SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY message_id ORDER BY row_no) AS rn FROM ${NEW_EVENTS})
-      WHERE rn > 1)`);
-  }
-  const inserted = await count(tx, `SELECT count(*) AS n FROM ${NEW_EVENTS}`);
+  const batch = await nextIngestBatch(tx);
+  // A messageId repeated within the batch keeps its first row, as a retried send would; the window only runs
+  // when there is such a repeat.
+  const firstOnly =
+    repeated > 0
+      ? `AND c.row_no IN (SELECT row_no FROM (SELECT row_no, row_number() OVER (PARTITION BY message_id ORDER BY row_no) AS rn FROM ${CHECKED} WHERE ${valid}) WHERE rn = 1)`
+      : '';
+  // Already-stored ids are found first with a semi-join into a small table: an INSERT whose source reads the table it
+  // writes to cannot stream, and most batches have no duplicates at all.
+  await tx.run(`DROP TABLE IF EXISTS ${DUPLICATES}`);
   await tx.run(
-    `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, source) SELECT ${EVENT_COLUMNS.join(', ')}, ? FROM ${NEW_EVENTS} ORDER BY ts`,
-    [options.source.startsWith('import:') ? 'import' : options.source],
+    `CREATE TEMP TABLE ${DUPLICATES} AS SELECT DISTINCT message_id FROM events
+     WHERE message_id IN (SELECT message_id FROM ${CHECKED} WHERE ${valid})`,
+  );
+  const stored = await count(tx, `SELECT count(*) AS n FROM ${DUPLICATES}`);
+  const notStored = stored > 0 ? `AND c.message_id NOT IN (SELECT message_id FROM ${DUPLICATES})` : '';
+  const inserted = await tx.run(
+    `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, source, ingest_batch)
+     SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?
+     FROM ${CHECKED} c WHERE c.${valid} ${firstOnly} ${notStored}`,
+    [options.source.startsWith('import:') ? 'import' : options.source, batch],
   );
   if (inserted > 0) {
-    await updateIdentityGraph(tx, NEW_EVENTS);
-    await updateProfileFacts(tx, NEW_EVENTS);
+    // The batch number is ours (an integer), so it is safe to inline; it lets the engine skip older row groups.
+    const newEvents = `(SELECT * FROM events WHERE ingest_batch = ${Math.trunc(batch)})`;
+    await updateIdentityGraph(tx, newEvents);
+    await updateProfileFacts(tx, newEvents);
   }
   return { received, inserted, duplicates: received - rejected - inserted, rejected };
-}
-
-/** True when the stage holds rows a field-typed reader could not tell apart from garbage (see import-ndjson). */
-export async function stageHasEmptyRows(tx: Warehouse): Promise<boolean> {
-  const d = tx.dialect;
-  const q = d.quoteIdent;
-  return (
-    (await count(
-      tx,
-      `SELECT count(*) AS n FROM ${STAGE} WHERE ${STAGE_FIELDS.map((f) => `${q(f)} IS NULL`).join(' AND ')}`,
-    )) > 0
-  );
-}
-
-export async function stageRowCount(tx: Warehouse): Promise<number> {
-  return count(tx, `SELECT count(*) AS n FROM ${STAGE}`);
-}
-
-export async function dropStageOnly(tx: Warehouse): Promise<void> {
-  await tx.run(`DROP TABLE IF EXISTS ${STAGE}`);
 }

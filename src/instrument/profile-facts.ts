@@ -21,7 +21,7 @@ export async function updateProfileFacts(tx: Warehouse, newEvents: string): Prom
   await tx.run(`INSERT INTO identity_traits (identifier, key, value, ts, message_id)
     SELECT identifier, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key, je.value, e.ts, e.message_id
-          FROM ${newEvents} e, ${d.jsonEach('e.traits')} je WHERE e.type = 'identify' AND e.traits IS NOT NULL)
+          FROM (SELECT * FROM ${newEvents} WHERE type = 'identify' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
     GROUP BY identifier, key
     ON CONFLICT (identifier, key) DO UPDATE SET value = excluded.value, ts = excluded.ts, message_id = excluded.message_id
       WHERE ${newer('identity_traits')}`);
@@ -31,7 +31,8 @@ export async function updateProfileFacts(tx: Warehouse, newEvents: string): Prom
     SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key,
                  ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
-          FROM ${newEvents} e, ${d.jsonEach(prefs)} je
+          FROM (SELECT * FROM ${newEvents} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e,
+               ${d.jsonEach(prefs)} je
           WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean')
     GROUP BY identifier, key
     ON CONFLICT (identifier, purpose) DO UPDATE SET granted = excluded.granted, ts = excluded.ts, message_id = excluded.message_id
@@ -40,7 +41,7 @@ export async function updateProfileFacts(tx: Warehouse, newEvents: string): Prom
   await tx.run(`INSERT INTO account_traits (group_id, key, value, ts, message_id)
     SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT e.group_id, je.key, je.value, e.ts, e.message_id
-          FROM ${newEvents} e, ${d.jsonEach('e.traits')} je WHERE e.type = 'group' AND e.traits IS NOT NULL)
+          FROM (SELECT * FROM ${newEvents} WHERE type = 'group' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
     GROUP BY group_id, key
     ON CONFLICT (group_id, key) DO UPDATE SET value = excluded.value, ts = excluded.ts, message_id = excluded.message_id
       WHERE ${newer('account_traits')}`);

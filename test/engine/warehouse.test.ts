@@ -99,7 +99,7 @@ describe('migrations', () => {
     const old = await openWarehouse({ path, schemaVersion: 1 });
     assert.equal(await schemaVersion(old), 1);
     await old.run(
-      `INSERT INTO events (message_id, type, event, user_id, ts, received_at, source) VALUES ('m1', 'track', 'Signed Up', 'u1', TIMESTAMP '2026-01-01 00:00:00', TIMESTAMP '2026-01-01 00:00:00', 'import')`,
+      `INSERT INTO events (message_id, type, event, user_id, ts, received_at, source, ingest_batch) VALUES ('m1', 'track', 'Signed Up', 'u1', TIMESTAMP '2026-01-01 00:00:00', TIMESTAMP '2026-01-01 00:00:00', 'import', 1)`,
     );
     await assert.rejects(old.query('SELECT * FROM rejected_events'), /rejected_events/);
     await old.close();

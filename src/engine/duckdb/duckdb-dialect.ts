@@ -39,6 +39,16 @@ export const duckdbDialect: Dialect = {
     `CASE json_type(${expr}) WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' ` +
     `WHEN 'DOUBLE' THEN 'number' WHEN 'HUGEINT' THEN 'number' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object' ` +
     `WHEN 'ARRAY' THEN 'array' WHEN 'NULL' THEN 'null' END`,
+  // starts_with compares bytes in place; left() would copy the (possibly large) value first.
+  jsonKindOfSerialized(expr) {
+    const v = `CAST(${expr} AS VARCHAR)`;
+    return (
+      `CASE WHEN ${expr} IS NULL THEN NULL WHEN starts_with(${v}, '"') THEN 'string' WHEN starts_with(${v}, '{') THEN 'object' ` +
+      `WHEN starts_with(${v}, '[') THEN 'array' WHEN starts_with(${v}, 't') OR starts_with(${v}, 'f') THEN 'boolean' ` +
+      `WHEN starts_with(${v}, 'n') THEN 'null' ELSE 'number' END`
+    );
+  },
+  jsonTextContains: (expr, needle) => `contains(CAST(${expr} AS VARCHAR), ${sqlString(needle)})`,
   jsonLength: (expr) => `length(CAST(${expr} AS VARCHAR))`,
   parseTimestamp: (expr) => `CAST(TRY_CAST(${expr} AS TIMESTAMPTZ) AS TIMESTAMP)`,
   toDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,

@@ -79,10 +79,10 @@ class DuckDBWarehouse implements Warehouse {
     return this.inTransaction ? fn() : this.mutex.lock(fn);
   }
 
-  run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.guard(async () => {
       try {
-        await this.conn.run(sql, params.map(toDuckValue));
+        return (await this.conn.run(sql, params.map(toDuckValue))).rowsChanged;
       } catch (e) {
         throw sqlError(e, sql);
       }

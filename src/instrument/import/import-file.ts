@@ -4,16 +4,15 @@ import { basename, extname } from 'node:path';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { errorMessage, isSegflowError, SegflowError } from '../../errors.js';
 import {
+  checkStage,
   dropStage,
   type IngestCounts,
-  ingestStage,
   RAW_TABLE,
   type RejectedRow,
   STAGE_FIELDS,
-  stageFromFieldsSql,
-  stageFromRawSql,
-  stageHasEmptyRows,
-  stageRowCount,
+  stageFromFields,
+  stageFromRaw,
+  storeChecked,
 } from '../ingest.js';
 import { lineCensus, numberedLines } from './line-reader.js';
 import { type ImportMapping, mappedStageSource, Params } from './mapping.js';
@@ -129,12 +128,16 @@ async function stageLines(tx: Warehouse, path: string): Promise<void> {
 
 /**
  * NDJSON: the engine's JSON reader when the file is clean (the fast path), else line by line. The fast path is only
- * trusted when it read exactly as many rows as the file has lines and none came back empty — the reader cannot tell
+ * trusted when it read exactly as many rows as the file has lines and none came back blank — the reader cannot tell
  * a non-JSON line from `{}` — so messy files take the exact path and every line gets its own verdict.
  */
-async function stageNdjson(tx: Warehouse, path: string, onProgress?: (p: ImportProgress) => void) {
+async function checkNdjson(
+  tx: Warehouse,
+  path: string,
+  receivedAt: Date | undefined,
+  onProgress?: (p: ImportProgress) => void,
+): Promise<'engine' | 'lines'> {
   const d = tx.dialect;
-  let reader: 'engine' | 'lines' = 'lines';
   if (!path.endsWith('.gz')) {
     const size = statSync(path).size;
     onProgress?.({ phase: 'scanning', fraction: 0 });
@@ -143,27 +146,27 @@ async function stageNdjson(tx: Warehouse, path: string, onProgress?: (p: ImportP
     );
     if (census.blank === 0) {
       const columns = Object.fromEntries(STAGE_FIELDS.map((f) => [f, 'json' as const]));
+      const source = stageFromFields(
+        d,
+        `SELECT ${d.rowNumber()} AS row_no, * FROM ${d.readNdjson('$1', columns)}`,
+        {
+          nullsAreSqlNull: true,
+        },
+      );
       const stop = watchProgress(tx, 'loading', onProgress);
+      let checked: Awaited<ReturnType<typeof checkStage>>;
       try {
-        await readingFile(path, () =>
-          tx.run(
-            stageFromFieldsSql(d, `SELECT ${d.rowNumber()} AS row_no, * FROM ${d.readNdjson('$1', columns)}`),
-            [path],
-          ),
-        );
+        checked = await readingFile(path, () => checkStage(tx, source, [path], receivedAt));
       } finally {
         stop();
       }
-      if ((await stageRowCount(tx)) === census.nonBlank && !(await stageHasEmptyRows(tx))) reader = 'engine';
-      else await dropStage(tx);
+      if (checked.rows === census.nonBlank && checked.blankRows === 0) return 'engine';
     }
   }
-  if (reader === 'lines') {
-    onProgress?.({ phase: 'loading' });
-    await stageLines(tx, path);
-    await tx.run(stageFromRawSql(d, RAW_TABLE));
-  }
-  return reader;
+  onProgress?.({ phase: 'loading' });
+  await stageLines(tx, path);
+  await checkStage(tx, stageFromRaw(d, RAW_TABLE), [], receivedAt);
+  return 'lines';
 }
 
 async function sourceColumns(tx: Warehouse, source: string, params: readonly unknown[]): Promise<string[]> {
@@ -171,13 +174,14 @@ async function sourceColumns(tx: Warehouse, source: string, params: readonly unk
   return columns;
 }
 
-/** A mapped table (CSV, Parquet, or a preset's own reader) → stage. */
-async function stageMapped(
+/** A mapped table (CSV, Parquet, or a preset's own reader) → checked stage. */
+async function checkMapped(
   tx: Warehouse,
   source: string,
   mapping: ImportMapping,
   path: string,
   readsFile: boolean,
+  receivedAt: Date | undefined,
 ) {
   const d = tx.dialect;
   const params = new Params();
@@ -185,7 +189,7 @@ async function stageMapped(
   const columns = await readingFile(path, () => sourceColumns(tx, source, params.values));
   const mapped = mappedStageSource(d, source, columns, mapping, params);
   await readingFile(path, () =>
-    tx.run(stageFromFieldsSql(d, mapped, { sourceProblems: true }), params.values),
+    checkStage(tx, stageFromFields(d, mapped, { sourceProblems: true }), params.values, receivedAt),
   );
 }
 
@@ -228,7 +232,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
     const d = tx.dialect;
     if (preset === 'cdnow') {
       await stageLines(tx, path);
-      await stageMapped(tx, cdnowSource(tx), CDNOW_MAPPING, path, false);
+      await checkMapped(tx, cdnowSource(tx), CDNOW_MAPPING, path, false, options.receivedAt);
       reader = 'lines';
     } else if (format === 'ndjson') {
       if (options.mapping)
@@ -237,7 +241,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
           'NDJSON imports take Segment messages as they are',
           'drop --mapping, or convert the file to CSV',
         );
-      reader = await stageNdjson(tx, path, options.onProgress);
+      reader = await checkNdjson(tx, path, options.receivedAt, options.onProgress);
     } else {
       const header = options.mapping?.csv?.header ?? true;
       const base =
@@ -264,17 +268,13 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
       }
       const stop = watchProgress(tx, 'loading', options.onProgress);
       try {
-        await stageMapped(tx, src, mapping, path, true);
+        await checkMapped(tx, src, mapping, path, true, options.receivedAt);
       } finally {
         stop();
       }
     }
     options.onProgress?.({ phase: 'validating' });
-    const c = await ingestStage(tx, {
-      source,
-      ...(options.receivedAt ? { receivedAt: options.receivedAt } : {}),
-      onRejected: (rows) => rejects.write(rows),
-    });
+    const c = await storeChecked(tx, { source, onRejected: (rows) => rejects.write(rows) });
     options.onProgress?.({ phase: 'writing' });
     await dropStage(tx);
     await tx.run(
