@@ -5,7 +5,9 @@ export interface WarehouseSummary {
   persons: number;
   identifiedPersons: number;
   accounts: number;
+  /** Sum of revenue of `Order Completed` events. */
   revenue: number;
+  /** People with at least one `Order Completed`. */
   purchasers: number;
   firstEvent: Date | null;
   lastEvent: Date | null;
@@ -23,7 +25,9 @@ export async function summarize(wh: Warehouse): Promise<WarehouseSummary> {
     first: Date | null;
     last: Date | null;
   }>(
-    `SELECT count(*) AS events, round(sum(revenue), 2) AS revenue, count(DISTINCT CASE WHEN revenue IS NOT NULL THEN person_id END) AS purchasers,
+    // Revenue counts completed orders only (Segment's e-commerce spec): checkout and cart events carry totals too.
+    `SELECT count(*) AS events, round(sum(revenue) FILTER (WHERE event = 'Order Completed'), 2) AS revenue,
+            count(DISTINCT person_id) FILTER (WHERE event = 'Order Completed') AS purchasers,
             min(ts) AS first, max(ts) AS last FROM person_events`,
   );
   const [people] = await wh.query<{ persons: number; identified: number }>(

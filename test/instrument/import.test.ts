@@ -264,3 +264,48 @@ describe('NDJSON', () => {
     await b.close();
   });
 });
+
+describe('Segment-shaped tables', () => {
+  test('a Parquet file with Segment field names imports without a mapping, like the same NDJSON', async () => {
+    const dir = tempDir();
+    const ndjson = join(dir, 'events.ndjson');
+    const rows = [
+      {
+        type: 'identify',
+        userId: 'u1',
+        anonymousId: 'a1',
+        messageId: 'm1',
+        timestamp: '2026-01-01T00:00:00Z',
+        traits: { plan: 'pro' },
+      },
+      {
+        type: 'track',
+        event: 'Order Completed',
+        anonymousId: 'a1',
+        messageId: 'm2',
+        timestamp: '2026-01-02T00:00:00Z',
+        properties: { revenue: 12.5, products: [{ id: 'p1' }] },
+      },
+      { type: 'page', name: 'Home', anonymousId: 'a2', messageId: 'm3', timestamp: '2026-01-03T00:00:00Z' },
+    ];
+    writeFileSync(ndjson, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const a = await openWarehouse({ path: ':memory:' });
+    await importFile(a, { path: ndjson, rejectsPath: null });
+    const parquet = join(dir, 'events.parquet');
+    await a.exportToFile(`SELECT * FROM ${a.dialect.readNdjson('?', {})}`, [ndjson], {
+      path: parquet,
+      format: 'parquet',
+    });
+    const b = await openWarehouse({ path: ':memory:' });
+    const s = await importFile(b, { path: parquet, rejectsPath: null });
+    assert.deepEqual([s.inserted, s.rejected], [3, 0]);
+    const q = `SELECT message_id, type, event, name, user_id, anonymous_id, ts, revenue FROM events ORDER BY message_id`;
+    assert.deepEqual(await b.query(q), await a.query(q));
+    const props = await b.query<{ p: string }>(`SELECT properties AS p FROM events WHERE message_id = 'm2'`);
+    assert.deepEqual(JSON.parse(props[0]!.p), { revenue: 12.5, products: [{ id: 'p1' }] });
+    const ids = 'SELECT identifier, person_id FROM identities ORDER BY identifier';
+    assert.deepEqual(await b.query(ids), await a.query(ids));
+    await a.close();
+    await b.close();
+  });
+});

@@ -260,17 +260,31 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
         src = `SELECT *, CASE WHEN event_type = 'purchase' THEN price END AS purchase_revenue FROM (${src})`;
       }
       if (!mapping) {
-        throw new SegflowError(
-          'IMPORT_MAPPING_INVALID',
-          `a ${format} file needs a mapping from its columns to event fields`,
-          'pass --mapping FILE.yaml, or flags such as --user-id-column, --timestamp-column, --event; see `segflow import --help`',
+        // A table whose columns are Segment's own field names (e.g. `segflow generate --out x.parquet`) needs no
+        // mapping: each field is read as JSON from its column.
+        const columns = await readingFile(path, () => sourceColumns(tx, src, [path]));
+        if (!columns.includes('type')) {
+          throw new SegflowError(
+            'IMPORT_MAPPING_INVALID',
+            `a ${format} file needs a mapping from its columns to event fields (its columns: ${columns.filter((c) => c !== 'row_no').join(', ')})`,
+            'pass --mapping FILE.yaml, or flags such as --user-id-column, --timestamp-column, --event; see docs/importing.md',
+          );
+        }
+        const fields = STAGE_FIELDS.map((f) =>
+          columns.includes(f)
+            ? `${d.toJsonValue(d.quoteIdent(f))} AS ${d.quoteIdent(f)}`
+            : `CAST(NULL AS JSON) AS ${d.quoteIdent(f)}`,
         );
-      }
-      const stop = watchProgress(tx, 'loading', options.onProgress);
-      try {
-        await checkMapped(tx, src, mapping, path, true, options.receivedAt);
-      } finally {
-        stop();
+        const segmentShaped = stageFromFields(d, `SELECT row_no, ${fields.join(', ')} FROM (${src})`);
+        await readingFile(path, () => checkStage(tx, segmentShaped, [path], options.receivedAt));
+        reader = 'table';
+      } else {
+        const stop = watchProgress(tx, 'loading', options.onProgress);
+        try {
+          await checkMapped(tx, src, mapping, path, true, options.receivedAt);
+        } finally {
+          stop();
+        }
       }
     }
     options.onProgress?.({ phase: 'validating' });
