@@ -65,6 +65,11 @@ export interface Dialect {
   /** A stable hex digest of text (used to derive message ids). */
   hashHex(expr: string): string;
   argMax(value: string, by: string): string;
+  argMin(value: string, by: string): string;
+  /** Aggregate: true when any value is true. */
+  boolOr(expr: string): string;
+  /** Text values joined with a separator literal we choose, NULLs skipped. */
+  joinText(separator: string, exprs: readonly string[]): string;
   /** Aggregate (key, JSON value) pairs into one JSON object. */
   jsonObjectAgg(key: string, value: string): string;
   /** Build a JSON object from alternating key literals and value expressions. */

@@ -175,7 +175,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE OR REPLACE VIEW persons AS
         WITH activity AS (
           SELECT i.person_id, min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen,
-                 sum(a.events) AS event_count, count(*) AS identifier_count, bool_or(i.is_user) AS identified
+                 sum(a.events) AS event_count, count(*) AS identifier_count, ${d.boolOr('i.is_user')} AS identified
           FROM identity_activity a JOIN identities i ON i.identifier = a.identifier GROUP BY i.person_id),
         traits AS (
           SELECT person_id, ${d.jsonObjectAgg('key', 'value')} AS traits

@@ -54,9 +54,10 @@ const REMAP = '_sf_remap';
 
 /** Apply the identifiers and links carried by the events in `newEvents` (a table shaped like `events`). */
 export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Promise<void> {
+  const d = tx.dialect;
   // Links, with the first message that made each (kept for audit and for undoing a bad merge).
   await tx.run(`INSERT INTO identity_edges (a, b, via, message_id, ts)
-    SELECT a, b, arg_min(via, ts), arg_min(message_id, ts), min(ts) FROM (
+    SELECT a, b, ${d.argMin('via', 'ts')}, ${d.argMin('message_id', 'ts')}, min(ts) FROM (
       SELECT user_id AS a, anonymous_id AS b, type AS via, message_id, ts FROM ${newEvents}
         WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND user_id <> anonymous_id
       UNION ALL
@@ -70,7 +71,7 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
            coalesce(p.is_user, FALSE) AS person_is_user
     FROM (
-      SELECT identifier, bool_or(is_user) AS is_user FROM (
+      SELECT identifier, ${d.boolOr('is_user')} AS is_user FROM (
         SELECT user_id AS identifier, TRUE AS is_user FROM ${newEvents} WHERE user_id IS NOT NULL
         UNION ALL SELECT anonymous_id, FALSE FROM ${newEvents} WHERE anonymous_id IS NOT NULL
         UNION ALL SELECT previous_id, FALSE FROM ${newEvents} WHERE type = 'alias' AND previous_id IS NOT NULL

@@ -341,7 +341,19 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
     `SELECT count(*) AS n FROM ${CHECKED} WHERE message_id IS NULL AND ${valid}`,
   );
   if (missingIds > 0) {
-    const content = `concat_ws('|', type, event, name, user_id, anonymous_id, group_id, previous_id, CAST(ts AS VARCHAR), CAST(properties AS VARCHAR), CAST(traits AS VARCHAR), CAST(context AS VARCHAR))`;
+    const content = d.joinText('|', [
+      'type',
+      'event',
+      'name',
+      'user_id',
+      'anonymous_id',
+      'group_id',
+      'previous_id',
+      'CAST(ts AS VARCHAR)',
+      'CAST(properties AS VARCHAR)',
+      'CAST(traits AS VARCHAR)',
+      'CAST(context AS VARCHAR)',
+    ]);
     await tx.run(`UPDATE ${CHECKED} SET message_id = dm.mid FROM (
         SELECT row_no, 'sf-' || h || '-' || row_number() OVER (PARTITION BY h ORDER BY row_no) AS mid
         FROM (SELECT row_no, ${d.hashHex(content)} AS h FROM ${CHECKED} WHERE message_id IS NULL AND ${valid})

@@ -65,6 +65,9 @@ export const duckdbDialect: Dialect = {
   splitWhitespace: (expr) => `regexp_split_to_array(trim(${expr}), '\\s+')`,
   hashHex: (expr) => `md5(${expr})`,
   argMax: (value, by) => `arg_max(${value}, ${by})`,
+  argMin: (value, by) => `arg_min(${value}, ${by})`,
+  boolOr: (expr) => `bool_or(${expr})`,
+  joinText: (separator, exprs) => `concat_ws(${sqlString(separator)}, ${exprs.join(', ')})`,
   jsonObjectAgg: (key, value) => `json_group_object(${key}, ${value})`,
   jsonObject: (pairs) =>
     pairs.length === 0
