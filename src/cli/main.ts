@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerQueries } from './commands/query.js';
 import { reportError } from './output.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerImport(program);
   registerQueries(program);
+  registerGenerate(program);
   return program;
 }
 

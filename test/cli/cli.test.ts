@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { segflow } from '../helpers/cli.js';
@@ -95,5 +95,32 @@ describe('segflow CLI', () => {
       (oneJson(bad.stdout) as { error: { message: string } }).error.message,
       /--preset must be one of segment, cdnow, rees46/,
     );
+  });
+});
+
+describe('segflow generate', () => {
+  test('writes events and ground truth; the same seed gives the same bytes; the file imports cleanly', () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.ndjson');
+    const b = join(dir, 'b.ndjson');
+    for (const out of [a, b]) {
+      const r = segflow(['generate', '--people', '60', '--days', '20', '--seed', '3', '--profile', 'saas', '--out', out, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const summary = oneJson(r.stdout) as { events: number; people: number; truthPath: string };
+      assert.equal(summary.people, 60);
+      assert.ok(summary.events > 60);
+      assert.ok(existsSync(summary.truthPath));
+    }
+    assert.equal(readFileSync(a, 'utf8'), readFileSync(b, 'utf8'));
+    const db = join(dir, 'g.duckdb');
+    const imp = segflow(['--db', db, 'import', a, '--json'], { cwd: dir });
+    assert.equal(imp.status, 0, imp.stderr);
+    const s = oneJson(imp.stdout) as { rejected: number; inserted: number };
+    assert.equal(s.rejected, 0);
+    assert.ok(s.inserted > 60);
+
+    const bad = segflow(['generate', '--people', 'lots', '--json']);
+    assert.equal(bad.status, 1);
+    assert.match((oneJson(bad.stdout) as { error: { message: string } }).error.message, /--people must be a positive integer/);
   });
 });

@@ -1,0 +1,25 @@
+import { type Benchmark, render, save } from './harness.js';
+import { importBenchmark } from './import.js';
+
+/** `npm run bench [-- NAME [args…]]`: run one benchmark, or all of them. */
+const BENCHMARKS: Benchmark[] = [importBenchmark];
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const chosen = name ? BENCHMARKS.filter((b) => b.name === name) : BENCHMARKS;
+  if (chosen.length === 0) {
+    process.stderr.write(
+      `unknown benchmark '${name}'; available: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  for (const b of chosen) {
+    process.stderr.write(`running ${b.name}…\n`);
+    const result = await b.run(args);
+    process.stdout.write(`\n${render(result)}\n`);
+    process.stderr.write(`wrote ${await save(result)}\n`);
+  }
+}
+
+await main();
