@@ -104,7 +104,20 @@ describe('segflow generate', () => {
     const a = join(dir, 'a.ndjson');
     const b = join(dir, 'b.ndjson');
     for (const out of [a, b]) {
-      const r = segflow(['generate', '--people', '60', '--days', '20', '--seed', '3', '--profile', 'saas', '--out', out, '--json']);
+      const r = segflow([
+        'generate',
+        '--people',
+        '60',
+        '--days',
+        '20',
+        '--seed',
+        '3',
+        '--profile',
+        'saas',
+        '--out',
+        out,
+        '--json',
+      ]);
       assert.equal(r.status, 0, r.stderr);
       const summary = oneJson(r.stdout) as { events: number; people: number; truthPath: string };
       assert.equal(summary.people, 60);
@@ -121,6 +134,9 @@ describe('segflow generate', () => {
 
     const bad = segflow(['generate', '--people', 'lots', '--json']);
     assert.equal(bad.status, 1);
-    assert.match((oneJson(bad.stdout) as { error: { message: string } }).error.message, /--people must be a positive integer/);
+    assert.match(
+      (oneJson(bad.stdout) as { error: { message: string } }).error.message,
+      /--people must be a positive integer/,
+    );
   });
 });
