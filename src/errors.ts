@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DB_OPEN_FAILED'
   | 'DB_SCHEMA_TOO_NEW'
+  | 'DB_SCHEMA_OLD'
   | 'DB_LOCKED'
   | 'SQL_FAILED'
   | 'SQL_NOT_READ_ONLY'
@@ -13,7 +14,23 @@ export type ErrorCode =
   | 'IMPORT_MAPPING_INVALID'
   | 'IMPORT_PRESET_UNKNOWN'
   | 'USAGE'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'AUTH_MISSING'
+  | 'AUTH_INVALID'
+  | 'AUTH_FORBIDDEN'
+  | 'BODY_INVALID'
+  | 'BODY_TOO_LARGE'
+  | 'BODY_TOO_DEEP'
+  | 'BODY_GZIP_INVALID'
+  | 'BODY_ENCODING_UNSUPPORTED'
+  | 'BODY_TIMEOUT'
+  | 'BATCH_TOO_LARGE'
+  | 'REQUEST_INVALID'
+  | 'ROUTE_NOT_FOUND'
+  | 'QUEUE_FULL'
+  | 'STORAGE_FAILED'
+  | 'SERVER_CLOSING'
+  | 'INTERNAL';
 
 export class SegflowError extends Error {
   readonly code: ErrorCode;

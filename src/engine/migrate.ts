@@ -4,6 +4,16 @@ import type { Warehouse } from './warehouse.js';
 
 const META = 'segflow_meta';
 
+/** The schema version without creating anything (works on a read-only database); 0 for an empty file. */
+export async function readSchemaVersion(wh: Warehouse): Promise<number> {
+  const tables = await wh.query<{ n: number }>(
+    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${META}'`,
+  );
+  if (!tables[0]?.n) return 0;
+  const rows = await wh.query<{ value: string }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`);
+  return rows.length ? Number(rows[0]!.value) : 0;
+}
+
 export async function schemaVersion(wh: Warehouse): Promise<number> {
   await wh.run(`CREATE TABLE IF NOT EXISTS ${META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
   const rows = await wh.query<{ value: string }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`);

@@ -1,5 +1,7 @@
+import { SegflowError } from '../errors.js';
 import { openDuckDB } from './duckdb/duckdb-warehouse.js';
-import { migrate } from './migrate.js';
+import { migrate, readSchemaVersion } from './migrate.js';
+import { LATEST_SCHEMA_VERSION } from './schema.js';
 import type { Warehouse } from './warehouse.js';
 
 export const DEFAULT_DB_PATH = './segflow.duckdb';
@@ -17,13 +19,23 @@ export interface OpenWarehouseOptions {
 export async function openWarehouse(options: OpenWarehouseOptions = {}): Promise<Warehouse> {
   const path = options.path ?? DEFAULT_DB_PATH;
   const wh = await openDuckDB({ path, readOnly: options.readOnly ?? false });
-  if (!options.readOnly) {
-    try {
-      await migrate(wh, options.schemaVersion);
-    } catch (e) {
-      await wh.close();
-      throw e;
+  try {
+    if (!options.readOnly) await migrate(wh, options.schemaVersion);
+    else {
+      // A read-only open cannot migrate, so it only accepts a database at exactly this build's schema.
+      const version = await readSchemaVersion(wh);
+      if (version > LATEST_SCHEMA_VERSION) await migrate(wh); // throws DB_SCHEMA_TOO_NEW with its hint
+      if (version < LATEST_SCHEMA_VERSION) {
+        throw new SegflowError(
+          'DB_SCHEMA_OLD',
+          `${path} has schema version ${version}; this segflow reads version ${LATEST_SCHEMA_VERSION}`,
+          'run any command that writes (for example `segflow import`) once to upgrade it',
+        );
+      }
     }
+  } catch (e) {
+    await wh.close();
+    throw e;
   }
   return wh;
 }

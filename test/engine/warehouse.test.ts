@@ -127,6 +127,21 @@ describe('migrations', () => {
     });
   });
 
+  test('a read-only open refuses an older database instead of reading stale views', async () => {
+    const path = join(tempDir(), 'old-ro.duckdb');
+    await (await openWarehouse({ path, schemaVersion: 1 })).close();
+    await assert.rejects(openWarehouse({ path, readOnly: true }), (e: unknown) => {
+      assert.ok(e instanceof SegflowError);
+      assert.equal(e.code, 'DB_SCHEMA_OLD');
+      assert.match(e.hint ?? '', /once to upgrade/);
+      return true;
+    });
+    await (await openWarehouse({ path })).close();
+    const ro = await openWarehouse({ path, readOnly: true });
+    assert.deepEqual(await ro.query('SELECT count(*) AS n FROM events'), [{ n: 0 }]);
+    await ro.close();
+  });
+
   test('migrating twice is a no-op', async () => {
     const wh = await openWarehouse({ path: ':memory:' });
     assert.deepEqual(await migrate(wh), { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
