@@ -17,8 +17,8 @@ import { MAX_EVENT_BYTES, MESSAGE_TYPES, PLACEHOLDER_IDS, REVENUE_PROPERTIES } f
  * Everything runs in the caller's transaction, so a batch lands whole or not at all.
  */
 
-/** The top-level message fields read from each input row. */
-export const STAGE_FIELDS = [
+/** The top-level message fields holding one value (text, a number or a date-time). */
+export const SCALAR_FIELDS = [
   'type',
   'event',
   'name',
@@ -31,12 +31,13 @@ export const STAGE_FIELDS = [
   'originalTimestamp',
   'sentAt',
   'receivedAt',
-  'properties',
-  'traits',
-  'context',
-  'integrations',
 ] as const;
+/** The top-level message fields holding an object. */
+export const OBJECT_FIELDS = ['properties', 'traits', 'context', 'integrations'] as const;
+/** The top-level message fields read from each input row. */
+export const STAGE_FIELDS = [...SCALAR_FIELDS, ...OBJECT_FIELDS] as const;
 export type StageField = (typeof STAGE_FIELDS)[number];
+export type ScalarField = (typeof SCALAR_FIELDS)[number];
 
 /** Temp tables of one ingest; the connection is serialized, so fixed names cannot collide. */
 export const RAW_TABLE = '_sf_raw';
@@ -111,22 +112,9 @@ function checkedSql(d: Dialect, source: string): string {
   const placeholders = `(${PLACEHOLDER_IDS.map(lit).join(', ')})`;
   const shown = (e: string) => `'''' || left(${e}, 80) || ''''`;
   const types = MESSAGE_TYPES.join(', ');
-  const textFields = [
-    'type',
-    'event',
-    'name',
-    'messageId',
-    'userId',
-    'anonymousId',
-    'groupId',
-    'previousId',
-    'timestamp',
-    'originalTimestamp',
-    'sentAt',
-    'receivedAt',
-  ] as const;
+  const textFields = SCALAR_FIELDS;
   const tsFields = ['timestamp', 'originalTimestamp', 'sentAt', 'receivedAt'] as const;
-  const objectFields = ['properties', 'traits', 'context', 'integrations'] as const;
+  const objectFields = OBJECT_FIELDS;
   const sizeFields = ['properties', 'traits', 'context'] as const;
   const len = (f: StageField) => q(`n_${f}`);
   const ts = (f: (typeof tsFields)[number]) => q(`t_${f}`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Dialect } from '../../engine/dialect.js';
 import type { SqlValue } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
-import { STAGE_FIELDS } from '../ingest.js';
+import { SCALAR_FIELDS, type ScalarField, STAGE_FIELDS } from '../ingest.js';
 
 /**
  * A mapping from a table's columns (CSV, Parquet) to Segment message fields. Written in YAML, e.g.
@@ -77,18 +77,11 @@ export class Params {
   }
 }
 
-const TOP_LEVEL = [
-  'type',
-  'event',
-  'name',
-  'messageId',
-  'userId',
-  'anonymousId',
-  'groupId',
-  'previousId',
-  'timestamp',
-  'receivedAt',
-] as const;
+/** Scalar fields a mapping may set (the client-side originalTimestamp and sentAt have no place in history). */
+const TOP_LEVEL = SCALAR_FIELDS.filter(
+  (f): f is Exclude<ScalarField, 'originalTimestamp' | 'sentAt'> =>
+    f !== 'originalTimestamp' && f !== 'sentAt',
+);
 
 /**
  * Build the stage relation for a mapped source: `source` yields `row_no` and text columns named as in the mapping
