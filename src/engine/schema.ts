@@ -149,6 +149,24 @@ export const IMPORT_RUNS: TableDef = {
   ],
 };
 
+/**
+ * API keys (Govern): only a SHA-256 digest of each key is kept, never the key itself; `prefix` is the first
+ * characters of the key, enough for a person to tell keys apart in a list. A revoked key keeps its row.
+ */
+export const API_KEYS: TableDef = {
+  name: 'api_keys',
+  columns: [
+    { name: 'id', type: 'text', notNull: true },
+    { name: 'role', type: 'text', notNull: true }, // write | read | admin
+    { name: 'name', type: 'text' },
+    { name: 'prefix', type: 'text', notNull: true },
+    { name: 'key_hash', type: 'text', notNull: true }, // sha256 hex of the whole key
+    { name: 'created_at', type: 'timestamp', notNull: true },
+    { name: 'revoked_at', type: 'timestamp' },
+  ],
+  primaryKey: ['id'],
+};
+
 /** The latest value per key across a person's identifiers, ties broken by message id so results are stable. */
 function latestPerPerson(d: Dialect, table: string, key: string, value: string): string {
   return `SELECT i.person_id, t.${key} AS key, ${d.argMax(`t.${value}`, '(t.ts, t.message_id)')} AS value
@@ -203,6 +221,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'rejected events and the import log',
     statements: (d) => [d.createTable(REJECTED_EVENTS), d.createTable(IMPORT_RUNS)],
+  },
+  {
+    version: 3,
+    description: 'API keys for the collector and the admin API',
+    statements: (d) => [d.createTable(API_KEYS)],
   },
 ];
 

@@ -318,5 +318,8 @@ export async function openDuckDB(options: DuckDBOpenOptions): Promise<Warehouse>
     );
   }
   const conn = await instance.connect();
+  // Progress tracking feeds `progress()` (the CLI's bars); DuckDB's own printing stays off.
+  await conn.run('SET enable_progress_bar = true');
+  await conn.run('SET enable_progress_bar_print = false');
   return new DuckDBWarehouse(options.path, instance, conn, new Mutex(), false);
 }
