@@ -92,6 +92,10 @@ export interface Dialect {
   toJson(expr: string): string;
   /** A table expression yielding (key, value) for each member of a JSON object column `expr` of `alias`. */
   jsonEach(expr: string): string;
+  /** The start (00:00 UTC) of the day a timestamp falls on, as a timestamp. */
+  dayStart(expr: string): string;
+  /** Seconds since 1970-01-01 UTC as a double (fractions kept): differences of two give durations. */
+  epochSeconds(expr: string): string;
   /** The current UTC time as a timestamp. */
   now(): string;
   /** Files as relations; `path` is the placeholder the caller binds the file name to (e.g. `$1`). */

@@ -85,6 +85,8 @@ export const duckdbDialect: Dialect = {
   nullIfJsonNull: (expr) => `CASE WHEN json_type(${expr}) <> 'NULL' THEN ${expr} END`,
   toJson: (expr) => `to_json(${expr})`,
   jsonEach: (expr) => `json_each(${expr})`,
+  dayStart: (expr) => `date_trunc('day', ${expr})`,
+  epochSeconds: (expr) => `epoch(${expr})`,
   now: () => `CAST(now() AS TIMESTAMP)`,
   readNdjson(path: string, columns: FileColumns): string {
     const cols = Object.entries(columns)
