@@ -286,7 +286,7 @@ export function bgnbdProbabilityOfPurchases(model: BgNbdModel, n: number, horizo
     for (let j = n; j < n + 1_000_000; j++) {
       const term = Math.exp(lnNb(j));
       upper += term;
-      if (term < 1e-17 * upper && j > n + (r * t) / alpha) break;
+      if (term <= 1e-17 * upper && j > n + (r * t) / alpha) break;
     }
   }
   return alive + Math.exp(lnBeta(a + 1, b + n - 1) - lnB0) * upper;
