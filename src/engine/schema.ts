@@ -167,6 +167,50 @@ export const API_KEYS: TableDef = {
   primaryKey: ['id'],
 };
 
+/**
+ * Fitted predictive models (Model step): one row per fit, never updated, so `segflow models report` shows the last
+ * fit and older ones stay for comparison. `options` holds what was fitted on (purchase events, window, time unit),
+ * `params` the estimates, `diagnostics` the checks computed at fit time.
+ */
+export const MODEL_FITS: TableDef = {
+  name: 'model_fits',
+  columns: [
+    { name: 'id', type: 'text', notNull: true },
+    { name: 'model', type: 'text', notNull: true }, // bgnbd | gammagamma | clusters
+    { name: 'fitted_at', type: 'timestamp', notNull: true },
+    { name: 'time_unit', type: 'text' }, // the unit of every time parameter (null for models without time)
+    { name: 'options', type: 'json', notNull: true },
+    { name: 'params', type: 'json', notNull: true },
+    { name: 'standard_errors', type: 'json' },
+    { name: 'log_likelihood', type: 'double' },
+    { name: 'people', type: 'bigint', notNull: true },
+    { name: 'diagnostics', type: 'json', notNull: true },
+    { name: 'seconds', type: 'double', notNull: true }, // wall time of the fit, summaries included
+  ],
+  primaryKey: ['id'],
+};
+
+/**
+ * Per-person scores as of a time: what segment definitions read as `predicted.*`. Horizons are stored as text with
+ * their unit ("52 weeks", "12 months") so a number is never read in the wrong unit.
+ */
+export const PREDICTIONS: TableDef = {
+  name: 'predictions',
+  columns: [
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'bgnbd_fit', type: 'text' },
+    { name: 'gammagamma_fit', type: 'text' },
+    { name: 'p_alive', type: 'double' },
+    { name: 'expected_purchases', type: 'double' },
+    { name: 'purchases_horizon', type: 'text' },
+    { name: 'expected_order_value', type: 'double' },
+    { name: 'clv', type: 'double' },
+    { name: 'clv_horizon', type: 'text' },
+  ],
+  primaryKey: ['person_id', 'as_of'],
+};
+
 /** The latest value per key across a person's identifiers, ties broken by message id so results are stable. */
 function latestPerPerson(d: Dialect, table: string, key: string, value: string): string {
   return `SELECT i.person_id, t.${key} AS key, ${d.argMax(`t.${value}`, '(t.ts, t.message_id)')} AS value
@@ -226,6 +270,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'API keys for the collector and the admin API',
     statements: (d) => [d.createTable(API_KEYS)],
+  },
+  // Version 4 is taken by the behavioural feature table (another branch); the predictive models take 5.
+  {
+    version: 5,
+    description: 'predictive model fits and per-person predictions',
+    statements: (d) => [d.createTable(MODEL_FITS), d.createTable(PREDICTIONS)],
   },
 ];
 

@@ -1,3 +1,4 @@
+import type { Dialect } from '../../engine/dialect.js';
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import type { MonetarySummaries, RfmSummaries } from './summaries-types.js';
@@ -85,13 +86,16 @@ function checkOptions(o: SummarizeOptions): void {
  *   `lifetimes` library's convention, which gives the published CDNOW figures).
  * - m = mean value of the repeat occasions (the first is excluded, as in Fader & Hardie's Gamma-Gamma note).
  */
-export async function summarizePurchases(
-  wh: Warehouse,
+/**
+ * SQL for one row per person of the cohort: person_id, x, tx_s and t_s (t_x and T in seconds), m (mean repeat
+ * occasion value, NULL without one) and holdout (occasions in the holdout). See summarizePurchases for the rules.
+ */
+export function personSummarySql(
+  d: Dialect,
   options: SummarizeOptions,
-): Promise<PurchaseSummaries> {
+): { sql: string; params: SqlValue[]; sameDay: boolean } {
   checkOptions(options);
-  const d = wh.dialect;
-  const { window, timeUnit } = options;
+  const { window } = options;
   const sameDay = options.purchases.sameDayAsOne ?? true;
   const observationEnd = sameDay
     ? new Date(Math.floor((window.end.getTime() - 1) / DAY_MS) * DAY_MS)
@@ -116,18 +120,27 @@ export async function summarizePurchases(
     occasions AS (${occasions}),
     ranked AS (
       SELECT person_id, t, cal, value, row_number() OVER (PARTITION BY person_id ORDER BY t) = 1 AS is_first
-      FROM occasions),
-    people AS (
-      SELECT person_id,
-        count(*) FILTER (WHERE cal) - 1 AS x,
-        ${d.epochSeconds('max(t) FILTER (WHERE cal)')} - ${d.epochSeconds('min(t)')} AS tx_s,
-        ${d.epochSeconds('$3')} - ${d.epochSeconds('min(t)')} AS t_s,
-        avg(value) FILTER (WHERE cal AND NOT is_first) AS m,
-        count(*) FILTER (WHERE NOT cal) AS holdout
-      FROM ranked GROUP BY person_id
-      HAVING ${d.boolOr('is_first AND cal')} AND ($4 IS NULL OR min(t) >= $4))
+      FROM occasions)
+    SELECT person_id,
+      count(*) FILTER (WHERE cal) - 1 AS x,
+      ${d.epochSeconds('max(t) FILTER (WHERE cal)')} - ${d.epochSeconds('min(t)')} AS tx_s,
+      ${d.epochSeconds('$3')} - ${d.epochSeconds('min(t)')} AS t_s,
+      avg(value) FILTER (WHERE cal AND NOT is_first) AS m,
+      count(*) FILTER (WHERE NOT cal) AS holdout
+    FROM ranked GROUP BY person_id
+    HAVING ${d.boolOr('is_first AND cal')} AND ($4 IS NULL OR min(t) >= $4)`;
+  return { sql, params, sameDay };
+}
+
+export async function summarizePurchases(
+  wh: Warehouse,
+  options: SummarizeOptions,
+): Promise<PurchaseSummaries> {
+  const { sql: perPerson, params, sameDay } = personSummarySql(wh.dialect, options);
+  const { window, timeUnit } = options;
+  const sql = `
     SELECT x, tx_s, t_s, m, count(*) AS n, sum(holdout) AS holdout, GROUPING(m) AS rfm_row
-    FROM (SELECT x, tx_s, t_s, CASE WHEN x > 0 AND m > 0 THEN m END AS m, holdout FROM people)
+    FROM (SELECT x, tx_s, t_s, CASE WHEN x > 0 AND m > 0 THEN m END AS m, holdout FROM (${perPerson}))
     GROUP BY GROUPING SETS ((x, tx_s, t_s), (x, m))`;
 
   const unitSeconds = secondsPerUnit(timeUnit);
