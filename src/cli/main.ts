@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerModels } from './commands/models.js';
 import { registerQueries } from './commands/query.js';
 import { reportError } from './output.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerQueries(program);
   registerGenerate(program);
+  registerModels(program);
   return program;
 }
 

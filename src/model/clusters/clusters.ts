@@ -209,7 +209,7 @@ export function clusterColumns(data: ColumnData, options: ClusterOptions): Clust
 
 /**
  * Clusters over the rows of a read-only SQL query (later: the feature table). The query must return `idColumn` and
- * every chosen column; rows stream into typed arrays, never as one big array of objects.
+ * every chosen column; anything but a single SELECT is refused (SQL_NOT_READ_ONLY).
  */
 export async function clusterQuery(
   wh: Warehouse,
@@ -218,20 +218,20 @@ export async function clusterQuery(
   const columns = args.columns.map((c) => c.column);
   const ids: string[] = [];
   const values: number[][] = columns.map(() => []);
-  for await (const batch of wh.stream(args.sql, args.params ?? [])) {
-    for (const row of batch) {
-      if (!(args.idColumn in row)) {
-        throw usage(
-          `the query returns no '${args.idColumn}' column`,
-          'select the person id column in the query',
-        );
-      }
-      ids.push(String(row[args.idColumn]));
-      columns.forEach((c, j) => {
-        const v = row[c];
-        values[j]!.push(v === null || v === undefined ? Number.NaN : Number(v));
-      });
+  // The query is the caller's text: it runs through the read-only gate (one SELECT, nothing that writes).
+  const result = await wh.readOnlyQuery(args.sql, args.params ?? []);
+  for (const row of result.rows) {
+    if (!(args.idColumn in row)) {
+      throw usage(
+        `the query returns no '${args.idColumn}' column`,
+        'select the person id column in the query',
+      );
     }
+    ids.push(String(row[args.idColumn]));
+    columns.forEach((c, j) => {
+      const v = row[c];
+      values[j]!.push(v === null || v === undefined ? Number.NaN : Number(v));
+    });
   }
   const data: Record<string, Float64Array> = {};
   columns.forEach((c, j) => {
