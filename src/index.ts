@@ -28,3 +28,57 @@ export {
   type SegmentMessage,
 } from './instrument/segment-spec.js';
 export { summarize, type WarehouseSummary } from './instrument/summary.js';
+export {
+  type Cluster,
+  type ClusterColumn,
+  type ClusteringResult,
+  type ClusterOptions,
+  clusterColumns,
+  clusterQuery,
+} from './model/clusters/clusters.js';
+export {
+  type BgNbdFit,
+  type BgNbdModel,
+  type BgNbdParams,
+  bgnbdExpectedPurchases,
+  bgnbdExpectedPurchasesFromStart,
+  bgnbdLogLikelihood,
+  bgnbdProbabilityAlive,
+  bgnbdProbabilityOfPurchases,
+  fitBgNbd,
+} from './model/predict/bgnbd.js';
+export {
+  customerLifetimeValue,
+  type DiscountRate,
+  discountedPurchases,
+  type LifetimeValueOptions,
+} from './model/predict/clv.js';
+export type { BgNbdDiagnostics, GammaGammaDiagnostics } from './model/predict/diagnostics.js';
+export {
+  fitGammaGamma,
+  type GammaGammaFit,
+  type GammaGammaParams,
+  gammaGammaExpectedOrderValue,
+  gammaGammaLogLikelihood,
+  gammaGammaPopulationMean,
+} from './model/predict/gamma-gamma.js';
+export {
+  fitClusterModel,
+  fitPurchaseModel,
+  getModelFit,
+  MODEL_NAMES,
+  type ModelName,
+  type PurchaseModelOptions,
+  type StoredFit,
+} from './model/predict/model-fits.js';
+export { type ScoreOptions, type ScoreSummary, scorePredictions } from './model/predict/score.js';
+export { simulateBgNbd } from './model/predict/simulate.js';
+export type { MonetarySummaries, PurchaseHistory, RfmSummaries } from './model/predict/summaries-types.js';
+export {
+  type CalibrationWindow,
+  type PurchaseDefinition,
+  type PurchaseSummaries,
+  type SummarizeOptions,
+  summarizePurchases,
+} from './model/predict/summarize.js';
+export { type Duration, TIME_UNITS, type TimeUnit } from './model/predict/time-unit.js';
