@@ -45,11 +45,19 @@ function toParams(v: ArrayLike<number>): BgNbdParams {
 /**
  * The log-likelihood and its gradient, prepared once per data set. Everything that depends on x alone is summed
  * over the distinct x values: because x is whole, ln Γ(r+x) − ln Γ(r) = Σ_{k<x} ln(r+k) and likewise for the Beta
- * terms, so no special function is evaluated at all, and the cost per group is four elementary functions.
+ * terms, so no special function is evaluated at all. Logarithms of α + time are computed once per distinct time
+ * (t_x and T values repeat a lot: with whole days there are at most a few hundred), so each group costs one exp and
+ * one log1p.
  */
 class BgNbdLikelihood {
   readonly people: number;
   private readonly tail: Float64Array; // tail[k] = weight of people with x > k
+  private readonly times: Float64Array; // distinct values of t_x and T
+  private readonly tIndex: Int32Array; // per group: index of T in times
+  private readonly txIndex: Int32Array; // per group: index of t_x in times
+  private readonly lnTime: Float64Array;
+  private readonly invTime: Float64Array;
+  private readonly lnBx: Float64Array;
   constructor(private readonly d: RfmSummaries) {
     this.people = totalWeight(d.weight);
     let maxX = 0;
@@ -62,13 +70,29 @@ class BgNbdLikelihood {
       above += atX[k + 1]!;
       this.tail[k] = above;
     }
+    const index = new Map<number, number>();
+    const id = (t: number) => {
+      let j = index.get(t);
+      if (j === undefined) {
+        j = index.size;
+        index.set(t, j);
+      }
+      return j;
+    };
+    this.tIndex = Int32Array.from(d.T, id);
+    this.txIndex = Int32Array.from(d.tx, id);
+    this.times = Float64Array.from(index.keys());
+    this.lnTime = new Float64Array(this.times.length);
+    this.invTime = new Float64Array(this.times.length);
+    this.lnBx = new Float64Array(maxX + 1);
   }
 
   /** ln L at (r, α, a, b); with `gradient`, also ∂ ln L / ∂(r, α, a, b). */
   evaluate(p: BgNbdParams, gradient?: Float64Array): number {
     const { r, alpha, a, b } = p;
     if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return Number.NaN;
-    const { x, tx, T, weight } = this.d;
+    const { x, weight } = this.d;
+    const { tIndex, txIndex, lnTime, invTime, lnBx, times } = this;
     const lnA = Math.log(a);
     // Terms in x only: Σ_x W_x [ln Γ(r+x) − ln Γ(r) + ln B(a, b+x) − ln B(a, b)].
     let ll = this.people * r * Math.log(alpha);
@@ -84,22 +108,28 @@ class BgNbdLikelihood {
       da -= c / (a + b + k);
       db += c * (1 / (b + k) - 1 / (a + b + k));
     }
+    for (let u = 0; u < times.length; u++) {
+      lnTime[u] = Math.log(alpha + times[u]!);
+      invTime[u] = 1 / (alpha + times[u]!);
+    }
+    for (let k = 1; k < lnBx.length; k++) lnBx[k] = Math.log(b + k - 1);
     // Per group: ln[(α+T)^−(r+x) + δ(x>0) a/(b+x−1) (α+t_x)^−(r+x)], by log-sum-exp.
     for (let i = 0; i < x.length; i++) {
       const xi = x[i]!;
       const w = weight[i]!;
       const rx = r + xi;
-      const lnAT = Math.log(alpha + T[i]!);
+      const iT = tIndex[i]!;
+      const lnAT = lnTime[iT]!;
       const a3 = -rx * lnAT;
       if (xi === 0) {
         ll += w * a3;
         dr -= w * lnAT;
-        dAlpha -= (w * rx) / (alpha + T[i]!);
+        dAlpha -= w * rx * invTime[iT]!;
         continue;
       }
-      const lnAtx = Math.log(alpha + tx[i]!);
-      const bx = b + xi - 1;
-      const a4 = lnA - Math.log(bx) - rx * lnAtx;
+      const iTx = txIndex[i]!;
+      const lnAtx = lnTime[iTx]!;
+      const a4 = lnA - lnBx[xi]! - rx * lnAtx;
       // share = weight of the "dropped out after the last purchase" term in the sum.
       let share: number;
       if (a4 > a3) {
@@ -113,9 +143,9 @@ class BgNbdLikelihood {
       }
       const stay = 1 - share;
       dr -= w * (stay * lnAT + share * lnAtx);
-      dAlpha -= w * rx * (stay / (alpha + T[i]!) + share / (alpha + tx[i]!));
+      dAlpha -= w * rx * (stay * invTime[iT]! + share * invTime[iTx]!);
       da += (w * share) / a;
-      db -= (w * share) / bx;
+      db -= (w * share) / (b + xi - 1);
     }
     if (gradient) {
       gradient[0] = dr;
