@@ -1,7 +1,7 @@
 import { SegflowError } from '../../errors.js';
-import { minimizeBfgs, minimizeNelderMead } from './optimize.js';
+import { minimizeBfgs, minimizeNelderMead, minimizeNewton } from './optimize.js';
 import { hyp2f1, lnBeta, lnGamma } from './special.js';
-import { standardErrors } from './standard-errors.js';
+import { standardErrorsFromHessian } from './standard-errors.js';
 import { checkRfm, type PurchaseHistory, type RfmSummaries, totalWeight } from './summaries-types.js';
 import { type Duration, inUnit, type TimeUnit } from './time-unit.js';
 
@@ -51,6 +51,8 @@ function toParams(v: ArrayLike<number>): BgNbdParams {
  */
 class BgNbdLikelihood {
   readonly people: number;
+  /** Times are multiplied by this during evaluation (the fit searches on rescaled time, then reports unscaled). */
+  timeScale = 1;
   private readonly tail: Float64Array; // tail[k] = weight of people with x > k
   private readonly times: Float64Array; // distinct values of t_x and T
   private readonly tIndex: Int32Array; // per group: index of T in times
@@ -87,8 +89,12 @@ class BgNbdLikelihood {
     this.lnBx = new Float64Array(maxX + 1);
   }
 
-  /** ln L at (r, α, a, b); with `gradient`, also ∂ ln L / ∂(r, α, a, b). */
-  evaluate(p: BgNbdParams, gradient?: Float64Array): number {
+  /**
+   * ln L at (r, α, a, b); with `gradient`, also ∂ ln L / ∂(r, α, a, b); with `hessian` (4 × 4, row-major) also the
+   * second derivatives. Per group the sum of two terms is handled as log-sum-exp: with π the second term's share,
+   * ∇L = (1−π)∇A₃ + π∇A₄ and ∇²L = (1−π)∇²A₃ + π∇²A₄ + π(1−π)(∇A₄−∇A₃)(∇A₄−∇A₃)ᵀ.
+   */
+  evaluate(p: BgNbdParams, gradient?: Float64Array, hessian?: Float64Array): number {
     const { r, alpha, a, b } = p;
     if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return Number.NaN;
     const { x, weight } = this.d;
@@ -100,19 +106,40 @@ class BgNbdLikelihood {
     let dAlpha = (this.people * r) / alpha;
     let da = 0;
     let db = 0;
+    // Hessian entries (natural parameters): rr, rα, αα, aa, ab, bb (the others are 0).
+    let hrr = 0;
+    let hra = this.people / alpha;
+    let haa = (-this.people * r) / (alpha * alpha);
+    let hAA = 0;
+    let hAB = 0;
+    let hBB = 0;
     const tail = this.tail;
     for (let k = 0; k < tail.length; k++) {
       const c = tail[k]!;
       ll += c * (Math.log(r + k) + Math.log(b + k) - Math.log(a + b + k));
-      dr += c / (r + k);
-      da -= c / (a + b + k);
-      db += c * (1 / (b + k) - 1 / (a + b + k));
+      const ir = 1 / (r + k);
+      const ib = 1 / (b + k);
+      const iab = 1 / (a + b + k);
+      dr += c * ir;
+      da -= c * iab;
+      db += c * (ib - iab);
+      if (hessian) {
+        hrr -= c * ir * ir;
+        hAA += c * iab * iab;
+        hAB += c * iab * iab;
+        hBB += c * (iab * iab - ib * ib);
+      }
     }
     for (let u = 0; u < times.length; u++) {
-      lnTime[u] = Math.log(alpha + times[u]!);
-      invTime[u] = 1 / (alpha + times[u]!);
+      const at = alpha + this.timeScale * times[u]!;
+      lnTime[u] = Math.log(at);
+      invTime[u] = 1 / at;
     }
     for (let k = 1; k < lnBx.length; k++) lnBx[k] = Math.log(b + k - 1);
+    let hRA = 0; // r, a
+    let hRB = 0; // r, b
+    let hAlphaA = 0;
+    let hAlphaB = 0;
     // Per group: ln[(α+T)^−(r+x) + δ(x>0) a/(b+x−1) (α+t_x)^−(r+x)], by log-sum-exp.
     for (let i = 0; i < x.length; i++) {
       const xi = x[i]!;
@@ -125,6 +152,10 @@ class BgNbdLikelihood {
         ll += w * a3;
         dr -= w * lnAT;
         dAlpha -= w * rx * invTime[iT]!;
+        if (hessian) {
+          hra -= w * invTime[iT]!;
+          haa += w * rx * invTime[iT]! * invTime[iT]!;
+        }
         continue;
       }
       const iTx = txIndex[i]!;
@@ -146,6 +177,48 @@ class BgNbdLikelihood {
       dAlpha -= w * rx * (stay * invTime[iT]! + share * invTime[iTx]!);
       da += (w * share) / a;
       db -= (w * share) / (b + xi - 1);
+      if (hessian) {
+        const iT1 = invTime[iT]!;
+        const iT2 = invTime[iTx]!;
+        const ibx = 1 / (b + xi - 1);
+        const v = w * share * stay;
+        // Δ = ∇A₄ − ∇A₃ = (lnAT − lnAtx, rx(1/(α+T) − 1/(α+t_x)), 1/a, −1/(b+x−1))
+        const d0 = lnAT - lnAtx;
+        const d1 = rx * (iT1 - iT2);
+        const d2 = 1 / a;
+        const d3 = -ibx;
+        hrr += v * d0 * d0;
+        hra += -w * (stay * iT1 + share * iT2) + v * d0 * d1;
+        haa += w * rx * (stay * iT1 * iT1 + share * iT2 * iT2) + v * d1 * d1;
+        hAA += -w * share * d2 * d2 + v * d2 * d2;
+        hAB += v * d2 * d3;
+        hBB += w * share * ibx * ibx + v * d3 * d3;
+        hRA += v * d0 * d2;
+        hRB += v * d0 * d3;
+        hAlphaA += v * d1 * d2;
+        hAlphaB += v * d1 * d3;
+      }
+    }
+    if (hessian) {
+      // order r, α, a, b
+      hessian.set([
+        hrr,
+        hra,
+        hRA,
+        hRB,
+        hra,
+        haa,
+        hAlphaA,
+        hAlphaB,
+        hRA,
+        hAlphaA,
+        hAA,
+        hAB,
+        hRB,
+        hAlphaB,
+        hAB,
+        hBB,
+      ]);
     }
     if (gradient) {
       gradient[0] = dr;
@@ -161,16 +234,6 @@ class BgNbdLikelihood {
 export function bgnbdLogLikelihood(data: RfmSummaries, params: BgNbdParams): number {
   checkRfm(data);
   return new BgNbdLikelihood(data).evaluate(params);
-}
-
-function scaled(data: RfmSummaries, factor: number): RfmSummaries {
-  return {
-    timeUnit: data.timeUnit,
-    x: data.x,
-    tx: data.tx.map((v) => v * factor),
-    T: data.T.map((v) => v * factor),
-    weight: data.weight,
-  };
 }
 
 export interface FitOptions {
@@ -189,25 +252,32 @@ export function fitBgNbd(data: RfmSummaries, options: FitOptions = {}): BgNbdFit
   let maxT = 0;
   for (let i = 0; i < data.T.length; i++) maxT = Math.max(maxT, data.T[i]!);
   const factor = maxT > 0 ? 10 / maxT : 1;
-  const lik = new BgNbdLikelihood(scaled(data, factor));
+  const lik = new BgNbdLikelihood(data);
+  lik.timeScale = factor;
   const n = lik.people;
   const grad = new Float64Array(4);
-  const objective = (theta: Float64Array, g: Float64Array): number => {
-    const p = toParams(theta.map(Math.exp));
-    const ll = lik.evaluate(p, grad);
-    g[0] = (-grad[0]! * p.r) / n;
-    g[1] = (-grad[1]! * p.alpha) / n;
-    g[2] = (-grad[2]! * p.a) / n;
-    g[3] = (-grad[3]! * p.b) / n;
+  const hess = new Float64Array(16);
+  // In log-parameters φ = ln θ: ∂f/∂φ = θ·∂f/∂θ and ∂²f/∂φᵢ∂φⱼ = θᵢθⱼ ∂²f/∂θᵢ∂θⱼ + δᵢⱼ θᵢ ∂f/∂θᵢ.
+  const objective = (theta: Float64Array, g: Float64Array, h?: Float64Array): number => {
+    const v = theta.map(Math.exp);
+    const ll = lik.evaluate(toParams(v), grad, h ? hess : undefined);
+    for (let i = 0; i < 4; i++) {
+      g[i] = (-grad[i]! * v[i]!) / n;
+      if (h) {
+        for (let j = 0; j < 4; j++) h[i * 4 + j] = (-hess[i * 4 + j]! * v[i]! * v[j]!) / n;
+        h[i * 4 + i] = h[i * 4 + i]! + g[i]!;
+      }
+    }
     return -ll / n;
   };
   const init = options.initial;
   const start = init
     ? [Math.log(init.r), Math.log(init.alpha * factor), Math.log(init.a), Math.log(init.b)]
     : [0, 0, 0, 0];
-  let result = minimizeBfgs(objective, start);
+  let result = minimizeNewton(objective, start);
   let iterations = result.iterations;
   if (!result.converged || !Number.isFinite(result.value)) {
+    // Newton stalled (a flat or ill-conditioned region): Nelder-Mead to get near, BFGS to finish.
     const g = new Float64Array(4);
     const nm = minimizeNelderMead((t) => objective(t, g), Number.isFinite(result.value) ? result.x : start);
     result = minimizeBfgs(objective, nm.x);
@@ -223,12 +293,15 @@ export function fitBgNbd(data: RfmSummaries, options: FitOptions = {}): BgNbdFit
   const est = result.x.map(Math.exp);
   est[1] = est[1]! / factor;
   const params = toParams(est);
-  const full = new BgNbdLikelihood(data);
-  const se = standardErrors((v, g) => full.evaluate(toParams(v), g), est);
+  const full = lik;
+  full.timeScale = 1;
+  const fullHessian = new Float64Array(16);
+  const logLikelihood = full.evaluate(params, grad, fullHessian);
+  const se = standardErrorsFromHessian(fullHessian, 4);
   return {
     params,
     timeUnit: data.timeUnit,
-    logLikelihood: full.evaluate(params),
+    logLikelihood,
     standardErrors: se ? toParams(se) : null,
     people: n,
     groups: data.x.length,

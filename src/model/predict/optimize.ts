@@ -350,3 +350,108 @@ export function minimizeNelderMead(
     gradientNorm: Number.NaN,
   };
 }
+
+/** An objective that returns f(x) and writes ∇f(x) and the Hessian ∇²f(x) (n × n, row-major). */
+export type ObjectiveWithHessian = (x: Float64Array, gradient: Float64Array, hessian: Float64Array) => number;
+
+/** Cholesky factorisation in place (lower triangle); false when the matrix is not positive definite. */
+function cholesky(m: Float64Array, n: number): boolean {
+  for (let j = 0; j < n; j++) {
+    let d = m[j * n + j]!;
+    for (let k = 0; k < j; k++) d -= m[j * n + k]! ** 2;
+    if (!(d > 0) || !Number.isFinite(d)) return false;
+    const l = Math.sqrt(d);
+    m[j * n + j] = l;
+    for (let i = j + 1; i < n; i++) {
+      let s = m[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= m[i * n + k]! * m[j * n + k]!;
+      m[i * n + j] = s / l;
+    }
+  }
+  return true;
+}
+
+/**
+ * Newton's method with analytic second derivatives: a few iterations where BFGS needs tens, each costing one
+ * evaluation. Where the Hessian is not positive definite (far from the optimum) it is shifted by μI until it is
+ * (Levenberg-Marquardt damping); steps are backtracked until the objective decreases (Armijo).
+ */
+export function minimizeNewton(
+  f: ObjectiveWithHessian,
+  start: ArrayLike<number>,
+  options: BfgsOptions = {},
+): MinimizeResult {
+  const gtol = options.gradientTolerance ?? 1e-7;
+  const maxIterations = options.maxIterations ?? 100;
+  const n = start.length;
+  let x = Float64Array.from(start);
+  const g = new Float64Array(n);
+  const H = new Float64Array(n * n);
+  const L = new Float64Array(n * n);
+  const step = new Float64Array(n);
+  const trial = new Float64Array(n);
+  const gTrial = new Float64Array(n);
+  const HTrial = new Float64Array(n * n);
+  let evaluations = 1;
+  let value = f(x, g, H);
+  let iterations = 0;
+  while (Number.isFinite(value) && iterations < maxIterations) {
+    if (maxAbs(g) <= gtol) {
+      return { x, value, iterations, evaluations, converged: true, gradientNorm: maxAbs(g) };
+    }
+    iterations++;
+    // Solve (H + μI) step = −g, raising μ until the matrix is positive definite.
+    let mu = 0;
+    for (let attempt = 0; ; attempt++) {
+      L.set(H);
+      for (let i = 0; i < n; i++) L[i * n + i] = L[i * n + i]! + mu;
+      if (cholesky(L, n)) break;
+      if (attempt > 60)
+        return { x, value, iterations, evaluations, converged: false, gradientNorm: maxAbs(g) };
+      mu = mu === 0 ? 1e-6 * Math.max(1, maxAbs(H)) : mu * 10;
+    }
+    for (let i = 0; i < n; i++) {
+      let s = -g[i]!;
+      for (let k = 0; k < i; k++) s -= L[i * n + k]! * step[k]!;
+      step[i] = s / L[i * n + i]!;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = step[i]!;
+      for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * step[k]!;
+      step[i] = s / L[i * n + i]!;
+    }
+    const slope = dot(step, g);
+    let t = 1;
+    let accepted = false;
+    for (let k = 0; k < 50; k++) {
+      for (let i = 0; i < n; i++) trial[i] = x[i]! + t * step[i]!;
+      evaluations++;
+      const v = f(trial, gTrial, HTrial);
+      if (Number.isFinite(v) && v <= value + 1e-4 * t * slope) {
+        x = Float64Array.from(trial);
+        g.set(gTrial);
+        H.set(HTrial);
+        const previous = value;
+        value = v;
+        accepted = true;
+        // At the objective's rounding-noise floor there is nothing more to gain.
+        if (previous - value <= 1e-15 * Math.max(1, Math.abs(value)) && maxAbs(g) <= gtol * 100) {
+          return { x, value, iterations, evaluations, converged: true, gradientNorm: maxAbs(g) };
+        }
+        break;
+      }
+      t /= 2;
+    }
+    if (!accepted) {
+      return {
+        x,
+        value,
+        iterations,
+        evaluations,
+        converged: maxAbs(g) <= gtol * 100,
+        gradientNorm: maxAbs(g),
+      };
+    }
+  }
+  return { x, value, iterations, evaluations, converged: maxAbs(g) <= gtol, gradientNorm: maxAbs(g) };
+}

@@ -38,6 +38,22 @@ export function standardErrors(
   return se;
 }
 
+/** The same from an analytic Hessian of ln L (n × n, row-major). */
+export function standardErrorsFromHessian(hessian: Float64Array, n: number): Float64Array | null {
+  const inverse = invert(
+    hessian.map((v) => -v),
+    n,
+  );
+  if (!inverse) return null;
+  const se = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = inverse[i * n + i]!;
+    if (!(v > 0) || !Number.isFinite(v)) return null;
+    se[i] = Math.sqrt(v);
+  }
+  return se;
+}
+
 /** Gauss-Jordan inversion with partial pivoting; null when the matrix is singular. */
 function invert(m: Float64Array, n: number): Float64Array | null {
   const a = Float64Array.from(m);

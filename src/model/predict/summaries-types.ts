@@ -66,6 +66,15 @@ export function checkRfm(data: RfmSummaries): void {
     const tx = data.tx[i]!;
     const T = data.T[i]!;
     const w = data.weight[i]!;
+    const ok =
+      Number.isInteger(x) &&
+      x >= 0 &&
+      tx >= 0 &&
+      tx <= T &&
+      (x > 0 || tx === 0) &&
+      w > 0 &&
+      Number.isFinite(w);
+    if (ok) continue;
     const row = `row ${i} (x=${x}, tx=${tx}, T=${T}, weight=${w})`;
     if (!Number.isInteger(x) || x < 0)
       throw invalid(`${row}: x must be a whole number ≥ 0`, 'x counts repeat purchases');
@@ -73,7 +82,7 @@ export function checkRfm(data: RfmSummaries): void {
       throw invalid(`${row}: need 0 ≤ tx ≤ T`, 'tx and T are measured from the first purchase');
     if (x === 0 && tx !== 0)
       throw invalid(`${row}: tx must be 0 when x = 0`, 'a person without repeat purchases has no tx');
-    if (!(w > 0) || !Number.isFinite(w)) throw invalid(`${row}: weight must be > 0`, 'weight counts people');
+    throw invalid(`${row}: weight must be > 0`, 'weight counts people');
   }
 }
 
