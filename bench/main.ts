@@ -1,8 +1,9 @@
+import { collectBenchmark } from './collect.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
 
 /** `npm run bench [-- NAME [args…]]`: run one benchmark, or all of them. */
-const BENCHMARKS: Benchmark[] = [importBenchmark];
+const BENCHMARKS: Benchmark[] = [importBenchmark, collectBenchmark];
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);

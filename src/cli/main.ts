@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerKeys } from './commands/keys.js';
 import { registerQueries } from './commands/query.js';
+import { registerServe } from './commands/serve.js';
 import { reportError } from './output.js';
 
 /** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerImport(program);
   registerQueries(program);
   registerGenerate(program);
+  registerServe(program);
+  registerKeys(program);
   return program;
 }
 
