@@ -28,3 +28,21 @@ export {
   type SegmentMessage,
 } from './instrument/segment-spec.js';
 export { summarize, type WarehouseSummary } from './instrument/summary.js';
+export {
+  API_KEY_ROLES,
+  type ApiKeyInfo,
+  type ApiKeyRole,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  verifyApiKey,
+} from './govern/api-keys.js';
+export { type ApiRoute, defineRoute } from './server/admin-routes.js';
+export {
+  buildServer,
+  type RunningServer,
+  type SegflowServer,
+  type ServerOptions,
+  type StartOptions,
+  startServer,
+} from './server/app.js';

@@ -6,6 +6,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { writeGeneratedFiles } from '../generate/index.js';
 import { importFile } from '../instrument/import/import-file.js';
 import { summarize } from '../instrument/summary.js';
+import { collectorSection } from './collector-section.js';
 
 /**
  * The end-to-end demo (`npm start`): runs every capability that works today on the embedded engine and prints a
@@ -69,6 +70,7 @@ async function generatedDemo(
       `   imported ${n(imp.inserted)} events in ${((performance.now() - t) / 1000).toFixed(1)} s ` +
         `(${n(imp.rowsPerSecond)} events/s), ${n(imp.rejected)} rejected, ${n(imp.duplicates)} duplicates`,
     );
+    await collectorSection(wh, { people: Math.max(20, Math.round(people / 20)), seed: seed + 1000 });
     await identitySection(wh);
 
     const s = await summarize(wh);
