@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'STORAGE_FAILED'
   | 'SERVER_CLOSING'
+  | 'SEGMENT_INVALID'
   | 'INTERNAL';
 
 export class SegflowError extends Error {

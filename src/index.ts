@@ -7,6 +7,15 @@ export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './eng
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
 export { type ErrorCode, SegflowError } from './errors.js';
+export {
+  API_KEY_ROLES,
+  type ApiKeyInfo,
+  type ApiKeyRole,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  verifyApiKey,
+} from './govern/api-keys.js';
 export { identifiersOf, resolvePerson } from './instrument/identity-graph.js';
 export {
   IMPORT_FORMATS,
@@ -29,14 +38,13 @@ export {
 } from './instrument/segment-spec.js';
 export { summarize, type WarehouseSummary } from './instrument/summary.js';
 export {
-  API_KEY_ROLES,
-  type ApiKeyInfo,
-  type ApiKeyRole,
-  createApiKey,
-  listApiKeys,
-  revokeApiKey,
-  verifyApiKey,
-} from './govern/api-keys.js';
+  type CompiledSegments,
+  compileSegments,
+  type FeatureColumn,
+  type FeatureSource,
+} from './segment/compile.js';
+export { type Condition, SegmentDefinition, segmentJsonSchema } from './segment/definition.js';
+export { evaluateSegmentsReference, type ReferenceEvent } from './segment/reference.js';
 export { type ApiRoute, defineRoute } from './server/admin-routes.js';
 export {
   buildServer,

@@ -58,6 +58,7 @@ export function statusOf(code: ErrorCode): number {
     case 'IMPORT_FILE_UNREADABLE':
     case 'IMPORT_MAPPING_INVALID':
     case 'IMPORT_PRESET_UNKNOWN':
+    case 'SEGMENT_INVALID':
       return 400;
     case 'DB_OPEN_FAILED':
     case 'DB_SCHEMA_TOO_NEW':

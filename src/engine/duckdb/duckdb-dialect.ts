@@ -84,6 +84,14 @@ export const duckdbDialect: Dialect = {
   listItem: (expr, index) => `${expr}[${index + 1}]`,
   nullIfJsonNull: (expr) => `CASE WHEN json_type(${expr}) <> 'NULL' THEN ${expr} END`,
   toJson: (expr) => `to_json(${expr})`,
+  latestValue: (value, ts, tiebreak, filter) =>
+    `(arg_max(struct_pack(v := ${value}), struct_pack(t := ${ts}, m := ${tiebreak})) FILTER (WHERE ${filter})).v`,
+  textContains: (expr, needle) => `contains(${expr}, ${needle})`,
+  unitHash: (textExpr) => `(CAST(('0x' || left(md5(${textExpr}), 8)) AS UBIGINT) / 4294967296.0)`,
+  epochMs: (expr) => `epoch_ms(${expr})`,
+  plusMs: (expr, ms) => `(${expr} + to_milliseconds(${Math.trunc(ms)}))`,
+  nextRowJoin: ({ left, right, on, leftTime, rightTime, outer }) =>
+    `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${rightTime} > ${leftTime}`,
   jsonEach: (expr) => `json_each(${expr})`,
   now: () => `CAST(now() AS TIMESTAMP)`,
   readNdjson(path: string, columns: FileColumns): string {
