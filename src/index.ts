@@ -44,7 +44,23 @@ export {
   type FeatureSource,
 } from './segment/compile.js';
 export { type Condition, SegmentDefinition, segmentJsonSchema } from './segment/definition.js';
+export {
+  DEFAULT_SEGMENTS_DIR,
+  type FileProblem,
+  formatProblem,
+  type LoadedDefinition,
+  loadDefinitions,
+} from './segment/load-definitions.js';
+export {
+  membershipHistory,
+  previewSegment,
+  refreshSegments,
+  type SegmentMember,
+  type SegmentRefreshResult,
+  segmentMembers,
+} from './segment/memberships.js';
 export { evaluateSegmentsReference, type ReferenceEvent } from './segment/reference.js';
+export { type DefinitionProblem, validateDefinition } from './segment/validate-definition.js';
 export { type ApiRoute, defineRoute } from './server/admin-routes.js';
 export {
   buildServer,

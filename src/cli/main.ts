@@ -3,6 +3,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerQueries } from './commands/query.js';
+import { registerSegments } from './commands/segments.js';
 import { registerServe } from './commands/serve.js';
 import { reportError } from './output.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerServe(program);
   registerKeys(program);
+  registerSegments(program);
   return program;
 }
 

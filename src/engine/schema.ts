@@ -167,6 +167,61 @@ export const API_KEYS: TableDef = {
   primaryKey: ['id'],
 };
 
+/** Segment definitions (Segment): one row per segment, the current version; a changed definition bumps `version`. */
+export const SEGMENTS: TableDef = {
+  name: 'segments',
+  columns: [
+    { name: 'name', type: 'text', notNull: true },
+    { name: 'version', type: 'integer', notNull: true },
+    { name: 'definition', type: 'json', notNull: true },
+    { name: 'definition_hash', type: 'text', notNull: true },
+    { name: 'source', type: 'text' }, // the file it was read from
+    { name: 'active', type: 'boolean', notNull: true },
+    { name: 'updated_at', type: 'timestamp', notNull: true },
+    { name: 'retired_at', type: 'timestamp' },
+  ],
+  primaryKey: ['name'],
+};
+
+/** Membership history: a person may enter, leave and re-enter; current members have no exited_at. */
+export const SEGMENT_MEMBERSHIPS: TableDef = {
+  name: 'segment_memberships',
+  columns: [
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'entered_at', type: 'timestamp', notNull: true },
+    { name: 'exited_at', type: 'timestamp' },
+  ],
+};
+
+/** Every membership change, in order (`seq`): what activation consumes (triggers on enter and exit). */
+export const SEGMENT_CHANGES: TableDef = {
+  name: 'segment_changes',
+  columns: [
+    { name: 'seq', type: 'bigint', notNull: true },
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'change', type: 'text', notNull: true }, // enter | exit
+    { name: 'changed_at', type: 'timestamp', notNull: true }, // the as-of time of the refresh that saw it
+    { name: 'refresh_id', type: 'bigint', notNull: true },
+  ],
+};
+
+/** One row per segment per refresh: size over time. */
+export const SEGMENT_REFRESHES: TableDef = {
+  name: 'segment_refreshes',
+  columns: [
+    { name: 'refresh_id', type: 'bigint', notNull: true },
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'version', type: 'integer', notNull: true },
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'size', type: 'bigint', notNull: true },
+    { name: 'entered', type: 'bigint', notNull: true },
+    { name: 'exited', type: 'bigint', notNull: true },
+    { name: 'refreshed_at', type: 'timestamp', notNull: true },
+  ],
+};
+
 /** The latest value per key across a person's identifiers, ties broken by message id so results are stable. */
 function latestPerPerson(d: Dialect, table: string, key: string, value: string): string {
   return `SELECT i.person_id, t.${key} AS key, ${d.argMax(`t.${value}`, '(t.ts, t.message_id)')} AS value
@@ -226,6 +281,16 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'API keys for the collector and the admin API',
     statements: (d) => [d.createTable(API_KEYS)],
+  },
+  {
+    version: 6,
+    description: 'segments, membership history, the membership change log and refresh sizes',
+    statements: (d) => [
+      d.createTable(SEGMENTS),
+      d.createTable(SEGMENT_MEMBERSHIPS),
+      d.createTable(SEGMENT_CHANGES),
+      d.createTable(SEGMENT_REFRESHES),
+    ],
   },
 ];
 

@@ -196,134 +196,144 @@ const FirstLastShape = {
 const firstLastOk = (c: FirstLast) => (c.within === undefined) !== (c.before === undefined);
 const FIRST_LAST_MESSAGE = 'give exactly one of within or before';
 
+/**
+ * Each leaf condition kind → the schema of a whole condition node of that kind. Validation dispatches on the node's
+ * key (see validate-definition.ts), so an error names the kind and the exact field instead of "no union member
+ * matched".
+ */
+export const LEAF_CONDITIONS = {
+  feature: FeatureTest.refine(exactlyOneTest(FEATURE_TESTS), {
+    message: `give exactly one test: ${FEATURE_TESTS.join(', ')}`,
+  }),
+  trait: TraitCondition.refine(exactlyOneTest(TRAIT_TESTS), {
+    message: `give exactly one test: ${TRAIT_TESTS.join(', ')}`,
+  }),
+  performed: z.strictObject({
+    performed: z
+      .strictObject({ ...eventShape(), ...Window.shape, ...Count.shape })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' })
+      .refine(windowOk, { message: WINDOW_MESSAGE })
+      .refine((c) => [c.atLeast, c.atMost, c.exactly].filter((v) => v !== undefined).length <= 1, {
+        message: 'give at most one of atLeast, atMost, exactly (default: atLeast 1)',
+      }),
+  }),
+  notPerformed: z.strictObject({ notPerformed: EventAndWindow }),
+  firstPerformed: z.strictObject({
+    firstPerformed: z
+      .strictObject({ ...eventShape(), ...FirstLastShape })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' })
+      .refine(firstLastOk, { message: FIRST_LAST_MESSAGE }),
+  }),
+  lastPerformed: z.strictObject({
+    lastPerformed: z
+      .strictObject({
+        ...eventShape(),
+        within: FirstLastShape.within,
+        before: FirstLastShape.before,
+        property: z.string().min(1).optional().describe('test this property of the last such event'),
+        equals: Scalar.optional(),
+        notEquals: Scalar.optional(),
+        in: z.array(Scalar).min(1).optional(),
+        contains: z.string().optional(),
+        exists: z.boolean().optional(),
+        gt: z.number().optional(),
+        gte: z.number().optional(),
+        lt: z.number().optional(),
+        lte: z.number().optional(),
+      })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' })
+      .refine(
+        (c) =>
+          c.property === undefined
+            ? firstLastOk(c)
+            : c.within === undefined && c.before === undefined
+              ? true
+              : firstLastOk(c),
+        { message: FIRST_LAST_MESSAGE },
+      )
+      .refine(
+        (c) =>
+          c.property === undefined
+            ? LAST_VALUE_TESTS.every((k) => c[k] === undefined)
+            : exactlyOneTest(LAST_VALUE_TESTS)(c),
+        { message: 'with property, give exactly one test (equals, in, gt, …); without it, none' },
+      ),
+  }),
+  sequence: z.strictObject({
+    sequence: z.strictObject({
+      steps: z
+        .array(EventMatch)
+        .min(1)
+        .describe('in order; each step is the first matching event after the previous one'),
+      maxGap: Duration.optional().describe('at most this long between consecutive steps'),
+      within: Duration.optional().describe('at most this long from the first step to the last'),
+      lookback: Duration.optional().describe('the first step is in the last W (default: any time)'),
+      thenNot: z
+        .strictObject({ ...eventShape(), within: Duration })
+        .refine(oneName, { message: 'name exactly one of event, page or screen' })
+        .optional()
+        .describe('and then did not do this within W after the last step (W must have passed)'),
+    }),
+  }),
+  startedDoing: z.strictObject({
+    startedDoing: z
+      .strictObject({
+        ...eventShape(),
+        within: Duration.describe('the first such event ever is in the last W'),
+      })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' }),
+  }),
+  stoppedDoing: z.strictObject({
+    stoppedDoing: z
+      .strictObject({
+        ...eventShape(),
+        within: Duration.describe('did it in the W before the last W, and not in the last W'),
+      })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' }),
+  }),
+  didRegularly: z.strictObject({
+    didRegularly: z
+      .strictObject({
+        ...eventShape(),
+        period: Duration.describe('period length, e.g. 7d'),
+        periods: z.int().min(1).max(366).describe('how many periods back (n)'),
+        atLeast: z.int().min(1).describe('in at least k of them'),
+      })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' })
+      .refine((c) => c.atLeast <= c.periods, { message: 'atLeast cannot exceed periods' }),
+  }),
+  restarted: z.strictObject({
+    restarted: z
+      .strictObject({
+        ...eventShape(),
+        within: Duration.describe('did it again in the last W'),
+        inactiveFor: Duration.describe(
+          'after not doing it for this long before that (and having done it before)',
+        ),
+      })
+      .refine(oneName, { message: 'name exactly one of event, page or screen' }),
+  }),
+  inSegment: z.strictObject({ inSegment: z.string().min(1) }),
+  notInSegment: z.strictObject({ notInSegment: z.string().min(1) }),
+  bucket: z.strictObject({
+    bucket: z
+      .strictObject({
+        seed: z.string().min(1).describe('any text; the same seed gives the same buckets'),
+        from: z.number().min(0).max(1),
+        to: z.number().min(0).max(1),
+      })
+      .refine((b) => b.from < b.to, { message: 'from must be below to' })
+      .describe('people whose hash of (seed, person id) falls in [from, to)'),
+  }),
+} as const;
+export type LeafConditionKind = keyof typeof LEAF_CONDITIONS;
+
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z.strictObject({ and: z.array(ConditionSchema).min(1) }),
     z.strictObject({ or: z.array(ConditionSchema).min(1) }),
     z.strictObject({ not: ConditionSchema }),
-    FeatureTest.refine(exactlyOneTest(FEATURE_TESTS), {
-      message: `give exactly one test: ${FEATURE_TESTS.join(', ')}`,
-    }),
-    TraitCondition.refine(exactlyOneTest(TRAIT_TESTS), {
-      message: `give exactly one test: ${TRAIT_TESTS.join(', ')}`,
-    }),
-    z.strictObject({
-      performed: z
-        .strictObject({ ...eventShape(), ...Window.shape, ...Count.shape })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' })
-        .refine(windowOk, { message: WINDOW_MESSAGE })
-        .refine((c) => [c.atLeast, c.atMost, c.exactly].filter((v) => v !== undefined).length <= 1, {
-          message: 'give at most one of atLeast, atMost, exactly (default: atLeast 1)',
-        }),
-    }),
-    z.strictObject({ notPerformed: EventAndWindow }),
-    z.strictObject({
-      firstPerformed: z
-        .strictObject({ ...eventShape(), ...FirstLastShape })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' })
-        .refine(firstLastOk, { message: FIRST_LAST_MESSAGE }),
-    }),
-    z.strictObject({
-      lastPerformed: z
-        .strictObject({
-          ...eventShape(),
-          within: FirstLastShape.within,
-          before: FirstLastShape.before,
-          property: z.string().min(1).optional().describe('test this property of the last such event'),
-          equals: Scalar.optional(),
-          notEquals: Scalar.optional(),
-          in: z.array(Scalar).min(1).optional(),
-          contains: z.string().optional(),
-          exists: z.boolean().optional(),
-          gt: z.number().optional(),
-          gte: z.number().optional(),
-          lt: z.number().optional(),
-          lte: z.number().optional(),
-        })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' })
-        .refine(
-          (c) =>
-            c.property === undefined
-              ? firstLastOk(c)
-              : c.within === undefined && c.before === undefined
-                ? true
-                : firstLastOk(c),
-          { message: FIRST_LAST_MESSAGE },
-        )
-        .refine(
-          (c) =>
-            c.property === undefined
-              ? LAST_VALUE_TESTS.every((k) => c[k] === undefined)
-              : exactlyOneTest(LAST_VALUE_TESTS)(c),
-          { message: 'with property, give exactly one test (equals, in, gt, …); without it, none' },
-        ),
-    }),
-    z.strictObject({
-      sequence: z.strictObject({
-        steps: z
-          .array(EventMatch)
-          .min(2)
-          .describe('in order; each step is the first matching event after the previous one'),
-        maxGap: Duration.optional().describe('at most this long between consecutive steps'),
-        within: Duration.optional().describe('at most this long from the first step to the last'),
-        lookback: Duration.optional().describe('the first step is in the last W (default: any time)'),
-        thenNot: z
-          .strictObject({ ...eventShape(), within: Duration })
-          .refine(oneName, { message: 'name exactly one of event, page or screen' })
-          .optional()
-          .describe('and then did not do this within W after the last step (W must have passed)'),
-      }),
-    }),
-    z.strictObject({
-      startedDoing: z
-        .strictObject({
-          ...eventShape(),
-          within: Duration.describe('the first such event ever is in the last W'),
-        })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' }),
-    }),
-    z.strictObject({
-      stoppedDoing: z
-        .strictObject({
-          ...eventShape(),
-          within: Duration.describe('did it in the W before the last W, and not in the last W'),
-        })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' }),
-    }),
-    z.strictObject({
-      didRegularly: z
-        .strictObject({
-          ...eventShape(),
-          period: Duration.describe('period length, e.g. 7d'),
-          periods: z.int().min(1).max(366).describe('how many periods back (n)'),
-          atLeast: z.int().min(1).describe('in at least k of them'),
-        })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' })
-        .refine((c) => c.atLeast <= c.periods, { message: 'atLeast cannot exceed periods' }),
-    }),
-    z.strictObject({
-      restarted: z
-        .strictObject({
-          ...eventShape(),
-          within: Duration.describe('did it again in the last W'),
-          inactiveFor: Duration.describe(
-            'after not doing it for this long before that (and having done it before)',
-          ),
-        })
-        .refine(oneName, { message: 'name exactly one of event, page or screen' }),
-    }),
-    z.strictObject({ inSegment: z.string().min(1) }),
-    z.strictObject({ notInSegment: z.string().min(1) }),
-    z.strictObject({
-      bucket: z
-        .strictObject({
-          seed: z.string().min(1).describe('any text; the same seed gives the same buckets'),
-          from: z.number().min(0).max(1),
-          to: z.number().min(0).max(1),
-        })
-        .refine((b) => b.from < b.to, { message: 'from must be below to' })
-        .describe('people whose hash of (seed, person id) falls in [from, to)'),
-    }),
+    ...Object.values(LEAF_CONDITIONS),
   ]),
 ) as z.ZodType<Condition>;
 

@@ -182,7 +182,7 @@ export function randomDefinitions(r: () => number, count: number, prefix: string
             }
           : { lastPerformed: { ...match(), property: 'plan', equals: pick(WORDS) } };
       case 5: {
-        const steps = Array.from({ length: 2 + Math.floor(r() * 2) }, match);
+        const steps = Array.from({ length: 1 + Math.floor(r() * 3) }, match);
         return {
           sequence: {
             steps,
