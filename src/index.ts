@@ -37,6 +37,10 @@ export {
   type SegmentMessage,
 } from './instrument/segment-spec.js';
 export { summarize, type WarehouseSummary } from './instrument/summary.js';
+export { type CatalogEntry, FEATURE_CATALOG, featureColumn, featureSource } from './model/feature-catalog.js';
+export { ModelConfig, modelConfig } from './model/model-config.js';
+export { personFeatures, refreshFeatures } from './model/refresh-features.js';
+export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
 export {
   type CompiledSegments,
   compileSegments,

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
+import { registerModel } from './commands/model.js';
 import { registerQueries } from './commands/query.js';
 import { registerSegments } from './commands/segments.js';
 import { registerServe } from './commands/serve.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerServe(program);
   registerKeys(program);
+  registerModel(program);
   registerSegments(program);
   return program;
 }

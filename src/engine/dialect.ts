@@ -77,6 +77,16 @@ export interface Dialect {
   unitHash(textExpr: string): string;
   /** Milliseconds since the epoch of a timestamp. */
   epochMs(expr: string): string;
+  /** A JSON array of the (non-NULL) values of `expr` in ascending order, for rows where `filter` holds; an aggregate. */
+  jsonArrayAgg(expr: string, filter: string): string;
+  /** The median of a numeric expression (an aggregate; FILTER may follow). */
+  median(expr: string): string;
+  /** The UTC calendar day of a timestamp (for counting distinct days). */
+  dayOf(expr: string): string;
+  /** base raised to a power. */
+  power(base: string, exponent: string): string;
+  /** True when a JSON array (text) holds the string `value` (an expression). */
+  jsonArrayHas(array: string, value: string): string;
   /** A timestamp plus a whole number of milliseconds (a literal computed by segflow, never user text). */
   plusMs(expr: string, ms: number): string;
   /**

@@ -167,6 +167,50 @@ export const API_KEYS: TableDef = {
   primaryKey: ['id'],
 };
 
+/** Behavioral features (Model): one row per person per as-of time; docs/features.md documents every column. */
+export const FEATURES: TableDef = {
+  name: 'features',
+  columns: [
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'first_seen', type: 'timestamp' },
+    { name: 'last_seen', type: 'timestamp' },
+    { name: 'last_activity', type: 'timestamp' },
+    { name: 'rfm_recency_days', type: 'double' },
+    { name: 'rfm_frequency', type: 'bigint' },
+    { name: 'rfm_repeat_purchases', type: 'bigint' },
+    { name: 'rfm_monetary_total', type: 'double' },
+    { name: 'rfm_monetary_avg', type: 'double' },
+    { name: 'rfm_r', type: 'integer' },
+    { name: 'rfm_f', type: 'integer' },
+    { name: 'rfm_m', type: 'integer' },
+    { name: 'rfm_rf_sum', type: 'integer' },
+    { name: 'rfm_code', type: 'text' },
+    { name: 'rfm_group', type: 'text' },
+    { name: 'lifecycle_stage', type: 'text' },
+    { name: 'lifecycle_since', type: 'timestamp' },
+    { name: 'engagement_score', type: 'double' },
+    { name: 'engagement_tier', type: 'text' },
+    { name: 'adoption_breadth', type: 'bigint' },
+    { name: 'adoption_uses', type: 'bigint' },
+    { name: 'adoption_depth', type: 'json' },
+    { name: 'adoption_key_activated', type: 'boolean' },
+    { name: 'adoption_usage_share', type: 'double' },
+    { name: 'adoption_nearing_limit', type: 'boolean' },
+    { name: 'adoption_tier', type: 'text' },
+    { name: 'adoption_power_features', type: 'json' },
+    { name: 'intent_score', type: 'double' },
+    { name: 'intent_tier', type: 'text' },
+    { name: 'support_tickets', type: 'bigint' },
+    { name: 'support_open_tickets', type: 'bigint' },
+    { name: 'support_last_csat', type: 'double' },
+    { name: 'support_last_nps', type: 'double' },
+    { name: 'support_detractor', type: 'boolean' },
+    { name: 'funnel_steps', type: 'json' },
+    { name: 'funnel_abandoned', type: 'json' },
+  ],
+};
+
 /** Segment definitions (Segment): one row per segment, the current version; a changed definition bumps `version`. */
 export const SEGMENTS: TableDef = {
   name: 'segments',
@@ -281,6 +325,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'API keys for the collector and the admin API',
     statements: (d) => [d.createTable(API_KEYS)],
+  },
+  {
+    version: 4,
+    description: 'behavioral features per person per as-of time',
+    statements: (d) => [
+      d.createTable(FEATURES),
+      `CREATE OR REPLACE VIEW features_latest AS SELECT * FROM features WHERE as_of = (SELECT max(as_of) FROM features)`,
+    ],
   },
   {
     version: 6,

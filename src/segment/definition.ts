@@ -9,19 +9,9 @@ import { z } from 'zod';
  * (`from`/`to`, ISO-8601, UTC) include `from` and exclude `to`. Events after T never count. Storage is UTC.
  */
 
-const DURATION = /^(\d+)(m|h|d|w)$/;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+import { Duration, durationMs } from '../config/duration.js';
 
-export const Duration = z
-  .string()
-  .regex(DURATION, 'a duration like 30m, 12h, 7d or 2w (minutes, hours, days, weeks)')
-  .describe('a duration: 30m, 12h, 7d, 2w');
-
-export function durationMs(text: string): number {
-  const m = DURATION.exec(text);
-  if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
+export { Duration, durationMs };
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const IsoDate = z.iso

@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { DEFAULT_DIALECT } from '../../engine/open.js';
 import { SegflowError } from '../../errors.js';
+import { featureSource } from '../../model/feature-catalog.js';
+import { modelConfig } from '../../model/model-config.js';
+import { refreshFeatures } from '../../model/refresh-features.js';
 import { compileSegments } from '../../segment/compile.js';
 import {
   DEFAULT_SEGMENTS_DIR,
@@ -116,7 +120,7 @@ export function registerSegments(program: Command): void {
             wh,
             loaded.definitions.map((d) => d.definition),
             name,
-            { asOf: parseAsOf(flags.asOf) },
+            { asOf: parseAsOf(flags.asOf), features: featureSource(wh.dialect) },
           ),
         { readOnly: true },
       );
@@ -167,20 +171,35 @@ export function registerSegments(program: Command): void {
 
   program
     .command('refresh')
-    .description('evaluate every active segment as of now (or --as-of) and record who entered and left')
+    .description(
+      "compute every person's features as of now (or --as-of), then evaluate every active segment and record who entered and left",
+    )
     .option('--as-of <time>', 'as of this time (ISO-8601); history only moves forward')
     .option('--dir <folder>', 'segment files')
     .option('--json', 'print as one JSON document')
     .action(async (flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
-      const loaded = loadDefinitions(segmentsDir(flags));
+      const dir = segmentsDir(flags);
+      // Without a segments folder, refresh computes features only.
+      const loaded: LoadResult = existsSync(dir) ? loadDefinitions(dir) : { definitions: [], problems: [] };
       failOnProblems(loaded);
-      if (!flags.json) log(`refreshing ${loaded.definitions.length} segments…`);
-      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-        refreshSegments(wh, loaded.definitions, { asOf: parseAsOf(flags.asOf) }),
-      );
-      emit(Boolean(flags.json), r, () =>
+      if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
+      const asOf = parseAsOf(flags.asOf) ?? new Date();
+      const cfg = modelConfig(loadConfig().model);
+      const { features, r } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const features = await refreshFeatures(wh, cfg, { asOf });
+        if (!flags.json)
+          log(
+            `features: ${features.persons.toLocaleString('en-US')} people in ${features.seconds.toFixed(1)} s`,
+          );
+        const r = await refreshSegments(wh, loaded.definitions, {
+          asOf,
+          features: featureSource(wh.dialect),
+        });
+        return { features, r };
+      });
+      emit(Boolean(flags.json), { features, segments: r }, () =>
         [
-          `refresh ${r.refreshId} as of ${r.asOf.toISOString()} in ${r.seconds.toFixed(1)} s`,
+          `refresh ${r.refreshId} as of ${r.asOf.toISOString()}: features ${features.seconds.toFixed(1)} s, segments ${r.seconds.toFixed(1)} s`,
           table(r.segments),
         ].join('\n'),
       );

@@ -88,6 +88,13 @@ export const duckdbDialect: Dialect = {
     `(arg_max(struct_pack(v := ${value}), struct_pack(t := ${ts}, m := ${tiebreak})) FILTER (WHERE ${filter})).v`,
   textContains: (expr, needle) => `contains(${expr}, ${needle})`,
   unitHash: (textExpr) => `(CAST(('0x' || left(md5(${textExpr}), 8)) AS UBIGINT) / 4294967296.0)`,
+  jsonArrayAgg: (expr, filter) =>
+    `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
+  median: (expr) => `median(${expr})`,
+  dayOf: (expr) => `CAST(${expr} AS DATE)`,
+  power: (base, exponent) => `pow(${base}, ${exponent})`,
+  jsonArrayHas: (array, value) =>
+    `list_contains(CAST(json_extract_string(${array}, '$[*]') AS VARCHAR[]), ${value})`,
   epochMs: (expr) => `epoch_ms(${expr})`,
   plusMs: (expr, ms) => `(${expr} + to_milliseconds(${Math.trunc(ms)}))`,
   nextRowJoin: ({ left, right, on, leftTime, rightTime, outer }) =>

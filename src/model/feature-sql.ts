@@ -1,0 +1,279 @@
+import { durationMs } from '../config/duration.js';
+import type { Dialect } from '../engine/dialect.js';
+import type { Params } from '../engine/params.js';
+import type { ModelConfig } from './model-config.js';
+
+/**
+ * The behavioral features of every person as of T, in SQL: one pass over the person's events up to T computes the
+ * aggregates every model needs (FILTER clauses, one GROUP BY), small side passes cover what needs another grain
+ * (tickets by id, feature uses by feature, the n-th purchase, funnel chains), and window functions score RFM.
+ * Formulas and units are documented in docs/features.md; the TypeScript reference in the tests follows that page.
+ */
+export const DAY_MS = 86_400_000;
+
+export const FEATURE_COLUMNS = [
+  'first_seen',
+  'last_seen',
+  'last_activity',
+  'rfm_recency_days',
+  'rfm_frequency',
+  'rfm_repeat_purchases',
+  'rfm_monetary_total',
+  'rfm_monetary_avg',
+  'rfm_r',
+  'rfm_f',
+  'rfm_m',
+  'rfm_rf_sum',
+  'rfm_code',
+  'rfm_group',
+  'lifecycle_stage',
+  'lifecycle_since',
+  'engagement_score',
+  'engagement_tier',
+  'adoption_breadth',
+  'adoption_uses',
+  'adoption_depth',
+  'adoption_key_activated',
+  'adoption_usage_share',
+  'adoption_nearing_limit',
+  'adoption_tier',
+  'adoption_power_features',
+  'intent_score',
+  'intent_tier',
+  'support_tickets',
+  'support_open_tickets',
+  'support_last_csat',
+  'support_last_nps',
+  'support_detractor',
+  'funnel_steps',
+  'funnel_abandoned',
+] as const;
+
+function lit(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** `ev` is a track event named one of `names` ($page / $screen: page or screen calls). */
+function isEvent(p: Params, names: readonly string[]): string {
+  const track = names.filter((n) => n !== '$page' && n !== '$screen');
+  const parts: string[] = [];
+  if (track.length)
+    parts.push(`(ev.type = 'track' AND ev.event IN (${track.map((n) => p.add(n)).join(', ')}))`);
+  if (names.includes('$page')) parts.push(`ev.type = 'page'`);
+  if (names.includes('$screen')) parts.push(`ev.type = 'screen'`);
+  return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';
+}
+
+/** Weighted, exponentially decayed sum: Σ w(event) · 0.5^((T − t) / half-life). */
+function decayedScore(
+  d: Dialect,
+  p: Params,
+  weights: Record<string, number>,
+  halfLife: string,
+  asOf: string,
+): string {
+  const names = Object.keys(weights);
+  if (names.length === 0) return '0.0';
+  const w = `CASE ${names
+    .map((n) => {
+      const cond =
+        n === '$page'
+          ? `ev.type = 'page'`
+          : n === '$screen'
+            ? `ev.type = 'screen'`
+            : `(ev.type = 'track' AND ev.event = ${p.add(n)})`;
+      return `WHEN ${cond} THEN ${p.add(weights[n]!)}`;
+    })
+    .join(' ')} ELSE 0.0 END`;
+  const age = `(${d.epochMs(asOf)} - ${d.epochMs('ev.ts')}) / ${durationMs(halfLife)}.0`;
+  return `coalesce(sum(CAST(${w} AS DOUBLE) * ${d.power('0.5', age)}) FILTER (WHERE ${isEvent(p, names)}), 0.0)`;
+}
+
+function quintile(order: string): string {
+  // Equal values share the score of the first of them: score = floor(5 · (rank − 1) / n) + 1 among purchasers.
+  return `CASE WHEN purchases > 0 THEN CAST(floor(5.0 * (rank() OVER (PARTITION BY purchases > 0 ORDER BY ${order}) - 1) / count(*) OVER (PARTITION BY purchases > 0)) AS INTEGER) + 1 END`;
+}
+
+export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date): string {
+  const T = p.add(asOf);
+  const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
+  const purchase = isEvent(p, cfg.purchase.events);
+  const activation = isEvent(p, cfg.lifecycle.activation);
+  const engagement = isEvent(p, Object.keys(cfg.engagement.weights));
+  const a = cfg.adoption;
+  const s = cfg.support;
+  const text = (prop: string) => d.jsonText('ev.properties', p.add(`$."${prop.replaceAll('"', '\\"')}"`));
+  const featureName = text(a.property);
+  const keyList = a.keyFeatures.length ? a.keyFeatures.map((k) => p.add(k)).join(', ') : 'NULL';
+  const surveyType = text(s.survey.typeProperty);
+  const surveyScore = d.toDouble(text(s.survey.scoreProperty));
+  const isTrack = (name: string) => `(ev.type = 'track' AND ev.event = ${p.add(name)})`;
+  const grid = cfg.rfm.grid;
+  const groupCase = `CASE ${[5, 4, 3, 2, 1]
+    .flatMap((r, i) => [1, 2, 3, 4, 5].map((f) => `WHEN r = ${r} AND f = ${f} THEN ${lit(grid[i]![f - 1]!)}`))
+    .join(' ')} END`;
+
+  const funnels = Object.entries(cfg.funnels);
+  const funnelCtes: string[] = [];
+  const funnelJoins: string[] = [];
+  const funnelSteps: [string, string][] = [];
+  const funnelAbandoned: [string, string][] = [];
+  funnels.forEach(([name, f], fi) => {
+    const id = `fn${fi}`;
+    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within));
+    funnelCtes.push(
+      `${id} AS (SELECT person_id, max(reached) AS reached, max(t0) AS last_start FROM ${id}_chain GROUP BY person_id)`,
+    );
+    funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
+    funnelSteps.push([name, `coalesce(${id}.reached, 0)`]);
+    funnelAbandoned.push([
+      name,
+      `coalesce(${id}.reached BETWEEN 1 AND ${f.steps.length - 1} AND ${d.plusMs(`${id}.last_start`, durationMs(f.within))} <= ${T}, FALSE)`,
+    ]);
+  });
+
+  return `WITH ev AS (
+    SELECT person_id, ts, type, event, name, revenue, properties, message_id FROM person_events WHERE ts <= ${T}),
+  ${funnelCtes.map((c) => `${c},`).join('\n  ')}
+  base AS (
+    SELECT person_id,
+      min(ts) AS first_seen, max(ts) AS last_seen,
+      max(ts) FILTER (WHERE type IN ('track', 'page', 'screen')) AS last_activity,
+      max(ts) FILTER (WHERE ${purchase}) AS last_purchase,
+      count(*) FILTER (WHERE ${purchase}) AS purchases,
+      count(DISTINCT ${d.dayOf('ts')}) FILTER (WHERE ${purchase}) AS purchase_days,
+      coalesce(sum(revenue) FILTER (WHERE ${purchase}), 0.0) AS revenue_total,
+      min(ts) FILTER (WHERE ${activation}) AS activated_at,
+      ${decayedScore(d, p, cfg.engagement.weights, cfg.engagement.halfLife, T)} AS engagement_score,
+      count(*) FILTER (WHERE ${engagement} AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_events,
+      min(ts) FILTER (WHERE ${engagement} AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_since,
+      ${decayedScore(d, p, cfg.intent.weights, cfg.intent.halfLife, T)} AS intent_score,
+      count(*) FILTER (WHERE ${isTrack(s.created)} AND ts > ${ago(s.window)}) AS tickets,
+      ${d.latestValue(surveyScore, 'ts', 'message_id', `${isTrack(s.survey.event)} AND ${surveyType} = ${p.add(s.survey.csat)}`)} AS last_csat,
+      ${d.latestValue(surveyScore, 'ts', 'message_id', `${isTrack(s.survey.event)} AND ${surveyType} = ${p.add(s.survey.nps)}`)} AS last_nps,
+      count(*) FILTER (WHERE ${isTrack(a.event)} AND ${featureName} IN (${keyList})) AS key_uses,
+      ${d.latestValue(d.toDouble(text(a.usage.usageProperty)), 'ts', 'message_id', isTrack(a.usage.event))} AS usage_now,
+      ${d.latestValue(d.toDouble(text(a.usage.limitProperty)), 'ts', 'message_id', isTrack(a.usage.event))} AS usage_limit
+    FROM ev GROUP BY person_id),
+  loyal AS (
+    SELECT person_id, ts AS loyal_since FROM (
+      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k FROM ev WHERE ${purchase})
+    WHERE k = ${p.add(cfg.lifecycle.loyalPurchases)}),
+  ticket_state AS (
+    SELECT person_id, count(*) FILTER (WHERE created AND NOT resolved) AS open_tickets FROM (
+      SELECT person_id, ${text(s.ticketProperty)} AS ticket,
+             ${d.boolOr(isTrack(s.created))} AS created, ${d.boolOr(isTrack(s.resolved))} AS resolved
+      FROM ev WHERE ${isTrack(s.created)} OR ${isTrack(s.resolved)} GROUP BY 1, 2)
+    WHERE ticket IS NOT NULL GROUP BY person_id),
+  uses AS (
+    SELECT person_id, ${featureName} AS feature, count(*) AS n FROM ev
+    WHERE ${isTrack(a.event)} AND ts > ${ago(a.window)} GROUP BY 1, 2),
+  adoption AS (
+    SELECT person_id, count(*) AS breadth, sum(n) AS uses, ${d.jsonObjectAgg('feature', 'n')} AS depth,
+           ${d.jsonArrayAgg('feature', `n >= ${p.add(a.powerUses)}`)} AS power
+    FROM uses WHERE feature IS NOT NULL GROUP BY person_id),
+  joined AS (
+    SELECT b.*, l.loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
+      coalesce(ad.breadth, 0) AS breadth, coalesce(ad.uses, 0) AS uses, coalesce(ad.depth, '{}') AS depth,
+      coalesce(ad.power, '[]') AS power,
+      ${funnelSteps.length ? d.jsonObject(funnelSteps.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_steps,
+      ${funnelAbandoned.length ? d.jsonObject(funnelAbandoned.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_abandoned,
+      CASE WHEN b.purchases > 0 THEN (${d.epochMs(T)} - ${d.epochMs('b.last_purchase')}) / ${DAY_MS}.0 END AS recency_days
+    FROM base b LEFT JOIN loyal l ON l.person_id = b.person_id LEFT JOIN ticket_state t ON t.person_id = b.person_id
+    LEFT JOIN adoption ad ON ad.person_id = b.person_id ${funnelJoins.join(' ')}),
+  scored AS (
+    SELECT *, ${quintile('recency_days DESC')} AS r, ${quintile('purchases')} AS f, ${quintile('round(revenue_total, 2)')} AS m FROM joined)
+  SELECT CAST(${T} AS TIMESTAMP) AS as_of, person_id, first_seen, last_seen, last_activity,
+    recency_days AS rfm_recency_days,
+    purchases AS rfm_frequency,
+    CASE WHEN purchases > 0 THEN purchase_days - 1 ELSE 0 END AS rfm_repeat_purchases,
+    revenue_total AS rfm_monetary_total,
+    CASE WHEN purchases > 0 THEN revenue_total / purchases END AS rfm_monetary_avg,
+    r AS rfm_r, f AS rfm_f, m AS rfm_m, r + f AS rfm_rf_sum,
+    CASE WHEN purchases > 0 THEN CAST(r AS VARCHAR) || CAST(f AS VARCHAR) || CAST(m AS VARCHAR) END AS rfm_code,
+    ${groupCase} AS rfm_group,
+    CASE
+      WHEN last_activity IS NOT NULL AND last_activity <= ${ago(cfg.lifecycle.churnedAfter)} THEN 'churned'
+      WHEN last_activity IS NULL OR last_activity <= ${ago(cfg.lifecycle.atRiskAfter)} THEN
+        CASE WHEN last_activity IS NULL THEN 'new lead' ELSE 'at risk' END
+      WHEN loyal_since IS NOT NULL THEN 'loyal advocate'
+      WHEN engaged_events >= ${p.add(cfg.lifecycle.engagedEvents)} THEN 'engaged'
+      WHEN activated_at IS NOT NULL THEN 'activated'
+      ELSE 'new lead' END AS lifecycle_stage,
+    CASE
+      WHEN last_activity IS NOT NULL AND last_activity <= ${ago(cfg.lifecycle.churnedAfter)}
+        THEN ${d.plusMs('last_activity', durationMs(cfg.lifecycle.churnedAfter))}
+      WHEN last_activity IS NULL THEN first_seen
+      WHEN last_activity <= ${ago(cfg.lifecycle.atRiskAfter)} THEN ${d.plusMs('last_activity', durationMs(cfg.lifecycle.atRiskAfter))}
+      WHEN loyal_since IS NOT NULL THEN loyal_since
+      WHEN engaged_events >= ${p.add(cfg.lifecycle.engagedEvents)} THEN engaged_since
+      WHEN activated_at IS NOT NULL THEN activated_at
+      ELSE first_seen END AS lifecycle_since,
+    engagement_score,
+    CASE WHEN engagement_score >= ${p.add(cfg.engagement.tiers.high)} THEN 'highly engaged'
+         WHEN engagement_score >= ${p.add(cfg.engagement.tiers.moderate)} THEN 'moderately engaged'
+         ELSE 'inactive' END AS engagement_tier,
+    breadth AS adoption_breadth, uses AS adoption_uses, depth AS adoption_depth,
+    key_uses > 0 AS adoption_key_activated,
+    CASE WHEN usage_limit > 0 THEN usage_now / usage_limit END AS adoption_usage_share,
+    coalesce(usage_limit > 0 AND usage_now / usage_limit >= ${p.add(a.usage.nearing)}, FALSE) AS adoption_nearing_limit,
+    CASE WHEN uses >= ${p.add(a.tiers.power)} THEN 'power' WHEN uses >= ${p.add(a.tiers.regular)} THEN 'regular'
+         WHEN uses >= ${p.add(a.tiers.light)} THEN 'light' ELSE 'dormant' END AS adoption_tier,
+    power AS adoption_power_features,
+    intent_score,
+    CASE WHEN intent_score >= ${p.add(cfg.intent.tiers.high)} THEN 'high'
+         WHEN intent_score >= ${p.add(cfg.intent.tiers.medium)} THEN 'medium' ELSE 'low' END AS intent_tier,
+    tickets AS support_tickets, open_tickets AS support_open_tickets,
+    last_csat AS support_last_csat, last_nps AS support_last_nps,
+    coalesce(last_nps <= 6, FALSE) AS support_detractor,
+    funnel_steps, funnel_abandoned
+  FROM scored`;
+}
+
+/**
+ * Funnel chains: from every event of step 1, each next step is the first matching event strictly after the previous
+ * one, within `within` of the chain's start; `reached` is how many steps the chain got through.
+ */
+export function funnelChainSql(
+  d: Dialect,
+  p: Params,
+  id: string,
+  steps: readonly string[],
+  within: string,
+  options: { keepTimes?: boolean } = {},
+): string {
+  const w = durationMs(within);
+  const stepRel = (i: number) =>
+    `(SELECT person_id, ts FROM ev WHERE ev.type = 'track' AND ev.event = ${p.add(steps[i]!)})`;
+  const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t FROM ${stepRel(0)} s)`];
+  const carried: string[] = [];
+  for (let i = 1; i < steps.length; i++) {
+    carried.push(`t${i - 1}`);
+    const prevCols =
+      i === 1
+        ? 'c.t0'
+        : `c.t0, ${carried
+            .slice(1)
+            .map((t) => `c.${t}`)
+            .join(', ')}`;
+    const join = d.nextRowJoin({
+      left: `${id}_c${i - 1} c`,
+      right: `${stepRel(i)} nx`,
+      on: 'nx.person_id = c.person_id',
+      leftTime: 'c.t',
+      rightTime: 'nx.ts',
+      outer: true,
+    });
+    const t = `CASE WHEN c.t IS NOT NULL AND nx.ts <= ${d.plusMs('c.t0', w)} THEN nx.ts END`;
+    ctes.push(
+      `${id}_c${i} AS (SELECT c.person_id, ${prevCols}, ${i === 1 ? '' : ''}${t} AS t${i}, ${t} AS t FROM ${join})`,
+    );
+  }
+  const last = steps.length - 1;
+  const reached = `CASE ${Array.from({ length: last }, (_, k) => last - k)
+    .map((k) => `WHEN t${k} IS NOT NULL THEN ${k + 1}`)
+    .join(' ')} ELSE 1 END`;
+  const kept = options.keepTimes ? Array.from({ length: last + 1 }, (_, i) => `t${i}`).join(', ') : 't0';
+  ctes.push(`${id}_chain AS (SELECT person_id, ${kept}, ${reached} AS reached FROM ${id}_c${last})`);
+  return ctes.join(',\n  ');
+}
