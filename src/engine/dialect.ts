@@ -78,7 +78,7 @@ export interface Dialect {
   /** Milliseconds since the epoch of a timestamp. */
   epochMs(expr: string): string;
   /** A JSON array of the (non-NULL) values of `expr` in ascending order, for rows where `filter` holds; an aggregate. */
-  jsonArrayAgg(expr: string, filter: string): string;
+  jsonArrayAgg(expr: string, filter: string, options?: { distinct?: boolean }): string;
   /** The median of a numeric expression (an aggregate; FILTER may follow). */
   median(expr: string): string;
   /** The UTC calendar day of a timestamp (for counting distinct days). */

@@ -211,6 +211,23 @@ export const FEATURES: TableDef = {
   ],
 };
 
+/** Behavioral features rolled up per account (B2B), one row per account per as-of time. */
+export const ACCOUNT_FEATURES: TableDef = {
+  name: 'account_features',
+  columns: [
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'group_id', type: 'text', notNull: true },
+    { name: 'members', type: 'bigint' },
+    { name: 'active_users', type: 'bigint' },
+    { name: 'roles', type: 'json' },
+    { name: 'feature_breadth', type: 'bigint' },
+    { name: 'features_used', type: 'json' },
+    { name: 'purchases', type: 'bigint' },
+    { name: 'revenue', type: 'double' },
+    { name: 'last_activity', type: 'timestamp' },
+  ],
+};
+
 /** Segment definitions (Segment): one row per segment, the current version; a changed definition bumps `version`. */
 export const SEGMENTS: TableDef = {
   name: 'segments',
@@ -331,6 +348,7 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'behavioral features per person per as-of time',
     statements: (d) => [
       d.createTable(FEATURES),
+      d.createTable(ACCOUNT_FEATURES),
       `CREATE OR REPLACE VIEW features_latest AS SELECT * FROM features WHERE as_of = (SELECT max(as_of) FROM features)`,
     ],
   },

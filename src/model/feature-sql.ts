@@ -277,3 +277,33 @@ export function funnelChainSql(
   ctes.push(`${id}_chain AS (SELECT person_id, ${kept}, ${reached} AS reached FROM ${id}_c${last})`);
   return ctes.join(',\n  ');
 }
+
+/**
+ * Accounts (B2B): the person-level facts rolled up over each account's members (group calls): members, users active
+ * in the adoption window, their roles (the `role` trait), the distinct features any member used in the window, and
+ * purchases, revenue and last activity of the account's people.
+ */
+export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date): string {
+  const T = p.add(asOf);
+  const windowStart = p.add(new Date(asOf.getTime() - durationMs(cfg.adoption.window)));
+  const a = cfg.adoption;
+  const purchase = isEvent(p, cfg.purchase.events);
+  const feature = d.jsonText('ev.properties', p.add(`$."${a.property.replaceAll('"', '\\"')}"`));
+  return `WITH ev AS (
+      SELECT ap.group_id, e.person_id, e.ts, e.type, e.event, e.revenue, e.properties
+      FROM person_events e JOIN account_persons ap ON ap.person_id = e.person_id WHERE e.ts <= ${T}),
+    members AS (
+      SELECT ap.group_id, count(*) AS members,
+             ${d.jsonArrayAgg(d.jsonText('pr.traits', "'$.role'"), 'TRUE', { distinct: true })} AS roles
+      FROM account_persons ap LEFT JOIN persons pr ON pr.person_id = ap.person_id GROUP BY ap.group_id)
+    SELECT CAST(${T} AS TIMESTAMP) AS as_of, m.group_id, m.members,
+      count(DISTINCT ev.person_id) FILTER (WHERE ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}) AS active_users,
+      m.roles,
+      count(DISTINCT ${feature}) FILTER (WHERE ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}) AS feature_breadth,
+      coalesce(${d.jsonArrayAgg(feature, `ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}`, { distinct: true })}, '[]') AS features_used,
+      count(*) FILTER (WHERE ${purchase}) AS purchases,
+      coalesce(sum(ev.revenue) FILTER (WHERE ${purchase}), 0.0) AS revenue,
+      max(ev.ts) FILTER (WHERE ev.type IN ('track', 'page', 'screen')) AS last_activity
+    FROM members m LEFT JOIN ev ON ev.group_id = m.group_id
+    GROUP BY m.group_id, m.members, m.roles`;
+}

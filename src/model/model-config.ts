@@ -41,8 +41,8 @@ export const ModelConfig = z
         }),
         halfLife: Duration.default('14d'),
         tiers: z
-          .strictObject({ high: z.number().default(10), moderate: z.number().default(2) })
-          .default({ high: 10, moderate: 2 }),
+          .strictObject({ high: z.number().default(20), moderate: z.number().default(4) })
+          .default({ high: 20, moderate: 4 }),
       })
       .prefault({}),
     lifecycle: z

@@ -1,7 +1,7 @@
 import { Params } from '../engine/params.js';
-import { FEATURES } from '../engine/schema.js';
+import { ACCOUNT_FEATURES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { featureSql } from './feature-sql.js';
+import { accountFeatureSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
 
 /**
@@ -20,7 +20,16 @@ export async function refreshFeatures(
   const columns = FEATURES.columns.map((c) => c.name).join(', ');
   const persons = await wh.transaction(async (tx) => {
     await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
-    return tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM (${sql})`, p.values);
+    const n = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM (${sql})`, p.values);
+    const ap = new Params();
+    const accountSql = accountFeatureSql(wh.dialect, cfg, ap, asOf);
+    const accountColumns = ACCOUNT_FEATURES.columns.map((c) => c.name).join(', ');
+    await tx.run('DELETE FROM account_features WHERE as_of = ?', [asOf]);
+    await tx.run(
+      `INSERT INTO account_features (${accountColumns}) SELECT ${accountColumns} FROM (${accountSql})`,
+      ap.values,
+    );
+    return n;
   });
   return { asOf, persons, seconds: (performance.now() - started) / 1000 };
 }

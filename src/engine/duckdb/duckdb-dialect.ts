@@ -88,8 +88,10 @@ export const duckdbDialect: Dialect = {
     `(arg_max(struct_pack(v := ${value}), struct_pack(t := ${ts}, m := ${tiebreak})) FILTER (WHERE ${filter})).v`,
   textContains: (expr, needle) => `contains(${expr}, ${needle})`,
   unitHash: (textExpr) => `(CAST(('0x' || left(md5(${textExpr}), 8)) AS UBIGINT) / 4294967296.0)`,
-  jsonArrayAgg: (expr, filter) =>
-    `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
+  jsonArrayAgg: (expr, filter, options) =>
+    options?.distinct
+      ? `to_json(list_sort(list_distinct(list(${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))))`
+      : `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
   median: (expr) => `median(${expr})`,
   dayOf: (expr) => `CAST(${expr} AS DATE)`,
   power: (base, exponent) => `pow(${base}, ${exponent})`,
