@@ -1,9 +1,11 @@
 import { collectBenchmark } from './collect.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
+import { refreshBenchmark } from './refresh.js';
+import { segmentsBenchmark } from './segments.js';
 
 /** `npm run bench [-- NAME [args…]]`: run one benchmark, or all of them. */
-const BENCHMARKS: Benchmark[] = [importBenchmark, collectBenchmark];
+const BENCHMARKS: Benchmark[] = [importBenchmark, collectBenchmark, refreshBenchmark, segmentsBenchmark];
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);

@@ -81,6 +81,8 @@ export interface Dialect {
   jsonArrayAgg(expr: string, filter: string, options?: { distinct?: boolean }): string;
   /** The median of a numeric expression (an aggregate; FILTER may follow). */
   median(expr: string): string;
+  /** The keyword that makes a CTE computed once and reused (`name AS MATERIALIZED (…)`), or '' if unsupported. */
+  materialized(): string;
   /** The UTC calendar day of a timestamp (for counting distinct days). */
   dayOf(expr: string): string;
   /** base raised to a power. */

@@ -65,16 +65,11 @@ function isEvent(p: Params, names: readonly string[]): string {
 }
 
 /** Weighted, exponentially decayed sum: Σ w(event) · 0.5^((T − t) / half-life). */
-function decayedScore(
-  d: Dialect,
-  p: Params,
-  weights: Record<string, number>,
-  halfLife: string,
-  asOf: string,
-): string {
+/** The weight of the row's event, or NULL when it is not one of the weighted events ($page / $screen: page, screen). */
+function weightOf(p: Params, weights: Record<string, number>): string {
   const names = Object.keys(weights);
-  if (names.length === 0) return '0.0';
-  const w = `CASE ${names
+  if (names.length === 0) return 'CAST(NULL AS DOUBLE)';
+  return `CASE ${names
     .map((n) => {
       const cond =
         n === '$page'
@@ -82,11 +77,15 @@ function decayedScore(
           : n === '$screen'
             ? `ev.type = 'screen'`
             : `(ev.type = 'track' AND ev.event = ${p.add(n)})`;
-      return `WHEN ${cond} THEN ${p.add(weights[n]!)}`;
+      return `WHEN ${cond} THEN CAST(${p.add(weights[n]!)} AS DOUBLE)`;
     })
-    .join(' ')} ELSE 0.0 END`;
-  const age = `(${d.epochMs(asOf)} - ${d.epochMs('ev.ts')}) / ${durationMs(halfLife)}.0`;
-  return `coalesce(sum(CAST(${w} AS DOUBLE) * ${d.power('0.5', age)}) FILTER (WHERE ${isEvent(p, names)}), 0.0)`;
+    .join(' ')} END`;
+}
+
+/** Weighted, exponentially decayed sum over rows with a weight: Σ w · 0.5^((T − t) / half-life). */
+function decayedSum(d: Dialect, weight: string, halfLife: string, asOf: string): string {
+  const age = `(${d.epochMs(asOf)} - ${d.epochMs('ts')}) / ${durationMs(halfLife)}.0`;
+  return `coalesce(sum(${weight} * ${d.power('0.5', age)}) FILTER (WHERE ${weight} IS NOT NULL), 0.0)`;
 }
 
 function quintile(order: string): string {
@@ -99,7 +98,6 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
   const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
   const purchase = isEvent(p, cfg.purchase.events);
   const activation = isEvent(p, cfg.lifecycle.activation);
-  const engagement = isEvent(p, Object.keys(cfg.engagement.weights));
   const a = cfg.adoption;
   const s = cfg.support;
   const text = (prop: string) => d.jsonText('ev.properties', p.add(`$."${prop.replaceAll('"', '\\"')}"`));
@@ -113,6 +111,19 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
     .flatMap((r, i) => [1, 2, 3, 4, 5].map((f) => `WHEN r = ${r} AND f = ${f} THEN ${lit(grid[i]![f - 1]!)}`))
     .join(' ')} END`;
 
+  // Each pass reads only the events it needs: the engine pushes the filter into the scan, and JSON properties are
+  // parsed only for the few event types whose properties matter (surveys, feature uses, usage reports, tickets).
+  const ev = (filter: string) =>
+    `(SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.name, ev.revenue, ev.properties, ev.message_id
+      FROM person_events ev WHERE ev.ts <= ${T} AND (${filter})) ev`;
+  // The side passes' events (surveys, usage, purchases, tickets, feature uses) are read once into a small relation.
+  const sideNames = [
+    ...new Set([s.survey.event, a.usage.event, s.created, s.resolved, a.event, ...cfg.purchase.events]),
+  ];
+  const sideEvents = `side_events AS ${d.materialized()} (
+    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM person_events ev
+    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${sideNames.map((n) => p.add(n)).join(', ')}))`;
+  const side = (filter: string) => `(SELECT * FROM side_events ev WHERE ${filter}) ev`;
   const funnels = Object.entries(cfg.funnels);
   const funnelCtes: string[] = [];
   const funnelJoins: string[] = [];
@@ -120,7 +131,7 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
   const funnelAbandoned: [string, string][] = [];
   funnels.forEach(([name, f], fi) => {
     const id = `fn${fi}`;
-    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within));
+    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within, { ev: (filter) => ev(filter) }));
     funnelCtes.push(
       `${id} AS (SELECT person_id, max(reached) AS reached, max(t0) AS last_start FROM ${id}_chain GROUP BY person_id)`,
     );
@@ -132,55 +143,68 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
     ]);
   });
 
-  return `WITH ev AS (
-    SELECT person_id, ts, type, event, name, revenue, properties, message_id FROM person_events WHERE ts <= ${T}),
+  return `WITH ${sideEvents},
   ${funnelCtes.map((c) => `${c},`).join('\n  ')}
+  flags AS (
+    SELECT ev.person_id, ev.ts, ev.revenue, ev.type IN ('track', 'page', 'screen') AS active,
+      ${purchase} AS is_purchase, ${activation} AS is_activation, ${isTrack(s.created)} AS is_ticket,
+      ${weightOf(p, cfg.engagement.weights)} AS w_eng, ${weightOf(p, cfg.intent.weights)} AS w_int
+    FROM person_events ev WHERE ev.ts <= ${T}),
   base AS (
     SELECT person_id,
       min(ts) AS first_seen, max(ts) AS last_seen,
-      max(ts) FILTER (WHERE type IN ('track', 'page', 'screen')) AS last_activity,
-      max(ts) FILTER (WHERE ${purchase}) AS last_purchase,
-      count(*) FILTER (WHERE ${purchase}) AS purchases,
-      count(DISTINCT ${d.dayOf('ts')}) FILTER (WHERE ${purchase}) AS purchase_days,
-      coalesce(sum(revenue) FILTER (WHERE ${purchase}), 0.0) AS revenue_total,
-      min(ts) FILTER (WHERE ${activation}) AS activated_at,
-      ${decayedScore(d, p, cfg.engagement.weights, cfg.engagement.halfLife, T)} AS engagement_score,
-      count(*) FILTER (WHERE ${engagement} AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_events,
-      min(ts) FILTER (WHERE ${engagement} AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_since,
-      ${decayedScore(d, p, cfg.intent.weights, cfg.intent.halfLife, T)} AS intent_score,
-      count(*) FILTER (WHERE ${isTrack(s.created)} AND ts > ${ago(s.window)}) AS tickets,
-      ${d.latestValue(surveyScore, 'ts', 'message_id', `${isTrack(s.survey.event)} AND ${surveyType} = ${p.add(s.survey.csat)}`)} AS last_csat,
-      ${d.latestValue(surveyScore, 'ts', 'message_id', `${isTrack(s.survey.event)} AND ${surveyType} = ${p.add(s.survey.nps)}`)} AS last_nps,
-      count(*) FILTER (WHERE ${isTrack(a.event)} AND ${featureName} IN (${keyList})) AS key_uses,
-      ${d.latestValue(d.toDouble(text(a.usage.usageProperty)), 'ts', 'message_id', isTrack(a.usage.event))} AS usage_now,
-      ${d.latestValue(d.toDouble(text(a.usage.limitProperty)), 'ts', 'message_id', isTrack(a.usage.event))} AS usage_limit
-    FROM ev GROUP BY person_id),
+      max(ts) FILTER (WHERE active) AS last_activity,
+      max(ts) FILTER (WHERE is_purchase) AS last_purchase,
+      count(*) FILTER (WHERE is_purchase) AS purchases,
+      count(DISTINCT ${d.dayOf('ts')}) FILTER (WHERE is_purchase) AS purchase_days,
+      coalesce(sum(revenue) FILTER (WHERE is_purchase), 0.0) AS revenue_total,
+      min(ts) FILTER (WHERE is_activation) AS activated_at,
+      ${decayedSum(d, 'w_eng', cfg.engagement.halfLife, T)} AS engagement_score,
+      count(*) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_events,
+      min(ts) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_since,
+      ${decayedSum(d, 'w_int', cfg.intent.halfLife, T)} AS intent_score,
+      count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets
+    FROM flags GROUP BY person_id),
+  surveys AS (
+    SELECT person_id,
+      ${d.latestValue(surveyScore, 'ts', 'message_id', `${surveyType} = ${p.add(s.survey.csat)}`)} AS last_csat,
+      ${d.latestValue(surveyScore, 'ts', 'message_id', `${surveyType} = ${p.add(s.survey.nps)}`)} AS last_nps
+    FROM ${side(isTrack(s.survey.event))} GROUP BY person_id),
+  usage AS (
+    SELECT person_id,
+      ${d.latestValue(d.toDouble(text(a.usage.usageProperty)), 'ts', 'message_id', 'TRUE')} AS usage_now,
+      ${d.latestValue(d.toDouble(text(a.usage.limitProperty)), 'ts', 'message_id', 'TRUE')} AS usage_limit
+    FROM ${side(isTrack(a.usage.event))} GROUP BY person_id),
   loyal AS (
     SELECT person_id, ts AS loyal_since FROM (
-      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k FROM ev WHERE ${purchase})
+      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k FROM ${side(purchase)})
     WHERE k = ${p.add(cfg.lifecycle.loyalPurchases)}),
   ticket_state AS (
     SELECT person_id, count(*) FILTER (WHERE created AND NOT resolved) AS open_tickets FROM (
       SELECT person_id, ${text(s.ticketProperty)} AS ticket,
              ${d.boolOr(isTrack(s.created))} AS created, ${d.boolOr(isTrack(s.resolved))} AS resolved
-      FROM ev WHERE ${isTrack(s.created)} OR ${isTrack(s.resolved)} GROUP BY 1, 2)
+      FROM ${side(`${isTrack(s.created)} OR ${isTrack(s.resolved)}`)} GROUP BY 1, 2)
     WHERE ticket IS NOT NULL GROUP BY person_id),
   uses AS (
-    SELECT person_id, ${featureName} AS feature, count(*) AS n FROM ev
-    WHERE ${isTrack(a.event)} AND ts > ${ago(a.window)} GROUP BY 1, 2),
+    SELECT person_id, ${featureName} AS feature, count(*) FILTER (WHERE ts > ${ago(a.window)}) AS n, count(*) AS n_ever
+    FROM ${side(isTrack(a.event))} GROUP BY 1, 2),
   adoption AS (
     SELECT person_id, count(*) AS breadth, sum(n) AS uses, ${d.jsonObjectAgg('feature', 'n')} AS depth,
            ${d.jsonArrayAgg('feature', `n >= ${p.add(a.powerUses)}`)} AS power
-    FROM uses WHERE feature IS NOT NULL GROUP BY person_id),
+    FROM uses WHERE feature IS NOT NULL AND n > 0 GROUP BY person_id),
+  key_use AS (
+    SELECT person_id, sum(n_ever) AS key_uses FROM uses WHERE feature IN (${keyList}) GROUP BY person_id),
   joined AS (
     SELECT b.*, l.loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
+      sv.last_csat, sv.last_nps, us.usage_now, us.usage_limit, coalesce(ku.key_uses, 0) AS key_uses,
       coalesce(ad.breadth, 0) AS breadth, coalesce(ad.uses, 0) AS uses, coalesce(ad.depth, '{}') AS depth,
       coalesce(ad.power, '[]') AS power,
       ${funnelSteps.length ? d.jsonObject(funnelSteps.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_steps,
       ${funnelAbandoned.length ? d.jsonObject(funnelAbandoned.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_abandoned,
       CASE WHEN b.purchases > 0 THEN (${d.epochMs(T)} - ${d.epochMs('b.last_purchase')}) / ${DAY_MS}.0 END AS recency_days
     FROM base b LEFT JOIN loyal l ON l.person_id = b.person_id LEFT JOIN ticket_state t ON t.person_id = b.person_id
-    LEFT JOIN adoption ad ON ad.person_id = b.person_id ${funnelJoins.join(' ')}),
+    LEFT JOIN adoption ad ON ad.person_id = b.person_id LEFT JOIN surveys sv ON sv.person_id = b.person_id
+    LEFT JOIN usage us ON us.person_id = b.person_id LEFT JOIN key_use ku ON ku.person_id = b.person_id ${funnelJoins.join(' ')}),
   scored AS (
     SELECT *, ${quintile('recency_days DESC')} AS r, ${quintile('purchases')} AS f, ${quintile('round(revenue_total, 2)')} AS m FROM joined)
   SELECT CAST(${T} AS TIMESTAMP) AS as_of, person_id, first_seen, last_seen, last_activity,
@@ -240,11 +264,16 @@ export function funnelChainSql(
   id: string,
   steps: readonly string[],
   within: string,
-  options: { keepTimes?: boolean } = {},
+  options: { keepTimes?: boolean; ev?: (filter: string) => string } = {},
 ): string {
   const w = durationMs(within);
-  const stepRel = (i: number) =>
-    `(SELECT person_id, ts FROM ev WHERE ev.type = 'track' AND ev.event = ${p.add(steps[i]!)})`;
+  const stepRel = (i: number) => {
+    const filter = `ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`;
+    return options.ev
+      ? `(SELECT person_id, ts FROM ${options.ev(filter)})`
+      : `(SELECT person_id, ts FROM ev WHERE ${filter})`;
+  };
+  if (!options.keepTimes) return collapsedChainSql(d, id, steps.length, stepRel, w);
   const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t FROM ${stepRel(0)} s)`];
   const carried: string[] = [];
   for (let i = 1; i < steps.length; i++) {
@@ -292,10 +321,13 @@ export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf:
   return `WITH ev AS (
       SELECT ap.group_id, e.person_id, e.ts, e.type, e.event, e.revenue, e.properties
       FROM person_events e JOIN account_persons ap ON ap.person_id = e.person_id WHERE e.ts <= ${T}),
+    role AS (
+      SELECT i.person_id, ${d.argMax(d.jsonText('t.value', "'$'"), '(t.ts, t.message_id)')} AS role
+      FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+      WHERE t.key = 'role' AND i.person_id IN (SELECT person_id FROM account_persons) GROUP BY i.person_id),
     members AS (
-      SELECT ap.group_id, count(*) AS members,
-             ${d.jsonArrayAgg(d.jsonText('pr.traits', "'$.role'"), 'TRUE', { distinct: true })} AS roles
-      FROM account_persons ap LEFT JOIN persons pr ON pr.person_id = ap.person_id GROUP BY ap.group_id)
+      SELECT ap.group_id, count(*) AS members, ${d.jsonArrayAgg('r.role', 'TRUE', { distinct: true })} AS roles
+      FROM account_persons ap LEFT JOIN role r ON r.person_id = ap.person_id GROUP BY ap.group_id)
     SELECT CAST(${T} AS TIMESTAMP) AS as_of, m.group_id, m.members,
       count(DISTINCT ev.person_id) FILTER (WHERE ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}) AS active_users,
       m.roles,
@@ -306,4 +338,39 @@ export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf:
       max(ev.ts) FILTER (WHERE ev.type IN ('track', 'page', 'screen')) AS last_activity
     FROM members m LEFT JOIN ev ON ev.group_id = m.group_id
     GROUP BY m.group_id, m.members, m.roles`;
+}
+
+/**
+ * The same chains without their step times, collapsed after every step: chains that reach the same event share their
+ * future, and the one with the latest start has the most of its window left, so per (person, event) only that one is
+ * kept (max start). That keeps the furthest step and the latest start exact while the number of chains drops from
+ * the number of first-step events to the number of next-step events.
+ */
+function collapsedChainSql(
+  d: Dialect,
+  id: string,
+  steps: number,
+  stepRel: (i: number) => string,
+  w: number,
+): string {
+  const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t, 1 AS reached FROM ${stepRel(0)} s)`];
+  for (let i = 1; i < steps; i++) {
+    const join = d.nextRowJoin({
+      left: `${id}_c${i - 1} c`,
+      right: `${stepRel(i)} nx`,
+      on: 'nx.person_id = c.person_id',
+      leftTime: 'c.t',
+      rightTime: 'nx.ts',
+      outer: true,
+    });
+    const valid = `c.t IS NOT NULL AND nx.ts <= ${d.plusMs('c.t0', w)}`;
+    ctes.push(
+      `${id}_c${i} AS (SELECT person_id, max(t0) AS t0, t, max(reached) AS reached FROM (
+        SELECT c.person_id, c.t0, CASE WHEN ${valid} THEN nx.ts END AS t,
+               CASE WHEN ${valid} THEN ${i + 1} ELSE c.reached END AS reached
+        FROM ${join}) GROUP BY person_id, t)`,
+    );
+  }
+  ctes.push(`${id}_chain AS (SELECT person_id, t0, reached FROM ${id}_c${steps - 1})`);
+  return ctes.join(',\n  ');
 }

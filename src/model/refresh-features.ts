@@ -21,6 +21,9 @@ export async function refreshFeatures(
   const persons = await wh.transaction(async (tx) => {
     await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
     const n = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM (${sql})`, p.values);
+    // Accounts exist only where group calls were sent (B2B); skip the roll-up otherwise.
+    const [accounts] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM account_members');
+    if (!Number(accounts?.n)) return n;
     const ap = new Params();
     const accountSql = accountFeatureSql(wh.dialect, cfg, ap, asOf);
     const accountColumns = ACCOUNT_FEATURES.columns.map((c) => c.name).join(', ');

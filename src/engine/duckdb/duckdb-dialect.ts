@@ -93,6 +93,7 @@ export const duckdbDialect: Dialect = {
       ? `to_json(list_sort(list_distinct(list(${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))))`
       : `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
   median: (expr) => `median(${expr})`,
+  materialized: () => 'MATERIALIZED',
   dayOf: (expr) => `CAST(${expr} AS DATE)`,
   power: (base, exponent) => `pow(${base}, ${exponent})`,
   jsonArrayHas: (array, value) =>
