@@ -59,6 +59,8 @@ export function jsonPathOf(key: string): string {
 class Compiler {
   readonly params = new Params();
   private readonly aggregates: string[] = [];
+  private readonly rowColumns = new Map<string, string>();
+  private readonly matchSql = new Map<string, string>();
   private readonly aggregateIndex = new Map<string, string>();
   private readonly ctes: string[] = [];
   private readonly joins: string[] = [];
@@ -95,17 +97,41 @@ class Compiler {
     return this.params.add(value);
   }
 
-  /** SQL for "this event matches". */
-  private match(m: EventMatch, alias = 'ev'): string {
-    const parts: string[] = [];
-    if (m.event !== undefined)
-      parts.push(`${alias}.type = 'track' AND ${alias}.event = ${this.text(m.event)}`);
-    else if (m.page !== undefined)
-      parts.push(`${alias}.type = 'page' AND ${alias}.name = ${this.text(m.page)}`);
-    else if (m.screen !== undefined)
-      parts.push(`${alias}.type = 'screen' AND ${alias}.name = ${this.text(m.screen)}`);
-    for (const f of m.where ?? []) parts.push(this.propertyFilter(f, `${alias}.properties`));
-    return parts.map((p) => `(${p})`).join(' AND ');
+  /**
+   * SQL for "this event matches", with property filters evaluated only on events of the right name (a CASE, so the
+   * engine parses JSON properties only for those).
+   */
+  private matchCondition(m: EventMatch, alias = 'ev'): string {
+    // Memoised, so the same matcher is one column of the events pass however often it is used.
+    const key = `${alias}\u0000${JSON.stringify(m)}`;
+    const known = this.matchSql.get(key);
+    if (known) return known;
+    const sql = this.buildMatch(m, alias);
+    this.matchSql.set(key, sql);
+    return sql;
+  }
+
+  private buildMatch(m: EventMatch, alias: string): string {
+    let base: string;
+    if (m.event !== undefined) base = `${alias}.type = 'track' AND ${alias}.event = ${this.text(m.event)}`;
+    else if (m.page !== undefined) base = `${alias}.type = 'page' AND ${alias}.name = ${this.text(m.page)}`;
+    else base = `${alias}.type = 'screen' AND ${alias}.name = ${this.text(m.screen!)}`;
+    const filters = (m.where ?? []).map((f) => `(${this.propertyFilter(f, `${alias}.properties`)})`);
+    return filters.length ? `CASE WHEN ${base} THEN ${filters.join(' AND ')} ELSE FALSE END` : `(${base})`;
+  }
+
+  /** A per-event column computed once in the events pass (`evf`); aggregates read it as `ev.<name>`. */
+  private rowColumn(sql: string, prefix: 'm' | 'v'): string {
+    const existing = this.rowColumns.get(sql);
+    if (existing) return `ev.${existing}`;
+    const name = `${prefix}${this.rowColumns.size}`;
+    this.rowColumns.set(sql, name);
+    return `ev.${name}`;
+  }
+
+  /** "This event matches", as a boolean column of the events pass. */
+  private match(m: EventMatch): string {
+    return this.rowColumn(this.matchCondition(m), 'm');
   }
 
   private propertyFilter(f: PropertyFilter, json: string): string {
@@ -215,7 +241,10 @@ class Compiler {
     if (!first && spec.property !== undefined) {
       const value = this.aggregate(
         this.d.latestValue(
-          this.d.jsonText('ev.properties', this.text(jsonPathOf(spec.property))),
+          this.rowColumn(
+            `CASE WHEN ${this.matchCondition(spec)} THEN ${this.d.jsonText('ev.properties', this.text(jsonPathOf(spec.property)))} END`,
+            'v',
+          ),
           'ev.ts',
           'ev.message_id',
           this.match(spec),
@@ -231,10 +260,13 @@ class Compiler {
     // The trait as of T: the latest identify (by time, then messageId) whose traits have the key.
     const value = this.aggregate(
       this.d.latestValue(
-        this.d.jsonText('ev.traits', path),
+        this.rowColumn(`CASE WHEN ev.type = 'identify' THEN ${this.d.jsonText('ev.traits', path)} END`, 'v'),
         'ev.ts',
         'ev.message_id',
-        `ev.type = 'identify' AND ${this.d.jsonValue('ev.traits', path)} IS NOT NULL`,
+        this.rowColumn(
+          `CASE WHEN ev.type = 'identify' THEN ${this.d.jsonValue('ev.traits', path)} IS NOT NULL ELSE FALSE END`,
+          'm',
+        ),
       ),
     );
     const asDate = this.d.parseTimestamp(value);
@@ -310,10 +342,10 @@ class Compiler {
     const step = (i: number) => `${id}_${i}`;
     const lookback = s.lookback !== undefined ? ` AND ev.ts > ${this.ago(durationMs(s.lookback))}` : '';
     this.ctes.push(
-      `${step(0)} AS (SELECT ev.person_id, ev.ts AS t0, ev.ts AS t FROM ev WHERE ${this.match(s.steps[0]!)}${lookback})`,
+      `${step(0)} AS (SELECT ev.person_id, ev.ts AS t0, ev.ts AS t FROM ${this.events()} WHERE ${this.matchCondition(s.steps[0]!)}${lookback})`,
     );
     for (let i = 1; i < s.steps.length; i++) {
-      const right = `(SELECT ev.person_id, ev.ts FROM ev WHERE ${this.match(s.steps[i]!)}) nx`;
+      const right = `(SELECT ev.person_id, ev.ts FROM ${this.events()} WHERE ${this.matchCondition(s.steps[i]!)}) nx`;
       const gap = s.maxGap !== undefined ? ` WHERE nx.ts <= ${d.plusMs('prev.t', durationMs(s.maxGap))}` : '';
       this.ctes.push(
         `${step(i)} AS (SELECT prev.person_id, prev.t0, nx.ts AS t FROM ${d.nextRowJoin({
@@ -335,7 +367,7 @@ class Compiler {
       // Abandonment can only be known once the wait is over, and then only if nothing came within it.
       from = d.nextRowJoin({
         left: `${last} done`,
-        right: `(SELECT ev.person_id, ev.ts FROM ev WHERE ${this.match(s.thenNot)}) nx`,
+        right: `(SELECT ev.person_id, ev.ts FROM ${this.events()} WHERE ${this.matchCondition(s.thenNot)}) nx`,
         on: 'nx.person_id = done.person_id',
         leftTime: 'done.t',
         rightTime: 'nx.ts',
@@ -351,12 +383,19 @@ class Compiler {
     return `(${id}.person_id IS NOT NULL)`;
   }
 
+  /** The person's events up to T (the engine pushes each reader's filter into the scan). */
+  private events(): string {
+    return `(SELECT * FROM person_events WHERE ts <= ${this.asOfParam}) ev`;
+  }
+
   build(definitions: readonly SegmentDefinition[]): CompiledSegments {
     const columns = definitions.map((s, i) => ({ name: s.name, column: `s${i}`, sql: this.segment(s) }));
     const aggregates = this.aggregates.length ? `, ${this.aggregates.join(', ')}` : '';
     const ctes = [
-      `ev AS (SELECT person_id, ts, type, event, name, properties, traits, message_id FROM person_events WHERE ts <= ${this.asOfParam})`,
-      `agg AS (SELECT ev.person_id${aggregates} FROM ev GROUP BY ev.person_id)`,
+      // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
+      `evf AS (SELECT ev.person_id, ev.ts, ev.message_id${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
+        FROM person_events ev WHERE ev.ts <= ${this.asOfParam})`,
+      `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
       ...this.ctes,
     ];
     const sql = `WITH ${ctes.join(',\n')}
