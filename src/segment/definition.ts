@@ -19,19 +19,22 @@ const IsoDate = z.iso
   .or(z.iso.date())
   .describe('ISO-8601 date or date-time (UTC if no offset)');
 
+/** The tests a value can take (exactly one per condition). */
+const VALUE_TEST_SHAPE = {
+  equals: Scalar.optional(),
+  notEquals: Scalar.optional(),
+  in: z.array(Scalar).min(1).optional(),
+  contains: z.string().optional().describe('text contains (case-sensitive)'),
+  exists: z.boolean().optional(),
+  gt: z.number().optional(),
+  gte: z.number().optional(),
+  lt: z.number().optional(),
+  lte: z.number().optional(),
+};
+
 /** A filter on one property of an event (`properties.<property>`), or one trait (`traits.<trait>`). */
 export const ValueTest = z
-  .strictObject({
-    equals: Scalar.optional(),
-    notEquals: Scalar.optional(),
-    in: z.array(Scalar).min(1).optional(),
-    contains: z.string().optional().describe('text contains (case-sensitive)'),
-    exists: z.boolean().optional(),
-    gt: z.number().optional(),
-    gte: z.number().optional(),
-    lt: z.number().optional(),
-    lte: z.number().optional(),
-  })
+  .strictObject(VALUE_TEST_SHAPE)
   .refine((t) => Object.values(t).filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one test: equals, notEquals, in, contains, exists, gt, gte, lt or lte',
   });
@@ -115,15 +118,7 @@ const FeatureTest = z.strictObject({
 
 const TraitCondition = z.strictObject({
   trait: z.string().min(1).describe('a trait key (as of the evaluation time, from identify calls)'),
-  equals: Scalar.optional(),
-  notEquals: Scalar.optional(),
-  in: z.array(Scalar).min(1).optional(),
-  contains: z.string().optional(),
-  exists: z.boolean().optional(),
-  gt: z.number().optional(),
-  gte: z.number().optional(),
-  lt: z.number().optional(),
-  lte: z.number().optional(),
+  ...VALUE_TEST_SHAPE,
   before: IsoDate.optional().describe('a date trait earlier than this'),
   after: IsoDate.optional().describe('a date trait later than this'),
   within: Duration.optional().describe('a date trait in the last W before the as-of time'),
@@ -221,15 +216,7 @@ export const LEAF_CONDITIONS = {
         within: FirstLastShape.within,
         before: FirstLastShape.before,
         property: z.string().min(1).optional().describe('test this property of the last such event'),
-        equals: Scalar.optional(),
-        notEquals: Scalar.optional(),
-        in: z.array(Scalar).min(1).optional(),
-        contains: z.string().optional(),
-        exists: z.boolean().optional(),
-        gt: z.number().optional(),
-        gte: z.number().optional(),
-        lt: z.number().optional(),
-        lte: z.number().optional(),
+        ...VALUE_TEST_SHAPE,
       })
       .refine(oneName, { message: 'name exactly one of event, page or screen' })
       .refine(

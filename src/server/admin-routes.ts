@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
+import { SegflowError } from '../errors.js';
 import {
   API_KEY_ROLES,
   createApiKey,
@@ -10,6 +11,9 @@ import {
   type VerifiedKey,
 } from '../govern/api-keys.js';
 import { getPerson } from '../instrument/profiles.js';
+import { personFeatures } from '../model/refresh-features.js';
+import { rfmReport } from '../model/reports.js';
+import { membershipHistory, segmentMembers } from '../segment/memberships.js';
 import { authorize, credentialFromHeader, malformedHeader, missingKey } from './auth.js';
 import { validate } from './schemas.js';
 
@@ -130,6 +134,75 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     response: PersonSchema,
     handler: async ({ params, query }, { wh }) =>
       jsonDates(await getPerson(wh, params.id, query.events)) as z.input<typeof PersonSchema>,
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/persons/:id/features',
+    permission: 'read',
+    tag: 'model',
+    summary: "A person's behavioral features (the latest refresh at or before asOf)",
+    params: z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') }),
+    query: z.object({ asOf: z.iso.datetime().optional().describe('default: the latest refresh') }),
+    response: z
+      .record(z.string(), z.unknown())
+      .meta({ id: 'Features', description: 'column → value; see docs/features.md' }),
+    handler: async ({ params, query }, { wh }) => {
+      const row = await personFeatures(wh, params.id, {
+        asOf: query.asOf ? new Date(query.asOf) : undefined,
+      });
+      if (!row) {
+        throw new SegflowError(
+          'NOT_FOUND',
+          `no features for '${params.id}'`,
+          'run `segflow refresh`, and check the identifier',
+        );
+      }
+      return jsonDates(row) as Record<string, unknown>;
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/persons/:id/segments',
+    permission: 'read',
+    tag: 'segments',
+    summary: "A person's segment memberships over time",
+    params: z.object({ id: z.string().min(1).max(1000) }),
+    response: z.object({
+      memberships: z.array(
+        z.object({ segment: z.string(), enteredAt: isoDate, exitedAt: isoDate.nullable() }),
+      ),
+    }),
+    handler: async ({ params }, { wh }) =>
+      jsonDates({ memberships: await membershipHistory(wh, params.id) }) as {
+        memberships: { segment: string; enteredAt: string; exitedAt: string | null }[];
+      },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/segments/:name/members',
+    permission: 'read',
+    tag: 'segments',
+    summary: 'Current members of a segment (as of its last refresh)',
+    params: z.object({ name: z.string().min(1).max(100) }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(100_000).default(100) }),
+    response: z.object({
+      size: z.int(),
+      members: z.array(z.object({ personId: z.string(), enteredAt: isoDate })),
+    }),
+    handler: async ({ params, query }, { wh }) =>
+      jsonDates(await segmentMembers(wh, params.name, { limit: query.limit })) as {
+        size: number;
+        members: { personId: string; enteredAt: string }[];
+      },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/reports/rfm',
+    permission: 'read',
+    tag: 'model',
+    summary: 'The R×F grid with customers and revenue share, and the named RFM groups',
+    response: z.record(z.string(), z.unknown()).meta({ id: 'RfmReport' }),
+    handler: async (_input, { wh }) => jsonDates(await rfmReport(wh)) as Record<string, unknown>,
   }),
   defineRoute({
     method: 'GET',

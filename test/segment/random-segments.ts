@@ -1,17 +1,9 @@
 import type { Condition, EventMatch, SegmentDefinition } from '../../src/segment/definition.js';
 import type { ReferenceEvent } from '../../src/segment/reference.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** Seeded random event logs and segment definitions for the differential test (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded random event logs and segment definitions for the differential test. */
+export const rng = mulberry32;
 
 const DAY = 86_400_000;
 const EVENTS = ['Viewed Pricing', 'Added', 'Order Completed', 'Opened'];

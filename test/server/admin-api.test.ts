@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { modelConfig } from '../../src/model/model-config.js';
+import { refreshFeatures } from '../../src/model/refresh-features.js';
+import { SegmentDefinition } from '../../src/segment/definition.js';
+import { refreshSegments } from '../../src/segment/memberships.js';
 import { basicAuth, startTestServer, storedEvents, type TestServer } from './helpers.js';
 
 /** A stream that keeps every log line the server writes. */
@@ -242,6 +246,33 @@ describe('collector paths, credentials and the admin API', () => {
       ['api-3', 'api-2'],
     );
     assert.equal(person.firstSeen, '2026-03-02T09:00:00.000Z');
+  });
+
+  test('features, memberships and the RFM report through the admin API', async () => {
+    const asOf = new Date('2026-03-03T00:00:00Z');
+    await refreshFeatures(server.wh, modelConfig(), { asOf });
+    const buyers = SegmentDefinition.parse({
+      name: 'buyers',
+      where: { performed: { event: 'Order Completed' } },
+    });
+    await refreshSegments(server.wh, [{ definition: buyers }], { asOf });
+    const get = async (path: string) => {
+      const r = await fetch(`${server.url}${path}`, {
+        headers: { authorization: `Bearer ${server.keys.read}` },
+      });
+      assert.equal(r.status, 200, path);
+      return (await r.json()) as Record<string, unknown>;
+    };
+    const features = await get('/api/v1/persons/anon-api/features');
+    assert.deepEqual([features.person_id, features.rfm_monetary_total], ['user-api', 12.5]);
+    const members = await get('/api/v1/segments/buyers/members');
+    assert.ok((members.members as { personId: string }[]).some((m) => m.personId === 'user-api'));
+    const history = await get('/api/v1/persons/user-api/segments');
+    assert.deepEqual(history.memberships, [
+      { segment: 'buyers', enteredAt: asOf.toISOString(), exitedAt: null },
+    ]);
+    const rfm = await get('/api/v1/reports/rfm');
+    assert.ok((rfm.customers as number) >= 1);
   });
 
   test('the OpenAPI document lists every admin route with its role, and the error shape', async () => {

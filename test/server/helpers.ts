@@ -3,6 +3,7 @@ import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { createApiKey } from '../../src/govern/api-keys.js';
 import { buildServer, type SegflowServer, type ServerOptions } from '../../src/server/app.js';
+import { mulberry32 } from '../helpers/random.js';
 
 export interface TestServer extends SegflowServer {
   url: string;
@@ -64,17 +65,8 @@ export async function storedEvents(wh: Warehouse): Promise<Map<string, StoredEve
   return byId;
 }
 
-/** A seeded PRNG (mulberry32): the same seed gives the same sequence, so a failing case can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG: the same seed gives the same sequence, so a failing case can be replayed. */
+export const prng = mulberry32;
 
 const RUN = new URL('../../src/cli/run.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');

@@ -5,21 +5,8 @@ import { FEATURE_CATALOG } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
 import { personFeatures } from '../../model/refresh-features.js';
 import { funnelReport, rfmReport } from '../../model/reports.js';
-import { withWarehouse } from '../context.js';
+import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, table } from '../output.js';
-
-function parseAsOf(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) {
-    throw new SegflowError(
-      'USAGE',
-      `--as-of '${value}' is not a date`,
-      'use ISO-8601, e.g. 2026-06-01 or 2026-06-01T12:00:00Z',
-    );
-  }
-  return d;
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 

@@ -19,7 +19,7 @@ import {
   refreshSegments,
   segmentMembers,
 } from '../../segment/memberships.js';
-import { withWarehouse } from '../context.js';
+import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
 
 interface DirFlags {
@@ -37,19 +37,6 @@ function failOnProblems(loaded: LoadResult): void {
     `${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'} in segment files:\n${loaded.problems.map(formatProblem).join('\n')}`,
     'fix each line above (docs/segments.md lists every condition), then run `segflow segments check`',
   );
-}
-
-function parseAsOf(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) {
-    throw new SegflowError(
-      'USAGE',
-      `--as-of '${value}' is not a date`,
-      'use ISO-8601, e.g. 2026-06-01 or 2026-06-01T12:00:00Z',
-    );
-  }
-  return d;
 }
 
 /** `segflow segments check|preview|members|history` and `segflow refresh`. */
@@ -72,7 +59,7 @@ export function registerSegments(program: Command): void {
           compileSegments(
             DEFAULT_DIALECT,
             loaded.definitions.map((d) => d.definition),
-            { asOf: new Date() },
+            { asOf: new Date(), features: featureSource(DEFAULT_DIALECT) },
           );
         } catch (e) {
           if (e instanceof SegflowError && e.code === 'SEGMENT_INVALID') {
