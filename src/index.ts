@@ -64,6 +64,7 @@ export {
   segmentMembers,
 } from './segment/memberships.js';
 export { evaluateSegmentsReference, type ReferenceEvent } from './segment/reference.js';
+export { type SegmentReport, segmentReport } from './segment/segment-report.js';
 export { type DefinitionProblem, validateDefinition } from './segment/validate-definition.js';
 export { type ApiRoute, defineRoute } from './server/admin-routes.js';
 export {

@@ -14,6 +14,7 @@ import { getPerson } from '../instrument/profiles.js';
 import { personFeatures } from '../model/refresh-features.js';
 import { rfmReport } from '../model/reports.js';
 import { membershipHistory, segmentMembers } from '../segment/memberships.js';
+import { segmentReport } from '../segment/segment-report.js';
 import { authorize, credentialFromHeader, malformedHeader, missingKey } from './auth.js';
 import { validate } from './schemas.js';
 
@@ -194,6 +195,15 @@ export const ADMIN_ROUTES: ApiRoute[] = [
         size: number;
         members: { personId: string; enteredAt: string }[];
       },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/segments/report',
+    permission: 'read',
+    tag: 'segments',
+    summary: 'Sizes and trend, overlap (Jaccard) and warnings: empty, tiny, near-duplicate segments',
+    response: z.record(z.string(), z.unknown()).meta({ id: 'SegmentReport' }),
+    handler: async (_input, { wh }) => jsonDates(await segmentReport(wh)) as Record<string, unknown>,
   }),
   defineRoute({
     method: 'GET',

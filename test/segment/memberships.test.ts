@@ -83,3 +83,51 @@ test('people enter, leave and re-enter; every change is logged in order; sizes a
     await wh.close();
   }
 });
+
+test('segments report: sizes with their trend, Jaccard overlap, and empty, tiny and near-duplicate warnings', async () => {
+  const wh = await openWarehouse({ path: ':memory:' });
+  try {
+    // 20 people; p0–p9 bought (b), p0–p9 also browsed (v) and p10 browsed; nobody did X.
+    const msgs: object[] = [];
+    let n = 0;
+    for (let i = 0; i < 20; i++) {
+      const t = day(1).toISOString();
+      msgs.push({ type: 'track', event: 'Seen', userId: `p${i}`, timestamp: t, messageId: `s${++n}` });
+      if (i < 10)
+        msgs.push({ type: 'track', event: 'Buy', userId: `p${i}`, timestamp: t, messageId: `s${++n}` });
+      if (i < 11)
+        msgs.push({ type: 'track', event: 'View', userId: `p${i}`, timestamp: t, messageId: `s${++n}` });
+      if (i < 2)
+        msgs.push({ type: 'track', event: 'Rare', userId: `p${i}`, timestamp: t, messageId: `s${++n}` });
+    }
+    await ingestMessages(wh, msgs, { source: 'test' });
+    const defs = [
+      { name: 'buyers', where: { performed: { event: 'Buy' } } },
+      { name: 'viewers', where: { performed: { event: 'View' } } },
+      { name: 'nobody', where: { performed: { event: 'X' } } },
+      { name: 'rare', where: { performed: { event: 'Rare' } } },
+    ].map((d) => ({ definition: SegmentDefinition.parse(d) }));
+    await refreshSegments(wh, defs, { asOf: day(2) });
+    await refreshSegments(wh, defs, { asOf: day(3) });
+    const { segmentReport } = await import('../../src/segment/segment-report.js');
+    const r = await segmentReport(wh, { tinyShare: 0.2 });
+    assert.equal(r.population, 20);
+    const size = Object.fromEntries(r.segments.map((s) => [s.name, s.size]));
+    assert.deepEqual(size, { buyers: 10, nobody: 0, rare: 2, viewers: 11 });
+    assert.deepEqual(
+      r.segments.find((s) => s.name === 'buyers')!.trend.map((t) => t.size),
+      [10, 10],
+    );
+    // buyers ⊂ viewers: both 10, either 11 → Jaccard 10/11 > 0.9: near-duplicates.
+    const bv = r.overlap.find((o) => o.a === 'buyers' && o.b === 'viewers')!;
+    assert.deepEqual([bv.both, bv.jaccard], [10, 10 / 11]);
+    const kinds = r.warnings.map((w) => `${w.segment}:${w.kind}`).sort();
+    assert.ok(kinds.includes('nobody:empty'));
+    assert.ok(kinds.includes('buyers:near-duplicate'));
+    // Under 20% of everyone (2 of 20) is tiny; buyers (50%) is not.
+    assert.ok(kinds.includes('rare:tiny'));
+    assert.ok(!kinds.includes('buyers:tiny'));
+  } finally {
+    await wh.close();
+  }
+});

@@ -19,6 +19,7 @@ import {
   refreshSegments,
   segmentMembers,
 } from '../../segment/memberships.js';
+import { segmentReport } from '../../segment/segment-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
 
@@ -139,6 +140,48 @@ export function registerSegments(program: Command): void {
         Boolean(flags.json),
         r,
         () => `${r.size.toLocaleString('en-US')} members\n${table(r.members.map((m) => ({ ...m })))}`,
+      );
+    });
+
+  segments
+    .command('report')
+    .description(
+      'sizes and their trend, overlap between segments (Jaccard), and warnings: empty, tiny, near-duplicate',
+    )
+    .option('--tiny <share>', 'warn below this share of everyone', '0.001')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { tiny: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) => segmentReport(wh, { tinyShare: Number(flags.tiny) }),
+        {
+          readOnly: true,
+        },
+      );
+      emit(Boolean(flags.json), r, () =>
+        [
+          `${r.segments.length} active segments over ${r.population.toLocaleString('en-US')} people`,
+          table(
+            r.segments.map((s) => ({
+              segment: s.name,
+              size: s.size,
+              share: `${(100 * s.share).toFixed(1)}%`,
+              trend: s.trend.map((t) => t.size).join(' → '),
+            })),
+          ),
+          '',
+          'largest overlaps (Jaccard)',
+          table(
+            [...r.overlap]
+              .sort((a, b) => b.jaccard - a.jaccard)
+              .slice(0, 10)
+              .map((o) => ({ a: o.a, b: o.b, both: o.both, jaccard: o.jaccard.toFixed(3) })),
+          ),
+          '',
+          r.warnings.length
+            ? r.warnings.map((w) => `warning (${w.kind}): ${w.message}`).join('\n')
+            : 'no warnings',
+        ].join('\n'),
       );
     });
 
