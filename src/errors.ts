@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'STORAGE_FAILED'
   | 'SERVER_CLOSING'
+  | 'STATS_INPUT_INVALID'
+  | 'ARMS_INVALID'
   | 'INTERNAL';
 
 export class SegflowError extends Error {
