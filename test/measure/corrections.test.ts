@@ -38,7 +38,9 @@ describe('multiple-comparison corrections', () => {
     const many = [0.001, 0.2, 0.013, 0.04, 0.5, 0.0004, 0.07];
     const h = holm(many);
     const bh = benjaminiHochberg(many);
-    h.forEach((x, i) => assert.ok(x >= bh[i]! - 1e-15));
+    h.forEach((x, i) => {
+      assert.ok(x >= bh[i]! - 1e-15);
+    });
   });
 
   it('refuses p-values outside [0, 1] and an empty list', () => {
