@@ -41,8 +41,8 @@ export interface MdeResult {
   baseline: number;
   /** Smallest increase detectable with the given power, in the KPI's unit. */
   absolute: number;
-  /** The same as a share of the baseline (0.1 = +10 %). */
-  relative: number;
+  /** The same as a share of the baseline (0.1 = +10 %); null when the baseline is 0. */
+  relative: number | null;
 }
 
 export interface SampleSizeResult {
@@ -54,7 +54,8 @@ export interface SampleSizeResult {
   power: number;
   baseline: number;
   absoluteEffect: number;
-  relativeEffect: number;
+  /** null when the baseline is 0. */
+  relativeEffect: number | null;
 }
 
 function invalid(message: string, hint: string): SegflowError {
@@ -188,7 +189,7 @@ export function minimumDetectableEffect(design: PowerDesign & { people: number; 
     power,
     baseline,
     absolute,
-    relative: baseline !== 0 ? absolute / baseline : Number.NaN,
+    relative: baseline !== 0 ? absolute / baseline : null,
   };
 }
 
@@ -210,6 +211,6 @@ export function requiredPeople(design: PowerDesign & { effect: Effect; power?: n
     power,
     baseline,
     absoluteEffect: delta,
-    relativeEffect: baseline !== 0 ? delta / baseline : Number.NaN,
+    relativeEffect: baseline !== 0 ? delta / baseline : null,
   };
 }
