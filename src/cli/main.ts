@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerQueries } from './commands/query.js';
+import { registerStatistics } from './commands/stats.js';
 import { reportError } from './output.js';
 
 /** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerImport(program);
   registerQueries(program);
+  registerStatistics(program);
   registerGenerate(program);
   return program;
 }
