@@ -306,6 +306,9 @@ export function registerStatistics(program: Command): void {
   const stats =
     program.commands.find((c) => c.name() === 'stats') ??
     program.command('stats').description('statistics calculators');
+  stats.description(
+    `${stats.description()}; its subcommands lift, srm, power and adjust are statistics calculators that need no database`,
+  );
 
   stats
     .command('lift')
