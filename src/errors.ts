@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'STORAGE_FAILED'
   | 'SERVER_CLOSING'
   | 'SEGMENT_INVALID'
+  | 'STATS_INPUT_INVALID'
+  | 'ARMS_INVALID'
   | 'INTERNAL';
 
 export class SegflowError extends Error {

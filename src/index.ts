@@ -37,6 +37,57 @@ export {
   type SegmentMessage,
 } from './instrument/segment-spec.js';
 export { summarize, type WarehouseSummary } from './instrument/summary.js';
+export type {
+  ArmStats,
+  MeanAggregate,
+  Moments,
+  ProportionAggregate,
+  RatioAggregate,
+} from './measure/arm-stats.js';
+export {
+  type ArmPlan,
+  type ArmRange,
+  armAssigner,
+  armRanges,
+  assignArm,
+  HOLDOUT_ARM,
+  hashBucket,
+  type VariantPlan,
+} from './measure/assignment.js';
+export {
+  benjaminiHochberg,
+  CORRECTION_METHODS,
+  type CorrectionMethod,
+  type CorrectionResult,
+  correctPValues,
+  holm,
+} from './measure/corrections.js';
+export {
+  type CovariateAggregate,
+  type CupedArmStats,
+  type CupedLiftResult,
+  cupedLift,
+} from './measure/cuped.js';
+export type { Estimate, Interval } from './measure/inference.js';
+export {
+  type LiftKind,
+  type LiftOptions,
+  type LiftResult,
+  meanLift,
+  proportionLift,
+  ratioLift,
+} from './measure/lift.js';
+export {
+  achievedPower,
+  type Effect,
+  type MdeResult,
+  minimumDetectableEffect,
+  type PowerDesign,
+  type PowerMetric,
+  requiredPeople,
+  type SampleSizeResult,
+} from './measure/power.js';
+export { SRM_THRESHOLD, type SrmResult, sampleRatioMismatch } from './measure/srm.js';
 export { type CatalogEntry, FEATURE_CATALOG, featureColumn, featureSource } from './model/feature-catalog.js';
 export { ModelConfig, modelConfig } from './model/model-config.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';

@@ -6,6 +6,7 @@ import { registerModel } from './commands/model.js';
 import { registerQueries } from './commands/query.js';
 import { registerSegments } from './commands/segments.js';
 import { registerServe } from './commands/serve.js';
+import { registerStatistics } from './commands/stats.js';
 import { reportError } from './output.js';
 
 /** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerImport(program);
   registerQueries(program);
+  registerStatistics(program);
   registerGenerate(program);
   registerServe(program);
   registerKeys(program);

@@ -59,6 +59,8 @@ export function statusOf(code: ErrorCode): number {
     case 'IMPORT_MAPPING_INVALID':
     case 'IMPORT_PRESET_UNKNOWN':
     case 'SEGMENT_INVALID':
+    case 'STATS_INPUT_INVALID':
+    case 'ARMS_INVALID':
       return 400;
     case 'DB_OPEN_FAILED':
     case 'DB_SCHEMA_TOO_NEW':
