@@ -11,6 +11,8 @@ import {
   type VerifiedKey,
 } from '../govern/api-keys.js';
 import { getPerson } from '../instrument/profiles.js';
+import { meanLift, proportionLift } from '../measure/lift.js';
+import { sampleRatioMismatch } from '../measure/srm.js';
 import { personFeatures } from '../model/refresh-features.js';
 import { rfmReport } from '../model/reports.js';
 import { membershipHistory, segmentMembers } from '../segment/memberships.js';
@@ -213,6 +215,56 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     summary: 'The R×F grid with customers and revenue share, and the named RFM groups',
     response: z.record(z.string(), z.unknown()).meta({ id: 'RfmReport' }),
     handler: async (_input, { wh }) => jsonDates(await rfmReport(wh)) as Record<string, unknown>,
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/stats/lift',
+    permission: 'read',
+    tag: 'measure',
+    summary: 'Lift calculator: absolute and relative lift with Welch intervals, from per-arm aggregates',
+    description:
+      'Give each arm as {n, sum, sumSquares} for a per-person metric, or {n, conversions} for a conversion rate. ' +
+      'Same numbers as `segflow stats lift`; see docs/statistics.md.',
+    body: z.object({
+      control: z.union([
+        z.object({ n: z.number(), sum: z.number(), sumSquares: z.number() }),
+        z.object({ n: z.number(), conversions: z.number() }),
+      ]),
+      treatment: z.union([
+        z.object({ n: z.number(), sum: z.number(), sumSquares: z.number() }),
+        z.object({ n: z.number(), conversions: z.number() }),
+      ]),
+      alpha: z.number().gt(0).lt(1).optional(),
+    }),
+    response: z.record(z.string(), z.unknown()).meta({ id: 'LiftResult' }),
+    handler: async ({ body }) => {
+      const { control, treatment, alpha } = body;
+      if ('conversions' in control && 'conversions' in treatment) {
+        return proportionLift({ control, treatment, alpha }) as unknown as Record<string, unknown>;
+      }
+      if ('sum' in control && 'sum' in treatment) {
+        return meanLift({ control, treatment, alpha }) as unknown as Record<string, unknown>;
+      }
+      throw new SegflowError(
+        'STATS_INPUT_INVALID',
+        'both arms must be of the same kind',
+        'give {n, sum, sumSquares} for both arms, or {n, conversions} for both',
+      );
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/stats/srm',
+    permission: 'read',
+    tag: 'measure',
+    summary: 'Sample-ratio-mismatch check (chi-square), flagged at p < 0.001',
+    body: z.object({ counts: z.array(z.number()).min(2), weights: z.array(z.number()).optional() }),
+    response: z.record(z.string(), z.unknown()).meta({ id: 'SrmResult' }),
+    handler: async ({ body }) =>
+      sampleRatioMismatch({ counts: body.counts, weights: body.weights }) as unknown as Record<
+        string,
+        unknown
+      >,
   }),
   defineRoute({
     method: 'GET',

@@ -275,6 +275,28 @@ describe('collector paths, credentials and the admin API', () => {
     assert.ok((rfm.customers as number) >= 1);
   });
 
+  test('the statistics calculators answer through the admin API with the published vectors', async () => {
+    const headers = { authorization: `Bearer ${server.keys.read}`, 'content-type': 'application/json' };
+    const lift = await post(
+      server,
+      '/api/v1/stats/lift',
+      JSON.stringify({
+        control: { n: 3407, sum: 1396.87, sumSquares: 52377.9767 },
+        treatment: { n: 3461, sum: 2422.7, sumSquares: 134698.29 },
+      }),
+      headers,
+    );
+    assert.equal(lift.status, 200, JSON.stringify(lift.json));
+    const relative = lift.json.relative as { estimate: number; pValue: number };
+    assert.equal(relative.estimate.toFixed(5), '0.70732');
+    assert.equal(relative.pValue.toFixed(5), '0.06191');
+    const srm = await post(server, '/api/v1/stats/srm', JSON.stringify({ counts: [1000, 1100] }), headers);
+    assert.equal(srm.status, 200);
+    assert.equal((srm.json.pValue as number).toFixed(4), '0.0291');
+    const bad = await post(server, '/api/v1/stats/srm', JSON.stringify({ counts: [5] }), headers);
+    assert.equal(bad.status, 400);
+  });
+
   test('the OpenAPI document lists every admin route with its role, and the error shape', async () => {
     const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as {
       openapi: string;
