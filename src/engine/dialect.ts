@@ -105,6 +105,8 @@ export interface Dialect {
   }): string;
   /** Aggregate: true when any value is true. */
   boolOr(expr: string): string;
+  /** Aggregate: true when the expression is true on every row. */
+  boolAnd(expr: string): string;
   /** Text values joined with a separator literal we choose, NULLs skipped. */
   joinText(separator: string, exprs: readonly string[]): string;
   /** Aggregate (key, JSON value) pairs into one JSON object. */

@@ -61,6 +61,8 @@ class Compiler {
   private readonly aggregates: string[] = [];
   private readonly rowColumns = new Map<string, string>();
   private readonly matchSql = new Map<string, string>();
+  private readonly accountConditions: { id: string; inner: string; mode: 'any' | 'all' }[] = [];
+  private inAccount = false;
   private readonly aggregateIndex = new Map<string, string>();
   private readonly ctes: string[] = [];
   private readonly joins: string[] = [];
@@ -225,8 +227,34 @@ class Compiler {
       const h = this.d.unitHash(`${this.text(c.bucket.seed)} || ':' || agg.person_id`);
       return `(${h} >= ${this.text(c.bucket.from)} AND ${h} < ${this.text(c.bucket.to)})`;
     }
+    if ('account' in c) return this.account(c.account, stack);
     const never: never = c;
     throw new Error(`unknown condition ${JSON.stringify(never)}`);
+  }
+
+  /**
+   * Account conditions: the inner condition is evaluated for every person as of T; a person matches `any` when some
+   * member of one of their accounts meets it, `all` when every member of one of their accounts does. Members are the
+   * account's people with an event at or before T.
+   */
+  private account(spec: { any: Condition } | { all: Condition }, stack: readonly string[]): string {
+    if (this.inAccount) {
+      throw new SegflowError(
+        'SEGMENT_INVALID',
+        'account conditions cannot be nested inside account conditions',
+        'put the inner account condition next to the outer one with and / or',
+      );
+    }
+    this.inAccount = true;
+    try {
+      const mode = 'any' in spec ? 'any' : 'all';
+      const inner = this.condition('any' in spec ? spec.any : spec.all, stack);
+      const id = `acc${this.accountConditions.length}`;
+      this.accountConditions.push({ id, inner, mode });
+      return `coalesce(${id}.hit, FALSE)`;
+    } finally {
+      this.inAccount = false;
+    }
   }
 
   private firstLast(c: Extract<Condition, { firstPerformed: unknown } | { lastPerformed: unknown }>): string {
@@ -398,9 +426,28 @@ class Compiler {
       `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
       ...this.ctes,
     ];
+    const joins = [...this.joins];
+    if (this.accountConditions.length) {
+      const d = this.d;
+      ctes.push(
+        `prow AS (SELECT agg.person_id${this.accountConditions.map((a) => `, coalesce(${a.inner}, FALSE) AS ${a.id}_x`).join('')}
+          FROM agg ${this.joins.join(' ')})`,
+      );
+      for (const a of this.accountConditions) {
+        const members = `account_persons ap JOIN account_persons am ON am.group_id = ap.group_id JOIN prow pr ON pr.person_id = am.person_id`;
+        ctes.push(
+          a.mode === 'any'
+            ? `${a.id} AS (SELECT ap.person_id, ${d.boolOr(`pr.${a.id}_x`)} AS hit FROM ${members} GROUP BY ap.person_id)`
+            : `${a.id} AS (SELECT person_id, ${d.boolOr('ok')} AS hit FROM (
+                SELECT ap.person_id, ap.group_id, ${d.boolAnd(`pr.${a.id}_x`)} AS ok FROM ${members} GROUP BY ap.person_id, ap.group_id)
+              GROUP BY person_id)`,
+        );
+        joins.push(`LEFT JOIN ${a.id} ON ${a.id}.person_id = agg.person_id`);
+      }
+    }
     const sql = `WITH ${ctes.join(',\n')}
 SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
-FROM agg ${this.joins.join(' ')}`;
+FROM agg ${joins.join(' ')}`;
     return {
       sql,
       params: this.params.values,

@@ -87,7 +87,8 @@ export type Condition =
   | { restarted: EventMatch & { within: string; inactiveFor: string } }
   | { inSegment: string }
   | { notInSegment: string }
-  | { bucket: { seed: string; from: number; to: number } };
+  | { bucket: { seed: string; from: number; to: number } }
+  | { account: { any: Condition } | { all: Condition } };
 
 export type ValueTestOrRange = Partial<ValueTest> & { between?: [number, number] };
 export type TraitTest = Partial<ValueTest> & { before?: string; after?: string; within?: string };
@@ -301,6 +302,16 @@ export const LEAF_CONDITIONS = {
       })
       .refine((b) => b.from < b.to, { message: 'from must be below to' })
       .describe('people whose hash of (seed, person id) falls in [from, to)'),
+  }),
+  account: z.strictObject({
+    account: z
+      .union([
+        z.strictObject({ any: z.lazy(() => ConditionSchema) }),
+        z.strictObject({ all: z.lazy(() => ConditionSchema) }),
+      ])
+      .describe(
+        'people whose account (group) has any member, or all members, meeting the condition (members with events up to T)',
+      ),
   }),
 } as const;
 export type LeafConditionKind = keyof typeof LEAF_CONDITIONS;

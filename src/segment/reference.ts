@@ -26,6 +26,8 @@ export interface ReferenceEvent {
   name?: string | null;
   properties?: Record<string, unknown> | null;
   traits?: Record<string, unknown> | null;
+  /** group calls: the account. */
+  groupId?: string;
   messageId: string;
 }
 
@@ -87,12 +89,21 @@ export function unitHash(textValue: string): number {
   );
 }
 
+interface Accounts {
+  /** group id → people who sent a group call for it (at any time). */
+  members: Map<string, Set<string>>;
+  byPerson: Map<string, Set<string>>;
+  /** Everyone with an event at or before T. */
+  people: Map<string, Person>;
+}
+
 class Person {
   constructor(
     readonly id: string,
     /** This person's events at or before T, in time order. */
     readonly events: ReferenceEvent[],
     readonly asOf: number,
+    readonly accounts: Accounts,
   ) {}
 
   count(m: EventMatch, from: number, to: number, inclusiveFrom = false): number {
@@ -118,9 +129,19 @@ export function evaluateSegmentsReference(
   }
   const byName = new Map(definitions.map((d) => [d.name, d]));
   const result = new Map<string, Set<string>>(definitions.map((d) => [d.name, new Set<string>()]));
+  const accounts: Accounts = { members: new Map(), byPerson: new Map(), people: new Map() };
+  for (const e of events) {
+    if (e.type !== 'group' || !e.groupId) continue;
+    if (!accounts.members.has(e.groupId)) accounts.members.set(e.groupId, new Set());
+    accounts.members.get(e.groupId)!.add(e.personId);
+    if (!accounts.byPerson.has(e.personId)) accounts.byPerson.set(e.personId, new Set());
+    accounts.byPerson.get(e.personId)!.add(e.groupId);
+  }
   for (const [id, list] of byPerson) {
     list.sort((a, b) => a.ts - b.ts);
-    const p = new Person(id, list, T);
+    accounts.people.set(id, new Person(id, list, T, accounts));
+  }
+  for (const [id, p] of accounts.people) {
     for (const def of definitions) if (holds(def.where, p, byName)) result.get(def.name)!.add(id);
   }
   return result;
@@ -213,6 +234,21 @@ function holds(c: Condition, p: Person, byName: Map<string, SegmentDefinition>):
   if ('bucket' in c) {
     const h = unitHash(`${c.bucket.seed}:${p.id}`);
     return h >= c.bucket.from && h < c.bucket.to;
+  }
+  if ('account' in c) {
+    const spec = c.account;
+    const inner = 'any' in spec ? spec.any : spec.all;
+    const groups = [...(p.accounts.byPerson.get(p.id) ?? [])];
+    const holdsFor = (id: string) => {
+      const member = p.accounts.people.get(id);
+      return member !== undefined && holds(inner, member, byName);
+    };
+    // Members are the account's people with an event at or before T.
+    const active = (g: string) =>
+      [...(p.accounts.members.get(g) ?? [])].filter((id) => p.accounts.people.has(id));
+    return 'any' in spec
+      ? groups.some((g) => active(g).some(holdsFor))
+      : groups.some((g) => active(g).every(holdsFor));
   }
   const never: never = c;
   throw new Error(`unknown condition ${JSON.stringify(never)}`);

@@ -47,7 +47,7 @@ async function enrichment(wh: Warehouse, archetype: Map<string, string>, segment
 test('example segments run on generated shop data and find the archetypes they are meant for', async () => {
   const loaded = loadDefinitions(EXAMPLES);
   assert.deepEqual(loaded.problems, []);
-  assert.equal(loaded.definitions.length, 20);
+  assert.equal(loaded.definitions.length, 21);
   const { wh, archetype } = await generated('ecommerce', 1500);
   try {
     const asOf = new Date('2026-04-30T00:00:00Z');
@@ -56,7 +56,8 @@ test('example segments run on generated shop data and find the archetypes they a
     const size = new Map(r.segments.map((s) => [s.name, s.size]));
     // Every commerce example finds someone (the SaaS ones are checked on SaaS data below).
     for (const [name, n] of size) {
-      if (['high-intent', 'at-risk-adoption', 'reports-power-users'].includes(name)) continue;
+      if (['high-intent', 'at-risk-adoption', 'reports-power-users', 'teams-using-reports'].includes(name))
+        continue;
       assert.ok(n > 0, `${name} has members`);
     }
     const champions = await enrichment(wh, archetype, 'champion', 'loyal_champion');
@@ -95,7 +96,9 @@ test('SaaS examples: at-risk adoption finds trials that never activate; high int
     const r = await refreshSegments(
       wh,
       loaded.definitions.filter((d) =>
-        ['at-risk-adoption', 'high-intent', 'reports-power-users'].includes(d.definition.name),
+        ['at-risk-adoption', 'high-intent', 'reports-power-users', 'teams-using-reports'].includes(
+          d.definition.name,
+        ),
       ),
       { asOf, features: featureSource(wh.dialect) },
     );

@@ -53,6 +53,21 @@ export function randomLog(r: () => number, people: number, prefix: string): Rand
         ...(anonymous ? { anonymousId: anon } : { userId: user }),
       };
     };
+    // Accounts: about half the people join one or two of three accounts, at any time (membership is all-time).
+    for (const g of ['g1', 'g2', 'g3']) {
+      if (r() < 0.25) {
+        const at = T - Math.floor(r() * 45 * 86_400) * 1000 + (r() < 0.2 ? 2 * DAY : 0);
+        const groupCall = { ...base(at, false), type: 'group', groupId: `${prefix}${g}` };
+        messages.push(groupCall);
+        events.push({
+          personId: user,
+          ts: at,
+          type: 'group',
+          groupId: groupCall.groupId,
+          messageId: groupCall.messageId,
+        });
+      }
+    }
     const link = { ...base(linkAt, false), type: 'identify', anonymousId: anon, traits: randomTraits(r, T) };
     messages.push(link);
     events.push({
@@ -142,8 +157,9 @@ export function randomDefinitions(r: () => number, count: number, prefix: string
     return m;
   };
   const window = () => (r() < 0.6 ? { within: pick(DURATIONS) } : {});
-  const leaf = (): Condition => {
-    const k = Math.floor(r() * 14);
+  const leaf = (allowAccount = true): Condition => {
+    // Inside an account condition: no account or segment references (account conditions do not nest).
+    const k = allowAccount ? Math.floor(r() * 15) : Math.floor(r() * 12);
     switch (k) {
       case 0:
       case 1: {
@@ -219,6 +235,8 @@ export function randomDefinitions(r: () => number, count: number, prefix: string
             ? { inSegment: pick(defs).name }
             : { notInSegment: pick(defs).name }
           : leaf();
+      case 14:
+        return r() < 0.5 ? { account: { any: leaf(false) } } : { account: { all: leaf(false) } };
       default:
         return { performed: { ...match(), from: '2026-06-10T00:00:00Z', to: '2026-07-01T00:00:00Z' } };
     }

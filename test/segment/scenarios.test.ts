@@ -237,3 +237,55 @@ test('definitions are validated with the path and the fix', () => {
   assert.match(text, /name.*lowercase letters/);
   assert.match(text, /a duration like 30m, 12h, 7d or 2w/);
 });
+
+test('account conditions: any or all members of the person’s account, counting members active up to T', async () => {
+  const wh = await openWarehouse({ path: ':memory:' });
+  try {
+    let k = 0;
+    const m = (o: object, when: Date) => ({ ...o, timestamp: when.toISOString(), messageId: `acct${++k}` });
+    await ingestMessages(
+      wh,
+      [
+        m({ type: 'group', userId: 'u1', groupId: 'acme' }, at(1)),
+        m({ type: 'group', userId: 'u2', groupId: 'acme' }, at(1)),
+        m({ type: 'group', userId: 'u3', groupId: 'acme' }, at(9)), // joins after T: not a member as of T
+        m({ type: 'group', userId: 'u4', groupId: 'beta' }, at(1)),
+        m({ type: 'group', userId: 'u5', groupId: 'beta' }, at(1)),
+        m({ type: 'track', userId: 'u1', event: 'Order Completed' }, at(2)),
+        m({ type: 'track', userId: 'u4', event: 'Order Completed' }, at(2)),
+        m({ type: 'track', userId: 'u5', event: 'Order Completed' }, at(3)),
+        m({ type: 'track', userId: 'u6', event: 'Order Completed' }, at(3)), // no account
+      ],
+      { source: 'test' },
+    );
+    const defs = [
+      SegmentDefinition.parse({
+        name: 'any',
+        where: { account: { any: { performed: { event: 'Order Completed' } } } },
+      }),
+      SegmentDefinition.parse({
+        name: 'all',
+        where: { account: { all: { performed: { event: 'Order Completed' } } } },
+      }),
+    ];
+    const c = compileSegments(wh.dialect, defs, { asOf: at(5) });
+    const rows = await wh.query<Record<string, unknown>>(c.sql, c.params);
+    const members = (col: string) =>
+      rows
+        .filter((r) => r[col] === true)
+        .map((r) => String(r.person_id))
+        .sort();
+    assert.deepEqual(members('s0'), ['u1', 'u2', 'u4', 'u5']);
+    assert.deepEqual(members('s1'), ['u4', 'u5'], 'acme fails: u2 never bought; u3 is not yet active');
+    const nested = SegmentDefinition.parse({
+      name: 'nested',
+      where: { account: { any: { account: { all: { performed: { event: 'X' } } } } } },
+    });
+    assert.throws(
+      () => compileSegments(wh.dialect, [nested], { asOf: at(5) }),
+      (e) => isSegflowError(e) && /cannot be nested/.test(e.message),
+    );
+  } finally {
+    await wh.close();
+  }
+});

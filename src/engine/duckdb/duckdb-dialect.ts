@@ -67,6 +67,7 @@ export const duckdbDialect: Dialect = {
   argMax: (value, by) => `arg_max(${value}, ${by})`,
   argMin: (value, by) => `arg_min(${value}, ${by})`,
   boolOr: (expr) => `bool_or(${expr})`,
+  boolAnd: (expr) => `bool_and(${expr})`,
   joinText: (separator, exprs) => `concat_ws(${sqlString(separator)}, ${exprs.join(', ')})`,
   jsonObjectAgg: (key, value) => `json_group_object(${key}, ${value})`,
   jsonObject: (pairs) =>
