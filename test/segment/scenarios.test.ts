@@ -216,7 +216,8 @@ describe('segment conditions on a simulated clock', () => {
         const c = compileSegments(bw.dialect, [def], { asOf: at(2) });
         return (await bw.query<Record<string, unknown>>(c.sql, c.params))
           .filter((r) => r.s0 === true)
-          .map((r) => r.person_id);
+          .map((r) => String(r.person_id))
+          .sort();
       };
       const first = await run();
       assert.deepEqual(await run(), first);
