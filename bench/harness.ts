@@ -61,7 +61,7 @@ export function render(result: BenchResult): string {
     `${fmt(r.value)} ${r.unit}`,
     r.limit === undefined ? '' : `${fmt(r.limit)} ${r.unit}${r.limitLabel ? ` (${r.limitLabel})` : ''}`,
     r.ratio === undefined ? '' : r.ratio.toFixed(2),
-    r.target === undefined ? '' : `≥ ${r.target}`,
+    r.target === undefined ? '' : `≥ ${fmt(r.target)}`,
     r.ratio === undefined || r.target === undefined
       ? ''
       : r.ratio >= r.target

@@ -1,9 +1,18 @@
+import { collectBenchmark } from './collect.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
 import { modelsBenchmark } from './models.js';
+import { refreshBenchmark } from './refresh.js';
+import { segmentsBenchmark } from './segments.js';
 
 /** `npm run bench [-- NAME [args…]]`: run one benchmark, or all of them. */
-const BENCHMARKS: Benchmark[] = [importBenchmark, modelsBenchmark];
+const BENCHMARKS: Benchmark[] = [
+  importBenchmark,
+  collectBenchmark,
+  refreshBenchmark,
+  segmentsBenchmark,
+  modelsBenchmark,
+];
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);

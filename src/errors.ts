@@ -34,6 +34,9 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'STORAGE_FAILED'
   | 'SERVER_CLOSING'
+  | 'SEGMENT_INVALID'
+  | 'STATS_INPUT_INVALID'
+  | 'ARMS_INVALID'
   | 'INTERNAL';
 
 export class SegflowError extends Error {

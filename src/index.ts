@@ -7,6 +7,15 @@ export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './eng
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
 export { type ErrorCode, SegflowError } from './errors.js';
+export {
+  API_KEY_ROLES,
+  type ApiKeyInfo,
+  type ApiKeyRole,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  verifyApiKey,
+} from './govern/api-keys.js';
 export { identifiersOf, resolvePerson } from './instrument/identity-graph.js';
 export {
   IMPORT_FORMATS,
@@ -28,6 +37,57 @@ export {
   type SegmentMessage,
 } from './instrument/segment-spec.js';
 export { summarize, type WarehouseSummary } from './instrument/summary.js';
+export type {
+  ArmStats,
+  MeanAggregate,
+  Moments,
+  ProportionAggregate,
+  RatioAggregate,
+} from './measure/arm-stats.js';
+export {
+  type ArmPlan,
+  type ArmRange,
+  armAssigner,
+  armRanges,
+  assignArm,
+  HOLDOUT_ARM,
+  hashBucket,
+  type VariantPlan,
+} from './measure/assignment.js';
+export {
+  benjaminiHochberg,
+  CORRECTION_METHODS,
+  type CorrectionMethod,
+  type CorrectionResult,
+  correctPValues,
+  holm,
+} from './measure/corrections.js';
+export {
+  type CovariateAggregate,
+  type CupedArmStats,
+  type CupedLiftResult,
+  cupedLift,
+} from './measure/cuped.js';
+export type { Estimate, Interval } from './measure/inference.js';
+export {
+  type LiftKind,
+  type LiftOptions,
+  type LiftResult,
+  meanLift,
+  proportionLift,
+  ratioLift,
+} from './measure/lift.js';
+export {
+  achievedPower,
+  type Effect,
+  type MdeResult,
+  minimumDetectableEffect,
+  type PowerDesign,
+  type PowerMetric,
+  requiredPeople,
+  type SampleSizeResult,
+} from './measure/power.js';
+export { SRM_THRESHOLD, type SrmResult, sampleRatioMismatch } from './measure/srm.js';
 export {
   type Cluster,
   type ClusterColumn,
@@ -36,6 +96,8 @@ export {
   clusterColumns,
   clusterQuery,
 } from './model/clusters/clusters.js';
+export { type CatalogEntry, FEATURE_CATALOG, featureColumn, featureSource } from './model/feature-catalog.js';
+export { ModelConfig, modelConfig } from './model/model-config.js';
 export {
   type BgNbdFit,
   type BgNbdModel,
@@ -82,3 +144,39 @@ export {
   summarizePurchases,
 } from './model/predict/summarize.js';
 export { type Duration, TIME_UNITS, type TimeUnit } from './model/predict/time-unit.js';
+export { personFeatures, refreshFeatures } from './model/refresh-features.js';
+export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
+export {
+  type CompiledSegments,
+  compileSegments,
+  type FeatureColumn,
+  type FeatureSource,
+} from './segment/compile.js';
+export { type Condition, SegmentDefinition, segmentJsonSchema } from './segment/definition.js';
+export {
+  DEFAULT_SEGMENTS_DIR,
+  type FileProblem,
+  formatProblem,
+  type LoadedDefinition,
+  loadDefinitions,
+} from './segment/load-definitions.js';
+export {
+  membershipHistory,
+  previewSegment,
+  refreshSegments,
+  type SegmentMember,
+  type SegmentRefreshResult,
+  segmentMembers,
+} from './segment/memberships.js';
+export { evaluateSegmentsReference, type ReferenceEvent } from './segment/reference.js';
+export { type SegmentReport, segmentReport } from './segment/segment-report.js';
+export { type DefinitionProblem, validateDefinition } from './segment/validate-definition.js';
+export { type ApiRoute, defineRoute } from './server/admin-routes.js';
+export {
+  buildServer,
+  type RunningServer,
+  type SegflowServer,
+  type ServerOptions,
+  type StartOptions,
+  startServer,
+} from './server/app.js';

@@ -1,8 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerKeys } from './commands/keys.js';
+import { registerModel } from './commands/model.js';
 import { registerModels } from './commands/models.js';
 import { registerQueries } from './commands/query.js';
+import { registerSegments } from './commands/segments.js';
+import { registerServe } from './commands/serve.js';
+import { registerStatistics } from './commands/stats.js';
 import { reportError } from './output.js';
 
 /** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
@@ -19,7 +24,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerImport(program);
   registerQueries(program);
+  registerStatistics(program);
   registerGenerate(program);
+  registerServe(program);
+  registerKeys(program);
+  registerModel(program);
+  registerSegments(program);
   registerModels(program);
   return program;
 }

@@ -9,6 +9,11 @@ export const CONFIG_FILE = 'segflow.config.yaml';
 export const SegflowConfig = z
   .object({
     db: z.string().min(1).optional().describe('database file (default ./segflow.duckdb)'),
+    segments: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('folder of segment definition files (default ./segments)'),
   })
   .passthrough();
 export type SegflowConfig = z.infer<typeof SegflowConfig>;

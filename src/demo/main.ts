@@ -6,6 +6,8 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { writeGeneratedFiles } from '../generate/index.js';
 import { importFile } from '../instrument/import/import-file.js';
 import { summarize } from '../instrument/summary.js';
+import { collectorSection } from './collector-section.js';
+import { modelSection } from './model-section.js';
 
 /**
  * The end-to-end demo (`npm start`): runs every capability that works today on the embedded engine and prints a
@@ -69,6 +71,7 @@ async function generatedDemo(
       `   imported ${n(imp.inserted)} events in ${((performance.now() - t) / 1000).toFixed(1)} s ` +
         `(${n(imp.rowsPerSecond)} events/s), ${n(imp.rejected)} rejected, ${n(imp.duplicates)} duplicates`,
     );
+    await collectorSection(wh, { people: Math.max(20, Math.round(people / 20)), seed: seed + 1000 });
     await identitySection(wh);
 
     const s = await summarize(wh);
@@ -111,6 +114,7 @@ async function generatedDemo(
         `   ${r.archetype.padEnd(16)} ${n(r.people).padStart(7)} ${r.orders.toFixed(1).padStart(7)} ${money(r.revenue).padStart(11)} ${r.views.toFixed(1).padStart(7)} ${r.opens.toFixed(1).padStart(6)}`,
       );
     }
+    await modelSection(wh, { asOf: s.lastEvent ?? new Date(), segments: true, funnel: true });
   } finally {
     await wh.close();
   }
@@ -138,6 +142,7 @@ async function cdnowDemo(db: string): Promise<void> {
     say(
       `   period              ${s.firstEvent?.toISOString().slice(0, 10)} … ${s.lastEvent?.toISOString().slice(0, 10)}`,
     );
+    await modelSection(wh, { asOf: new Date('1998-07-01T00:00:00Z'), segments: false, funnel: false });
   } finally {
     await wh.close();
   }
@@ -162,6 +167,8 @@ async function main(): Promise<void> {
   else await generatedDemo(dir, db, Number(values.people), Number(values.days), Number(values.seed));
   say(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. Explore the same database:`);
   say(`   npx segflow --db ${db} stats`);
+  say(`   npx segflow --db ${db} report rfm`);
+  say(`   npx segflow --db ${db} segments preview champion --dir examples/segments`);
   say(
     `   npx segflow --db ${db} sql "SELECT person_id, count(*) AS orders FROM person_events WHERE event = 'Order Completed' GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`,
   );

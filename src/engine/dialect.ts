@@ -66,8 +66,47 @@ export interface Dialect {
   hashHex(expr: string): string;
   argMax(value: string, by: string): string;
   argMin(value: string, by: string): string;
+  /**
+   * The value on the row with the greatest (ts, tiebreak), keeping a NULL value if that row has one (a plain arg-max
+   * skips NULLs and would fall back to an older row). An aggregate; `filter` limits the rows it reads.
+   */
+  latestValue(value: string, ts: string, tiebreak: string, filter: string): string;
+  /** True when text `expr` contains text `needle` (both expressions). */
+  textContains(expr: string, needle: string): string;
+  /** A number in [0, 1) from the first 32 bits of the MD5 of a text: deterministic across engines and languages. */
+  unitHash(textExpr: string): string;
+  /** Milliseconds since the epoch of a timestamp. */
+  epochMs(expr: string): string;
+  /** A JSON array of the (non-NULL) values of `expr` in ascending order, for rows where `filter` holds; an aggregate. */
+  jsonArrayAgg(expr: string, filter: string, options?: { distinct?: boolean }): string;
+  /** The median of a numeric expression (an aggregate; FILTER may follow). */
+  median(expr: string): string;
+  /** The keyword that makes a CTE computed once and reused (`name AS MATERIALIZED (…)`), or '' if unsupported. */
+  materialized(): string;
+  /** The UTC calendar day of a timestamp (for counting distinct days). */
+  dayOf(expr: string): string;
+  /** base raised to a power. */
+  power(base: string, exponent: string): string;
+  /** True when a JSON array (text) holds the string `value` (an expression). */
+  jsonArrayHas(array: string, value: string): string;
+  /** A timestamp plus a whole number of milliseconds (a literal computed by segflow, never user text). */
+  plusMs(expr: string, ms: number): string;
+  /**
+   * Join each row of `left` to the first row of `right` (same `on` keys) whose time is strictly after the left
+   * row's time: `right` rows with NULL columns when there is none and `outer` is set.
+   */
+  nextRowJoin(options: {
+    left: string;
+    right: string;
+    on: string;
+    leftTime: string;
+    rightTime: string;
+    outer: boolean;
+  }): string;
   /** Aggregate: true when any value is true. */
   boolOr(expr: string): string;
+  /** Aggregate: true when the expression is true on every row. */
+  boolAnd(expr: string): string;
   /** Text values joined with a separator literal we choose, NULLs skipped. */
   joinText(separator: string, exprs: readonly string[]): string;
   /** Aggregate (key, JSON value) pairs into one JSON object. */

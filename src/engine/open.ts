@@ -1,10 +1,15 @@
 import { SegflowError } from '../errors.js';
+import type { Dialect } from './dialect.js';
+import { duckdbDialect } from './duckdb/duckdb-dialect.js';
 import { openDuckDB } from './duckdb/duckdb-warehouse.js';
 import { migrate, readSchemaVersion } from './migrate.js';
 import { LATEST_SCHEMA_VERSION } from './schema.js';
 import type { Warehouse } from './warehouse.js';
 
 export const DEFAULT_DB_PATH = './segflow.duckdb';
+
+/** The embedded engine's dialect: for building SQL (e.g. checking segment definitions) without opening a database. */
+export const DEFAULT_DIALECT: Dialect = duckdbDialect;
 
 export interface OpenWarehouseOptions {
   /** Database file; ':memory:' for a throwaway database (tests). Default ./segflow.duckdb. */

@@ -167,6 +167,122 @@ export const API_KEYS: TableDef = {
   primaryKey: ['id'],
 };
 
+/** Behavioral features (Model): one row per person per as-of time; docs/features.md documents every column. */
+export const FEATURES: TableDef = {
+  name: 'features',
+  columns: [
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'first_seen', type: 'timestamp' },
+    { name: 'last_seen', type: 'timestamp' },
+    { name: 'last_activity', type: 'timestamp' },
+    { name: 'rfm_recency_days', type: 'double' },
+    { name: 'rfm_frequency', type: 'bigint' },
+    { name: 'rfm_repeat_purchases', type: 'bigint' },
+    { name: 'rfm_monetary_total', type: 'double' },
+    { name: 'rfm_monetary_avg', type: 'double' },
+    { name: 'rfm_r', type: 'integer' },
+    { name: 'rfm_f', type: 'integer' },
+    { name: 'rfm_m', type: 'integer' },
+    { name: 'rfm_rf_sum', type: 'integer' },
+    { name: 'rfm_code', type: 'text' },
+    { name: 'rfm_group', type: 'text' },
+    { name: 'lifecycle_stage', type: 'text' },
+    { name: 'lifecycle_since', type: 'timestamp' },
+    { name: 'engagement_score', type: 'double' },
+    { name: 'engagement_tier', type: 'text' },
+    { name: 'adoption_breadth', type: 'bigint' },
+    { name: 'adoption_uses', type: 'bigint' },
+    { name: 'adoption_depth', type: 'json' },
+    { name: 'adoption_key_activated', type: 'boolean' },
+    { name: 'adoption_usage_share', type: 'double' },
+    { name: 'adoption_nearing_limit', type: 'boolean' },
+    { name: 'adoption_tier', type: 'text' },
+    { name: 'adoption_power_features', type: 'json' },
+    { name: 'intent_score', type: 'double' },
+    { name: 'intent_tier', type: 'text' },
+    { name: 'support_tickets', type: 'bigint' },
+    { name: 'support_open_tickets', type: 'bigint' },
+    { name: 'support_last_csat', type: 'double' },
+    { name: 'support_last_nps', type: 'double' },
+    { name: 'support_detractor', type: 'boolean' },
+    { name: 'funnel_steps', type: 'json' },
+    { name: 'funnel_abandoned', type: 'json' },
+  ],
+};
+
+/** Behavioral features rolled up per account (B2B), one row per account per as-of time. */
+export const ACCOUNT_FEATURES: TableDef = {
+  name: 'account_features',
+  columns: [
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'group_id', type: 'text', notNull: true },
+    { name: 'members', type: 'bigint' },
+    { name: 'active_users', type: 'bigint' },
+    { name: 'roles', type: 'json' },
+    { name: 'feature_breadth', type: 'bigint' },
+    { name: 'features_used', type: 'json' },
+    { name: 'purchases', type: 'bigint' },
+    { name: 'revenue', type: 'double' },
+    { name: 'last_activity', type: 'timestamp' },
+  ],
+};
+
+/** Segment definitions (Segment): one row per segment, the current version; a changed definition bumps `version`. */
+export const SEGMENTS: TableDef = {
+  name: 'segments',
+  columns: [
+    { name: 'name', type: 'text', notNull: true },
+    { name: 'version', type: 'integer', notNull: true },
+    { name: 'definition', type: 'json', notNull: true },
+    { name: 'definition_hash', type: 'text', notNull: true },
+    { name: 'source', type: 'text' }, // the file it was read from
+    { name: 'active', type: 'boolean', notNull: true },
+    { name: 'updated_at', type: 'timestamp', notNull: true },
+    { name: 'retired_at', type: 'timestamp' },
+  ],
+  primaryKey: ['name'],
+};
+
+/** Membership history: a person may enter, leave and re-enter; current members have no exited_at. */
+export const SEGMENT_MEMBERSHIPS: TableDef = {
+  name: 'segment_memberships',
+  columns: [
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'entered_at', type: 'timestamp', notNull: true },
+    { name: 'exited_at', type: 'timestamp' },
+  ],
+};
+
+/** Every membership change, in order (`seq`): what activation consumes (triggers on enter and exit). */
+export const SEGMENT_CHANGES: TableDef = {
+  name: 'segment_changes',
+  columns: [
+    { name: 'seq', type: 'bigint', notNull: true },
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'change', type: 'text', notNull: true }, // enter | exit
+    { name: 'changed_at', type: 'timestamp', notNull: true }, // the as-of time of the refresh that saw it
+    { name: 'refresh_id', type: 'bigint', notNull: true },
+  ],
+};
+
+/** One row per segment per refresh: size over time. */
+export const SEGMENT_REFRESHES: TableDef = {
+  name: 'segment_refreshes',
+  columns: [
+    { name: 'refresh_id', type: 'bigint', notNull: true },
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'version', type: 'integer', notNull: true },
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'size', type: 'bigint', notNull: true },
+    { name: 'entered', type: 'bigint', notNull: true },
+    { name: 'exited', type: 'bigint', notNull: true },
+    { name: 'refreshed_at', type: 'timestamp', notNull: true },
+  ],
+};
+
 /**
  * Fitted predictive models (Model step): one row per fit, never updated, so `segflow models report` shows the last
  * fit and older ones stay for comparison. `options` holds what was fitted on (purchase events, window, time unit),
@@ -271,11 +387,29 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'API keys for the collector and the admin API',
     statements: (d) => [d.createTable(API_KEYS)],
   },
-  // Version 4 is taken by the behavioural feature table (another branch); the predictive models take 5.
+  {
+    version: 4,
+    description: 'behavioral features per person per as-of time',
+    statements: (d) => [
+      d.createTable(FEATURES),
+      d.createTable(ACCOUNT_FEATURES),
+      `CREATE OR REPLACE VIEW features_latest AS SELECT * FROM features WHERE as_of = (SELECT max(as_of) FROM features)`,
+    ],
+  },
   {
     version: 5,
     description: 'predictive model fits and per-person predictions',
     statements: (d) => [d.createTable(MODEL_FITS), d.createTable(PREDICTIONS)],
+  },
+  {
+    version: 6,
+    description: 'segments, membership history, the membership change log and refresh sizes',
+    statements: (d) => [
+      d.createTable(SEGMENTS),
+      d.createTable(SEGMENT_MEMBERSHIPS),
+      d.createTable(SEGMENT_CHANGES),
+      d.createTable(SEGMENT_REFRESHES),
+    ],
   },
 ];
 

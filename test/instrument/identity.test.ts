@@ -4,6 +4,7 @@ import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { identifiersOf, resolvePerson } from '../../src/instrument/identity-graph.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
+import { mulberry32 } from '../helpers/random.js';
 
 type Msg = Record<string, unknown>;
 let seq = 0;
@@ -178,18 +179,6 @@ describe('identity graph scenarios', () => {
     await wh.close();
   });
 });
-
-/** A small deterministic PRNG for the differential test. */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reference: components by breadth-first search, canonical = smallest userId, else smallest anonymous id. */
 function referencePersons(events: Msg[]): Record<string, string> {

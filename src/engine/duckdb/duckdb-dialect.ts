@@ -67,6 +67,7 @@ export const duckdbDialect: Dialect = {
   argMax: (value, by) => `arg_max(${value}, ${by})`,
   argMin: (value, by) => `arg_min(${value}, ${by})`,
   boolOr: (expr) => `bool_or(${expr})`,
+  boolAnd: (expr) => `bool_and(${expr})`,
   joinText: (separator, exprs) => `concat_ws(${sqlString(separator)}, ${exprs.join(', ')})`,
   jsonObjectAgg: (key, value) => `json_group_object(${key}, ${value})`,
   jsonObject: (pairs) =>
@@ -84,6 +85,24 @@ export const duckdbDialect: Dialect = {
   listItem: (expr, index) => `${expr}[${index + 1}]`,
   nullIfJsonNull: (expr) => `CASE WHEN json_type(${expr}) <> 'NULL' THEN ${expr} END`,
   toJson: (expr) => `to_json(${expr})`,
+  latestValue: (value, ts, tiebreak, filter) =>
+    `(arg_max(struct_pack(v := ${value}), struct_pack(t := ${ts}, m := ${tiebreak})) FILTER (WHERE ${filter})).v`,
+  textContains: (expr, needle) => `contains(${expr}, ${needle})`,
+  unitHash: (textExpr) => `(CAST(('0x' || left(md5(${textExpr}), 8)) AS UBIGINT) / 4294967296.0)`,
+  jsonArrayAgg: (expr, filter, options) =>
+    options?.distinct
+      ? `to_json(list_sort(list_distinct(list(${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))))`
+      : `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
+  median: (expr) => `median(${expr})`,
+  materialized: () => 'MATERIALIZED',
+  dayOf: (expr) => `CAST(${expr} AS DATE)`,
+  power: (base, exponent) => `pow(${base}, ${exponent})`,
+  jsonArrayHas: (array, value) =>
+    `list_contains(CAST(json_extract_string(${array}, '$[*]') AS VARCHAR[]), ${value})`,
+  epochMs: (expr) => `epoch_ms(${expr})`,
+  plusMs: (expr, ms) => `(${expr} + to_milliseconds(${Math.trunc(ms)}))`,
+  nextRowJoin: ({ left, right, on, leftTime, rightTime, outer }) =>
+    `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${rightTime} > ${leftTime}`,
   jsonEach: (expr) => `json_each(${expr})`,
   dayStart: (expr) => `date_trunc('day', ${expr})`,
   epochSeconds: (expr) => `epoch(${expr})`,

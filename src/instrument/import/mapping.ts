@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { Params } from '../../engine/params.js';
+
+export { Params };
+
 import type { Dialect } from '../../engine/dialect.js';
-import type { SqlValue } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import { SCALAR_FIELDS, type ScalarField, STAGE_FIELDS } from '../ingest.js';
 
@@ -69,14 +72,6 @@ export function parseMapping(input: unknown, where: string): ImportMapping {
 /**
  * Bound values for numbered placeholders (`$1`, `$2`, …), which — unlike `?` — may appear more than once in the text.
  */
-export class Params {
-  readonly values: SqlValue[] = [];
-  add(value: SqlValue): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
 /** Scalar fields a mapping may set (the client-side originalTimestamp and sentAt have no place in history). */
 const TOP_LEVEL = SCALAR_FIELDS.filter(
   (f): f is Exclude<ScalarField, 'originalTimestamp' | 'sentAt'> =>

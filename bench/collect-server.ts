@@ -1,0 +1,41 @@
+import { openWarehouse } from '../src/engine/open.js';
+import { createApiKey } from '../src/govern/api-keys.js';
+import { buildServer } from '../src/server/app.js';
+
+/**
+ * The server under test for `npm run bench -- collect`, run as its own process so the load generator does not share
+ * its event loop. `store` is `segflow serve` as shipped; `nostore` is the same server whose commits store nothing —
+ * the HTTP limit (routing, auth, body reading, JSON parsing, group commit bookkeeping). Prints {url, key} once it
+ * listens; SIGTERM drains the queue and exits.
+ *
+ * Usage: node --import tsx bench/collect-server.ts store|nostore DB_PATH
+ */
+const [mode, dbPath] = process.argv.slice(2);
+if ((mode !== 'store' && mode !== 'nostore') || !dbPath) {
+  process.stderr.write('usage: collect-server.ts store|nostore DB_PATH\n');
+  process.exit(2);
+}
+const wh = await openWarehouse({ path: dbPath });
+const { key } = await createApiKey(wh, 'write');
+const server = await buildServer({
+  warehouse: wh,
+  groupCommit:
+    mode === 'nostore'
+      ? {
+          ingest: async (_tx, texts) => ({
+            received: texts.length,
+            inserted: texts.length,
+            duplicates: 0,
+            rejected: 0,
+          }),
+        }
+      : {},
+});
+const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(`${JSON.stringify({ url, key })}\n`);
+process.on('SIGTERM', () => {
+  void server.app
+    .close()
+    .then(() => wh.close())
+    .then(() => process.exit(0));
+});

@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { openWarehouse } from '../src/engine/open.js';
+import type { Warehouse } from '../src/engine/warehouse.js';
+import { writeGeneratedFiles } from '../src/generate/index.js';
+import { importFile } from '../src/instrument/import/import-file.js';
+import { seconds } from './harness.js';
+
+/**
+ * A generated shop imported into a database file, cached in bench/data/ between runs (generating and importing 10M
+ * events takes a minute or two). Returns the open database and its size.
+ */
+export async function benchDatabase(options: { people: number; days: number }): Promise<{
+  wh: Warehouse;
+  events: number;
+  persons: number;
+  path: string;
+}> {
+  const dir = new URL('./data/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  const path = `${dir}shop-${options.people}p-${options.days}d.duckdb`;
+  const ready = `${path}.ready`;
+  if (!existsSync(path) || !existsSync(ready)) {
+    rmSync(path, { force: true });
+    rmSync(`${path}.wal`, { force: true });
+    const ndjson = `${dir}shop-${options.people}p-${options.days}d.ndjson`;
+    process.stderr.write(
+      `generating ${options.people.toLocaleString('en-US')} people over ${options.days} days…\n`,
+    );
+    let t = performance.now();
+    const gen = await writeGeneratedFiles({
+      people: options.people,
+      days: options.days,
+      seed: 42,
+      profile: 'ecommerce',
+      out: ndjson,
+    });
+    process.stderr.write(
+      `  ${gen.events.toLocaleString('en-US')} events in ${seconds(t).toFixed(1)} s; importing…\n`,
+    );
+    const wh = await openWarehouse({ path });
+    t = performance.now();
+    await importFile(wh, { path: ndjson, rejectsPath: null });
+    await wh.run('CHECKPOINT');
+    process.stderr.write(`  imported in ${seconds(t).toFixed(1)} s\n`);
+    await wh.close();
+    rmSync(ndjson, { force: true });
+    rmSync(gen.truthPath, { force: true });
+    (await import('node:fs')).writeFileSync(ready, new Date().toISOString());
+  }
+  const wh = await openWarehouse({ path });
+  const [counts] = await wh.query<{ events: number; persons: number }>(
+    'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(DISTINCT person_id) FROM identities) AS persons',
+  );
+  return { wh, events: Number(counts!.events), persons: Number(counts!.persons), path };
+}
+
+/** The yardstick: one aggregate scan of the events by person (count, sum, max), materialised; best of `runs`. */
+export async function aggregateScanSeconds(wh: Warehouse, runs = 2): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    await wh.run('DROP TABLE IF EXISTS _bench_scan');
+    const t = performance.now();
+    await wh.run(
+      'CREATE TEMP TABLE _bench_scan AS SELECT person_id, count(*) AS n, sum(revenue) AS revenue, max(ts) AS last FROM person_events GROUP BY person_id',
+    );
+    best = Math.min(best, seconds(t));
+  }
+  await wh.run('DROP TABLE IF EXISTS _bench_scan');
+  return best;
+}
+
+export function argValue(args: string[], flag: string, fallback: number): number {
+  const i = args.indexOf(flag);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+}

@@ -1,0 +1,95 @@
+import { featureSource } from '../src/model/feature-catalog.js';
+import { modelConfig } from '../src/model/model-config.js';
+import { refreshFeatures } from '../src/model/refresh-features.js';
+import { compileSegments } from '../src/segment/compile.js';
+import { loadDefinitions } from '../src/segment/load-definitions.js';
+import { refreshSegments } from '../src/segment/memberships.js';
+import { aggregateScanSeconds, argValue, benchDatabase } from './dataset.js';
+import { type Benchmark, seconds } from './harness.js';
+
+/**
+ * The 20 example segments (examples/segments) over a generated shop: evaluating them all (one compiled query) and a
+ * full membership refresh (evaluation plus history writes), beside one aggregate scan of the events by person in the
+ * same engine and run. Target: within 3x of the scan. Args as for `refresh`.
+ */
+export const segmentsBenchmark: Benchmark = {
+  name: 'segments',
+  description: 'the example segments (20+) vs one aggregate scan of the events (same engine, same run)',
+  async run(args) {
+    const people = argValue(args, '--people', 1_000_000);
+    const days = argValue(args, '--days', 1);
+    const { wh, events, persons } = await benchDatabase({ people, days });
+    try {
+      const asOf = new Date(Date.UTC(2026, 0, 1) + days * 86_400_000);
+      const loaded = loadDefinitions(new URL('../examples/segments', import.meta.url).pathname);
+      if (loaded.problems.length) throw new Error(JSON.stringify(loaded.problems));
+      await refreshFeatures(wh, modelConfig(), { asOf });
+      const features = featureSource(wh.dialect);
+      const scan = await aggregateScanSeconds(wh);
+      const compiled = compileSegments(
+        wh.dialect,
+        loaded.definitions.map((d) => d.definition),
+        { asOf, features },
+      );
+      let evaluate = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 2; i++) {
+        await wh.run('DROP TABLE IF EXISTS _bench_seg');
+        const t = performance.now();
+        await wh.run(`CREATE TEMP TABLE _bench_seg AS ${compiled.sql}`, compiled.params);
+        evaluate = Math.min(evaluate, seconds(t));
+      }
+      await wh.run('DELETE FROM segment_memberships');
+      await wh.run('DELETE FROM segment_changes');
+      await wh.run('DELETE FROM segment_refreshes');
+      const first = await refreshSegments(wh, loaded.definitions, { asOf, features });
+      const again = await refreshSegments(wh, loaded.definitions, { asOf, features });
+      const members = first.segments.reduce((s, x) => s + x.size, 0);
+      const note = `${loaded.definitions.length} segments, ${events.toLocaleString('en-US')} events, ${persons.toLocaleString('en-US')} persons, ${members.toLocaleString('en-US')} memberships`;
+      return {
+        name: 'segments',
+        description: this.description,
+        rows: [
+          {
+            metric: `evaluate ${loaded.definitions.length} segments`,
+            value: evaluate,
+            unit: 's',
+            limit: scan,
+            limitLabel: 'aggregate scan',
+            ratio: scan / evaluate,
+            target: 1 / 3,
+            note,
+          },
+          {
+            metric: 'first refresh (all enter)',
+            value: first.seconds,
+            unit: 's',
+            limit: scan,
+            limitLabel: 'aggregate scan',
+            ratio: scan / first.seconds,
+            target: 1 / 3,
+            note: 'evaluation plus membership history and change-log writes',
+          },
+          {
+            metric: 'refresh again (no change)',
+            value: again.seconds,
+            unit: 's',
+            limit: scan,
+            limitLabel: 'aggregate scan',
+            ratio: scan / again.seconds,
+            target: 1 / 3,
+          },
+        ],
+        details: {
+          events,
+          persons,
+          scanSeconds: scan,
+          evaluateSeconds: evaluate,
+          first: first.seconds,
+          again: again.seconds,
+        },
+      };
+    } finally {
+      await wh.close();
+    }
+  },
+};

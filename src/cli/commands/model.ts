@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
+import { SegflowError } from '../../errors.js';
+import { FEATURE_CATALOG } from '../../model/feature-catalog.js';
+import { modelConfig } from '../../model/model-config.js';
+import { personFeatures } from '../../model/refresh-features.js';
+import { funnelReport, rfmReport } from '../../model/reports.js';
+import { parseAsOf, withWarehouse } from '../context.js';
+import { emit, table } from '../output.js';
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** `segflow features PERSON`, `segflow features --list`, `segflow report rfm|funnel`. */
+export function registerModel(program: Command): void {
+  program
+    .command('features')
+    .description("one person's behavioral features (any identifier), or --list for every feature name")
+    .argument('[person]', 'userId, anonymousId or person id')
+    .option('--as-of <time>', 'the latest refresh at or before this time')
+    .option('--list', 'the feature names segments can use')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (
+        person: string | undefined,
+        flags: { asOf?: string; list?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        if (flags.list || !person) {
+          emit(Boolean(flags.json), FEATURE_CATALOG, () =>
+            table(FEATURE_CATALOG.map((e) => ({ name: e.name, kind: e.kind, description: e.description }))),
+          );
+          return;
+        }
+        const row = await withWarehouse(
+          cmd.optsWithGlobals(),
+          (wh) => personFeatures(wh, person, { asOf: parseAsOf(flags.asOf) }),
+          {
+            readOnly: true,
+          },
+        );
+        if (!row) {
+          throw new SegflowError(
+            'NOT_FOUND',
+            `no features for '${person}'`,
+            'check the identifier with `segflow persons show`, and run `segflow refresh` if features were never computed',
+          );
+        }
+        emit(Boolean(flags.json), row, () =>
+          Object.entries(row)
+            .map(([k, v]) => `${k.padEnd(24)} ${v instanceof Date ? v.toISOString() : String(v)}`)
+            .join('\n'),
+        );
+      },
+    );
+
+  const report = program.command('report').description('reports over the features: rfm, funnel');
+  report
+    .command('rfm')
+    .description('the R×F grid with customers and revenue share, and the named groups')
+    .option('--as-of <time>', 'the latest refresh at or before this time')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { asOf?: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) => rfmReport(wh, { asOf: parseAsOf(flags.asOf) }),
+        { readOnly: true },
+      );
+      emit(Boolean(flags.json), r, () => {
+        const cell = (rr: number, f: number) => r.cells.find((c) => c.r === rr && c.f === f);
+        const lines = [
+          `RFM as of ${r.asOf.toISOString()}: ${r.customers.toLocaleString('en-US')} customers (${r.nonBuyers.toLocaleString('en-US')} people without a purchase)`,
+          '',
+        ];
+        lines.push(`      ${[1, 2, 3, 4, 5].map((f) => `F=${f}`.padStart(16)).join('')}`);
+        for (const rr of [5, 4, 3, 2, 1]) {
+          lines.push(
+            `R=${rr}  ${[1, 2, 3, 4, 5]
+              .map((f) => {
+                const c = cell(rr, f);
+                return (c ? `${c.customers} (${pct(c.revenueShare)})` : '-').padStart(16);
+              })
+              .join('')}`,
+          );
+        }
+        lines.push(
+          '',
+          table(
+            r.groups.map((g) => ({
+              group: g.group,
+              customers: g.customers,
+              share: pct(g.share),
+              revenue: pct(g.revenueShare),
+            })),
+          ),
+        );
+        return lines.join('\n');
+      });
+    });
+  report
+    .command('funnel')
+    .description('people per step, conversion and median time between steps of a configured funnel')
+    .argument('<name>')
+    .option('--as-of <time>', 'as of this time')
+    .option('--by <feature>', 'split by a feature, e.g. rfm.group')
+    .option('--json', 'print as one JSON document')
+    .action(async (name: string, flags: { asOf?: string; by?: string; json?: boolean }, cmd: Command) => {
+      const cfg = modelConfig(loadConfig().model);
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) => funnelReport(wh, cfg, name, { asOf: parseAsOf(flags.asOf), by: flags.by }),
+        { readOnly: true },
+      );
+      emit(Boolean(flags.json), r, () =>
+        r.rows
+          .map(
+            (row) =>
+              `${row.segment === null ? `funnel ${r.funnel}` : `${flags.by} = ${row.segment}`} (within ${r.within})\n${table(
+                row.steps.map((s) => ({
+                  step: s.step,
+                  people: s.people,
+                  'from previous': pct(s.fromPrevious),
+                  'from start': pct(s.fromStart),
+                  'median hours from previous':
+                    s.medianHoursFromPrevious === null ? '' : s.medianHoursFromPrevious.toFixed(2),
+                })),
+              )}`,
+          )
+          .join('\n\n'),
+      );
+    });
+}

@@ -1,0 +1,237 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
+import { DEFAULT_DIALECT } from '../../engine/open.js';
+import { SegflowError } from '../../errors.js';
+import { featureSource } from '../../model/feature-catalog.js';
+import { modelConfig } from '../../model/model-config.js';
+import { refreshFeatures } from '../../model/refresh-features.js';
+import { compileSegments } from '../../segment/compile.js';
+import {
+  DEFAULT_SEGMENTS_DIR,
+  formatProblem,
+  type LoadResult,
+  loadDefinitions,
+} from '../../segment/load-definitions.js';
+import {
+  membershipHistory,
+  previewSegment,
+  refreshSegments,
+  segmentMembers,
+} from '../../segment/memberships.js';
+import { segmentReport } from '../../segment/segment-report.js';
+import { parseAsOf, withWarehouse } from '../context.js';
+import { emit, log, table } from '../output.js';
+
+interface DirFlags {
+  dir?: string;
+}
+
+function segmentsDir(flags: DirFlags): string {
+  return flags.dir ?? loadConfig().segments ?? DEFAULT_SEGMENTS_DIR;
+}
+
+function failOnProblems(loaded: LoadResult): void {
+  if (loaded.problems.length === 0) return;
+  throw new SegflowError(
+    'SEGMENT_INVALID',
+    `${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'} in segment files:\n${loaded.problems.map(formatProblem).join('\n')}`,
+    'fix each line above (docs/segments.md lists every condition), then run `segflow segments check`',
+  );
+}
+
+/** `segflow segments check|preview|members|history` and `segflow refresh`. */
+export function registerSegments(program: Command): void {
+  const segments = program
+    .command('segments')
+    .description('segments as code: check, preview, members, history');
+
+  segments
+    .command('check')
+    .description('validate every segment file: errors name the file, line, path and fix')
+    .option('--dir <folder>', 'segment files (default: segments: in segflow.config.yaml, else ./segments)')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: DirFlags & { json?: boolean }) => {
+      const dir = segmentsDir(flags);
+      const loaded = loadDefinitions(dir);
+      if (loaded.problems.length === 0) {
+        // References between segments (unknown names, cycles) are found by compiling them together.
+        try {
+          compileSegments(
+            DEFAULT_DIALECT,
+            loaded.definitions.map((d) => d.definition),
+            { asOf: new Date(), features: featureSource(DEFAULT_DIALECT) },
+          );
+        } catch (e) {
+          if (e instanceof SegflowError && e.code === 'SEGMENT_INVALID') {
+            loaded.problems.push({
+              file: dir,
+              path: '',
+              message: `${e.message}${e.hint ? ` (${e.hint})` : ''}`,
+            });
+          } else throw e;
+        }
+      }
+      failOnProblems(loaded);
+      emit(
+        Boolean(flags.json),
+        {
+          ok: true,
+          dir,
+          segments: loaded.definitions.map((d) => ({
+            name: d.definition.name,
+            file: d.file,
+            active: d.definition.active,
+          })),
+        },
+        () =>
+          `${loaded.definitions.length} segment${loaded.definitions.length === 1 ? '' : 's'} in ${dir}: all valid`,
+      );
+    });
+
+  segments
+    .command('preview')
+    .description(
+      'size, a sample of members and the SQL of one segment, as of now or --as-of (writes nothing)',
+    )
+    .argument('<name>')
+    .option('--as-of <time>', 'evaluate as of this time (ISO-8601)')
+    .option('--dir <folder>', 'segment files')
+    .option('--json', 'print as one JSON document')
+    .action(async (name: string, flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
+      const loaded = loadDefinitions(segmentsDir(flags));
+      failOnProblems(loaded);
+      const p = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) =>
+          previewSegment(
+            wh,
+            loaded.definitions.map((d) => d.definition),
+            name,
+            { asOf: parseAsOf(flags.asOf), features: featureSource(wh.dialect) },
+          ),
+        { readOnly: true },
+      );
+      emit(Boolean(flags.json), p, () =>
+        [
+          `${p.name} as of ${p.asOf.toISOString()}: ${p.size.toLocaleString('en-US')} of ${p.population.toLocaleString('en-US')} people (${((100 * p.size) / Math.max(1, p.population)).toFixed(1)}%)`,
+          `sample: ${p.sample.join(', ') || '-'}`,
+          '',
+          p.sql,
+        ].join('\n'),
+      );
+    });
+
+  segments
+    .command('members')
+    .description('current members of a segment (as of its last refresh)')
+    .argument('<name>')
+    .option('--limit <n>', 'how many', '100')
+    .option('--json', 'print as one JSON document')
+    .action(async (name: string, flags: { limit: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) => segmentMembers(wh, name, { limit: Math.max(1, Number(flags.limit) || 100) }),
+        {
+          readOnly: true,
+        },
+      );
+      emit(
+        Boolean(flags.json),
+        r,
+        () => `${r.size.toLocaleString('en-US')} members\n${table(r.members.map((m) => ({ ...m })))}`,
+      );
+    });
+
+  segments
+    .command('report')
+    .description(
+      'sizes and their trend, overlap between segments (Jaccard), and warnings: empty, tiny, near-duplicate',
+    )
+    .option('--tiny <share>', 'warn below this share of everyone', '0.001')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { tiny: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) => segmentReport(wh, { tinyShare: Number(flags.tiny) }),
+        {
+          readOnly: true,
+        },
+      );
+      emit(Boolean(flags.json), r, () =>
+        [
+          `${r.segments.length} active segments over ${r.population.toLocaleString('en-US')} people`,
+          table(
+            r.segments.map((s) => ({
+              segment: s.name,
+              size: s.size,
+              share: `${(100 * s.share).toFixed(1)}%`,
+              trend: s.trend.map((t) => t.size).join(' → '),
+            })),
+          ),
+          '',
+          'largest overlaps (Jaccard)',
+          table(
+            [...r.overlap]
+              .sort((a, b) => b.jaccard - a.jaccard)
+              .slice(0, 10)
+              .map((o) => ({ a: o.a, b: o.b, both: o.both, jaccard: o.jaccard.toFixed(3) })),
+          ),
+          '',
+          r.warnings.length
+            ? r.warnings.map((w) => `warning (${w.kind}): ${w.message}`).join('\n')
+            : 'no warnings',
+        ].join('\n'),
+      );
+    });
+
+  segments
+    .command('history')
+    .description("a person's segment memberships over time, by any identifier")
+    .argument('<id>')
+    .option('--json', 'print as one JSON document')
+    .action(async (id: string, flags: { json?: boolean }, cmd: Command) => {
+      const rows = await withWarehouse(cmd.optsWithGlobals(), (wh) => membershipHistory(wh, id), {
+        readOnly: true,
+      });
+      emit(Boolean(flags.json), rows, () =>
+        rows.length ? table(rows.map((x) => ({ ...x }))) : 'no memberships',
+      );
+    });
+
+  program
+    .command('refresh')
+    .description(
+      "compute every person's features as of now (or --as-of), then evaluate every active segment and record who entered and left",
+    )
+    .option('--as-of <time>', 'as of this time (ISO-8601); history only moves forward')
+    .option('--dir <folder>', 'segment files')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
+      const dir = segmentsDir(flags);
+      // Without a segments folder, refresh computes features only.
+      const loaded: LoadResult = existsSync(dir) ? loadDefinitions(dir) : { definitions: [], problems: [] };
+      failOnProblems(loaded);
+      if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
+      const asOf = parseAsOf(flags.asOf) ?? new Date();
+      const cfg = modelConfig(loadConfig().model);
+      const { features, r } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const features = await refreshFeatures(wh, cfg, { asOf });
+        if (!flags.json)
+          log(
+            `features: ${features.persons.toLocaleString('en-US')} people in ${features.seconds.toFixed(1)} s`,
+          );
+        const r = await refreshSegments(wh, loaded.definitions, {
+          asOf,
+          features: featureSource(wh.dialect),
+        });
+        return { features, r };
+      });
+      emit(Boolean(flags.json), { features, segments: r }, () =>
+        [
+          `refresh ${r.refreshId} as of ${r.asOf.toISOString()}: features ${features.seconds.toFixed(1)} s, segments ${r.seconds.toFixed(1)} s`,
+          table(r.segments),
+        ].join('\n'),
+      );
+    });
+}

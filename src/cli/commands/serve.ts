@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { SegflowError } from '../../errors.js';
+import { startServer } from '../../server/app.js';
+import { resolveDbPath } from '../context.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new SegflowError(
+      'USAGE',
+      `--port must be a port number 0-65535 (got '${value}')`,
+      'e.g. --port 8787',
+    );
+  }
+  return n;
+}
+
+/** `segflow serve`: the collector and admin API over the database, until SIGINT or SIGTERM. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run the collector (Segment-spec /v1/batch, /v1/track, …, PostHog /batch/) and the admin API (/api/v1)',
+    )
+    .option('--port <n>', 'port to listen on (0 picks a free one)', '8787')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--log-level <level>', 'structured log level: fatal, error, warn, info, debug', 'info')
+    .action(async (flags: { port: string; host: string; logLevel: string }, cmd: Command) => {
+      const server = await startServer({
+        dbPath: resolveDbPath(cmd.optsWithGlobals()),
+        host: flags.host,
+        port: port(flags.port),
+        // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
+        logger: { level: flags.logLevel, stream: process.stderr },
+      });
+      server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          server.app.log.info({ signal }, 'shutting down: committing what is queued');
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await server.close();
+    });
+}

@@ -1,0 +1,392 @@
+import { durationMs } from '../config/duration.js';
+import type { Dialect } from '../engine/dialect.js';
+import type { Params } from '../engine/params.js';
+import type { ModelConfig } from './model-config.js';
+
+/**
+ * The behavioral features of every person as of T, in SQL: one pass over the person's events up to T computes the
+ * aggregates every model needs (FILTER clauses, one GROUP BY), small side passes cover what needs another grain
+ * (tickets by id, feature uses by feature, the n-th purchase, funnel chains), and window functions score RFM.
+ * Formulas and units are documented in docs/features.md; the TypeScript reference in the tests follows that page.
+ */
+export const DAY_MS = 86_400_000;
+
+export const FEATURE_COLUMNS = [
+  'first_seen',
+  'last_seen',
+  'last_activity',
+  'rfm_recency_days',
+  'rfm_frequency',
+  'rfm_repeat_purchases',
+  'rfm_monetary_total',
+  'rfm_monetary_avg',
+  'rfm_r',
+  'rfm_f',
+  'rfm_m',
+  'rfm_rf_sum',
+  'rfm_code',
+  'rfm_group',
+  'lifecycle_stage',
+  'lifecycle_since',
+  'engagement_score',
+  'engagement_tier',
+  'adoption_breadth',
+  'adoption_uses',
+  'adoption_depth',
+  'adoption_key_activated',
+  'adoption_usage_share',
+  'adoption_nearing_limit',
+  'adoption_tier',
+  'adoption_power_features',
+  'intent_score',
+  'intent_tier',
+  'support_tickets',
+  'support_open_tickets',
+  'support_last_csat',
+  'support_last_nps',
+  'support_detractor',
+  'funnel_steps',
+  'funnel_abandoned',
+] as const;
+
+function lit(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** `ev` is a track event named one of `names` ($page / $screen: page or screen calls). */
+function isEvent(p: Params, names: readonly string[]): string {
+  const track = names.filter((n) => n !== '$page' && n !== '$screen');
+  const parts: string[] = [];
+  if (track.length)
+    parts.push(`(ev.type = 'track' AND ev.event IN (${track.map((n) => p.add(n)).join(', ')}))`);
+  if (names.includes('$page')) parts.push(`ev.type = 'page'`);
+  if (names.includes('$screen')) parts.push(`ev.type = 'screen'`);
+  return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';
+}
+
+/** Weighted, exponentially decayed sum: Σ w(event) · 0.5^((T − t) / half-life). */
+/** The weight of the row's event, or NULL when it is not one of the weighted events ($page / $screen: page, screen). */
+function weightOf(p: Params, weights: Record<string, number>): string {
+  const names = Object.keys(weights);
+  if (names.length === 0) return 'CAST(NULL AS DOUBLE)';
+  return `CASE ${names
+    .map((n) => {
+      const cond =
+        n === '$page'
+          ? `ev.type = 'page'`
+          : n === '$screen'
+            ? `ev.type = 'screen'`
+            : `(ev.type = 'track' AND ev.event = ${p.add(n)})`;
+      return `WHEN ${cond} THEN CAST(${p.add(weights[n]!)} AS DOUBLE)`;
+    })
+    .join(' ')} END`;
+}
+
+/** Weighted, exponentially decayed sum over rows with a weight: Σ w · 0.5^((T − t) / half-life). */
+function decayedSum(d: Dialect, weight: string, halfLife: string, asOf: string): string {
+  const age = `(${d.epochMs(asOf)} - ${d.epochMs('ts')}) / ${durationMs(halfLife)}.0`;
+  return `coalesce(sum(${weight} * ${d.power('0.5', age)}) FILTER (WHERE ${weight} IS NOT NULL), 0.0)`;
+}
+
+/**
+ * Quintile score among purchasers: score = floor(5 · (rank − 1) / n) + 1, where rank = 1 + the number of purchasers
+ * strictly worse, so equal values share the score of the first of them. Ranked over the distinct values with their
+ * counts (a running sum), which sorts far fewer and narrower rows than ranking every person.
+ */
+function quintileCte(name: string, value: string, order: 'ASC' | 'DESC'): string {
+  return `${name} AS (
+    SELECT v, CAST(floor(5.0 * (sum(n) OVER (ORDER BY v ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) / sum(n) OVER ()) AS INTEGER) AS s
+    FROM (SELECT ${value} AS v, count(*) AS n FROM joined WHERE purchases > 0 GROUP BY 1))`;
+}
+
+export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date): string {
+  const T = p.add(asOf);
+  const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
+  const purchase = isEvent(p, cfg.purchase.events);
+  const activation = isEvent(p, cfg.lifecycle.activation);
+  const a = cfg.adoption;
+  const s = cfg.support;
+  const text = (prop: string) => d.jsonText('ev.properties', p.add(`$."${prop.replaceAll('"', '\\"')}"`));
+  const featureName = text(a.property);
+  const keyList = a.keyFeatures.length ? a.keyFeatures.map((k) => p.add(k)).join(', ') : 'NULL';
+  const surveyType = text(s.survey.typeProperty);
+  const surveyScore = d.toDouble(text(s.survey.scoreProperty));
+  const isTrack = (name: string) => `(ev.type = 'track' AND ev.event = ${p.add(name)})`;
+  const grid = cfg.rfm.grid;
+  const groupCase = `CASE ${[5, 4, 3, 2, 1]
+    .flatMap((r, i) => [1, 2, 3, 4, 5].map((f) => `WHEN r = ${r} AND f = ${f} THEN ${lit(grid[i]![f - 1]!)}`))
+    .join(' ')} END`;
+
+  // Each pass reads only the events it needs: the engine pushes the filter into the scan, and JSON properties are
+  // parsed only for the few event types whose properties matter (surveys, feature uses, usage reports, tickets).
+  const ev = (filter: string) =>
+    `(SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.name, ev.revenue, ev.properties, ev.message_id
+      FROM person_events ev WHERE ev.ts <= ${T} AND (${filter})) ev`;
+  // The side passes' events (surveys, usage, purchases, tickets, feature uses) are read once into a small relation.
+  const sideNames = [
+    ...new Set([s.survey.event, a.usage.event, s.created, s.resolved, a.event, ...cfg.purchase.events]),
+  ];
+  const sideEvents = `side_events AS ${d.materialized()} (
+    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM person_events ev
+    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${sideNames.map((n) => p.add(n)).join(', ')}))`;
+  const side = (filter: string) => `(SELECT * FROM side_events ev WHERE ${filter}) ev`;
+  const funnels = Object.entries(cfg.funnels);
+  const funnelCtes: string[] = [];
+  const funnelJoins: string[] = [];
+  const funnelSteps: [string, string][] = [];
+  const funnelAbandoned: [string, string][] = [];
+  funnels.forEach(([name, f], fi) => {
+    const id = `fn${fi}`;
+    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within, { ev: (filter) => ev(filter) }));
+    funnelCtes.push(
+      `${id} AS (SELECT person_id, max(reached) AS reached, max(t0) AS last_start FROM ${id}_chain GROUP BY person_id)`,
+    );
+    funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
+    funnelSteps.push([name, `coalesce(${id}.reached, 0)`]);
+    funnelAbandoned.push([
+      name,
+      `coalesce(${id}.reached BETWEEN 1 AND ${f.steps.length - 1} AND ${d.plusMs(`${id}.last_start`, durationMs(f.within))} <= ${T}, FALSE)`,
+    ]);
+  });
+
+  return `WITH ${sideEvents},
+  ${funnelCtes.map((c) => `${c},`).join('\n  ')}
+  flags AS (
+    SELECT ev.person_id, ev.ts, ev.revenue, ev.type IN ('track', 'page', 'screen') AS active,
+      ${purchase} AS is_purchase, ${activation} AS is_activation, ${isTrack(s.created)} AS is_ticket,
+      ${weightOf(p, cfg.engagement.weights)} AS w_eng, ${weightOf(p, cfg.intent.weights)} AS w_int
+    FROM person_events ev WHERE ev.ts <= ${T}),
+  base AS (
+    SELECT person_id,
+      min(ts) AS first_seen, max(ts) AS last_seen,
+      max(ts) FILTER (WHERE active) AS last_activity,
+      max(ts) FILTER (WHERE is_purchase) AS last_purchase,
+      count(*) FILTER (WHERE is_purchase) AS purchases,
+      count(DISTINCT ${d.dayOf('ts')}) FILTER (WHERE is_purchase) AS purchase_days,
+      coalesce(sum(revenue) FILTER (WHERE is_purchase), 0.0) AS revenue_total,
+      min(ts) FILTER (WHERE is_activation) AS activated_at,
+      ${decayedSum(d, 'w_eng', cfg.engagement.halfLife, T)} AS engagement_score,
+      count(*) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_events,
+      min(ts) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_since,
+      ${decayedSum(d, 'w_int', cfg.intent.halfLife, T)} AS intent_score,
+      count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets
+    FROM flags GROUP BY person_id),
+  surveys AS (
+    SELECT person_id,
+      ${d.latestValue(surveyScore, 'ts', 'message_id', `${surveyType} = ${p.add(s.survey.csat)}`)} AS last_csat,
+      ${d.latestValue(surveyScore, 'ts', 'message_id', `${surveyType} = ${p.add(s.survey.nps)}`)} AS last_nps
+    FROM ${side(isTrack(s.survey.event))} GROUP BY person_id),
+  usage AS (
+    SELECT person_id,
+      ${d.latestValue(d.toDouble(text(a.usage.usageProperty)), 'ts', 'message_id', 'TRUE')} AS usage_now,
+      ${d.latestValue(d.toDouble(text(a.usage.limitProperty)), 'ts', 'message_id', 'TRUE')} AS usage_limit
+    FROM ${side(isTrack(a.usage.event))} GROUP BY person_id),
+  loyal AS (
+    SELECT person_id, ts AS loyal_since FROM (
+      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k FROM ${side(purchase)})
+    WHERE k = ${p.add(cfg.lifecycle.loyalPurchases)}),
+  ticket_state AS (
+    SELECT person_id, count(*) FILTER (WHERE created AND NOT resolved) AS open_tickets FROM (
+      SELECT person_id, ${text(s.ticketProperty)} AS ticket,
+             ${d.boolOr(isTrack(s.created))} AS created, ${d.boolOr(isTrack(s.resolved))} AS resolved
+      FROM ${side(`${isTrack(s.created)} OR ${isTrack(s.resolved)}`)} GROUP BY 1, 2)
+    WHERE ticket IS NOT NULL GROUP BY person_id),
+  uses AS (
+    SELECT person_id, ${featureName} AS feature, count(*) FILTER (WHERE ts > ${ago(a.window)}) AS n, count(*) AS n_ever
+    FROM ${side(isTrack(a.event))} GROUP BY 1, 2),
+  adoption AS (
+    SELECT person_id, count(*) AS breadth, sum(n) AS uses, ${d.jsonObjectAgg('feature', 'n')} AS depth,
+           ${d.jsonArrayAgg('feature', `n >= ${p.add(a.powerUses)}`)} AS power
+    FROM uses WHERE feature IS NOT NULL AND n > 0 GROUP BY person_id),
+  key_use AS (
+    SELECT person_id, sum(n_ever) AS key_uses FROM uses WHERE feature IN (${keyList}) GROUP BY person_id),
+  joined AS (
+    SELECT b.*, l.loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
+      sv.last_csat, sv.last_nps, us.usage_now, us.usage_limit, coalesce(ku.key_uses, 0) AS key_uses,
+      coalesce(ad.breadth, 0) AS breadth, coalesce(ad.uses, 0) AS uses, coalesce(ad.depth, '{}') AS depth,
+      coalesce(ad.power, '[]') AS power,
+      ${funnelSteps.length ? d.jsonObject(funnelSteps.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_steps,
+      ${funnelAbandoned.length ? d.jsonObject(funnelAbandoned.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_abandoned,
+      CASE WHEN b.purchases > 0 THEN (${d.epochMs(T)} - ${d.epochMs('b.last_purchase')}) / ${DAY_MS}.0 END AS recency_days
+    FROM base b LEFT JOIN loyal l ON l.person_id = b.person_id LEFT JOIN ticket_state t ON t.person_id = b.person_id
+    LEFT JOIN adoption ad ON ad.person_id = b.person_id LEFT JOIN surveys sv ON sv.person_id = b.person_id
+    LEFT JOIN usage us ON us.person_id = b.person_id LEFT JOIN key_use ku ON ku.person_id = b.person_id ${funnelJoins.join(' ')}),
+  ${quintileCte('q_r', 'recency_days', 'DESC')},
+  ${quintileCte('q_f', 'purchases', 'ASC')},
+  ${quintileCte('q_m', 'round(revenue_total, 2)', 'ASC')},
+  scored AS (
+    SELECT j.*,
+      CASE WHEN j.purchases > 0 THEN coalesce(qr.s, 0) + 1 END AS r,
+      CASE WHEN j.purchases > 0 THEN coalesce(qf.s, 0) + 1 END AS f,
+      CASE WHEN j.purchases > 0 THEN coalesce(qm.s, 0) + 1 END AS m
+    FROM joined j
+    LEFT JOIN q_r qr ON qr.v = j.recency_days
+    LEFT JOIN q_f qf ON qf.v = j.purchases
+    LEFT JOIN q_m qm ON qm.v = round(j.revenue_total, 2))
+  SELECT CAST(${T} AS TIMESTAMP) AS as_of, person_id, first_seen, last_seen, last_activity,
+    recency_days AS rfm_recency_days,
+    purchases AS rfm_frequency,
+    CASE WHEN purchases > 0 THEN purchase_days - 1 ELSE 0 END AS rfm_repeat_purchases,
+    revenue_total AS rfm_monetary_total,
+    CASE WHEN purchases > 0 THEN revenue_total / purchases END AS rfm_monetary_avg,
+    r AS rfm_r, f AS rfm_f, m AS rfm_m, r + f AS rfm_rf_sum,
+    CASE WHEN purchases > 0 THEN CAST(r AS VARCHAR) || CAST(f AS VARCHAR) || CAST(m AS VARCHAR) END AS rfm_code,
+    ${groupCase} AS rfm_group,
+    CASE
+      WHEN last_activity IS NOT NULL AND last_activity <= ${ago(cfg.lifecycle.churnedAfter)} THEN 'churned'
+      WHEN last_activity IS NULL OR last_activity <= ${ago(cfg.lifecycle.atRiskAfter)} THEN
+        CASE WHEN last_activity IS NULL THEN 'new lead' ELSE 'at risk' END
+      WHEN loyal_since IS NOT NULL THEN 'loyal advocate'
+      WHEN engaged_events >= ${p.add(cfg.lifecycle.engagedEvents)} THEN 'engaged'
+      WHEN activated_at IS NOT NULL THEN 'activated'
+      ELSE 'new lead' END AS lifecycle_stage,
+    CASE
+      WHEN last_activity IS NOT NULL AND last_activity <= ${ago(cfg.lifecycle.churnedAfter)}
+        THEN ${d.plusMs('last_activity', durationMs(cfg.lifecycle.churnedAfter))}
+      WHEN last_activity IS NULL THEN first_seen
+      WHEN last_activity <= ${ago(cfg.lifecycle.atRiskAfter)} THEN ${d.plusMs('last_activity', durationMs(cfg.lifecycle.atRiskAfter))}
+      WHEN loyal_since IS NOT NULL THEN loyal_since
+      WHEN engaged_events >= ${p.add(cfg.lifecycle.engagedEvents)} THEN engaged_since
+      WHEN activated_at IS NOT NULL THEN activated_at
+      ELSE first_seen END AS lifecycle_since,
+    engagement_score,
+    CASE WHEN engagement_score >= ${p.add(cfg.engagement.tiers.high)} THEN 'highly engaged'
+         WHEN engagement_score >= ${p.add(cfg.engagement.tiers.moderate)} THEN 'moderately engaged'
+         ELSE 'inactive' END AS engagement_tier,
+    breadth AS adoption_breadth, uses AS adoption_uses, depth AS adoption_depth,
+    key_uses > 0 AS adoption_key_activated,
+    CASE WHEN usage_limit > 0 THEN usage_now / usage_limit END AS adoption_usage_share,
+    coalesce(usage_limit > 0 AND usage_now / usage_limit >= ${p.add(a.usage.nearing)}, FALSE) AS adoption_nearing_limit,
+    CASE WHEN uses >= ${p.add(a.tiers.power)} THEN 'power' WHEN uses >= ${p.add(a.tiers.regular)} THEN 'regular'
+         WHEN uses >= ${p.add(a.tiers.light)} THEN 'light' ELSE 'dormant' END AS adoption_tier,
+    power AS adoption_power_features,
+    intent_score,
+    CASE WHEN intent_score >= ${p.add(cfg.intent.tiers.high)} THEN 'high'
+         WHEN intent_score >= ${p.add(cfg.intent.tiers.medium)} THEN 'medium' ELSE 'low' END AS intent_tier,
+    tickets AS support_tickets, open_tickets AS support_open_tickets,
+    last_csat AS support_last_csat, last_nps AS support_last_nps,
+    coalesce(last_nps <= 6, FALSE) AS support_detractor,
+    funnel_steps, funnel_abandoned
+  FROM scored`;
+}
+
+/**
+ * Funnel chains: from every event of step 1, each next step is the first matching event strictly after the previous
+ * one, within `within` of the chain's start; `reached` is how many steps the chain got through.
+ */
+export function funnelChainSql(
+  d: Dialect,
+  p: Params,
+  id: string,
+  steps: readonly string[],
+  within: string,
+  options: { keepTimes?: boolean; ev?: (filter: string) => string } = {},
+): string {
+  const w = durationMs(within);
+  const stepRel = (i: number) => {
+    const filter = `ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`;
+    return options.ev
+      ? `(SELECT person_id, ts FROM ${options.ev(filter)})`
+      : `(SELECT person_id, ts FROM ev WHERE ${filter})`;
+  };
+  if (!options.keepTimes) return collapsedChainSql(d, id, steps.length, stepRel, w);
+  const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t FROM ${stepRel(0)} s)`];
+  const carried: string[] = [];
+  for (let i = 1; i < steps.length; i++) {
+    carried.push(`t${i - 1}`);
+    const prevCols =
+      i === 1
+        ? 'c.t0'
+        : `c.t0, ${carried
+            .slice(1)
+            .map((t) => `c.${t}`)
+            .join(', ')}`;
+    const join = d.nextRowJoin({
+      left: `${id}_c${i - 1} c`,
+      right: `${stepRel(i)} nx`,
+      on: 'nx.person_id = c.person_id',
+      leftTime: 'c.t',
+      rightTime: 'nx.ts',
+      outer: true,
+    });
+    const t = `CASE WHEN c.t IS NOT NULL AND nx.ts <= ${d.plusMs('c.t0', w)} THEN nx.ts END`;
+    ctes.push(
+      `${id}_c${i} AS (SELECT c.person_id, ${prevCols}, ${i === 1 ? '' : ''}${t} AS t${i}, ${t} AS t FROM ${join})`,
+    );
+  }
+  const last = steps.length - 1;
+  const reached = `CASE ${Array.from({ length: last }, (_, k) => last - k)
+    .map((k) => `WHEN t${k} IS NOT NULL THEN ${k + 1}`)
+    .join(' ')} ELSE 1 END`;
+  const kept = options.keepTimes ? Array.from({ length: last + 1 }, (_, i) => `t${i}`).join(', ') : 't0';
+  ctes.push(`${id}_chain AS (SELECT person_id, ${kept}, ${reached} AS reached FROM ${id}_c${last})`);
+  return ctes.join(',\n  ');
+}
+
+/**
+ * Accounts (B2B): the person-level facts rolled up over each account's members (group calls): members, users active
+ * in the adoption window, their roles (the `role` trait), the distinct features any member used in the window, and
+ * purchases, revenue and last activity of the account's people.
+ */
+export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date): string {
+  const T = p.add(asOf);
+  const windowStart = p.add(new Date(asOf.getTime() - durationMs(cfg.adoption.window)));
+  const a = cfg.adoption;
+  const purchase = isEvent(p, cfg.purchase.events);
+  const feature = d.jsonText('ev.properties', p.add(`$."${a.property.replaceAll('"', '\\"')}"`));
+  return `WITH ev AS (
+      SELECT ap.group_id, e.person_id, e.ts, e.type, e.event, e.revenue, e.properties
+      FROM person_events e JOIN account_persons ap ON ap.person_id = e.person_id WHERE e.ts <= ${T}),
+    role AS (
+      SELECT i.person_id, ${d.argMax(d.jsonText('t.value', "'$'"), '(t.ts, t.message_id)')} AS role
+      FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+      WHERE t.key = 'role' AND i.person_id IN (SELECT person_id FROM account_persons) GROUP BY i.person_id),
+    members AS (
+      SELECT ap.group_id, count(*) AS members, ${d.jsonArrayAgg('r.role', 'TRUE', { distinct: true })} AS roles
+      FROM account_persons ap LEFT JOIN role r ON r.person_id = ap.person_id GROUP BY ap.group_id)
+    SELECT CAST(${T} AS TIMESTAMP) AS as_of, m.group_id, m.members,
+      count(DISTINCT ev.person_id) FILTER (WHERE ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}) AS active_users,
+      m.roles,
+      count(DISTINCT ${feature}) FILTER (WHERE ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}) AS feature_breadth,
+      coalesce(${d.jsonArrayAgg(feature, `ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}`, { distinct: true })}, '[]') AS features_used,
+      count(*) FILTER (WHERE ${purchase}) AS purchases,
+      coalesce(sum(ev.revenue) FILTER (WHERE ${purchase}), 0.0) AS revenue,
+      max(ev.ts) FILTER (WHERE ev.type IN ('track', 'page', 'screen')) AS last_activity
+    FROM members m LEFT JOIN ev ON ev.group_id = m.group_id
+    GROUP BY m.group_id, m.members, m.roles`;
+}
+
+/**
+ * The same chains without their step times, collapsed after every step: chains that reach the same event share their
+ * future, and the one with the latest start has the most of its window left, so per (person, event) only that one is
+ * kept (max start). That keeps the furthest step and the latest start exact while the number of chains drops from
+ * the number of first-step events to the number of next-step events.
+ */
+function collapsedChainSql(
+  d: Dialect,
+  id: string,
+  steps: number,
+  stepRel: (i: number) => string,
+  w: number,
+): string {
+  const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t, 1 AS reached FROM ${stepRel(0)} s)`];
+  for (let i = 1; i < steps; i++) {
+    const join = d.nextRowJoin({
+      left: `${id}_c${i - 1} c`,
+      right: `${stepRel(i)} nx`,
+      on: 'nx.person_id = c.person_id',
+      leftTime: 'c.t',
+      rightTime: 'nx.ts',
+      outer: true,
+    });
+    const valid = `c.t IS NOT NULL AND nx.ts <= ${d.plusMs('c.t0', w)}`;
+    ctes.push(
+      `${id}_c${i} AS (SELECT person_id, max(t0) AS t0, t, max(reached) AS reached FROM (
+        SELECT c.person_id, c.t0, CASE WHEN ${valid} THEN nx.ts END AS t,
+               CASE WHEN ${valid} THEN ${i + 1} ELSE c.reached END AS reached
+        FROM ${join}) GROUP BY person_id, t)`,
+    );
+  }
+  ctes.push(`${id}_chain AS (SELECT person_id, t0, reached FROM ${id}_c${steps - 1})`);
+  return ctes.join(',\n  ');
+}

@@ -1,0 +1,480 @@
+import type { Dialect } from '../engine/dialect.js';
+import { Params } from '../engine/params.js';
+import type { SqlValue } from '../engine/warehouse.js';
+import { SegflowError } from '../errors.js';
+import {
+  type Condition,
+  durationMs,
+  type EventMatch,
+  type LastPerformed,
+  type PropertyFilter,
+  type SegmentDefinition,
+  type ValueTest,
+} from './definition.js';
+import { parseFeatureExpression } from './feature-expression.js';
+
+/**
+ * The segment compiler: definitions → one SQL query that evaluates every segment for every person as of a time T.
+ *
+ * All segments share one pass over the person's events up to T: every event-based leaf (performed N times in a
+ * window, first/last performed, started/stopped doing, did regularly, restarted, traits as of T, a property of the last
+ * such event) becomes one aggregate column of a single GROUP BY person_id, so twenty segments cost about one scan.
+ * Sequences are chains of "next matching event" joins. A segment is then a boolean expression over that row; every
+ * leaf is coalesced to a definite TRUE/FALSE, so `not` means what it says for people with no such events.
+ * `inSegment` inlines the other segment's expression (so it is evaluated as of the same T); cycles are an error.
+ *
+ * Every value from a definition is a bound parameter; only segflow's own numbers (window lengths) are inlined.
+ */
+export interface FeatureColumn {
+  /** SQL over the feature relation's alias `f`. */
+  sql: string;
+  kind: 'number' | 'text' | 'boolean';
+}
+
+/** Where feature conditions read from: a relation with person_id and feature columns (the model step provides it). */
+export interface FeatureSource {
+  /** SQL relation (may use `$asOf` placeholders provided by `params`). */
+  relation(params: Params, asOf: Date): string;
+  column(name: string): FeatureColumn | undefined;
+  names(): readonly string[];
+}
+
+export interface CompiledSegments {
+  sql: string;
+  params: SqlValue[];
+  /** Output column of each segment, in definition order. */
+  columns: { name: string; column: string }[];
+}
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** A JSON path for a dotted key, each part quoted so any key text is safe. */
+export function jsonPathOf(key: string): string {
+  return `$${key
+    .split('.')
+    .map((p) => `."${p.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)
+    .join('')}`;
+}
+
+class Compiler {
+  readonly params = new Params();
+  private readonly aggregates: string[] = [];
+  private readonly rowColumns = new Map<string, string>();
+  private readonly matchSql = new Map<string, string>();
+  private readonly accountConditions: { id: string; inner: string; mode: 'any' | 'all' }[] = [];
+  private inAccount = false;
+  private readonly aggregateIndex = new Map<string, string>();
+  private readonly ctes: string[] = [];
+  private readonly joins: string[] = [];
+  private readonly segmentSql = new Map<string, string>();
+  private readonly byName: Map<string, SegmentDefinition>;
+  private readonly asOfParam: string;
+  private featureJoined = false;
+
+  constructor(
+    private readonly d: Dialect,
+    definitions: readonly SegmentDefinition[],
+    private readonly asOf: Date,
+    private readonly features: FeatureSource | undefined,
+  ) {
+    this.byName = new Map(definitions.map((s) => [s.name, s]));
+    this.asOfParam = this.params.add(asOf);
+  }
+
+  /** A timestamp W before T, as a bound parameter. */
+  private ago(ms: number): string {
+    return this.params.add(new Date(this.asOf.getTime() - ms));
+  }
+
+  private aggregate(expr: string): string {
+    const existing = this.aggregateIndex.get(expr);
+    if (existing) return existing;
+    const name = `a${this.aggregates.length}`;
+    this.aggregates.push(`${expr} AS ${name}`);
+    this.aggregateIndex.set(expr, name);
+    return `agg.${name}`;
+  }
+
+  private text(value: SqlValue): string {
+    return this.params.add(value);
+  }
+
+  /**
+   * SQL for "this event matches", with property filters evaluated only on events of the right name (a CASE, so the
+   * engine parses JSON properties only for those).
+   */
+  private matchCondition(m: EventMatch, alias = 'ev'): string {
+    // Memoised, so the same matcher is one column of the events pass however often it is used.
+    const key = `${alias}\u0000${JSON.stringify(m)}`;
+    const known = this.matchSql.get(key);
+    if (known) return known;
+    const sql = this.buildMatch(m, alias);
+    this.matchSql.set(key, sql);
+    return sql;
+  }
+
+  private buildMatch(m: EventMatch, alias: string): string {
+    let base: string;
+    if (m.event !== undefined) base = `${alias}.type = 'track' AND ${alias}.event = ${this.text(m.event)}`;
+    else if (m.page !== undefined) base = `${alias}.type = 'page' AND ${alias}.name = ${this.text(m.page)}`;
+    else base = `${alias}.type = 'screen' AND ${alias}.name = ${this.text(m.screen!)}`;
+    const filters = (m.where ?? []).map((f) => `(${this.propertyFilter(f, `${alias}.properties`)})`);
+    return filters.length ? `CASE WHEN ${base} THEN ${filters.join(' AND ')} ELSE FALSE END` : `(${base})`;
+  }
+
+  /** A per-event column computed once in the events pass (`evf`); aggregates read it as `ev.<name>`. */
+  private rowColumn(sql: string, prefix: 'm' | 'v'): string {
+    const existing = this.rowColumns.get(sql);
+    if (existing) return `ev.${existing}`;
+    const name = `${prefix}${this.rowColumns.size}`;
+    this.rowColumns.set(sql, name);
+    return `ev.${name}`;
+  }
+
+  /** "This event matches", as a boolean column of the events pass. */
+  private match(m: EventMatch): string {
+    return this.rowColumn(this.matchCondition(m), 'm');
+  }
+
+  private propertyFilter(f: PropertyFilter, json: string): string {
+    const value = this.d.jsonText(json, this.text(jsonPathOf(f.property)));
+    return this.valueTest(value, f);
+  }
+
+  /** A definite boolean for a value test on a text value (NULL = absent). */
+  valueTest(value: string, t: Partial<ValueTest>): string {
+    const d = this.d;
+    const eq = (x: string | number | boolean) =>
+      typeof x === 'number'
+        ? `coalesce(${d.toDouble(value)} = ${this.text(x)}, FALSE)`
+        : `coalesce(${value} = ${this.text(String(x))}, FALSE)`;
+    if (t.equals !== undefined) return eq(t.equals);
+    if (t.notEquals !== undefined) return `NOT ${eq(t.notEquals)}`;
+    if (t.in !== undefined) return `(${t.in.map(eq).join(' OR ')})`;
+    if (t.contains !== undefined) return `coalesce(${d.textContains(value, this.text(t.contains))}, FALSE)`;
+    if (t.exists !== undefined) return t.exists ? `(${value} IS NOT NULL)` : `(${value} IS NULL)`;
+    const cmp = (op: string, x: number) => `coalesce(${d.toDouble(value)} ${op} ${this.text(x)}, FALSE)`;
+    if (t.gt !== undefined) return cmp('>', t.gt);
+    if (t.gte !== undefined) return cmp('>=', t.gte);
+    if (t.lt !== undefined) return cmp('<', t.lt);
+    if (t.lte !== undefined) return cmp('<=', t.lte);
+    throw new Error('value test without a test');
+  }
+
+  private windowFilter(w: { within?: string; from?: string; to?: string }): string {
+    const parts: string[] = [];
+    if (w.within !== undefined) parts.push(`ev.ts > ${this.ago(durationMs(w.within))}`);
+    if (w.from !== undefined) parts.push(`ev.ts >= ${this.params.add(new Date(w.from))}`);
+    if (w.to !== undefined) parts.push(`ev.ts < ${this.params.add(new Date(w.to))}`);
+    return parts.length ? ` AND ${parts.join(' AND ')}` : '';
+  }
+
+  private countOf(m: EventMatch, window: string): string {
+    return this.aggregate(`count(*) FILTER (WHERE ${this.match(m)}${window})`);
+  }
+
+  private countBetween(m: EventMatch, afterMs: number, untilMs: number): string {
+    // Events with T − afterMs < ts ≤ T − untilMs.
+    return this.aggregate(
+      `count(*) FILTER (WHERE ${this.match(m)} AND ev.ts > ${this.ago(afterMs)} AND ev.ts <= ${this.ago(untilMs)})`,
+    );
+  }
+
+  condition(c: Condition, stack: readonly string[]): string {
+    if ('and' in c) return `(${c.and.map((x) => this.condition(x, stack)).join(' AND ')})`;
+    if ('or' in c) return `(${c.or.map((x) => this.condition(x, stack)).join(' OR ')})`;
+    if ('not' in c) return `(NOT ${this.condition(c.not, stack)})`;
+    if ('performed' in c) {
+      const p = c.performed;
+      const n = this.countOf(p, this.windowFilter(p));
+      if (p.exactly !== undefined) return `(${n} = ${this.text(p.exactly)})`;
+      if (p.atMost !== undefined) return `(${n} <= ${this.text(p.atMost)})`;
+      return `(${n} >= ${this.text(p.atLeast ?? 1)})`;
+    }
+    if ('notPerformed' in c)
+      return `(${this.countOf(c.notPerformed, this.windowFilter(c.notPerformed))} = 0)`;
+    if ('firstPerformed' in c || 'lastPerformed' in c) return this.firstLast(c);
+    if ('startedDoing' in c) {
+      const first = this.aggregate(`min(ev.ts) FILTER (WHERE ${this.match(c.startedDoing)})`);
+      return `coalesce(${first} > ${this.ago(durationMs(c.startedDoing.within))}, FALSE)`;
+    }
+    if ('stoppedDoing' in c) {
+      const w = durationMs(c.stoppedDoing.within);
+      return `(${this.countBetween(c.stoppedDoing, 2 * w, w)} > 0 AND ${this.countBetween(c.stoppedDoing, w, 0)} = 0)`;
+    }
+    if ('restarted' in c) {
+      const w = durationMs(c.restarted.within);
+      const gap = durationMs(c.restarted.inactiveFor);
+      const before = this.aggregate(
+        `count(*) FILTER (WHERE ${this.match(c.restarted)} AND ev.ts <= ${this.ago(w + gap)})`,
+      );
+      return `(${this.countBetween(c.restarted, w, 0)} > 0 AND ${this.countBetween(c.restarted, w + gap, w)} = 0 AND ${before} > 0)`;
+    }
+    if ('didRegularly' in c) {
+      const r = c.didRegularly;
+      const period = durationMs(r.period);
+      const periods = this.aggregate(
+        `count(DISTINCT floor((${this.d.epochMs(this.asOfParam)} - ${this.d.epochMs('ev.ts')}) / ${period})) FILTER (WHERE ${this.match(r)} AND ev.ts > ${this.ago(period * r.periods)})`,
+      );
+      return `(${periods} >= ${this.text(r.atLeast)})`;
+    }
+    if ('sequence' in c) return this.sequence(c.sequence);
+    if ('trait' in c) return this.trait(c);
+    if ('feature' in c) return this.feature(c);
+    if ('inSegment' in c) return this.segmentRef(c.inSegment, stack);
+    if ('notInSegment' in c) return `(NOT ${this.segmentRef(c.notInSegment, stack)})`;
+    if ('bucket' in c) {
+      const h = this.d.unitHash(`${this.text(c.bucket.seed)} || ':' || agg.person_id`);
+      return `(${h} >= ${this.text(c.bucket.from)} AND ${h} < ${this.text(c.bucket.to)})`;
+    }
+    if ('account' in c) return this.account(c.account, stack);
+    const never: never = c;
+    throw new Error(`unknown condition ${JSON.stringify(never)}`);
+  }
+
+  /**
+   * Account conditions: the inner condition is evaluated for every person as of T; a person matches `any` when some
+   * member of one of their accounts meets it, `all` when every member of one of their accounts does. Members are the
+   * account's people with an event at or before T.
+   */
+  private account(spec: { any: Condition } | { all: Condition }, stack: readonly string[]): string {
+    if (this.inAccount) {
+      throw new SegflowError(
+        'SEGMENT_INVALID',
+        'account conditions cannot be nested inside account conditions',
+        'put the inner account condition next to the outer one with and / or',
+      );
+    }
+    this.inAccount = true;
+    try {
+      const mode = 'any' in spec ? 'any' : 'all';
+      const inner = this.condition('any' in spec ? spec.any : spec.all, stack);
+      const id = `acc${this.accountConditions.length}`;
+      this.accountConditions.push({ id, inner, mode });
+      return `coalesce(${id}.hit, FALSE)`;
+    } finally {
+      this.inAccount = false;
+    }
+  }
+
+  private firstLast(c: Extract<Condition, { firstPerformed: unknown } | { lastPerformed: unknown }>): string {
+    const first = 'firstPerformed' in c;
+    const spec: LastPerformed = first ? c.firstPerformed : c.lastPerformed;
+    const at = this.aggregate(`${first ? 'min' : 'max'}(ev.ts) FILTER (WHERE ${this.match(spec)})`);
+    const parts: string[] = [`(${at} IS NOT NULL)`];
+    if (spec.within !== undefined)
+      parts.push(`coalesce(${at} > ${this.ago(durationMs(spec.within))}, FALSE)`);
+    if (spec.before !== undefined)
+      parts.push(`coalesce(${at} <= ${this.ago(durationMs(spec.before))}, FALSE)`);
+    if (!first && spec.property !== undefined) {
+      const value = this.aggregate(
+        this.d.latestValue(
+          this.rowColumn(
+            `CASE WHEN ${this.matchCondition(spec)} THEN ${this.d.jsonText('ev.properties', this.text(jsonPathOf(spec.property)))} END`,
+            'v',
+          ),
+          'ev.ts',
+          'ev.message_id',
+          this.match(spec),
+        ),
+      );
+      parts.push(this.valueTest(value, spec));
+    }
+    return `(${parts.join(' AND ')})`;
+  }
+
+  private trait(c: Extract<Condition, { trait: string }>): string {
+    const path = this.text(jsonPathOf(c.trait));
+    // The trait as of T: the latest identify (by time, then messageId) whose traits have the key.
+    const value = this.aggregate(
+      this.d.latestValue(
+        this.rowColumn(`CASE WHEN ev.type = 'identify' THEN ${this.d.jsonText('ev.traits', path)} END`, 'v'),
+        'ev.ts',
+        'ev.message_id',
+        this.rowColumn(
+          `CASE WHEN ev.type = 'identify' THEN ${this.d.jsonValue('ev.traits', path)} IS NOT NULL ELSE FALSE END`,
+          'm',
+        ),
+      ),
+    );
+    const asDate = this.d.parseTimestamp(value);
+    if (c.before !== undefined) return `coalesce(${asDate} < ${this.params.add(new Date(c.before))}, FALSE)`;
+    if (c.after !== undefined) return `coalesce(${asDate} > ${this.params.add(new Date(c.after))}, FALSE)`;
+    if (c.within !== undefined) {
+      return `coalesce(${asDate} > ${this.ago(durationMs(c.within))} AND ${asDate} <= ${this.asOfParam}, FALSE)`;
+    }
+    return this.valueTest(value, c);
+  }
+
+  private feature(c: Extract<Condition, { feature: string }>): string {
+    if (!this.features) {
+      throw new SegflowError(
+        'SEGMENT_INVALID',
+        `feature '${c.feature}' cannot be used: no features are available`,
+        'run `segflow refresh` to compute features first',
+      );
+    }
+    const source = this.features;
+    if (!this.featureJoined) {
+      this.joins.push(
+        `LEFT JOIN (${source.relation(this.params, this.asOf)}) f ON f.person_id = agg.person_id`,
+      );
+      this.featureJoined = true;
+    }
+    const expr = parseFeatureExpression(c.feature, (name) => source.column(name), source.names());
+    if (c.between !== undefined) {
+      return `coalesce(${expr.sql} BETWEEN ${this.text(c.between[0])} AND ${this.text(c.between[1])}, FALSE)`;
+    }
+    if (expr.kind === 'number' && c.exists === undefined) {
+      const cmp = (op: string, x: number) => `coalesce(${expr.sql} ${op} ${this.text(x)}, FALSE)`;
+      if (typeof c.equals === 'number') return cmp('=', c.equals);
+      if (typeof c.notEquals === 'number') return `NOT ${cmp('=', c.notEquals)}`;
+      if (c.in?.every((x) => typeof x === 'number')) {
+        return `(${(c.in as number[]).map((x) => cmp('=', x)).join(' OR ')})`;
+      }
+    }
+    return this.valueTest(`CAST(${expr.sql} AS VARCHAR)`, c);
+  }
+
+  private segmentRef(name: string, stack: readonly string[]): string {
+    if (stack.includes(name)) {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      throw new SegflowError(
+        'SEGMENT_INVALID',
+        `segments refer to each other in a cycle: ${cycle.join(' → ')}`,
+        'break the cycle: a segment cannot (directly or through others) be defined by itself',
+      );
+    }
+    const def = this.byName.get(name);
+    if (!def) {
+      throw new SegflowError(
+        'SEGMENT_INVALID',
+        `segment '${stack[stack.length - 1]}' refers to segment '${name}', which does not exist`,
+        `define '${name}', or use one of: ${[...this.byName.keys()].join(', ') || '(none)'}`,
+      );
+    }
+    return this.segment(def, stack);
+  }
+
+  segment(def: SegmentDefinition, stack: readonly string[] = []): string {
+    const known = this.segmentSql.get(def.name);
+    if (known) return known;
+    const sql = this.condition(def.where, [...stack, def.name]);
+    this.segmentSql.set(def.name, sql);
+    return sql;
+  }
+
+  private sequence(s: Extract<Condition, { sequence: unknown }>['sequence']): string {
+    const d = this.d;
+    const id = `sq${this.ctes.length}`;
+    const step = (i: number) => `${id}_${i}`;
+    const lookback = s.lookback !== undefined ? ` AND ev.ts > ${this.ago(durationMs(s.lookback))}` : '';
+    this.ctes.push(
+      `${step(0)} AS (SELECT ev.person_id, ev.ts AS t0, ev.ts AS t FROM ${this.events()} WHERE ${this.matchCondition(s.steps[0]!)}${lookback})`,
+    );
+    for (let i = 1; i < s.steps.length; i++) {
+      const right = `(SELECT ev.person_id, ev.ts FROM ${this.events()} WHERE ${this.matchCondition(s.steps[i]!)}) nx`;
+      const gap = s.maxGap !== undefined ? ` WHERE nx.ts <= ${d.plusMs('prev.t', durationMs(s.maxGap))}` : '';
+      this.ctes.push(
+        `${step(i)} AS (SELECT prev.person_id, prev.t0, nx.ts AS t FROM ${d.nextRowJoin({
+          left: `${step(i - 1)} prev`,
+          right,
+          on: 'nx.person_id = prev.person_id',
+          leftTime: 'prev.t',
+          rightTime: 'nx.ts',
+          outer: false,
+        })}${gap})`,
+      );
+    }
+    const last = step(s.steps.length - 1);
+    const conditions: string[] = [];
+    if (s.within !== undefined) conditions.push(`done.t <= ${d.plusMs('done.t0', durationMs(s.within))}`);
+    let from = `${last} done`;
+    if (s.thenNot) {
+      const w = durationMs(s.thenNot.within);
+      // Abandonment can only be known once the wait is over, and then only if nothing came within it.
+      from = d.nextRowJoin({
+        left: `${last} done`,
+        right: `(SELECT ev.person_id, ev.ts FROM ${this.events()} WHERE ${this.matchCondition(s.thenNot)}) nx`,
+        on: 'nx.person_id = done.person_id',
+        leftTime: 'done.t',
+        rightTime: 'nx.ts',
+        outer: true,
+      });
+      conditions.push(`${d.plusMs('done.t', w)} <= ${this.asOfParam}`);
+      conditions.push(`(nx.ts IS NULL OR nx.ts > ${d.plusMs('done.t', w)})`);
+    }
+    this.ctes.push(
+      `${id} AS (SELECT DISTINCT done.person_id FROM ${from}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''})`,
+    );
+    this.joins.push(`LEFT JOIN ${id} ON ${id}.person_id = agg.person_id`);
+    return `(${id}.person_id IS NOT NULL)`;
+  }
+
+  /** The person's events up to T (the engine pushes each reader's filter into the scan). */
+  private events(): string {
+    return `(SELECT * FROM person_events WHERE ts <= ${this.asOfParam}) ev`;
+  }
+
+  build(definitions: readonly SegmentDefinition[]): CompiledSegments {
+    const columns = definitions.map((s, i) => ({ name: s.name, column: `s${i}`, sql: this.segment(s) }));
+    const aggregates = this.aggregates.length ? `, ${this.aggregates.join(', ')}` : '';
+    const ctes = [
+      // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
+      `evf AS (SELECT ev.person_id, ev.ts, ev.message_id${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
+        FROM person_events ev WHERE ev.ts <= ${this.asOfParam})`,
+      `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
+      ...this.ctes,
+    ];
+    const joins = [...this.joins];
+    if (this.accountConditions.length) {
+      const d = this.d;
+      ctes.push(
+        `prow AS (SELECT agg.person_id${this.accountConditions.map((a) => `, coalesce(${a.inner}, FALSE) AS ${a.id}_x`).join('')}
+          FROM agg ${this.joins.join(' ')})`,
+      );
+      for (const a of this.accountConditions) {
+        const members = `account_persons ap JOIN account_persons am ON am.group_id = ap.group_id JOIN prow pr ON pr.person_id = am.person_id`;
+        ctes.push(
+          a.mode === 'any'
+            ? `${a.id} AS (SELECT ap.person_id, ${d.boolOr(`pr.${a.id}_x`)} AS hit FROM ${members} GROUP BY ap.person_id)`
+            : `${a.id} AS (SELECT person_id, ${d.boolOr('ok')} AS hit FROM (
+                SELECT ap.person_id, ap.group_id, ${d.boolAnd(`pr.${a.id}_x`)} AS ok FROM ${members} GROUP BY ap.person_id, ap.group_id)
+              GROUP BY person_id)`,
+        );
+        joins.push(`LEFT JOIN ${a.id} ON ${a.id}.person_id = agg.person_id`);
+      }
+    }
+    const sql = `WITH ${ctes.join(',\n')}
+SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
+FROM agg ${joins.join(' ')}`;
+    return {
+      sql,
+      params: this.params.values,
+      columns: columns.map(({ name, column }) => ({ name, column })),
+    };
+  }
+}
+
+/**
+ * Compile segment definitions into one query returning `person_id` and one boolean column per segment (see
+ * `columns`), evaluated as of `asOf` for every person with an event at or before it.
+ */
+export function compileSegments(
+  d: Dialect,
+  definitions: readonly SegmentDefinition[],
+  options: { asOf: Date; features?: FeatureSource },
+): CompiledSegments {
+  const names = new Set<string>();
+  for (const s of definitions) {
+    if (names.has(s.name)) {
+      throw new SegflowError(
+        'SEGMENT_INVALID',
+        `two segments are named '${s.name}'`,
+        'give each segment its own name',
+      );
+    }
+    names.add(s.name);
+  }
+  return new Compiler(d, definitions, options.asOf, options.features).build(definitions);
+}

@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import type { SqlValue, Warehouse } from '../engine/warehouse.js';
+import { SegflowError } from '../errors.js';
+import { compileSegments, type FeatureSource } from './compile.js';
+import type { SegmentDefinition } from './definition.js';
+
+/**
+ * Memberships with history. A refresh evaluates every active segment as of T, compares with the current members,
+ * and records the difference: new membership rows for people who entered (entered_at = T), exited_at = T for people
+ * who left, one row per change in the append-only change log (`segment_changes`, ordered by `seq`, which activation
+ * consumes), and each segment's size in `segment_refreshes`. Definitions are stored with a version that goes up when
+ * their content changes. Refreshes move forward in time: a refresh as of a time before the last one is refused
+ * (evaluate the past with `previewSegment` instead). Retired segments keep their history and are no longer evaluated.
+ */
+export interface SegmentRefreshResult {
+  refreshId: number;
+  asOf: Date;
+  segments: { name: string; version: number; size: number; entered: number; exited: number }[];
+  seconds: number;
+}
+
+const EVAL = '_sf_seg_eval';
+const NOW = '_sf_seg_now';
+const EXITS = '_sf_seg_exits';
+
+function definitionHash(def: SegmentDefinition): string {
+  return createHash('sha256').update(JSON.stringify(def)).digest('hex');
+}
+
+async function storeDefinitions(
+  tx: Warehouse,
+  defs: readonly { definition: SegmentDefinition; file?: string }[],
+  now: Date,
+): Promise<Map<string, number>> {
+  const versions = new Map<string, number>();
+  const existing = new Map(
+    (
+      await tx.query<{ name: string; version: number; definition_hash: string; active: boolean }>(
+        'SELECT name, version, definition_hash, active FROM segments',
+      )
+    ).map((r) => [r.name, r]),
+  );
+  for (const { definition, file } of defs) {
+    const hash = definitionHash(definition);
+    const row = existing.get(definition.name);
+    if (!row) {
+      await tx.run(
+        `INSERT INTO segments (name, version, definition, definition_hash, source, active, updated_at, retired_at)
+         VALUES (?, 1, ?, ?, ?, ?, ?, ?)`,
+        [
+          definition.name,
+          JSON.stringify(definition),
+          hash,
+          file ?? null,
+          definition.active,
+          now,
+          definition.active ? null : now,
+        ],
+      );
+      versions.set(definition.name, 1);
+    } else if (row.definition_hash !== hash) {
+      await tx.run(
+        `UPDATE segments SET version = version + 1, definition = ?, definition_hash = ?, source = ?, active = ?,
+           updated_at = ?, retired_at = CASE WHEN ? THEN NULL ELSE coalesce(retired_at, ?) END WHERE name = ?`,
+        [
+          JSON.stringify(definition),
+          hash,
+          file ?? null,
+          definition.active,
+          now,
+          definition.active,
+          now,
+          definition.name,
+        ],
+      );
+      versions.set(definition.name, Number(row.version) + 1);
+    } else versions.set(definition.name, Number(row.version));
+  }
+  return versions;
+}
+
+export async function refreshSegments(
+  wh: Warehouse,
+  defs: readonly { definition: SegmentDefinition; file?: string }[],
+  options: { asOf?: Date; features?: FeatureSource } = {},
+): Promise<SegmentRefreshResult> {
+  const asOf = options.asOf ?? new Date();
+  const started = performance.now();
+  const active = defs.map((d) => d.definition).filter((d) => d.active);
+  // Compile first: a definition error should change nothing.
+  const compiled = compileSegments(wh.dialect, active, { asOf, features: options.features });
+  return wh.transaction(async (tx) => {
+    const [last] = await tx.query<{ as_of: Date | null; id: number | null }>(
+      'SELECT max(as_of) AS as_of, max(refresh_id) AS id FROM segment_refreshes',
+    );
+    if (last?.as_of && asOf.getTime() < last.as_of.getTime()) {
+      throw new SegflowError(
+        'USAGE',
+        `cannot refresh as of ${asOf.toISOString()}: memberships were last refreshed as of ${last.as_of.toISOString()} and history only moves forward`,
+        'refresh as of a later time, or look at the past with `segflow segments preview NAME --as-of T`',
+      );
+    }
+    const refreshId = Number(last?.id ?? 0) + 1;
+    const versions = await storeDefinitions(tx, defs, new Date());
+
+    for (const t of [EVAL, NOW, EXITS]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    await tx.run(`CREATE TEMP TABLE ${EVAL} AS ${compiled.sql}`, compiled.params);
+    const names: SqlValue[] = [];
+    const selects = compiled.columns.map((c) => {
+      names.push(c.name);
+      return `SELECT CAST(? AS VARCHAR) AS segment, person_id FROM ${EVAL} WHERE "${c.column}"`;
+    });
+    await tx.run(
+      `CREATE TEMP TABLE ${NOW} AS ${selects.length ? selects.join(' UNION ALL ') : 'SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS person_id WHERE FALSE'}`,
+      names,
+    );
+    const evaluated = compiled.columns.map((c) => c.name);
+    const inEvaluated = evaluated.length ? `m.segment IN (${evaluated.map(() => '?').join(', ')})` : 'FALSE';
+    await tx.run(
+      `CREATE TEMP TABLE ${EXITS} AS SELECT m.segment, m.person_id FROM segment_memberships m
+       WHERE m.exited_at IS NULL AND ${inEvaluated}
+         AND NOT EXISTS (SELECT 1 FROM ${NOW} n WHERE n.segment = m.segment AND n.person_id = m.person_id)`,
+      evaluated,
+    );
+    const [seqRow] = await tx.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM segment_changes');
+    const seqBase = Number(seqRow?.seq ?? 0);
+    // Changes first (they read the memberships as they were), then the memberships themselves.
+    await tx.run(
+      `INSERT INTO segment_changes (seq, segment, person_id, change, changed_at, refresh_id)
+       SELECT ? + row_number() OVER (ORDER BY change, segment, person_id), segment, person_id, change, ?, ?
+       FROM (
+         SELECT n.segment, n.person_id, 'enter' AS change FROM ${NOW} n
+         WHERE NOT EXISTS (SELECT 1 FROM segment_memberships m
+                           WHERE m.segment = n.segment AND m.person_id = n.person_id AND m.exited_at IS NULL)
+         UNION ALL
+         SELECT segment, person_id, 'exit' AS change FROM ${EXITS})`,
+      [seqBase, asOf, refreshId],
+    );
+    await tx.run(
+      `INSERT INTO segment_memberships (segment, person_id, entered_at, exited_at)
+       SELECT segment, person_id, ?, NULL FROM segment_changes WHERE refresh_id = ? AND change = 'enter'`,
+      [asOf, refreshId],
+    );
+    await tx.run(
+      `UPDATE segment_memberships SET exited_at = ? FROM ${EXITS} x
+       WHERE segment_memberships.segment = x.segment AND segment_memberships.person_id = x.person_id
+         AND segment_memberships.exited_at IS NULL`,
+      [asOf],
+    );
+    const sizes = await tx.query<{ segment: string; n: number }>(
+      `SELECT segment, count(*) AS n FROM ${NOW} GROUP BY segment`,
+    );
+    const changes = await tx.query<{ segment: string; entered: number; exited: number }>(
+      `SELECT segment, count(*) FILTER (WHERE change = 'enter') AS entered, count(*) FILTER (WHERE change = 'exit') AS exited
+       FROM segment_changes WHERE refresh_id = ? GROUP BY segment`,
+      [refreshId],
+    );
+    const sizeOf = new Map(sizes.map((r) => [r.segment, Number(r.n)]));
+    const stats = changes.map((c) => ({ ...c, size: 0 }));
+    const bySegment = new Map(stats.map((s) => [s.segment, s]));
+    const now = new Date();
+    const segments = evaluated.map((name) => {
+      const s = bySegment.get(name);
+      return {
+        name,
+        version: versions.get(name) ?? 1,
+        size: sizeOf.get(name) ?? 0,
+        entered: Number(s?.entered ?? 0),
+        exited: Number(s?.exited ?? 0),
+      };
+    });
+    for (const s of segments) {
+      await tx.run(
+        `INSERT INTO segment_refreshes (refresh_id, segment, version, as_of, size, entered, exited, refreshed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [refreshId, s.name, s.version, asOf, s.size, s.entered, s.exited, now],
+      );
+    }
+    for (const t of [EVAL, NOW, EXITS]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    return { refreshId, asOf, segments, seconds: (performance.now() - started) / 1000 };
+  });
+}
+
+export interface SegmentMember {
+  personId: string;
+  enteredAt: Date;
+}
+
+/** Current members of a segment (as of its last refresh), earliest entry first. */
+export async function segmentMembers(
+  wh: Warehouse,
+  name: string,
+  options: { limit?: number } = {},
+): Promise<{ size: number; members: SegmentMember[] }> {
+  const [seg] = await wh.query<{ name: string }>('SELECT name FROM segments WHERE name = ?', [name]);
+  if (!seg) {
+    throw new SegflowError(
+      'NOT_FOUND',
+      `no segment named '${name}' has been refreshed`,
+      'check the name with `segflow segments check`, then run `segflow refresh`',
+    );
+  }
+  const [count] = await wh.query<{ n: number }>(
+    'SELECT count(*) AS n FROM segment_memberships WHERE segment = ? AND exited_at IS NULL',
+    [name],
+  );
+  const rows = await wh.query<{ person_id: string; entered_at: Date }>(
+    `SELECT person_id, entered_at FROM segment_memberships WHERE segment = ? AND exited_at IS NULL
+     ORDER BY entered_at, person_id LIMIT ?`,
+    [name, options.limit ?? 100],
+  );
+  return {
+    size: Number(count?.n ?? 0),
+    members: rows.map((r) => ({ personId: r.person_id, enteredAt: r.entered_at })),
+  };
+}
+
+/** A person's membership history across segments, by any identifier. */
+export async function membershipHistory(
+  wh: Warehouse,
+  identifier: string,
+): Promise<{ segment: string; enteredAt: Date; exitedAt: Date | null }[]> {
+  const rows = await wh.query<{ segment: string; entered_at: Date; exited_at: Date | null }>(
+    `SELECT segment, entered_at, exited_at FROM segment_memberships
+     WHERE person_id = (SELECT person_id FROM identities WHERE identifier = ?) ORDER BY entered_at, segment`,
+    [identifier],
+  );
+  return rows.map((r) => ({ segment: r.segment, enteredAt: r.entered_at, exitedAt: r.exited_at }));
+}
+
+/** Size, a sample of members and the SQL of one segment as of any time, without writing anything. */
+export async function previewSegment(
+  wh: Warehouse,
+  defs: readonly SegmentDefinition[],
+  name: string,
+  options: { asOf?: Date; features?: FeatureSource; sample?: number } = {},
+): Promise<{
+  name: string;
+  asOf: Date;
+  size: number;
+  population: number;
+  sample: string[];
+  sql: string;
+  params: SqlValue[];
+}> {
+  const target = defs.find((d) => d.name === name);
+  if (!target) {
+    throw new SegflowError(
+      'NOT_FOUND',
+      `no segment named '${name}'`,
+      `segments found: ${defs.map((d) => d.name).join(', ') || '(none)'}`,
+    );
+  }
+  const asOf = options.asOf ?? new Date();
+  const compiled = compileSegments(wh.dialect, defs, { asOf, features: options.features });
+  const column = compiled.columns.find((c) => c.name === name)!.column;
+  const [counts] = await wh.query<{ size: number; population: number }>(
+    `SELECT count(*) FILTER (WHERE "${column}") AS size, count(*) AS population FROM (${compiled.sql})`,
+    compiled.params,
+  );
+  const sample = await wh.query<{ person_id: string }>(
+    `SELECT person_id FROM (${compiled.sql}) WHERE "${column}" ORDER BY person_id LIMIT ${Math.trunc(options.sample ?? 10)}`,
+    compiled.params,
+  );
+  return {
+    name,
+    asOf,
+    size: Number(counts?.size ?? 0),
+    population: Number(counts?.population ?? 0),
+    sample: sample.map((s) => s.person_id),
+    sql: compiled.sql,
+    params: compiled.params,
+  };
+}

@@ -1,0 +1,90 @@
+import type { Warehouse } from '../engine/warehouse.js';
+
+/**
+ * The over-segmentation check: every active segment's size now and over past refreshes, how much the segments
+ * overlap (Jaccard: people in both / people in either), and warnings for segments that are empty, tiny (below
+ * `tinyShare` of everyone) or near-duplicates of another (overlap above `duplicateOverlap`).
+ */
+export interface SegmentReport {
+  population: number;
+  segments: {
+    name: string;
+    version: number;
+    size: number;
+    share: number;
+    /** Sizes at past refreshes, oldest first. */
+    trend: { asOf: Date; size: number }[];
+  }[];
+  overlap: { a: string; b: string; both: number; jaccard: number }[];
+  warnings: { segment: string; kind: 'empty' | 'tiny' | 'near-duplicate'; message: string }[];
+}
+
+export async function segmentReport(
+  wh: Warehouse,
+  options: { tinyShare?: number; duplicateOverlap?: number; trendPoints?: number } = {},
+): Promise<SegmentReport> {
+  const tinyShare = options.tinyShare ?? 0.001;
+  const duplicateOverlap = options.duplicateOverlap ?? 0.9;
+  const [pop] = await wh.query<{ n: number }>('SELECT count(DISTINCT person_id) AS n FROM identities');
+  const population = Number(pop?.n ?? 0);
+  const segments = await wh.query<{ name: string; version: number; size: number }>(
+    `SELECT s.name, s.version, (SELECT count(*) FROM segment_memberships m WHERE m.segment = s.name AND m.exited_at IS NULL) AS size
+     FROM segments s WHERE s.active ORDER BY s.name`,
+  );
+  const trend = await wh.query<{ segment: string; as_of: Date; size: number }>(
+    `SELECT segment, as_of, size FROM (
+       SELECT segment, as_of, size, row_number() OVER (PARTITION BY segment ORDER BY refresh_id DESC) AS k FROM segment_refreshes)
+     WHERE k <= ? ORDER BY segment, as_of`,
+    [options.trendPoints ?? 12],
+  );
+  const overlap = await wh.query<{ a: string; b: string; both: number }>(
+    `WITH m AS (SELECT segment, person_id FROM segment_memberships WHERE exited_at IS NULL
+                AND segment IN (SELECT name FROM segments WHERE active))
+     SELECT x.segment AS a, y.segment AS b, count(*) AS both FROM m x JOIN m y ON x.person_id = y.person_id AND x.segment < y.segment
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+  );
+  const sizeOf = new Map(segments.map((s) => [s.name, Number(s.size)]));
+  const pairs = overlap.map((o) => {
+    const both = Number(o.both);
+    const either = (sizeOf.get(o.a) ?? 0) + (sizeOf.get(o.b) ?? 0) - both;
+    return { a: o.a, b: o.b, both, jaccard: either ? both / either : 0 };
+  });
+  const warnings: SegmentReport['warnings'] = [];
+  for (const s of segments) {
+    const size = Number(s.size);
+    if (size === 0) {
+      warnings.push({
+        segment: s.name,
+        kind: 'empty',
+        message: `${s.name} has no members: check its conditions, or retire it`,
+      });
+    } else if (population > 0 && size / population < tinyShare) {
+      warnings.push({
+        segment: s.name,
+        kind: 'tiny',
+        message: `${s.name} holds ${size} of ${population} people (${((100 * size) / population).toFixed(2)}%), below ${(100 * tinyShare).toFixed(2)}%: too small to act on or to measure`,
+      });
+    }
+  }
+  for (const p of pairs) {
+    if (p.jaccard > duplicateOverlap) {
+      warnings.push({
+        segment: p.a,
+        kind: 'near-duplicate',
+        message: `${p.a} and ${p.b} overlap ${(100 * p.jaccard).toFixed(1)}% (Jaccard): merge them, or tell them apart`,
+      });
+    }
+  }
+  return {
+    population,
+    segments: segments.map((s) => ({
+      name: s.name,
+      version: Number(s.version),
+      size: Number(s.size),
+      share: population ? Number(s.size) / population : 0,
+      trend: trend.filter((t) => t.segment === s.name).map((t) => ({ asOf: t.as_of, size: Number(t.size) })),
+    })),
+    overlap: pairs,
+    warnings,
+  };
+}

@@ -1,0 +1,288 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
+import { openWarehouse } from '../engine/open.js';
+import type { Warehouse } from '../engine/warehouse.js';
+import { isSegflowError } from '../errors.js';
+import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
+import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
+import { registerCollectorRoutes } from './collector-routes.js';
+import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
+import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
+import { Metrics } from './metrics.js';
+import { buildOpenApi } from './openapi.js';
+
+/**
+ * The HTTP server: the collector, the admin API and operations endpoints, wired over the library. No business logic
+ * lives here; the pipeline, identity graph, profiles and keys are the steps' own functions.
+ */
+export interface ServerOptions {
+  warehouse: Warehouse;
+  /** Structured JSON logs (pino): false (default) for none, true for info to stdout, or a level and stream. */
+  logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+  limits?: Partial<Limits>;
+  groupCommit?: GroupCommitOptions;
+  /** Extra admin API routes (later capabilities add theirs here). */
+  routes?: readonly ApiRoute[];
+}
+
+export interface SegflowServer {
+  app: FastifyInstance;
+  committer: GroupCommitter;
+  metrics: Metrics;
+  /** Build-time OpenAPI document (also served at /api/openapi.json). */
+  openapi: Record<string, unknown>;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+type RouteKind = 'collector' | 'posthog' | 'admin' | 'ops';
+
+function kindOf(request: FastifyRequest): RouteKind | undefined {
+  return (request.routeOptions.config as { kind?: RouteKind } | undefined)?.kind;
+}
+
+/** The request as logs show it: method and route pattern, never a URL (a settings URL holds a write key). */
+function safeRequest(request: FastifyRequest): { method: string; route: string } {
+  return { method: request.method, route: request.routeOptions.url ?? 'unmatched' };
+}
+
+function errorResponse(e: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  if (e instanceof HttpError) {
+    return { status: e.status, body: e.toJSON(), headers: { ...e.headers } };
+  }
+  if (isSegflowError(e)) return { status: statusOf(e.code), body: e.toJSON(), headers: {} };
+  const fe = e as Partial<FastifyError>;
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return {
+      status: fe.statusCode,
+      body: {
+        code: fe.statusCode === 404 ? 'ROUTE_NOT_FOUND' : 'REQUEST_INVALID',
+        message: String(fe.message ?? 'bad request'),
+      },
+      headers: {},
+    };
+  }
+  return {
+    status: 500,
+    body: {
+      code: 'INTERNAL',
+      message: 'an internal error occurred',
+      hint: 'this is a bug in segflow; the server log has details (search for the request id)',
+    },
+    headers: {},
+  };
+}
+
+/** Answer a connection-level error (a malformed request line, oversized headers) with the JSON error shape. */
+function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = timeout ? 408 : tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    code: timeout ? 'BODY_TIMEOUT' : 'REQUEST_INVALID',
+    message: timeout
+      ? 'the request did not arrive in time'
+      : tooLarge
+        ? 'the request headers are too large'
+        : `the request is not valid HTTP (${err.code ?? 'parse error'})`,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export async function buildServer(options: ServerOptions): Promise<SegflowServer> {
+  const wh = options.warehouse;
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const metrics = new Metrics();
+  const committer = new GroupCommitter(wh, {
+    ...options.groupCommit,
+    onCommit: (r) => metrics.recordCommit(r),
+  });
+  const logger: FastifyServerOptions['logger'] =
+    options.logger === undefined || options.logger === false
+      ? false
+      : {
+          level: options.logger === true ? 'info' : (options.logger.level ?? 'info'),
+          ...(options.logger !== true && options.logger.stream ? { stream: options.logger.stream } : {}),
+          // Only what is safe: never headers (keys), URLs (settings URLs hold a write key) or bodies (traits).
+          serializers: { req: () => ({}), res: () => ({}) },
+        };
+  const app = Fastify({
+    logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // Node's own deadline for a whole request: a backstop behind the body deadline, which answers in JSON.
+    requestTimeout: limits.bodyTimeoutMs * 3,
+    keepAliveTimeout: 65_000,
+    clientErrorHandler,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL, an over-long path parameter): the same JSON shape.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      (reply as unknown as FastifyReply).code(status).send({
+        code: 'REQUEST_INVALID',
+        message: err.message.slice(0, 300),
+        hint: 'check the URL: paths and parameters must be valid percent-encoded text',
+      } satisfies ErrorBody);
+    },
+  });
+
+  // JSON whatever the Content-Type says: one parser for every body, with the size cap, deadline and gzip.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', async (request: FastifyRequest, payload: IncomingMessage) => {
+    const forceGzip = (request.query as { compression?: string } | undefined)?.compression === 'gzip-js';
+    return parseJson(await readBody(payload, request.headers, limits, { forceGzip }));
+  });
+  app.addHook('onRequest', async (request) => {
+    // A malformed Content-Type must not stop a body from being read as JSON.
+    delete request.raw.headers['content-type'];
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, headers } = errorResponse(err);
+    if (status === 413 || (body.code === 'BODY_TOO_LARGE' && kindOf(request) === 'posthog')) {
+      reply.code(413);
+    } else reply.code(status);
+    for (const [k, v] of Object.entries(headers)) reply.header(k, v);
+    if (kindOf(request) === 'collector') reply.header('access-control-allow-origin', '*');
+    if (status >= 500) {
+      request.log.warn(
+        {
+          ...safeRequest(request),
+          status,
+          code: body.code,
+          error: maskedMessage((err as Error).cause ?? err),
+        },
+        'request failed',
+      );
+    }
+    return reply.send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      code: 'ROUTE_NOT_FOUND',
+      message: `${request.method} ${request.url.split('?')[0]!.slice(0, 200)} is not a segflow endpoint`,
+      hint: 'the collector takes POST /v1/batch (and /v1/track, …); the admin API is under /api/v1 (see /api/openapi.json)',
+    } satisfies ErrorBody);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.recordRequest(route, reply.statusCode);
+    request.log.info(
+      { ...safeRequest(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  registerCollectorRoutes(app, { wh, committer, limits });
+  registerAdminRoutes(app, wh, [...ADMIN_ROUTES, ...(options.routes ?? [])]);
+
+  const openapi = buildOpenApi({
+    routes: [...ADMIN_ROUTES, ...(options.routes ?? [])],
+    limits,
+    version: packageVersion(),
+  });
+  app.get('/api/openapi.json', { config: { kind: 'ops' } }, async () => openapi);
+  app.get('/healthz', { config: { kind: 'ops' } }, async (_request, reply) => {
+    const queue = committer.depth();
+    if (committer.lastError) {
+      reply.code(503);
+      return {
+        status: 'failing',
+        code: 'STORAGE_FAILED',
+        message: `the last commit failed at ${committer.lastError.at.toISOString()}: ${committer.lastError.message}`,
+        queue,
+      };
+    }
+    return { status: 'ok', queue };
+  });
+  app.get('/metrics', { config: { kind: 'ops' } }, async (_request, reply) => {
+    reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    return metrics.render(committer.depth());
+  });
+
+  // Closing drains the write queue: everything acknowledged is committed, everything queued gets its answer.
+  app.addHook('onClose', async () => {
+    await committer.close();
+  });
+  await app.ready();
+  return { app, committer, metrics, openapi };
+}
+
+export interface StartOptions {
+  dbPath: string;
+  host?: string;
+  port?: number;
+  logger?: ServerOptions['logger'];
+  limits?: Partial<Limits>;
+  groupCommit?: GroupCommitOptions;
+}
+
+export interface RunningServer extends SegflowServer {
+  url: string;
+  warehouse: Warehouse;
+  /** Stop taking requests, commit what is queued, and close the database. */
+  close(): Promise<void>;
+}
+
+/** Open the database and listen. The caller owns the returned server and must close it. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const warehouse = await openWarehouse({ path: options.dbPath });
+  let server: SegflowServer;
+  try {
+    server = await buildServer({
+      warehouse,
+      logger: options.logger,
+      limits: options.limits,
+      groupCommit: options.groupCommit,
+    });
+    await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
+  } catch (e) {
+    await warehouse.close();
+    throw e;
+  }
+  const address = server.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    ...server,
+    url,
+    warehouse,
+    close() {
+      closing ??= (async () => {
+        try {
+          await server.app.close();
+        } finally {
+          await warehouse.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

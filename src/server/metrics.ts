@@ -1,0 +1,103 @@
+import type { CommitReport } from './group-commit.js';
+
+/** Commit latency buckets in seconds (Prometheus `le` bounds). */
+const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0);
+  }
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    for (let i = 0; i < this.bounds.length; i++) if (v <= this.bounds[i]!) this.counts[i]!++;
+  }
+}
+
+function labelValue(v: string): string {
+  return v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+}
+
+/**
+ * The collector's Prometheus metrics, hand-written (a handful of counters, one histogram): events accepted,
+ * deduplicated and rejected, requests by route and status, commits and their latency, and the write queue's depth.
+ */
+export class Metrics {
+  eventsAccepted = 0;
+  eventsDeduplicated = 0;
+  eventsRejected = 0;
+  commitsOk = 0;
+  commitsFailed = 0;
+  readonly commitSeconds = new Histogram(COMMIT_BUCKETS);
+  readonly commitEvents = new Histogram([1, 10, 100, 1000, 5000, 10_000, 20_000, 50_000]);
+  private readonly requests = new Map<string, number>();
+
+  recordCommit(r: CommitReport): void {
+    this.commitSeconds.observe(r.seconds);
+    this.commitEvents.observe(r.events);
+    if (r.counts) {
+      this.commitsOk++;
+      this.eventsAccepted += r.counts.inserted;
+      this.eventsDeduplicated += r.counts.duplicates;
+      this.eventsRejected += r.counts.rejected;
+    } else this.commitsFailed++;
+  }
+
+  recordRequest(route: string, status: number): void {
+    const key = `${route}\u0000${status}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  render(queue: { requests: number; events: number; inFlightEvents: number }): string {
+    const out: string[] = [];
+    const counter = (name: string, help: string, value: number) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
+    };
+    const gauge = (name: string, help: string, value: number) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+    };
+    const histogram = (name: string, help: string, h: Histogram) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+      h.bounds.forEach((b, i) => {
+        out.push(`${name}_bucket{le="${b}"} ${h.counts[i]}`);
+      });
+      out.push(`${name}_bucket{le="+Inf"} ${h.count}`, `${name}_sum ${h.sum}`, `${name}_count ${h.count}`);
+    };
+    counter('segflow_events_accepted_total', 'Events stored (new messageIds).', this.eventsAccepted);
+    counter(
+      'segflow_events_deduplicated_total',
+      'Valid events whose messageId was already stored: counted no-ops.',
+      this.eventsDeduplicated,
+    );
+    counter(
+      'segflow_events_rejected_total',
+      'Events that failed validation (kept in rejected_events).',
+      this.eventsRejected,
+    );
+    out.push(
+      '# HELP segflow_commits_total Group commits by result.',
+      '# TYPE segflow_commits_total counter',
+      `segflow_commits_total{result="ok"} ${this.commitsOk}`,
+      `segflow_commits_total{result="error"} ${this.commitsFailed}`,
+    );
+    histogram(
+      'segflow_commit_duration_seconds',
+      'Time from BEGIN to COMMIT of a group commit.',
+      this.commitSeconds,
+    );
+    histogram('segflow_commit_events', 'Events in one group commit.', this.commitEvents);
+    gauge('segflow_queue_events', 'Events waiting for a commit.', queue.events);
+    gauge('segflow_queue_requests', 'Requests waiting for a commit.', queue.requests);
+    gauge('segflow_commit_in_flight_events', 'Events in the commit now running.', queue.inFlightEvents);
+    out.push('# HELP segflow_http_requests_total Requests answered, by route and status.');
+    out.push('# TYPE segflow_http_requests_total counter');
+    for (const [key, n] of [...this.requests].sort()) {
+      const [route, status] = key.split('\u0000');
+      out.push(`segflow_http_requests_total{route="${labelValue(route!)}",status="${status}"} ${n}`);
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
