@@ -21,6 +21,19 @@ export async function schemaVersion(wh: Warehouse): Promise<number> {
 }
 
 /**
+ * The migrations already applied. Versions are recorded one by one (`migration:N`), so a migration that arrives with
+ * a lower number than one already applied (branches merged in another order) still runs; a database from before this
+ * record counts every version up to its schema_version as applied.
+ */
+async function appliedVersions(wh: Warehouse, schemaVersionNow: number): Promise<Set<number>> {
+  const rows = await wh.query<{ key: string }>(`SELECT key FROM ${META} WHERE key LIKE 'migration:%'`);
+  if (rows.length) return new Set(rows.map((r) => Number(r.key.slice('migration:'.length))));
+  const legacy = MIGRATIONS.filter((m) => m.version <= schemaVersionNow).map((m) => m.version);
+  for (const v of legacy) await recordMigration(wh, v, schemaVersionNow);
+  return new Set(legacy);
+}
+
+/**
  * Bring a database up to `target` (default: the newest schema this build knows). Each migration commits on its own,
  * so a crash between two leaves a valid older version that the next open continues from.
  */
@@ -36,15 +49,26 @@ export async function migrate(
       'upgrade segflow (npm install segflow@latest), or open a database this version created',
     );
   }
+  const applied = await appliedVersions(wh, from);
+  let to = from;
   for (const m of MIGRATIONS) {
-    if (m.version <= from || m.version > target) continue;
+    if (m.version > target) continue;
+    if (applied.has(m.version)) continue;
+    to = Math.max(to, m.version);
     await wh.transaction(async (tx) => {
       for (const sql of m.statements(tx.dialect)) await tx.run(sql);
-      await tx.run(
-        `INSERT INTO ${META} (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-        [String(m.version)],
-      );
+      await recordMigration(tx, m.version, to);
     });
   }
-  return { from, to: Math.max(from, Math.min(target, LATEST_SCHEMA_VERSION)) };
+  return { from, to };
+}
+
+async function recordMigration(wh: Warehouse, version: number, schemaVersionAfter: number): Promise<void> {
+  await wh.run(`INSERT INTO ${META} (key, value) VALUES (?, 'applied') ON CONFLICT (key) DO NOTHING`, [
+    `migration:${version}`,
+  ]);
+  await wh.run(
+    `INSERT INTO ${META} (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    [String(schemaVersionAfter)],
+  );
 }

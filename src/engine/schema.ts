@@ -327,6 +327,24 @@ export const PREDICTIONS: TableDef = {
   primaryKey: ['person_id', 'as_of'],
 };
 
+/**
+ * Per-person scores of the models that are not purchase models, as of a time, one row per score: churn and purchase
+ * probabilities (propensity) and cluster assignments (`value` = cluster id, `label` = its words). Segment
+ * definitions read them as `predicted.churn_probability`, `predicted.purchase_probability` and `cluster`.
+ */
+export const PERSON_SCORES: TableDef = {
+  name: 'person_scores',
+  columns: [
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'score', type: 'text', notNull: true }, // churn_probability | purchase_probability | cluster
+    { name: 'value', type: 'double' },
+    { name: 'label', type: 'text' },
+    { name: 'fit_id', type: 'text', notNull: true },
+  ],
+  primaryKey: ['person_id', 'as_of', 'score'],
+};
+
 /** The latest value per key across a person's identifiers, ties broken by message id so results are stable. */
 function latestPerPerson(d: Dialect, table: string, key: string, value: string): string {
   return `SELECT i.person_id, t.${key} AS key, ${d.argMax(`t.${value}`, '(t.ts, t.message_id)')} AS value
@@ -410,6 +428,12 @@ export const MIGRATIONS: readonly Migration[] = [
       d.createTable(SEGMENT_CHANGES),
       d.createTable(SEGMENT_REFRESHES),
     ],
+  },
+  // Versions 7 to 9 belong to activation, audience files and governance (merged separately).
+  {
+    version: 10,
+    description: 'per-person scores of propensity models and cluster assignments',
+    statements: (d) => [d.createTable(PERSON_SCORES)],
   },
 ];
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { migrate, schemaVersion } from '../../src/engine/migrate.js';
 import { openWarehouse } from '../../src/engine/open.js';
-import { LATEST_SCHEMA_VERSION } from '../../src/engine/schema.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/engine/schema.js';
 import { SegflowError } from '../../src/errors.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -147,4 +147,26 @@ describe('migrations', () => {
     assert.deepEqual(await migrate(wh), { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
     await wh.close();
   });
+});
+
+test('a migration numbered below one already applied still runs (branches merged in another order)', async () => {
+  const wh = await openWarehouse({ path: ':memory:' });
+  try {
+    // Pretend the newest migration's predecessor never ran: forget it and drop what it created.
+    const [previous] = MIGRATIONS.slice(-2);
+    await wh.run(`DELETE FROM segflow_meta WHERE key = ?`, [`migration:${previous!.version}`]);
+    for (const sql of previous!.statements(wh.dialect)) {
+      const table = /CREATE TABLE (?:IF NOT EXISTS )?("?\w+"?)/i.exec(sql)?.[1];
+      if (table) await wh.run(`DROP TABLE ${table}`);
+    }
+    assert.equal(await schemaVersion(wh), LATEST_SCHEMA_VERSION);
+    await migrate(wh);
+    const applied = await wh.query<{ key: string }>(`SELECT key FROM segflow_meta WHERE key = ?`, [
+      `migration:${previous!.version}`,
+    ]);
+    assert.equal(applied.length, 1);
+    assert.equal(await schemaVersion(wh), LATEST_SCHEMA_VERSION);
+  } finally {
+    await wh.close();
+  }
 });

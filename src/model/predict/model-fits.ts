@@ -9,7 +9,7 @@ import { type CalibrationWindow, type PurchaseDefinition, summarizePurchases } f
 import type { TimeUnit } from './time-unit.js';
 
 /** The models `segflow models fit NAME` knows. */
-export const MODEL_NAMES = ['bgnbd', 'gammagamma', 'clusters'] as const;
+export const MODEL_NAMES = ['bgnbd', 'gammagamma', 'clusters', 'churn', 'purchase', 'propensity'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** What a purchase model is fitted on. */
@@ -46,7 +46,7 @@ function windowJson(o: PurchaseModelOptions): Record<string, unknown> {
   };
 }
 
-async function store(wh: Warehouse, fit: StoredFit): Promise<StoredFit> {
+export async function storeModelFit(wh: Warehouse, fit: StoredFit): Promise<StoredFit> {
   await wh.run(
     `INSERT INTO model_fits (id, model, fitted_at, time_unit, options, params, standard_errors, log_likelihood,
        people, diagnostics, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -92,7 +92,7 @@ export async function fitPurchaseModel(
         holdoutPurchases: s.holdoutPurchases,
         holdoutLength: s.holdoutLength,
       });
-      return store(wh, {
+      return storeModelFit(wh, {
         ...base,
         timeUnit: fit.timeUnit,
         params: { ...fit.params },
@@ -110,7 +110,7 @@ export async function fitPurchaseModel(
     }
     case 'gammagamma': {
       const fit = fitGammaGamma(s.monetary);
-      return store(wh, {
+      return storeModelFit(wh, {
         ...base,
         timeUnit: null,
         params: { ...fit.params },
@@ -141,7 +141,7 @@ export async function fitClusterModel(
 ): Promise<StoredFit> {
   const started = performance.now();
   const r = await clusterQuery(wh, args);
-  return store(wh, {
+  return storeModelFit(wh, {
     id: `clusters-${randomUUID()}`,
     model: 'clusters',
     fittedAt: new Date(),

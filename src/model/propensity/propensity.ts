@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { durationMs } from '../../config/duration.js';
+import type { Warehouse } from '../../engine/warehouse.js';
+import { SegflowError } from '../../errors.js';
+import type { ModelConfig } from '../model-config.js';
+import { getModelFit, type StoredFit, storeModelFit } from '../predict/model-fits.js';
+import { refreshFeatures } from '../refresh-features.js';
+import { fitLogistic, type LogisticModel, predictLogistic } from './logistic.js';
+import { type Backtest, backtest } from './metrics.js';
+import { concatFrames, type Frame, type PropensityTarget, snapshotFrame } from './training-frame.js';
+
+export interface PropensityFitOptions {
+  target: PropensityTarget;
+  /** The label window after each snapshot, e.g. '30d'. */
+  horizon: string;
+  /** Snapshots to train on; each one's label window must end by `testAsOf` (a time-based split). */
+  trainAsOf: readonly Date[];
+  /** The snapshot the backtest scores: trained on the past, judged on what happened after it. */
+  testAsOf: Date;
+  config: ModelConfig;
+  /** L2 penalty (default 1). */
+  lambda?: number;
+  /** Refresh features at a snapshot that has none (default true). */
+  refreshMissing?: boolean;
+}
+
+export interface PropensityFit {
+  fit: StoredFit;
+  model: LogisticModel;
+  backtest: Backtest;
+  trainRows: number;
+}
+
+/** The score each target writes to `person_scores`, and reads in segments as `predicted.<score>`. */
+export const PROPENSITY_SCORE: Record<PropensityTarget, string> = {
+  churn: 'churn_probability',
+  purchase: 'purchase_probability',
+};
+
+function invalid(message: string, fix: string): SegflowError {
+  return new SegflowError('MODEL_DATA_INVALID', message, fix);
+}
+
+async function ensureFeatures(wh: Warehouse, cfg: ModelConfig, asOf: Date, refresh: boolean): Promise<void> {
+  const [row] = await wh.query<{ n: number }>('SELECT count(*) AS n FROM features WHERE as_of = ?', [asOf]);
+  if (Number(row?.n)) return;
+  if (!refresh) {
+    throw invalid(
+      `no features as of ${asOf.toISOString()}`,
+      `run \`segflow refresh --as-of ${asOf.toISOString()}\` first`,
+    );
+  }
+  await refreshFeatures(wh, cfg, { asOf });
+}
+
+/**
+ * Train a churn or purchase propensity model on past snapshots and backtest it on a later one. Time-based split, no
+ * leakage: features at T read only events up to T; labels read only (T, T + horizon]; every training label window
+ * ends by the test snapshot, and the test label window must be complete in the data.
+ */
+export async function fitPropensity(wh: Warehouse, o: PropensityFitOptions): Promise<PropensityFit> {
+  const started = performance.now();
+  const n = durationMs(o.horizon);
+  if (o.trainAsOf.length === 0) {
+    throw invalid('no training snapshots', 'give at least one --train-as-of before the test snapshot');
+  }
+  for (const t of o.trainAsOf) {
+    if (t.getTime() + n > o.testAsOf.getTime()) {
+      throw invalid(
+        `the label window of the training snapshot ${t.toISOString()} (${o.horizon}) ends after the test snapshot ${o.testAsOf.toISOString()}: the model would learn from the test period`,
+        `use training snapshots at or before ${new Date(o.testAsOf.getTime() - n).toISOString()}`,
+      );
+    }
+  }
+  const [last] = await wh.query<{ t: Date | null }>('SELECT max(ts) AS t FROM events');
+  if (!last?.t || last.t.getTime() < o.testAsOf.getTime() + n - 86_400_000) {
+    throw invalid(
+      `the test snapshot's label window (${o.testAsOf.toISOString()} + ${o.horizon}) runs past the last event (${last?.t?.toISOString() ?? 'none'})`,
+      'move --test-as-of back so that its whole label window is in the data',
+    );
+  }
+  const refresh = o.refreshMissing ?? true;
+  const frames: Frame[] = [];
+  for (const t of [...o.trainAsOf].sort((a, b) => a.getTime() - b.getTime())) {
+    await ensureFeatures(wh, o.config, t, refresh);
+    frames.push(await snapshotFrame(wh, { ...o, asOf: t, withLabels: true }));
+  }
+  const train = concatFrames(frames);
+  const model = fitLogistic(train, { lambda: o.lambda });
+  await ensureFeatures(wh, o.config, o.testAsOf, refresh);
+  const test = await snapshotFrame(wh, { ...o, asOf: o.testAsOf, withLabels: true });
+  if (test.labels.length === 0) {
+    throw new SegflowError('MODEL_NO_DATA', 'nobody is in the test snapshot', 'choose a later --test-as-of');
+  }
+  const result = backtest(predictLogistic(model, test.values), test.labels);
+  const fit = await storeModelFit(wh, {
+    id: `${o.target}-${randomUUID()}`,
+    model: o.target,
+    fittedAt: new Date(),
+    timeUnit: null,
+    options: {
+      target: o.target,
+      horizon: o.horizon,
+      trainAsOf: o.trainAsOf.map((t) => t.toISOString()),
+      testAsOf: o.testAsOf.toISOString(),
+      lambda: model.lambda,
+    },
+    params: { ...model },
+    standardErrors: null,
+    logLikelihood: null,
+    people: train.labels.length,
+    diagnostics: { backtest: result },
+    seconds: (performance.now() - started) / 1000,
+  });
+  return { fit, model, backtest: result, trainRows: train.labels.length };
+}
+
+/**
+ * Score everyone in the target's population as of T with the latest (or a given) fit and write the probabilities
+ * to `person_scores` (replacing an earlier scoring of the same score at the same T).
+ */
+export async function scorePropensity(
+  wh: Warehouse,
+  o: { target: PropensityTarget; asOf: Date; config: ModelConfig; fitId?: string; refreshMissing?: boolean },
+): Promise<{ fitId: string; score: string; people: number; asOf: Date }> {
+  const fit = await getModelFit(wh, { model: o.target, id: o.fitId });
+  const model = fit.params as unknown as LogisticModel;
+  const horizon = String(fit.options.horizon);
+  await ensureFeatures(wh, o.config, o.asOf, o.refreshMissing ?? true);
+  const frame = await snapshotFrame(wh, {
+    target: o.target,
+    horizon,
+    asOf: o.asOf,
+    withLabels: false,
+    config: o.config,
+  });
+  const p = predictLogistic(model, frame.values);
+  const score = PROPENSITY_SCORE[o.target];
+  await wh.transaction(async (tx) => {
+    await tx.run('DELETE FROM person_scores WHERE as_of = ? AND score = ?', [o.asOf, score]);
+    await tx.append(
+      'person_scores',
+      ['person_id', 'as_of', 'score', 'value', 'label', 'fit_id'],
+      frame.personIds.map((id, i) => [id, o.asOf, score, p[i]!, null, fit.id]),
+    );
+  });
+  return { fitId: fit.id, score, people: frame.personIds.length, asOf: o.asOf };
+}
