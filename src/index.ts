@@ -96,7 +96,13 @@ export {
   clusterColumns,
   clusterQuery,
 } from './model/clusters/clusters.js';
-export { type CatalogEntry, FEATURE_CATALOG, featureColumn, featureSource } from './model/feature-catalog.js';
+export {
+  type CatalogEntry,
+  FEATURE_CATALOG,
+  featureColumn,
+  featureSource,
+  PREDICTED_CATALOG,
+} from './model/feature-catalog.js';
 export { ModelConfig, modelConfig } from './model/model-config.js';
 export {
   type BgNbdFit,
@@ -144,6 +150,27 @@ export {
   summarizePurchases,
 } from './model/predict/summarize.js';
 export { type Duration, TIME_UNITS, type TimeUnit } from './model/predict/time-unit.js';
+export {
+  type FilePropensityOptions,
+  fitPropensityFromFile,
+  scorePropensityFile,
+} from './model/propensity/file-propensity.js';
+export {
+  type Design,
+  fitLogistic,
+  type LogisticModel,
+  predictLogistic,
+} from './model/propensity/logistic.js';
+export { auc, type Backtest, backtest, type CalibrationBin, logLoss } from './model/propensity/metrics.js';
+export {
+  fitPropensity,
+  PROPENSITY_SCORE,
+  type PropensityFit,
+  type PropensityFitOptions,
+  scorePropensity,
+} from './model/propensity/propensity.js';
+export { type ChurnPanel, simulateChurnPanel } from './model/propensity/simulate-churn.js';
+export type { PropensityTarget } from './model/propensity/training-frame.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';
 export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
 export {

@@ -140,7 +140,7 @@ export interface Dialect {
   /** Files as relations; `path` is the placeholder the caller binds the file name to (e.g. `$1`). */
   readNdjson(path: string, columns: FileColumns): string;
   readCsvLines(path: string): string;
-  readCsv(path: string, options: { header: boolean; delimiter?: string }): string;
+  readCsv(path: string, options: { header: boolean; delimiter?: string; inferTypes?: boolean }): string;
   readParquet(path: string): string;
 }
 

@@ -193,14 +193,118 @@ export function featureColumn(
   return undefined;
 }
 
+/** The latest scoring at or before T, per table (and per score in person_scores). */
+const predictionsRelation = {
+  alias: 'pr',
+  sql: (params: Params, asOf: Date) =>
+    `SELECT * FROM predictions WHERE as_of = (SELECT max(as_of) FROM predictions WHERE as_of <= ${params.add(asOf)})`,
+};
+
+function scoreRelation(score: string) {
+  return {
+    alias: `sc_${score}`,
+    sql: (params: Params, asOf: Date) => {
+      const name = params.add(score);
+      return `SELECT person_id, value, label FROM person_scores WHERE score = ${name}
+        AND as_of = (SELECT max(as_of) FROM person_scores WHERE score = ${name} AND as_of <= ${params.add(asOf)})`;
+    },
+  };
+}
+
+/**
+ * Model scores segments can use: BG/NBD and Gamma-Gamma (`segflow models score`, table predictions), propensity
+ * (`segflow models score churn|purchase`) and cluster assignments (`segflow models fit clusters --assign`), each as
+ * of the latest scoring at or before the evaluation time. A person without a score fails every comparison on it.
+ */
+export const PREDICTED_CATALOG: readonly (CatalogEntry & { relation: 'predictions' | 'scores' })[] = [
+  {
+    name: 'predicted.p_alive',
+    column: 'p_alive',
+    kind: 'number',
+    relation: 'predictions',
+    description: 'BG/NBD probability the customer is still active',
+  },
+  {
+    name: 'predicted.expected_purchases',
+    column: 'expected_purchases',
+    kind: 'number',
+    relation: 'predictions',
+    description: 'BG/NBD expected purchases over the scoring horizon',
+  },
+  {
+    name: 'predicted.expected_order_value',
+    column: 'expected_order_value',
+    kind: 'number',
+    relation: 'predictions',
+    description: 'Gamma-Gamma expected average order value',
+  },
+  {
+    name: 'predicted.clv',
+    column: 'clv',
+    kind: 'number',
+    relation: 'predictions',
+    description: 'discounted lifetime value over the CLV horizon',
+  },
+  {
+    name: 'predicted.churn_probability',
+    column: 'churn_probability',
+    kind: 'number',
+    relation: 'scores',
+    description: 'probability of no activity in the churn model’s horizon',
+  },
+  {
+    name: 'predicted.purchase_probability',
+    column: 'purchase_probability',
+    kind: 'number',
+    relation: 'scores',
+    description: 'probability of a purchase in the purchase model’s horizon',
+  },
+  {
+    name: 'cluster',
+    column: 'cluster',
+    kind: 'text',
+    relation: 'scores',
+    description: 'the label of the person’s cluster, e.g. "frequent, low spend, recent"',
+  },
+  {
+    name: 'cluster.id',
+    column: 'cluster',
+    kind: 'number',
+    relation: 'scores',
+    description: 'the number of the person’s cluster (0 = the largest)',
+  },
+];
+
+/** A column read from a relation joined on person_id (the segment compiler joins each alias once). */
+interface ScoreColumn {
+  sql: string;
+  kind: CatalogEntry['kind'];
+  relation: { alias: string; sql(params: Params, asOf: Date): string };
+}
+
+function predictedColumn(name: string): ScoreColumn | undefined {
+  const entry = PREDICTED_CATALOG.find((e) => e.name === name);
+  if (!entry) return undefined;
+  if (entry.relation === 'predictions') {
+    return { sql: `pr.${entry.column}`, kind: entry.kind, relation: predictionsRelation };
+  }
+  const relation = scoreRelation(entry.column);
+  return {
+    sql: `${relation.alias}.${entry.kind === 'text' ? 'label' : 'value'}`,
+    kind: entry.kind,
+    relation,
+  };
+}
+
 /** Features for segment definitions: the latest refresh at or before the evaluation time. */
 export function featureSource(d: Dialect) {
   return {
     relation: (params: Params, asOf: Date) =>
       `SELECT * FROM features WHERE as_of = (SELECT max(as_of) FROM features WHERE as_of <= ${params.add(asOf)})`,
-    column: (name: string) => featureColumn(d, name),
+    column: (name: string) => featureColumn(d, name) ?? predictedColumn(name),
     names: () => [
       ...FEATURE_CATALOG.map((e) => e.name),
+      ...PREDICTED_CATALOG.map((e) => e.name),
       'adoption.power_user.<feature>',
       'adoption.depth.<feature>',
       'funnel.<name>.step',

@@ -29,6 +29,8 @@ export interface FeatureColumn {
   /** SQL over the feature relation's alias `f`. */
   sql: string;
   kind: 'number' | 'text' | 'boolean';
+  /** A relation the column's alias reads from, joined on person_id once per query (model scores, clusters). */
+  relation?: { alias: string; sql(params: Params, asOf: Date): string };
 }
 
 /** Where feature conditions read from: a relation with person_id and feature columns (the model step provides it). */
@@ -70,6 +72,7 @@ class Compiler {
   private readonly byName: Map<string, SegmentDefinition>;
   private readonly asOfParam: string;
   private featureJoined = false;
+  private readonly joinedRelations = new Set<string>();
 
   constructor(
     private readonly d: Dialect,
@@ -321,7 +324,21 @@ class Compiler {
       );
       this.featureJoined = true;
     }
-    const expr = parseFeatureExpression(c.feature, (name) => source.column(name), source.names());
+    const expr = parseFeatureExpression(
+      c.feature,
+      (name) => {
+        const column = source.column(name);
+        if (column?.relation && !this.joinedRelations.has(column.relation.alias)) {
+          this.joinedRelations.add(column.relation.alias);
+          const { alias } = column.relation;
+          this.joins.push(
+            `LEFT JOIN (${column.relation.sql(this.params, this.asOf)}) ${alias} ON ${alias}.person_id = agg.person_id`,
+          );
+        }
+        return column;
+      },
+      source.names(),
+    );
     if (c.between !== undefined) {
       return `coalesce(${expr.sql} BETWEEN ${this.text(c.between[0])} AND ${this.text(c.between[1])}, FALSE)`;
     }

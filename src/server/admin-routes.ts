@@ -116,7 +116,7 @@ const NewApiKeySchema = ApiKeySchema.extend({
 }).meta({ id: 'NewApiKey' });
 
 /** Dates as ISO strings: what the response schemas say and what JSON carries. */
-function jsonDates<T>(value: T): unknown {
+export function jsonDates<T>(value: T): unknown {
   return JSON.parse(JSON.stringify(value));
 }
 

@@ -18,6 +18,7 @@ import { registerCollectorRoutes } from './collector-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
 import { Metrics } from './metrics.js';
+import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
 
 /**
@@ -199,10 +200,11 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   });
 
   registerCollectorRoutes(app, { wh, committer, limits });
-  registerAdminRoutes(app, wh, [...ADMIN_ROUTES, ...(options.routes ?? [])]);
+  const adminRoutes = [...ADMIN_ROUTES, ...MODEL_ROUTES, ...(options.routes ?? [])];
+  registerAdminRoutes(app, wh, adminRoutes);
 
   const openapi = buildOpenApi({
-    routes: [...ADMIN_ROUTES, ...(options.routes ?? [])],
+    routes: adminRoutes,
     limits,
     version: packageVersion(),
   });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterColumn } from '../../model/clusters/clusters.js';
+import { modelConfig } from '../../model/model-config.js';
 import {
   fitClusterModel,
   fitPurchaseModel,
@@ -11,10 +13,21 @@ import {
 } from '../../model/predict/model-fits.js';
 import { scorePredictions } from '../../model/predict/score.js';
 import { parseDuration, parseTimeUnit, TIME_UNITS } from '../../model/predict/time-unit.js';
+import { fitPropensityFromFile, scorePropensityFile } from '../../model/propensity/file-propensity.js';
+import type { LogisticModel } from '../../model/propensity/logistic.js';
+import type { Backtest } from '../../model/propensity/metrics.js';
+import { fitPropensity, scorePropensity } from '../../model/propensity/propensity.js';
 import { withWarehouse } from '../context.js';
 import { emit, table } from '../output.js';
 
 interface FitFlags {
+  horizon?: string;
+  trainAsOf?: string;
+  testAsOf?: string;
+  lambda?: string;
+  file?: string;
+  label?: string;
+  splitColumn?: string;
   events: string;
   from?: string;
   to?: string;
@@ -26,6 +39,7 @@ interface FitFlags {
   column: string[];
   k: string;
   seed: string;
+  assignAsOf?: string;
   json?: boolean;
 }
 
@@ -83,6 +97,37 @@ function describeFit(f: StoredFit): string {
     `fitted      ${f.fittedAt.toISOString()} in ${f.seconds.toFixed(3)} s`,
   ];
   const o = f.options as Record<string, unknown>;
+  if (f.model === 'churn' || f.model === 'purchase' || f.model === 'propensity') {
+    const b = (f.diagnostics as { backtest: Backtest }).backtest;
+    const m = f.params as unknown as LogisticModel;
+    lines.push(
+      f.model === 'propensity'
+        ? `data        ${o.file} (label ${o.label}; ${o.split})`
+        : `target      ${f.model === 'churn' ? 'no activity' : 'a purchase'} within ${o.horizon} after each snapshot`,
+      ...(f.model === 'propensity'
+        ? []
+        : [
+            `train       snapshots ${(o.trainAsOf as string[]).join(', ')}`,
+            `test        snapshot ${o.testAsOf}`,
+          ]),
+      `rows        ${f.people} training, ${b.people} test (base rate ${b.baseRate.toFixed(3)})`,
+      `backtest    AUC ${b.auc.toFixed(4)}, log loss ${b.logLoss.toFixed(4)}, top-decile lift ${b.topDecileLift.toFixed(2)}×`,
+      '',
+      'calibration by decile of the predicted probability (1 = highest)',
+      table(
+        b.calibration.map((c) => ({
+          decile: c.decile,
+          people: c.people,
+          predicted: c.meanPredicted.toFixed(3),
+          observed: c.observedRate.toFixed(3),
+        })),
+      ),
+      '',
+      `coefficients (standardised inputs, L2 λ = ${m.lambda}; intercept ${m.intercept.toFixed(3)})`,
+      table(m.columns.map((c, j) => ({ input: c, weight: m.weights[j]!.toFixed(3) }))),
+    );
+    return lines.join('\n');
+  }
   if (f.model === 'clusters') {
     const p = f.params as {
       k: number;
@@ -196,10 +241,62 @@ export function registerModels(program: Command): void {
     )
     .option('--k <range>', 'clusters: candidate numbers of clusters, N or MIN..MAX', '2..8')
     .option('--seed <n>', 'clusters: random seed (same seed, same clusters)', '1')
+    .option(
+      '--assign-as-of <date>',
+      "clusters: store each row's cluster as of this day, for segments (`cluster`, `cluster.id`)",
+    )
+    .option('--horizon <duration>', 'churn, purchase: the label window after each snapshot', '30d')
+    .option('--train-as-of <dates>', 'churn, purchase: training snapshots (days, comma-separated)')
+    .option(
+      '--test-as-of <date>',
+      'churn, purchase: the backtest snapshot (after every training label window)',
+    )
+    .option('--lambda <n>', 'churn, purchase, propensity: L2 penalty', '1')
+    .option('--file <path>', 'propensity: your own feature table (CSV or Parquet)')
+    .option('--label <column>', 'propensity: the 0/1 label column')
+    .option(
+      '--split-column <column>',
+      "propensity: a column of 'train' / 'test' (default: 30% test by id hash)",
+    )
     .option('--json', 'print the stored fit as one JSON document')
     .action(async (name: string, flags: FitFlags, cmd: Command) => {
       const model = modelName(name);
       const fit = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        if (model === 'churn' || model === 'purchase') {
+          if (!flags.trainAsOf || !flags.testAsOf) {
+            throw new SegflowError(
+              'USAGE',
+              `${model} needs training snapshots and a test snapshot`,
+              'e.g. --train-as-of 2026-03-01,2026-04-01,2026-05-01 --test-as-of 2026-06-01 --horizon 30d',
+            );
+          }
+          const result = await fitPropensity(wh, {
+            target: model,
+            horizon: flags.horizon ?? '30d',
+            trainAsOf: flags.trainAsOf.split(',').map((d) => parseDay(d.trim(), '--train-as-of')),
+            testAsOf: parseDay(flags.testAsOf, '--test-as-of'),
+            config: modelConfig(loadConfig().model),
+            ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
+          });
+          return result.fit;
+        }
+        if (model === 'propensity') {
+          if (!flags.file || !flags.label) {
+            throw new SegflowError(
+              'USAGE',
+              'propensity on your own features needs --file and --label',
+              'e.g. --file features.parquet --label churned --id-column person_id',
+            );
+          }
+          const result = await fitPropensityFromFile(wh, {
+            path: flags.file,
+            label: flags.label,
+            idColumn: flags.idColumn,
+            ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
+            ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
+          });
+          return result.fit;
+        }
         if (model === 'clusters') {
           if (!flags.query || flags.column.length === 0) {
             throw new SegflowError(
@@ -214,6 +311,7 @@ export function registerModels(program: Command): void {
             columns: flags.column.map(parseColumn),
             kRange: parseKRange(flags.k),
             seed: Number(flags.seed),
+            ...(flags.assignAsOf ? { assignAsOf: parseDay(flags.assignAsOf, '--assign-as-of') } : {}),
           });
         }
         if (!flags.to) {
@@ -224,6 +322,7 @@ export function registerModels(program: Command): void {
           );
         }
         const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
+        if (model !== 'bgnbd' && model !== 'gammagamma') throw new Error(`unreachable: ${model}`);
         return fitPurchaseModel(wh, {
           model,
           purchases: {
@@ -266,17 +365,73 @@ export function registerModels(program: Command): void {
 
   models
     .command('score')
-    .description('write P(alive), expected purchases and CLV per person to the predictions table')
+    .description(
+      'write scores per person: P(alive), expected purchases and CLV (default, to predictions); churn or purchase probability (to person_scores); propensity for a file',
+    )
+    .argument('[name]', 'bgnbd (default) | churn | purchase | propensity')
     .option('--as-of <date>', 'histories end at the start of this day (UTC); default now')
+    .option('--file <path>', 'propensity: the feature table to score')
+    .option('--out <path>', 'propensity: where to write id,probability (CSV)')
+    .option('--id <fit-id>', 'churn, purchase, propensity: a particular fit instead of the last')
     .option('--horizon <duration>', 'expected purchases over this, e.g. "39 weeks"', '52 weeks')
     .option('--clv-horizon <duration>', 'lifetime value over this, e.g. "12 months" (needs a gammagamma fit)')
     .option('--discount <rate/unit>', 'discount rate per period for CLV, e.g. 0.01/month', '0.01/month')
     .option('--json', 'print the summary as one JSON document')
     .action(
       async (
-        flags: { asOf?: string; horizon: string; clvHorizon?: string; discount: string; json?: boolean },
+        name: string | undefined,
+        flags: {
+          asOf?: string;
+          horizon: string;
+          clvHorizon?: string;
+          discount: string;
+          json?: boolean;
+          file?: string;
+          out?: string;
+          id?: string;
+        },
         cmd: Command,
       ) => {
+        if (name === 'churn' || name === 'purchase') {
+          const target = name;
+          const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+            scorePropensity(wh, {
+              target,
+              asOf: flags.asOf ? parseDay(flags.asOf, '--as-of') : new Date(),
+              config: modelConfig(loadConfig().model),
+              ...(flags.id ? { fitId: flags.id } : {}),
+            }),
+          );
+          emit(Boolean(flags.json), s, () =>
+            [
+              `scored ${s.people} people as of ${s.asOf.toISOString()} with fit ${s.fitId}`,
+              `segments read it as predicted.${s.score}, e.g. { feature: "predicted.${s.score}", gt: 0.7 }`,
+            ].join('\n'),
+          );
+          return;
+        }
+        if (name === 'propensity') {
+          if (!flags.file || !flags.out) {
+            throw new SegflowError(
+              'USAGE',
+              'propensity scoring needs --file and --out',
+              'e.g. --file new.parquet --out scores.csv',
+            );
+          }
+          const { file, out } = flags;
+          const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+            scorePropensityFile(wh, { path: file, out, ...(flags.id ? { fitId: flags.id } : {}) }),
+          );
+          emit(Boolean(flags.json), s, () => `wrote ${s.rows} probabilities to ${s.out} (fit ${s.fitId})`);
+          return;
+        }
+        if (name !== undefined && name !== 'bgnbd') {
+          throw new SegflowError(
+            'USAGE',
+            `cannot score '${name}'`,
+            'score bgnbd, churn, purchase or propensity',
+          );
+        }
         const [rate, per] = flags.discount.split('/');
         if (!rate || !per || !Number.isFinite(Number(rate))) {
           throw new SegflowError(

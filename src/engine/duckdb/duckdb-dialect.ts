@@ -118,7 +118,7 @@ export const duckdbDialect: Dialect = {
   },
   readCsvLines: (path) =>
     `read_csv(${path}, columns = {'line': 'VARCHAR'}, delim = '\x1f', quote = '', escape = '', header = false, auto_detect = false)`,
-  readCsv: (path, { header, delimiter }) =>
-    `read_csv(${path}, header = ${header}, all_varchar = true${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
+  readCsv: (path, { header, delimiter, inferTypes }) =>
+    `read_csv(${path}, header = ${header}, all_varchar = ${!inferTypes}${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
   readParquet: (path) => `read_parquet(${path})`,
 };

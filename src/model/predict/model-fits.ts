@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Warehouse } from '../../engine/warehouse.js';
+import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import { type ClusterOptions, clusterQuery } from '../clusters/clusters.js';
 import { fitBgNbd } from './bgnbd.js';
@@ -137,12 +137,29 @@ export async function fitPurchaseModel(
 /** Cluster the rows of a query and store the clusters (centroids, labels, sizes) in `model_fits`. */
 export async function fitClusterModel(
   wh: Warehouse,
-  args: { sql: string; idColumn: string } & ClusterOptions,
+  args: { sql: string; params?: readonly SqlValue[]; idColumn: string; assignAsOf?: Date } & ClusterOptions,
 ): Promise<StoredFit> {
   const started = performance.now();
   const r = await clusterQuery(wh, args);
+  const id = `clusters-${randomUUID()}`;
+  if (args.assignAsOf) {
+    // Each row's cluster becomes a score segments read as `cluster` (its label) and `cluster.id`.
+    const asOf = args.assignAsOf;
+    const byId = new Map(r.clusters.map((c) => [c.id, c]));
+    await wh.transaction(async (tx) => {
+      await tx.run(`DELETE FROM person_scores WHERE as_of = ? AND score = 'cluster'`, [asOf]);
+      await tx.append(
+        'person_scores',
+        ['person_id', 'as_of', 'score', 'value', 'label', 'fit_id'],
+        r.ids.map((person, i) => {
+          const c = byId.get(r.assignment[i]!)!;
+          return [person, asOf, 'cluster', c.id, c.label, id];
+        }),
+      );
+    });
+  }
   return storeModelFit(wh, {
-    id: `clusters-${randomUUID()}`,
+    id,
     model: 'clusters',
     fittedAt: new Date(),
     timeUnit: null,
@@ -152,6 +169,7 @@ export async function fitClusterModel(
       columns: args.columns,
       kRange: args.kRange ?? { min: 2, max: 8 },
       seed: args.seed ?? 1,
+      assignedAsOf: args.assignAsOf?.toISOString() ?? null,
     },
     params: { k: r.k, clusters: r.clusters },
     standardErrors: null,

@@ -121,7 +121,7 @@ export function concatFrames(frames: readonly Frame[]): Frame {
   const personIds: string[] = [];
   let at = 0;
   for (const f of frames) {
-    f.values.forEach((col, j) => values[j]!.set(col, at));
+    for (const [j, col] of f.values.entries()) values[j]!.set(col, at);
     labels.set(f.labels, at);
     personIds.push(...f.personIds);
     at += f.labels.length;
