@@ -6,6 +6,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { writeGeneratedFiles } from '../generate/index.js';
 import { importFile } from '../instrument/import/import-file.js';
 import { summarize } from '../instrument/summary.js';
+import { fitPurchaseModel } from '../model/predict/model-fits.js';
 import { collectorSection } from './collector-section.js';
 import { modelSection } from './model-section.js';
 
@@ -114,7 +115,12 @@ async function generatedDemo(
         `   ${r.archetype.padEnd(16)} ${n(r.people).padStart(7)} ${r.orders.toFixed(1).padStart(7)} ${money(r.revenue).padStart(11)} ${r.views.toFixed(1).padStart(7)} ${r.opens.toFixed(1).padStart(6)}`,
       );
     }
-    await modelSection(wh, { asOf: s.lastEvent ?? new Date(), segments: true, funnel: true });
+    await modelSection(wh, {
+      asOf: s.lastEvent ?? new Date(),
+      segments: true,
+      funnel: true,
+      ...(s.firstEvent ? { predict: { firstEvent: s.firstEvent } } : {}),
+    });
   } finally {
     await wh.close();
   }
@@ -143,6 +149,23 @@ async function cdnowDemo(db: string): Promise<void> {
       `   period              ${s.firstEvent?.toISOString().slice(0, 10)} … ${s.lastEvent?.toISOString().slice(0, 10)}`,
     );
     await modelSection(wh, { asOf: new Date('1998-07-01T00:00:00Z'), segments: false, funnel: false });
+    // The literature's set-up: calibration 1997-01-01 … 1997-09-30, time in weeks, purchases on one day count once.
+    const bg = await fitPurchaseModel(wh, {
+      model: 'bgnbd',
+      purchases: { events: ['Order Completed'], sameDayAsOne: true },
+      window: { end: new Date('1997-10-01T00:00:00Z'), holdoutEnd: new Date('1998-07-01T00:00:00Z') },
+      timeUnit: 'weeks',
+    });
+    const p = bg.params as Record<string, number>;
+    const h = bg.diagnostics.holdout as { actualPurchases: number; expectedPurchases: number } | undefined;
+    say(
+      `\n   BG/NBD on all ${n(bg.people)} customers (calibration to 1997-09-30, weeks): r ${p.r!.toFixed(4)}, α ${p.alpha!.toFixed(4)}, a ${p.a!.toFixed(4)}, b ${p.b!.toFixed(4)}, log-likelihood ${bg.logLikelihood!.toFixed(2)}`,
+    );
+    if (h) {
+      say(
+        `   holdout to 1998-06-30: ${n(h.actualPurchases)} repeat purchases happened, the model expected ${n(Math.round(h.expectedPurchases))}`,
+      );
+    }
   } finally {
     await wh.close();
   }
@@ -167,7 +190,8 @@ async function main(): Promise<void> {
   else await generatedDemo(dir, db, Number(values.people), Number(values.days), Number(values.seed));
   say(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. Explore the same database:`);
   say(`   npx segflow --db ${db} stats`);
-  say(`   npx segflow --db ${db} report rfm`);
+  say(`   npx segflow --db ${db} report rfm
+   npx segflow --db ${db} models report churn`);
   say(`   npx segflow --db ${db} segments preview champion --dir examples/segments`);
   say(
     `   npx segflow --db ${db} sql "SELECT person_id, count(*) AS orders FROM person_events WHERE event = 'Order Completed' GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`,

@@ -5,6 +5,7 @@ import { refreshFeatures } from '../model/refresh-features.js';
 import { funnelReport, rfmReport } from '../model/reports.js';
 import { loadDefinitions } from '../segment/load-definitions.js';
 import { refreshSegments } from '../segment/memberships.js';
+import { predictSection } from './predict-section.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -14,7 +15,7 @@ const EXAMPLES = new URL('../../examples/segments', import.meta.url).pathname;
 /** Model and Segment: features as of T, the RFM groups, lifecycle, engagement, a funnel, and the example segments. */
 export async function modelSection(
   wh: Warehouse,
-  options: { asOf: Date; segments: boolean; funnel: boolean },
+  options: { asOf: Date; segments: boolean; funnel: boolean; predict?: { firstEvent: Date } },
 ): Promise<void> {
   const cfg = modelConfig();
   const f = await refreshFeatures(wh, cfg, { asOf: options.asOf });
@@ -44,6 +45,13 @@ export async function modelSection(
     say(
       `   purchase funnel (within ${fr.within}): ${fr.rows[0]!.steps.map((s) => `${s.step} ${n(s.people)} (${pct(s.fromStart)})`).join(' → ')}`,
     );
+  }
+  if (options.predict) {
+    await predictSection(wh, {
+      asOf: options.asOf,
+      firstEvent: options.predict.firstEvent,
+      churnHorizonDays: 14,
+    });
   }
   if (!options.segments) return;
   const loaded = loadDefinitions(EXAMPLES);

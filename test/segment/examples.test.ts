@@ -8,6 +8,7 @@ import { writeGeneratedFiles } from '../../src/generate/index.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { featureSource } from '../../src/model/feature-catalog.js';
 import { modelConfig } from '../../src/model/model-config.js';
+import { fitPropensity, scorePropensity } from '../../src/model/propensity/propensity.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
 import { loadDefinitions } from '../../src/segment/load-definitions.js';
 import { refreshSegments, segmentMembers } from '../../src/segment/memberships.js';
@@ -47,11 +48,24 @@ async function enrichment(wh: Warehouse, archetype: Map<string, string>, segment
 test('example segments run on generated shop data and find the archetypes they are meant for', async () => {
   const loaded = loadDefinitions(EXAMPLES);
   assert.deepEqual(loaded.problems, []);
-  assert.equal(loaded.definitions.length, 21);
+  assert.equal(loaded.definitions.length, 22);
   const { wh, archetype } = await generated('ecommerce', 1500);
   try {
     const asOf = new Date('2026-04-30T00:00:00Z');
     await refreshFeatures(wh, modelConfig(), { asOf });
+    // likely-to-churn reads the churn model's scores: train on three earlier snapshots, backtest on a fourth.
+    const day = (d: string) => new Date(`2026-${d}T00:00:00Z`);
+    const churn = await fitPropensity(wh, {
+      target: 'churn',
+      horizon: '14d',
+      trainAsOf: [day('03-05'), day('03-19'), day('04-02')],
+      testAsOf: day('04-16'),
+      config: modelConfig(),
+    });
+    assert.ok(churn.backtest.auc > 0.6, `churn AUC ${churn.backtest.auc}`);
+    // Scored at the last snapshot whose population still holds the generator's churners (they all stop by mid-April);
+    // segments at T read the latest scoring at or before T.
+    await scorePropensity(wh, { target: 'churn', asOf: day('04-16'), config: modelConfig() });
     const r = await refreshSegments(wh, loaded.definitions, { asOf, features: featureSource(wh.dialect) });
     const size = new Map(r.segments.map((s) => [s.name, s.size]));
     // Every commerce example finds someone (the SaaS ones are checked on SaaS data below).
@@ -67,6 +81,8 @@ test('example segments run on generated shop data and find the archetypes they a
     );
     const recoverable = await enrichment(wh, archetype, 'recoverable', 'cart_abandoner');
     assert.ok(recoverable.ratio >= 2, `recoverable: cart abandoners ${recoverable.ratio.toFixed(1)}x`);
+    const churners = await enrichment(wh, archetype, 'likely-to-churn', 'churning');
+    assert.ok(churners.ratio >= 1.5, `likely to churn: churning archetype ${churners.ratio.toFixed(1)}x`);
     const fresh = await enrichment(wh, archetype, 'new-customers', 'new_customer');
     assert.ok(fresh.ratio >= 2.5, `new customers: ${fresh.ratio.toFixed(1)}x`);
     const holdout = size.get('holdout')! / archetype.size;
