@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
+import { registerMeasure } from './commands/measure.js';
 import { registerModel } from './commands/model.js';
 import { registerModels } from './commands/models.js';
 import { registerQueries } from './commands/query.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerQueries(program);
   registerStatistics(program);
+  registerMeasure(program);
   registerGenerate(program);
   registerServe(program);
   registerKeys(program);

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { openWarehouse } from '../../src/engine/open.js';
+import type { Warehouse } from '../../src/engine/warehouse.js';
+import { createRng } from '../../src/generate/random.js';
+import { ingestMessages } from '../../src/instrument/ingest-messages.js';
+import { assignArm } from '../../src/measure/assignment.js';
+import { measureReport } from '../../src/measure/measure-report.js';
+
+const DAY = 86_400_000;
+const start = Date.parse('2026-03-01T00:00:00Z');
+
+/**
+ * A play with a 10% holdout where the treatment causes a known lift: people are assigned by the GrowthBook hash,
+ * exposed on a day of the first two weeks, and then convert within 14 days with probability 0.10 (holdout) or
+ * 0.10 + 0.04 (treatment); spend per order is the same in both arms, so revenue per person rises by 40%.
+ */
+async function playWithKnownLift(wh: Warehouse, people: number, seed: number) {
+  const rng = createRng(seed, 0);
+  const messages: object[] = [];
+  const exposures: (string | Date)[][] = [];
+  let k = 0;
+  for (let i = 0; i < people; i++) {
+    const userId = `p${i}`;
+    const { arm } = assignArm({ seed: 'spring-perks', holdoutShare: 0.1 }, userId);
+    const t0 = start + rng.int(0, 14) * DAY + rng.int(0, DAY);
+    exposures.push([
+      'spring-perks',
+      userId,
+      arm,
+      arm === 'holdout' ? '' : 'a',
+      new Date(t0),
+      `spring-perks:${userId}:1`,
+    ]);
+    // Before the play: the same base rate in both arms (the CUPED covariate).
+    messages.push({
+      type: 'track',
+      event: 'Product Viewed',
+      userId,
+      timestamp: new Date(t0 - 3 * DAY).toISOString(),
+      messageId: `m${++k}`,
+    });
+    if (rng.chance(0.1)) {
+      messages.push({
+        type: 'track',
+        event: 'Order Completed',
+        userId,
+        properties: { revenue: 50 },
+        timestamp: new Date(t0 - 5 * DAY).toISOString(),
+        messageId: `m${++k}`,
+      });
+    }
+    const p = arm === 'holdout' ? 0.1 : 0.14;
+    if (rng.chance(p)) {
+      messages.push({
+        type: 'track',
+        event: 'Order Completed',
+        userId,
+        properties: { revenue: 40 + rng.int(0, 21) },
+        timestamp: new Date(t0 + rng.int(1, 13 * DAY)).toISOString(),
+        messageId: `m${++k}`,
+      });
+    }
+  }
+  await ingestMessages(wh, messages, { source: 'test' });
+  await wh.run(`CREATE TABLE IF NOT EXISTS exposures (play VARCHAR, person_id VARCHAR, arm VARCHAR, variant VARCHAR,
+    exposed_at TIMESTAMP, idempotency_key VARCHAR)`);
+  await wh.append(
+    'exposures',
+    ['play', 'person_id', 'arm', 'variant', 'exposed_at', 'idempotency_key'],
+    exposures,
+  );
+}
+
+describe('the lift report of a play', () => {
+  test('a 10% holdout: the interval contains the known lift, the split passes SRM, CUPED and corrections apply', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    try {
+      await playWithKnownLift(wh, 20_000, 1);
+      const report = await measureReport(wh, {
+        play: 'spring-perks',
+        asOf: new Date(start + 40 * DAY),
+        holdoutShare: 0.1,
+        kpis: [
+          {
+            name: 'conversion_rate',
+            definition: { kind: 'conversion', event: 'Order Completed', within: '14d' },
+          },
+          { name: 'revenue_per_person', definition: { kind: 'revenue', within: '14d' } },
+        ],
+      });
+      const holdout = report.arms.find((a) => a.arm === 'holdout')!.people;
+      assert.ok(holdout > 1800 && holdout < 2200, `holdout ${holdout}`);
+      assert.equal(report.srm?.flagged, false);
+      const conv = report.rows.find((r) => r.kpi === 'conversion_rate')!;
+      const abs = conv.lift!.absolute;
+      assert.ok(abs.ci.lower < 0.04 && 0.04 < abs.ci.upper, `0.04 in (${abs.ci.lower}, ${abs.ci.upper})`);
+      const rel = conv.lift!.relative!;
+      assert.ok(
+        rel.ci.lower < 0.4 && 0.4 < rel.ci.upper,
+        `relative 0.4 in (${rel.ci.lower}, ${rel.ci.upper})`,
+      );
+      assert.ok(abs.pValue < 0.001, 'a 40% lift on 20,000 people is detected');
+      assert.equal(conv.pending, 0);
+      assert.ok(conv.cuped, 'conversion has a pre-period covariate');
+      assert.ok(conv.holmP !== null && conv.holmP >= abs.pValue);
+      const revenue = report.rows.find((r) => r.kpi === 'revenue_per_person')!;
+      // Expected revenue per person: 0.10 · 50 (holdout) vs 0.14 · 50 (treatment) → +2.00.
+      const r = revenue.lift!.absolute;
+      assert.ok(r.ci.lower < 2 && 2 < r.ci.upper, `revenue lift 2 in (${r.ci.lower}, ${r.ci.upper})`);
+      assert.ok(report.mde && report.mde.absolute > 0 && report.mde.absolute < 0.04);
+    } finally {
+      await wh.close();
+    }
+  });
+
+  test('people whose window has not ended are pending, not counted; an unknown play is a clear error', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    try {
+      await playWithKnownLift(wh, 2000, 2);
+      const mid = await measureReport(wh, {
+        play: 'spring-perks',
+        asOf: new Date(start + 20 * DAY),
+        kpis: [{ name: 'c', definition: { kind: 'conversion', event: 'Order Completed', within: '14d' } }],
+      });
+      const row = mid.rows[0]!;
+      const counted = row.lift ? row.lift.control.n + row.lift.treatment.n : 0;
+      assert.ok(row.pending > 0 && counted > 0);
+      const [exposedBy] = await wh.query<{ n: number }>(
+        `SELECT count(DISTINCT person_id)::INTEGER AS n FROM exposures WHERE exposed_at <= ?`,
+        [new Date(start + 20 * DAY)],
+      );
+      assert.equal(counted + row.pending, exposedBy!.n);
+      await assert.rejects(measureReport(wh, { play: 'nope', kpis: [] }), /no exposures for play 'nope'/);
+    } finally {
+      await wh.close();
+    }
+  });
+});
