@@ -4,7 +4,7 @@ import { SegflowError } from '../../errors.js';
 import { kpiByName, measureConfig } from '../../measure/kpi.js';
 import { type MeasureReport, measureReport } from '../../measure/measure-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
-import { emit, table } from '../output.js';
+import { emit } from '../output.js';
 import { liftText } from './stats.js';
 
 interface ReportFlags {
