@@ -130,6 +130,14 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
     SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM person_events ev
     WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${sideNames.map((n) => p.add(n)).join(', ')}))`;
   const side = (filter: string) => `(SELECT * FROM side_events ev WHERE ${filter}) ev`;
+  // Every funnel step's events are read once (one scan through the identity map), not once per step.
+  const funnelNames = [...new Set(Object.values(cfg.funnels).flatMap((f) => f.steps))];
+  const funnelEvents = funnelNames.length
+    ? `funnel_events AS ${d.materialized()} (
+    SELECT ev.person_id, ev.ts, ev.type, ev.event FROM person_events ev
+    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${funnelNames.map((n) => p.add(n)).join(', ')})),`
+    : '';
+  const funnelEv = (filter: string) => `(SELECT * FROM funnel_events ev WHERE ${filter}) ev`;
   const funnels = Object.entries(cfg.funnels);
   const funnelCtes: string[] = [];
   const funnelJoins: string[] = [];
@@ -137,7 +145,7 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
   const funnelAbandoned: [string, string][] = [];
   funnels.forEach(([name, f], fi) => {
     const id = `fn${fi}`;
-    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within, { ev: (filter) => ev(filter) }));
+    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within, { ev: (filter) => funnelEv(filter) }));
     funnelCtes.push(
       `${id} AS (SELECT person_id, max(reached) AS reached, max(t0) AS last_start FROM ${id}_chain GROUP BY person_id)`,
     );
@@ -150,6 +158,7 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
   });
 
   return `WITH ${sideEvents},
+  ${funnelEvents}
   ${funnelCtes.map((c) => `${c},`).join('\n  ')}
   flags AS (
     SELECT ev.person_id, ev.ts, ev.revenue, ev.type IN ('track', 'page', 'screen') AS active,

@@ -73,6 +73,7 @@ class Compiler {
   private readonly asOfParam: string;
   private featureJoined = false;
   private readonly joinedRelations = new Set<string>();
+  private readonly sequenceMatchers = new Map<string, string>();
 
   constructor(
     private readonly d: Dialect,
@@ -387,10 +388,10 @@ class Compiler {
     const step = (i: number) => `${id}_${i}`;
     const lookback = s.lookback !== undefined ? ` AND ev.ts > ${this.ago(durationMs(s.lookback))}` : '';
     this.ctes.push(
-      `${step(0)} AS (SELECT ev.person_id, ev.ts AS t0, ev.ts AS t FROM ${this.events()} WHERE ${this.matchCondition(s.steps[0]!)}${lookback})`,
+      `${step(0)} AS (SELECT ev.person_id, ev.ts AS t0, ev.ts AS t FROM ${this.sequenceEvents(s.steps[0]!)}${lookback.replace(' AND ', ' WHERE ')})`,
     );
     for (let i = 1; i < s.steps.length; i++) {
-      const right = `(SELECT ev.person_id, ev.ts FROM ${this.events()} WHERE ${this.matchCondition(s.steps[i]!)}) nx`;
+      const right = `(SELECT ev.person_id, ev.ts FROM ${this.sequenceEvents(s.steps[i]!)}) nx`;
       const gap = s.maxGap !== undefined ? ` WHERE nx.ts <= ${d.plusMs('prev.t', durationMs(s.maxGap))}` : '';
       this.ctes.push(
         `${step(i)} AS (SELECT prev.person_id, prev.t0, nx.ts AS t FROM ${d.nextRowJoin({
@@ -412,7 +413,7 @@ class Compiler {
       // Abandonment can only be known once the wait is over, and then only if nothing came within it.
       from = d.nextRowJoin({
         left: `${last} done`,
-        right: `(SELECT ev.person_id, ev.ts FROM ${this.events()} WHERE ${this.matchCondition(s.thenNot)}) nx`,
+        right: `(SELECT ev.person_id, ev.ts FROM ${this.sequenceEvents(s.thenNot)}) nx`,
         on: 'nx.person_id = done.person_id',
         leftTime: 'done.t',
         rightTime: 'nx.ts',
@@ -428,9 +429,18 @@ class Compiler {
     return `(${id}.person_id IS NOT NULL)`;
   }
 
-  /** The person's events up to T (the engine pushes each reader's filter into the scan). */
-  private events(): string {
-    return `(SELECT * FROM person_events WHERE ts <= ${this.asOfParam}) ev`;
+  /**
+   * The events of one sequence step, from `seq_events`: every sequence matcher's events are read in one pass through
+   * the identity map (materialised once), not once per step.
+   */
+  private sequenceEvents(m: EventMatch): string {
+    const sql = this.matchCondition(m);
+    let column = this.sequenceMatchers.get(sql);
+    if (!column) {
+      column = `q${this.sequenceMatchers.size}`;
+      this.sequenceMatchers.set(sql, column);
+    }
+    return `(SELECT person_id, ts FROM seq_events WHERE ${column}) ev`;
   }
 
   build(definitions: readonly SegmentDefinition[]): CompiledSegments {
@@ -441,6 +451,12 @@ class Compiler {
       `evf AS (SELECT ev.person_id, ev.ts, ev.message_id${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
         FROM person_events ev WHERE ev.ts <= ${this.asOfParam})`,
       `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
+      ...(this.sequenceMatchers.size
+        ? [
+            `seq_events AS ${this.d.materialized()} (SELECT ev.person_id, ev.ts${[...this.sequenceMatchers].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
+        FROM person_events ev WHERE ev.ts <= ${this.asOfParam} AND (${[...this.sequenceMatchers.keys()].map((m) => `(${m})`).join(' OR ')}))`,
+          ]
+        : []),
       ...this.ctes,
     ];
     const joins = [...this.joins];
