@@ -117,11 +117,8 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
     .flatMap((r, i) => [1, 2, 3, 4, 5].map((f) => `WHEN r = ${r} AND f = ${f} THEN ${lit(grid[i]![f - 1]!)}`))
     .join(' ')} END`;
 
-  // Each pass reads only the events it needs: the engine pushes the filter into the scan, and JSON properties are
-  // parsed only for the few event types whose properties matter (surveys, feature uses, usage reports, tickets).
-  const ev = (filter: string) =>
-    `(SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.name, ev.revenue, ev.properties, ev.message_id
-      FROM person_events ev WHERE ev.ts <= ${T} AND (${filter})) ev`;
+  // JSON properties are parsed only for the few event types whose properties matter (surveys, feature uses, usage
+  // reports, tickets).
   // The side passes' events (surveys, usage, purchases, tickets, feature uses) are read once into a small relation.
   const sideNames = [
     ...new Set([s.survey.event, a.usage.event, s.created, s.resolved, a.event, ...cfg.purchase.events]),
