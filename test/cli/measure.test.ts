@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openWarehouse } from '../../src/engine/open.js';
+import { segflow } from '../helpers/cli.js';
+import { PLAY_START, playWithKnownLift } from '../helpers/play-with-lift.js';
+import { tempDir } from '../helpers/temp.js';
+
+test('segflow measure report: lift per KPI with SRM and corrections, as text and JSON', async () => {
+  const db = join(tempDir(), 'measure.duckdb');
+  const wh = await openWarehouse({ path: db });
+  await playWithKnownLift(wh, 5000, 3);
+  await wh.close();
+  const asOf = new Date(PLAY_START + 40 * 86_400_000).toISOString();
+  const args = ['--db', db, 'measure', 'report', 'spring-perks', '--holdout-share', '0.1', '--as-of', asOf];
+  const json = segflow([...args, '--kpi', 'conversion_rate,revenue_per_person', '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  const r = JSON.parse(json.stdout);
+  assert.equal(r.rows.length, 2);
+  assert.equal(r.srm.flagged, false);
+  assert.ok(r.rows.every((row: { holmP: number | null }) => row.holmP !== null));
+  const text = segflow(args);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /sample ratio: planned holdout 10\.0 %/);
+  assert.match(text.stdout, /absolute lift/);
+  assert.match(text.stdout, /minimum detectable lift/);
+  const unknown = segflow([...args, '--kpi', 'nope']);
+  assert.notEqual(unknown.status, 0);
+  assert.match(unknown.stderr, /unknown KPI 'nope'/);
+});
