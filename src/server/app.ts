@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
+import { MEASURE_ROUTES } from './measure-routes.js';
 import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
@@ -200,7 +201,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   });
 
   registerCollectorRoutes(app, { wh, committer, limits });
-  const adminRoutes = [...ADMIN_ROUTES, ...MODEL_ROUTES, ...(options.routes ?? [])];
+  const adminRoutes = [...ADMIN_ROUTES, ...MODEL_ROUTES, ...MEASURE_ROUTES, ...(options.routes ?? [])];
   registerAdminRoutes(app, wh, adminRoutes);
 
   const openapi = buildOpenApi({

@@ -71,3 +71,32 @@ describe('the lift report of a play', () => {
     }
   });
 });
+
+test('the admin API serves the same report (read key), and a 404 for a play without exposures', async () => {
+  const { startTestServer } = await import('../server/helpers.js');
+  const server = await startTestServer();
+  try {
+    await playWithKnownLift(server.wh, 3000, 4);
+    const asOf = new Date(start + 40 * DAY).toISOString();
+    const get = (path: string) =>
+      fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.keys.read}` } });
+    const r = await get(`/api/v1/measure/spring-perks?kpi=conversion_rate&holdoutShare=0.1&asOf=${asOf}`);
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { rows: { kpi: string; lift: { absolute: { estimate: number } } }[] };
+    const direct = await measureReport(server.wh, {
+      play: 'spring-perks',
+      asOf: new Date(asOf),
+      holdoutShare: 0.1,
+      kpis: [
+        {
+          name: 'conversion_rate',
+          definition: { kind: 'conversion', event: 'Order Completed', within: '14d' },
+        },
+      ],
+    });
+    assert.equal(body.rows[0]!.lift.absolute.estimate, direct.rows[0]!.lift!.absolute.estimate);
+    assert.equal((await get('/api/v1/measure/nothing-here')).status, 404);
+  } finally {
+    await server.close();
+  }
+});
