@@ -142,6 +142,8 @@ export interface Dialect {
   readCsvLines(path: string): string;
   readCsv(path: string, options: { header: boolean; delimiter?: string; inferTypes?: boolean }): string;
   readParquet(path: string): string;
+  /** `expr IN (…)` for a list of texts bound as one JSON array parameter (`placeholder` binds JSON.stringify(list)). */
+  inTextList(expr: string, placeholder: string): string;
 }
 
 /** A JSON path literal for constant keys we choose (never user input): `['a','b']` → `'$."a"."b"'`. */

@@ -327,6 +327,71 @@ export const PREDICTIONS: TableDef = {
   primaryKey: ['person_id', 'as_of'],
 };
 
+/** Plays as last loaded from a playbook (Activate): one row per play, the current version. */
+export const PLAYS: TableDef = {
+  name: 'plays',
+  columns: [
+    { name: 'name', type: 'text', notNull: true },
+    { name: 'version', type: 'integer', notNull: true },
+    { name: 'definition', type: 'json', notNull: true },
+    { name: 'definition_hash', type: 'text', notNull: true },
+    { name: 'updated_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['name'],
+};
+
+/**
+ * The outbox: one row per (play, person, trigger occurrence) — the idempotency key — with its state: pending,
+ * deferred (quiet hours), sent, withheld (holdout), blocked (a guard said no; `reason` says which), dead (gave up).
+ */
+export const DELIVERIES: TableDef = {
+  name: 'deliveries',
+  columns: [
+    { name: 'id', type: 'bigint', notNull: true },
+    { name: 'idempotency_key', type: 'text', notNull: true },
+    { name: 'play', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'trigger', type: 'text', notNull: true }, // enter | exit | schedule
+    { name: 'occurred_at', type: 'timestamp', notNull: true },
+    { name: 'channel', type: 'text', notNull: true },
+    { name: 'destination', type: 'text' },
+    { name: 'variant', type: 'text' },
+    { name: 'status', type: 'text', notNull: true },
+    { name: 'reason', type: 'text' },
+    { name: 'attempts', type: 'integer', notNull: true },
+    { name: 'next_attempt_at', type: 'timestamp' },
+    { name: 'last_error', type: 'text' },
+    { name: 'created_at', type: 'timestamp', notNull: true },
+    { name: 'sent_at', type: 'timestamp' },
+  ],
+  primaryKey: ['idempotency_key'],
+};
+
+/** Who a play decided about and in which arm: the first exposure per person per play starts measurement. */
+export const EXPOSURES: TableDef = {
+  name: 'exposures',
+  columns: [
+    { name: 'play', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'arm', type: 'text', notNull: true }, // treatment | holdout
+    { name: 'variant', type: 'text' },
+    { name: 'exposed_at', type: 'timestamp', notNull: true },
+    { name: 'idempotency_key', type: 'text', notNull: true },
+  ],
+  primaryKey: ['idempotency_key'],
+};
+
+/** Where each play's triggers have got to: the last segment change consumed and the last schedule tick. */
+export const ACTIVATION_CURSORS: TableDef = {
+  name: 'activation_cursors',
+  columns: [
+    { name: 'play', type: 'text', notNull: true },
+    { name: 'last_seq', type: 'bigint', notNull: true },
+    { name: 'last_tick', type: 'timestamp' },
+  ],
+  primaryKey: ['play'],
+};
+
 /**
  * Per-person scores of the models that are not purchase models, as of a time, one row per score: churn and purchase
  * probabilities (propensity) and cluster assignments (`value` = cluster id, `label` = its words). Segment
@@ -429,7 +494,18 @@ export const MIGRATIONS: readonly Migration[] = [
       d.createTable(SEGMENT_REFRESHES),
     ],
   },
-  // Versions 7 to 9 belong to activation, audience files and governance (merged separately).
+  {
+    version: 7,
+    description: 'plays, the delivery outbox, exposures and trigger cursors',
+    statements: (d) => [
+      d.createTable(PLAYS),
+      d.createTable(DELIVERIES),
+      d.createTable(EXPOSURES),
+      d.createTable(ACTIVATION_CURSORS),
+      // decide() reads one person's current memberships per request.
+      'CREATE INDEX IF NOT EXISTS segment_memberships_person ON segment_memberships (person_id)',
+    ],
+  },
   {
     version: 10,
     description: 'per-person scores of propensity models and cluster assignments',

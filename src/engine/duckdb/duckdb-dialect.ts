@@ -121,4 +121,5 @@ export const duckdbDialect: Dialect = {
   readCsv: (path, { header, delimiter, inferTypes }) =>
     `read_csv(${path}, header = ${header}, all_varchar = ${!inferTypes}${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
   readParquet: (path) => `read_parquet(${path})`,
+  inTextList: (expr, placeholder) => `${expr} IN (SELECT unnest(from_json(${placeholder}, '["VARCHAR"]')))`,
 };

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { durationMs } from '../config/duration.js';
+import type { SqlValue, Warehouse } from '../engine/warehouse.js';
+import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
+import { createDestination } from './destinations/create-destination.js';
+import type { Destination } from './destinations/destination.js';
+import { consentAsOf, consentBlock } from './guards.js';
+import { type DrainSummary, drainOutbox } from './outbox.js';
+import { type Play, type Playbook, purposeOf } from './playbook.js';
+import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
+
+/**
+ * `segflow activate run`: turn what happened since the last run into deliveries, then send what is due.
+ *
+ * For each play with a destination, the trigger's occurrences (segment enters or exits from the change log, or
+ * schedule ticks) are decided one by one: the re-entry policy, then eligibility (consent for the play's purpose at
+ * decision time — so both arms hold eligible people only), then the arm by the GrowthBook hash of (play, person).
+ * The holdout arm gets an exposure and a `withheld` row; the treatment arm an exposure and a `pending` row that the
+ * outbox sends. Each play's decisions and its trigger cursor commit together, so a crash replays them and the
+ * idempotency keys make the replay a no-op.
+ */
+export interface ActivationSummary {
+  asOf: Date;
+  plays: {
+    play: string;
+    occurrences: number;
+    queued: number;
+    withheld: number;
+    blocked: number;
+    skipped: number;
+  }[];
+  outbox: DrainSummary;
+}
+
+/** The statuses that mean "this person got the play" for re-entry purposes. */
+const DECIDED = ['pending', 'deferred', 'sent', 'withheld', 'dead'];
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+/** Record the playbook's plays; a changed definition bumps its version. */
+export async function upsertPlays(wh: Warehouse, pb: Playbook, asOf: Date): Promise<void> {
+  for (const play of pb.plays) {
+    const hash = hashOf(play);
+    await wh.run(
+      `INSERT INTO plays (name, version, definition, definition_hash, updated_at) VALUES (?, 1, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET version = plays.version + 1, definition = excluded.definition,
+         definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
+       WHERE plays.definition_hash <> excluded.definition_hash`,
+      [play.name, JSON.stringify(play), hash, asOf],
+    );
+  }
+}
+
+export function destinationsOf(pb: Playbook): Map<string, Destination> {
+  return new Map(Object.entries(pb.destinations).map(([name, cfg]) => [name, createDestination(name, cfg)]));
+}
+
+async function decidePlay(
+  wh: Warehouse,
+  pb: Playbook,
+  play: Play,
+  asOf: Date,
+): Promise<ActivationSummary['plays'][number]> {
+  const { occurrences, cursor } = await pendingOccurrences(wh, pb, play, asOf);
+  const counts = {
+    play: play.name,
+    occurrences: occurrences.length,
+    queued: 0,
+    withheld: 0,
+    blocked: 0,
+    skipped: 0,
+  };
+  if (occurrences.length === 0) {
+    await saveCursor(wh, play.name, cursor);
+    return counts;
+  }
+  const persons = [...new Set(occurrences.map((o) => o.personId))];
+  const consent = await consentAsOf(wh, persons, asOf);
+  // What each person already got from this play (for the re-entry policy), updated as this run decides.
+  const history = new Map<string, Date[]>();
+  const earlier = await wh.query<{ person_id: string; occurred_at: Date }>(
+    `SELECT person_id, occurred_at FROM deliveries WHERE play = ? AND status IN (${DECIDED.map(() => '?').join(', ')})
+       AND ${wh.dialect.inTextList('person_id', '?')}`,
+    [play.name, ...DECIDED, JSON.stringify(persons)],
+  );
+  for (const r of earlier) {
+    const list = history.get(r.person_id) ?? [];
+    list.push(r.occurred_at);
+    history.set(r.person_id, list);
+  }
+  const reEntryBlock = (o: Occurrence): string | null => {
+    const got = history.get(o.personId) ?? [];
+    const policy = play.re_entry;
+    if (policy === 'every_time' || got.length === 0) return null;
+    if (policy === 'once') return 're-entry: once, and this person already got the play';
+    const window = durationMs(policy.at_most_once_per);
+    const recent = got.some((t) => t.getTime() > o.occurredAt.getTime() - window);
+    return recent ? `re-entry: at most once per ${policy.at_most_once_per}` : null;
+  };
+  const plan = {
+    seed: play.name,
+    holdoutShare: play.holdout,
+    ...(play.variants ? { variants: play.variants.map((v) => ({ name: v.name, weight: v.weight })) } : {}),
+  };
+  const rows: SqlValue[][] = [];
+  const exposures: SqlValue[][] = [];
+  for (const o of occurrences) {
+    const key = `${play.name}:${o.personId}:${o.key}`;
+    const base = [
+      key,
+      play.name,
+      o.personId,
+      o.trigger,
+      o.occurredAt,
+      play.channel,
+      play.destination ?? null,
+    ];
+    const skip = reEntryBlock(o);
+    if (skip) {
+      rows.push([...base, null, 'skipped', skip, 0, null, asOf]);
+      counts.skipped++;
+      continue;
+    }
+    const notAllowed = consentBlock(pb, consent.get(o.personId), purposeOf(play));
+    if (notAllowed) {
+      rows.push([...base, null, 'blocked', notAllowed, 0, null, asOf]);
+      counts.blocked++;
+      continue;
+    }
+    const { arm } = assignArm(plan, o.personId);
+    const holdout = arm === HOLDOUT_ARM;
+    const variant = holdout ? null : play.variants ? arm : null;
+    rows.push([
+      ...base,
+      variant,
+      holdout ? 'withheld' : 'pending',
+      holdout ? 'holdout' : null,
+      0,
+      holdout ? null : o.occurredAt.getTime() > asOf.getTime() ? o.occurredAt : asOf,
+      asOf,
+    ]);
+    exposures.push([play.name, o.personId, holdout ? HOLDOUT_ARM : 'treatment', variant, o.occurredAt, key]);
+    const list = history.get(o.personId) ?? [];
+    list.push(o.occurredAt);
+    history.set(o.personId, list);
+    if (holdout) counts.withheld++;
+    else counts.queued++;
+  }
+  await wh.transaction(async (tx) => {
+    const [top] = await tx.query<{ id: number | null }>('SELECT max(id) AS id FROM deliveries');
+    let id = Number(top?.id ?? 0);
+    for (const r of rows) {
+      await tx.run(
+        `INSERT INTO deliveries (id, idempotency_key, play, person_id, trigger, occurred_at, channel, destination,
+           variant, status, reason, attempts, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+        [++id, ...r],
+      );
+    }
+    for (const e of exposures) {
+      await tx.run(
+        `INSERT INTO exposures (play, person_id, arm, variant, exposed_at, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+        e,
+      );
+    }
+    await saveCursor(tx, play.name, cursor);
+  });
+  return counts;
+}
+
+export async function runActivation(
+  wh: Warehouse,
+  pb: Playbook,
+  options: { asOf?: Date; destinations?: ReadonlyMap<string, Destination> } = {},
+): Promise<ActivationSummary> {
+  const asOf = options.asOf ?? new Date();
+  await upsertPlays(wh, pb, asOf);
+  const plays: ActivationSummary['plays'] = [];
+  // Plays without a destination are served by decide() alone.
+  for (const play of pb.plays.filter((p) => p.destination)) plays.push(await decidePlay(wh, pb, play, asOf));
+  const owned = options.destinations ? null : destinationsOf(pb);
+  try {
+    const outbox = await drainOutbox(wh, pb, options.destinations ?? owned!, asOf);
+    return { asOf, plays, outbox };
+  } finally {
+    if (owned) for (const d of owned.values()) await d.close();
+  }
+}

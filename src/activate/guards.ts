@@ -1,0 +1,176 @@
+import { durationMs } from '../config/duration.js';
+import type { Warehouse } from '../engine/warehouse.js';
+import type { Cap, Playbook } from './playbook.js';
+
+/**
+ * The guards every delivery passes, each with the reason it gives when it says no: consent for the play's purpose,
+ * frequency caps (global and per channel), and quiet hours in the person's time zone (a deferral, not a refusal).
+ */
+
+/** Each person's consent per purpose as of T: the latest answer (by event time, then message id) at or before T. */
+export async function consentAsOf(
+  wh: Warehouse,
+  personIds: readonly string[],
+  asOf: Date,
+): Promise<Map<string, Map<string, boolean>>> {
+  const out = new Map<string, Map<string, boolean>>();
+  if (personIds.length === 0) return out;
+  const rows = await wh.query<{ person_id: string; purpose: string; granted: boolean }>(
+    `SELECT i.person_id, c.purpose, ${wh.dialect.argMax('c.granted', '(c.ts, c.message_id)')} AS granted
+     FROM identity_consent c JOIN identities i ON i.identifier = c.identifier
+     WHERE c.ts <= ? AND ${wh.dialect.inTextList('i.person_id', '?')}
+     GROUP BY i.person_id, c.purpose`,
+    [asOf, JSON.stringify(personIds)],
+  );
+  for (const r of rows) {
+    let m = out.get(r.person_id);
+    if (!m) {
+      m = new Map();
+      out.set(r.person_id, m);
+    }
+    m.set(r.purpose, r.granted);
+  }
+  return out;
+}
+
+/** Why consent blocks a purpose, or null when it is granted. */
+export function consentBlock(
+  pb: Playbook,
+  consent: Map<string, boolean> | undefined,
+  purpose: string,
+): string | null {
+  const answer = consent?.get(purpose);
+  if (answer === true) return null;
+  if (answer === false) return `consent: ${purpose} withdrawn`;
+  return pb.consent.default === 'allow' ? null : `consent: never given for ${purpose}`;
+}
+
+/** Sent messages per person, to count against caps; planned sends are added as they are decided. */
+export class SendLog {
+  private readonly byPerson = new Map<string, { channel: string; at: number }[]>();
+
+  add(personId: string, channel: string, at: Date): void {
+    let list = this.byPerson.get(personId);
+    if (!list) {
+      list = [];
+      this.byPerson.set(personId, list);
+    }
+    list.push({ channel, at: at.getTime() });
+  }
+
+  /** The first cap a new message on `channel` at `asOf` would break, as a reason; null when none. */
+  capBlock(pb: Playbook, personId: string, channel: string, asOf: Date): string | null {
+    const list = this.byPerson.get(personId) ?? [];
+    const t = asOf.getTime();
+    const over = (caps: readonly Cap[], only?: string) => {
+      for (const cap of caps) {
+        const from = t - durationMs(cap.per);
+        const n = list.filter(
+          (s) => s.at > from && s.at <= t && (only === undefined || s.channel === only),
+        ).length;
+        if (n >= cap.max) return cap;
+      }
+      return undefined;
+    };
+    const global = over(pb.caps.global);
+    if (global) return `cap: at most ${global.max} messages per ${global.per}`;
+    const ch = over(pb.caps.channels[channel] ?? [], channel);
+    if (ch) return `cap: at most ${ch.max} ${channel} messages per ${ch.per}`;
+    return null;
+  }
+}
+
+/** The longest cap window: how far back sent messages matter. */
+export function longestCapMs(pb: Playbook): number {
+  const caps = [...pb.caps.global, ...Object.values(pb.caps.channels).flat()];
+  return caps.reduce((m, c) => Math.max(m, durationMs(c.per)), 0);
+}
+
+export async function loadSendLog(
+  wh: Warehouse,
+  pb: Playbook,
+  personIds: readonly string[],
+  asOf: Date,
+): Promise<SendLog> {
+  const log = new SendLog();
+  const window = longestCapMs(pb);
+  if (window === 0 || personIds.length === 0) return log;
+  const rows = await wh.query<{ person_id: string; channel: string; sent_at: Date }>(
+    `SELECT person_id, channel, sent_at FROM deliveries
+     WHERE status = 'sent' AND sent_at > ? AND sent_at <= ? AND ${wh.dialect.inTextList('person_id', '?')}`,
+    [new Date(asOf.getTime() - window), asOf, JSON.stringify(personIds)],
+  );
+  for (const r of rows) log.add(r.person_id, r.channel, r.sent_at);
+  return log;
+}
+
+function minutesOfDay(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  return h! * 60 + m!;
+}
+
+/** The local wall-clock minute of the day of an instant in a time zone. */
+function localMinute(at: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return get('hour') * 60 + get('minute');
+}
+
+function knownTimeZone(tz: unknown): tz is string {
+  if (typeof tz !== 'string' || tz.length === 0) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * When quiet hours hold at `asOf` in the person's time zone (their `timezone` trait, else the playbook's), the
+ * instant they end; otherwise null. The window may cross midnight (21:00–08:00).
+ */
+export function quietUntil(pb: Playbook, traits: Record<string, unknown>, asOf: Date): Date | null {
+  const q = pb.quiet_hours;
+  if (!q) return null;
+  const tzTrait = traits[q.timezone_trait];
+  const tz = knownTimeZone(tzTrait) ? tzTrait : pb.timezone;
+  const now = localMinute(asOf, tz);
+  const start = minutesOfDay(q.start);
+  const end = minutesOfDay(q.end);
+  const inside = start <= end ? now >= start && now < end : now >= start || now < end;
+  if (!inside) return null;
+  const minutes = (end - now + 1440) % 1440;
+  const until = new Date(asOf.getTime() + minutes * 60_000);
+  until.setUTCSeconds(0, 0);
+  return until;
+}
+
+/** Latest traits per person (for templates and time zones). */
+export async function traitsOf(
+  wh: Warehouse,
+  personIds: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  if (personIds.length === 0) return out;
+  const rows = await wh.query<{ person_id: string; key: string; value: string }>(
+    `SELECT i.person_id, t.key, ${wh.dialect.argMax('t.value', '(t.ts, t.message_id)')} AS value
+     FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+     WHERE ${wh.dialect.inTextList('i.person_id', '?')} GROUP BY i.person_id, t.key`,
+    [JSON.stringify(personIds)],
+  );
+  for (const id of personIds) out.set(id, {});
+  for (const r of rows) {
+    try {
+      out.get(r.person_id)![r.key] = JSON.parse(r.value);
+    } catch {
+      out.get(r.person_id)![r.key] = r.value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import { durationMs } from '../config/duration.js';
+import type { Warehouse } from '../engine/warehouse.js';
+import { SegflowError } from '../errors.js';
+import type { DeliveryMessage, DeliveryResult, Destination } from './destinations/destination.js';
+import { consentAsOf, consentBlock, loadSendLog, quietUntil, traitsOf } from './guards.js';
+import { type Playbook, purposeOf } from './playbook.js';
+
+/**
+ * The outbox. Deliveries are rows, so nothing is lost across restarts: a due row is checked by the guards at send
+ * time (consent may have been withdrawn since the decision, a cap may have filled, quiet hours may hold), sent
+ * through its destination, and only then marked sent — a crash in between re-sends it with the same idempotency key,
+ * which receivers dedupe (at-least-once delivery, effectively once). Failures retry with exponential backoff and
+ * full jitter until the playbook's max attempts; then the row is dead, listed and replayable.
+ */
+export type DeliveryStatus = 'pending' | 'deferred' | 'sent' | 'withheld' | 'blocked' | 'skipped' | 'dead';
+
+export interface DeliveryRow {
+  id: number;
+  idempotency_key: string;
+  play: string;
+  person_id: string;
+  trigger: 'enter' | 'exit' | 'schedule';
+  occurred_at: Date;
+  channel: string;
+  destination: string | null;
+  variant: string | null;
+  status: DeliveryStatus;
+  reason: string | null;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+}
+
+export interface DrainSummary {
+  sent: number;
+  blocked: number;
+  deferred: number;
+  retried: number;
+  dead: number;
+}
+
+/** Delay before attempt n+1 after n failures: full jitter over min(max, base·2^(n−1)), seeded by the key. */
+export function backoffMs(pb: Playbook, key: string, failures: number): number {
+  const cap = Math.min(durationMs(pb.retry.max_delay), durationMs(pb.retry.base) * 2 ** (failures - 1));
+  const u = createHash('sha256').update(`${key}#${failures}`).digest().readUInt32BE(0) / 2 ** 32;
+  return Math.max(1000, Math.round(cap * u));
+}
+
+/** Send everything due at `asOf` through the guards and the destinations. */
+export async function drainOutbox(
+  wh: Warehouse,
+  pb: Playbook,
+  destinations: ReadonlyMap<string, Destination>,
+  asOf: Date,
+): Promise<DrainSummary> {
+  const summary: DrainSummary = { sent: 0, blocked: 0, deferred: 0, retried: 0, dead: 0 };
+  const due = await wh.query<DeliveryRow & Record<string, unknown>>(
+    `SELECT * FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+     ORDER BY next_attempt_at, id`,
+    [asOf],
+  );
+  if (!due.length) return summary;
+  const persons = [...new Set(due.map((d) => d.person_id))];
+  const consent = await consentAsOf(wh, persons, asOf);
+  const traits = await traitsOf(wh, persons);
+  const sendLog = await loadSendLog(wh, pb, persons, asOf);
+  const plays = new Map(pb.plays.map((p) => [p.name, p]));
+  const batches = new Map<string, { row: DeliveryRow; message: DeliveryMessage }[]>();
+  const update = (row: DeliveryRow, set: Partial<DeliveryRow>) => {
+    const cols = Object.keys(set);
+    return wh.run(`UPDATE deliveries SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [
+      ...cols.map((c) => (set as Record<string, Date | string | number | null>)[c] ?? null),
+      row.id,
+    ]);
+  };
+  for (const row of due) {
+    const play = plays.get(row.play);
+    if (!play) {
+      await update(row, { status: 'blocked', reason: 'the play is no longer in the playbook' });
+      summary.blocked++;
+      continue;
+    }
+    const consentReason = consentBlock(pb, consent.get(row.person_id), purposeOf(play));
+    if (consentReason) {
+      await update(row, { status: 'blocked', reason: consentReason });
+      summary.blocked++;
+      continue;
+    }
+    const capReason = sendLog.capBlock(pb, row.person_id, row.channel, asOf);
+    if (capReason) {
+      await update(row, { status: 'blocked', reason: capReason });
+      summary.blocked++;
+      continue;
+    }
+    const personTraits = traits.get(row.person_id) ?? {};
+    const until = quietUntil(pb, personTraits, asOf);
+    if (until) {
+      await update(row, {
+        status: 'deferred',
+        reason: `quiet hours until ${until.toISOString()}`,
+        next_attempt_at: until,
+      });
+      summary.deferred++;
+      continue;
+    }
+    const destination = row.destination ?? '';
+    if (!destinations.has(destination)) {
+      await update(row, {
+        status: 'dead',
+        reason: `no destination '${destination}'`,
+        last_error: 'not configured',
+      });
+      summary.dead++;
+      continue;
+    }
+    // Counted now, so later rows of this drain see it: a cap is never exceeded even when sends fail and retry.
+    sendLog.add(row.person_id, row.channel, asOf);
+    const variant = play.variants?.find((v) => v.name === row.variant);
+    const message: DeliveryMessage = {
+      idempotencyKey: row.idempotency_key,
+      play: play.name,
+      segment: play.segment,
+      personId: row.person_id,
+      trigger: row.trigger,
+      occurredAt: row.occurred_at,
+      traits: personTraits,
+      content: {
+        ...play.content,
+        ...(variant?.content ?? {}),
+        offer: play.offer,
+        variant: row.variant ?? 'treatment',
+      },
+    };
+    let list = batches.get(destination);
+    if (!list) {
+      list = [];
+      batches.set(destination, list);
+    }
+    list.push({ row, message });
+  }
+  for (const [name, list] of batches) {
+    let results: DeliveryResult[];
+    try {
+      results = await destinations.get(name)!.send(list.map((x) => x.message));
+    } catch (e) {
+      results = list.map(() => ({ ok: false, retryable: true, error: (e as Error).message }));
+    }
+    for (const [i, { row }] of list.entries()) {
+      const r = results[i] ?? { ok: false, retryable: true, error: 'no result from the destination' };
+      const attempts = Number(row.attempts) + 1;
+      if (r.ok) {
+        await update(row, { status: 'sent', sent_at: asOf, attempts, reason: null, last_error: null });
+        summary.sent++;
+      } else if (!r.retryable || attempts >= pb.retry.max_attempts) {
+        await update(row, {
+          status: 'dead',
+          attempts,
+          last_error: r.error,
+          reason: r.retryable ? `gave up after ${attempts} attempts` : 'the destination refused it',
+        });
+        summary.dead++;
+      } else {
+        const delay = Math.max(backoffMs(pb, row.idempotency_key, attempts), r.retryAfterMs ?? 0);
+        await update(row, {
+          status: 'pending',
+          attempts,
+          last_error: r.error,
+          reason: `retry ${attempts + 1} of ${pb.retry.max_attempts}`,
+          next_attempt_at: new Date(asOf.getTime() + delay),
+        });
+        summary.retried++;
+      }
+    }
+  }
+  return summary;
+}
+
+/** Deliveries, newest first, optionally by status or play. */
+export async function listDeliveries(
+  wh: Warehouse,
+  o: { status?: DeliveryStatus; play?: string; personId?: string; limit?: number } = {},
+): Promise<DeliveryRow[]> {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (o.status) {
+    where.push('status = ?');
+    params.push(o.status);
+  }
+  if (o.play) {
+    where.push('play = ?');
+    params.push(o.play);
+  }
+  if (o.personId) {
+    where.push('person_id = ?');
+    params.push(o.personId);
+  }
+  return wh.query<DeliveryRow & Record<string, unknown>>(
+    `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    [...params, o.limit ?? 100],
+  );
+}
+
+/** Put dead deliveries back in the queue (attempts reset), due at `asOf`; by id, or every dead one. */
+export async function retryDeliveries(
+  wh: Warehouse,
+  o: { id?: number; allDead?: boolean; asOf?: Date },
+): Promise<number> {
+  const asOf = o.asOf ?? new Date();
+  if (o.id === undefined && !o.allDead) {
+    throw new SegflowError('USAGE', 'say which deliveries to retry', 'give a delivery id, or --all-dead');
+  }
+  if (o.id !== undefined) {
+    const [row] = await wh.query<{ status: string }>('SELECT status FROM deliveries WHERE id = ?', [o.id]);
+    if (!row)
+      throw new SegflowError('NOT_FOUND', `no delivery ${o.id}`, 'list them with `segflow deliveries list`');
+    if (row.status !== 'dead') {
+      throw new SegflowError(
+        'USAGE',
+        `delivery ${o.id} is ${row.status}, not dead`,
+        'only dead deliveries are retried by hand; the others retry on their own',
+      );
+    }
+  }
+  return wh.run(
+    `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, reason = 'retried by hand'
+     WHERE status = 'dead' ${o.id !== undefined ? 'AND id = ?' : ''}`,
+    o.id !== undefined ? [asOf, o.id] : [asOf],
+  );
+}

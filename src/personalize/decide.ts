@@ -1,0 +1,154 @@
+import { consentAsOf, consentBlock, loadSendLog, quietUntil, traitsOf } from '../activate/guards.js';
+import { type Play, type Playbook, purposeOf } from '../activate/playbook.js';
+import { durationMs } from '../config/duration.js';
+import type { Warehouse } from '../engine/warehouse.js';
+import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
+
+/**
+ * Personalize: for one person now, the highest-priority play whose segment they are in and whose guards pass, with
+ * its content variant — and the reasons, so a marketer can see why this play and not another.
+ */
+export interface Candidate {
+  play: string;
+  priority: number;
+  eligible: boolean;
+  /** Each check in order: `segment: in champion`, `consent: email granted`, `cap: ok`, `holdout: …`. */
+  reasons: string[];
+}
+
+export interface Decision {
+  personId: string | null;
+  asOf: Date;
+  segments: string[];
+  play: {
+    name: string;
+    offer: string;
+    channel: string;
+    variant: string;
+    content: Record<string, unknown>;
+    kpi: string | null;
+  } | null;
+  candidates: Candidate[];
+}
+
+export async function decide(
+  wh: Warehouse,
+  pb: Playbook,
+  identifier: string,
+  options: { asOf?: Date } = {},
+): Promise<Decision> {
+  const asOf = options.asOf ?? new Date();
+  const [who] = await wh.query<{ person_id: string }>(
+    'SELECT person_id FROM identities WHERE identifier = ?',
+    [identifier],
+  );
+  if (!who) return { personId: null, asOf, segments: [], play: null, candidates: [] };
+  const personId = who.person_id;
+  const memberships = await wh.query<{ segment: string }>(
+    `SELECT DISTINCT segment FROM segment_memberships
+     WHERE person_id = ? AND entered_at <= ? AND (exited_at IS NULL OR exited_at > ?) ORDER BY segment`,
+    [personId, asOf, asOf],
+  );
+  const segments = memberships.map((m) => m.segment);
+  const inSegment = new Set(segments);
+  const matching = pb.plays
+    .filter((p) => inSegment.has(p.segment))
+    .sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
+  const decision: Decision = { personId, asOf, segments, play: null, candidates: [] };
+  if (matching.length === 0) return decision;
+  const [consent, traits, sendLog, history] = await Promise.all([
+    consentAsOf(wh, [personId], asOf),
+    traitsOf(wh, [personId]),
+    loadSendLog(wh, pb, [personId], asOf),
+    wh.query<{ play: string; occurred_at: Date }>(
+      `SELECT play, occurred_at FROM deliveries WHERE person_id = ? AND status IN ('pending', 'deferred', 'sent', 'withheld', 'dead')`,
+      [personId],
+    ),
+  ]);
+  const personTraits = traits.get(personId) ?? {};
+  for (const play of matching) {
+    const reasons = [`segment: in ${play.segment}`];
+    const block = checks(pb, play, personId, asOf, {
+      consent: consent.get(personId),
+      traits: personTraits,
+      sendLog,
+      got: history.filter((h) => h.play === play.name).map((h) => h.occurred_at),
+    });
+    reasons.push(...block.reasons);
+    const candidate: Candidate = { play: play.name, priority: play.priority, eligible: block.ok, reasons };
+    decision.candidates.push(candidate);
+    if (block.ok && !decision.play) {
+      decision.play = {
+        name: play.name,
+        offer: play.offer,
+        channel: play.channel,
+        variant: block.variant,
+        content: {
+          ...play.content,
+          ...(play.variants?.find((v) => v.name === block.variant)?.content ?? {}),
+        },
+        kpi: play.kpi ?? null,
+      };
+    }
+  }
+  return decision;
+}
+
+function checks(
+  pb: Playbook,
+  play: Play,
+  personId: string,
+  asOf: Date,
+  state: {
+    consent: Map<string, boolean> | undefined;
+    traits: Record<string, unknown>;
+    sendLog: Awaited<ReturnType<typeof loadSendLog>>;
+    got: Date[];
+  },
+): { ok: boolean; reasons: string[]; variant: string } {
+  const reasons: string[] = [];
+  const purpose = purposeOf(play);
+  const consentReason = consentBlock(pb, state.consent, purpose);
+  if (consentReason) return { ok: false, reasons: [...reasons, consentReason], variant: '' };
+  reasons.push(`consent: ${purpose} granted`);
+  const { arm } = assignArm(
+    {
+      seed: play.name,
+      holdoutShare: play.holdout,
+      ...(play.variants ? { variants: play.variants.map((v) => ({ name: v.name, weight: v.weight })) } : {}),
+    },
+    personId,
+  );
+  if (arm === HOLDOUT_ARM) {
+    return {
+      ok: false,
+      reasons: [...reasons, `holdout: withheld for measurement (${play.holdout * 100}% held out)`],
+      variant: '',
+    };
+  }
+  if (play.re_entry === 'once' && state.got.length) {
+    return {
+      ok: false,
+      reasons: [...reasons, 're-entry: once, and this person already got the play'],
+      variant: '',
+    };
+  }
+  if (typeof play.re_entry === 'object') {
+    const w = durationMs(play.re_entry.at_most_once_per);
+    if (state.got.some((t) => t.getTime() > asOf.getTime() - w)) {
+      return {
+        ok: false,
+        reasons: [...reasons, `re-entry: at most once per ${play.re_entry.at_most_once_per}`],
+        variant: '',
+      };
+    }
+  }
+  const cap = state.sendLog.capBlock(pb, personId, play.channel, asOf);
+  if (cap) return { ok: false, reasons: [...reasons, cap], variant: '' };
+  reasons.push('caps: within every cap');
+  const quiet = quietUntil(pb, state.traits, asOf);
+  if (quiet)
+    return { ok: false, reasons: [...reasons, `quiet hours until ${quiet.toISOString()}`], variant: '' };
+  reasons.push(`arm: ${arm}`);
+  return { ok: true, reasons, variant: arm };
+}
