@@ -13,7 +13,9 @@ export const at = (ms: number) => new Date(T0 + ms);
 /** A webhook receiver on 127.0.0.1 that keeps what arrives and dedupes by webhook-id, as the spec asks receivers to. */
 export interface Receiver {
   url: string;
-  requests: { headers: IncomingHttpHeaders; body: string }[];
+  requests: { headers: IncomingHttpHeaders; body: string; at: Date | null }[];
+  /** The simulated time stamped on requests as they arrive (tests set it before each run). */
+  now: Date | null;
   /** Distinct webhook-ids received. */
   ids: Set<string>;
   /** The status the next requests get (200 by default); set 503 to play "down". */
@@ -22,14 +24,14 @@ export interface Receiver {
 }
 
 export async function startReceiver(): Promise<Receiver> {
-  const r: Omit<Receiver, 'url' | 'close'> = { requests: [], ids: new Set(), status: 200 };
+  const r: Omit<Receiver, 'url' | 'close'> = { requests: [], ids: new Set(), status: 200, now: null };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       if (r.status >= 200 && r.status < 300) {
-        r.requests.push({ headers: req.headers, body });
+        r.requests.push({ headers: req.headers, body, at: r.now });
         r.ids.add(String(req.headers['webhook-id']));
       }
       res.statusCode = r.status;

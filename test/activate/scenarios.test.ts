@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { runActivation } from '../../src/activate/activate-run.js';
-import { listDeliveries } from '../../src/activate/outbox.js';
+import { listDeliveries, retryDeliveries } from '../../src/activate/outbox.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
@@ -238,6 +238,40 @@ plays:
     const d = await decide(wh, pb, held[0]!, { asOf: at(3 * HOUR) });
     assert.equal(d.play, null);
     assert.match(d.candidates[0]!.reasons.join(' | '), /holdout: withheld for measurement/);
+    await wh.close();
+  });
+
+  test('a receiver down for a while and then back receives every delivery; dead letters replay', async () => {
+    const pb = playbook(
+      receiver,
+      `retry: { max_attempts: 4, base: 1m, max_delay: 1h }\nplays:\n  - { name: nudge, segment: recent-buyers, offer: a, channel: webhook, destination: hook }`,
+    );
+    await runActivation(wh, pb, { asOf: at(0) });
+    const people = ['r1', 'r2', 'r3', 'r4', 'r5'];
+    receiver.status = 503;
+    await enterAt(people, at(HOUR));
+    let t = 2 * HOUR;
+    for (let i = 0; i < 3; i++, t += 2 * HOUR) await runActivation(wh, pb, { asOf: at(t) });
+    const pending = await listDeliveries(wh, { status: 'pending' });
+    assert.equal(pending.length, 5);
+    assert.ok(pending.every((d) => d.attempts === 3 && d.last_error?.includes('HTTP 503')));
+    receiver.status = 200;
+    await runActivation(wh, pb, { asOf: at(t) });
+    assert.deepEqual(
+      [...receiver.ids].sort(),
+      people.map((p) => `nudge:${p}:enter:${people.indexOf(p) + 1}`).sort(),
+    );
+    // A second outage outlasting max_attempts: dead letters, then replayed by hand.
+    receiver.status = 503;
+    await enterAt(['r6'], at(t + HOUR));
+    for (let i = 0; i < 5; i++) await runActivation(wh, pb, { asOf: at(t + (2 + 2 * i) * HOUR) });
+    const dead = await listDeliveries(wh, { status: 'dead' });
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.reason, 'gave up after 4 attempts');
+    receiver.status = 200;
+    assert.equal(await retryDeliveries(wh, { allDead: true, asOf: at(t + 20 * HOUR) }), 1);
+    await runActivation(wh, pb, { asOf: at(t + 20 * HOUR) });
+    assert.equal(receiver.ids.size, 6);
     await wh.close();
   });
 });
