@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerActivate } from './commands/activate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerModel(program);
   registerSegments(program);
+  registerActivate(program);
   registerModels(program);
   return program;
 }

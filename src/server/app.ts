@@ -12,6 +12,7 @@ import Fastify, {
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { isSegflowError } from '../errors.js';
+import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
@@ -34,6 +35,8 @@ export interface ServerOptions {
   groupCommit?: GroupCommitOptions;
   /** Extra admin API routes (later capabilities add theirs here). */
   routes?: readonly ApiRoute[];
+  /** The playbook decide() and activation read (default: `playbook:` in segflow.config.yaml, else ./playbook.yaml). */
+  playbook?: string;
 }
 
 export interface SegflowServer {
@@ -201,7 +204,13 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   });
 
   registerCollectorRoutes(app, { wh, committer, limits });
-  const adminRoutes = [...ADMIN_ROUTES, ...MODEL_ROUTES, ...MEASURE_ROUTES, ...(options.routes ?? [])];
+  const adminRoutes = [
+    ...ADMIN_ROUTES,
+    ...MODEL_ROUTES,
+    ...MEASURE_ROUTES,
+    ...activateRoutes({ playbook: options.playbook }),
+    ...(options.routes ?? []),
+  ];
   registerAdminRoutes(app, wh, adminRoutes);
 
   const openapi = buildOpenApi({
@@ -243,6 +252,7 @@ export interface StartOptions {
   logger?: ServerOptions['logger'];
   limits?: Partial<Limits>;
   groupCommit?: GroupCommitOptions;
+  playbook?: string;
 }
 
 export interface RunningServer extends SegflowServer {
@@ -262,6 +272,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger: options.logger,
       limits: options.limits,
       groupCommit: options.groupCommit,
+      playbook: options.playbook,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {

@@ -25,25 +25,32 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port to listen on (0 picks a free one)', '8787')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--log-level <level>', 'structured log level: fatal, error, warn, info, debug', 'info')
-    .action(async (flags: { port: string; host: string; logLevel: string }, cmd: Command) => {
-      const server = await startServer({
-        dbPath: resolveDbPath(cmd.optsWithGlobals()),
-        host: flags.host,
-        port: port(flags.port),
-        // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
-        logger: { level: flags.logLevel, stream: process.stderr },
-      });
-      server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          server.app.log.info({ signal }, 'shutting down: committing what is queued');
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      await server.close();
-    });
+    .option(
+      '--playbook <file>',
+      'the playbook decide() reads (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
+    )
+    .action(
+      async (flags: { port: string; host: string; logLevel: string; playbook?: string }, cmd: Command) => {
+        const server = await startServer({
+          dbPath: resolveDbPath(cmd.optsWithGlobals()),
+          host: flags.host,
+          port: port(flags.port),
+          ...(flags.playbook ? { playbook: flags.playbook } : {}),
+          // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
+          logger: { level: flags.logLevel, stream: process.stderr },
+        });
+        server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            server.app.log.info({ signal }, 'shutting down: committing what is queued');
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        await server.close();
+      },
+    );
 }

@@ -16,7 +16,7 @@ before(async () => {
   server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
-    onRcptTo(address, _session, callback) {
+    onRcptTo(_address, _session, callback) {
       if (reject) {
         const err = new Error(reject >= 500 ? 'mailbox unavailable' : 'try again later') as Error & {
           responseCode: number;

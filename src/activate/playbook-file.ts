@@ -1,0 +1,21 @@
+import { statSync } from 'node:fs';
+import { loadConfig } from '../config/config.js';
+import { loadPlaybook, type Playbook } from './playbook.js';
+
+/** Where the playbook is: the argument, else `playbook:` in segflow.config.yaml, else ./playbook.yaml. */
+export function playbookPath(explicit?: string): string {
+  const configured = loadConfig().playbook;
+  return explicit || (typeof configured === 'string' && configured) || 'playbook.yaml';
+}
+
+const cache = new Map<string, { mtimeMs: number; playbook: Playbook }>();
+
+/** The playbook, parsed once per change of the file (decide() reads it on every request). */
+export function cachedPlaybook(path: string): Playbook {
+  const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  const hit = cache.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.playbook;
+  const playbook = loadPlaybook(path);
+  cache.set(path, { mtimeMs, playbook });
+  return playbook;
+}

@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import { runActivation } from '../../activate/activate-run.js';
+import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../activate/outbox.js';
+import { loadPlaybook } from '../../activate/playbook.js';
+import { playbookPath } from '../../activate/playbook-file.js';
+import { SegflowError } from '../../errors.js';
+import { decide } from '../../personalize/decide.js';
+import { parseAsOf, withWarehouse } from '../context.js';
+import { emit, table } from '../output.js';
+
+const STATUSES: DeliveryStatus[] = ['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead'];
+
+export function registerActivate(program: Command): void {
+  const activate = program
+    .command('activate')
+    .description('Activate: run the playbook — triggers, guards, outbox');
+  activate
+    .command('run')
+    .description('turn segment changes and schedule ticks into deliveries, then send what is due')
+    .option(
+      '--playbook <file>',
+      'the playbook (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
+    )
+    .option('--as-of <time>', 'the time to act as of (default now)')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { playbook?: string; asOf?: string; json?: boolean }, cmd: Command) => {
+      const pb = loadPlaybook(playbookPath(flags.playbook));
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        runActivation(wh, pb, { asOf: parseAsOf(flags.asOf) }),
+      );
+      emit(Boolean(flags.json), r, () =>
+        [
+          `activation as of ${r.asOf.toISOString()}`,
+          table(r.plays.map((p) => ({ ...p }))),
+          `outbox: ${r.outbox.sent} sent, ${r.outbox.deferred} deferred, ${r.outbox.retried} to retry, ${r.outbox.blocked} blocked, ${r.outbox.dead} dead`,
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('playbook')
+    .description('check a playbook file: every problem with its file, line, path and fix')
+    .command('check')
+    .argument('[file]', 'the playbook (default: as for activate run)')
+    .option('--json', 'print as one JSON document')
+    .action((file: string | undefined, flags: { json?: boolean }) => {
+      const pb = loadPlaybook(playbookPath(file));
+      emit(Boolean(flags.json), pb, () =>
+        [
+          `${playbookPath(file)}: ${pb.plays.length} plays, ${Object.keys(pb.destinations).length} destinations — ok`,
+          table(
+            pb.plays.map((p) => ({
+              play: p.name,
+              segment: p.segment,
+              channel: p.channel,
+              trigger: p.trigger.on,
+              priority: p.priority,
+              holdout: p.holdout,
+              kpi: p.kpi ?? '',
+            })),
+          ),
+        ].join('\n'),
+      );
+    });
+
+  const deliveries = program
+    .command('deliveries')
+    .description('the outbox: what was sent, held, blocked or gave up');
+  deliveries
+    .command('list')
+    .option('--status <status>', STATUSES.join(' | '))
+    .option('--play <name>')
+    .option('--person <id>', 'a canonical person id')
+    .option('--limit <n>', 'newest first, at most this many', '50')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (
+        flags: { status?: string; play?: string; person?: string; limit: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        if (flags.status && !STATUSES.includes(flags.status as DeliveryStatus)) {
+          throw new SegflowError(
+            'USAGE',
+            `unknown status '${flags.status}'`,
+            `use one of ${STATUSES.join(', ')}`,
+          );
+        }
+        const rows = await withWarehouse(
+          cmd.optsWithGlobals(),
+          (wh) =>
+            listDeliveries(wh, {
+              ...(flags.status ? { status: flags.status as DeliveryStatus } : {}),
+              ...(flags.play ? { play: flags.play } : {}),
+              ...(flags.person ? { personId: flags.person } : {}),
+              limit: Number(flags.limit),
+            }),
+          { readOnly: true },
+        );
+        emit(Boolean(flags.json), rows, () =>
+          table(
+            rows.map((d) => ({
+              id: d.id,
+              play: d.play,
+              person: d.person_id,
+              status: d.status,
+              reason: d.reason ?? '',
+              attempts: d.attempts,
+              occurred: d.occurred_at.toISOString(),
+              last_error: d.last_error ?? '',
+            })),
+          ),
+        );
+      },
+    );
+  deliveries
+    .command('retry')
+    .description('put dead deliveries back in the queue (they go out on the next activate run)')
+    .argument('[id]', 'one delivery')
+    .option('--all-dead', 'every dead delivery')
+    .option('--json', 'print as one JSON document')
+    .action(async (id: string | undefined, flags: { allDead?: boolean; json?: boolean }, cmd: Command) => {
+      const n = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        retryDeliveries(wh, {
+          ...(id !== undefined ? { id: Number(id) } : {}),
+          allDead: Boolean(flags.allDead),
+        }),
+      );
+      emit(Boolean(flags.json), { requeued: n }, () => `${n} deliveries queued again`);
+    });
+
+  program
+    .command('decide')
+    .description('Personalize: the best play for one person now, with its content variant and the reasons')
+    .argument('<person>', 'any identifier of the person')
+    .option('--playbook <file>', 'the playbook (default: as for activate run)')
+    .option('--as-of <time>', 'decide as of this time (default now)')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (person: string, flags: { playbook?: string; asOf?: string; json?: boolean }, cmd: Command) => {
+        const pb = loadPlaybook(playbookPath(flags.playbook));
+        const d = await withWarehouse(
+          cmd.optsWithGlobals(),
+          (wh) => decide(wh, pb, person, { asOf: parseAsOf(flags.asOf) }),
+          {
+            readOnly: true,
+          },
+        );
+        emit(Boolean(flags.json), d, () =>
+          [
+            d.personId
+              ? `person ${d.personId}, in: ${d.segments.join(', ') || '(no segment)'}`
+              : `no person '${person}'`,
+            d.play
+              ? `→ ${d.play.name}: ${d.play.offer} (${d.play.channel}, variant ${d.play.variant})`
+              : '→ no play',
+            ...d.candidates.map(
+              (c) =>
+                `  ${c.eligible ? '✓' : '✗'} ${c.play} (priority ${c.priority}): ${c.reasons.join('; ')}`,
+            ),
+          ].join('\n'),
+        );
+      },
+    );
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { runActivation } from '../activate/activate-run.js';
+import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
+import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
+import { decide } from '../personalize/decide.js';
+import { defineRoute, jsonDates } from './admin-routes.js';
+
+const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
+const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead']);
+
+/** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
+export function activateRoutes(options: { playbook?: string } = {}) {
+  const playbook = () => cachedPlaybook(playbookPath(options.playbook));
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/decide/:personId',
+      permission: 'read',
+      tag: 'personalize',
+      summary: 'The best play for one person now: its offer, channel and content variant, and the reasons',
+      params: z.object({ personId: z.string().min(1).max(1000).describe('any identifier of the person') }),
+      query: z.object({ asOf: z.iso.datetime().optional() }),
+      response: z.record(z.string(), z.unknown()).meta({ id: 'Decision' }),
+      handler: async ({ params, query }, { wh }) =>
+        jsonDates(
+          await decide(wh, playbook(), params.personId, query.asOf ? { asOf: new Date(query.asOf) } : {}),
+        ) as Record<string, unknown>,
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/deliveries',
+      permission: 'read',
+      tag: 'activate',
+      summary: 'Deliveries, newest first, by status, play or person',
+      query: z.object({
+        status: STATUS.optional(),
+        play: z.string().max(200).optional(),
+        personId: z.string().max(1000).optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).default(100),
+      }),
+      response: z.object({ deliveries: z.array(DeliverySchema) }),
+      handler: async ({ query }, { wh }) =>
+        jsonDates({ deliveries: await listDeliveries(wh, query) }) as {
+          deliveries: Record<string, unknown>[];
+        },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/api/v1/deliveries/retry',
+      permission: 'admin',
+      tag: 'activate',
+      summary: 'Queue dead deliveries again (one by id, or all)',
+      body: z.object({ id: z.number().int().optional(), allDead: z.boolean().optional() }),
+      response: z.object({ requeued: z.number() }),
+      handler: async ({ body }, { wh }) => ({ requeued: await retryDeliveries(wh, body) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/api/v1/activate/run',
+      permission: 'admin',
+      tag: 'activate',
+      summary: 'Process segment changes and schedules, then send what is due',
+      body: z.object({ asOf: z.iso.datetime().optional() }),
+      response: z.record(z.string(), z.unknown()).meta({ id: 'ActivationSummary' }),
+      handler: async ({ body }, { wh }) =>
+        jsonDates(
+          await runActivation(wh, playbook(), body.asOf ? { asOf: new Date(body.asOf) } : {}),
+        ) as Record<string, unknown>,
+    }),
+  ];
+}
