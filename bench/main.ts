@@ -1,4 +1,5 @@
 import { collectBenchmark } from './collect.js';
+import { decideBenchmark } from './decide.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
 import { modelsBenchmark } from './models.js';
@@ -12,6 +13,7 @@ const BENCHMARKS: Benchmark[] = [
   refreshBenchmark,
   segmentsBenchmark,
   modelsBenchmark,
+  decideBenchmark,
 ];
 
 async function main(): Promise<void> {

@@ -109,26 +109,36 @@ function minutesOfDay(hhmm: string): number {
   return h! * 60 + m!;
 }
 
-/** The local wall-clock minute of the day of an instant in a time zone. */
+// Building an Intl formatter costs far more than using one: one per time zone, kept.
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+
+function formatterFor(tz: string): Intl.DateTimeFormat | null {
+  let f = formatters.get(tz);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      });
+    } catch {
+      f = null;
+    }
+    if (formatters.size < 10_000) formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** The local wall-clock minute of the day of an instant in a (known) time zone. */
 function localMinute(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const parts = formatterFor(timeZone)!.formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return get('hour') * 60 + get('minute');
 }
 
 function knownTimeZone(tz: unknown): tz is string {
-  if (typeof tz !== 'string' || tz.length === 0) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
+  return typeof tz === 'string' && tz.length > 0 && tz.length < 100 && formatterFor(tz) !== null;
 }
 
 /**

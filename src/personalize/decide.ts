@@ -1,4 +1,11 @@
-import { consentAsOf, consentBlock, loadSendLog, quietUntil, traitsOf } from '../activate/guards.js';
+import {
+  consentAsOf,
+  consentBlock,
+  loadSendLog,
+  quietUntil,
+  type SendLog,
+  traitsOf,
+} from '../activate/guards.js';
 import { type Play, type Playbook, purposeOf } from '../activate/playbook.js';
 import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
@@ -50,12 +57,9 @@ export async function decide(
     [personId, asOf, asOf],
   );
   const segments = memberships.map((m) => m.segment);
-  const inSegment = new Set(segments);
-  const matching = pb.plays
-    .filter((p) => inSegment.has(p.segment))
-    .sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
-  const decision: Decision = { personId, asOf, segments, play: null, candidates: [] };
-  if (matching.length === 0) return decision;
+  if (!pb.plays.some((p) => segments.includes(p.segment))) {
+    return { personId, asOf, segments, play: null, candidates: [] };
+  }
   const [consent, traits, sendLog, history] = await Promise.all([
     consentAsOf(wh, [personId], asOf),
     traitsOf(wh, [personId]),
@@ -65,18 +69,44 @@ export async function decide(
       [personId],
     ),
   ]);
-  const personTraits = traits.get(personId) ?? {};
+  const got = new Map<string, Date[]>();
+  for (const h of history) got.set(h.play, [...(got.get(h.play) ?? []), h.occurred_at]);
+  return decideFor(pb, personId, asOf, {
+    segments,
+    consent: consent.get(personId),
+    traits: traits.get(personId) ?? {},
+    sendLog,
+    got,
+  });
+}
+
+/** What a decision needs to know of one person. */
+export interface PersonState {
+  segments: string[];
+  consent: Map<string, boolean> | undefined;
+  traits: Record<string, unknown>;
+  sendLog: SendLog;
+  /** Per play, when this person got it (for the re-entry policy). */
+  got: ReadonlyMap<string, readonly Date[]>;
+}
+
+/** The decision itself: pure, over a person's state (read from the database, or from a snapshot). */
+export function decideFor(pb: Playbook, personId: string, asOf: Date, state: PersonState): Decision {
+  const inSegment = new Set(state.segments);
+  const matching = pb.plays
+    .filter((p) => inSegment.has(p.segment))
+    .sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
+  const decision: Decision = { personId, asOf, segments: state.segments, play: null, candidates: [] };
   for (const play of matching) {
     const reasons = [`segment: in ${play.segment}`];
     const block = checks(pb, play, personId, asOf, {
-      consent: consent.get(personId),
-      traits: personTraits,
-      sendLog,
-      got: history.filter((h) => h.play === play.name).map((h) => h.occurred_at),
+      consent: state.consent,
+      traits: state.traits,
+      sendLog: state.sendLog,
+      got: [...(state.got.get(play.name) ?? [])],
     });
     reasons.push(...block.reasons);
-    const candidate: Candidate = { play: play.name, priority: play.priority, eligible: block.ok, reasons };
-    decision.candidates.push(candidate);
+    decision.candidates.push({ play: play.name, priority: play.priority, eligible: block.ok, reasons });
     if (block.ok && !decision.play) {
       decision.play = {
         name: play.name,
@@ -102,7 +132,7 @@ function checks(
   state: {
     consent: Map<string, boolean> | undefined;
     traits: Record<string, unknown>;
-    sendLog: Awaited<ReturnType<typeof loadSendLog>>;
+    sendLog: SendLog;
     got: Date[];
   },
 ): { ok: boolean; reasons: string[]; variant: string } {

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { runActivation } from '../activate/activate-run.js';
 import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
+import type { Warehouse } from '../engine/warehouse.js';
 import { decide } from '../personalize/decide.js';
+import { DecideService } from '../personalize/decide-snapshot.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
@@ -11,6 +13,16 @@ const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'sk
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
 export function activateRoutes(options: { playbook?: string } = {}) {
   const playbook = () => cachedPlaybook(playbookPath(options.playbook));
+  // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
+  const services = new WeakMap<Warehouse, DecideService>();
+  const serviceFor = (wh: Warehouse) => {
+    let s = services.get(wh);
+    if (!s) {
+      s = new DecideService(wh);
+      services.set(wh, s);
+    }
+    return s;
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -23,7 +35,9 @@ export function activateRoutes(options: { playbook?: string } = {}) {
       response: z.record(z.string(), z.unknown()).meta({ id: 'Decision' }),
       handler: async ({ params, query }, { wh }) =>
         jsonDates(
-          await decide(wh, playbook(), params.personId, query.asOf ? { asOf: new Date(query.asOf) } : {}),
+          query.asOf
+            ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf) })
+            : await serviceFor(wh).decide(playbook(), params.personId),
         ) as Record<string, unknown>,
     }),
     defineRoute({

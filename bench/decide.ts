@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { runActivation } from '../src/activate/activate-run.js';
+import { loadPlaybook } from '../src/activate/playbook.js';
+import { openWarehouse } from '../src/engine/open.js';
+import { writeGeneratedFiles } from '../src/generate/index.js';
+import { importFile } from '../src/instrument/import/import-file.js';
+import { featureSource } from '../src/model/feature-catalog.js';
+import { modelConfig } from '../src/model/model-config.js';
+import { refreshFeatures } from '../src/model/refresh-features.js';
+import { loadDefinitions } from '../src/segment/load-definitions.js';
+import { refreshSegments } from '../src/segment/memberships.js';
+import type { Benchmark } from './harness.js';
+
+/**
+ * Decide latency: GET /api/v1/decide/:personId for random people of a generated shop (their segments refreshed, the
+ * classic playbook loaded) at a fixed 1,000 requests/s on loopback, beside the same server's /healthz at the same
+ * rate, in the same run. Target: p99 ≤ 10 ms. Args: `--people N` (default 20,000), `--seconds N` (default 15),
+ * `--rate N` (default 1000).
+ */
+function argValue(args: string[], flag: string, fallback: number): number {
+  const i = args.indexOf(flag);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+}
+
+const PLAYBOOK = new URL('../examples/playbooks/classic.yaml', import.meta.url).pathname;
+
+async function prepare(people: number): Promise<{ db: string; ids: string[] }> {
+  const dir = new URL('./data/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  const db = `${dir}decide-${people}p.duckdb`;
+  if (!existsSync(db)) {
+    const events = `${dir}decide-${people}p.ndjson`;
+    await writeGeneratedFiles({ people, days: 60, seed: 21, profile: 'ecommerce', out: events });
+    const wh = await openWarehouse({ path: db });
+    await importFile(wh, { path: events, rejectsPath: null });
+    const [last] = await wh.query<{ t: Date }>('SELECT max(ts) AS t FROM events');
+    const asOf = last!.t;
+    await refreshFeatures(wh, modelConfig(), { asOf });
+    const loaded = loadDefinitions(new URL('../examples/segments', import.meta.url).pathname);
+    await refreshSegments(wh, loaded.definitions, { asOf, features: featureSource(wh.dialect) });
+    await runActivation(wh, loadPlaybook(PLAYBOOK), { asOf, destinations: new Map() });
+    await wh.close();
+  }
+  const wh = await openWarehouse({ path: db, readOnly: true });
+  const rows = await wh.query<{ person_id: string }>(
+    'SELECT DISTINCT person_id FROM segment_memberships ORDER BY person_id',
+  );
+  await wh.close();
+  return { db, ids: rows.map((r) => r.person_id) };
+}
+
+function startServer(db: string): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      import.meta.resolve('tsx'),
+      new URL('./decide-server.ts', import.meta.url).pathname,
+      db,
+      PLAYBOOK,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n'))
+        resolve({ child, ...(JSON.parse(out.split('\n')[0]!) as { url: string; key: string }) });
+    });
+    child.on('exit', (code) => reject(new Error(`decide server exited with ${code}`)));
+  });
+}
+
+async function load(url: string, key: string, paths: () => string, seconds: number, rate: number) {
+  const r = await autocannon({
+    url,
+    connections: 32,
+    overallRate: rate,
+    duration: seconds,
+    headers: { authorization: `Bearer ${key}` },
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.path = paths();
+          return req;
+        },
+      },
+    ],
+  });
+  return {
+    ok: r['2xx'],
+    failed: r.non2xx + r.errors + r.timeouts,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    rps: r.requests.average,
+  };
+}
+
+export const decideBenchmark: Benchmark = {
+  name: 'decide',
+  description: 'GET /api/v1/decide/:personId at a fixed rate on loopback, beside /healthz at the same rate',
+  async run(args) {
+    const people = argValue(args, '--people', 20_000);
+    const seconds = argValue(args, '--seconds', 15);
+    const rate = argValue(args, '--rate', 1000);
+    const { db, ids } = await prepare(people);
+    const server = await startServer(db);
+    let n = 0;
+    const person = () => `/api/v1/decide/${encodeURIComponent(ids[(n++ * 7919) % ids.length]!)}`;
+    try {
+      await load(server.url, server.key, person, 2, rate); // warm-up
+      const decide = await load(server.url, server.key, person, seconds, rate);
+      const health = await load(server.url, server.key, () => '/healthz', seconds, rate);
+      if (decide.failed > 0) throw new Error(`${decide.failed} decide requests failed: not reporting`);
+      return {
+        name: 'decide',
+        description: this.description,
+        rows: [
+          {
+            metric: 'decide p99',
+            value: decide.p99,
+            unit: 'ms',
+            limit: 10,
+            limitLabel: 'target',
+            ratio: 10 / Math.max(decide.p99, 1),
+            target: 1,
+            note: `${decide.ok.toLocaleString('en-US')} decisions at ${Math.round(decide.rps)} req/s over ${ids.length.toLocaleString('en-US')} people in segments; p50 ${decide.p50} ms`,
+          },
+          {
+            metric: 'decide p50',
+            value: decide.p50,
+            unit: 'ms',
+            limit: health.p50,
+            limitLabel: '/healthz p50, same rate',
+          },
+          {
+            metric: '/healthz p99',
+            value: health.p99,
+            unit: 'ms',
+            limit: decide.p99,
+            limitLabel: 'decide p99',
+          },
+        ],
+        details: { people, seconds, rate, decide, health },
+      };
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.child.once('exit', () => resolve());
+        server.child.kill('SIGTERM');
+      });
+    }
+  },
+};
