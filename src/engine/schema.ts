@@ -392,6 +392,24 @@ export const ACTIVATION_CURSORS: TableDef = {
   primaryKey: ['play'],
 };
 
+/** Every audience file segflow wrote: where, what, and up to which segment change (for the next delta). */
+export const AUDIENCE_EXPORTS: TableDef = {
+  name: 'audience_exports',
+  columns: [
+    { name: 'id', type: 'bigint', notNull: true },
+    { name: 'segment', type: 'text', notNull: true },
+    { name: 'format', type: 'text', notNull: true },
+    { name: 'mode', type: 'text', notNull: true },
+    { name: 'path', type: 'text', notNull: true },
+    { name: 'rows', type: 'bigint', notNull: true },
+    { name: 'since_seq', type: 'bigint', notNull: true },
+    { name: 'until_seq', type: 'bigint', notNull: true },
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'written_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['id'],
+};
+
 /**
  * Per-person scores of the models that are not purchase models, as of a time, one row per score: churn and purchase
  * probabilities (propensity) and cluster assignments (`value` = cluster id, `label` = its words). Segment
@@ -505,6 +523,11 @@ export const MIGRATIONS: readonly Migration[] = [
       // decide() reads one person's current memberships per request.
       'CREATE INDEX IF NOT EXISTS segment_memberships_person ON segment_memberships (person_id)',
     ],
+  },
+  {
+    version: 8,
+    description: 'audience files written (for deltas and privacy deletes)',
+    statements: (d) => [d.createTable(AUDIENCE_EXPORTS)],
   },
   {
     version: 10,

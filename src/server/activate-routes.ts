@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { runActivation } from '../activate/activate-run.js';
+import { exportAudience, listAudienceExports } from '../activate/destinations/audience-file.js';
 import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import type { Warehouse } from '../engine/warehouse.js';
@@ -80,6 +81,34 @@ export function activateRoutes(options: { playbook?: string } = {}) {
         jsonDates(
           await runActivation(wh, playbook(), body.asOf ? { asOf: new Date(body.asOf) } : {}),
         ) as Record<string, unknown>,
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/audiences',
+      permission: 'read',
+      tag: 'activate',
+      summary: 'Audience files written, newest first',
+      response: z.object({ exports: z.array(z.record(z.string(), z.unknown())) }),
+      handler: async (_input, { wh }) =>
+        jsonDates({ exports: await listAudienceExports(wh) }) as { exports: Record<string, unknown>[] },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/api/v1/audiences/:segment/export',
+      permission: 'admin',
+      tag: 'activate',
+      summary: "Write a segment's audience file (full, or the delta since the last export)",
+      params: z.object({ segment: z.string().min(1).max(200) }),
+      body: z.object({
+        format: z.enum(['csv', 'parquet']).default('csv'),
+        mode: z.enum(['full', 'delta']).default('full'),
+        dir: z.string().max(1000).default('audiences'),
+        traits: z.array(z.string().max(200)).max(50).default([]),
+        hashedEmail: z.boolean().default(false),
+      }),
+      response: z.record(z.string(), z.unknown()).meta({ id: 'AudienceExport' }),
+      handler: async ({ params, body }, { wh }) =>
+        jsonDates(await exportAudience(wh, { segment: params.segment, ...body })) as Record<string, unknown>,
     }),
   ];
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runActivation } from '../../activate/activate-run.js';
+import { exportAudience, listAudienceExports } from '../../activate/destinations/audience-file.js';
 import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../activate/outbox.js';
 import { loadPlaybook } from '../../activate/playbook.js';
 import { playbookPath } from '../../activate/playbook-file.js';
@@ -161,4 +162,81 @@ export function registerActivate(program: Command): void {
         );
       },
     );
+
+  const audiences = program.command('audiences').description('audience files for ad networks and CRMs');
+  audiences
+    .command('export')
+    .description("a segment's members (full) or who joined and left since the last export (--delta)")
+    .argument('<segment>')
+    .option('--format <format>', 'csv | parquet', 'csv')
+    .option('--delta', 'only changes since the last export of this segment (action add / remove)')
+    .option('--dir <dir>', 'where to write', 'audiences')
+    .option(
+      '--trait <name>',
+      'a trait column (repeat)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      '--hashed-email',
+      'add email_sha256 (lowercased, trimmed email, SHA-256), as ad networks match on',
+    )
+    .option('--as-of <time>', 'members as of this time (default now)')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (
+        segment: string,
+        flags: {
+          format: string;
+          delta?: boolean;
+          dir: string;
+          trait: string[];
+          hashedEmail?: boolean;
+          asOf?: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if (flags.format !== 'csv' && flags.format !== 'parquet') {
+          throw new SegflowError(
+            'USAGE',
+            `--format must be csv or parquet (got '${flags.format}')`,
+            'e.g. --format parquet',
+          );
+        }
+        const format = flags.format;
+        const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+          exportAudience(wh, {
+            segment,
+            format,
+            mode: flags.delta ? 'delta' : 'full',
+            dir: flags.dir,
+            traits: flags.trait,
+            hashedEmail: Boolean(flags.hashedEmail),
+            asOf: parseAsOf(flags.asOf),
+          }),
+        );
+        emit(Boolean(flags.json), r, () => `wrote ${r.rows} rows (${r.mode}) to ${r.path}`);
+      },
+    );
+  audiences
+    .command('list')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const rows = await withWarehouse(cmd.optsWithGlobals(), (wh) => listAudienceExports(wh), {
+        readOnly: true,
+      });
+      emit(Boolean(flags.json), rows, () =>
+        table(
+          rows.map((r) => ({
+            id: r.id,
+            segment: r.segment,
+            mode: r.mode,
+            format: r.format,
+            rows: r.rows,
+            path: r.path,
+          })),
+        ),
+      );
+    });
 }
