@@ -7,6 +7,7 @@ import { writeGeneratedFiles } from '../generate/index.js';
 import { importFile } from '../instrument/import/import-file.js';
 import { summarize } from '../instrument/summary.js';
 import { fitPurchaseModel } from '../model/predict/model-fits.js';
+import { measureSection, personalizeSection } from './activate-section.js';
 import { collectorSection } from './collector-section.js';
 import { modelSection } from './model-section.js';
 
@@ -121,9 +122,14 @@ async function generatedDemo(
       funnel: true,
       ...(s.firstEvent ? { predict: { firstEvent: s.firstEvent } } : {}),
     });
+    await personalizeSection(wh, s.lastEvent ?? new Date());
   } finally {
     await wh.close();
   }
+  // The experiment writes plays, exposures and simulated purchases: its own database, the same events.
+  const measureDb = join(dir, 'measure.duckdb');
+  for (const f of [measureDb, `${measureDb}.wal`]) rmSync(f, { force: true });
+  await measureSection(events, measureDb);
 }
 
 async function cdnowDemo(db: string): Promise<void> {
