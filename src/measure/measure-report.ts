@@ -282,6 +282,24 @@ function isBinary(kind: KpiDefinition['kind']): boolean {
   return kind === 'conversion' || kind === 'activation' || kind === 'retention' || kind === 'repeat_purchase';
 }
 
+/** The play as last recorded by activation (its planned holdout share and primary KPI), if any. */
+export async function playOf(
+  wh: Warehouse,
+  play: string,
+): Promise<{ holdout: number | null; kpi: string | null } | null> {
+  const [row] = await wh.query<{ definition: string }>('SELECT definition FROM plays WHERE name = ?', [play]);
+  if (!row) return null;
+  try {
+    const d = JSON.parse(row.definition) as { holdout?: number; kpi?: string };
+    return {
+      holdout: typeof d.holdout === 'number' ? d.holdout : null,
+      kpi: typeof d.kpi === 'string' ? d.kpi : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
 export async function measureReport(wh: Warehouse, o: MeasureReportOptions): Promise<MeasureReport> {
   const asOf = o.asOf ?? new Date();
   const purchase = o.purchaseEvents ?? ['Order Completed'];
@@ -297,7 +315,7 @@ export async function measureReport(wh: Warehouse, o: MeasureReportOptions): Pro
       'run `segflow activate run` so the play reaches people (treatment and holdout both record exposures)',
     );
   }
-  const holdoutShare = o.holdoutShare ?? null;
+  const holdoutShare = o.holdoutShare ?? (await playOf(wh, o.play))?.holdout ?? null;
   const holdoutPeople = Number(arms.find((a) => a.arm === HOLDOUT_ARM)?.people ?? 0);
   const treatedPeople = arms.filter((a) => a.arm !== HOLDOUT_ARM).reduce((s, a) => s + Number(a.people), 0);
   const srm =

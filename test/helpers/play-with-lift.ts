@@ -60,8 +60,6 @@ export async function playWithKnownLift(wh: Warehouse, people: number, seed: num
     }
   }
   await ingestMessages(wh, messages, { source: 'test' });
-  await wh.run(`CREATE TABLE IF NOT EXISTS exposures (play VARCHAR, person_id VARCHAR, arm VARCHAR, variant VARCHAR,
-    exposed_at TIMESTAMP, idempotency_key VARCHAR)`);
   await wh.append(
     'exposures',
     ['play', 'person_id', 'arm', 'variant', 'exposed_at', 'idempotency_key'],

@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import { kpiByName, measureConfig } from '../../measure/kpi.js';
-import { type MeasureReport, measureReport } from '../../measure/measure-report.js';
+import { type MeasureReport, measureReport, playOf } from '../../measure/measure-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit } from '../output.js';
 import { liftText } from './stats.js';
 
 interface ReportFlags {
-  kpi: string;
+  kpi?: string;
   holdoutShare?: string;
   segment: string[];
   asOf?: string;
@@ -83,7 +83,17 @@ export function registerMeasure(program: Command): void {
     .option('--json', 'print as one JSON document')
     .action(async (play: string, flags: ReportFlags, cmd: Command) => {
       const cfg = measureConfig(loadConfig().measure);
-      const kpis = flags.kpi
+      const names =
+        flags.kpi ??
+        (await withWarehouse(
+          cmd.optsWithGlobals(),
+          async (wh) => {
+            const kpi = (await playOf(wh, play))?.kpi;
+            return [...new Set([kpi, 'conversion_rate', 'revenue_per_person'].filter(Boolean))].join(',');
+          },
+          { readOnly: true },
+        ));
+      const kpis = names
         .split(',')
         .map((k) => k.trim())
         .filter(Boolean)
