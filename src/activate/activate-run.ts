@@ -4,7 +4,7 @@ import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
-import { consentAsOf, consentBlock } from './guards.js';
+import { consentAsOf, consentBlock, suppressionCheck } from './guards.js';
 import { type DrainSummary, drainOutbox } from './outbox.js';
 import { type Play, type Playbook, purposeOf } from './playbook.js';
 import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
@@ -78,6 +78,7 @@ async function decidePlay(
   }
   const persons = [...new Set(occurrences.map((o) => o.personId))];
   const consent = await consentAsOf(wh, persons, asOf);
+  const suppressed = await suppressionCheck(wh);
   // What each person already got from this play (for the re-entry policy), updated as this run decides.
   const history = new Map<string, Date[]>();
   const earlier = await wh.query<{ person_id: string; occurred_at: Date }>(
@@ -123,7 +124,7 @@ async function decidePlay(
       counts.skipped++;
       continue;
     }
-    const notAllowed = consentBlock(pb, consent.get(o.personId), purposeOf(play));
+    const notAllowed = suppressed(o.personId) ?? consentBlock(pb, consent.get(o.personId), purposeOf(play));
     if (notAllowed) {
       rows.push([...base, null, 'blocked', notAllowed, 0, null, asOf]);
       counts.blocked++;

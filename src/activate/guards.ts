@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import type { Cap, Playbook } from './playbook.js';
@@ -183,4 +184,27 @@ export async function traitsOf(
     }
   }
   return out;
+}
+
+/**
+ * "Never message this person": the suppression list (written by Govern's privacy requests, as salted SHA-256 of each
+ * identifier), loaded once per run; null when the person is not on it, else the reason that blocks.
+ */
+export async function suppressionCheck(wh: Warehouse): Promise<(personId: string) => string | null> {
+  const rows = await wh.query<{ identifier_hash: string; reason: string | null }>(
+    'SELECT identifier_hash, reason FROM suppressions',
+  );
+  if (rows.length === 0) return () => null;
+  const [salt] = await wh.query<{ value: string }>(
+    `SELECT value FROM segflow_meta WHERE key = 'privacy_salt'`,
+  );
+  const byHash = new Map(rows.map((r) => [r.identifier_hash, r.reason]));
+  return (personId) => {
+    const h = createHash('sha256')
+      .update((salt?.value ?? '') + personId)
+      .digest('hex');
+    if (!byHash.has(h)) return null;
+    const reason = byHash.get(h);
+    return `suppressed${reason ? `: ${reason}` : ''}`;
+  };
 }

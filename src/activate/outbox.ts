@@ -3,7 +3,7 @@ import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import type { DeliveryMessage, DeliveryResult, Destination } from './destinations/destination.js';
-import { consentAsOf, consentBlock, loadSendLog, quietUntil, traitsOf } from './guards.js';
+import { consentAsOf, consentBlock, loadSendLog, quietUntil, suppressionCheck, traitsOf } from './guards.js';
 import { type Playbook, purposeOf } from './playbook.js';
 
 /**
@@ -68,6 +68,7 @@ export async function drainOutbox(
   const traits = await traitsOf(wh, persons);
   const sendLog = await loadSendLog(wh, pb, persons, asOf);
   const plays = new Map(pb.plays.map((p) => [p.name, p]));
+  const suppressed = await suppressionCheck(wh);
   const batches = new Map<string, { row: DeliveryRow; message: DeliveryMessage }[]>();
   const update = (row: DeliveryRow, set: Partial<DeliveryRow>) => {
     const cols = Object.keys(set);
@@ -83,7 +84,8 @@ export async function drainOutbox(
       summary.blocked++;
       continue;
     }
-    const consentReason = consentBlock(pb, consent.get(row.person_id), purposeOf(play));
+    const consentReason =
+      suppressed(row.person_id) ?? consentBlock(pb, consent.get(row.person_id), purposeOf(play));
     if (consentReason) {
       await update(row, { status: 'blocked', reason: consentReason });
       summary.blocked++;

@@ -64,6 +64,8 @@ export interface Dialect {
   splitWhitespace(expr: string): string;
   /** A stable hex digest of text (used to derive message ids). */
   hashHex(expr: string): string;
+  /** Lowercase hex SHA-256 of a text. */
+  sha256Hex(expr: string): string;
   argMax(value: string, by: string): string;
   argMin(value: string, by: string): string;
   /**

@@ -410,6 +410,42 @@ export const AUDIENCE_EXPORTS: TableDef = {
   primaryKey: ['id'],
 };
 
+/** Who did what to which, when and from where (Govern): append-only. */
+export const AUDIT_LOG: TableDef = {
+  name: 'audit_log',
+  columns: [
+    { name: 'id', type: 'bigint', notNull: true },
+    { name: 'occurred_at', type: 'timestamp', notNull: true },
+    { name: 'actor', type: 'text', notNull: true }, // key:<id> or cli:<os user>
+    { name: 'action', type: 'text', notNull: true },
+    { name: 'target', type: 'text' },
+    { name: 'source', type: 'text' }, // an IP address, or cli
+    { name: 'detail', type: 'json' },
+  ],
+  primaryKey: ['id'],
+};
+
+/** What is left of a deleted person: salted SHA-256 of each identifier, so late events and re-imports are dropped. */
+export const PRIVACY_TOMBSTONES: TableDef = {
+  name: 'privacy_tombstones',
+  columns: [
+    { name: 'identifier_hash', type: 'text', notNull: true },
+    { name: 'deleted_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['identifier_hash'],
+};
+
+/** People who must never be messaged (by salted identifier hash), with why. */
+export const SUPPRESSIONS: TableDef = {
+  name: 'suppressions',
+  columns: [
+    { name: 'identifier_hash', type: 'text', notNull: true },
+    { name: 'reason', type: 'text' },
+    { name: 'suppressed_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['identifier_hash'],
+};
+
 /**
  * Per-person scores of the models that are not purchase models, as of a time, one row per score: churn and purchase
  * probabilities (propensity) and cluster assignments (`value` = cluster id, `label` = its words). Segment
@@ -530,9 +566,23 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (d) => [d.createTable(AUDIENCE_EXPORTS)],
   },
   {
+    version: 9,
+    description: 'audit log, privacy tombstones and the suppression list',
+    statements: (d) => [
+      d.createTable(AUDIT_LOG),
+      d.createTable(PRIVACY_TOMBSTONES),
+      d.createTable(SUPPRESSIONS),
+    ],
+  },
+  {
     version: 10,
     description: 'per-person scores of propensity models and cluster assignments',
     statements: (d) => [d.createTable(PERSON_SCORES)],
+  },
+  {
+    version: 11,
+    description: 'import runs record their rejects file (privacy deletes scrub it)',
+    statements: () => ['ALTER TABLE import_runs ADD COLUMN rejects_file VARCHAR'],
   },
 ];
 

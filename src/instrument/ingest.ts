@@ -53,6 +53,8 @@ export interface IngestCounts {
   duplicates: number;
   /** Rows that failed validation: kept in rejected_events with their problems. */
   rejected: number;
+  /** Valid rows of people deleted on request (their identifiers are tombstoned): dropped, never stored. */
+  erased?: number;
 }
 
 export interface RejectedRow {
@@ -348,12 +350,28 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
       ) dm WHERE ${CHECKED}.row_no = dm.row_no`);
   }
 
+  // People deleted on request (Govern) left salted hashes of their identifiers: their late events are dropped here,
+  // so neither a straggling SDK nor a re-import brings them back (not even as a rejected row).
+  let erased = 0;
+  if (await count(tx, 'SELECT count(*) AS n FROM privacy_tombstones')) {
+    const [salt] = await tx.query<{ value: string }>(
+      `SELECT value FROM segflow_meta WHERE key = 'privacy_salt'`,
+    );
+    const hashed = (col: string) =>
+      `${d.sha256Hex(`? || ${col}`)} IN (SELECT identifier_hash FROM privacy_tombstones)`;
+    erased = await tx.run(
+      `DELETE FROM ${CHECKED} WHERE (${hashed('user_id')} OR ${hashed('anonymous_id')} OR ${hashed('previous_id')})`,
+      [salt!.value, salt!.value, salt!.value],
+    );
+  }
+
   const [totals] = await tx.query<{ received: number; rejected: number; repeated: number }>(
     `SELECT count(*) AS received, count(*) FILTER (WHERE NOT ${valid}) AS rejected,
             count(*) FILTER (WHERE ${valid}) - count(DISTINCT message_id) FILTER (WHERE ${valid}) AS repeated
      FROM ${CHECKED}`,
   );
-  const { received, rejected, repeated } = totals!;
+  const { rejected, repeated } = totals!;
+  const received = totals!.received + erased;
   if (rejected > 0) {
     await tx.run(
       `INSERT INTO rejected_events (rejected_at, source, row_no, message_id, problems, raw)
@@ -405,5 +423,11 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
     await updateIdentityGraph(tx, newEvents);
     await updateProfileFacts(tx, newEvents);
   }
-  return { received, inserted, duplicates: received - rejected - inserted, rejected };
+  return {
+    received,
+    inserted,
+    duplicates: received - rejected - inserted - erased,
+    rejected,
+    ...(erased ? { erased } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import { longestCapMs, SendLog } from '../activate/guards.js';
+import { longestCapMs, SendLog, suppressionCheck } from '../activate/guards.js';
 import type { Playbook } from '../activate/playbook.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { type Decision, decideFor } from './decide.js';
@@ -23,6 +23,7 @@ export class DecideSnapshot {
     private readonly persons: Map<string, string | null>,
     private readonly tzTrait: string | null,
     private readonly canonical: Set<string>,
+    private readonly suppressed: (personId: string) => string | null,
   ) {}
 
   static async version(wh: Warehouse): Promise<string> {
@@ -30,7 +31,7 @@ export class DecideSnapshot {
       `SELECT (SELECT max(refresh_id) FROM segment_refreshes) AS r,
               (SELECT max(id) FROM deliveries) AS d,
               (SELECT value FROM segflow_meta WHERE key = 'ingest_batch') AS b,
-              (SELECT count(*) FROM deliveries WHERE status = 'sent') AS c`,
+              (SELECT count(*) FROM deliveries WHERE status = 'sent') + (SELECT count(*) FROM suppressions) AS c`,
     );
     return `${v?.r}/${v?.d}/${v?.b}/${v?.c}`;
   }
@@ -117,6 +118,7 @@ export class DecideSnapshot {
       new Map(),
       tzTrait,
       canonical,
+      await suppressionCheck(wh),
     );
   }
 
@@ -143,6 +145,7 @@ export class DecideSnapshot {
       traits: this.tzTrait && tz !== undefined ? { [this.tzTrait]: tz } : {},
       sendLog: this.sendLog,
       got: this.got.get(personId) ?? new Map(),
+      suppressed: this.suppressed(personId),
     });
   }
 }

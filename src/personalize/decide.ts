@@ -4,6 +4,7 @@ import {
   loadSendLog,
   quietUntil,
   type SendLog,
+  suppressionCheck,
   traitsOf,
 } from '../activate/guards.js';
 import { type Play, type Playbook, purposeOf } from '../activate/playbook.js';
@@ -60,7 +61,7 @@ export async function decide(
   if (!pb.plays.some((p) => segments.includes(p.segment))) {
     return { personId, asOf, segments, play: null, candidates: [] };
   }
-  const [consent, traits, sendLog, history] = await Promise.all([
+  const [consent, traits, sendLog, history, suppressed] = await Promise.all([
     consentAsOf(wh, [personId], asOf),
     traitsOf(wh, [personId]),
     loadSendLog(wh, pb, [personId], asOf),
@@ -68,6 +69,7 @@ export async function decide(
       `SELECT play, occurred_at FROM deliveries WHERE person_id = ? AND status IN ('pending', 'deferred', 'sent', 'withheld', 'dead')`,
       [personId],
     ),
+    suppressionCheck(wh),
   ]);
   const got = new Map<string, Date[]>();
   for (const h of history) got.set(h.play, [...(got.get(h.play) ?? []), h.occurred_at]);
@@ -77,6 +79,7 @@ export async function decide(
     traits: traits.get(personId) ?? {},
     sendLog,
     got,
+    suppressed: suppressed(personId),
   });
 }
 
@@ -88,6 +91,8 @@ export interface PersonState {
   sendLog: SendLog;
   /** Per play, when this person got it (for the re-entry policy). */
   got: ReadonlyMap<string, readonly Date[]>;
+  /** Why this person must never be messaged (the suppression list), or null. */
+  suppressed?: string | null;
 }
 
 /** The decision itself: pure, over a person's state (read from the database, or from a snapshot). */
@@ -99,6 +104,15 @@ export function decideFor(pb: Playbook, personId: string, asOf: Date, state: Per
   const decision: Decision = { personId, asOf, segments: state.segments, play: null, candidates: [] };
   for (const play of matching) {
     const reasons = [`segment: in ${play.segment}`];
+    if (state.suppressed) {
+      decision.candidates.push({
+        play: play.name,
+        priority: play.priority,
+        eligible: false,
+        reasons: [...reasons, state.suppressed],
+      });
+      continue;
+    }
     const block = checks(pb, play, personId, asOf, {
       consent: state.consent,
       traits: state.traits,

@@ -64,6 +64,7 @@ export const duckdbDialect: Dialect = {
   rowNumber: () => `row_number() OVER ()`,
   splitWhitespace: (expr) => `regexp_split_to_array(trim(${expr}), '\\s+')`,
   hashHex: (expr) => `md5(${expr})`,
+  sha256Hex: (expr) => `sha256(${expr})`,
   argMax: (value, by) => `arg_max(${value}, ${by})`,
   argMin: (value, by) => `arg_min(${value}, ${by})`,
   boolOr: (expr) => `bool_or(${expr})`,

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { errorMessage, isSegflowError, SegflowError } from '../../errors.js';
 import {
@@ -221,9 +221,9 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
   if (!stat.isFile()) throw unreadable(path, 'not a regular file');
   const preset = options.preset;
   const format = options.format ?? formatOf(path, preset);
-  const rejects = new RejectsWriter(
-    options.rejectsPath === undefined ? `${basename(path)}.rejects.ndjson` : options.rejectsPath,
-  );
+  const rejectsPath =
+    options.rejectsPath === undefined ? `${basename(path)}.rejects.ndjson` : options.rejectsPath;
+  const rejects = new RejectsWriter(rejectsPath);
   const source = `import:${basename(path)}`;
   let reader: ImportSummary['reader'] = 'table';
 
@@ -292,9 +292,19 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
     options.onProgress?.({ phase: 'writing' });
     await dropStage(tx);
     await tx.run(
-      `INSERT INTO import_runs (started_at, finished_at, file, format, preset, rows_read, inserted, duplicates, rejected)
-       VALUES (?, ${d.now()}, ?, ?, ?, ?, ?, ?, ?)`,
-      [new Date(started), path, format, preset ?? null, c.received, c.inserted, c.duplicates, c.rejected],
+      `INSERT INTO import_runs (started_at, finished_at, file, format, preset, rows_read, inserted, duplicates, rejected, rejects_file)
+       VALUES (?, ${d.now()}, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        new Date(started),
+        path,
+        format,
+        preset ?? null,
+        c.received,
+        c.inserted,
+        c.duplicates,
+        c.rejected,
+        c.rejected > 0 && rejectsPath ? resolve(rejectsPath) : null,
+      ],
     );
     return c;
   });

@@ -1,0 +1,70 @@
+import { userInfo } from 'node:os';
+import type { Warehouse } from '../engine/warehouse.js';
+
+/**
+ * The audit log: append-only rows of who (an API key id, or the CLI's OS user), what (an action and its target),
+ * when and from where. Written for every change of a definition, playbook or key, and every read of one person's
+ * data. Keys themselves and traits are never written here.
+ */
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string | null;
+  source?: string | null;
+  detail?: Record<string, unknown>;
+  at?: Date;
+}
+
+export interface AuditRow {
+  id: number;
+  occurred_at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  source: string | null;
+  detail: string | null;
+}
+
+/** The actor of a command-line call. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
+
+export async function recordAudit(wh: Warehouse, e: AuditEntry): Promise<void> {
+  await wh.run(
+    `INSERT INTO audit_log (id, occurred_at, actor, action, target, source, detail)
+     SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ?, ? FROM audit_log`,
+    [
+      e.at ?? new Date(),
+      e.actor,
+      e.action,
+      e.target ?? null,
+      e.source ?? null,
+      e.detail ? JSON.stringify(e.detail) : null,
+    ],
+  );
+}
+
+export async function readAudit(
+  wh: Warehouse,
+  o: { since?: Date; action?: string; limit?: number } = {},
+): Promise<AuditRow[]> {
+  const where: string[] = [];
+  const params: (Date | string | number)[] = [];
+  if (o.since) {
+    where.push('occurred_at >= ?');
+    params.push(o.since);
+  }
+  if (o.action) {
+    where.push('action = ?');
+    params.push(o.action);
+  }
+  return wh.query<AuditRow & Record<string, unknown>>(
+    `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    [...params, o.limit ?? 1000],
+  );
+}
