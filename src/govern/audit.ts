@@ -68,3 +68,32 @@ export async function readAudit(
     [...params, o.limit ?? 1000],
   );
 }
+
+/** Definition versions of a table with (name, version): segments or plays. */
+export async function definitionVersions(
+  wh: Warehouse,
+  table: 'segments' | 'plays',
+): Promise<Map<string, number>> {
+  const rows = await wh.query<{ name: string; version: number }>(`SELECT name, version FROM ${table}`);
+  return new Map(rows.map((r) => [r.name, Number(r.version)]));
+}
+
+/** Audit every definition created or changed since `before` (a snapshot of definitionVersions). */
+export async function auditDefinitionChanges(
+  wh: Warehouse,
+  table: 'segments' | 'plays',
+  before: Map<string, number>,
+  actor: { actor: string; source?: string },
+): Promise<void> {
+  const kind = table === 'segments' ? 'segment' : 'play';
+  for (const [name, version] of await definitionVersions(wh, table)) {
+    const was = before.get(name);
+    if (was === version) continue;
+    await recordAudit(wh, {
+      ...actor,
+      action: was === undefined ? `${kind}.create` : `${kind}.change`,
+      target: name,
+      detail: { version, previous: was ?? null },
+    });
+  }
+}

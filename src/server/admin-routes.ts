@@ -10,6 +10,7 @@ import {
   revokeApiKey,
   type VerifiedKey,
 } from '../govern/api-keys.js';
+import { recordAudit } from '../govern/audit.js';
 import { getPerson } from '../instrument/profiles.js';
 import { meanLift, proportionLift } from '../measure/lift.js';
 import { sampleRatioMismatch } from '../measure/srm.js';
@@ -313,6 +314,17 @@ export const ADMIN_ROUTES: ApiRoute[] = [
   }),
 ];
 
+/**
+ * What the audit log records of a call: every change (POST, DELETE) and every read of one person's data (the
+ * /persons/:id routes); other reads (reports, lists) are not audited, nor is decide — the app personalising for the
+ * person in front of it at a thousand requests a second, not someone looking a person up.
+ */
+export function auditActionOf(route: Pick<ApiRoute, 'method' | 'path'>): string | null {
+  if (route.method !== 'GET') return `api ${route.method} ${route.path}`;
+  if (route.path.includes('/persons/:id')) return 'person.read';
+  return null;
+}
+
 async function adminKey(wh: Warehouse, request: FastifyRequest, permission: ApiRoute['permission']) {
   const cred = credentialFromHeader(request.headers.authorization);
   if (cred === 'malformed') throw malformedHeader();
@@ -334,6 +346,17 @@ export function registerAdminRoutes(app: FastifyInstance, wh: Warehouse, routes:
           body: route.body ? validate(route.body, request.body, 'body') : undefined,
         };
         const out = await route.handler(input, { wh, key });
+        const audit = auditActionOf(route);
+        if (audit) {
+          const params = (input.params ?? {}) as Record<string, unknown>;
+          const target = Object.values(params).find((v) => typeof v === 'string') as string | undefined;
+          await recordAudit(wh, {
+            actor: `key:${key.id}`,
+            action: audit,
+            target: target ?? null,
+            source: request.ip,
+          });
+        }
         reply.code(route.status ?? 200);
         return out;
       },

@@ -5,6 +5,7 @@ import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../acti
 import { loadPlaybook } from '../../activate/playbook.js';
 import { playbookPath } from '../../activate/playbook-file.js';
 import { SegflowError } from '../../errors.js';
+import { auditDefinitionChanges, cliActor, definitionVersions } from '../../govern/audit.js';
 import { decide } from '../../personalize/decide.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, table } from '../output.js';
@@ -26,9 +27,12 @@ export function registerActivate(program: Command): void {
     .option('--json', 'print as one JSON document')
     .action(async (flags: { playbook?: string; asOf?: string; json?: boolean }, cmd: Command) => {
       const pb = loadPlaybook(playbookPath(flags.playbook));
-      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-        runActivation(wh, pb, { asOf: parseAsOf(flags.asOf) }),
-      );
+      const r = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const versions = await definitionVersions(wh, 'plays');
+        const run = await runActivation(wh, pb, { asOf: parseAsOf(flags.asOf) });
+        await auditDefinitionChanges(wh, 'plays', versions, { actor: cliActor(), source: 'cli' });
+        return run;
+      });
       emit(Boolean(flags.json), r, () =>
         [
           `activation as of ${r.asOf.toISOString()}`,

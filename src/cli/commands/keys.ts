@@ -7,6 +7,7 @@ import {
   listApiKeys,
   revokeApiKey,
 } from '../../govern/api-keys.js';
+import { cliActor, recordAudit } from '../../govern/audit.js';
 import { withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
 
@@ -32,7 +33,16 @@ export function registerKeys(program: Command): void {
       }
       const role = flags.role;
       const created = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-        createApiKey(wh, role, { name: flags.name }),
+        createApiKey(wh, role, { name: flags.name }).then(async (k) => {
+          await recordAudit(wh, {
+            actor: cliActor(),
+            action: 'key.create',
+            target: k.id,
+            source: 'cli',
+            detail: { role },
+          });
+          return k;
+        }),
       );
       if (!flags.json) log('this is the only time the key is shown: store it now');
       emit(Boolean(flags.json), created, () => `${created.key}\n(id ${created.id}, role ${created.role})`);
@@ -60,7 +70,11 @@ export function registerKeys(program: Command): void {
     .argument('<id>', 'the key id (key_…), as `keys list` shows it')
     .option('--json', 'print as one JSON document')
     .action(async (id: string, flags: { json?: boolean }, cmd: Command) => {
-      const info = await withWarehouse(cmd.optsWithGlobals(), (wh) => revokeApiKey(wh, id));
+      const info = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const revoked = await revokeApiKey(wh, id);
+        await recordAudit(wh, { actor: cliActor(), action: 'key.revoke', target: id, source: 'cli' });
+        return revoked;
+      });
       emit(Boolean(flags.json), info, () => `revoked ${info.id} (${info.role}, ${info.prefix}…)`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
+import { cliActor, recordAudit } from '../../govern/audit.js';
 import { FEATURE_CATALOG } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
 import { personFeatures } from '../../model/refresh-features.js';
@@ -31,13 +32,11 @@ export function registerModel(program: Command): void {
           );
           return;
         }
-        const row = await withWarehouse(
-          cmd.optsWithGlobals(),
-          (wh) => personFeatures(wh, person, { asOf: parseAsOf(flags.asOf) }),
-          {
-            readOnly: true,
-          },
-        );
+        const row = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+          const features = await personFeatures(wh, person, { asOf: parseAsOf(flags.asOf) });
+          await recordAudit(wh, { actor: cliActor(), action: 'person.read', target: person, source: 'cli' });
+          return features;
+        });
         if (!row) {
           throw new SegflowError(
             'NOT_FOUND',

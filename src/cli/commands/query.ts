@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cliActor, recordAudit } from '../../govern/audit.js';
 import { getPerson } from '../../instrument/profiles.js';
 import { summarize } from '../../instrument/summary.js';
 import { withWarehouse } from '../context.js';
@@ -51,8 +52,16 @@ export function registerQueries(program: Command): void {
     .argument('<identifier>', 'a userId, anonymousId or person id')
     .option('--json', 'print as one JSON document')
     .action(async (identifier: string, flags: { json?: boolean }, cmd: Command) => {
-      const p = await withWarehouse(cmd.optsWithGlobals(), (wh) => getPerson(wh, identifier), {
-        readOnly: true,
+      // Reading one person's data is audited (Govern), so this opens the database for writing.
+      const p = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const person = await getPerson(wh, identifier);
+        await recordAudit(wh, {
+          actor: cliActor(),
+          action: 'person.read',
+          target: identifier,
+          source: 'cli',
+        });
+        return person;
       });
       emit(Boolean(flags.json), p, () =>
         [

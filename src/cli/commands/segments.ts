@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { DEFAULT_DIALECT } from '../../engine/open.js';
 import { SegflowError } from '../../errors.js';
+import { auditDefinitionChanges, cliActor, definitionVersions } from '../../govern/audit.js';
 import { featureSource } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
 import { refreshFeatures } from '../../model/refresh-features.js';
@@ -216,6 +217,7 @@ export function registerSegments(program: Command): void {
       const asOf = parseAsOf(flags.asOf) ?? new Date();
       const cfg = modelConfig(loadConfig().model);
       const { features, r } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const versions = await definitionVersions(wh, 'segments');
         const features = await refreshFeatures(wh, cfg, { asOf });
         if (!flags.json)
           log(
@@ -225,6 +227,7 @@ export function registerSegments(program: Command): void {
           asOf,
           features: featureSource(wh.dialect),
         });
+        await auditDefinitionChanges(wh, 'segments', versions, { actor: cliActor(), source: 'cli' });
         return { features, r };
       });
       emit(Boolean(flags.json), { features, segments: r }, () =>

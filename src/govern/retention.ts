@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { Warehouse } from '../engine/warehouse.js';
+import { SegflowError } from '../errors.js';
+
+/**
+ * Retention windows per event type (`retention:` in segflow.config.yaml): keys are track event names or message
+ * types (page, screen, identify, …), values how long to keep them — `395d`, `56w`, `13mo`, `7y`; `default` applies to
+ * everything no other key names. `segflow govern purge` (and `serve`, hourly) deletes what is older.
+ */
+const RETENTION = /^(\d+)(d|w|mo|y)$/;
+const DAY = 86_400_000;
+
+export const RetentionConfig = z.record(
+  z.string().min(1),
+  z.string().regex(RETENTION, 'a retention like 395d, 56w, 13mo or 7y (days, weeks, months, years)'),
+);
+export type RetentionConfig = z.infer<typeof RetentionConfig>;
+
+export function retentionMs(text: string): number {
+  const m = RETENTION.exec(text);
+  if (!m)
+    throw new SegflowError(
+      'CONFIG_INVALID',
+      `retention '${text}' is not a duration`,
+      'use e.g. 395d, 13mo or 7y',
+    );
+  const n = Number(m[1]);
+  switch (m[2]) {
+    case 'd':
+      return n * DAY;
+    case 'w':
+      return 7 * n * DAY;
+    case 'mo':
+      return Math.round(n * 30.436875 * DAY);
+    default:
+      return Math.round(n * 365.2425 * DAY);
+  }
+}
+
+export function retentionConfig(section: unknown): RetentionConfig {
+  const parsed = RetentionConfig.safeParse(section ?? {});
+  if (!parsed.success) {
+    throw new SegflowError(
+      'CONFIG_INVALID',
+      parsed.error.issues.map((i) => `retention.${i.path.join('.')}: ${i.message}`).join('\n'),
+      'e.g. retention: { "Page Viewed": 13mo, "Order Completed": 7y, default: 2y }',
+    );
+  }
+  return parsed.data;
+}
+
+export interface PurgeResult {
+  asOf: Date;
+  dryRun: boolean;
+  rules: { key: string; keep: string; before: Date; events: number }[];
+}
+
+const TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
+
+export async function purgeExpired(
+  wh: Warehouse,
+  rules: RetentionConfig,
+  options: { asOf?: Date; dryRun?: boolean } = {},
+): Promise<PurgeResult> {
+  const asOf = options.asOf ?? new Date();
+  const named = Object.keys(rules).filter((k) => k !== 'default');
+  const result: PurgeResult = { asOf, dryRun: Boolean(options.dryRun), rules: [] };
+  const matchOf = (key: string) =>
+    TYPES.includes(key)
+      ? {
+          sql: `type = ? AND NOT (type = 'track' AND event IN (SELECT unnest(from_json(?, '["VARCHAR"]'))))`,
+          params: [key, JSON.stringify(named)],
+        }
+      : { sql: `type = 'track' AND event = ?`, params: [key] };
+  await wh.transaction(async (tx) => {
+    for (const [key, keep] of Object.entries(rules)) {
+      const before = new Date(asOf.getTime() - retentionMs(keep));
+      const match =
+        key === 'default'
+          ? {
+              sql: `NOT (type IN (SELECT unnest(from_json(?, '["VARCHAR"]'))) OR (type = 'track' AND event IN (SELECT unnest(from_json(?, '["VARCHAR"]')))))`,
+              params: [JSON.stringify(named.filter((k) => TYPES.includes(k))), JSON.stringify(named)],
+            }
+          : matchOf(key);
+      const where = `ts < ? AND ${match.sql}`;
+      const params = [before, ...match.params];
+      const events = options.dryRun
+        ? Number(
+            (await tx.query<{ n: number }>(`SELECT count(*) AS n FROM events WHERE ${where}`, params))[0]
+              ?.n ?? 0,
+          )
+        : await tx.run(`DELETE FROM events WHERE ${where}`, params);
+      result.rules.push({ key, keep, before, events });
+    }
+  });
+  return result;
+}
