@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerActivate } from './commands/activate.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerGovern } from './commands/govern.js';
 import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMeasure } from './commands/measure.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerSegments(program);
   registerActivate(program);
+  registerGovern(program);
   registerModels(program);
   return program;
 }

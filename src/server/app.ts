@@ -16,6 +16,7 @@ import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
+import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
 import { MEASURE_ROUTES } from './measure-routes.js';
@@ -208,6 +209,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...ADMIN_ROUTES,
     ...MODEL_ROUTES,
     ...MEASURE_ROUTES,
+    ...GOVERN_ROUTES,
     ...activateRoutes({ playbook: options.playbook }),
     ...(options.routes ?? []),
   ];

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
+import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { startServer } from '../../server/app.js';
 import { resolveDbPath } from '../context.js';
 
@@ -40,6 +42,23 @@ export function registerServe(program: Command): void {
           logger: { level: flags.logLevel, stream: process.stderr },
         });
         server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
+        // Retention windows (segflow.config.yaml) are applied at start and every hour while the server runs.
+        const rules = retentionConfig(loadConfig().retention);
+        const purge = async () => {
+          if (!Object.keys(rules).length) return;
+          try {
+            const r = await purgeExpired(server.warehouse, rules);
+            server.app.log.info(
+              { purged: r.rules.map((x) => ({ events: x.key, deleted: x.events })) },
+              'retention purge',
+            );
+          } catch (e) {
+            server.app.log.error({ err: (e as Error).message }, 'retention purge failed');
+          }
+        };
+        await purge();
+        const timer = setInterval(() => void purge(), 3_600_000);
+        timer.unref();
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             server.app.log.info({ signal }, 'shutting down: committing what is queued');

@@ -1,0 +1,147 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
+import { SegflowError } from '../../errors.js';
+import { cliActor, readAudit } from '../../govern/audit.js';
+import { deletePerson, exportPerson, suppressPerson } from '../../govern/privacy.js';
+import { purgeExpired, retentionConfig } from '../../govern/retention.js';
+import { retireSegment, reviewSegments } from '../../govern/segment-review.js';
+import { parseAsOf, withWarehouse } from '../context.js';
+import { emit, table, toJsonText } from '../output.js';
+
+const CLI = { actor: cliActor(), source: 'cli' };
+
+export function registerGovern(program: Command): void {
+  program
+    .command('audit')
+    .description('the audit log: who changed a definition, playbook or key, and who read whose data')
+    .option('--since <time>', 'entries at or after this time')
+    .option('--action <action>', 'only this action (e.g. person.read, key.create, privacy.delete)')
+    .option('--limit <n>', 'newest first, at most this many', '200')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (flags: { since?: string; action?: string; limit: string; json?: boolean }, cmd: Command) => {
+        const rows = await withWarehouse(
+          cmd.optsWithGlobals(),
+          (wh) =>
+            readAudit(wh, {
+              ...(flags.since ? { since: parseAsOf(flags.since)! } : {}),
+              ...(flags.action ? { action: flags.action } : {}),
+              limit: Number(flags.limit),
+            }),
+          { readOnly: true },
+        );
+        emit(Boolean(flags.json), rows, () =>
+          table(
+            rows.map((r) => ({
+              at: r.occurred_at.toISOString(),
+              actor: r.actor,
+              action: r.action,
+              target: r.target ?? '',
+              from: r.source ?? '',
+            })),
+          ),
+        );
+      },
+    );
+
+  const privacy = program.command('privacy').description('privacy requests: delete, export, suppress');
+  privacy
+    .command('delete')
+    .description(
+      'delete a person by any identifier, everywhere; keep only hashed tombstones so they stay deleted',
+    )
+    .argument('<identifier>')
+    .option('--json', 'print as one JSON document')
+    .action(async (identifier: string, flags: { json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) => deletePerson(wh, identifier, CLI));
+      emit(Boolean(flags.json), r, () =>
+        [
+          `deleted ${r.identifiers} identifiers; tombstone ${r.tombstone}`,
+          table(Object.entries(r.rows).map(([t, n]) => ({ table: t, rows: n }))),
+          `files rewritten: ${r.filesRewritten}`,
+        ].join('\n'),
+      );
+    });
+  privacy
+    .command('export')
+    .description('everything held about a person, as JSON (an access request)')
+    .argument('<identifier>')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .option('--json', 'the same (the export is JSON either way)')
+    .action(async (identifier: string, flags: { out?: string }, cmd: Command) => {
+      const data = await withWarehouse(cmd.optsWithGlobals(), (wh) => exportPerson(wh, identifier, CLI));
+      if (flags.out) {
+        writeFileSync(flags.out, toJsonText(data));
+        process.stdout.write(`${flags.out}\n`);
+      } else process.stdout.write(`${toJsonText(data)}\n`);
+    });
+  privacy
+    .command('suppress')
+    .description('never message this person again (every identifier they have)')
+    .argument('<identifier>')
+    .option('--reason <text>', 'why (shown in the reasons of blocked deliveries)')
+    .option('--json', 'print as one JSON document')
+    .action(async (identifier: string, flags: { reason?: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        suppressPerson(wh, identifier, flags.reason ?? null, CLI),
+      );
+      emit(Boolean(flags.json), r, () => `suppressed ${r.identifiers} identifiers`);
+    });
+
+  const govern = program.command('govern').description('retention and the segment review');
+  govern
+    .command('purge')
+    .description('delete events older than their retention window (retention: in segflow.config.yaml)')
+    .option('--as-of <time>', 'now, for the windows (default now)')
+    .option('--dry-run', 'count what would go, delete nothing')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { asOf?: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const rules = retentionConfig(loadConfig().retention);
+      if (!Object.keys(rules).length) {
+        throw new SegflowError(
+          'CONFIG_INVALID',
+          'no retention windows are configured',
+          'add e.g. retention: { "Page Viewed": 13mo, "Order Completed": 7y, default: 2y } to segflow.config.yaml',
+        );
+      }
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        purgeExpired(wh, rules, { asOf: parseAsOf(flags.asOf), dryRun: Boolean(flags.dryRun) }),
+      );
+      emit(Boolean(flags.json), r, () =>
+        table(
+          r.rules.map((x) => ({
+            events: x.key,
+            keep: x.keep,
+            'older than': x.before.toISOString(),
+            [r.dryRun ? 'would delete' : 'deleted']: x.events,
+          })),
+        ),
+      );
+    });
+  govern
+    .command('review')
+    .description(
+      'every segment: size and trend, overlap, last change, lift of its plays — keep, merge or retire, with reasons',
+    )
+    .option('--as-of <time>', 'read lift as of this time (default now)')
+    .option('--apply', 'retire the segments the review says to retire (their history stays)')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { asOf?: string; apply?: boolean; json?: boolean }, cmd: Command) => {
+      const reviews = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        const r = await reviewSegments(wh, { asOf: parseAsOf(flags.asOf) });
+        if (flags.apply)
+          for (const x of r.filter((y) => y.recommendation === 'retire')) await retireSegment(wh, x.segment);
+        return r;
+      });
+      emit(Boolean(flags.json), reviews, () =>
+        reviews
+          .map(
+            (r) =>
+              `${r.recommendation.toUpperCase().padEnd(6)} ${r.segment} — ${r.size} people (${(100 * r.share).toFixed(1)}%), v${r.version}` +
+              `${r.lastChanged ? `, changed ${r.lastChanged.toISOString().slice(0, 10)}` : ''}\n         ${r.reasons.join('\n         ')}`,
+          )
+          .join('\n'),
+      );
+    });
+}

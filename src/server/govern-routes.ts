@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { loadConfig } from '../config/config.js';
+import { readAudit } from '../govern/audit.js';
+import { deletePerson, exportPerson, suppressPerson } from '../govern/privacy.js';
+import { purgeExpired, retentionConfig } from '../govern/retention.js';
+import { reviewSegments } from '../govern/segment-review.js';
+import { defineRoute, jsonDates } from './admin-routes.js';
+
+const Identifier = z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') });
+const Json = (id: string) => z.record(z.string(), z.unknown()).meta({ id });
+
+/** Govern over the admin API: privacy requests, the audit log, retention and the segment review. */
+export const GOVERN_ROUTES = [
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/audit',
+    permission: 'admin',
+    tag: 'govern',
+    summary: 'The audit log, newest first',
+    query: z.object({
+      since: z.iso.datetime().optional(),
+      action: z.string().max(200).optional(),
+      limit: z.coerce.number().int().min(1).max(10_000).default(200),
+    }),
+    response: z.object({ entries: z.array(Json('AuditEntry')) }),
+    handler: async ({ query }, { wh }) =>
+      jsonDates({
+        entries: await readAudit(wh, {
+          ...(query.since ? { since: new Date(query.since) } : {}),
+          ...(query.action ? { action: query.action } : {}),
+          limit: query.limit,
+        }),
+      }) as { entries: Record<string, unknown>[] },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/privacy/persons/:id/delete',
+    permission: 'admin',
+    tag: 'govern',
+    summary: 'Delete a person everywhere by any identifier; only hashed tombstones stay',
+    params: Identifier,
+    response: Json('DeleteResult'),
+    handler: async ({ params }, { wh, key }) =>
+      (await deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' })) as unknown as Record<
+        string,
+        unknown
+      >,
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/privacy/persons/:id/export',
+    permission: 'admin',
+    tag: 'govern',
+    summary: 'Everything held about a person (an access request)',
+    params: Identifier,
+    response: Json('PersonExport'),
+    handler: async ({ params }, { wh, key }) =>
+      exportPerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/privacy/persons/:id/suppress',
+    permission: 'admin',
+    tag: 'govern',
+    summary: 'Never message this person again',
+    params: Identifier,
+    body: z.object({ reason: z.string().max(500).optional() }),
+    response: z.object({ identifiers: z.number() }),
+    handler: async ({ params, body }, { wh, key }) =>
+      suppressPerson(wh, params.id, body?.reason ?? null, { actor: `key:${key.id}`, source: 'api' }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/govern/purge',
+    permission: 'admin',
+    tag: 'govern',
+    summary: 'Delete events older than their retention window',
+    body: z.object({ dryRun: z.boolean().default(false), asOf: z.iso.datetime().optional() }),
+    response: Json('PurgeResult'),
+    handler: async ({ body }, { wh }) =>
+      jsonDates(
+        await purgeExpired(wh, retentionConfig(loadConfig().retention), {
+          dryRun: body.dryRun,
+          ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+        }),
+      ) as Record<string, unknown>,
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/govern/review',
+    permission: 'read',
+    tag: 'govern',
+    summary: 'The segment review: keep, merge or retire each segment, with reasons',
+    response: z.object({ segments: z.array(Json('SegmentReview')) }),
+    handler: async (_input, { wh }) =>
+      jsonDates({ segments: await reviewSegments(wh) }) as { segments: Record<string, unknown>[] },
+  }),
+];
