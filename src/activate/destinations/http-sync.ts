@@ -15,14 +15,17 @@ import { messagePayload, retryAfterMs, retryableStatus } from './payload.js';
 export function httpSyncDestination(
   name: string,
   config: z.output<typeof HttpSyncDestinationConfig>,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  clock: { now: () => number; sleep: (ms: number) => Promise<void> } = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  },
 ): Destination {
   const interval = 1000 / config.requestsPerSecond;
   let nextSlot = 0;
   const sendBatch = async (batch: readonly DeliveryMessage[]): Promise<DeliveryResult[]> => {
-    const wait = nextSlot - Date.now();
-    if (wait > 0) await sleep(wait);
-    nextSlot = Math.max(Date.now(), nextSlot) + interval;
+    const wait = nextSlot - clock.now();
+    if (wait > 0) await clock.sleep(wait);
+    nextSlot = Math.max(clock.now(), nextSlot) + interval;
     try {
       const r = await fetch(config.url, {
         method: 'POST',
