@@ -90,8 +90,9 @@ test('every KPI kind on a hand-computed example, and a segment breakdown', async
       assert.ok(row.lift, `${kpi}: ${row.note}`);
       return [row.lift.control.n, row.lift.control.mean, row.lift.treatment.n, row.lift.treatment.mean];
     };
-    const close = (a: number[], b: number[]) =>
-      a.forEach((x, i) => assert.ok(Math.abs(x - b[i]!) < 1e-9, `${a} vs ${b}`));
+    const close = (a: number[], b: number[]) => {
+      for (const [i, x] of a.entries()) assert.ok(Math.abs(x - b[i]!) < 1e-9, `${a} vs ${b}`);
+    };
     close(means('retention'), [2, 0.5, 3, 1 / 3]); // active in days (7, 14]: h1 and t1
     close(means('repeat'), [2, 0.5, 2, 0.5]); // bought before: h1 h2 | t1 t3; again: h1 | t1
     close(means('grr'), [2, 50 / 180, 2, 100 / 140]); // Σ min(after, before) / Σ before
