@@ -3,6 +3,7 @@ import { registerActivate } from './commands/activate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGovern } from './commands/govern.js';
 import { registerImport } from './commands/import.js';
+import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMeasure } from './commands/measure.js';
 import { registerModel } from './commands/model.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError()
     .exitOverride();
+  registerInit(program);
   registerImport(program);
   registerQueries(program);
   registerStatistics(program);

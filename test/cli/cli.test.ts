@@ -140,3 +140,17 @@ describe('segflow generate', () => {
     );
   });
 });
+
+test('segflow init scaffolds a project that checks out, and never overwrites', () => {
+  const dir = tempDir();
+  const first = segflow(['init', '--json'], { cwd: dir });
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(JSON.parse(first.stdout).written.length, 6);
+  const check = segflow(['playbook', 'check', '--json'], { cwd: dir });
+  assert.equal(check.status, 0, check.stderr);
+  assert.equal(JSON.parse(check.stdout).plays.length, 5);
+  const segments = segflow(['segments', 'check', '--json'], { cwd: dir });
+  assert.equal(segments.status, 0, segments.stderr);
+  const again = segflow(['init', '--json'], { cwd: dir });
+  assert.deepEqual(JSON.parse(again.stdout).written, []);
+});
