@@ -2,6 +2,7 @@ import { loadPlaybook } from '../activate/playbook.js';
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { importFile } from '../instrument/import/import-file.js';
+import { ingestMessages } from '../instrument/ingest-messages.js';
 import { decide } from '../personalize/decide.js';
 import { runPlayExperiment } from './play-experiment.js';
 
@@ -10,8 +11,12 @@ const n = (x: number) => x.toLocaleString('en-US');
 const PLAYBOOK = new URL('../../examples/playbooks/classic.yaml', import.meta.url).pathname;
 
 /** Personalize: what decide() says for a few people under the classic decision matrix, with its reasons. */
-export async function personalizeSection(wh: Warehouse, asOf: Date): Promise<void> {
+export async function personalizeSection(wh: Warehouse, lastEvent: Date): Promise<void> {
   const pb = loadPlaybook(PLAYBOOK);
+  // Decide at 14:00 UTC on the day after the data ends: outside the playbook's quiet hours for UTC people.
+  const asOf = new Date(
+    Math.floor(lastEvent.getTime() / 86_400_000) * 86_400_000 + 86_400_000 + 14 * 3_600_000,
+  );
   say(
     `\n4. Activate & Personalize: the classic decision matrix (examples/playbooks/classic.yaml, ${pb.plays.length} plays)`,
   );
@@ -32,6 +37,30 @@ export async function personalizeSection(wh: Warehouse, asOf: Date): Promise<voi
       say(`      ${c.eligible ? '✓' : '✗'} ${c.play}: ${c.reasons.slice(1).join('; ')}`);
   }
   say('   (consent defaults to deny: people who never opted in get no email — the reasons say so)');
+  const first = people[0]?.person_id;
+  if (first) {
+    // The person opts in to marketing (a Segment identify with consent preferences, as a consent tool sends).
+    await ingestMessages(
+      wh,
+      [
+        {
+          type: 'identify',
+          userId: first,
+          traits: {},
+          context: { consent: { categoryPreferences: { marketing: true } } },
+          timestamp: new Date(asOf.getTime() - 60_000).toISOString(),
+          messageId: `demo-consent-${first}`,
+        },
+      ],
+      { source: 'demo' },
+    );
+    const d = await decide(wh, pb, first, { asOf });
+    say(
+      `   after ${first} opts in to marketing: ${d.play ? `${d.play.name} (${d.play.offer}), variant ${d.play.variant}` : 'no play'}`,
+    );
+    for (const c of d.candidates)
+      say(`      ${c.eligible ? '✓' : '✗'} ${c.play}: ${c.reasons.slice(1).join('; ')}`);
+  }
 }
 
 /** Measure: a play with a 10 % holdout on simulated customers with a known response, and its lift report. */
