@@ -7,12 +7,13 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
+import { runCycle } from './cycle.js';
 
 const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
 const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead']);
 
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
-export function activateRoutes(options: { playbook?: string } = {}) {
+export function activateRoutes(options: { playbook?: string; segmentsDir?: string } = {}) {
   const playbook = () => cachedPlaybook(playbookPath(options.playbook));
   // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
   const services = new WeakMap<Warehouse, DecideService>();
@@ -109,6 +110,23 @@ export function activateRoutes(options: { playbook?: string } = {}) {
       response: z.record(z.string(), z.unknown()).meta({ id: 'AudienceExport' }),
       handler: async ({ params, body }, { wh }) =>
         jsonDates(await exportAudience(wh, { segment: params.segment, ...body })) as Record<string, unknown>,
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/api/v1/refresh',
+      permission: 'admin',
+      tag: 'activate',
+      summary: 'One turn of the loop now: features, every segment, then the playbook (triggers and outbox)',
+      body: z.object({ asOf: z.iso.datetime().optional() }),
+      response: z.record(z.string(), z.unknown()).meta({ id: 'CycleSummary' }),
+      handler: async ({ body }, { wh }) =>
+        jsonDates(
+          await runCycle(wh, {
+            ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+            ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
+            ...(options.playbook ? { playbook: options.playbook } : {}),
+          }),
+        ) as Record<string, unknown>,
     }),
   ];
 }

@@ -38,6 +38,8 @@ export interface ServerOptions {
   routes?: readonly ApiRoute[];
   /** The playbook decide() and activation read (default: `playbook:` in segflow.config.yaml, else ./playbook.yaml). */
   playbook?: string;
+  /** The segment files a refresh reads (default: `segments:` in segflow.config.yaml, else ./segments). */
+  segmentsDir?: string;
 }
 
 export interface SegflowServer {
@@ -210,7 +212,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...MODEL_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
-    ...activateRoutes({ playbook: options.playbook }),
+    ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...(options.routes ?? []),
   ];
   registerAdminRoutes(app, wh, adminRoutes);

@@ -140,3 +140,51 @@ plays:
     }
   });
 });
+
+test('POST /api/v1/refresh turns the loop once: features, segments from the folder, then the playbook', async () => {
+  const dir = tempDir();
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, 'segments'));
+  writeFileSync(
+    join(dir, 'segments', 'recent-buyers.yaml'),
+    'name: recent-buyers\nwhere: { performed: { event: Order Completed, within: 7d } }\n',
+  );
+  const receiver = await startReceiver();
+  const playbook = join(dir, 'playbook.yaml');
+  writeFileSync(
+    playbook,
+    `consent: { default: allow }
+destinations:
+  hook: { type: webhook, url: "${receiver.url}", secret: "${SECRET}" }
+plays:
+  - { name: welcome, segment: recent-buyers, offer: welcome pack, channel: webhook, destination: hook }
+`,
+  );
+  const server = await startTestServer({ playbook, segmentsDir: join(dir, 'segments') });
+  try {
+    const cycle = (asOf: Date, key = server.keys.admin) =>
+      fetch(`${server.url}/api/v1/refresh`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ asOf: asOf.toISOString() }),
+      });
+    assert.equal((await cycle(at(0))).status, 200);
+    await events(server.wh, [track('dee', 'Order Completed', at(HOUR), { properties: { revenue: 5 } })]);
+    const r = await cycle(at(2 * HOUR));
+    assert.equal(r.status, 200);
+    const summary = (await r.json()) as {
+      segments: { name: string; entered: number }[];
+      activation: { outbox: { sent: number } };
+    };
+    assert.deepEqual(
+      summary.segments.map((s) => [s.name, s.entered]),
+      [['recent-buyers', 1]],
+    );
+    assert.equal(summary.activation.outbox.sent, 1);
+    assert.equal(receiver.ids.size, 1);
+    assert.equal((await cycle(at(3 * HOUR), server.keys.read)).status, 403);
+  } finally {
+    await server.close();
+    await receiver.close();
+  }
+});

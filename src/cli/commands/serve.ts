@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { durationMs } from '../../config/duration.js';
 import { SegflowError } from '../../errors.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { startServer } from '../../server/app.js';
+import { runCycle } from '../../server/cycle.js';
 import { resolveDbPath } from '../context.js';
 
 function port(value: string): number {
@@ -29,10 +31,18 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'structured log level: fatal, error, warn, info, debug', 'info')
     .option(
       '--playbook <file>',
-      'the playbook decide() reads (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
+      'the playbook decide() and activation read (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
+    )
+    .option(
+      '--cycle-every <duration>',
+      'run the loop on a timer — features, segments, then the playbook — e.g. 5m (off by default)',
     )
     .action(
-      async (flags: { port: string; host: string; logLevel: string; playbook?: string }, cmd: Command) => {
+      async (
+        flags: { port: string; host: string; logLevel: string; playbook?: string; cycleEvery?: string },
+        cmd: Command,
+      ) => {
+        const every = flags.cycleEvery ? durationMs(flags.cycleEvery) : null;
         const server = await startServer({
           dbPath: resolveDbPath(cmd.optsWithGlobals()),
           host: flags.host,
@@ -57,8 +67,33 @@ export function registerServe(program: Command): void {
           }
         };
         await purge();
-        const timer = setInterval(() => void purge(), 3_600_000);
-        timer.unref();
+        const timers = [setInterval(() => void purge(), 3_600_000)];
+        // The loop on a timer, one turn at a time: people entering a segment get their play without a command.
+        if (every) {
+          let running = false;
+          const turn = async () => {
+            if (running) return;
+            running = true;
+            try {
+              const c = await runCycle(server.warehouse, flags.playbook ? { playbook: flags.playbook } : {});
+              server.app.log.info(
+                {
+                  persons: c.persons,
+                  segments: c.segments.length,
+                  sent: c.activation?.outbox.sent ?? 0,
+                  seconds: c.seconds,
+                },
+                'cycle',
+              );
+            } catch (e) {
+              server.app.log.error({ err: (e as Error).message }, 'cycle failed');
+            } finally {
+              running = false;
+            }
+          };
+          timers.push(setInterval(() => void turn(), every));
+        }
+        for (const t of timers) t.unref();
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             server.app.log.info({ signal }, 'shutting down: committing what is queued');
@@ -69,6 +104,7 @@ export function registerServe(program: Command): void {
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
         });
+        for (const t of timers) clearInterval(t);
         await server.close();
       },
     );
