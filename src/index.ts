@@ -2,6 +2,29 @@
  * segflow's library surface. Everything here is stable API; anything not exported is internal.
  */
 
+export { type ActivationSummary, runActivation } from './activate/activate-run.js';
+export {
+  type AudienceExport,
+  type AudienceExportOptions,
+  exportAudience,
+  listAudienceExports,
+} from './activate/destinations/audience-file.js';
+export { createDestination } from './activate/destinations/create-destination.js';
+export {
+  type DeliveryMessage,
+  type DeliveryResult,
+  type Destination,
+  DestinationConfig,
+} from './activate/destinations/destination.js';
+export { signWebhook } from './activate/destinations/webhook.js';
+export {
+  type DeliveryRow,
+  type DeliveryStatus,
+  listDeliveries,
+  retryDeliveries,
+} from './activate/outbox.js';
+export { loadPlaybook, type Play, Playbook, parsePlaybook } from './activate/playbook.js';
+export { type CycleSummary, runCycle } from './activate/run-cycle.js';
 export type { Dialect } from './engine/dialect.js';
 export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './engine/open.js';
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
@@ -16,6 +39,15 @@ export {
   revokeApiKey,
   verifyApiKey,
 } from './govern/api-keys.js';
+export { type AuditEntry, type AuditRow, readAudit, recordAudit } from './govern/audit.js';
+export { type DeleteResult, deletePerson, exportPerson, suppressPerson } from './govern/privacy.js';
+export { type PurgeResult, purgeExpired, RetentionConfig, retentionConfig } from './govern/retention.js';
+export {
+  type ReviewOptions,
+  retireSegment,
+  reviewSegments,
+  type SegmentReview,
+} from './govern/segment-review.js';
 export { identifiersOf, resolvePerson } from './instrument/identity-graph.js';
 export {
   IMPORT_FORMATS,
@@ -69,6 +101,7 @@ export {
   cupedLift,
 } from './measure/cuped.js';
 export type { Estimate, Interval } from './measure/inference.js';
+export { DEFAULT_KPIS, KpiDefinition, kpiByName, MeasureConfig, measureConfig } from './measure/kpi.js';
 export {
   type LiftKind,
   type LiftOptions,
@@ -77,6 +110,12 @@ export {
   proportionLift,
   ratioLift,
 } from './measure/lift.js';
+export {
+  type KpiLift,
+  type MeasureReport,
+  type MeasureReportOptions,
+  measureReport,
+} from './measure/measure-report.js';
 export {
   achievedPower,
   type Effect,
@@ -104,6 +143,7 @@ export {
   PREDICTED_CATALOG,
 } from './model/feature-catalog.js';
 export { ModelConfig, modelConfig } from './model/model-config.js';
+export { personScores } from './model/person-scores.js';
 export {
   type BgNbdFit,
   type BgNbdModel,
@@ -173,6 +213,8 @@ export { type ChurnPanel, simulateChurnPanel } from './model/propensity/simulate
 export type { PropensityTarget } from './model/propensity/training-frame.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';
 export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
+export { type Candidate, type Decision, decide, decideFor } from './personalize/decide.js';
+export { DecideService, DecideSnapshot } from './personalize/decide-snapshot.js';
 export {
   type CompiledSegments,
   compileSegments,

@@ -3,11 +3,11 @@ import { runActivation } from '../activate/activate-run.js';
 import { exportAudience, listAudienceExports } from '../activate/destinations/audience-file.js';
 import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
+import { runCycle } from '../activate/run-cycle.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
-import { runCycle } from './cycle.js';
 
 const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
 const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead']);

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
+import { runCycle } from '../../activate/run-cycle.js';
 import { loadConfig } from '../../config/config.js';
 import { durationMs } from '../../config/duration.js';
 import { SegflowError } from '../../errors.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { startServer } from '../../server/app.js';
-import { runCycle } from '../../server/cycle.js';
 import { resolveDbPath } from '../context.js';
 
 function port(value: string): number {

@@ -1,6 +1,4 @@
 import { existsSync } from 'node:fs';
-import { type ActivationSummary, runActivation } from '../activate/activate-run.js';
-import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
@@ -9,6 +7,8 @@ import { modelConfig } from '../model/model-config.js';
 import { refreshFeatures } from '../model/refresh-features.js';
 import { DEFAULT_SEGMENTS_DIR, formatProblem, loadDefinitions } from '../segment/load-definitions.js';
 import { refreshSegments } from '../segment/memberships.js';
+import { type ActivationSummary, runActivation } from './activate-run.js';
+import { cachedPlaybook, playbookPath } from './playbook-file.js';
 
 /**
  * One turn of the loop for a running server: features as of now, every segment (from the segments folder), then
