@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { openWarehouse } from '../src/engine/open.js';
 import { generateEvents } from '../src/generate/index.js';
 import type { Benchmark, BenchRow } from './harness.js';
+import { type BenchServer, spawnBenchServer, stopBenchServer } from './spawn-server.js';
 
 /**
  * Collector throughput: a load generator on loopback (autocannon, in this process) posts 100-event `/v1/batch`
@@ -40,45 +40,13 @@ function bodyTemplates(count: number): string[][] {
   return templates;
 }
 
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  key: string;
-}
+type ServerProcess = BenchServer;
 
 function startServer(mode: 'store' | 'nostore', dbPath: string): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      new URL('./collect-server.ts', import.meta.url).pathname,
-      mode,
-      dbPath,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) {
-        const { url, key } = JSON.parse(line) as { url: string; key: string };
-        resolve({ child, url, key });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`bench server (${mode}) exited with ${code}`)));
-  });
+  return spawnBenchServer('./collect-server.ts', [mode, dbPath]);
 }
 
-function stopServer(server: ServerProcess): Promise<void> {
-  return new Promise((resolve) => {
-    server.child.once('exit', () => resolve());
-    server.child.kill('SIGTERM');
-  });
-}
+const stopServer = stopBenchServer;
 
 interface LoadResult {
   ok: number;

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { runActivation } from '../src/activate/activate-run.js';
@@ -12,6 +11,7 @@ import { refreshFeatures } from '../src/model/refresh-features.js';
 import { loadDefinitions } from '../src/segment/load-definitions.js';
 import { refreshSegments } from '../src/segment/memberships.js';
 import type { Benchmark } from './harness.js';
+import { spawnBenchServer, stopBenchServer } from './spawn-server.js';
 
 /**
  * Decide latency: GET /api/v1/decide/:personId for random people of a generated shop (their segments refreshed, the
@@ -43,7 +43,8 @@ async function prepare(people: number): Promise<{ db: string; ids: string[] }> {
     await runActivation(wh, loadPlaybook(PLAYBOOK), { asOf, destinations: new Map() });
     await wh.close();
   }
-  const wh = await openWarehouse({ path: db, readOnly: true });
+  // Opened for writing so that a database cached by an older segflow is migrated first.
+  const wh = await openWarehouse({ path: db });
   const rows = await wh.query<{ person_id: string }>(
     'SELECT DISTINCT person_id FROM segment_memberships ORDER BY person_id',
   );
@@ -51,28 +52,8 @@ async function prepare(people: number): Promise<{ db: string; ids: string[] }> {
   return { db, ids: rows.map((r) => r.person_id) };
 }
 
-function startServer(db: string): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      new URL('./decide-server.ts', import.meta.url).pathname,
-      db,
-      PLAYBOOK,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      if (out.includes('\n'))
-        resolve({ child, ...(JSON.parse(out.split('\n')[0]!) as { url: string; key: string }) });
-    });
-    child.on('exit', (code) => reject(new Error(`decide server exited with ${code}`)));
-  });
+function startServer(db: string) {
+  return spawnBenchServer('./decide-server.ts', [db, PLAYBOOK]);
 }
 
 async function load(url: string, key: string, paths: () => string, seconds: number, rate: number) {
@@ -148,10 +129,7 @@ export const decideBenchmark: Benchmark = {
         details: { people, seconds, rate, decide, health },
       };
     } finally {
-      await new Promise<void>((resolve) => {
-        server.child.once('exit', () => resolve());
-        server.child.kill('SIGTERM');
-      });
+      await stopBenchServer(server);
     }
   },
 };

@@ -1,11 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
-import { getModelFit, type StoredFit, storeModelFit } from '../predict/model-fits.js';
+import { getModelFit } from '../predict/model-fits.js';
 import { fitLogistic, type LogisticModel, predictLogistic } from './logistic.js';
-import { type Backtest, backtest } from './metrics.js';
+import { backtest } from './metrics.js';
+import { type PropensityFit, storePropensityFit } from './propensity.js';
 
 /**
  * Propensity on the data scientist's own feature table: a CSV or Parquet file with an id column, a 0/1 label column
@@ -135,10 +136,7 @@ function subset(rows: FileRows, keep: (i: number) => boolean) {
   };
 }
 
-export async function fitPropensityFromFile(
-  wh: Warehouse,
-  o: FilePropensityOptions,
-): Promise<{ fit: StoredFit; model: LogisticModel; backtest: Backtest; trainRows: number }> {
+export async function fitPropensityFromFile(wh: Warehouse, o: FilePropensityOptions): Promise<PropensityFit> {
   const started = performance.now();
   const idColumn = o.idColumn ?? 'person_id';
   const rows = await readFileRows(wh, { ...o, idColumn });
@@ -151,27 +149,20 @@ export async function fitPropensityFromFile(
   if (test.labels.length === 0) throw usage('no test rows', 'mark some rows test, or give more rows');
   const model = fitLogistic(train, { lambda: o.lambda });
   const result = backtest(predictLogistic(model, test.values), test.labels);
-  const fit = await storeModelFit(wh, {
-    id: `propensity-${randomUUID()}`,
+  return storePropensityFit(wh, {
     model: 'propensity',
-    fittedAt: new Date(),
-    timeUnit: null,
     options: {
       file: o.path,
       label: o.label,
       idColumn,
       splitColumn: o.splitColumn ?? null,
       split: o.splitColumn ? 'by column' : '30% test by SHA-256 of the id',
-      lambda: model.lambda,
     },
-    params: { ...model },
-    standardErrors: null,
-    logLikelihood: null,
-    people: train.labels.length,
-    diagnostics: { backtest: result },
-    seconds: (performance.now() - started) / 1000,
+    fitted: model,
+    backtest: result,
+    trainRows: train.labels.length,
+    started,
   });
-  return { fit, model, backtest: result, trainRows: train.labels.length };
 }
 
 /** Score a file with the same feature columns; writes `out` as CSV (id, probability). Returns rows written. */

@@ -93,26 +93,47 @@ export async function fitPropensity(wh: Warehouse, o: PropensityFitOptions): Pro
     throw new SegflowError('MODEL_NO_DATA', 'nobody is in the test snapshot', 'choose a later --test-as-of');
   }
   const result = backtest(predictLogistic(model, test.values), test.labels);
-  const fit = await storeModelFit(wh, {
-    id: `${o.target}-${randomUUID()}`,
+  return storePropensityFit(wh, {
     model: o.target,
-    fittedAt: new Date(),
-    timeUnit: null,
     options: {
       target: o.target,
       horizon: o.horizon,
       trainAsOf: o.trainAsOf.map((t) => t.toISOString()),
       testAsOf: o.testAsOf.toISOString(),
-      lambda: model.lambda,
     },
-    params: { ...model },
+    fitted: model,
+    backtest: result,
+    trainRows: train.labels.length,
+    started,
+  });
+}
+
+/** Store a fitted propensity model with its backtest in `model_fits`. */
+export async function storePropensityFit(
+  wh: Warehouse,
+  f: {
+    model: 'churn' | 'purchase' | 'propensity';
+    options: Record<string, unknown>;
+    fitted: LogisticModel;
+    backtest: Backtest;
+    trainRows: number;
+    started: number;
+  },
+): Promise<PropensityFit> {
+  const fit = await storeModelFit(wh, {
+    id: `${f.model}-${randomUUID()}`,
+    model: f.model,
+    fittedAt: new Date(),
+    timeUnit: null,
+    options: { ...f.options, lambda: f.fitted.lambda },
+    params: { ...f.fitted },
     standardErrors: null,
     logLikelihood: null,
-    people: train.labels.length,
-    diagnostics: { backtest: result },
-    seconds: (performance.now() - started) / 1000,
+    people: f.trainRows,
+    diagnostics: { backtest: f.backtest },
+    seconds: (performance.now() - f.started) / 1000,
   });
-  return { fit, model, backtest: result, trainRows: train.labels.length };
+  return { fit, model: f.fitted, backtest: f.backtest, trainRows: f.trainRows };
 }
 
 /**
