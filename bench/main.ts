@@ -1,3 +1,4 @@
+import { activateBenchmark } from './activate.js';
 import { collectBenchmark } from './collect.js';
 import { decideBenchmark } from './decide.js';
 import { type Benchmark, render, save } from './harness.js';
@@ -14,6 +15,7 @@ const BENCHMARKS: Benchmark[] = [
   segmentsBenchmark,
   modelsBenchmark,
   decideBenchmark,
+  activateBenchmark,
 ];
 
 async function main(): Promise<void> {
