@@ -22,9 +22,9 @@ const server = await buildServer({
   groupCommit:
     mode === 'nostore'
       ? {
-          ingest: async (_tx, texts) => ({
-            received: texts.length,
-            inserted: texts.length,
+          ingest: async (_tx, messages) => ({
+            received: messages.length,
+            inserted: messages.length,
             duplicates: 0,
             rejected: 0,
           }),

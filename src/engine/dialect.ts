@@ -125,6 +125,10 @@ export interface Dialect {
   textIsJson(expr: string): string;
   /** The named top-level fields of a JSON text as one list of JSON values, parsing the text once (NULL if invalid). */
   jsonFieldList(expr: string, fields: readonly string[]): string;
+  /** Text split at every occurrence of a one-character separator (a literal we choose), as a list. */
+  splitText(expr: string, separator: string): string;
+  /** A timestamp from whole microseconds since 1970-01-01 UTC. */
+  timestampFromMicros(expr: string): string;
   /** Item `index` (0-based) of a list. */
   listItem(expr: string, index: number): string;
   /** SQL NULL for a JSON null, else the value. */

@@ -1,38 +1,70 @@
 import type { Warehouse } from '../engine/warehouse.js';
 import {
+  checkPrepared,
   checkStage,
   dropStage,
   type IngestCounts,
   type IngestOptions,
   RAW_TABLE,
+  RECORD_TABLE,
   stageFromRaw,
   storeChecked,
 } from './ingest.js';
+import { type PreparedMessage, prepareMessage } from './prepare-message.js';
 
 /**
- * Ingest messages held in memory (library callers, the collector's batches). Each is serialized once and staged as
- * raw JSON text, then runs through the same SQL pipeline as file imports, in one transaction.
+ * Ingest messages held in memory (library callers, the collector's batches), in one transaction. Plainly valid
+ * messages take the fast path (prepare-message.ts); the rest are staged as JSON text and checked in SQL, the same
+ * pipeline as file imports.
  */
 export async function ingestMessages(
   wh: Warehouse,
   messages: readonly unknown[],
   options: IngestOptions,
 ): Promise<IngestCounts> {
-  return ingestJsonTexts(
+  const receivedAt = options.receivedAt ?? new Date();
+  return ingestPrepared(
     wh,
-    messages.map((m) => JSON.stringify(m) ?? 'null'),
-    options,
+    messages.map((m) => prepareMessage(m, receivedAt)),
+    { ...options, receivedAt },
   );
 }
 
-/** Ingest JSON texts, one message each (row numbers are their 1-based positions). */
+/** Ingest prepared messages (row numbers are their 1-based positions). */
+export async function ingestPrepared(
+  wh: Warehouse,
+  prepared: readonly PreparedMessage[],
+  options: IngestOptions,
+): Promise<IngestCounts> {
+  const records: [number, string][] = [];
+  const raw: [number, string][] = [];
+  prepared.forEach((p, i) => {
+    if ('record' in p) records.push([i + 1, p.record]);
+    else raw.push([i + 1, p.raw]);
+  });
+  return wh.transaction(async (tx) => {
+    // Leftovers of a failed ingest are rolled back with it; dropping first is for belt and braces.
+    await dropStage(tx);
+    await tx.run(`CREATE TEMP TABLE ${RECORD_TABLE} (row_no BIGINT, rec VARCHAR)`);
+    if (records.length > 0) await tx.append(RECORD_TABLE, ['row_no', 'rec'], records);
+    if (raw.length > 0) {
+      await tx.run(`CREATE TEMP TABLE ${RAW_TABLE} (row_no BIGINT, raw VARCHAR)`);
+      await tx.append(RAW_TABLE, ['row_no', 'raw'], raw);
+    }
+    await checkPrepared(tx, { raw: raw.length > 0 }, options.receivedAt ?? new Date());
+    const counts = await storeChecked(tx, options);
+    await dropStage(tx);
+    return counts;
+  });
+}
+
+/** Ingest JSON texts, one message each, all checked in SQL (row numbers are their 1-based positions). */
 export async function ingestJsonTexts(
   wh: Warehouse,
   texts: readonly string[],
   options: IngestOptions,
 ): Promise<IngestCounts> {
   return wh.transaction(async (tx) => {
-    // Leftovers of a failed ingest are rolled back with it; dropping first is for belt and braces.
     await dropStage(tx);
     await tx.run(`CREATE TEMP TABLE ${RAW_TABLE} (row_no BIGINT, raw VARCHAR)`);
     await tx.append(

@@ -1,6 +1,13 @@
 import type { Dialect } from '../engine/dialect.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { updateIdentityGraph } from './identity-graph.js';
+import {
+  RECORD_FIELDS,
+  RECORD_JSON,
+  RECORD_SEPARATOR,
+  RECORD_TIMESTAMPS,
+  type RecordField,
+} from './prepare-message.js';
 import { updateProfileFacts } from './profile-facts.js';
 import { MAX_EVENT_BYTES, MESSAGE_TYPES, PLACEHOLDER_IDS, REVENUE_PROPERTIES } from './segment-spec.js';
 
@@ -107,7 +114,7 @@ export function stageFromFields(
  * The validation and normalisation query. Each JSON value is parsed at most once: kinds come from the first character
  * of the engine's serialized JSON, texts are extracted once in the first CTE, and the checks read those columns.
  */
-function checkedSql(d: Dialect, source: string): string {
+function checkedSelect(d: Dialect, source: string): string {
   const q = d.quoteIdent;
   const k = (f: StageField) => q(`k_${f}`);
   const x = (f: StageField) => q(`x_${f}`);
@@ -207,8 +214,7 @@ function checkedSql(d: Dialect, source: string): string {
     d.compactArray(checks.map(([c, m]) => `CASE WHEN ${c} THEN ${m} END`)),
   );
 
-  return `CREATE TEMP TABLE ${CHECKED} AS
-    WITH parsed AS (SELECT *, ${parsedFields.join(', ')} FROM (${source})),
+  return `WITH parsed AS (SELECT *, ${parsedFields.join(', ')} FROM (${source})),
     typed AS (
       SELECT *,
         CASE WHEN ${isId('userId')} THEN ${x('userId')} END AS uid_raw,
@@ -279,7 +285,7 @@ async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = [
 
 /** Drop the temp tables of an ingest. */
 export async function dropStage(tx: Warehouse): Promise<void> {
-  for (const t of [RAW_TABLE, CHECKED, DUPLICATES]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of [RAW_TABLE, RECORD_TABLE, CHECKED, DUPLICATES]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
 }
 
 export interface CheckedStage {
@@ -299,15 +305,59 @@ export async function checkStage(
   receivedAt: Date = new Date(),
 ): Promise<CheckedStage> {
   await tx.run(`DROP TABLE IF EXISTS ${CHECKED}`);
-  const sql = checkedSql(tx.dialect, source).replace(
-    'CAST(? AS TIMESTAMP)',
-    `CAST($${params.length + 1} AS TIMESTAMP)`,
-  );
-  await tx.run(sql, [...params, receivedAt]);
+  const sql = receivedAtParam(checkedSelect(tx.dialect, source), params.length + 1);
+  await tx.run(`CREATE TEMP TABLE ${CHECKED} AS ${sql}`, [...params, receivedAt]);
+  return countChecked(tx);
+}
+
+function receivedAtParam(sql: string, n: number): string {
+  return sql.replace('CAST(? AS TIMESTAMP)', `CAST($${n} AS TIMESTAMP)`);
+}
+
+async function countChecked(tx: Warehouse): Promise<CheckedStage> {
   const [r] = await tx.query<{ rows: number; blank: number }>(
     `SELECT count(*) AS rows, count(*) FILTER (WHERE blank) AS blank FROM ${CHECKED}`,
   );
   return { rows: r?.rows ?? 0, blankRows: r?.blank ?? 0 };
+}
+
+/** The staging table of fast-path records (`row_no`, `rec`), see prepare-message.ts. */
+export const RECORD_TABLE = '_sf_records';
+
+/** The checked rows of fast-path records: split, typed, valid by construction. Columns as checkedSelect's. */
+function recordsSelect(d: Dialect): string {
+  const field = (f: RecordField) => `nullif(${d.listItem('l', RECORD_FIELDS.indexOf(f))}, '')`;
+  const typed = (f: RecordField) => {
+    if (RECORD_TIMESTAMPS.includes(f))
+      return d.timestampFromMicros(`CAST(${field(f)} AS ${d.columnType('bigint')})`);
+    if (RECORD_JSON.includes(f)) return `CAST(${field(f)} AS ${d.columnType('json')})`;
+    if (f === 'revenue') return `CAST(${field(f)} AS ${d.columnType('double')})`;
+    return field(f);
+  };
+  return `SELECT row_no, CAST(NULL AS VARCHAR) AS raw, CAST(NULL AS VARCHAR[]) AS problems, TRUE AS valid, FALSE AS blank,
+      ${RECORD_FIELDS.map((f) => `${typed(f)} AS ${f}`).join(', ')}
+    FROM (SELECT row_no, ${d.splitText('rec', RECORD_SEPARATOR)} AS l FROM ${RECORD_TABLE})`;
+}
+
+/**
+ * Step 1 for prepared messages: fast-path records (in RECORD_TABLE) are split into typed rows, and JSON texts (in
+ * RAW_TABLE, when `staged.raw`) are checked as above, both into the one checked table. Inside a transaction.
+ */
+export async function checkPrepared(
+  tx: Warehouse,
+  staged: { raw: boolean },
+  receivedAt: Date,
+): Promise<CheckedStage> {
+  const d = tx.dialect;
+  await tx.run(`DROP TABLE IF EXISTS ${CHECKED}`);
+  const parts = [recordsSelect(d)];
+  if (staged.raw)
+    parts.push(`SELECT * FROM (${receivedAtParam(checkedSelect(d, stageFromRaw(d, RAW_TABLE)), 1)})`);
+  await tx.run(
+    `CREATE TEMP TABLE ${CHECKED} AS ${parts.join(' UNION ALL ')}`,
+    staged.raw ? [receivedAt] : [],
+  );
+  return countChecked(tx);
 }
 
 async function nextIngestBatch(tx: Warehouse): Promise<number> {

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
+import { type PreparedMessage, prepareMessage } from '../instrument/prepare-message.js';
 import { HttpError } from './http-error.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -155,10 +156,13 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-/** Serialize a value to JSON; a value nested too deeply for the serializer is a request that can never succeed. */
-export function toJsonText(value: unknown): string {
+/**
+ * Prepare a message for storage (the fast-path record, or its JSON text); a value nested too deeply for the serializer
+ * is a request that can never succeed.
+ */
+export function toStorable(value: unknown, receivedAt: Date): PreparedMessage {
   try {
-    return JSON.stringify(value) ?? 'null';
+    return prepareMessage(value, receivedAt);
   } catch (e) {
     if (e instanceof RangeError) {
       throw new HttpError(

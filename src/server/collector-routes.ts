@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Warehouse } from '../engine/warehouse.js';
 import type { VerifiedKey } from '../govern/api-keys.js';
+import type { PreparedMessage } from '../instrument/prepare-message.js';
 import type { MessageType } from '../instrument/segment-spec.js';
 import { authorize, credentialFromHeader, malformedHeader, missingKey } from './auth.js';
-import { isPlainObject, type Limits, toJsonText } from './body.js';
+import { isPlainObject, type Limits, toStorable } from './body.js';
 import type { GroupCommitter, SubmitResult } from './group-commit.js';
 import { HttpError } from './http-error.js';
 import { postHogToSegment, readPostHogBody } from './posthog.js';
@@ -110,14 +111,15 @@ interface Envelope {
 }
 
 /**
- * Each message as the JSON text the pipeline stores: the server's receivedAt (as Segment does), the path's type for
+ * Each message prepared for the pipeline (prepare-message.ts), as stored: the server's receivedAt (as Segment does), the path's type for
  * single-message endpoints, the batch's sentAt/context/integrations under the message's own, and no writeKey.
  */
-export function messageTexts(messages: readonly unknown[], env: Envelope): string[] {
+export function preparedMessages(messages: readonly unknown[], env: Envelope): PreparedMessage[] {
+  const receivedAt = new Date(env.receivedAt);
   const sharedContext = isPlainObject(env.context) ? env.context : undefined;
   const sharedIntegrations = isPlainObject(env.integrations) ? env.integrations : undefined;
   return messages.map((m) => {
-    if (!isPlainObject(m)) return toJsonText(m);
+    if (!isPlainObject(m)) return toStorable(m, receivedAt);
     if (m.writeKey !== undefined) m.writeKey = undefined;
     if (env.type) m.type = env.type;
     m.receivedAt = env.receivedAt;
@@ -128,7 +130,7 @@ export function messageTexts(messages: readonly unknown[], env: Envelope): strin
     if (sharedIntegrations && (m.integrations === undefined || isPlainObject(m.integrations))) {
       m.integrations = { ...sharedIntegrations, ...(m.integrations as Record<string, unknown> | undefined) };
     }
-    return toJsonText(m);
+    return toStorable(m, receivedAt);
   });
 }
 
@@ -161,8 +163,8 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: CollectorDep
     app.post(`/v1/${path}`, { onRequest, config: { kind: 'collector' } }, async (request) => {
       const body = validate(SingleBodySchema, requireBody(request.body), 'body');
       const state = await keyFor(deps, request, body.writeKey);
-      const texts = messageTexts([body], { receivedAt: state.receivedAt, type });
-      return respond(await deps.committer.submit(texts));
+      const messages = preparedMessages([body], { receivedAt: state.receivedAt, type });
+      return respond(await deps.committer.submit(messages));
     });
   }
 
@@ -181,13 +183,13 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: CollectorDep
       // analytics.js puts the writeKey in each message of a /v1/b batch.
       const first = body.batch.find(isPlainObject);
       const state = await keyFor(deps, request, body.writeKey ?? first?.writeKey);
-      const texts = messageTexts(body.batch, {
+      const messages = preparedMessages(body.batch, {
         receivedAt: state.receivedAt,
         sentAt: body.sentAt,
         context: body.context,
         integrations: body.integrations,
       });
-      return respond(await deps.committer.submit(texts));
+      return respond(await deps.committer.submit(messages));
     });
   }
 
@@ -202,11 +204,11 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: CollectorDep
     if (!parsed) throw new HttpError(400, 'BODY_INVALID', 'body.batch: expected an array of events');
     const state = await keyFor(deps, request, parsed.apiKey);
     const sentAt = isPlainObject(raw) ? raw.sent_at : undefined;
-    const texts = messageTexts(
+    const messages = preparedMessages(
       parsed.messages.map((e) => postHogToSegment(e, sentAt)),
       { receivedAt: state.receivedAt },
     );
-    return { status: 1, ...respond(await deps.committer.submit(texts)) };
+    return { status: 1, ...respond(await deps.committer.submit(messages)) };
   });
 
   // analytics.js loads its settings from here when pointed at segflow (its CDN option).

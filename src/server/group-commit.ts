@@ -1,10 +1,11 @@
 import type { Warehouse } from '../engine/warehouse.js';
 import type { IngestCounts, IngestOptions } from '../instrument/ingest.js';
-import { ingestJsonTexts } from '../instrument/ingest-messages.js';
+import { ingestPrepared } from '../instrument/ingest-messages.js';
+import type { PreparedMessage } from '../instrument/prepare-message.js';
 import { HttpError, maskedMessage } from './http-error.js';
 
 /**
- * The write queue. Requests hand in their messages (JSON texts); the committer gathers what concurrent requests
+ * The write queue. Requests hand in their messages (prepared for storage); the committer gathers what concurrent requests
  * handed in into one engine transaction — bounded in events, and waiting at most `maxWaitMs` for company when it was
  * idle — and answers every request of the group once that transaction has committed. A full queue refuses at once
  * (429); a failed commit fails every request of its group (503), and the clients' retries are deduplicated by
@@ -12,7 +13,7 @@ import { HttpError, maskedMessage } from './http-error.js';
  */
 export type IngestFn = (
   wh: Warehouse,
-  texts: readonly string[],
+  messages: readonly PreparedMessage[],
   options: IngestOptions,
 ) => Promise<IngestCounts>;
 
@@ -25,7 +26,7 @@ export interface GroupCommitOptions {
   maxQueuedEvents?: number;
   /** Recorded as the source of rejected rows. Default 'collector'. */
   source?: string;
-  /** The ingestion pipeline; default ingestJsonTexts. The benchmark swaps in a no-op to measure HTTP alone. */
+  /** The ingestion pipeline; default ingestPrepared. The benchmark swaps in a no-op to measure HTTP alone. */
   ingest?: IngestFn;
   /**
    * Runs inside each commit's transaction after the events were written and before COMMIT. A throw rolls the
@@ -60,7 +61,7 @@ export interface CommitReport {
 const MAX_REPORTED = 20;
 
 interface Pending {
-  texts: readonly string[];
+  messages: readonly PreparedMessage[];
   resolve: (r: SubmitResult) => void;
   reject: (e: unknown) => void;
 }
@@ -90,7 +91,7 @@ export class GroupCommitter {
     this.maxWaitMs = options.maxWaitMs ?? 2;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
     this.source = options.source ?? 'collector';
-    this.ingest = options.ingest ?? ingestJsonTexts;
+    this.ingest = options.ingest ?? ingestPrepared;
     this.beforeCommit = options.beforeCommit;
     this.onCommit = options.onCommit;
   }
@@ -103,7 +104,7 @@ export class GroupCommitter {
   }
 
   /** Queue messages; resolves once they are durably committed (or rejects with 429, 503). */
-  submit(texts: readonly string[]): Promise<SubmitResult> {
+  submit(messages: readonly PreparedMessage[]): Promise<SubmitResult> {
     if (this.closing) {
       return Promise.reject(
         new HttpError(503, 'SERVER_CLOSING', 'the server is shutting down', 'retry in a moment', {
@@ -111,8 +112,8 @@ export class GroupCommitter {
         }),
       );
     }
-    if (texts.length === 0) return Promise.resolve({ received: 0, rejected: 0, problems: [] });
-    if (this.queuedEvents > 0 && this.queuedEvents + texts.length > this.maxQueuedEvents) {
+    if (messages.length === 0) return Promise.resolve({ received: 0, rejected: 0, problems: [] });
+    if (this.queuedEvents > 0 && this.queuedEvents + messages.length > this.maxQueuedEvents) {
       return Promise.reject(
         new HttpError(
           429,
@@ -124,8 +125,8 @@ export class GroupCommitter {
       );
     }
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ texts, resolve, reject });
-      this.queuedEvents += texts.length;
+      this.queue.push({ messages, resolve, reject });
+      this.queuedEvents += messages.length;
       if (!this.running) this.start();
     });
   }
@@ -161,9 +162,9 @@ export class GroupCommitter {
     let events = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (group.length > 0 && events + next.texts.length > this.maxEvents) break;
+      if (group.length > 0 && events + next.messages.length > this.maxEvents) break;
       group.push(next);
-      events += next.texts.length;
+      events += next.messages.length;
       this.queue.shift();
     }
     this.queuedEvents -= events;
@@ -172,14 +173,14 @@ export class GroupCommitter {
 
   private async commit(group: Pending[]): Promise<void> {
     const starts: number[] = [];
-    const texts: string[] = [];
+    const messages: PreparedMessage[] = [];
     for (const p of group) {
-      starts.push(texts.length);
-      for (const t of p.texts) texts.push(t);
+      starts.push(messages.length);
+      for (const t of p.messages) messages.push(t);
     }
-    this.inFlightEvents = texts.length;
+    this.inFlightEvents = messages.length;
     const results: SubmitResult[] = group.map((p) => ({
-      received: p.texts.length,
+      received: p.messages.length,
       rejected: 0,
       problems: [],
     }));
@@ -190,7 +191,7 @@ export class GroupCommitter {
           r.rejected = 0;
           r.problems = [];
         }
-        const c = await this.ingest(tx, texts, {
+        const c = await this.ingest(tx, messages, {
           source: this.source,
           receivedAt: new Date(),
           onRejected: (rows) => {
@@ -205,12 +206,12 @@ export class GroupCommitter {
             }
           },
         });
-        await this.beforeCommit?.({ events: texts.length, requests: group.length });
+        await this.beforeCommit?.({ events: messages.length, requests: group.length });
         return c;
       });
       this.lastError = undefined;
       this.onCommit?.({
-        events: texts.length,
+        events: messages.length,
         requests: group.length,
         seconds: (performance.now() - t0) / 1000,
         counts,
@@ -220,7 +221,7 @@ export class GroupCommitter {
       const message = maskedMessage(e);
       this.lastError = { at: new Date(), message };
       this.onCommit?.({
-        events: texts.length,
+        events: messages.length,
         requests: group.length,
         seconds: (performance.now() - t0) / 1000,
         error: e,
