@@ -48,6 +48,8 @@ export interface CompiledSegments {
   columns: { name: string; column: string }[];
 }
 
+const IDENTIFY = `(ev.type = 'identify')`;
+
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** A JSON path for a dotted key, each part quoted so any key text is safe. */
@@ -62,7 +64,14 @@ class Compiler {
   readonly params = new Params();
   private readonly aggregates: string[] = [];
   private readonly rowColumns = new Map<string, string>();
-  private readonly matchSql = new Map<string, string>();
+  /** Row columns that read JSON (properties, traits): computed in the detail pass, only on the events they concern. */
+  private readonly detailColumns = new Map<string, string>();
+  /** The cheap conditions (event type and name) that select the detail pass's events. */
+  private readonly detailGuards = new Set<string>();
+  private readonly detailAggregates: string[] = [];
+  /** Names of the columns that read JSON: aggregates over them run in the detail pass. */
+  private readonly jsonColumns = new Set<string>();
+  private readonly matchSql = new Map<string, { sql: string; guard?: string }>();
   private readonly accountConditions: { id: string; inner: string; mode: 'any' | 'all' }[] = [];
   private inAccount = false;
   private readonly aggregateIndex = new Map<string, string>();
@@ -90,13 +99,33 @@ class Compiler {
     return this.params.add(new Date(this.asOf.getTime() - ms));
   }
 
+  /**
+   * An aggregate over the person's events. Aggregates over detail columns (or needing the message id as a tie-break)
+   * run in the detail pass (`dagg`), where people without such events have no row: their counts read as 0.
+   */
   private aggregate(expr: string): string {
     const existing = this.aggregateIndex.get(expr);
     if (existing) return existing;
-    const name = `a${this.aggregates.length}`;
-    this.aggregates.push(`${expr} AS ${name}`);
-    this.aggregateIndex.set(expr, name);
-    return `agg.${name}`;
+    const name = `a${this.aggregates.length + this.detailAggregates.length}`;
+    const reads = (column: string) => new RegExp(`\\bev\\.${column}\\b`).test(expr);
+    const detail = expr.includes('ev.message_id') || [...this.jsonColumns].some(reads);
+    let ref: string;
+    if (detail) {
+      // Main-pass columns the aggregate also reads (an event-name match as its filter) join the detail pass too.
+      for (const [sql, column] of this.rowColumns) {
+        if (reads(column) && !this.detailColumns.has(sql)) {
+          this.detailColumns.set(sql, column);
+          this.detailGuards.add(sql);
+        }
+      }
+      this.detailAggregates.push(`${expr} AS ${name}`);
+      ref = expr.startsWith('count(') ? `coalesce(dagg.${name}, 0)` : `dagg.${name}`;
+    } else {
+      this.aggregates.push(`${expr} AS ${name}`);
+      ref = `agg.${name}`;
+    }
+    this.aggregateIndex.set(expr, ref);
+    return ref;
   }
 
   private text(value: SqlValue): string {
@@ -107,37 +136,51 @@ class Compiler {
    * SQL for "this event matches", with property filters evaluated only on events of the right name (a CASE, so the
    * engine parses JSON properties only for those).
    */
-  private matchCondition(m: EventMatch, alias = 'ev'): string {
+  private matchCondition(m: EventMatch): string {
+    return this.matcher(m).sql;
+  }
+
+  /** The matcher's SQL and, when it filters on properties, its guard: the event-name test alone. */
+  private matcher(m: EventMatch): { sql: string; guard?: string } {
     // Memoised, so the same matcher is one column of the events pass however often it is used.
-    const key = `${alias}\u0000${JSON.stringify(m)}`;
+    const key = JSON.stringify(m);
     const known = this.matchSql.get(key);
     if (known) return known;
-    const sql = this.buildMatch(m, alias);
-    this.matchSql.set(key, sql);
-    return sql;
-  }
-
-  private buildMatch(m: EventMatch, alias: string): string {
     let base: string;
-    if (m.event !== undefined) base = `${alias}.type = 'track' AND ${alias}.event = ${this.text(m.event)}`;
-    else if (m.page !== undefined) base = `${alias}.type = 'page' AND ${alias}.name = ${this.text(m.page)}`;
-    else base = `${alias}.type = 'screen' AND ${alias}.name = ${this.text(m.screen!)}`;
-    const filters = (m.where ?? []).map((f) => `(${this.propertyFilter(f, `${alias}.properties`)})`);
-    return filters.length ? `CASE WHEN ${base} THEN ${filters.join(' AND ')} ELSE FALSE END` : `(${base})`;
+    if (m.event !== undefined) base = `ev.type = 'track' AND ev.event = ${this.text(m.event)}`;
+    else if (m.page !== undefined) base = `ev.type = 'page' AND ev.name = ${this.text(m.page)}`;
+    else base = `ev.type = 'screen' AND ev.name = ${this.text(m.screen!)}`;
+    const filters = (m.where ?? []).map((f) => `(${this.propertyFilter(f, 'ev.properties')})`);
+    const built = filters.length
+      ? { sql: `CASE WHEN ${base} THEN ${filters.join(' AND ')} ELSE FALSE END`, guard: `(${base})` }
+      : { sql: `(${base})` };
+    this.matchSql.set(key, built);
+    return built;
   }
 
-  /** A per-event column computed once in the events pass (`evf`); aggregates read it as `ev.<name>`. */
-  private rowColumn(sql: string, prefix: 'm' | 'v'): string {
-    const existing = this.rowColumns.get(sql);
+  /**
+   * A per-event column computed once and read by aggregates as `ev.<name>`. Columns of the main pass (`evf`) read
+   * only an event's type, name and time; a column that reads JSON names its `guard`, the cheap test of the events it
+   * concerns, and is computed in the detail pass over just those events — so the main pass never reads the JSON
+   * columns of millions of events.
+   */
+  private rowColumn(sql: string, prefix: 'm' | 'v', guard?: string): string {
+    const columns = guard ? this.detailColumns : this.rowColumns;
+    const existing = columns.get(sql);
     if (existing) return `ev.${existing}`;
-    const name = `${prefix}${this.rowColumns.size}`;
-    this.rowColumns.set(sql, name);
+    const name = `${prefix}${this.rowColumns.size + this.jsonColumns.size}`;
+    columns.set(sql, name);
+    if (guard) {
+      this.detailGuards.add(guard);
+      this.jsonColumns.add(name);
+    }
     return `ev.${name}`;
   }
 
   /** "This event matches", as a boolean column of the events pass. */
   private match(m: EventMatch): string {
-    return this.rowColumn(this.matchCondition(m), 'm');
+    const { sql, guard } = this.matcher(m);
+    return this.rowColumn(sql, 'm', guard);
   }
 
   private propertyFilter(f: PropertyFilter, json: string): string {
@@ -271,11 +314,13 @@ class Compiler {
     if (spec.before !== undefined)
       parts.push(`coalesce(${at} <= ${this.ago(durationMs(spec.before))}, FALSE)`);
     if (!first && spec.property !== undefined) {
+      const m = this.matcher(spec);
       const value = this.aggregate(
         this.d.latestValue(
           this.rowColumn(
-            `CASE WHEN ${this.matchCondition(spec)} THEN ${this.d.jsonText('ev.properties', this.text(jsonPathOf(spec.property)))} END`,
+            `CASE WHEN ${m.sql} THEN ${this.d.jsonText('ev.properties', this.text(jsonPathOf(spec.property)))} END`,
             'v',
+            m.guard ?? m.sql,
           ),
           'ev.ts',
           'ev.message_id',
@@ -292,12 +337,17 @@ class Compiler {
     // The trait as of T: the latest identify (by time, then messageId) whose traits have the key.
     const value = this.aggregate(
       this.d.latestValue(
-        this.rowColumn(`CASE WHEN ev.type = 'identify' THEN ${this.d.jsonText('ev.traits', path)} END`, 'v'),
+        this.rowColumn(
+          `CASE WHEN ev.type = 'identify' THEN ${this.d.jsonText('ev.traits', path)} END`,
+          'v',
+          IDENTIFY,
+        ),
         'ev.ts',
         'ev.message_id',
         this.rowColumn(
           `CASE WHEN ev.type = 'identify' THEN ${this.d.jsonValue('ev.traits', path)} IS NOT NULL ELSE FALSE END`,
           'm',
+          IDENTIFY,
         ),
       ),
     );
@@ -430,7 +480,7 @@ class Compiler {
   }
 
   /**
-   * The events of one sequence step, from `seq_events`: every sequence matcher's events are read in one pass through
+   * The events of one sequence step, from `detail_events`: every sequence matcher's events are read in one pass through
    * the identity map (materialised once), not once per step.
    */
   private sequenceEvents(m: EventMatch): string {
@@ -440,7 +490,7 @@ class Compiler {
       column = `q${this.sequenceMatchers.size}`;
       this.sequenceMatchers.set(sql, column);
     }
-    return `(SELECT person_id, ts FROM seq_events WHERE ${column}) ev`;
+    return `(SELECT person_id, ts FROM detail_events WHERE ${column}) ev`;
   }
 
   build(definitions: readonly SegmentDefinition[]): CompiledSegments {
@@ -448,23 +498,33 @@ class Compiler {
     const aggregates = this.aggregates.length ? `, ${this.aggregates.join(', ')}` : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
-      `evf AS (SELECT ev.person_id, ev.ts, ev.message_id${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
+      `evf AS (SELECT ev.person_id, ev.ts${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
         FROM person_events ev WHERE ev.ts <= ${this.asOfParam})`,
       `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
-      ...(this.sequenceMatchers.size
-        ? [
-            `seq_events AS ${this.d.materialized()} (SELECT ev.person_id, ev.ts${[...this.sequenceMatchers].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
-        FROM person_events ev WHERE ev.ts <= ${this.asOfParam} AND (${[...this.sequenceMatchers.keys()].map((m) => `(${m})`).join(' OR ')}))`,
-          ]
-        : []),
-      ...this.ctes,
     ];
-    const joins = [...this.joins];
+    // The detail pass: the few events that JSON-reading columns and sequences concern, read once (materialised).
+    const selectors = [...this.detailGuards, ...this.sequenceMatchers.keys()];
+    if (selectors.length) {
+      const columns = [...this.detailColumns, ...this.sequenceMatchers];
+      ctes.push(
+        `detail_events AS ${this.d.materialized()} (SELECT ev.person_id, ev.ts, ev.message_id${columns.map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
+        FROM person_events ev WHERE ev.ts <= ${this.asOfParam} AND (${selectors.map((m) => `(${m})`).join(' OR ')}))`,
+      );
+    }
+    const detailJoin: string[] = [];
+    if (this.detailAggregates.length) {
+      ctes.push(
+        `dagg AS (SELECT ev.person_id, ${this.detailAggregates.join(', ')} FROM detail_events ev GROUP BY ev.person_id)`,
+      );
+      detailJoin.push('LEFT JOIN dagg ON dagg.person_id = agg.person_id');
+    }
+    ctes.push(...this.ctes);
+    const joins = [...detailJoin, ...this.joins];
     if (this.accountConditions.length) {
       const d = this.d;
       ctes.push(
         `prow AS (SELECT agg.person_id${this.accountConditions.map((a) => `, coalesce(${a.inner}, FALSE) AS ${a.id}_x`).join('')}
-          FROM agg ${this.joins.join(' ')})`,
+          FROM agg ${[...detailJoin, ...this.joins].join(' ')})`,
       );
       for (const a of this.accountConditions) {
         const members = `account_persons ap JOIN account_persons am ON am.group_id = ap.group_id JOIN prow pr ON pr.person_id = am.person_id`;
