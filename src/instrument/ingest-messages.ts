@@ -43,8 +43,7 @@ export async function ingestPrepared(
     else raw.push([i + 1, p.raw]);
   });
   return wh.transaction(async (tx) => {
-    // Leftovers of a failed ingest are rolled back with it; dropping first is for belt and braces.
-    await dropStage(tx);
+    // No leftovers to drop first: a failed ingest's temp tables are rolled back with its transaction.
     await tx.run(`CREATE TEMP TABLE ${RECORD_TABLE} (row_no BIGINT, rec VARCHAR)`);
     if (records.length > 0) await tx.append(RECORD_TABLE, ['row_no', 'rec'], records);
     if (raw.length > 0) {

@@ -347,9 +347,8 @@ export async function checkPrepared(
   tx: Warehouse,
   staged: { raw: boolean },
   receivedAt: Date,
-): Promise<CheckedStage> {
+): Promise<void> {
   const d = tx.dialect;
-  await tx.run(`DROP TABLE IF EXISTS ${CHECKED}`);
   const parts = [recordsSelect(d)];
   if (staged.raw)
     parts.push(`SELECT * FROM (${receivedAtParam(checkedSelect(d, stageFromRaw(d, RAW_TABLE)), 1)})`);
@@ -357,7 +356,6 @@ export async function checkPrepared(
     `CREATE TEMP TABLE ${CHECKED} AS ${parts.join(' UNION ALL ')}`,
     staged.raw ? [receivedAt] : [],
   );
-  return countChecked(tx);
 }
 
 async function nextIngestBatch(tx: Warehouse): Promise<number> {
@@ -374,12 +372,30 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   const d = tx.dialect;
   const valid = 'valid';
 
+  // One look at the batch decides which of the steps below have anything to do; most collector batches need none.
+  const totalsSql = `SELECT count(*) AS received, count(*) FILTER (WHERE NOT ${valid}) AS rejected,
+      count(*) FILTER (WHERE ${valid}) - count(DISTINCT message_id) FILTER (WHERE ${valid}) AS repeated,
+      count(*) FILTER (WHERE message_id IS NULL AND ${valid}) AS missing,
+      (SELECT count(*) FROM privacy_tombstones) AS tombstones,
+      count(*) FILTER (WHERE ${valid} AND type = 'identify' AND traits IS NOT NULL) AS identifies,
+      count(*) FILTER (WHERE ${valid} AND type = 'group') AS groups,
+      count(*) FILTER (WHERE ${valid} AND ${d.jsonTextContains('context', '"categoryPreferences"')}) AS consents
+    FROM ${CHECKED}`;
+  type Totals = {
+    received: number;
+    rejected: number;
+    repeated: number;
+    missing: number;
+    tombstones: number;
+    identifies: number;
+    groups: number;
+    consents: number;
+  };
+  let [totals] = await tx.query<Totals>(totalsSql);
+  const missingIds = totals!.missing;
+
   // Rows without a messageId get a stable one: a digest of their content plus their rank among identical rows, so
   // re-importing the same file adds nothing while genuinely repeated rows (same content twice) both count.
-  const missingIds = await count(
-    tx,
-    `SELECT count(*) AS n FROM ${CHECKED} WHERE message_id IS NULL AND ${valid}`,
-  );
   if (missingIds > 0) {
     const content = d.joinText('|', [
       'type',
@@ -403,7 +419,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   // People deleted on request (Govern) left salted hashes of their identifiers: their late events are dropped here,
   // so neither a straggling SDK nor a re-import brings them back (not even as a rejected row).
   let erased = 0;
-  if (await count(tx, 'SELECT count(*) AS n FROM privacy_tombstones')) {
+  if (totals!.tombstones > 0) {
     const [salt] = await tx.query<{ value: string }>(
       `SELECT value FROM segflow_meta WHERE key = 'privacy_salt'`,
     );
@@ -415,11 +431,8 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
     );
   }
 
-  const [totals] = await tx.query<{ received: number; rejected: number; repeated: number }>(
-    `SELECT count(*) AS received, count(*) FILTER (WHERE NOT ${valid}) AS rejected,
-            count(*) FILTER (WHERE ${valid}) - count(DISTINCT message_id) FILTER (WHERE ${valid}) AS repeated
-     FROM ${CHECKED}`,
-  );
+  // Derived ids and erasures change the counts.
+  if (missingIds > 0 || erased > 0) [totals] = await tx.query<Totals>(totalsSql);
   const { rejected, repeated } = totals!;
   const received = totals!.received + erased;
   if (rejected > 0) {
@@ -471,7 +484,11 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
     // The batch number is ours (an integer), so it is safe to inline; it lets the engine skip older row groups.
     const newEvents = `(SELECT * FROM events WHERE ingest_batch = ${Math.trunc(batch)})`;
     await updateIdentityGraph(tx, newEvents);
-    await updateProfileFacts(tx, newEvents);
+    await updateProfileFacts(tx, newEvents, {
+      traits: totals!.identifies > 0,
+      groups: totals!.groups > 0,
+      consent: totals!.consents > 0,
+    });
   }
   return {
     received,

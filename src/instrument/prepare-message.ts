@@ -85,7 +85,8 @@ function digits(text: string, at: number, count: number): number {
 export function isoInstantMicros(text: string): number | undefined {
   const n = text.length;
   if (n < 20 || n > 32) return undefined;
-  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':') return undefined;
+  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':')
+    return undefined;
   const year = digits(text, 0, 4);
   const month = digits(text, 5, 2);
   const day = digits(text, 8, 2);

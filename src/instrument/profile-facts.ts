@@ -8,7 +8,16 @@ import type { Warehouse } from '../engine/warehouse.js';
  * Consent is read from `context.consent.categoryPreferences` (Segment's Consent Management format: an object of
  * purpose → true/false) on any message; the latest answer per purpose wins.
  */
-export async function updateProfileFacts(tx: Warehouse, newEvents: string): Promise<void> {
+export async function updateProfileFacts(
+  tx: Warehouse,
+  newEvents: string,
+  /** Which kinds of facts the new events may carry (false only when none can): the others' statements are skipped. */
+  carries: { traits: boolean; groups: boolean; consent: boolean } = {
+    traits: true,
+    groups: true,
+    consent: true,
+  },
+): Promise<void> {
   const d = tx.dialect;
   await tx.run(`INSERT INTO identity_activity (identifier, first_seen, last_seen, events)
     SELECT coalesce(user_id, anonymous_id), min(ts), max(ts), count(*) FROM ${newEvents} GROUP BY 1
@@ -18,7 +27,8 @@ export async function updateProfileFacts(tx: Warehouse, newEvents: string): Prom
       events = identity_activity.events + excluded.events`);
 
   const newer = (table: string) => `(excluded.ts, excluded.message_id) > (${table}.ts, ${table}.message_id)`;
-  await tx.run(`INSERT INTO identity_traits (identifier, key, value, ts, message_id)
+  if (carries.traits)
+    await tx.run(`INSERT INTO identity_traits (identifier, key, value, ts, message_id)
     SELECT identifier, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key, je.value, e.ts, e.message_id
           FROM (SELECT * FROM ${newEvents} WHERE type = 'identify' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
@@ -27,7 +37,8 @@ export async function updateProfileFacts(tx: Warehouse, newEvents: string): Prom
       WHERE ${newer('identity_traits')}`);
 
   const prefs = d.jsonValue('e.context', `'$.consent.categoryPreferences'`);
-  await tx.run(`INSERT INTO identity_consent (identifier, purpose, granted, ts, message_id)
+  if (carries.consent)
+    await tx.run(`INSERT INTO identity_consent (identifier, purpose, granted, ts, message_id)
     SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key,
                  ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
@@ -38,6 +49,7 @@ export async function updateProfileFacts(tx: Warehouse, newEvents: string): Prom
     ON CONFLICT (identifier, purpose) DO UPDATE SET granted = excluded.granted, ts = excluded.ts, message_id = excluded.message_id
       WHERE ${newer('identity_consent')}`);
 
+  if (!carries.groups) return;
   await tx.run(`INSERT INTO account_traits (group_id, key, value, ts, message_id)
     SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT e.group_id, je.key, je.value, e.ts, e.message_id
