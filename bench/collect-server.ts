@@ -4,8 +4,9 @@ import { buildServer } from '../src/server/app.js';
 
 /**
  * The server under test for `npm run bench -- collect`, run as its own process so the load generator does not share
- * its event loop. `store` is `segflow serve` as shipped; `nostore` is the same server whose commits store nothing —
- * the HTTP limit (routing, auth, body reading, JSON parsing, group commit bookkeeping). Prints {url, key} once it
+ * its event loop. `store` is `segflow serve` as shipped (intake log next to the database file, loaded into the
+ * warehouse behind the acknowledgements); `nostore` is the same server whose commits store nothing and write no log —
+ * the HTTP limit (routing, auth, body reading, JSON parsing and preparing, group commit bookkeeping). Prints {url, key} once it
  * listens; SIGTERM drains the queue and exits.
  *
  * Usage: node --import tsx bench/collect-server.ts store|nostore DB_PATH
@@ -22,6 +23,7 @@ const server = await buildServer({
   groupCommit:
     mode === 'nostore'
       ? {
+          intakeLog: false,
           ingest: async (_tx, messages) => ({
             received: messages.length,
             inserted: messages.length,

@@ -99,6 +99,16 @@ function errorResponse(e: unknown): { status: number; body: ErrorBody; headers: 
   };
 }
 
+/**
+ * The collector's intake log: next to a database file unless told otherwise (`false`: none); an in-memory database
+ * has nothing durable to log for.
+ */
+function intakeLogDir(wh: Warehouse, option: string | false | undefined): string | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined) return option;
+  return wh.location === ':memory:' || wh.location === '' ? undefined : `${wh.location}.intake`;
+}
+
 /** Answer a connection-level error (a malformed request line, oversized headers) with the JSON error shape. */
 function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) {
@@ -128,8 +138,11 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   const metrics = new Metrics();
   const committer = new GroupCommitter(wh, {
     ...options.groupCommit,
+    intakeLog: intakeLogDir(wh, options.groupCommit?.intakeLog),
     onCommit: (r) => metrics.recordCommit(r),
   });
+  // Events a crash acknowledged but did not load are loaded before the server answers anything.
+  const opened = await committer.open();
   const logger: FastifyServerOptions['logger'] =
     options.logger === undefined || options.logger === false
       ? false
@@ -206,6 +219,14 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     );
   });
 
+  if (opened.replayed > 0 || opened.discardedBytes > 0) {
+    app.log.info({ replayed: opened.replayed, discardedBytes: opened.discardedBytes }, 'intake log replayed');
+  }
+  // Admin reads see every acknowledged event: what waits in the intake log is loaded first (at once, not on the timer).
+  app.addHook('preHandler', async (request) => {
+    if (kindOf(request) === 'admin') await committer.settled().catch(() => undefined);
+  });
+
   registerCollectorRoutes(app, { wh, committer, limits });
   const adminRoutes = [
     ...ADMIN_ROUTES,
@@ -225,14 +246,12 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   app.get('/api/openapi.json', { config: { kind: 'ops' } }, async () => openapi);
   app.get('/healthz', { config: { kind: 'ops' } }, async (_request, reply) => {
     const queue = committer.depth();
-    if (committer.lastError) {
+    if (committer.lastError || committer.lastLoadError) {
+      const failed = committer.lastError
+        ? `the last commit failed at ${committer.lastError.at.toISOString()}: ${committer.lastError.message}`
+        : `the last load of the intake log failed at ${committer.lastLoadError!.at.toISOString()}: ${committer.lastLoadError!.message}`;
       reply.code(503);
-      return {
-        status: 'failing',
-        code: 'STORAGE_FAILED',
-        message: `the last commit failed at ${committer.lastError.at.toISOString()}: ${committer.lastError.message}`,
-        queue,
-      };
+      return { status: 'failing', code: 'STORAGE_FAILED', message: failed, queue };
     }
     return { status: 'ok', queue };
   });

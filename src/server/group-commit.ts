@@ -1,15 +1,22 @@
 import type { Warehouse } from '../engine/warehouse.js';
 import type { IngestCounts, IngestOptions } from '../instrument/ingest.js';
 import { ingestPrepared } from '../instrument/ingest-messages.js';
+import { formatPosition, IntakeLog, type LogFrame, parsePosition } from '../instrument/intake-log.js';
 import type { PreparedMessage } from '../instrument/prepare-message.js';
 import { HttpError, maskedMessage } from './http-error.js';
 
 /**
  * The write queue. Requests hand in their messages (prepared for storage); the committer gathers what concurrent requests
- * handed in into one engine transaction — bounded in events, and waiting at most `maxWaitMs` for company when it was
- * idle — and answers every request of the group once that transaction has committed. A full queue refuses at once
- * (429); a failed commit fails every request of its group (503), and the clients' retries are deduplicated by
- * messageId, so each event is stored exactly once.
+ * handed in into one group — bounded in events, and waiting at most `maxWaitMs` for company when it was idle — makes
+ * the group durable and then answers every request of it. A full queue refuses at once (429); a failed commit fails
+ * every request of its group (503), and the clients' retries are deduplicated by messageId, so each event is stored
+ * exactly once.
+ *
+ * Durable means one of two things. Without an intake log, the group is one engine transaction. With one (what
+ * `segflow serve` runs on a database file), a group of plainly valid messages (records, prepare-message.ts) is one
+ * fsync'd frame of the log (intake-log.ts), and a loader moves the log into the warehouse in large transactions behind
+ * the acknowledgements, recording in each how far it got; groups with anything the SQL checks must judge still commit
+ * to the warehouse directly, since their answer reports what was rejected. Opening replays what a crash left unloaded.
  */
 export type IngestFn = (
   wh: Warehouse,
@@ -33,6 +40,17 @@ export interface GroupCommitOptions {
    * transaction back and fails the group exactly as a storage failure would: tests use it to make storage fail.
    */
   beforeCommit?: (group: { events: number; requests: number }) => void | Promise<void>;
+  /**
+   * The directory of the intake log (see above). Without one, every group commits to the warehouse before it is
+   * acknowledged.
+   */
+  intakeLog?: string | false;
+  /** With an intake log: a load starts at once when this many events wait. Default 150,000 (over a row group). */
+  loadEvents?: number;
+  /** With an intake log: events acknowledged but not yet loaded beyond which requests are refused (429). Default 500,000. */
+  maxBacklogEvents?: number;
+  /** Runs inside each load's transaction before COMMIT; a throw fails the load, which is retried. Tests use it. */
+  beforeLoad?: (load: { events: number }) => void | Promise<void>;
 }
 
 export interface RejectedMessage {
@@ -51,6 +69,8 @@ export interface SubmitResult {
 }
 
 export interface CommitReport {
+  /** A warehouse transaction answering its requests, an fsync'd intake log frame, or a load of the log. */
+  kind: 'warehouse' | 'log' | 'load';
   events: number;
   requests: number;
   seconds: number;
@@ -73,6 +93,17 @@ export class GroupCommitter {
   private readonly source: string;
   private readonly ingest: IngestFn;
   private readonly beforeCommit: GroupCommitOptions['beforeCommit'];
+  private readonly beforeLoad: GroupCommitOptions['beforeLoad'];
+  private readonly logDir: string | undefined;
+  private readonly loadEvents: number;
+  private readonly maxBacklogEvents: number;
+  private log: IntakeLog | undefined;
+  /** Acknowledged frames the warehouse has not loaded yet, oldest first. */
+  private backlog: LogFrame[] = [];
+  private backlogEvents = 0;
+  private loading: Promise<void> | undefined;
+  private loadTimer: NodeJS.Timeout | undefined;
+  private lastLoadMs = 0;
   private queue: Pending[] = [];
   private queuedEvents = 0;
   private inFlightEvents = 0;
@@ -82,6 +113,8 @@ export class GroupCommitter {
   private markIdle: () => void = () => undefined;
   /** The last commit's outcome, for /healthz. */
   lastError: { at: Date; message: string } | undefined;
+  /** The last load's outcome (intake log to warehouse), for /healthz. */
+  lastLoadError: { at: Date; message: string } | undefined;
 
   constructor(
     private readonly wh: Warehouse,
@@ -93,14 +126,44 @@ export class GroupCommitter {
     this.source = options.source ?? 'collector';
     this.ingest = options.ingest ?? ingestPrepared;
     this.beforeCommit = options.beforeCommit;
+    this.beforeLoad = options.beforeLoad;
+    this.logDir = options.intakeLog || undefined;
+    this.loadEvents = options.loadEvents ?? 150_000;
+    this.maxBacklogEvents = options.maxBacklogEvents ?? 500_000;
     this.onCommit = options.onCommit;
+  }
+
+  /**
+   * Open the intake log (if any) and load what it holds beyond the position the warehouse recorded: the events a
+   * crash acknowledged but did not load. Call once before taking requests.
+   */
+  async open(): Promise<{ replayed: number; discardedBytes: number }> {
+    if (!this.logDir) return { replayed: 0, discardedBytes: 0 };
+    const [row] = await this.wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
+      LOG_POSITION_KEY,
+    ]);
+    this.log = await IntakeLog.open(this.logDir, parsePosition(row?.value));
+    for (const frame of this.log.unloaded) this.addToBacklog(frame);
+    const replayed = this.backlogEvents;
+    while (this.backlog.length > 0) await this.load();
+    return { replayed, discardedBytes: this.log.discardedBytes };
+  }
+
+  /** Resolves once every event acknowledged so far is in the warehouse (loads at once instead of waiting). */
+  async settled(): Promise<void> {
+    while (this.backlog.length > 0) await this.loadNow();
   }
 
   private readonly onCommit: ((r: CommitReport) => void) | undefined;
 
   /** Events and requests waiting for a commit, and events in the commit now running. */
-  depth(): { requests: number; events: number; inFlightEvents: number } {
-    return { requests: this.queue.length, events: this.queuedEvents, inFlightEvents: this.inFlightEvents };
+  depth(): { requests: number; events: number; inFlightEvents: number; backlogEvents: number } {
+    return {
+      requests: this.queue.length,
+      events: this.queuedEvents,
+      inFlightEvents: this.inFlightEvents,
+      backlogEvents: this.backlogEvents,
+    };
   }
 
   /** Queue messages; resolves once they are durably committed (or rejects with 429, 503). */
@@ -113,6 +176,17 @@ export class GroupCommitter {
       );
     }
     if (messages.length === 0) return Promise.resolve({ received: 0, rejected: 0, problems: [] });
+    if (this.backlogEvents >= this.maxBacklogEvents) {
+      return Promise.reject(
+        new HttpError(
+          429,
+          'WAREHOUSE_BEHIND',
+          `the warehouse is ${this.backlogEvents} acknowledged events behind`,
+          'retry after the number of seconds in Retry-After; SDKs do this on their own',
+          { headers: { 'retry-after': '1' } },
+        ),
+      );
+    }
     if (this.queuedEvents > 0 && this.queuedEvents + messages.length > this.maxQueuedEvents) {
       return Promise.reject(
         new HttpError(
@@ -131,10 +205,22 @@ export class GroupCommitter {
     });
   }
 
-  /** Stop taking requests and wait until everything queued is committed. */
+  /**
+   * Stop taking requests, wait until everything queued is committed, and load the intake log's backlog. A backlog
+   * that cannot be loaded now stays in the log for the next start.
+   */
   async close(): Promise<void> {
     this.closing = true;
     await this.idle;
+    if (this.loadTimer) clearTimeout(this.loadTimer);
+    this.loadTimer = undefined;
+    try {
+      await this.settled();
+    } catch {
+      // Kept in the log: the next open loads it.
+    }
+    await this.log?.close();
+    this.log = undefined;
   }
 
   private start(): void {
@@ -172,6 +258,135 @@ export class GroupCommitter {
   }
 
   private async commit(group: Pending[]): Promise<void> {
+    if (this.log && group.every((p) => p.messages.every(isLoggable))) return this.commitToLog(group);
+    return this.commitToWarehouse(group);
+  }
+
+  /** Plainly valid messages: durable once in the log; nothing in them can be rejected, so the answer is known. */
+  private async commitToLog(group: Pending[]): Promise<void> {
+    const records: string[] = [];
+    for (const p of group) for (const m of p.messages) records.push((m as { record: string }).record);
+    this.inFlightEvents = records.length;
+    const t0 = performance.now();
+    try {
+      await this.beforeCommit?.({ events: records.length, requests: group.length });
+      const end = await this.log!.append(records);
+      this.addToBacklog({ records, end });
+      this.lastError = undefined;
+      this.onCommit?.({
+        kind: 'log',
+        events: records.length,
+        requests: group.length,
+        seconds: (performance.now() - t0) / 1000,
+      });
+      for (const p of group) p.resolve({ received: p.messages.length, rejected: 0, problems: [] });
+      this.scheduleLoad();
+    } catch (e) {
+      this.fail(group, e, records.length, t0, 'log');
+    } finally {
+      this.inFlightEvents = 0;
+    }
+  }
+
+  private addToBacklog(frame: LogFrame): void {
+    this.backlog.push(frame);
+    this.backlogEvents += frame.records.length;
+  }
+
+  /**
+   * Loads start at once when `loadEvents` wait; otherwise after waiting twice as long as the last load took (20 ms to
+   * 1 s). A busy warehouse thus loads in large batches, which cost far less per event, and a quiet one within ~20 ms.
+   */
+  private scheduleLoad(delayMs?: number): void {
+    if (this.loading || this.backlog.length === 0 || this.closing) return;
+    if (this.backlogEvents >= this.loadEvents) {
+      void this.loadNow().catch(() => undefined);
+      return;
+    }
+    if (this.loadTimer) return;
+    const wait = delayMs ?? Math.min(1000, Math.max(20, 2 * this.lastLoadMs));
+    this.loadTimer = setTimeout(() => {
+      this.loadTimer = undefined;
+      void this.loadNow().catch(() => undefined);
+    }, wait);
+  }
+
+  /** Start a load (or join the one running); resolves when it is done. */
+  private loadNow(): Promise<void> {
+    if (this.loadTimer) clearTimeout(this.loadTimer);
+    this.loadTimer = undefined;
+    if (!this.loading) {
+      this.loading = this.load().finally(() => {
+        this.loading = undefined;
+        // A failed load is retried after a second; a successful one goes on with what arrived meanwhile.
+        this.scheduleLoad(this.lastLoadError ? 1000 : undefined);
+      });
+    }
+    return this.loading;
+  }
+
+  /** Load the oldest frames (up to twice `loadEvents`) in one transaction that also records how far the log is loaded. */
+  private async load(): Promise<void> {
+    const frames: LogFrame[] = [];
+    let events = 0;
+    for (const f of this.backlog) {
+      if (frames.length > 0 && events + f.records.length > 2 * this.loadEvents) break;
+      frames.push(f);
+      events += f.records.length;
+    }
+    if (frames.length === 0) return;
+    const end = frames.at(-1)!.end;
+    const messages = frames.flatMap((f) => f.records.map((record) => ({ record })));
+    const t0 = performance.now();
+    try {
+      const counts = await this.wh.transaction(async (tx) => {
+        const c = await this.ingest(tx, messages, { source: this.source, receivedAt: new Date() });
+        await tx.run(
+          'INSERT INTO segflow_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          [LOG_POSITION_KEY, formatPosition(end)],
+        );
+        await this.beforeLoad?.({ events });
+        return c;
+      });
+      this.backlog.splice(0, frames.length);
+      this.backlogEvents -= events;
+      this.lastLoadError = undefined;
+      this.lastLoadMs = performance.now() - t0;
+      this.onCommit?.({ kind: 'load', events, requests: 0, seconds: this.lastLoadMs / 1000, counts });
+      this.log?.removeLoaded(end);
+    } catch (e) {
+      this.lastLoadError = { at: new Date(), message: maskedMessage(e) };
+      this.onCommit?.({
+        kind: 'load',
+        events,
+        requests: 0,
+        seconds: (performance.now() - t0) / 1000,
+        error: e,
+      });
+      throw e;
+    }
+  }
+
+  private fail(group: Pending[], e: unknown, events: number, t0: number, kind: CommitReport['kind']): void {
+    this.lastError = { at: new Date(), message: maskedMessage(e) };
+    this.onCommit?.({
+      kind,
+      events,
+      requests: group.length,
+      seconds: (performance.now() - t0) / 1000,
+      error: e,
+    });
+    const err = new HttpError(
+      503,
+      'STORAGE_FAILED',
+      'the events could not be stored; nothing from this request was kept',
+      'retry with the same messageIds (SDKs do this on their own): duplicates are dropped, so nothing is stored twice',
+      { headers: { 'retry-after': '1' }, cause: e },
+    );
+    for (const p of group) p.reject(err);
+  }
+
+  private async commitToWarehouse(group: Pending[]): Promise<void> {
     const starts: number[] = [];
     const messages: PreparedMessage[] = [];
     for (const p of group) {
@@ -211,6 +426,7 @@ export class GroupCommitter {
       });
       this.lastError = undefined;
       this.onCommit?.({
+        kind: 'warehouse',
         events: messages.length,
         requests: group.length,
         seconds: (performance.now() - t0) / 1000,
@@ -218,26 +434,19 @@ export class GroupCommitter {
       });
       for (const [i, p] of group.entries()) p.resolve(results[i]!);
     } catch (e) {
-      const message = maskedMessage(e);
-      this.lastError = { at: new Date(), message };
-      this.onCommit?.({
-        events: messages.length,
-        requests: group.length,
-        seconds: (performance.now() - t0) / 1000,
-        error: e,
-      });
-      const err = new HttpError(
-        503,
-        'STORAGE_FAILED',
-        'the events could not be stored; nothing from this request was kept',
-        'retry with the same messageIds (SDKs do this on their own): duplicates are dropped, so nothing is stored twice',
-        { headers: { 'retry-after': '1' }, cause: e },
-      );
-      for (const p of group) p.reject(err);
+      this.fail(group, e, messages.length, t0, 'warehouse');
     } finally {
       this.inFlightEvents = 0;
     }
   }
+}
+
+/** The key in segflow_meta of the intake log position the warehouse has loaded up to. */
+const LOG_POSITION_KEY = 'intake_log_position';
+
+/** A record without a line break (the log's record separator; the fast path never makes one, this makes sure). */
+function isLoggable(m: PreparedMessage): boolean {
+  return 'record' in m && !m.record.includes('\n');
 }
 
 /** Index of the request whose messages include position `at` (starts ascending). */

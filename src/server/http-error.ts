@@ -41,8 +41,10 @@ export function statusOf(code: ErrorCode): number {
     case 'BODY_ENCODING_UNSUPPORTED':
       return 415;
     case 'QUEUE_FULL':
+    case 'WAREHOUSE_BEHIND':
       return 429;
     case 'STORAGE_FAILED':
+    case 'INTAKE_LOG_UNAVAILABLE':
     case 'SERVER_CLOSING':
     case 'DB_LOCKED':
       return 503;

@@ -33,17 +33,29 @@ export class Metrics {
   commitsFailed = 0;
   readonly commitSeconds = new Histogram(COMMIT_BUCKETS);
   readonly commitEvents = new Histogram([1, 10, 100, 1000, 5000, 10_000, 20_000, 50_000]);
+  loadsOk = 0;
+  loadsFailed = 0;
+  readonly loadSeconds = new Histogram(COMMIT_BUCKETS);
+  readonly loadEvents = new Histogram([100, 1000, 10_000, 50_000, 100_000, 150_000, 300_000]);
   private readonly requests = new Map<string, number>();
 
   recordCommit(r: CommitReport): void {
-    this.commitSeconds.observe(r.seconds);
-    this.commitEvents.observe(r.events);
     if (r.counts) {
-      this.commitsOk++;
       this.eventsAccepted += r.counts.inserted;
       this.eventsDeduplicated += r.counts.duplicates;
       this.eventsRejected += r.counts.rejected;
-    } else this.commitsFailed++;
+    }
+    if (r.kind === 'load') {
+      this.loadSeconds.observe(r.seconds);
+      this.loadEvents.observe(r.events);
+      if (r.error === undefined) this.loadsOk++;
+      else this.loadsFailed++;
+      return;
+    }
+    this.commitSeconds.observe(r.seconds);
+    this.commitEvents.observe(r.events);
+    if (r.error === undefined) this.commitsOk++;
+    else this.commitsFailed++;
   }
 
   recordRequest(route: string, status: number): void {
@@ -51,7 +63,7 @@ export class Metrics {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
-  render(queue: { requests: number; events: number; inFlightEvents: number }): string {
+  render(queue: { requests: number; events: number; inFlightEvents: number; backlogEvents: number }): string {
     const out: string[] = [];
     const counter = (name: string, help: string, value: number) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
@@ -85,13 +97,26 @@ export class Metrics {
     );
     histogram(
       'segflow_commit_duration_seconds',
-      'Time from BEGIN to COMMIT of a group commit.',
+      'Time to make a group durable (a warehouse transaction, or an fsync of the intake log) before its acknowledgements.',
       this.commitSeconds,
     );
     histogram('segflow_commit_events', 'Events in one group commit.', this.commitEvents);
     gauge('segflow_queue_events', 'Events waiting for a commit.', queue.events);
     gauge('segflow_queue_requests', 'Requests waiting for a commit.', queue.requests);
     gauge('segflow_commit_in_flight_events', 'Events in the commit now running.', queue.inFlightEvents);
+    out.push(
+      '# HELP segflow_loads_total Loads of the intake log into the warehouse by result.',
+      '# TYPE segflow_loads_total counter',
+      `segflow_loads_total{result="ok"} ${this.loadsOk}`,
+      `segflow_loads_total{result="error"} ${this.loadsFailed}`,
+    );
+    histogram('segflow_load_duration_seconds', 'Time of one load of the intake log.', this.loadSeconds);
+    histogram('segflow_load_events', 'Events in one load of the intake log.', this.loadEvents);
+    gauge(
+      'segflow_intake_backlog_events',
+      'Events acknowledged (in the intake log) and not yet loaded into the warehouse.',
+      queue.backlogEvents,
+    );
     out.push('# HELP segflow_http_requests_total Requests answered, by route and status.');
     out.push('# TYPE segflow_http_requests_total counter');
     for (const [key, n] of [...this.requests].sort()) {

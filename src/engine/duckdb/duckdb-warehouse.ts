@@ -3,6 +3,8 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBInstance,
+  type DuckDBMaterializedResult,
+  DuckDBResultReader,
   type DuckDBValue,
   StatementType,
   TIMESTAMP,
@@ -82,7 +84,7 @@ class DuckDBWarehouse implements Warehouse {
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.guard(async () => {
       try {
-        return (await this.conn.run(sql, params.map(toDuckValue))).rowsChanged;
+        return (await this.execute(sql, params)).rowsChanged;
       } catch (e) {
         throw sqlError(e, sql);
       }
@@ -92,12 +94,29 @@ class DuckDBWarehouse implements Warehouse {
   query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.guard(async () => {
       try {
-        const reader = await this.conn.runAndReadAll(sql, params.map(toDuckValue));
+        const reader = new DuckDBResultReader(await this.execute(sql, params));
+        await reader.readAll();
         return reader.getRowObjectsJS().map((r) => normalizeRow(r as Record<string, unknown>) as T);
       } catch (e) {
         throw sqlError(e, sql);
       }
     });
+  }
+
+  /**
+   * One statement in as few calls into the engine as possible: each call is a trip through the event loop, which a
+   * busy server (the collector under load) makes long. Without parameters that is one call; with them, prepare and
+   * run (the client's own path with values also splits the text into statements first, a third call).
+   */
+  private async execute(sql: string, params: readonly SqlValue[]): Promise<DuckDBMaterializedResult> {
+    if (params.length === 0) return this.conn.run(sql);
+    const prepared = await this.conn.prepare(sql);
+    try {
+      prepared.bind(params.map(toDuckValue));
+      return await prepared.run();
+    } finally {
+      prepared.destroySync();
+    }
   }
 
   async *stream<T extends Row = Row>(

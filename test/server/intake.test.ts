@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Analytics } from '@segment/analytics-node';
+import { openWarehouse } from '../../src/engine/open.js';
+import { tempDir } from '../helpers/temp.js';
+import { basicAuth, startTestServer, storedEvents } from './helpers.js';
+
+/**
+ * `segflow serve` on a database file acknowledges plainly valid batches once they are fsync'd to the intake log and
+ * loads the log into the warehouse behind the acknowledgements. These tests hold it to its promises: an acknowledged
+ * event survives failed loads and restarts and lands exactly once; admin reads see every acknowledged event; a batch
+ * with anything the SQL checks must judge still gets its rejections counted in the answer.
+ */
+const track = (i: number, prefix = 'intake') => ({
+  type: 'track',
+  userId: `u${i % 7}`,
+  event: 'Logged',
+  properties: { i },
+  messageId: `${prefix}-${i}`,
+  timestamp: new Date(Date.UTC(2026, 3, 1) + i * 1000).toISOString(),
+});
+
+async function postBatch(url: string, key: string, batch: unknown[]): Promise<Response> {
+  return fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(key), 'content-type': 'application/json' },
+    body: JSON.stringify({ batch }),
+  });
+}
+
+describe('intake log', () => {
+  test('loads that fail do not touch acknowledgements; the events land exactly once when storage recovers', async () => {
+    const dir = tempDir('segflow-intake-');
+    let failing = true;
+    let failedLoads = 0;
+    const server = await startTestServer({
+      dbPath: join(dir, 'intake.duckdb'),
+      groupCommit: {
+        beforeLoad: () => {
+          if (failing) {
+            failedLoads++;
+            throw new Error('simulated storage failure: disk I/O error');
+          }
+        },
+      },
+    });
+    try {
+      const statuses: number[] = [];
+      const analytics = new Analytics({
+        writeKey: server.keys.write,
+        host: server.url,
+        flushAt: 25,
+        flushInterval: 20,
+      });
+      analytics.on('http_response', (r) => statuses.push(r.status));
+      for (let i = 0; i < 300; i++) {
+        const e = track(i);
+        analytics.track({ ...e, timestamp: new Date(e.timestamp) });
+      }
+      await analytics.closeAndFlush({ timeout: 30_000 });
+      assert.deepEqual(
+        statuses.filter((s) => s !== 200),
+        [],
+        'every batch acknowledged while loads fail',
+      );
+      while (failedLoads < 2) await new Promise((r) => setTimeout(r, 10));
+      const health = await fetch(`${server.url}/healthz`);
+      assert.equal(health.status, 503);
+      const body = (await health.json()) as {
+        code: string;
+        message: string;
+        queue: { backlogEvents: number };
+      };
+      assert.equal(body.code, 'STORAGE_FAILED');
+      assert.match(body.message, /intake log/);
+      assert.equal(body.queue.backlogEvents, 300);
+      assert.equal((await storedEvents(server.wh)).size, 0, 'nothing loaded while storage fails');
+
+      failing = false;
+      await server.committer.settled();
+      const stored = await storedEvents(server.wh);
+      assert.equal(stored.size, 300);
+      for (let i = 0; i < 300; i++)
+        assert.deepEqual(JSON.parse(stored.get(`intake-${i}`)!.properties!), { i });
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, /segflow_events_accepted_total 300/);
+      assert.match(metrics, /segflow_loads_total\{result="error"\} [1-9]/);
+      assert.match(metrics, /segflow_intake_backlog_events 0/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a restart loads what the last run acknowledged but never loaded, once; retries of it add nothing', async () => {
+    const dir = tempDir('segflow-intake-');
+    const dbPath = join(dir, 'restart.duckdb');
+    const batch = Array.from({ length: 120 }, (_, i) => track(i, 'restart'));
+    const first = await startTestServer({
+      dbPath,
+      groupCommit: {
+        beforeLoad: () => {
+          throw new Error('simulated storage failure');
+        },
+      },
+    });
+    for (let k = 0; k < 4; k++) {
+      const res = await postBatch(first.url, first.keys.write, batch.slice(k * 30, k * 30 + 30));
+      assert.equal(res.status, 200);
+    }
+    // Closing cannot load the backlog either: it stays in the log for the next start.
+    await first.close();
+    const between = await openWarehouse({ path: dbPath });
+    assert.equal((await storedEvents(between)).size, 0);
+    await between.close();
+    assert.ok(readdirSync(`${dbPath}.intake`).some((f) => f.endsWith('.log')));
+
+    const second = await startTestServer({ dbPath });
+    try {
+      const stored = await storedEvents(second.wh);
+      assert.equal(stored.size, 120, 'every acknowledged event loaded at start');
+      assert.equal(stored.get('restart-7')!.type, 'track');
+      // An SDK retrying the same batch (it never saw the answer) changes nothing.
+      assert.equal((await postBatch(second.url, second.keys.write, batch)).status, 200);
+      await second.committer.settled();
+      assert.equal((await storedEvents(second.wh)).size, 120);
+    } finally {
+      await second.close();
+    }
+    // And a third start finds nothing left to load.
+    const third = await startTestServer({ dbPath });
+    try {
+      assert.equal((await storedEvents(third.wh)).size, 120);
+      assert.equal(third.committer.depth().backlogEvents, 0);
+    } finally {
+      await third.close();
+    }
+  });
+
+  test('admin reads see an acknowledged event at once; a batch with invalid messages still reports them', async () => {
+    const dir = tempDir('segflow-intake-');
+    const server = await startTestServer({ dbPath: join(dir, 'read.duckdb') });
+    try {
+      assert.equal((await postBatch(server.url, server.keys.write, [track(1, 'seen')])).status, 200);
+      const person = await fetch(`${server.url}/api/v1/persons/u1`, {
+        headers: { authorization: `Bearer ${server.keys.read}` },
+      });
+      assert.equal(person.status, 200);
+      const body = (await person.json()) as { recentEvents: { messageId?: string; event?: string }[] };
+      assert.equal(body.recentEvents.length, 1);
+      assert.equal(body.recentEvents[0]!.event, 'Logged');
+
+      const mixed = await postBatch(server.url, server.keys.write, [
+        track(2, 'mixed'),
+        { ...track(3, 'mixed'), timestamp: 'not a time' },
+        { type: 'track', event: 'No one', messageId: 'mixed-anon' },
+      ]);
+      assert.equal(mixed.status, 200);
+      const answer = (await mixed.json()) as { received: number; accepted: number; rejected: number };
+      assert.deepEqual(
+        { received: answer.received, accepted: answer.accepted, rejected: answer.rejected },
+        { received: 3, accepted: 1, rejected: 2 },
+      );
+      await server.committer.settled();
+      const stored = await storedEvents(server.wh);
+      assert.ok(stored.has('mixed-2'));
+      assert.ok(!stored.has('mixed-3'));
+    } finally {
+      await server.close();
+    }
+  });
+});
