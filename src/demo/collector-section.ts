@@ -80,6 +80,20 @@ export async function collectorSection(
         `   admin API: GET /api/v1/persons/${someone.userId} → ${p.identifiers.length} identifiers, ${n(p.eventCount)} events, traits ${Object.keys(p.traits).join(', ') || '-'}`,
       );
     }
+    // What "durable" meant: an fsync of the intake log per group, loads into the warehouse behind the answers.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const figure = (name: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((line) => line.startsWith(`${name} `))
+          ?.slice(name.length + 1) ?? 0,
+      );
+    const loads = figure('segflow_loads_total{result="ok"}');
+    say(
+      `   durable: ${n(figure('segflow_commit_duration_seconds_count'))} group commits fsync'd to the intake log (${wh.location}.intake); ` +
+        `the warehouse loaded them behind the acknowledgements in ${n(loads)} transaction${loads === 1 ? '' : 's'}`,
+    );
   } finally {
     await server.app.close();
   }
