@@ -149,11 +149,18 @@ export class IntakeLog {
     return { segment: this.segment, offset: this.size };
   }
 
-  /** Delete the segments wholly before `loaded` (the warehouse has committed everything in them). */
+  /**
+   * Delete the segments wholly before `loaded` (the warehouse has committed everything in them). Best effort: a
+   * segment that cannot be deleted now is loaded data either way (the position skips it) and goes next time.
+   */
   removeLoaded(loaded: LogPosition): void {
-    for (const segment of segmentsIn(this.dir)) {
-      if (segment >= loaded.segment || segment >= this.segment) break;
-      rmSync(join(this.dir, segmentName(segment)), { force: true });
+    try {
+      for (const segment of segmentsIn(this.dir)) {
+        if (segment >= loaded.segment || segment >= this.segment) break;
+        rmSync(join(this.dir, segmentName(segment)), { force: true });
+      }
+    } catch {
+      // Nothing to undo: see above.
     }
   }
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { revokeApiKey } from '../../src/govern/api-keys.js';
+import { tempDir } from '../helpers/temp.js';
 import { basicAuth, prng, startTestServer, type TestServer } from './helpers.js';
 
 /**
@@ -594,8 +596,14 @@ async function exchange(port: number, url: string, c: Case): Promise<Reply> {
 describe('fuzz: malformed and hostile requests', () => {
   let server: TestServer;
   let revoked = '';
+  const dir = tempDir('segflow-fuzz-');
   before(async () => {
-    server = await startTestServer({ limits: { bodyTimeoutMs: BODY_TIMEOUT_MS } });
+    // On a database file, as `segflow serve` runs: plainly valid batches go through the intake log, the rest commit
+    // to the warehouse directly, so both paths face the fuzz.
+    server = await startTestServer({
+      dbPath: join(dir, 'fuzz.duckdb'),
+      limits: { bodyTimeoutMs: BODY_TIMEOUT_MS },
+    });
     const { createApiKey } = await import('../../src/govern/api-keys.js');
     const k = await createApiKey(server.wh, 'write');
     await revokeApiKey(server.wh, k.id);
@@ -675,7 +683,8 @@ describe('fuzz: malformed and hostile requests', () => {
     }
     assert.ok(byKind.size >= KINDS.length, `every kind of case ran: ${[...byKind.keys()].join(', ')}`);
 
-    // Still alive and healthy, and what it acknowledged is what it stored.
+    // Still alive and healthy, and what it acknowledged is what it stored (once the intake log is loaded).
+    await server.committer.settled();
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200);
     const [rej] = await server.wh.query<{ n: number }>('SELECT count(*) AS n FROM rejected_events');
