@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Analytics } from '@segment/analytics-node';
 import { openWarehouse } from '../../src/engine/open.js';
+import { segflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-import { basicAuth, startTestServer, storedEvents } from './helpers.js';
+import { basicAuth, spawnServe, startTestServer, storedEvents } from './helpers.js';
 
 /**
  * `segflow serve` on a database file acknowledges plainly valid batches once they are fsync'd to the intake log and
@@ -169,6 +170,32 @@ describe('intake log', () => {
       assert.ok(!stored.has('mixed-3'));
     } finally {
       await server.close();
+    }
+  });
+
+  test('segflow serve keeps the log where --intake-log says, or none with --no-intake-log', async () => {
+    const dir = tempDir('segflow-intake-');
+    for (const [flag, logDir] of [
+      [['--intake-log', join(dir, 'elsewhere')], join(dir, 'elsewhere')],
+      [['--no-intake-log'], undefined],
+    ] as const) {
+      const db = join(dir, `${logDir ? 'custom' : 'none'}.duckdb`);
+      const created = segflow(['--db', db, 'keys', 'create', '--role', 'write', '--json']);
+      assert.equal(created.status, 0, created.stderr);
+      const key = (JSON.parse(created.stdout) as { key: string }).key;
+      const serve = await spawnServe(db, [...flag]);
+      try {
+        const res = await postBatch(serve.url, key, [track(1, 'flag'), track(2, 'flag')]);
+        assert.equal(res.status, 200);
+        if (logDir) assert.ok(readdirSync(logDir).some((f) => f.endsWith('.log')));
+      } finally {
+        serve.child.kill('SIGTERM');
+        await serve.exited;
+      }
+      assert.equal(existsSync(`${db}.intake`), false, 'no log next to the database');
+      const wh = await openWarehouse({ path: db });
+      assert.equal((await storedEvents(wh)).size, 2);
+      await wh.close();
     }
   });
 });

@@ -34,12 +34,24 @@ export function registerServe(program: Command): void {
       'the playbook decide() and activation read (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
     )
     .option(
+      '--intake-log <dir>',
+      "where acknowledged events wait, fsync'd, until the warehouse loads them (default: <database>.intake)",
+    )
+    .option('--no-intake-log', 'acknowledge only after a warehouse commit (slower; for comparison)')
+    .option(
       '--cycle-every <duration>',
       'run the loop on a timer — features, segments, then the playbook — e.g. 5m (off by default)',
     )
     .action(
       async (
-        flags: { port: string; host: string; logLevel: string; playbook?: string; cycleEvery?: string },
+        flags: {
+          port: string;
+          host: string;
+          logLevel: string;
+          playbook?: string;
+          cycleEvery?: string;
+          intakeLog: string | boolean;
+        },
         cmd: Command,
       ) => {
         const every = flags.cycleEvery ? durationMs(flags.cycleEvery) : null;
@@ -48,6 +60,7 @@ export function registerServe(program: Command): void {
           host: flags.host,
           port: port(flags.port),
           ...(flags.playbook ? { playbook: flags.playbook } : {}),
+          ...(flags.intakeLog !== true ? { groupCommit: { intakeLog: flags.intakeLog || false } } : {}),
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
         });
@@ -75,6 +88,8 @@ export function registerServe(program: Command): void {
             if (running) return;
             running = true;
             try {
+              // The turn sees every acknowledged event: what waits in the intake log is loaded first.
+              await server.committer.settled();
               const c = await runCycle(server.warehouse, flags.playbook ? { playbook: flags.playbook } : {});
               server.app.log.info(
                 {
