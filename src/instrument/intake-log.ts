@@ -8,11 +8,13 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SegflowError } from '../errors.js';
+import { RECORD_FIELDS } from './prepare-message.js';
 
 /**
  * The collector's write-ahead log: acknowledged events live here, fsync'd, until the warehouse has loaded them.
@@ -46,6 +48,13 @@ const HEADER_BYTES = 8;
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Larger frames cannot come from the collector (a request is at most 500 KB): treat them as corruption. */
 const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+/**
+ * What the records in this directory mean: the layout of prepare-message.ts. A log written by a version with another
+ * layout must be loaded by that version; reading it as this one would shift fields.
+ */
+const FORMAT = `segflow intake log 1: ${RECORD_FIELDS.join(',')}\n`;
+const FORMAT_FILE = 'FORMAT';
 
 const segmentName = (n: number) => `${String(n).padStart(10, '0')}.log`;
 
@@ -108,9 +117,21 @@ export class IntakeLog {
         'make the directory next to the database writable, or pass another with --intake-log',
       );
     }
+    const formatPath = join(dir, FORMAT_FILE);
+    const segments = segmentsIn(dir);
+    if (existsSync(formatPath)) {
+      if (readFileSync(formatPath, 'utf8') !== FORMAT) {
+        throw new SegflowError(
+          'INTAKE_LOG_UNAVAILABLE',
+          `the collector's log in ${dir} was written by another version of segflow, with another record layout`,
+          'start that version once so it loads the log (it empties the log as it loads), then this one; or move the directory away if its events are already in the database',
+        );
+      }
+    } else {
+      writeFileSync(formatPath, FORMAT);
+    }
     const unloaded: LogFrame[] = [];
     let discardedBytes = 0;
-    const segments = segmentsIn(dir);
     for (const segment of segments) {
       if (loaded && segment < loaded.segment) continue;
       const path = join(dir, segmentName(segment));

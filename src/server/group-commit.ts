@@ -142,11 +142,19 @@ export class GroupCommitter {
     const [row] = await this.wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
       LOG_POSITION_KEY,
     ]);
-    this.log = await IntakeLog.open(this.logDir, parsePosition(row?.value));
-    for (const frame of this.log.unloaded) this.addToBacklog(frame);
+    const log = await IntakeLog.open(this.logDir, parsePosition(row?.value));
+    this.log = log;
+    for (const frame of log.unloaded) this.addToBacklog(frame);
     const replayed = this.backlogEvents;
-    while (this.backlog.length > 0) await this.load();
-    return { replayed, discardedBytes: this.log.discardedBytes };
+    try {
+      while (this.backlog.length > 0) await this.load();
+    } catch (e) {
+      // The backlog stays in the log for the next start; the server does not start on storage that fails.
+      await log.close();
+      this.log = undefined;
+      throw e;
+    }
+    return { replayed, discardedBytes: log.discardedBytes };
   }
 
   /** Resolves once every event acknowledged so far is in the warehouse (loads at once instead of waiting). */

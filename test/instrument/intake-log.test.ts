@@ -132,4 +132,17 @@ describe('intake log', () => {
     assert.equal(parsePosition('12'), undefined);
     assert.equal(parsePosition(undefined), undefined);
   });
+
+  test('a log written with another record layout is refused with what to do, not misread', async () => {
+    const dir = tempDir('segflow-intake-');
+    const log = await IntakeLog.open(dir, undefined);
+    await log.append(records('old', 1));
+    await log.close();
+    writeFileSync(join(dir, 'FORMAT'), 'segflow intake log 0: message_id,type\n');
+    await assert.rejects(IntakeLog.open(dir, undefined), (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'INTAKE_LOG_UNAVAILABLE');
+      assert.match(e.hint ?? '', /start that version/);
+      return true;
+    });
+  });
 });
