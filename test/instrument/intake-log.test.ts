@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { formatPosition, IntakeLog, parsePosition } from '../../src/instrument/intake-log.js';
@@ -144,5 +152,21 @@ describe('intake log', () => {
       assert.match(e.hint ?? '', /start that version/);
       return true;
     });
+  });
+
+  test('a directory removed while the log is open is made again, so later frames are not written to a deleted file', async () => {
+    const dir = tempDir('segflow-intake-');
+    const log = await IntakeLog.open(dir, undefined);
+    await log.append(records('before', 1));
+    rmSync(dir, { recursive: true, force: true });
+    const after = await log.append(records('after', 2));
+    await log.close();
+    const reopened = await IntakeLog.open(dir, undefined);
+    assert.deepEqual(
+      reopened.unloaded.map((f) => f.records),
+      [records('after', 2)],
+    );
+    assert.deepEqual(reopened.unloaded[0]!.end, after);
+    await reopened.close();
   });
 });

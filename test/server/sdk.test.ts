@@ -15,10 +15,10 @@ import { startTestServer, storedEvents, type TestServer } from './helpers.js';
 for (const mode of ['intake log', 'warehouse commit'] as const)
   describe(`Segment and PostHog SDKs against segflow (${mode})`, () => {
     let server: TestServer;
+    // Made here, not in before(): the directory's after() must run when the suite ends, not when the hook does.
+    const dir = tempDir('segflow-sdk-');
     before(async () => {
-      server = await startTestServer(
-        mode === 'intake log' ? { dbPath: join(tempDir('segflow-sdk-'), 'sdk.duckdb') } : {},
-      );
+      server = await startTestServer(mode === 'intake log' ? { dbPath: join(dir, 'sdk.duckdb') } : {});
     });
     after(() => server.close());
 
@@ -121,6 +121,12 @@ for (const mode of ['intake log', 'warehouse commit'] as const)
       await analytics.closeAndFlush({ timeout: 60_000 });
       assert.deepEqual(failures, []);
       await server.committer.settled();
+      // The path under test was taken: loads of the log, or none at all.
+      const loads = /segflow_loads_total\{result="ok"\} (\d+)/.exec(
+        await (await fetch(`${server.url}/metrics`)).text(),
+      );
+      if (mode === 'intake log') assert.ok(Number(loads?.[1]) >= 1, 'the intake log was loaded');
+      else assert.equal(Number(loads?.[1]), 0);
 
       const stored = await storedEvents(server.wh);
       const ours = [...stored.values()].filter((e) => e.message_id.startsWith('seg-'));
