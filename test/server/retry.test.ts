@@ -46,8 +46,9 @@ describe('retries after storage failures and a full queue', () => {
           timestamp: new Date(Date.UTC(2026, 2, 1) + i * 1000),
         });
       }
-      // While storage fails, health says so.
-      while (failedCommits === 0) await new Promise((r) => setTimeout(r, 5));
+      // While storage fails, health says so. The hook counts a failure before its rollback has finished; commits run
+      // one at a time, so once a second one has started the first has been recorded as failed.
+      while (failedCommits < 2) await new Promise((r) => setTimeout(r, 5));
       const health = await fetch(`${server.url}/healthz`);
       assert.equal(health.status, 503);
       assert.equal(((await health.json()) as { code: string }).code, 'STORAGE_FAILED');
