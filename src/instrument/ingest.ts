@@ -258,25 +258,8 @@ function checkedSelect(d: Dialect, source: string): string {
     FROM checked`;
 }
 
-const EVENT_COLUMNS = [
-  'message_id',
-  'type',
-  'event',
-  'name',
-  'user_id',
-  'anonymous_id',
-  'group_id',
-  'previous_id',
-  'ts',
-  'original_timestamp',
-  'sent_at',
-  'received_at',
-  'revenue',
-  'properties',
-  'traits',
-  'context',
-  'integrations',
-] as const;
+/** The stored columns of `events`: exactly the fields of a fast-path record, in the same order. */
+const EVENT_COLUMNS = RECORD_FIELDS;
 
 async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = []): Promise<number> {
   const rows = await wh.query<{ n: number }>(sql, params);

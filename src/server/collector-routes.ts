@@ -111,8 +111,9 @@ interface Envelope {
 }
 
 /**
- * Each message prepared for the pipeline (prepare-message.ts), as stored: the server's receivedAt (as Segment does), the path's type for
- * single-message endpoints, the batch's sentAt/context/integrations under the message's own, and no writeKey.
+ * Each message prepared for the pipeline (prepare-message.ts), as stored: the server's receivedAt (as Segment
+ * does), the path's type for single-message endpoints, the batch's sentAt/context/integrations under the message's
+ * own, and no writeKey.
  */
 export function preparedMessages(messages: readonly unknown[], env: Envelope): PreparedMessage[] {
   const receivedAt = new Date(env.receivedAt);

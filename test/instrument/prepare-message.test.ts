@@ -5,6 +5,7 @@ import type { Warehouse } from '../../src/engine/warehouse.js';
 import { generateEvents } from '../../src/generate/index.js';
 import { ingestJsonTexts, ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { isoInstantMicros, prepareMessage } from '../../src/instrument/prepare-message.js';
+import { mulberry32 } from '../helpers/random.js';
 
 /**
  * The collector's fast path (prepare-message.ts) must store exactly what the SQL checks store. Every message here is
@@ -12,17 +13,6 @@ import { isoInstantMicros, prepareMessage } from '../../src/instrument/prepare-m
  * — and the two databases must hold the same events, rejects, identities and profile facts. The messages are the
  * generator's realistic events and seeded mutations of them aimed at every rule the fast path encodes.
  */
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ID_VARIANTS: unknown[] = [
   'u-1',
@@ -202,7 +192,7 @@ describe('the collector fast path stores what the SQL checks store', () => {
     assert.equal(isoInstantMicros('1970-01-01T00:00:00.000250Z'), 250);
     assert.equal(isoInstantMicros('2026-01-01T05:30:00+05:30'), Date.UTC(2026, 0, 1) * 1000);
     assert.equal(isoInstantMicros('2026-01-01T00:00:00-01:00'), Date.UTC(2026, 0, 1, 1) * 1000);
-    const r = rng(9);
+    const r = mulberry32(9);
     for (let i = 0; i < 5000; i++) {
       const ms = Math.floor(Date.UTC(1900, 0, 1) + r() * (Date.UTC(2999, 11, 31) - Date.UTC(1900, 0, 1)));
       const iso = new Date(ms).toISOString();
@@ -237,7 +227,7 @@ describe('the collector fast path stores what the SQL checks store', () => {
 
   for (const seed of [1, 2, 3]) {
     test(`seed ${seed}: generated and mutated messages give identical databases either way`, async () => {
-      const r = rng(seed);
+      const r = mulberry32(seed);
       const base: Record<string, unknown>[] = [];
       for (const unit of generateEvents({
         people: 80,
