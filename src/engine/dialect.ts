@@ -105,6 +105,17 @@ export interface Dialect {
     rightTime: string;
     outer: boolean;
   }): string;
+  /**
+   * Join each row of `left` to the last row of `right` (same `on` keys) whose time is strictly before the left row's
+   * time; left rows without one are dropped.
+   */
+  previousRowJoin(options: {
+    left: string;
+    right: string;
+    on: string;
+    leftTime: string;
+    rightTime: string;
+  }): string;
   /** Aggregate: true when any value is true. */
   boolOr(expr: string): string;
   /** Aggregate: true when the expression is true on every row. */

@@ -118,49 +118,51 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
     .join(' ')} END`;
 
   // JSON properties are parsed only for the few event types whose properties matter (surveys, feature uses, usage
-  // reports, tickets).
-  // The side passes' events (surveys, usage, purchases, tickets, feature uses) are read once into a small relation.
+  // reports, tickets). The side passes' events (those, purchases, and every funnel step) are read once, through one
+  // identity join, into a small relation.
+  const funnels = Object.entries(cfg.funnels);
   const sideNames = [
-    ...new Set([s.survey.event, a.usage.event, s.created, s.resolved, a.event, ...cfg.purchase.events]),
+    ...new Set([
+      s.survey.event,
+      a.usage.event,
+      s.created,
+      s.resolved,
+      a.event,
+      ...cfg.purchase.events,
+      ...funnels.flatMap(([, f]) => f.steps),
+    ]),
   ];
   const sideEvents = `side_events AS ${d.materialized()} (
     SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM person_events ev
     WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${sideNames.map((n) => p.add(n)).join(', ')}))`;
   const side = (filter: string) => `(SELECT * FROM side_events ev WHERE ${filter}) ev`;
-  // Every funnel step's events are read once (one scan through the identity map), not once per step.
-  const funnelNames = [...new Set(Object.values(cfg.funnels).flatMap((f) => f.steps))];
-  const funnelEvents = funnelNames.length
-    ? `funnel_events AS ${d.materialized()} (
-    SELECT ev.person_id, ev.ts, ev.type, ev.event FROM person_events ev
-    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${funnelNames.map((n) => p.add(n)).join(', ')})),`
-    : '';
-  const funnelEv = (filter: string) => `(SELECT * FROM funnel_events ev WHERE ${filter}) ev`;
-  const funnels = Object.entries(cfg.funnels);
   const funnelCtes: string[] = [];
   const funnelJoins: string[] = [];
+  const funnelFlags: string[] = [];
+  const funnelStarts: string[] = [];
   const funnelSteps: [string, string][] = [];
   const funnelAbandoned: [string, string][] = [];
   funnels.forEach(([name, f], fi) => {
     const id = `fn${fi}`;
-    funnelCtes.push(funnelChainSql(d, p, id, f.steps, f.within, { ev: (filter) => funnelEv(filter) }));
-    funnelCtes.push(
-      `${id} AS (SELECT person_id, max(reached) AS reached, max(t0) AS last_start FROM ${id}_chain GROUP BY person_id)`,
-    );
+    // Step 1 needs no chain: any step-1 event reaches it, and the last one is the latest start.
+    funnelFlags.push(`${isTrack(f.steps[0]!)} AS is_${id}_start`);
+    funnelStarts.push(`max(ts) FILTER (WHERE is_${id}_start) AS ${id}_start`);
+    funnelCtes.push(furthestStepSql(d, p, id, f.steps, f.within, side));
     funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
-    funnelSteps.push([name, `coalesce(${id}.reached, 0)`]);
+    const reached = `coalesce(${id}.reached, CASE WHEN b.${id}_start IS NOT NULL THEN 1 ELSE 0 END)`;
+    funnelSteps.push([name, reached]);
     funnelAbandoned.push([
       name,
-      `coalesce(${id}.reached BETWEEN 1 AND ${f.steps.length - 1} AND ${d.plusMs(`${id}.last_start`, durationMs(f.within))} <= ${T}, FALSE)`,
+      `coalesce(${reached} BETWEEN 1 AND ${f.steps.length - 1} AND ${d.plusMs(`b.${id}_start`, durationMs(f.within))} <= ${T}, FALSE)`,
     ]);
   });
 
   return `WITH ${sideEvents},
-  ${funnelEvents}
   ${funnelCtes.map((c) => `${c},`).join('\n  ')}
   flags AS (
     SELECT ev.person_id, ev.ts, ev.revenue, ev.type IN ('track', 'page', 'screen') AS active,
       ${purchase} AS is_purchase, ${activation} AS is_activation, ${isTrack(s.created)} AS is_ticket,
-      ${weightOf(p, cfg.engagement.weights)} AS w_eng, ${weightOf(p, cfg.intent.weights)} AS w_int
+      ${weightOf(p, cfg.engagement.weights)} AS w_eng, ${weightOf(p, cfg.intent.weights)} AS w_int${funnelFlags.map((f) => `,\n      ${f}`).join('')}
     FROM person_events ev WHERE ev.ts <= ${T}),
   base AS (
     SELECT person_id,
@@ -175,7 +177,7 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
       count(*) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_events,
       min(ts) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_since,
       ${decayedSum(d, 'w_int', cfg.intent.halfLife, T)} AS intent_score,
-      count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets
+      count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets${funnelStarts.map((f) => `,\n      ${f}`).join('')}
     FROM flags GROUP BY person_id),
   surveys AS (
     SELECT person_id,
@@ -277,8 +279,9 @@ export function featureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date):
 }
 
 /**
- * Funnel chains: from every event of step 1, each next step is the first matching event strictly after the previous
- * one, within `within` of the chain's start; `reached` is how many steps the chain got through.
+ * Funnel chains with their step times (the funnel report): from every event of step 1, each next step is the first
+ * matching event strictly after the previous one, within `within` of the chain's start; `reached` is how many steps
+ * the chain got through.
  */
 export function funnelChainSql(
   d: Dialect,
@@ -286,16 +289,10 @@ export function funnelChainSql(
   id: string,
   steps: readonly string[],
   within: string,
-  options: { keepTimes?: boolean; ev?: (filter: string) => string } = {},
 ): string {
   const w = durationMs(within);
-  const stepRel = (i: number) => {
-    const filter = `ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`;
-    return options.ev
-      ? `(SELECT person_id, ts FROM ${options.ev(filter)})`
-      : `(SELECT person_id, ts FROM ev WHERE ${filter})`;
-  };
-  if (!options.keepTimes) return collapsedChainSql(d, id, steps.length, stepRel, w);
+  const stepRel = (i: number) =>
+    `(SELECT person_id, ts FROM ev WHERE ev.type = 'track' AND ev.event = ${p.add(steps[i]!)})`;
   const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t FROM ${stepRel(0)} s)`];
   const carried: string[] = [];
   for (let i = 1; i < steps.length; i++) {
@@ -316,15 +313,13 @@ export function funnelChainSql(
       outer: true,
     });
     const t = `CASE WHEN c.t IS NOT NULL AND nx.ts <= ${d.plusMs('c.t0', w)} THEN nx.ts END`;
-    ctes.push(
-      `${id}_c${i} AS (SELECT c.person_id, ${prevCols}, ${i === 1 ? '' : ''}${t} AS t${i}, ${t} AS t FROM ${join})`,
-    );
+    ctes.push(`${id}_c${i} AS (SELECT c.person_id, ${prevCols}, ${t} AS t${i}, ${t} AS t FROM ${join})`);
   }
   const last = steps.length - 1;
   const reached = `CASE ${Array.from({ length: last }, (_, k) => last - k)
     .map((k) => `WHEN t${k} IS NOT NULL THEN ${k + 1}`)
     .join(' ')} ELSE 1 END`;
-  const kept = options.keepTimes ? Array.from({ length: last + 1 }, (_, i) => `t${i}`).join(', ') : 't0';
+  const kept = Array.from({ length: last + 1 }, (_, i) => `t${i}`).join(', ');
   ctes.push(`${id}_chain AS (SELECT person_id, ${kept}, ${reached} AS reached FROM ${id}_c${last})`);
   return ctes.join(',\n  ');
 }
@@ -363,20 +358,40 @@ export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf:
 }
 
 /**
- * The same chains without their step times, collapsed after every step: chains that reach the same event share their
- * future, and the one with the latest start has the most of its window left, so per (person, event) only that one is
- * kept (max start). That keeps the furthest step and the latest start exact while the number of chains drops from
- * the number of first-step events to the number of next-step events.
+ * `${id}` (person_id, reached): the furthest step of a funnel for people who reached step 2 or beyond (everyone else
+ * reached step 1 if they have a step-1 event, which the main pass sees).
+ *
+ * A person reaches step k when some step-1 event starts an increasing run of steps 2..k ending within `within` of
+ * it; taking the first matching event after each step (the chain definition) finds such a run whenever one exists.
+ * The chains are built backwards from step 2, which is rare, instead of forwards from step 1, which is the most
+ * common event of a shop: each step-2 event starts from the latest step-1 event before it, the start that leaves the
+ * most of the window. Only the step-1 events of people with a step-2 event are sorted for that join. After every
+ * step, chains that reach the same event share their future, so per (person, event) only the latest start is kept:
+ * the number of chains stays at most the number of next-step events.
  */
-function collapsedChainSql(
+function furthestStepSql(
   d: Dialect,
+  p: Params,
   id: string,
-  steps: number,
-  stepRel: (i: number) => string,
-  w: number,
+  steps: readonly string[],
+  within: string,
+  ev: (filter: string) => string,
 ): string {
-  const ctes = [`${id}_c0 AS (SELECT person_id, ts AS t0, ts AS t, 1 AS reached FROM ${stepRel(0)} s)`];
-  for (let i = 1; i < steps; i++) {
+  const w = durationMs(within);
+  const stepRel = (i: number) =>
+    `(SELECT person_id, ts FROM ${ev(`ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`)})`;
+  const ctes = [
+    `${id}_s1 AS (SELECT person_id, ts FROM ${stepRel(1)})`,
+    `${id}_s0 AS (SELECT person_id, ts FROM ${stepRel(0)} WHERE person_id IN (SELECT person_id FROM ${id}_s1))`,
+    `${id}_c1 AS (SELECT nx.person_id, max(c.ts) AS t0, nx.ts AS t, 2 AS reached FROM ${d.previousRowJoin({
+      left: `${id}_s1 nx`,
+      right: `${id}_s0 c`,
+      on: 'c.person_id = nx.person_id',
+      leftTime: 'nx.ts',
+      rightTime: 'c.ts',
+    })} WHERE nx.ts <= ${d.plusMs('c.ts', w)} GROUP BY nx.person_id, nx.ts)`,
+  ];
+  for (let i = 2; i < steps.length; i++) {
     const join = d.nextRowJoin({
       left: `${id}_c${i - 1} c`,
       right: `${stepRel(i)} nx`,
@@ -393,6 +408,8 @@ function collapsedChainSql(
         FROM ${join}) GROUP BY person_id, t)`,
     );
   }
-  ctes.push(`${id}_chain AS (SELECT person_id, t0, reached FROM ${id}_c${steps - 1})`);
+  ctes.push(
+    `${id} AS (SELECT person_id, max(reached) AS reached FROM ${id}_c${steps.length - 1} GROUP BY person_id)`,
+  );
   return ctes.join(',\n  ');
 }

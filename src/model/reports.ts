@@ -108,7 +108,7 @@ export async function funnelReport(
   const asOf = options.by ? await latestAsOf(wh, options.asOf) : (options.asOf ?? new Date());
   const p = new Params();
   const T = p.add(asOf);
-  const chain = funnelChainSql(d, p, 'fr', f.steps, f.within, { keepTimes: true });
+  const chain = funnelChainSql(d, p, 'fr', f.steps, f.within);
   let byJoin = '';
   let bySelect = 'CAST(NULL AS VARCHAR)';
   if (options.by) {

@@ -26,7 +26,11 @@ const cfg = modelConfig({
   },
   adoption: { powerUses: 3, tiers: { power: 6, regular: 3, light: 1 } },
   intent: { tiers: { high: 4, medium: 1 } },
-  funnels: { buy: { steps: ['Product Viewed', 'Product Added', 'Order Completed'], within: '2d' } },
+  funnels: {
+    buy: { steps: ['Product Viewed', 'Product Added', 'Order Completed'], within: '2d' },
+    // Four steps, one of them repeated: chains that go back to an earlier event name.
+    revisit: { steps: ['Product Added', 'Product Viewed', 'Product Added', 'Checkout Started'], within: '3d' },
+  },
 });
 
 const EVENTS = [

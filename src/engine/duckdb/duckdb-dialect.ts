@@ -106,6 +106,8 @@ export const duckdbDialect: Dialect = {
   plusMs: (expr, ms) => `(${expr} + to_milliseconds(${Math.trunc(ms)}))`,
   nextRowJoin: ({ left, right, on, leftTime, rightTime, outer }) =>
     `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${rightTime} > ${leftTime}`,
+  previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
+    `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
   jsonEach: (expr) => `json_each(${expr})`,
   dayStart: (expr) => `date_trunc('day', ${expr})`,
   epochSeconds: (expr) => `epoch(${expr})`,
