@@ -29,7 +29,10 @@ const cfg = modelConfig({
   funnels: {
     buy: { steps: ['Product Viewed', 'Product Added', 'Order Completed'], within: '2d' },
     // Four steps, one of them repeated: chains that go back to an earlier event name.
-    revisit: { steps: ['Product Added', 'Product Viewed', 'Product Added', 'Checkout Started'], within: '3d' },
+    revisit: {
+      steps: ['Product Added', 'Product Viewed', 'Product Added', 'Checkout Started'],
+      within: '3d',
+    },
   },
 });
 
