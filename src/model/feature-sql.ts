@@ -85,7 +85,9 @@ function weightOf(p: Params, weights: Record<string, number>): string {
 /** Weighted, exponentially decayed sum over rows with a weight: Σ w · 0.5^((T − t) / half-life). */
 function decayedSum(d: Dialect, weight: string, halfLife: string, asOf: string): string {
   const age = `(${d.epochMs(asOf)} - ${d.epochMs('ts')}) / ${durationMs(halfLife)}.0`;
-  return `coalesce(sum(${weight} * ${d.power('0.5', age)}) FILTER (WHERE ${weight} IS NOT NULL), 0.0)`;
+  // CASE, so the power is computed only for weighted events (a FILTER still evaluates its aggregate's input on every
+  // row).
+  return `coalesce(sum(CASE WHEN ${weight} IS NOT NULL THEN ${weight} * ${d.power('0.5', age)} END), 0.0)`;
 }
 
 /**
