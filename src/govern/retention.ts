@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Warehouse } from '../engine/warehouse.js';
+import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 
 /**
@@ -73,6 +73,7 @@ export async function purgeExpired(
         }
       : { sql: `type = 'track' AND event = ?`, params: [key] };
   await wh.transaction(async (tx) => {
+    if (!options.dryRun) await tx.run(`CREATE TEMP TABLE ${PURGED} (identifier VARCHAR)`);
     for (const [key, keep] of Object.entries(rules)) {
       const before = new Date(asOf.getTime() - retentionMs(keep));
       const match =
@@ -89,9 +90,38 @@ export async function purgeExpired(
             (await tx.query<{ n: number }>(`SELECT count(*) AS n FROM events WHERE ${where}`, params))[0]
               ?.n ?? 0,
           )
-        : await tx.run(`DELETE FROM events WHERE ${where}`, params);
+        : await purgeRule(tx, where, params);
       result.rules.push({ key, keep, before, events });
     }
+    if (!options.dryRun) await recountActivity(tx);
   });
   return result;
+}
+
+const PURGED = 'purged_identifiers';
+
+/** Delete one rule's events, noting whose they were. */
+async function purgeRule(tx: Warehouse, where: string, params: readonly SqlValue[]): Promise<number> {
+  await tx.run(
+    `INSERT INTO ${PURGED} SELECT DISTINCT coalesce(user_id, anonymous_id) FROM events WHERE ${where}`,
+    params,
+  );
+  return tx.run(`DELETE FROM events WHERE ${where}`, params);
+}
+
+/**
+ * First/last seen and the event count of each identifier that lost events, counted again from the events left, so
+ * `persons` (and the profile API) no longer show what was purged; an identifier with nothing left has no activity.
+ */
+async function recountActivity(tx: Warehouse): Promise<void> {
+  const ids = `(SELECT DISTINCT identifier FROM ${PURGED})`;
+  await tx.run(`CREATE TEMP TABLE purged_activity AS
+    SELECT coalesce(user_id, anonymous_id) AS identifier, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS events
+    FROM events WHERE coalesce(user_id, anonymous_id) IN ${ids} GROUP BY 1`);
+  await tx.run(`UPDATE identity_activity SET first_seen = r.first_seen, last_seen = r.last_seen, events = r.events
+    FROM purged_activity r WHERE identity_activity.identifier = r.identifier`);
+  await tx.run(`DELETE FROM identity_activity
+    WHERE identifier IN ${ids} AND identifier NOT IN (SELECT identifier FROM purged_activity)`);
+  await tx.run('DROP TABLE purged_activity');
+  await tx.run(`DROP TABLE ${PURGED}`);
 }

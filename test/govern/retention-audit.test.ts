@@ -36,6 +36,8 @@ test('retention windows per event name, per message type, and a default', async 
         ev('page', 10, { name: 'Home' }),
         ev('track', 800, { event: 'Other' }),
         ev('identify', 800, { traits: { a: 1 } }),
+        // Someone whose every event is past its window.
+        ev('track', 900, { event: 'Other', userId: 'gone' }),
       ],
       { source: 'test' },
     );
@@ -52,16 +54,23 @@ test('retention windows per event name, per message type, and a default', async 
         ['Page Viewed', 1],
         ['Order Completed', 1],
         ['page', 1],
-        ['default', 2],
+        ['default', 3],
       ],
     );
     const [all] = await wh.query<{ n: number }>('SELECT count(*)::INTEGER AS n FROM events');
-    assert.equal(all!.n, 8, 'a dry run deletes nothing');
+    assert.equal(all!.n, 9, 'a dry run deletes nothing');
     await purgeExpired(wh, rules, { asOf: now });
     const left = await wh.query<{ event: string | null; type: string }>(
       'SELECT type, event FROM events ORDER BY ts',
     );
     assert.equal(left.length, 3);
+    // The profile facts are counted again from what is left: no purged event is still counted or dated.
+    const persons = await wh.query<{ person_id: string; first_seen: Date; last_seen: Date; n: number }>(
+      'SELECT person_id, first_seen, last_seen, event_count::INTEGER AS n FROM persons ORDER BY person_id',
+    );
+    assert.deepEqual(persons, [
+      { person_id: 'u', first_seen: new Date(ago(2000)), last_seen: new Date(ago(10)), n: 3 },
+    ]);
     assert.throws(() => retentionConfig({ x: '13 months' }), /a retention like 395d/);
   } finally {
     await wh.close();
