@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { openWarehouse } from '../src/engine/open.js';
-import type { Warehouse } from '../src/engine/warehouse.js';
+import type { SqlValue, Warehouse } from '../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../src/generate/index.js';
 import { importFile } from '../src/instrument/import/import-file.js';
 import { seconds } from './harness.js';
@@ -72,4 +72,35 @@ export async function aggregateScanSeconds(wh: Warehouse, runs = 2): Promise<num
 export function argValue(args: string[], flag: string, fallback: number): number {
   const i = args.indexOf(flag);
   return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+}
+
+/**
+ * A part of a larger query (built with its parameters numbered `$1…$n`) made runnable alone: the placeholders it uses
+ * are renumbered in order and only their values kept, since the engine refuses values a statement does not use.
+ */
+export function standalone(sql: string, params: readonly SqlValue[]): { sql: string; params: SqlValue[] } {
+  const used = new Map<number, number>();
+  const text = sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const k = Number(n);
+    if (!used.has(k)) used.set(k, used.size + 1);
+    return `$${used.get(k)}`;
+  });
+  return { sql: text, params: [...used.keys()].map((k) => params[k - 1]!) };
+}
+
+/** Seconds to materialise a query's result, best of `runs`. */
+export async function querySeconds(
+  wh: Warehouse,
+  query: { sql: string; params: readonly SqlValue[] },
+  runs = 2,
+): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    await wh.run('DROP TABLE IF EXISTS _bench_part');
+    const t = performance.now();
+    await wh.run(`CREATE TEMP TABLE _bench_part AS ${query.sql}`, query.params);
+    best = Math.min(best, seconds(t));
+  }
+  await wh.run('DROP TABLE IF EXISTS _bench_part');
+  return best;
 }

@@ -1,6 +1,8 @@
+import { Params } from '../src/engine/params.js';
+import { featureSql } from '../src/model/feature-sql.js';
 import { modelConfig } from '../src/model/model-config.js';
 import { refreshFeatures } from '../src/model/refresh-features.js';
-import { aggregateScanSeconds, argValue, benchDatabase } from './dataset.js';
+import { aggregateScanSeconds, argValue, benchDatabase, querySeconds, standalone } from './dataset.js';
 import type { Benchmark } from './harness.js';
 
 /**
@@ -19,6 +21,10 @@ export const refreshBenchmark: Benchmark = {
     try {
       const asOf = new Date(Date.UTC(2026, 0, 1) + days * 86_400_000);
       const scan = await aggregateScanSeconds(wh);
+      // The main pass alone: one scan of every event and the GROUP BY of the per-person aggregates every model needs.
+      const p = new Params();
+      const mainSql = featureSql(wh.dialect, modelConfig(), p, asOf, { mainPassOnly: true });
+      const mainPass = await querySeconds(wh, standalone(mainSql, p.values));
       let best = Number.POSITIVE_INFINITY;
       let rows = 0;
       for (let i = 0; i < 2; i++) {
@@ -40,8 +46,18 @@ export const refreshBenchmark: Benchmark = {
             target: 1 / 3,
             note: `${events.toLocaleString('en-US')} events, ${persons.toLocaleString('en-US')} persons, ${rows.toLocaleString('en-US')} feature rows; refresh = ${(best / scan).toFixed(2)}x the scan (limit 3x); best of 2 each`,
           },
+          {
+            metric: 'its main pass alone',
+            value: mainPass,
+            unit: 's',
+            limit: scan,
+            limitLabel: 'aggregate scan',
+            ratio: scan / mainPass,
+            // No target of its own: it shows how much of the 3x budget one pass over the events already takes.
+            note: `the one pass over every event (flags and per-person aggregates) without side events, funnels, scoring or the write: ${(mainPass / scan).toFixed(2)}x the scan`,
+          },
         ],
-        details: { events, persons, scanSeconds: scan, refreshSeconds: best },
+        details: { events, persons, scanSeconds: scan, refreshSeconds: best, mainPassSeconds: mainPass },
       };
     } finally {
       await wh.close();

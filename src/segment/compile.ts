@@ -46,6 +46,8 @@ export interface CompiledSegments {
   params: SqlValue[];
   /** Output column of each segment, in definition order. */
   columns: { name: string; column: string }[];
+  /** The main pass alone (one scan of every event, one GROUP BY), with `params`: the benchmark compares it with a scan. */
+  mainPass: string;
 }
 
 const IDENTIFY = `(ev.type = 'identify')`;
@@ -538,6 +540,7 @@ class Compiler {
         joins.push(`LEFT JOIN ${a.id} ON ${a.id}.person_id = agg.person_id`);
       }
     }
+    const mainPass = `WITH ${ctes.slice(0, 2).join(',\n')}\nSELECT * FROM agg`;
     const sql = `WITH ${ctes.join(',\n')}
 SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
 FROM agg ${joins.join(' ')}`;
@@ -545,6 +548,7 @@ FROM agg ${joins.join(' ')}`;
       sql,
       params: this.params.values,
       columns: columns.map(({ name, column }) => ({ name, column })),
+      mainPass,
     };
   }
 }
