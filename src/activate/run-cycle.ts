@@ -18,6 +18,8 @@ import { cachedPlaybook, playbookPath } from './playbook-file.js';
 export interface CycleSummary {
   asOf: Date;
   persons: number;
+  /** How the features were refreshed ('incremental': `recomputed` people from their events, the rest carried). */
+  features: { mode: 'full' | 'incremental'; recomputed: number; seconds: number };
   segments: { name: string; size: number; entered: number; exited: number }[];
   activation: ActivationSummary | null;
   seconds: number;
@@ -25,12 +27,15 @@ export interface CycleSummary {
 
 export async function runCycle(
   wh: Warehouse,
-  o: { asOf?: Date; segmentsDir?: string; playbook?: string } = {},
+  o: { asOf?: Date; segmentsDir?: string; playbook?: string; fullRefresh?: boolean } = {},
 ): Promise<CycleSummary> {
   const started = performance.now();
   const asOf = o.asOf ?? new Date();
   const config = loadConfig();
-  const features = await refreshFeatures(wh, modelConfig(config.model), { asOf });
+  const features = await refreshFeatures(wh, modelConfig(config.model), {
+    asOf,
+    full: o.fullRefresh ?? false,
+  });
   const dir = o.segmentsDir ?? config.segments ?? DEFAULT_SEGMENTS_DIR;
   let segments: CycleSummary['segments'] = [];
   if (existsSync(dir)) {
@@ -50,6 +55,7 @@ export async function runCycle(
   return {
     asOf,
     persons: features.persons,
+    features: { mode: features.mode, recomputed: features.recomputed, seconds: features.seconds },
     segments,
     activation,
     seconds: (performance.now() - started) / 1000,

@@ -177,6 +177,7 @@ export const FEATURES: TableDef = {
     { name: 'last_seen', type: 'timestamp' },
     { name: 'last_activity', type: 'timestamp' },
     { name: 'rfm_recency_days', type: 'double' },
+    { name: 'rfm_last_purchase', type: 'timestamp' }, // (schema v12) what recency is counted from
     { name: 'rfm_frequency', type: 'bigint' },
     { name: 'rfm_repeat_purchases', type: 'bigint' },
     { name: 'rfm_monetary_total', type: 'double' },
@@ -209,6 +210,25 @@ export const FEATURES: TableDef = {
     { name: 'funnel_steps', type: 'json' },
     { name: 'funnel_abandoned', type: 'json' },
   ],
+};
+
+/**
+ * One row per feature refresh (as-of time): what it saw, so the next refresh can recompute only the people whose
+ * features can have changed since (`model/refresh-features.ts`).
+ */
+export const FEATURE_REFRESHES: TableDef = {
+  name: 'feature_refreshes',
+  columns: [
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'ingest_batch', type: 'bigint', notNull: true }, // the last ingest batch it saw
+    { name: 'events', type: 'bigint', notNull: true }, // rows in events then: fewer now + new means some were deleted
+    { name: 'config_hash', type: 'text', notNull: true }, // the model configuration and feature SQL version
+    { name: 'mode', type: 'text', notNull: true }, // 'full' | 'incremental'
+    { name: 'persons', type: 'bigint', notNull: true },
+    { name: 'recomputed', type: 'bigint', notNull: true }, // people whose features were computed from their events
+    { name: 'refreshed_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['as_of'],
 };
 
 /** Behavioral features rolled up per account (B2B), one row per account per as-of time. */
@@ -582,7 +602,15 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 11,
     description: 'import runs record their rejects file (privacy deletes scrub it)',
-    statements: () => ['ALTER TABLE import_runs ADD COLUMN rejects_file VARCHAR'],
+    statements: () => ['ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS rejects_file VARCHAR'],
+  },
+  {
+    version: 12,
+    description: 'incremental feature refresh: the refresh log and the last purchase time',
+    statements: (d) => [
+      'ALTER TABLE features ADD COLUMN IF NOT EXISTS rfm_last_purchase TIMESTAMP',
+      d.createTable(FEATURE_REFRESHES),
+    ],
   },
 ];
 

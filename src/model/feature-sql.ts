@@ -16,6 +16,7 @@ export const FEATURE_COLUMNS = [
   'last_seen',
   'last_activity',
   'rfm_recency_days',
+  'rfm_last_purchase',
   'rfm_frequency',
   'rfm_repeat_purchases',
   'rfm_monetary_total',
@@ -98,7 +99,7 @@ function decayedSum(d: Dialect, weight: string, halfLife: string, asOf: string):
 function quintileCte(name: string, value: string, order: 'ASC' | 'DESC'): string {
   return `${name} AS (
     SELECT v, CAST(floor(5.0 * (sum(n) OVER (ORDER BY v ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) / sum(n) OVER ()) AS INTEGER) AS s
-    FROM (SELECT ${value} AS v, count(*) AS n FROM joined WHERE purchases > 0 GROUP BY 1))`;
+    FROM (SELECT ${value} AS v, count(*) AS n FROM unscored WHERE rfm_frequency > 0 GROUP BY 1))`;
 }
 
 export function featureSql(
@@ -106,10 +107,20 @@ export function featureSql(
   cfg: ModelConfig,
   p: Params,
   asOf: Date,
-  /** mainPassOnly: just the main pass's per-person aggregates (the benchmark compares it with one scan). */
-  options: { mainPassOnly?: boolean } = {},
+  options: {
+    /** Just the main pass's per-person aggregates (the benchmark compares it with one scan). */
+    mainPassOnly?: boolean;
+    /**
+     * Recompute from events only the people in table `features_dirty` (see `dirtyPersonsSql`) and carry everyone else's row
+     * over from the refresh at `since`.
+     */
+    since?: Date;
+  } = {},
 ): string {
   const T = p.add(asOf);
+  const since = options.mainPassOnly ? undefined : options.since;
+  // Where the events come from: every person's, or only those of the people to recompute.
+  const source = since ? 'dirty_events' : 'person_events';
   const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
   const purchase = isEvent(p, cfg.purchase.events);
   const activation = isEvent(p, cfg.lifecycle.activation);
@@ -142,7 +153,7 @@ export function featureSql(
     ]),
   ];
   const sideEvents = `side_events AS ${d.materialized()} (
-    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM person_events ev
+    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM ${source} ev
     WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${sideNames.map((n) => p.add(n)).join(', ')}))`;
   const side = (filter: string) => `(SELECT * FROM side_events ev WHERE ${filter}) ev`;
   const funnelCtes: string[] = [];
@@ -171,7 +182,7 @@ export function featureSql(
     SELECT ev.person_id, ev.ts, ev.revenue, ev.type IN ('track', 'page', 'screen') AS active,
       ${purchase} AS is_purchase, ${activation} AS is_activation, ${isTrack(s.created)} AS is_ticket,
       ${weightOf(p, cfg.engagement.weights)} AS w_eng, ${weightOf(p, cfg.intent.weights)} AS w_int${funnelFlags.map((f) => `,\n      ${f}`).join('')}
-    FROM person_events ev WHERE ev.ts <= ${T}),
+    FROM ${source} ev WHERE ev.ts <= ${T}),
   base AS (
     SELECT person_id,
       min(ts) AS first_seen, max(ts) AS last_seen,
@@ -188,7 +199,25 @@ export function featureSql(
       count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets${funnelStarts.map((f) => `,\n      ${f}`).join('')}
     FROM flags GROUP BY person_id)`;
   if (options.mainPassOnly) return `WITH ${mainPass} SELECT * FROM base`;
-  return `WITH ${sideEvents},
+  const tier = {
+    engagement: (
+      score: string,
+    ) => `CASE WHEN ${score} >= ${p.add(cfg.engagement.tiers.high)} THEN 'highly engaged'
+         WHEN ${score} >= ${p.add(cfg.engagement.tiers.moderate)} THEN 'moderately engaged' ELSE 'inactive' END`,
+    intent: (score: string) => `CASE WHEN ${score} >= ${p.add(cfg.intent.tiers.high)} THEN 'high'
+         WHEN ${score} >= ${p.add(cfg.intent.tiers.medium)} THEN 'medium' ELSE 'low' END`,
+  };
+  const prelude = since
+    ? `-- The events of the people to recompute, resolved through their identifiers only: the join then probes a small
+  -- table, where person_events would resolve every event first.
+  dirty_events AS ${d.materialized()} (
+    SELECT i.person_id, ev.ts, ev.type, ev.event, ev.revenue, ev.properties, ev.message_id FROM events ev
+    JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)) i
+      ON i.identifier = coalesce(ev.user_id, ev.anonymous_id)
+    WHERE ev.ts <= ${T}),
+  `
+    : '';
+  return `WITH ${prelude}${sideEvents},
   ${funnelCtes.map((c) => `${c},`).join('\n  ')}
   ${mainPass},
   surveys AS (
@@ -231,27 +260,14 @@ export function featureSql(
     FROM base b LEFT JOIN loyal l ON l.person_id = b.person_id LEFT JOIN ticket_state t ON t.person_id = b.person_id
     LEFT JOIN adoption ad ON ad.person_id = b.person_id LEFT JOIN surveys sv ON sv.person_id = b.person_id
     LEFT JOIN usage us ON us.person_id = b.person_id LEFT JOIN key_use ku ON ku.person_id = b.person_id ${funnelJoins.join(' ')}),
-  ${quintileCte('q_r', 'recency_days', 'DESC')},
-  ${quintileCte('q_f', 'purchases', 'ASC')},
-  ${quintileCte('q_m', 'round(revenue_total, 2)', 'ASC')},
-  scored AS (
-    SELECT j.*,
-      CASE WHEN j.purchases > 0 THEN coalesce(qr.s, 0) + 1 END AS r,
-      CASE WHEN j.purchases > 0 THEN coalesce(qf.s, 0) + 1 END AS f,
-      CASE WHEN j.purchases > 0 THEN coalesce(qm.s, 0) + 1 END AS m
-    FROM joined j
-    LEFT JOIN q_r qr ON qr.v = j.recency_days
-    LEFT JOIN q_f qf ON qf.v = j.purchases
-    LEFT JOIN q_m qm ON qm.v = round(j.revenue_total, 2))
+  ${since ? 'fresh' : 'unscored'} AS (
   SELECT CAST(${T} AS TIMESTAMP) AS as_of, person_id, first_seen, last_seen, last_activity,
     recency_days AS rfm_recency_days,
+    last_purchase AS rfm_last_purchase,
     purchases AS rfm_frequency,
     CASE WHEN purchases > 0 THEN purchase_days - 1 ELSE 0 END AS rfm_repeat_purchases,
     revenue_total AS rfm_monetary_total,
     CASE WHEN purchases > 0 THEN revenue_total / purchases END AS rfm_monetary_avg,
-    r AS rfm_r, f AS rfm_f, m AS rfm_m, r + f AS rfm_rf_sum,
-    CASE WHEN purchases > 0 THEN CAST(r AS VARCHAR) || CAST(f AS VARCHAR) || CAST(m AS VARCHAR) END AS rfm_code,
-    ${groupCase} AS rfm_group,
     CASE
       WHEN last_activity IS NOT NULL AND last_activity <= ${ago(cfg.lifecycle.churnedAfter)} THEN 'churned'
       WHEN last_activity IS NULL OR last_activity <= ${ago(cfg.lifecycle.atRiskAfter)} THEN
@@ -270,9 +286,7 @@ export function featureSql(
       WHEN activated_at IS NOT NULL THEN activated_at
       ELSE first_seen END AS lifecycle_since,
     engagement_score,
-    CASE WHEN engagement_score >= ${p.add(cfg.engagement.tiers.high)} THEN 'highly engaged'
-         WHEN engagement_score >= ${p.add(cfg.engagement.tiers.moderate)} THEN 'moderately engaged'
-         ELSE 'inactive' END AS engagement_tier,
+    ${tier.engagement('engagement_score')} AS engagement_tier,
     breadth AS adoption_breadth, uses AS adoption_uses, depth AS adoption_depth,
     key_uses > 0 AS adoption_key_activated,
     CASE WHEN usage_limit > 0 THEN usage_now / usage_limit END AS adoption_usage_share,
@@ -281,13 +295,105 @@ export function featureSql(
          WHEN uses >= ${p.add(a.tiers.light)} THEN 'light' ELSE 'dormant' END AS adoption_tier,
     power AS adoption_power_features,
     intent_score,
-    CASE WHEN intent_score >= ${p.add(cfg.intent.tiers.high)} THEN 'high'
-         WHEN intent_score >= ${p.add(cfg.intent.tiers.medium)} THEN 'medium' ELSE 'low' END AS intent_tier,
+    ${tier.intent('intent_score')} AS intent_tier,
     tickets AS support_tickets, open_tickets AS support_open_tickets,
     last_csat AS support_last_csat, last_nps AS support_last_nps,
     coalesce(last_nps <= 6, FALSE) AS support_detractor,
     funnel_steps, funnel_abandoned
+  FROM joined),
+  ${since ? `${carriedSql(d, cfg, p, T, p.add(since), tier)},\n  ` : ''}${quintileCte('q_r', 'rfm_recency_days', 'DESC')},
+  ${quintileCte('q_f', 'rfm_frequency', 'ASC')},
+  ${quintileCte('q_m', 'round(rfm_monetary_total, 2)', 'ASC')},
+  scored AS (
+    SELECT u.*,
+      CASE WHEN u.rfm_frequency > 0 THEN coalesce(qr.s, 0) + 1 END AS r,
+      CASE WHEN u.rfm_frequency > 0 THEN coalesce(qf.s, 0) + 1 END AS f,
+      CASE WHEN u.rfm_frequency > 0 THEN coalesce(qm.s, 0) + 1 END AS m
+    FROM unscored u
+    LEFT JOIN q_r qr ON qr.v = u.rfm_recency_days
+    LEFT JOIN q_f qf ON qf.v = u.rfm_frequency
+    LEFT JOIN q_m qm ON qm.v = round(u.rfm_monetary_total, 2))
+  SELECT ${UNSCORED_COLUMNS.join(', ')}, r AS rfm_r, f AS rfm_f, m AS rfm_m, r + f AS rfm_rf_sum,
+    CASE WHEN rfm_frequency > 0 THEN CAST(r AS VARCHAR) || CAST(f AS VARCHAR) || CAST(m AS VARCHAR) END AS rfm_code,
+    ${groupCase} AS rfm_group
   FROM scored`;
+}
+
+/** The columns a feature row has before RFM scoring, which ranks everyone at once. */
+const UNSCORED_COLUMNS = [
+  'as_of',
+  'person_id',
+  ...FEATURE_COLUMNS.filter(
+    (c) => !['rfm_r', 'rfm_f', 'rfm_m', 'rfm_rf_sum', 'rfm_code', 'rfm_group'].includes(c),
+  ),
+];
+
+/**
+ * `unscored`: the fresh rows of the people recomputed, and everyone else's row carried over from the refresh at
+ * `since` (still a person: not merged into another since). Between two refreshes, a person without new events and
+ * without an event crossing a window edge keeps every feature except those that move with time alone: recency
+ * (counted from the last purchase) and the decayed scores (scaled by 0.5^(elapsed / half-life)) with their tiers.
+ */
+function carriedSql(
+  d: Dialect,
+  cfg: ModelConfig,
+  p: Params,
+  T: string,
+  since: string,
+  tier: { engagement: (score: string) => string; intent: (score: string) => string },
+): string {
+  const elapsed = `(${d.epochMs(T)} - ${d.epochMs(since)})`;
+  const decay = (halfLife: string) => d.power('0.5', `${elapsed} / ${durationMs(halfLife)}.0`);
+  const moved: Record<string, string> = {
+    as_of: `CAST(${T} AS TIMESTAMP)`,
+    rfm_recency_days: `CASE WHEN f.rfm_frequency > 0 THEN (${d.epochMs(T)} - ${d.epochMs('f.rfm_last_purchase')}) / ${DAY_MS}.0 END`,
+    engagement_score: `f.engagement_score * ${decay(cfg.engagement.halfLife)}`,
+    intent_score: `f.intent_score * ${decay(cfg.intent.halfLife)}`,
+  };
+  const columns = UNSCORED_COLUMNS.join(', ');
+  return `carried_moved AS (
+    SELECT ${UNSCORED_COLUMNS.map((c) => (moved[c] ? `${moved[c]} AS ${c}` : `f.${c}`)).join(', ')}
+    FROM features f
+    WHERE f.as_of = ${since} AND f.person_id NOT IN (SELECT person_id FROM features_dirty)
+      AND f.person_id IN (SELECT person_id FROM identities)),
+  carried AS (
+    SELECT ${UNSCORED_COLUMNS.map((c) =>
+      c === 'engagement_tier'
+        ? `${tier.engagement('engagement_score')} AS engagement_tier`
+        : c === 'intent_tier'
+          ? `${tier.intent('intent_score')} AS intent_tier`
+          : c,
+    ).join(', ')}
+    FROM carried_moved),
+  unscored AS (SELECT ${columns} FROM fresh UNION ALL SELECT ${columns} FROM carried)`;
+}
+
+/**
+ * The people whose features can have changed between the refresh at `since` (which saw ingest batches up to
+ * `batch`) and one at `asOf`: everyone with an event stored since, with an event time in (since, asOf], or with an
+ * event that crossed the edge of one of the models' windows (an event time in (since − w, asOf − w]). Nothing else
+ * changes a feature row except time itself, which `carriedSql` accounts for.
+ */
+export function dirtyPersonsSql(
+  cfg: ModelConfig,
+  p: Params,
+  range: { since: Date; asOf: Date; batch: number },
+): string {
+  const windows = new Set([
+    0,
+    durationMs(cfg.lifecycle.engagedWithin),
+    durationMs(cfg.lifecycle.atRiskAfter),
+    durationMs(cfg.lifecycle.churnedAfter),
+    durationMs(cfg.support.window),
+    durationMs(cfg.adoption.window),
+    ...Object.values(cfg.funnels).map((f) => durationMs(f.within)),
+  ]);
+  const crossed = [...windows].map(
+    (w) =>
+      `(ev.ts > ${p.add(new Date(range.since.getTime() - w))} AND ev.ts <= ${p.add(new Date(range.asOf.getTime() - w))})`,
+  );
+  return `SELECT DISTINCT ev.person_id FROM person_events ev
+    WHERE ev.ingest_batch > ${p.add(range.batch)} OR ${crossed.join(' OR ')}`;
 }
 
 /**

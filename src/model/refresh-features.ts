@@ -1,40 +1,134 @@
+import { createHash } from 'node:crypto';
 import { Params } from '../engine/params.js';
-import { ACCOUNT_FEATURES, FEATURES } from '../engine/schema.js';
+import { ACCOUNT_FEATURES, FEATURE_REFRESHES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { accountFeatureSql, featureSql } from './feature-sql.js';
+import { accountFeatureSql, dirtyPersonsSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
+
+/** Bumped whenever the feature SQL changes what it computes, so rows of an older version are never carried over. */
+const FEATURE_SQL_VERSION = 1;
+
+export interface FeatureRefresh {
+  asOf: Date;
+  persons: number;
+  seconds: number;
+  /** 'incremental': only `recomputed` people were computed from their events, the others carried over. */
+  mode: 'full' | 'incremental';
+  recomputed: number;
+  /** The earlier refresh an incremental one started from. */
+  since?: Date;
+}
 
 /**
  * Materialise every person's features as of T into `features` (replacing an earlier refresh at the same T). Older
  * as-of rows stay: they are the history that backtests and propensity training read.
+ *
+ * When an earlier refresh at or before T exists with the same configuration, and no event was deleted since, only the
+ * people whose features can have changed are computed from their events (see `dirtyPersonsSql`); everyone else's
+ * row is carried over with recency and the decayed scores moved to T. `full: true` recomputes everyone.
  */
 export async function refreshFeatures(
   wh: Warehouse,
   cfg: ModelConfig,
-  options: { asOf?: Date } = {},
-): Promise<{ asOf: Date; persons: number; seconds: number }> {
+  options: { asOf?: Date; full?: boolean } = {},
+): Promise<FeatureRefresh> {
   const asOf = options.asOf ?? new Date();
   const started = performance.now();
-  const p = new Params();
-  const sql = featureSql(wh.dialect, cfg, p, asOf);
-  const columns = FEATURES.columns.map((c) => c.name).join(', ');
-  const persons = await wh.transaction(async (tx) => {
-    await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
-    const n = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM (${sql})`, p.values);
-    // Accounts exist only where group calls were sent (B2B); skip the roll-up otherwise.
-    const [accounts] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM account_members');
-    if (!Number(accounts?.n)) return n;
-    const ap = new Params();
-    const accountSql = accountFeatureSql(wh.dialect, cfg, ap, asOf);
-    const accountColumns = ACCOUNT_FEATURES.columns.map((c) => c.name).join(', ');
-    await tx.run('DELETE FROM account_features WHERE as_of = ?', [asOf]);
-    await tx.run(
-      `INSERT INTO account_features (${accountColumns}) SELECT ${accountColumns} FROM (${accountSql})`,
-      ap.values,
+  const configHash = createHash('sha256')
+    .update(JSON.stringify({ version: FEATURE_SQL_VERSION, cfg }))
+    .digest('hex');
+  const result = await wh.transaction(async (tx) => {
+    const [seen] = await tx.query<{ events: bigint; batch: bigint | null }>(
+      `SELECT (SELECT count(*) FROM events) AS events,
+              (SELECT max(CAST(value AS BIGINT)) FROM segflow_meta WHERE key = 'ingest_batch') AS batch`,
     );
-    return n;
+    const events = Number(seen!.events);
+    const batch = Number(seen!.batch ?? 0);
+    const since = options.full ? undefined : await startingPoint(tx, { asOf, configHash, events });
+    let recomputed: number | undefined;
+    if (since) {
+      const p = new Params();
+      await tx.run(
+        `CREATE TEMP TABLE features_dirty AS ${dirtyPersonsSql(cfg, p, { since: since.asOf, asOf, batch: since.batch })}`,
+        p.values,
+      );
+      const [n] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM features_dirty');
+      recomputed = Number(n!.n);
+    }
+    const p = new Params();
+    const sql = featureSql(wh.dialect, cfg, p, asOf, { since: since?.asOf });
+    const columns = FEATURES.columns.map((c) => c.name).join(', ');
+    let persons: number;
+    if (since && since.asOf.getTime() === asOf.getTime()) {
+      // Carried rows come from the rows about to be replaced: compute them all before deleting.
+      await tx.run(`CREATE TEMP TABLE features_next AS SELECT ${columns} FROM (${sql})`, p.values);
+      await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
+      persons = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM features_next`);
+      await tx.run('DROP TABLE features_next');
+    } else {
+      await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
+      persons = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM (${sql})`, p.values);
+    }
+    if (since) await tx.run('DROP TABLE features_dirty');
+    const refresh: Omit<FeatureRefresh, 'seconds'> = {
+      asOf,
+      persons,
+      mode: since ? 'incremental' : 'full',
+      recomputed: recomputed ?? persons,
+      ...(since ? { since: since.asOf } : {}),
+    };
+    const logColumns = FEATURE_REFRESHES.columns.map((c) => c.name);
+    await tx.run('DELETE FROM feature_refreshes WHERE as_of = ?', [asOf]);
+    await tx.run(
+      `INSERT INTO feature_refreshes (${logColumns.join(', ')}) VALUES (${logColumns.map(() => '?').join(', ')})`,
+      [asOf, batch, events, configHash, refresh.mode, persons, refresh.recomputed, new Date()],
+    );
+    await refreshAccounts(tx, cfg, asOf);
+    return refresh;
   });
-  return { asOf, persons, seconds: (performance.now() - started) / 1000 };
+  return { ...result, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The latest refresh at or before `asOf` made with the same configuration, if its rows and every event it saw are still
+ * there: the events now are exactly those it counted plus those stored in later ingest batches.
+ */
+async function startingPoint(
+  tx: Warehouse,
+  at: { asOf: Date; configHash: string; events: number },
+): Promise<{ asOf: Date; batch: number } | undefined> {
+  const [prev] = await tx.query<{
+    as_of: Date;
+    ingest_batch: bigint;
+    events: bigint;
+    persons: bigint;
+    rows: bigint;
+  }>(
+    `SELECT r.as_of, r.ingest_batch, r.events, r.persons, (SELECT count(*) FROM features f WHERE f.as_of = r.as_of) AS rows
+     FROM feature_refreshes r WHERE r.as_of <= ? AND r.config_hash = ? ORDER BY r.as_of DESC LIMIT 1`,
+    [at.asOf, at.configHash],
+  );
+  // Its rows must all still be there (nobody deleted features by hand).
+  if (!prev || prev.rows !== prev.persons) return undefined;
+  const [added] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM events WHERE ingest_batch > ?', [
+    prev.ingest_batch,
+  ]);
+  if (Number(prev.events) + Number(added!.n) !== at.events) return undefined;
+  return { asOf: prev.as_of, batch: Number(prev.ingest_batch) };
+}
+
+/** Accounts exist only where group calls were sent (B2B): their roll-up is recomputed whole, and skipped otherwise. */
+async function refreshAccounts(tx: Warehouse, cfg: ModelConfig, asOf: Date): Promise<void> {
+  const [accounts] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM account_members');
+  if (!Number(accounts?.n)) return;
+  const ap = new Params();
+  const accountSql = accountFeatureSql(tx.dialect, cfg, ap, asOf);
+  const accountColumns = ACCOUNT_FEATURES.columns.map((c) => c.name).join(', ');
+  await tx.run('DELETE FROM account_features WHERE as_of = ?', [asOf]);
+  await tx.run(
+    `INSERT INTO account_features (${accountColumns}) SELECT ${accountColumns} FROM (${accountSql})`,
+    ap.values,
+  );
 }
 
 /** One person's features (by any identifier) as of the latest refresh at or before `asOf` (default: the latest). */

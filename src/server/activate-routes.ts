@@ -117,11 +117,20 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       permission: 'admin',
       tag: 'activate',
       summary: 'One turn of the loop now: features, every segment, then the playbook (triggers and outbox)',
-      body: z.object({ asOf: z.iso.datetime().optional() }),
+      body: z.object({
+        asOf: z.iso.datetime().optional(),
+        full: z
+          .boolean()
+          .default(false)
+          .describe(
+            'recompute every person from their events instead of only those whose features can have changed',
+          ),
+      }),
       response: z.record(z.string(), z.unknown()).meta({ id: 'CycleSummary' }),
       handler: async ({ body }, { wh }) =>
         jsonDates(
           await runCycle(wh, {
+            fullRefresh: body.full,
             ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
             ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
             ...(options.playbook ? { playbook: options.playbook } : {}),

@@ -162,20 +162,24 @@ plays:
   );
   const server = await startTestServer({ playbook, segmentsDir: join(dir, 'segments') });
   try {
-    const cycle = (asOf: Date, key = server.keys.admin) =>
+    const cycle = (asOf: Date, key = server.keys.admin, full = false) =>
       fetch(`${server.url}/api/v1/refresh`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ asOf: asOf.toISOString() }),
+        body: JSON.stringify({ asOf: asOf.toISOString(), ...(full ? { full } : {}) }),
       });
-    assert.equal((await cycle(at(0))).status, 200);
+    const first = (await (await cycle(at(0))).json()) as { features: { mode: string } };
+    assert.equal(first.features.mode, 'full', 'no earlier refresh to start from');
     await events(server.wh, [track('dee', 'Order Completed', at(HOUR), { properties: { revenue: 5 } })]);
     const r = await cycle(at(2 * HOUR));
     assert.equal(r.status, 200);
     const summary = (await r.json()) as {
+      features: { mode: string; recomputed: number };
       segments: { name: string; entered: number }[];
       activation: { outbox: { sent: number } };
     };
+    // Only dee, who has a new event, is computed again from events.
+    assert.deepEqual(summary.features, { ...summary.features, mode: 'incremental', recomputed: 1 });
     assert.deepEqual(
       summary.segments.map((s) => [s.name, s.entered]),
       [['recent-buyers', 1]],
@@ -183,6 +187,10 @@ plays:
     assert.equal(summary.activation.outbox.sent, 1);
     assert.equal(receiver.ids.size, 1);
     assert.equal((await cycle(at(3 * HOUR), server.keys.read)).status, 403);
+    const full = (await (await cycle(at(3 * HOUR), server.keys.admin, true)).json()) as {
+      features: { mode: string };
+    };
+    assert.equal(full.features.mode, 'full');
   } finally {
     await server.close();
     await receiver.close();

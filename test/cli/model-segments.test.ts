@@ -27,6 +27,17 @@ test('refresh, features, report rfm and segments check/preview/members from the 
 
   const refreshed = json(['refresh', '--as-of', '1998-07-01', '--dir', segments]);
   assert.equal((refreshed.features as { persons: number }).persons, 2357);
+  // Again at the same time with no new events: every row is carried over, none recomputed; --full recomputes all.
+  const again = json(['refresh', '--as-of', '1998-07-01', '--dir', segments]).features as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual([again.mode, again.recomputed, again.persons], ['incremental', 0, 2357]);
+  const full = json(['refresh', '--as-of', '1998-07-01', '--dir', segments, '--full']).features as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual([full.mode, full.recomputed], ['full', 2357]);
   const sizes = Object.fromEntries(
     (refreshed.segments as { segments: { name: string; size: number }[] }).segments.map((s) => [
       s.name,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
+import type { Warehouse } from '../../src/engine/warehouse.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { modelConfig } from '../../src/model/model-config.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
@@ -13,6 +14,7 @@ import { type RefEvent, referenceFeatures } from './reference-features.js';
  * SEGFLOW_FEATURE_SEED=<n> replays one log.
  */
 const LOGS = 200;
+const INCREMENTAL_LOGS = 150;
 const DAY = 86_400_000;
 // Small thresholds so that every tier, stage and flag occurs in small logs.
 const cfg = modelConfig({
@@ -129,6 +131,53 @@ function close(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+const TABLES = [
+  'features',
+  'feature_refreshes',
+  'events',
+  'identities',
+  'identity_edges',
+  'identity_activity',
+  'identity_traits',
+  'identity_consent',
+];
+
+/** Every feature row at `asOf` equals the reference; returns how many values were compared. */
+async function assertFeatures(
+  wh: Warehouse,
+  log: ReturnType<typeof randomLog>,
+  seed: number,
+  replay: string,
+) {
+  const rows = await wh.query<Record<string, unknown>>('SELECT * FROM features WHERE as_of = ?', [log.asOf]);
+  const expected = referenceFeatures(log.events, cfg, log.asOf);
+  assert.equal(rows.length, expected.size, `seed ${seed}: people (replay: ${replay}=${seed})`);
+  let compared = 0;
+  for (const row of rows) {
+    const want = expected.get(String(row.person_id));
+    assert.ok(want, `seed ${seed}: unexpected person ${row.person_id} (replay: ${replay}=${seed})`);
+    for (const [key, value] of Object.entries(want)) {
+      let got = row[key];
+      if (got instanceof Date) got = got.getTime();
+      if (typeof got === 'bigint') got = Number(got);
+      if (key === 'adoption_depth' || key === 'adoption_power_features' || key.startsWith('funnel_')) {
+        assert.deepEqual(
+          JSON.parse(String(got)),
+          value,
+          `seed ${seed} ${row.person_id} ${key} (replay: ${replay}=${seed})`,
+        );
+      } else {
+        assert.ok(
+          close(got, value),
+          `seed ${seed} ${row.person_id} ${key}: SQL ${String(got)}, reference ${String(value)} (replay: ${replay}=${seed})`,
+        );
+      }
+      compared++;
+    }
+  }
+  return compared;
+}
+
 test(`${LOGS} random event logs: every SQL feature equals the TypeScript reference`, async () => {
   const only = process.env.SEGFLOW_FEATURE_SEED;
   const seeds = only ? [Number(only)] : Array.from({ length: LOGS }, (_, i) => 5000 + i);
@@ -138,47 +187,58 @@ test(`${LOGS} random event logs: every SQL feature equals the TypeScript referen
     for (const seed of seeds) {
       const log = randomLog(seed);
       // One database, emptied between logs: RFM quintiles are over the log's own people.
-      for (const t of [
-        'features',
-        'events',
-        'identities',
-        'identity_edges',
-        'identity_activity',
-        'identity_traits',
-        'identity_consent',
-      ]) {
-        await wh.run(`DELETE FROM ${t}`);
-      }
+      for (const t of TABLES) await wh.run(`DELETE FROM ${t}`);
       await ingestMessages(wh, log.messages, { source: 'test' });
-      await refreshFeatures(wh, cfg, { asOf: log.asOf });
-      const rows = await wh.query<Record<string, unknown>>('SELECT * FROM features');
-      const expected = referenceFeatures(log.events, cfg, log.asOf);
-      assert.equal(rows.length, expected.size, `seed ${seed}: people`);
-      for (const row of rows) {
-        const want = expected.get(String(row.person_id));
-        assert.ok(want, `seed ${seed}: unexpected person ${row.person_id}`);
-        for (const [key, value] of Object.entries(want)) {
-          let got = row[key];
-          if (got instanceof Date) got = got.getTime();
-          if (typeof got === 'bigint') got = Number(got);
-          if (key === 'adoption_depth' || key === 'adoption_power_features' || key.startsWith('funnel_')) {
-            assert.deepEqual(
-              JSON.parse(String(got)),
-              value,
-              `seed ${seed} ${row.person_id} ${key} (replay: SEGFLOW_FEATURE_SEED=${seed})`,
-            );
-          } else {
-            assert.ok(
-              close(got, value),
-              `seed ${seed} ${row.person_id} ${key}: SQL ${String(got)}, reference ${String(value)} (replay: SEGFLOW_FEATURE_SEED=${seed})`,
-            );
-          }
-          compared++;
-        }
-      }
+      const refresh = await refreshFeatures(wh, cfg, { asOf: log.asOf });
+      assert.equal(refresh.mode, 'full');
+      compared += await assertFeatures(wh, log, seed, 'SEGFLOW_FEATURE_SEED');
     }
   } finally {
     await wh.close();
   }
   assert.ok(compared >= seeds.length * 30, `compared ${compared} values`);
+});
+
+/**
+ * Incremental refresh: part of each log is stored and refreshed as of an earlier time T0, the rest (new people, late
+ * events from before T0, and identify calls that merge anonymous people into users) is stored after, and the refresh
+ * as of T — which recomputes only the people whose features can have changed and carries the others — must equal the
+ * reference over the whole log. T0 = T in some logs (a second refresh at the same time after new events).
+ * SEGFLOW_INCREMENTAL_SEED=<n> replays one log.
+ */
+test(`${INCREMENTAL_LOGS} random event logs refreshed in two steps: the incremental refresh equals the reference`, async () => {
+  const only = process.env.SEGFLOW_INCREMENTAL_SEED;
+  const seeds = only ? [Number(only)] : Array.from({ length: INCREMENTAL_LOGS }, (_, i) => 7000 + i);
+  let compared = 0;
+  let carried = 0;
+  const wh = await openWarehouse({ path: ':memory:' });
+  try {
+    for (const seed of seeds) {
+      const log = randomLog(seed);
+      const r = rng(seed * 7 + 1);
+      for (const t of TABLES) await wh.run(`DELETE FROM ${t}`);
+      const later = log.messages.filter(() => r() < 0.15);
+      const first = log.messages.filter((m) => !later.includes(m));
+      // Mostly a day or two earlier, so that many people have no new event and no window edge in between.
+      const since = new Date(
+        log.asOf.getTime() - (r() < 0.2 ? 0 : Math.floor((r() * 3 * DAY) / 1000) * 1000),
+      );
+      await ingestMessages(wh, first, { source: 'test' });
+      await refreshFeatures(wh, cfg, { asOf: since });
+      await ingestMessages(wh, later, { source: 'test' });
+      const refresh = await refreshFeatures(wh, cfg, { asOf: log.asOf });
+      assert.equal(refresh.mode, 'incremental', `seed ${seed}`);
+      carried += refresh.persons - refresh.recomputed;
+      compared += await assertFeatures(wh, log, seed, 'SEGFLOW_INCREMENTAL_SEED');
+    }
+  } finally {
+    await wh.close();
+  }
+  assert.ok(compared >= seeds.length * 30, `compared ${compared} values`);
+  console.log(`carried ${carried} rows`);
+  if (!only)
+    assert.ok(
+      carried > seeds.length,
+      `only ${carried} rows were carried over: the test must exercise carrying`,
+    );
 });

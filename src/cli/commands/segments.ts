@@ -207,8 +207,12 @@ export function registerSegments(program: Command): void {
     )
     .option('--as-of <time>', 'as of this time (ISO-8601); history only moves forward')
     .option('--dir <folder>', 'segment files')
+    .option(
+      '--full',
+      'recompute every person from their events (default: only those whose features can have changed since the last refresh)',
+    )
     .option('--json', 'print as one JSON document')
-    .action(async (flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
+    .action(async (flags: DirFlags & { asOf?: string; json?: boolean; full?: boolean }, cmd: Command) => {
       const dir = segmentsDir(flags);
       // Without a segments folder, refresh computes features only.
       const loaded: LoadResult = existsSync(dir) ? loadDefinitions(dir) : { definitions: [], problems: [] };
@@ -218,10 +222,14 @@ export function registerSegments(program: Command): void {
       const cfg = modelConfig(loadConfig().model);
       const { features, r } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
         const versions = await definitionVersions(wh, 'segments');
-        const features = await refreshFeatures(wh, cfg, { asOf });
+        const features = await refreshFeatures(wh, cfg, { asOf, full: Boolean(flags.full) });
         if (!flags.json)
           log(
-            `features: ${features.persons.toLocaleString('en-US')} people in ${features.seconds.toFixed(1)} s`,
+            `features: ${features.persons.toLocaleString('en-US')} people in ${features.seconds.toFixed(1)} s (${
+              features.mode === 'incremental'
+                ? `incremental since ${features.since?.toISOString()}: ${features.recomputed.toLocaleString('en-US')} recomputed, the rest carried over`
+                : 'full'
+            })`,
           );
         const r = await refreshSegments(wh, loaded.definitions, {
           asOf,

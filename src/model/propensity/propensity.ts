@@ -50,7 +50,9 @@ async function ensureFeatures(wh: Warehouse, cfg: ModelConfig, asOf: Date, refre
       `run \`segflow refresh --as-of ${asOf.toISOString()}\` first`,
     );
   }
-  await refreshFeatures(wh, cfg, { asOf });
+  // From scratch: training snapshots must not depend on which refreshes ran before (an incremental refresh carries
+  // decayed scores over, equal only up to floating-point rounding).
+  await refreshFeatures(wh, cfg, { asOf, full: true });
 }
 
 /**
