@@ -210,10 +210,11 @@ export function featureSql(
   const prelude = since
     ? `-- The events of the people to recompute, resolved through their identifiers only: the join then probes a small
   -- table, where person_events would resolve every event first.
+  dirty_identities AS ${d.materialized()} (
+    SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)),
   dirty_events AS ${d.materialized()} (
     SELECT i.person_id, ev.ts, ev.type, ev.event, ev.revenue, ev.properties, ev.message_id FROM events ev
-    JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)) i
-      ON i.identifier = coalesce(ev.user_id, ev.anonymous_id)
+    JOIN dirty_identities i ON i.identifier = coalesce(ev.user_id, ev.anonymous_id)
     WHERE ev.ts <= ${T}),
   `
     : '';
@@ -330,7 +331,9 @@ const UNSCORED_COLUMNS = [
 
 /**
  * `unscored`: the fresh rows of the people recomputed, and everyone else's row carried over from the refresh at
- * `since` (still a person: not merged into another since). Between two refreshes, a person without new events and
+ * `since`. A person merged into another since is not carried: the message that merged them was stored since, so the
+ * person they joined is recomputed, and their own id (a person id is one of the person's identifiers) is now one of
+ * that person's identifiers. Between two refreshes, a person without new events and
  * without an event crossing a window edge keeps every feature except those that move with time alone: recency
  * (counted from the last purchase) and the decayed scores (scaled by 0.5^(elapsed / half-life)) with their tiers.
  */
@@ -354,8 +357,7 @@ function carriedSql(
   return `carried_moved AS (
     SELECT ${UNSCORED_COLUMNS.map((c) => (moved[c] ? `${moved[c]} AS ${c}` : `f.${c}`)).join(', ')}
     FROM features f
-    WHERE f.as_of = ${since} AND f.person_id NOT IN (SELECT person_id FROM features_dirty)
-      AND f.person_id IN (SELECT person_id FROM identities)),
+    WHERE f.as_of = ${since} AND f.person_id NOT IN (SELECT identifier FROM dirty_identities)),
   carried AS (
     SELECT ${UNSCORED_COLUMNS.map((c) =>
       c === 'engagement_tier'
