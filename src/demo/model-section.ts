@@ -18,9 +18,20 @@ export async function modelSection(
   options: { asOf: Date; segments: boolean; funnel: boolean; predict?: { firstEvent: Date } },
 ): Promise<void> {
   const cfg = modelConfig();
+  // A refresh a day earlier, then the one as of T: the second recomputes only the people whose features can have
+  // changed in that day and carries the others over.
+  const before = await refreshFeatures(wh, cfg, {
+    asOf: new Date(options.asOf.getTime() - 86_400_000),
+    full: true,
+  });
   const f = await refreshFeatures(wh, cfg, { asOf: options.asOf });
   say(
     `\n2. Model: behavioral features for ${n(f.persons)} people as of ${options.asOf.toISOString().slice(0, 10)} (${f.seconds.toFixed(1)} s)`,
+  );
+  say(
+    f.mode === 'incremental'
+      ? `   incremental: ${n(f.recomputed)} people recomputed from their events, ${n(f.persons - f.recomputed)} carried over from the refresh a day earlier (that full refresh: ${before.seconds.toFixed(1)} s)`
+      : '   full refresh',
   );
   const rfm = await rfmReport(wh, { asOf: options.asOf });
   say(`   RFM groups of the ${n(rfm.customers)} customers (share of customers → share of revenue):`);
