@@ -302,7 +302,7 @@ export function featureSql(
     coalesce(last_nps <= 6, FALSE) AS support_detractor,
     funnel_steps, funnel_abandoned
   FROM joined),
-  ${since ? `${carriedSql(d, cfg, p, T, p.add(since), tier)},\n  ` : ''}${quintileCte('q_r', 'rfm_recency_days', 'DESC')},
+  ${since ? `${carriedSql(d, cfg, T, p.add(since), tier)},\n  ` : ''}${quintileCte('q_r', 'rfm_recency_days', 'DESC')},
   ${quintileCte('q_f', 'rfm_frequency', 'ASC')},
   ${quintileCte('q_m', 'round(rfm_monetary_total, 2)', 'ASC')},
   scored AS (
@@ -340,7 +340,6 @@ const UNSCORED_COLUMNS = [
 function carriedSql(
   d: Dialect,
   cfg: ModelConfig,
-  p: Params,
   T: string,
   since: string,
   tier: { engagement: (score: string) => string; intent: (score: string) => string },
@@ -357,7 +356,8 @@ function carriedSql(
   return `carried_moved AS (
     SELECT ${UNSCORED_COLUMNS.map((c) => (moved[c] ? `${moved[c]} AS ${c}` : `f.${c}`)).join(', ')}
     FROM features f
-    WHERE f.as_of = ${since} AND f.person_id NOT IN (SELECT identifier FROM dirty_identities)),
+    WHERE f.as_of = ${since}
+      AND f.person_id NOT IN (SELECT person_id FROM features_dirty UNION ALL SELECT identifier FROM dirty_identities)),
   carried AS (
     SELECT ${UNSCORED_COLUMNS.map((c) =>
       c === 'engagement_tier'
