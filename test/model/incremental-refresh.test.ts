@@ -62,3 +62,54 @@ test('an incremental refresh starts from the last one only when nothing it saw h
     await wh.close();
   }
 });
+
+test('a person whose only change is an event crossing a window edge is recomputed, and every row equals a full refresh', async () => {
+  // Every window a different length, so each crossing below is the only reason its person is recomputed.
+  const cfg = modelConfig({ support: { window: '60d' } });
+  const edge = (duration: number) => T - duration * DAY + DAY / 2; // crosses the edge between T and T + 1 day
+  const at = (ms: number, userId: string, event: string, properties: object = {}) => ({
+    type: 'track',
+    userId,
+    event,
+    properties,
+    timestamp: new Date(ms).toISOString(),
+    messageId: `edge-${userId}-${event}`,
+  });
+  const messages = [
+    at(edge(60), 'support', 'Ticket Created', { ticket_id: 't1' }), // the support window (60d here)
+    at(edge(28), 'adoption', 'Feature Used', { feature: 'reports' }), // adoption window (28d)
+    at(edge(30), 'engaged', 'Email Opened'), // engaged-within and at-risk-after (30d)
+    at(edge(7), 'funnel', 'Product Viewed'), // the purchase funnel's within (7d): abandoned once it is over
+    at(T - 200 * DAY, 'quiet', 'Order Completed', { revenue: 10 }), // nothing changes but time
+  ];
+  const next = new Date(T + DAY);
+  const incremental = await openWarehouse({ path: ':memory:' });
+  const full = await openWarehouse({ path: ':memory:' });
+  try {
+    await ingestMessages(incremental, messages, { source: 'test' });
+    await refreshFeatures(incremental, cfg, { asOf: new Date(T) });
+    const r = await refreshFeatures(incremental, cfg, { asOf: next });
+    assert.deepEqual([r.mode, r.recomputed, r.persons], ['incremental', 4, 5]);
+    await ingestMessages(full, messages, { source: 'test' });
+    await refreshFeatures(full, cfg, { asOf: next });
+    const rows = (wh: typeof full) =>
+      wh.query<Record<string, unknown>>('SELECT * FROM features WHERE as_of = ? ORDER BY person_id', [next]);
+    const [got, want] = [await rows(incremental), await rows(full)];
+    assert.equal(got.length, 5);
+    for (const [i, row] of want.entries()) {
+      for (const [key, value] of Object.entries(row)) {
+        const g = got[i]![key];
+        if (typeof value === 'number')
+          assert.ok(Math.abs(Number(g) - value) <= 1e-9 * Math.max(1, Math.abs(value)));
+        else assert.deepEqual(g, value, `${row.person_id} ${key}`);
+      }
+    }
+    // The crossings did change something: the ticket left the window, the funnel was abandoned.
+    const byPerson = new Map(got.map((x) => [x.person_id, x]));
+    assert.equal(Number(byPerson.get('support')!.support_tickets), 0);
+    assert.equal(JSON.parse(String(byPerson.get('funnel')!.funnel_abandoned)).purchase, true);
+  } finally {
+    await incremental.close();
+    await full.close();
+  }
+});
