@@ -78,7 +78,8 @@ class Compiler {
   private inAccount = false;
   private readonly aggregateIndex = new Map<string, string>();
   private readonly ctes: string[] = [];
-  private readonly joins: string[] = [];
+  /** Relations joined to `agg` by person, each with the alias its columns are read through. */
+  private readonly joins: { alias: string; sql: string }[] = [];
   private readonly segmentSql = new Map<string, string>();
   private readonly byName: Map<string, SegmentDefinition>;
   private readonly asOfParam: string;
@@ -144,8 +145,9 @@ class Compiler {
 
   /** The matcher's SQL and, when it filters on properties, its guard: the event-name test alone. */
   private matcher(m: EventMatch): { sql: string; guard?: string } {
-    // Memoised, so the same matcher is one column of the events pass however often it is used.
-    const key = JSON.stringify(m);
+    // Memoised on what selects the events (not the window or count beside it in the condition), so the same matcher
+    // is one column of the events pass however often it is used.
+    const key = JSON.stringify([m.event, m.page, m.screen, m.where]);
     const known = this.matchSql.get(key);
     if (known) return known;
     let base: string;
@@ -372,9 +374,10 @@ class Compiler {
     }
     const source = this.features;
     if (!this.featureJoined) {
-      this.joins.push(
-        `LEFT JOIN (${source.relation(this.params, this.asOf)}) f ON f.person_id = agg.person_id`,
-      );
+      this.joins.push({
+        alias: 'f',
+        sql: `LEFT JOIN (${source.relation(this.params, this.asOf)}) f ON f.person_id = agg.person_id`,
+      });
       this.featureJoined = true;
     }
     const expr = parseFeatureExpression(
@@ -384,9 +387,10 @@ class Compiler {
         if (column?.relation && !this.joinedRelations.has(column.relation.alias)) {
           this.joinedRelations.add(column.relation.alias);
           const { alias } = column.relation;
-          this.joins.push(
-            `LEFT JOIN (${column.relation.sql(this.params, this.asOf)}) ${alias} ON ${alias}.person_id = agg.person_id`,
-          );
+          this.joins.push({
+            alias,
+            sql: `LEFT JOIN (${column.relation.sql(this.params, this.asOf)}) ${alias} ON ${alias}.person_id = agg.person_id`,
+          });
         }
         return column;
       },
@@ -477,7 +481,7 @@ class Compiler {
     this.ctes.push(
       `${id} AS (SELECT DISTINCT done.person_id FROM ${from}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''})`,
     );
-    this.joins.push(`LEFT JOIN ${id} ON ${id}.person_id = agg.person_id`);
+    this.joins.push({ alias: id, sql: `LEFT JOIN ${id} ON ${id}.person_id = agg.person_id` });
     return `(${id}.person_id IS NOT NULL)`;
   }
 
@@ -513,20 +517,29 @@ class Compiler {
         FROM person_events ev WHERE ev.ts <= ${this.asOfParam} AND (${selectors.map((m) => `(${m})`).join(' OR ')}))`,
       );
     }
-    const detailJoin: string[] = [];
     if (this.detailAggregates.length) {
       ctes.push(
         `dagg AS (SELECT ev.person_id, ${this.detailAggregates.join(', ')} FROM detail_events ev GROUP BY ev.person_id)`,
       );
-      detailJoin.push('LEFT JOIN dagg ON dagg.person_id = agg.person_id');
     }
     ctes.push(...this.ctes);
-    const joins = [...detailJoin, ...this.joins];
+    const relations = [
+      ...(this.detailAggregates.length
+        ? [{ alias: 'dagg', sql: 'LEFT JOIN dagg ON dagg.person_id = agg.person_id' }]
+        : []),
+      ...this.joins,
+    ];
+    // Only the relations some expression reads: a join of a million rows is not free.
+    const joinsFor = (exprs: readonly string[]) =>
+      relations
+        .filter((r) => exprs.some((e) => new RegExp(`\\b${r.alias}\\.`).test(e)))
+        .map((r) => r.sql)
+        .join(' ');
     if (this.accountConditions.length) {
       const d = this.d;
       ctes.push(
         `prow AS (SELECT agg.person_id${this.accountConditions.map((a) => `, coalesce(${a.inner}, FALSE) AS ${a.id}_x`).join('')}
-          FROM agg ${[...detailJoin, ...this.joins].join(' ')})`,
+          FROM agg ${joinsFor(this.accountConditions.map((a) => a.inner))})`,
       );
       for (const a of this.accountConditions) {
         const members = `account_persons ap JOIN account_persons am ON am.group_id = ap.group_id JOIN prow pr ON pr.person_id = am.person_id`;
@@ -537,13 +550,13 @@ class Compiler {
                 SELECT ap.person_id, ap.group_id, ${d.boolAnd(`pr.${a.id}_x`)} AS ok FROM ${members} GROUP BY ap.person_id, ap.group_id)
               GROUP BY person_id)`,
         );
-        joins.push(`LEFT JOIN ${a.id} ON ${a.id}.person_id = agg.person_id`);
+        relations.push({ alias: a.id, sql: `LEFT JOIN ${a.id} ON ${a.id}.person_id = agg.person_id` });
       }
     }
     const mainPass = `WITH ${ctes.slice(0, 2).join(',\n')}\nSELECT * FROM agg`;
     const sql = `WITH ${ctes.join(',\n')}
 SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
-FROM agg ${joins.join(' ')}`;
+FROM agg ${joinsFor(columns.map((c) => c.sql))}`;
     return {
       sql,
       params: this.params.values,
