@@ -77,6 +77,8 @@ export interface Dialect {
   textContains(expr: string, needle: string): string;
   /** A number in [0, 1) from the first 32 bits of the MD5 of a text: deterministic across engines and languages. */
   unitHash(textExpr: string): string;
+  /** An aggregate: one value that changes when any row's values change (an order-independent hash of the rows). */
+  rowsFingerprint(exprs: readonly string[]): string;
   /** Milliseconds since the epoch of a timestamp. */
   epochMs(expr: string): string;
   /** A JSON array of the (non-NULL) values of `expr` in ascending order, for rows where `filter` holds; an aggregate. */

@@ -289,6 +289,26 @@ export const SEGMENT_CHANGES: TableDef = {
 };
 
 /** One row per segment per refresh: size over time. */
+/**
+ * One row per segment refresh: what it saw, so the next refresh can start from it (incremental) when nothing it
+ * relied on has changed but the events since.
+ */
+export const SEGMENT_EVALUATIONS: TableDef = {
+  name: 'segment_evaluations',
+  columns: [
+    { name: 'refresh_id', type: 'bigint', notNull: true },
+    { name: 'as_of', type: 'timestamp', notNull: true },
+    { name: 'ingest_batch', type: 'bigint', notNull: true }, // the last ingest batch it saw
+    { name: 'events', type: 'bigint', notNull: true }, // rows in events then: fewer now + new means some were deleted
+    { name: 'signature', type: 'text', notNull: true }, // the active definitions and the compiler version
+    { name: 'relations', type: 'text', notNull: true }, // JSON: a fingerprint of each joined relation as of as_of
+    { name: 'mode', type: 'text', notNull: true }, // 'full' | 'incremental'
+    { name: 'recomputed', type: 'bigint', notNull: true }, // people evaluated from their events
+    { name: 'refreshed_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['refresh_id'],
+};
+
 export const SEGMENT_REFRESHES: TableDef = {
   name: 'segment_refreshes',
   columns: [
@@ -611,6 +631,11 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE features ADD COLUMN IF NOT EXISTS rfm_last_purchase TIMESTAMP',
       d.createTable(FEATURE_REFRESHES),
     ],
+  },
+  {
+    version: 13,
+    description: 'incremental segment refresh: the evaluation log',
+    statements: (d) => [d.createTable(SEGMENT_EVALUATIONS)],
   },
 ];
 

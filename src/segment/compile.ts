@@ -41,6 +41,21 @@ export interface FeatureSource {
   names(): readonly string[];
 }
 
+/**
+ * What an evaluation as of T depends on besides the events themselves, so a later evaluation can tell whose
+ * memberships may have changed (see `segment/incremental.ts`).
+ */
+export interface TimeDependence {
+  /** Offsets W (ms) such that a condition compares an event's time with T − W (0: the as-of time itself). */
+  edges: number[];
+  /** Trait values compared as dates with a window ending at T: the trait's JSON path and the window. */
+  traitWindows: { path: string; ms: number }[];
+  /** Relations joined by person (features, model scores), each with the columns the segments read from it. */
+  relations: { alias: string; columns: string[]; sql(params: Params, asOf: Date): string }[];
+  /** Whether some segment has an account condition (a person's membership then depends on other people). */
+  accounts: boolean;
+}
+
 export interface CompiledSegments {
   sql: string;
   params: SqlValue[];
@@ -48,6 +63,7 @@ export interface CompiledSegments {
   columns: { name: string; column: string }[];
   /** The main pass alone (one scan of every event, one GROUP BY), with `params`: the benchmark compares it with a scan. */
   mainPass: string;
+  dependence: TimeDependence;
 }
 
 const IDENTIFY = `(ev.type = 'identify')`;
@@ -86,12 +102,17 @@ class Compiler {
   private featureJoined = false;
   private readonly joinedRelations = new Set<string>();
   private readonly sequenceMatchers = new Map<string, string>();
+  private readonly edges = new Set<number>([0]);
+  private readonly traitWindows: { path: string; ms: number }[] = [];
+  private readonly relationSql = new Map<string, (params: Params, asOf: Date) => string>();
 
   constructor(
     private readonly d: Dialect,
     definitions: readonly SegmentDefinition[],
     private readonly asOf: Date,
     private readonly features: FeatureSource | undefined,
+    /** A table of person ids: evaluate only those people (an incremental refresh), reading only their events. */
+    private readonly scope: string | undefined,
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
@@ -99,6 +120,7 @@ class Compiler {
 
   /** A timestamp W before T, as a bound parameter. */
   private ago(ms: number): string {
+    this.edges.add(ms);
     return this.params.add(new Date(this.asOf.getTime() - ms));
   }
 
@@ -264,6 +286,8 @@ class Compiler {
     if ('didRegularly' in c) {
       const r = c.didRegularly;
       const period = durationMs(r.period);
+      // An event moves to the next period when T − k·P passes it.
+      for (let k = 1; k < r.periods; k++) this.edges.add(k * period);
       const periods = this.aggregate(
         `count(DISTINCT floor((${this.d.epochMs(this.asOfParam)} - ${this.d.epochMs('ev.ts')}) / ${period})) FILTER (WHERE ${this.match(r)} AND ev.ts > ${this.ago(period * r.periods)})`,
       );
@@ -359,6 +383,7 @@ class Compiler {
     if (c.before !== undefined) return `coalesce(${asDate} < ${this.params.add(new Date(c.before))}, FALSE)`;
     if (c.after !== undefined) return `coalesce(${asDate} > ${this.params.add(new Date(c.after))}, FALSE)`;
     if (c.within !== undefined) {
+      this.traitWindows.push({ path: jsonPathOf(c.trait), ms: durationMs(c.within) });
       return `coalesce(${asDate} > ${this.ago(durationMs(c.within))} AND ${asDate} <= ${this.asOfParam}, FALSE)`;
     }
     return this.valueTest(value, c);
@@ -378,6 +403,7 @@ class Compiler {
         alias: 'f',
         sql: `LEFT JOIN (${source.relation(this.params, this.asOf)}) f ON f.person_id = agg.person_id`,
       });
+      this.relationSql.set('f', (params, asOf) => source.relation(params, asOf));
       this.featureJoined = true;
     }
     const expr = parseFeatureExpression(
@@ -391,6 +417,7 @@ class Compiler {
             alias,
             sql: `LEFT JOIN (${column.relation.sql(this.params, this.asOf)}) ${alias} ON ${alias}.person_id = agg.person_id`,
           });
+          this.relationSql.set(alias, column.relation.sql);
         }
         return column;
       },
@@ -466,6 +493,7 @@ class Compiler {
     let from = `${last} done`;
     if (s.thenNot) {
       const w = durationMs(s.thenNot.within);
+      this.edges.add(w);
       // Abandonment can only be known once the wait is over, and then only if nothing came within it.
       from = d.nextRowJoin({
         left: `${last} done`,
@@ -499,13 +527,38 @@ class Compiler {
     return `(SELECT person_id, ts FROM detail_events WHERE ${column}) ev`;
   }
 
+  /** Where events come from: everyone's, or (with a scope) only the scoped people's, through their identifiers. */
+  private get events(): string {
+    if (!this.scope) return 'person_events';
+    return `(SELECT i.person_id, e.type, e.event, e.name, e.ts, e.message_id, e.properties, e.traits FROM events e
+        JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM ${this.scope})) i
+          ON i.identifier = coalesce(e.user_id, e.anonymous_id))`;
+  }
+
+  private dependence(segmentSql: readonly string[]): TimeDependence {
+    const exprs = [...segmentSql, ...this.accountConditions.map((a) => a.inner)].join('\n');
+    const relations = [...this.relationSql].map(([alias, sql]) => ({
+      alias,
+      columns: [
+        ...new Set([...exprs.matchAll(new RegExp(`\\b${alias}\\.(\\w+)`, 'g'))].map((m) => m[1]!)),
+      ].sort(),
+      sql,
+    }));
+    return {
+      edges: [...this.edges].sort((x, y) => x - y),
+      traitWindows: this.traitWindows,
+      relations,
+      accounts: this.accountConditions.length > 0,
+    };
+  }
+
   build(definitions: readonly SegmentDefinition[]): CompiledSegments {
     const columns = definitions.map((s, i) => ({ name: s.name, column: `s${i}`, sql: this.segment(s) }));
     const aggregates = this.aggregates.length ? `, ${this.aggregates.join(', ')}` : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
       `evf AS (SELECT ev.person_id, ev.ts${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
-        FROM person_events ev WHERE ev.ts <= ${this.asOfParam})`,
+        FROM ${this.events} ev WHERE ev.ts <= ${this.asOfParam})`,
       `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
     ];
     // The detail pass: the few events that JSON-reading columns and sequences concern, read once (materialised).
@@ -514,7 +567,7 @@ class Compiler {
       const columns = [...this.detailColumns, ...this.sequenceMatchers];
       ctes.push(
         `detail_events AS ${this.d.materialized()} (SELECT ev.person_id, ev.ts, ev.message_id${columns.map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
-        FROM person_events ev WHERE ev.ts <= ${this.asOfParam} AND (${selectors.map((m) => `(${m})`).join(' OR ')}))`,
+        FROM ${this.events} ev WHERE ev.ts <= ${this.asOfParam} AND (${selectors.map((m) => `(${m})`).join(' OR ')}))`,
       );
     }
     if (this.detailAggregates.length) {
@@ -562,6 +615,7 @@ FROM agg ${joinsFor(columns.map((c) => c.sql))}`;
       params: this.params.values,
       columns: columns.map(({ name, column }) => ({ name, column })),
       mainPass,
+      dependence: this.dependence(columns.map((c) => c.sql)),
     };
   }
 }
@@ -573,7 +627,12 @@ FROM agg ${joinsFor(columns.map((c) => c.sql))}`;
 export function compileSegments(
   d: Dialect,
   definitions: readonly SegmentDefinition[],
-  options: { asOf: Date; features?: FeatureSource },
+  options: {
+    asOf: Date;
+    features?: FeatureSource;
+    /** A table with a person_id column: evaluate only those people. */
+    scope?: string;
+  },
 ): CompiledSegments {
   const names = new Set<string>();
   for (const s of definitions) {
@@ -586,5 +645,5 @@ export function compileSegments(
     }
     names.add(s.name);
   }
-  return new Compiler(d, definitions, options.asOf, options.features).build(definitions);
+  return new Compiler(d, definitions, options.asOf, options.features, options.scope).build(definitions);
 }

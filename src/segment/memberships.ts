@@ -3,6 +3,7 @@ import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { compileSegments, type FeatureSource } from './compile.js';
 import type { SegmentDefinition } from './definition.js';
+import { incrementalStart, relationFingerprints, scopeSql } from './incremental.js';
 
 /**
  * Memberships with history. A refresh evaluates every active segment as of T, compares with the current members,
@@ -16,12 +17,19 @@ export interface SegmentRefreshResult {
   refreshId: number;
   asOf: Date;
   segments: { name: string; version: number; size: number; entered: number; exited: number }[];
+  /** 'incremental': only `recomputed` people (see `segment/incremental.ts`) were evaluated; the others kept theirs. */
+  mode: 'full' | 'incremental';
+  recomputed: number;
   seconds: number;
 }
+
+/** Bumped whenever the compiled SQL can evaluate a definition differently: a refresh after it re-evaluates everyone. */
+const COMPILER_VERSION = 1;
 
 const EVAL = '_sf_seg_eval';
 const NOW = '_sf_seg_now';
 const EXITS = '_sf_seg_exits';
+const SCOPE = '_sf_seg_scope';
 
 function definitionHash(def: SegmentDefinition): string {
   return createHash('sha256').update(JSON.stringify(def)).digest('hex');
@@ -82,13 +90,22 @@ async function storeDefinitions(
 export async function refreshSegments(
   wh: Warehouse,
   defs: readonly { definition: SegmentDefinition; file?: string }[],
-  options: { asOf?: Date; features?: FeatureSource } = {},
+  options: {
+    asOf?: Date;
+    features?: FeatureSource;
+    /** Evaluate everyone, even when an earlier refresh could be started from. */
+    full?: boolean;
+  } = {},
 ): Promise<SegmentRefreshResult> {
   const asOf = options.asOf ?? new Date();
   const started = performance.now();
   const active = defs.map((d) => d.definition).filter((d) => d.active);
   // Compile first: a definition error should change nothing.
-  const compiled = compileSegments(wh.dialect, active, { asOf, features: options.features });
+  const everyone = compileSegments(wh.dialect, active, { asOf, features: options.features });
+  const { dependence } = everyone;
+  const signature = createHash('sha256')
+    .update(JSON.stringify([COMPILER_VERSION, active]))
+    .digest('hex');
   return wh.transaction(async (tx) => {
     const [last] = await tx.query<{ as_of: Date | null; id: number | null }>(
       'SELECT max(as_of) AS as_of, max(refresh_id) AS id FROM segment_refreshes',
@@ -102,9 +119,25 @@ export async function refreshSegments(
     }
     const refreshId = Number(last?.id ?? 0) + 1;
     const versions = await storeDefinitions(tx, defs, new Date());
+    const [seen] = await tx.query<{ events: bigint; batch: bigint | null }>(
+      'SELECT count(*) AS events, max(ingest_batch) AS batch FROM events',
+    );
+    const events = Number(seen?.events ?? 0);
+    const fingerprints = await relationFingerprints(tx, dependence, asOf);
+    const start = options.full
+      ? undefined
+      : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints });
 
-    for (const t of [EVAL, NOW, EXITS]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    let compiled = everyone;
+    if (start) {
+      const scope = scopeSql(tx, dependence, start, asOf);
+      await tx.run(`CREATE TEMP TABLE ${SCOPE} AS ${scope.sql}`, scope.params);
+      compiled = compileSegments(wh.dialect, active, { asOf, features: options.features, scope: SCOPE });
+    }
     await tx.run(`CREATE TEMP TABLE ${EVAL} AS ${compiled.sql}`, compiled.params);
+    const [evaluatedRows] = await tx.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${EVAL}`);
+    const recomputed = Number(evaluatedRows?.n ?? 0);
     const names: SqlValue[] = [];
     const selects = compiled.columns.map((c) => {
       names.push(c.name);
@@ -118,7 +151,7 @@ export async function refreshSegments(
     const inEvaluated = evaluated.length ? `m.segment IN (${evaluated.map(() => '?').join(', ')})` : 'FALSE';
     await tx.run(
       `CREATE TEMP TABLE ${EXITS} AS SELECT m.segment, m.person_id FROM segment_memberships m
-       WHERE m.exited_at IS NULL AND ${inEvaluated}
+       WHERE m.exited_at IS NULL AND ${inEvaluated}${start ? ` AND m.person_id IN (SELECT person_id FROM ${SCOPE})` : ''}
          AND NOT EXISTS (SELECT 1 FROM ${NOW} n WHERE n.segment = m.segment AND n.person_id = m.person_id)`,
       evaluated,
     );
@@ -147,9 +180,15 @@ export async function refreshSegments(
          AND segment_memberships.exited_at IS NULL`,
       [asOf],
     );
-    const sizes = await tx.query<{ segment: string; n: number }>(
-      `SELECT segment, count(*) AS n FROM ${NOW} GROUP BY segment`,
-    );
+    // Incremental: the size before, moved by who entered and left (the people not evaluated kept theirs).
+    const sizes = start
+      ? await tx.query<{ segment: string; n: number }>(
+          'SELECT segment, size AS n FROM segment_refreshes WHERE refresh_id = ?',
+          [start.refreshId],
+        )
+      : await tx.query<{ segment: string; n: number }>(
+          `SELECT segment, count(*) AS n FROM ${NOW} GROUP BY segment`,
+        );
     const changes = await tx.query<{ segment: string; entered: number; exited: number }>(
       `SELECT segment, count(*) FILTER (WHERE change = 'enter') AS entered, count(*) FILTER (WHERE change = 'exit') AS exited
        FROM segment_changes WHERE refresh_id = ? GROUP BY segment`,
@@ -164,7 +203,7 @@ export async function refreshSegments(
       return {
         name,
         version: versions.get(name) ?? 1,
-        size: sizeOf.get(name) ?? 0,
+        size: (sizeOf.get(name) ?? 0) + (start ? Number(s?.entered ?? 0) - Number(s?.exited ?? 0) : 0),
         entered: Number(s?.entered ?? 0),
         exited: Number(s?.exited ?? 0),
       };
@@ -176,8 +215,30 @@ export async function refreshSegments(
         [refreshId, s.name, s.version, asOf, s.size, s.entered, s.exited, now],
       );
     }
-    for (const t of [EVAL, NOW, EXITS]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
-    return { refreshId, asOf, segments, seconds: (performance.now() - started) / 1000 };
+    await tx.run(
+      `INSERT INTO segment_evaluations (refresh_id, as_of, ingest_batch, events, signature, relations, mode, recomputed, refreshed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        refreshId,
+        asOf,
+        Number(seen?.batch ?? 0),
+        events,
+        signature,
+        JSON.stringify(fingerprints),
+        start ? 'incremental' : 'full',
+        recomputed,
+        now,
+      ],
+    );
+    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    return {
+      refreshId,
+      asOf,
+      segments,
+      mode: start ? 'incremental' : 'full',
+      recomputed,
+      seconds: (performance.now() - started) / 1000,
+    };
   });
 }
 

@@ -91,6 +91,7 @@ export const duckdbDialect: Dialect = {
   latestValue: (value, ts, tiebreak, filter) =>
     `(arg_max(struct_pack(v := ${value}), struct_pack(t := ${ts}, m := ${tiebreak})) FILTER (WHERE ${filter})).v`,
   textContains: (expr, needle) => `contains(${expr}, ${needle})`,
+  rowsFingerprint: (exprs) => `CAST(bit_xor(hash(${exprs.join(', ')})) AS VARCHAR)`,
   unitHash: (textExpr) => `(CAST(('0x' || left(md5(${textExpr}), 8)) AS UBIGINT) / 4294967296.0)`,
   jsonArrayAgg: (expr, filter, options) =>
     options?.distinct

@@ -1,0 +1,133 @@
+import { Params } from '../engine/params.js';
+import type { SqlValue, Warehouse } from '../engine/warehouse.js';
+import type { TimeDependence } from './compile.js';
+
+/**
+ * Incremental segment refresh: which people's memberships can have changed since an earlier refresh.
+ *
+ * Between a refresh as of T0 and one as of T, a person's membership can change only if
+ * - one of their events was stored since (a later ingest batch: new events, late events, identity merges, group calls);
+ * - one of their events crosses a time edge of some condition: its time lies in (T0 − W, T − W] for a W the compiler
+ *   recorded (every window, period boundary, abandonment wait, lookback, and W = 0 for events newly at or before T);
+ * - a trait value compared as a date with a window ending at T crosses that window's edges;
+ * - a feature or model score a condition reads changed between the snapshots T0 and T see;
+ * - with account conditions: any of the above holds for another member of one of their accounts.
+ * Everyone else keeps their memberships. The people to re-evaluate are those, plus every identifier of theirs (a person
+ * merged into another since has an id that is now one of the survivor's identifiers: their memberships must close).
+ */
+export interface IncrementalStart {
+  refreshId: number;
+  asOf: Date;
+  batch: number;
+  /** Aliases of the joined relations whose snapshot at T differs from the one at T0. */
+  changedRelations: string[];
+}
+
+/** One fingerprint per joined relation as of `asOf` (over the columns the segments read): JSON for the log. */
+export async function relationFingerprints(
+  wh: Warehouse,
+  dependence: TimeDependence,
+  asOf: Date,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const r of dependence.relations) {
+    if (!r.columns.length) continue;
+    const p = new Params();
+    const [row] = await wh.query<{ fp: string | null }>(
+      `SELECT ${wh.dialect.rowsFingerprint(['r.person_id', ...r.columns.map((c) => `r.${c}`)])} AS fp FROM (${r.sql(p, asOf)}) r`,
+      p.values,
+    );
+    out[r.alias] = row?.fp ?? 'empty';
+  }
+  return out;
+}
+
+/**
+ * The refresh to start from: the latest one, when it is earlier than T, evaluated the same definitions with the same
+ * compiler, no event it saw has been deleted since (retention, privacy), and the feature and score snapshots it read
+ * are still what it read. Otherwise undefined: evaluate everyone.
+ */
+export async function incrementalStart(
+  tx: Warehouse,
+  at: {
+    asOf: Date;
+    signature: string;
+    events: number;
+    dependence: TimeDependence;
+    fingerprints: Record<string, string>;
+  },
+): Promise<IncrementalStart | undefined> {
+  const [prev] = await tx.query<{
+    refresh_id: bigint;
+    as_of: Date;
+    ingest_batch: bigint;
+    events: bigint;
+    signature: string;
+    relations: string;
+    latest: bigint | null;
+  }>(
+    `SELECT e.*, (SELECT max(refresh_id) FROM segment_refreshes) AS latest
+     FROM segment_evaluations e ORDER BY e.refresh_id DESC LIMIT 1`,
+  );
+  if (!prev || prev.signature !== at.signature || Number(prev.latest) !== Number(prev.refresh_id))
+    return undefined;
+  if (prev.as_of.getTime() >= at.asOf.getTime()) return undefined;
+  const [added] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM events WHERE ingest_batch > ?', [
+    prev.ingest_batch,
+  ]);
+  if (Number(prev.events) + Number(added!.n) !== at.events) return undefined;
+  const seen = JSON.parse(prev.relations) as Record<string, string>;
+  const then = await relationFingerprints(tx, at.dependence, prev.as_of);
+  if (Object.entries(then).some(([alias, fp]) => seen[alias] !== fp)) return undefined;
+  return {
+    refreshId: Number(prev.refresh_id),
+    asOf: prev.as_of,
+    batch: Number(prev.ingest_batch),
+    changedRelations: Object.keys(then).filter((alias) => then[alias] !== at.fingerprints[alias]),
+  };
+}
+
+/** The people (and their identifiers) whose memberships can have changed between `start.asOf` and `asOf`. */
+export function scopeSql(
+  wh: Warehouse,
+  dependence: TimeDependence,
+  start: IncrementalStart,
+  asOf: Date,
+): { sql: string; params: SqlValue[] } {
+  const d = wh.dialect;
+  const p = new Params();
+  const T0 = start.asOf.getTime();
+  const T = asOf.getTime();
+  const crossed = (expr: string, ms: number) =>
+    `(${expr} > ${p.add(new Date(T0 - ms))} AND ${expr} <= ${p.add(new Date(T - ms))})`;
+  const eventTests = [
+    `ev.ingest_batch > ${p.add(start.batch)}`,
+    ...dependence.edges.map((ms) => crossed('ev.ts', ms)),
+    ...dependence.traitWindows.map(({ path, ms }) => {
+      const at = d.parseTimestamp(d.jsonText('ev.traits', p.add(path)));
+      return `(ev.type = 'identify' AND (${crossed(at, ms)} OR ${crossed(at, 0)}))`;
+    }),
+  ];
+  const parts = [`SELECT ev.person_id FROM person_events ev WHERE ${eventTests.join(' OR ')}`];
+  for (const r of dependence.relations.filter((x) => start.changedRelations.includes(x.alias))) {
+    const same = r.columns.map((c) => `n.${c} IS NOT DISTINCT FROM o.${c}`).join(' AND ');
+    const cols = r.columns.map((c) => `r.${c}`).join(', ');
+    parts.push(
+      `SELECT coalesce(n.person_id, o.person_id) AS person_id
+       FROM (SELECT r.person_id, ${cols} FROM (${r.sql(p, asOf)}) r) n
+       FULL JOIN (SELECT r.person_id, ${cols} FROM (${r.sql(p, start.asOf)}) r) o ON o.person_id = n.person_id
+       WHERE n.person_id IS NULL OR o.person_id IS NULL OR NOT (${same})`,
+    );
+  }
+  const changed = `changed AS (${parts.join('\nUNION ')})`;
+  const people = dependence.accounts
+    ? `people AS (SELECT person_id FROM changed UNION
+         SELECT am.person_id FROM account_persons ap JOIN account_persons am ON am.group_id = ap.group_id
+         WHERE ap.person_id IN (SELECT person_id FROM changed))`
+    : 'people AS (SELECT person_id FROM changed)';
+  return {
+    sql: `WITH ${changed}, ${people}
+      SELECT person_id FROM people UNION SELECT identifier FROM identities WHERE person_id IN (SELECT person_id FROM people)`,
+    params: p.values,
+  };
+}
