@@ -529,10 +529,7 @@ class Compiler {
 
   /** Where events come from: everyone's, or (with a scope) only the scoped people's, through their identifiers. */
   private get events(): string {
-    if (!this.scope) return 'person_events';
-    return `(SELECT i.person_id, e.type, e.event, e.name, e.ts, e.message_id, e.properties, e.traits FROM events e
-        JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM ${this.scope})) i
-          ON i.identifier = coalesce(e.user_id, e.anonymous_id))`;
+    return this.scope ? 'scoped_events' : 'person_events';
   }
 
   private dependence(segmentSql: readonly string[]): TimeDependence {
@@ -555,6 +552,12 @@ class Compiler {
   build(definitions: readonly SegmentDefinition[]): CompiledSegments {
     const columns = definitions.map((s, i) => ({ name: s.name, column: `s${i}`, sql: this.segment(s) }));
     const aggregates = this.aggregates.length ? `, ${this.aggregates.join(', ')}` : '';
+    // Scoped: the events of the people to evaluate, read once through their identifiers.
+    const scoped = this.scope
+      ? `scoped_events AS ${this.d.materialized()} (SELECT i.person_id, e.type, e.event, e.name, e.ts, e.message_id, e.properties, e.traits
+        FROM events e JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM ${this.scope})) i
+          ON i.identifier = coalesce(e.user_id, e.anonymous_id) WHERE e.ts <= ${this.asOfParam}),\n`
+      : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
       `evf AS (SELECT ev.person_id, ev.ts${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
@@ -607,7 +610,7 @@ class Compiler {
       }
     }
     const mainPass = `WITH ${ctes.slice(0, 2).join(',\n')}\nSELECT * FROM agg`;
-    const sql = `WITH ${ctes.join(',\n')}
+    const sql = `WITH ${scoped}${ctes.join(',\n')}
 SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
 FROM agg ${joinsFor(columns.map((c) => c.sql))}`;
     return {
