@@ -21,6 +21,8 @@ export interface CycleSummary {
   /** How the features were refreshed ('incremental': `recomputed` people from their events, the rest carried). */
   features: { mode: 'full' | 'incremental'; recomputed: number; seconds: number };
   segments: { name: string; size: number; entered: number; exited: number }[];
+  /** How the segments were refreshed: 'incremental' re-evaluated only `recomputed` people (null: no segments folder). */
+  segmentRefresh: { mode: 'full' | 'incremental'; recomputed: number; seconds: number } | null;
   activation: ActivationSummary | null;
   seconds: number;
 }
@@ -38,6 +40,7 @@ export async function runCycle(
   });
   const dir = o.segmentsDir ?? config.segments ?? DEFAULT_SEGMENTS_DIR;
   let segments: CycleSummary['segments'] = [];
+  let segmentRefresh: CycleSummary['segmentRefresh'] = null;
   if (existsSync(dir)) {
     const loaded = loadDefinitions(dir);
     if (loaded.problems.length) {
@@ -47,8 +50,13 @@ export async function runCycle(
         'fix the segment files (`segflow segments check` lists every problem)',
       );
     }
-    const r = await refreshSegments(wh, loaded.definitions, { asOf, features: featureSource(wh.dialect) });
+    const r = await refreshSegments(wh, loaded.definitions, {
+      asOf,
+      features: featureSource(wh.dialect),
+      full: o.fullRefresh ?? false,
+    });
     segments = r.segments.map((s) => ({ name: s.name, size: s.size, entered: s.entered, exited: s.exited }));
+    segmentRefresh = { mode: r.mode, recomputed: r.recomputed, seconds: r.seconds };
   }
   const path = playbookPath(o.playbook);
   const activation = existsSync(path) ? await runActivation(wh, cachedPlaybook(path), { asOf }) : null;
@@ -57,6 +65,7 @@ export async function runCycle(
     persons: features.persons,
     features: { mode: features.mode, recomputed: features.recomputed, seconds: features.seconds },
     segments,
+    segmentRefresh,
     activation,
     seconds: (performance.now() - started) / 1000,
   };

@@ -66,12 +66,23 @@ export async function modelSection(
   }
   if (!options.segments) return;
   const loaded = loadDefinitions(EXAMPLES);
+  // As for features: memberships a day earlier, then as of T, when only the people whose memberships can have changed
+  // in that day are evaluated again.
+  const earlier = await refreshSegments(wh, loaded.definitions, {
+    asOf: new Date(options.asOf.getTime() - 86_400_000),
+    features: featureSource(wh.dialect),
+  });
   const r = await refreshSegments(wh, loaded.definitions, {
     asOf: options.asOf,
     features: featureSource(wh.dialect),
   });
   say(
     `\n3. Segment: ${r.segments.length} example segments (examples/segments) refreshed in ${r.seconds.toFixed(1)} s`,
+  );
+  say(
+    r.mode === 'incremental'
+      ? `   incremental: ${n(r.recomputed)} people evaluated again, the others kept their memberships from the refresh a day earlier (that full refresh: ${earlier.seconds.toFixed(1)} s, ${n(earlier.recomputed)} people)`
+      : '   full refresh',
   );
   const label = new Map(
     loaded.definitions.map((d) => [d.definition.name, d.definition.label ?? d.definition.name]),

@@ -43,7 +43,7 @@ export async function relationFingerprints(
 }
 
 /**
- * The refresh to start from: the latest one, when it is earlier than T, evaluated the same definitions with the same
+ * The refresh to start from: the latest one, when it is at or before T, evaluated the same definitions with the same
  * compiler, no event it saw has been deleted since (retention, privacy), and the feature and score snapshots it read
  * are still what it read. Otherwise undefined: evaluate everyone.
  */
@@ -71,7 +71,7 @@ export async function incrementalStart(
   );
   if (!prev || prev.signature !== at.signature || Number(prev.latest) !== Number(prev.refresh_id))
     return undefined;
-  if (prev.as_of.getTime() >= at.asOf.getTime()) return undefined;
+  if (prev.as_of.getTime() > at.asOf.getTime()) return undefined;
   const [added] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM events WHERE ingest_batch > ?', [
     prev.ingest_batch,
   ]);

@@ -108,7 +108,9 @@ export async function refreshSegments(
     .digest('hex');
   return wh.transaction(async (tx) => {
     const [last] = await tx.query<{ as_of: Date | null; id: number | null }>(
-      'SELECT max(as_of) AS as_of, max(refresh_id) AS id FROM segment_refreshes',
+      `SELECT max(as_of) AS as_of, (SELECT max(refresh_id) FROM (
+         SELECT refresh_id FROM segment_refreshes UNION ALL SELECT refresh_id FROM segment_evaluations)) AS id
+       FROM segment_refreshes`,
     );
     if (last?.as_of && asOf.getTime() < last.as_of.getTime()) {
       throw new SegflowError(

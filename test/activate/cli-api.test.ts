@@ -176,10 +176,17 @@ plays:
     const summary = (await r.json()) as {
       features: { mode: string; recomputed: number };
       segments: { name: string; entered: number }[];
+      segmentRefresh: { mode: string; recomputed: number };
       activation: { outbox: { sent: number } };
     };
     // Only dee, who has a new event, is computed again from events.
     assert.deepEqual(summary.features, { ...summary.features, mode: 'incremental', recomputed: 1 });
+    // And only dee is evaluated for the segments again.
+    assert.deepEqual(summary.segmentRefresh, {
+      ...summary.segmentRefresh,
+      mode: 'incremental',
+      recomputed: 1,
+    });
     assert.deepEqual(
       summary.segments.map((s) => [s.name, s.entered]),
       [['recent-buyers', 1]],
@@ -189,8 +196,10 @@ plays:
     assert.equal((await cycle(at(3 * HOUR), server.keys.read)).status, 403);
     const full = (await (await cycle(at(3 * HOUR), server.keys.admin, true)).json()) as {
       features: { mode: string };
+      segmentRefresh: { mode: string };
     };
     assert.equal(full.features.mode, 'full');
+    assert.equal(full.segmentRefresh.mode, 'full');
   } finally {
     await server.close();
     await receiver.close();

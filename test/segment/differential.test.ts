@@ -81,7 +81,7 @@ test(`${ROUNDS * DEFINITIONS_PER_ROUND} random definitions: compiled SQL equals 
  * members must equal the reference evaluator's at T over all events. SEGFLOW_INCREMENTAL_SEGMENT_SEED=<n> replays one.
  */
 const INCREMENTAL_ROUNDS = 12;
-const STEPS_MS = [1000, 3_600_000, 86_400_000, 3 * 86_400_000, 8 * 86_400_000];
+const STEPS_MS = [0, 1000, 3_600_000, 86_400_000, 3 * 86_400_000, 8 * 86_400_000];
 
 test(`${INCREMENTAL_ROUNDS * DEFINITIONS_PER_ROUND} random definitions refreshed in two steps: the incremental refresh equals the reference`, async () => {
   const only = process.env.SEGFLOW_INCREMENTAL_SEGMENT_SEED;

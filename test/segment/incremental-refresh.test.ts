@@ -158,6 +158,21 @@ describe('incremental segment refresh', () => {
     }
   });
 
+  test('refreshes without any active segment are numbered on (the log has a row for each)', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    try {
+      await seed(wh);
+      const ids = [];
+      for (const h of [0, 1, 2])
+        ids.push((await refreshSegments(wh, [], { asOf: new Date(T0 + h * HOUR) })).refreshId);
+      assert.deepEqual(ids, [1, 2, 3]);
+      const later = await refreshSegments(wh, definitions.slice(0, 1), { asOf: new Date(T0 + 3 * HOUR) });
+      assert.equal(later.refreshId, 4);
+    } finally {
+      await wh.close();
+    }
+  });
+
   test('falls back to evaluating everyone when the earlier refresh cannot be started from', async () => {
     const wh = await openWarehouse({ path: ':memory:' });
     try {
@@ -172,7 +187,7 @@ describe('incremental segment refresh', () => {
         });
       };
       assert.equal((await refresh(T0)).mode, 'full'); // nothing to start from
-      assert.equal((await refresh(T0)).mode, 'full'); // the same as-of time
+      assert.equal((await refresh(T0)).mode, 'incremental'); // the same time again: only new events can count
       assert.equal((await refresh(T0 + HOUR)).mode, 'incremental');
       assert.equal((await refresh(T0 + 2 * HOUR, { full: true })).mode, 'full'); // asked for
       // A changed definition.

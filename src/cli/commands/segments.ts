@@ -209,7 +209,7 @@ export function registerSegments(program: Command): void {
     .option('--dir <folder>', 'segment files')
     .option(
       '--full',
-      'recompute every person from their events (default: only those whose features can have changed since the last refresh)',
+      'evaluate every person from their events (default: only those whose features or memberships can have changed since the last refresh)',
     )
     .option('--json', 'print as one JSON document')
     .action(async (flags: DirFlags & { asOf?: string; json?: boolean; full?: boolean }, cmd: Command) => {
@@ -234,7 +234,12 @@ export function registerSegments(program: Command): void {
         const r = await refreshSegments(wh, loaded.definitions, {
           asOf,
           features: featureSource(wh.dialect),
+          full: Boolean(flags.full),
         });
+        if (!flags.json && loaded.definitions.length)
+          log(
+            `segments: ${r.mode === 'incremental' ? `incremental, ${r.recomputed.toLocaleString('en-US')} people re-evaluated, the rest kept their memberships` : `full, ${r.recomputed.toLocaleString('en-US')} people evaluated`}`,
+          );
         await auditDefinitionChanges(wh, 'segments', versions, { actor: cliActor(), source: 'cli' });
         return { features, r };
       });
