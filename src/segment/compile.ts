@@ -552,9 +552,21 @@ class Compiler {
   build(definitions: readonly SegmentDefinition[]): CompiledSegments {
     const columns = definitions.map((s, i) => ({ name: s.name, column: `s${i}`, sql: this.segment(s) }));
     const aggregates = this.aggregates.length ? `, ${this.aggregates.join(', ')}` : '';
-    // Scoped: the events of the people to evaluate, read once through their identifiers.
+    // Scoped: the events of the people to evaluate, read once through their identifiers, with only the columns the
+    // conditions read (JSON columns are the costly part of reading every event).
+    const read = [
+      ...this.rowColumns.keys(),
+      ...this.detailColumns.keys(),
+      ...this.sequenceMatchers.keys(),
+      ...this.detailAggregates,
+      // The detail pass keeps each event's message id (the tie-break of "latest").
+      this.detailGuards.size || this.sequenceMatchers.size ? 'ev.message_id' : '',
+    ].join(' ');
+    const optional = ['message_id', 'properties', 'traits'].filter((c) =>
+      new RegExp(`\\bev\\.${c}\\b`).test(read),
+    );
     const scoped = this.scope
-      ? `scoped_events AS ${this.d.materialized()} (SELECT i.person_id, e.type, e.event, e.name, e.ts, e.message_id, e.properties, e.traits
+      ? `scoped_events AS ${this.d.materialized()} (SELECT i.person_id, e.type, e.event, e.name, e.ts${optional.map((c) => `, e.${c}`).join('')}
         FROM events e JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM ${this.scope})) i
           ON i.identifier = coalesce(e.user_id, e.anonymous_id) WHERE e.ts <= ${this.asOfParam}),\n`
       : '';
