@@ -597,7 +597,8 @@ class Compiler {
         : []),
       ...this.joins,
     ];
-    // Only the relations some expression reads: a join of a million rows is not free.
+    // The account pass joins only the relations its conditions read: a join of a million rows is not free. (The final
+    // SELECT joins them all: each one's bound values must appear in the statement.)
     const joinsFor = (exprs: readonly string[]) =>
       relations
         .filter((r) => exprs.some((e) => new RegExp(`\\b${r.alias}\\.`).test(e)))
@@ -624,7 +625,7 @@ class Compiler {
     const mainPass = `WITH ${ctes.slice(0, 2).join(',\n')}\nSELECT * FROM agg`;
     const sql = `WITH ${scoped}${ctes.join(',\n')}
 SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
-FROM agg ${joinsFor(columns.map((c) => c.sql))}`;
+FROM agg ${relations.map((r) => r.sql).join(' ')}`;
     return {
       sql,
       params: this.params.values,
