@@ -12,6 +12,8 @@ import { incrementalStart, relationFingerprints, scopeSql } from './incremental.
  * consumes), and each segment's size in `segment_refreshes`. Definitions are stored with a version that goes up when
  * their content changes. Refreshes move forward in time: a refresh as of a time before the last one is refused
  * (evaluate the past with `previewSegment` instead). Retired segments keep their history and are no longer evaluated.
+ * After the first refresh, only the people whose memberships can have changed since the last one are evaluated (see
+ * `segment/incremental.ts`); the others keep theirs.
  */
 export interface SegmentRefreshResult {
   refreshId: number;
