@@ -105,8 +105,9 @@ export async function refreshSegments(
   // Compile first: a definition error should change nothing.
   const everyone = compileSegments(wh.dialect, active, { asOf, features: options.features });
   const { dependence } = everyone;
+  // Only what evaluation reads: editing a label, description, owner or tags keeps the next refresh incremental.
   const signature = createHash('sha256')
-    .update(JSON.stringify([COMPILER_VERSION, active]))
+    .update(JSON.stringify([COMPILER_VERSION, active.map((d) => [d.name, d.where])]))
     .digest('hex');
   return wh.transaction(async (tx) => {
     const [last] = await tx.query<{ as_of: Date | null; id: number | null }>(

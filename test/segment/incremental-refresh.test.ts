@@ -190,6 +190,11 @@ describe('incremental segment refresh', () => {
       assert.equal((await refresh(T0)).mode, 'incremental'); // the same time again: only new events can count
       assert.equal((await refresh(T0 + HOUR)).mode, 'incremental');
       assert.equal((await refresh(T0 + 2 * HOUR, { full: true })).mode, 'full'); // asked for
+      // A new label or description changes no membership: still incremental.
+      const relabelled = definitions.map((d) => ({
+        definition: { ...d.definition, label: `${d.definition.name} (renamed)`, description: 'edited' },
+      }));
+      assert.equal((await refresh(T0 + 2 * HOUR, { defs: relabelled })).mode, 'incremental');
       // A changed definition.
       const changed = definitions.map((d) =>
         d.definition.name === 'searched'
