@@ -21,6 +21,29 @@ export interface BenchRow {
   note?: string;
 }
 
+/**
+ * A time judged against another time measured in the same run (the aggregate scan, say): the ratio is limit / value,
+ * so higher is better. `target` 1/3 reads "at most 3x the limit"; leave it out for a row shown for context.
+ */
+export function timeAgainst(
+  metric: string,
+  seconds: number,
+  limit: { seconds: number; label: string },
+  note: string,
+  target?: number,
+): BenchRow {
+  return {
+    metric,
+    value: seconds,
+    unit: 's',
+    limit: limit.seconds,
+    limitLabel: limit.label,
+    ratio: limit.seconds / seconds,
+    ...(target === undefined ? {} : { target }),
+    note,
+  };
+}
+
 export interface BenchResult {
   name: string;
   description: string;
