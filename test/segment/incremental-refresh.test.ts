@@ -113,11 +113,20 @@ async function evaluated(
   return out;
 }
 
+/** A fresh in-memory warehouse with the seeded people, closed after `fn` whatever happens. */
+async function withSeeded(fn: (wh: Warehouse) => Promise<void>): Promise<void> {
+  const wh = await openWarehouse({ path: ':memory:' });
+  try {
+    await seed(wh);
+    await fn(wh);
+  } finally {
+    await wh.close();
+  }
+}
+
 describe('incremental segment refresh', () => {
-  test('each kind of time edge alone re-evaluates its person, and nobody else', async () => {
-    const wh = await openWarehouse({ path: ':memory:' });
-    try {
-      await seed(wh);
+  test('each kind of time edge alone re-evaluates its person, and nobody else', () =>
+    withSeeded(async (wh) => {
       const features = featureSource(wh.dialect);
       await refreshFeatures(wh, modelConfig(), { asOf: new Date(T0) });
       const first = await refreshSegments(wh, definitions, { asOf: new Date(T0), features });
@@ -153,30 +162,20 @@ describe('incremental segment refresh', () => {
           ['team-searching', 0, 0, 2],
         ],
       );
-    } finally {
-      await wh.close();
-    }
-  });
+    }));
 
-  test('refreshes without any active segment are numbered on (the log has a row for each)', async () => {
-    const wh = await openWarehouse({ path: ':memory:' });
-    try {
-      await seed(wh);
+  test('refreshes without any active segment are numbered on (the log has a row for each)', () =>
+    withSeeded(async (wh) => {
       const ids = [];
       for (const h of [0, 1, 2])
         ids.push((await refreshSegments(wh, [], { asOf: new Date(T0 + h * HOUR) })).refreshId);
       assert.deepEqual(ids, [1, 2, 3]);
       const later = await refreshSegments(wh, definitions.slice(0, 1), { asOf: new Date(T0 + 3 * HOUR) });
       assert.equal(later.refreshId, 4);
-    } finally {
-      await wh.close();
-    }
-  });
+    }));
 
-  test('falls back to evaluating everyone when the earlier refresh cannot be started from', async () => {
-    const wh = await openWarehouse({ path: ':memory:' });
-    try {
-      await seed(wh);
+  test('falls back to evaluating everyone when the earlier refresh cannot be started from', () =>
+    withSeeded(async (wh) => {
       const features = featureSource(wh.dialect);
       const refresh = async (ms: number, options: { full?: boolean; defs?: typeof definitions } = {}) => {
         await refreshFeatures(wh, modelConfig(), { asOf: new Date(ms) });
@@ -218,8 +217,5 @@ describe('incremental segment refresh', () => {
       const rewritten = await refresh(T0 + 6 * HOUR, { defs: changed });
       assert.equal(rewritten.mode, 'full');
       assert.deepEqual(await members(wh), await evaluated(wh, new Date(T0 + 6 * HOUR), changed));
-    } finally {
-      await wh.close();
-    }
-  });
+    }));
 });
