@@ -40,6 +40,7 @@ export {
   verifyApiKey,
 } from './govern/api-keys.js';
 export { type AuditEntry, type AuditRow, readAudit, recordAudit } from './govern/audit.js';
+export { confinedDir, confinedFile, dataRootOf } from './govern/confined-path.js';
 export { type DeleteResult, deletePerson, exportPerson, suppressPerson } from './govern/privacy.js';
 export { type PurgeResult, purgeExpired, RetentionConfig, retentionConfig } from './govern/retention.js';
 export {

@@ -14,6 +14,11 @@ export const SegflowConfig = z
       .min(1)
       .optional()
       .describe('folder of segment definition files (default ./segments)'),
+    dataRoot: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('folder every file the server writes on a request goes under (default: beside the database)'),
   })
   .passthrough();
 export type SegflowConfig = z.infer<typeof SegflowConfig>;

@@ -4,7 +4,9 @@ import { exportAudience, listAudienceExports } from '../activate/destinations/au
 import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { runCycle } from '../activate/run-cycle.js';
+import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { confinedDir, dataRootOf } from '../govern/confined-path.js';
 import { decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
@@ -103,13 +105,23 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       body: z.object({
         format: z.enum(['csv', 'parquet']).default('csv'),
         mode: z.enum(['full', 'delta']).default('full'),
-        dir: z.string().max(1000).default('audiences'),
+        dir: z
+          .string()
+          .max(1000)
+          .default('audiences')
+          .describe('a folder relative to the data root (absolute paths, `..` and symlinks out are refused)'),
         traits: z.array(z.string().max(200)).max(50).default([]),
         hashedEmail: z.boolean().default(false),
       }),
       response: z.record(z.string(), z.unknown()).meta({ id: 'AudienceExport' }),
       handler: async ({ params, body }, { wh }) =>
-        jsonDates(await exportAudience(wh, { segment: params.segment, ...body })) as Record<string, unknown>,
+        jsonDates(
+          await exportAudience(wh, {
+            segment: params.segment,
+            ...body,
+            dir: confinedDir(dataRootOf(wh, loadConfig().dataRoot), body.dir),
+          }),
+        ) as Record<string, unknown>,
     }),
     defineRoute({
       method: 'POST',

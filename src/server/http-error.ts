@@ -47,7 +47,10 @@ export function statusOf(code: ErrorCode): number {
     case 'INTAKE_LOG_UNAVAILABLE':
     case 'SERVER_CLOSING':
     case 'DB_LOCKED':
+    case 'SERVER_RUNNING':
       return 503;
+    case 'PATH_NOT_ALLOWED':
+    case 'BACKUP_INVALID':
     case 'USAGE':
     case 'CONFIG_INVALID':
     case 'SQL_NOT_READ_ONLY':
@@ -67,6 +70,8 @@ export function statusOf(code: ErrorCode): number {
       return 400;
     case 'MODEL_NOT_FITTED':
       return 404;
+    case 'IDENTIFIER_AMBIGUOUS':
+      return 409;
     case 'MODEL_NO_DATA':
     case 'MODEL_FIT_FAILED':
       return 422;
