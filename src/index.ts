@@ -41,7 +41,23 @@ export {
 } from './govern/api-keys.js';
 export { type AuditEntry, type AuditRow, readAudit, recordAudit } from './govern/audit.js';
 export { confinedDir, confinedFile, dataRootOf } from './govern/confined-path.js';
-export { type DeleteResult, deletePerson, exportPerson, suppressPerson } from './govern/privacy.js';
+export { markErased, type PrivacyRequestRow, privacyStatus } from './govern/erasure.js';
+export {
+  findPeople,
+  type MatchedPerson,
+  normaliseTraitValue,
+  PrivacyConfig,
+  privacyConfig,
+  resolvePeople,
+} from './govern/find-people.js';
+export {
+  type DeleteOptions,
+  type DeleteResult,
+  deletePerson,
+  exportPerson,
+  type PrivacyRequestOptions,
+  suppressPerson,
+} from './govern/privacy.js';
 export { type PurgeResult, purgeExpired, RetentionConfig, retentionConfig } from './govern/retention.js';
 export {
   type ReviewOptions,

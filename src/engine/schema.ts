@@ -510,6 +510,46 @@ function latestPerPerson(d: Dialect, table: string, key: string, value: string):
     FROM ${table} t JOIN identities i ON i.identifier = t.identifier GROUP BY i.person_id, t.${key}`;
 }
 
+/**
+ * Every consent answer ever given, with its time (identity_consent keeps only the latest): consent as of any past
+ * time is the latest answer at or before it.
+ */
+export const CONSENT_HISTORY: TableDef = {
+  name: 'consent_history',
+  columns: [
+    { name: 'identifier', type: 'text', notNull: true },
+    { name: 'purpose', type: 'text', notNull: true },
+    { name: 'granted', type: 'boolean', notNull: true },
+    { name: 'ts', type: 'timestamp', notNull: true },
+    { name: 'message_id', type: 'text', notNull: true },
+  ],
+  primaryKey: ['identifier', 'purpose', 'message_id'],
+};
+
+/** Privacy requests (delete, tombstone) and when their erasure reached storage (null while pending). */
+export const PRIVACY_REQUESTS: TableDef = {
+  name: 'privacy_requests',
+  columns: [
+    { name: 'id', type: 'bigint', notNull: true },
+    { name: 'kind', type: 'text', notNull: true }, // delete | tombstone
+    { name: 'tombstone', type: 'text', notNull: true },
+    { name: 'persons', type: 'integer', notNull: true },
+    { name: 'requested_at', type: 'timestamp', notNull: true },
+    { name: 'erased_at', type: 'timestamp' },
+  ],
+  primaryKey: ['id'],
+};
+
+/** The consent answers carried by stored events, one row per (identifier, purpose, message). */
+export function consentAnswersOf(d: Dialect, events: string): string {
+  const prefs = d.jsonValue('e.context', `'$.consent.categoryPreferences'`);
+  return `SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key AS purpose,
+                 ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
+          FROM (SELECT * FROM ${events} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e,
+               ${d.jsonEach(prefs)} je
+          WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean'`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -636,6 +676,19 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 13,
     description: 'incremental segment refresh: the evaluation log',
     statements: (d) => [d.createTable(SEGMENT_EVALUATIONS)],
+  },
+  {
+    version: 16,
+    description:
+      'consent history, the consent each delivery relied on, and privacy requests with their erasure',
+    statements: (d) => [
+      d.createTable(CONSENT_HISTORY),
+      `INSERT INTO consent_history (identifier, purpose, granted, ts, message_id)
+        SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, 'events')})
+        WHERE identifier IS NOT NULL ON CONFLICT DO NOTHING`,
+      'ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS consent VARCHAR',
+      d.createTable(PRIVACY_REQUESTS),
+    ],
   },
 ];
 

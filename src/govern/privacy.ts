@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { recordAudit } from './audit.js';
+import { recordPrivacyRequest } from './erasure.js';
+import { findPeople, privacyConfig, resolvePeople } from './find-people.js';
 
 /**
  * Privacy requests. A delete removes everything held about a person — found by any of their identifiers — and
@@ -52,38 +55,96 @@ export function identifierHash(salt: string, identifier: string): string {
     .digest('hex');
 }
 
-async function identifiersOf(
-  wh: Warehouse,
-  identifier: string,
-): Promise<{ personId: string | null; ids: string[] }> {
-  const [who] = await wh.query<{ person_id: string }>(
-    'SELECT person_id FROM identities WHERE identifier = ?',
-    [identifier],
-  );
-  if (!who) return { personId: null, ids: [identifier] };
-  const rows = await wh.query<{ identifier: string }>(
-    'SELECT identifier FROM identities WHERE person_id = ? ORDER BY identifier',
-    [who.person_id],
-  );
-  return { personId: who.person_id, ids: [...new Set([identifier, ...rows.map((r) => r.identifier)])] };
+/** How a privacy request names people (see find-people.ts) and what to do with several or none. */
+export interface PrivacyRequestOptions {
+  /** Act on every person the identifier matches (several people can share an email). */
+  allMatching?: boolean;
+  /** Traits whose values find people (default: `privacy.identifyingTraits`, else email and phone). */
+  identifyingTraits?: readonly string[];
+}
+
+export interface DeleteOptions extends PrivacyRequestOptions {
+  /** Nobody has the identifier yet: only record its tombstone, so it is dropped if it ever arrives. */
+  tombstoneOnly?: boolean;
 }
 
 export interface DeleteResult {
   /** The tombstone of the identifier asked for (the only trace left). */
   tombstone: string;
+  /** How many people were deleted (0 with tombstoneOnly). */
+  persons: number;
   identifiers: number;
   rows: Record<string, number>;
   filesRewritten: number;
+  /** The privacy request, whose erasure from storage `privacyStatus` reports (see erasure.ts). */
+  requestId: number;
 }
 
-/** Delete a person by any identifier (see the module comment). */
+/** Delete everyone the identifier names (see the module comment and find-people.ts). */
 export async function deletePerson(
   wh: Warehouse,
   identifier: string,
   actor: { actor: string; source?: string },
+  options: DeleteOptions = {},
 ): Promise<DeleteResult> {
   const salt = await privacySalt(wh);
-  const { personId, ids } = await identifiersOf(wh, identifier);
+  const tombstone = identifierHash(salt, identifier);
+  if (options.tombstoneOnly) {
+    const people = await findPeople(wh, { identifier, ...traitsOption(options) });
+    if (people.length) {
+      throw new SegflowError(
+        'USAGE',
+        `'${identifier}' already names ${people.length} ${people.length === 1 ? 'person' : 'people'}; --tombstone-only is for identifiers nobody has yet`,
+        'delete without --tombstone-only to delete them',
+      );
+    }
+    await wh.run(
+      'INSERT INTO privacy_tombstones (identifier_hash, deleted_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      [tombstone, new Date()],
+    );
+    const requestId = await recordPrivacyRequest(wh, { kind: 'tombstone', tombstone, persons: 0 });
+    await recordAudit(wh, { ...actor, action: 'privacy.tombstone', target: tombstone });
+    return { tombstone, persons: 0, identifiers: 1, rows: {}, filesRewritten: 0, requestId };
+  }
+  const people = await resolvePeople(wh, { identifier, ...options, ...traitsOption(options) });
+  const total: DeleteResult = {
+    tombstone,
+    persons: people.length,
+    identifiers: 0,
+    rows: {},
+    filesRewritten: 0,
+    requestId: 0,
+  };
+  for (const p of people) {
+    const r = await deleteOne(wh, salt, p.personId, p.identifiers, identifier);
+    total.identifiers += r.identifiers;
+    total.filesRewritten += r.filesRewritten;
+    for (const [t, n] of Object.entries(r.rows)) total.rows[t] = (total.rows[t] ?? 0) + n;
+  }
+  total.requestId = await recordPrivacyRequest(wh, { kind: 'delete', tombstone, persons: people.length });
+  await recordAudit(wh, {
+    ...actor,
+    action: 'privacy.delete',
+    target: tombstone,
+    detail: { persons: people.length, identifiers: total.identifiers },
+  });
+  return total;
+}
+
+function traitsOption(o: PrivacyRequestOptions): { identifyingTraits: readonly string[] } {
+  return {
+    identifyingTraits: o.identifyingTraits ?? privacyConfig(loadConfig().privacy).identifyingTraits,
+  };
+}
+
+async function deleteOne(
+  wh: Warehouse,
+  salt: string,
+  personId: string,
+  identifiers: readonly string[],
+  requested: string,
+): Promise<{ identifiers: number; rows: Record<string, number>; filesRewritten: number }> {
+  const ids = [...new Set(identifiers)];
   const list = JSON.stringify(ids);
   const d = wh.dialect;
   const inIds = (col: string) => d.inTextList(col, '?');
@@ -99,6 +160,15 @@ export async function deletePerson(
         [list, list, list],
       )
     ).map((r) => r.message_id);
+    // Trait values (an email, a name) appear in rejected rows and files too: they are needles as well.
+    const traitValues = (
+      await tx.query<{ v: string | null }>(
+        `SELECT DISTINCT ${d.jsonText('value', "'$'")} AS v FROM identity_traits WHERE ${inIds('identifier')}`,
+        [list],
+      )
+    )
+      .map((r) => r.v)
+      .filter((v): v is string => typeof v === 'string' && v.length >= 4);
     rows.events = await tx.run(
       `DELETE FROM events WHERE ${inIds('user_id')} OR ${inIds('anonymous_id')} OR ${inIds('previous_id')}`,
       [list, list, list],
@@ -109,19 +179,17 @@ export async function deletePerson(
     ]);
     for (const t of IDENTIFIER_TABLES)
       rows[t] = await tx.run(`DELETE FROM ${t} WHERE ${inIds('identifier')}`, [list]);
-    if (personId) {
-      for (const t of PERSON_ID_TABLES)
-        rows[t] = await tx.run(`DELETE FROM ${t} WHERE person_id = ?`, [personId]);
-      rows.identities = await tx.run('DELETE FROM identities WHERE person_id = ?', [personId]);
-    }
+    for (const t of PERSON_ID_TABLES)
+      rows[t] = await tx.run(`DELETE FROM ${t} WHERE person_id = ?`, [personId]);
+    rows.identities = await tx.run('DELETE FROM identities WHERE person_id = ?', [personId]);
     // Rejected rows keep their raw text: drop any that mention one of the identifiers or deleted message ids.
     let rejected = 0;
-    for (const needle of [...ids, ...messageIds]) {
+    for (const needle of [...ids, ...messageIds, ...traitValues]) {
       rejected += await tx.run(`DELETE FROM rejected_events WHERE ${d.textContains('raw', '?')}`, [needle]);
     }
     rows.rejected_events = rejected;
     // The audit log stays, pseudonymised: targets that named the person now carry the tombstone instead.
-    for (const id of ids) {
+    for (const id of new Set([...ids, requested, ...traitValues])) {
       await tx.run('UPDATE audit_log SET target = ? WHERE target = ?', [identifierHash(salt, id), id]);
     }
     for (const id of ids) {
@@ -136,7 +204,7 @@ export async function deletePerson(
     )) {
       rejectFiles.push(f.rejects_file);
     }
-    needles.push(...ids, ...messageIds);
+    needles.push(...ids, ...messageIds, ...traitValues);
   });
   // Rejects files written by imports: lines that mention the person go.
   for (const path of rejectFiles) {
@@ -150,50 +218,53 @@ export async function deletePerson(
     }
   }
   // Audience files segflow wrote: rewritten without the person's rows (by the engine, then renamed into place).
-  if (personId) {
-    for (const path of files) {
-      if (!existsSync(path)) continue;
-      const format = path.endsWith('.parquet') ? 'parquet' : 'csv';
-      const source =
-        format === 'parquet' ? d.readParquet('?') : d.readCsv('?', { header: true, inferTypes: true });
-      const [hit] = await wh.query<{ n: number }>(
-        `SELECT count(*) AS n FROM ${source} WHERE CAST(person_id AS VARCHAR) = ?`,
-        [path, personId],
-      );
-      if (!Number(hit?.n)) continue;
-      const tmp = `${path}.rewrite`;
-      await wh.exportToFile(
-        `SELECT * FROM ${source} WHERE CAST(person_id AS VARCHAR) <> ?`,
-        [path, personId],
-        {
-          path: tmp,
-          format,
-        },
-      );
-      renameSync(tmp, path);
-      rewritten++;
-    }
+  for (const path of files) {
+    if (!existsSync(path)) continue;
+    const format = path.endsWith('.parquet') ? 'parquet' : 'csv';
+    const source =
+      format === 'parquet' ? d.readParquet('?') : d.readCsv('?', { header: true, inferTypes: true });
+    const [hit] = await wh.query<{ n: number }>(
+      `SELECT count(*) AS n FROM ${source} WHERE CAST(person_id AS VARCHAR) = ?`,
+      [path, personId],
+    );
+    if (!Number(hit?.n)) continue;
+    const tmp = `${path}.rewrite`;
+    await wh.exportToFile(`SELECT * FROM ${source} WHERE CAST(person_id AS VARCHAR) <> ?`, [path, personId], {
+      path: tmp,
+      format,
+    });
+    renameSync(tmp, path);
+    rewritten++;
   }
-  const tombstone = identifierHash(salt, identifier);
-  await recordAudit(wh, {
-    ...actor,
-    action: 'privacy.delete',
-    target: tombstone,
-    detail: { identifiers: ids.length },
-  });
-  return { tombstone, identifiers: ids.length, rows, filesRewritten: rewritten };
+  return { identifiers: ids.length, rows, filesRewritten: rewritten };
 }
 
-/** Everything held about a person, by any identifier (an access request). */
+/**
+ * Everything held about a person (an access request). One person: their export. Several (only with allMatching):
+ * `{ exported_at, people: [export, …] }`.
+ */
 export async function exportPerson(
   wh: Warehouse,
   identifier: string,
   actor: { actor: string; source?: string },
+  options: PrivacyRequestOptions = {},
 ): Promise<Record<string, unknown>> {
-  const { personId, ids } = await identifiersOf(wh, identifier);
-  if (!personId) {
-    throw new SegflowError('NOT_FOUND', `no person with identifier '${identifier}'`, 'check the identifier');
-  }
+  const people = await resolvePeople(wh, { identifier, ...options, ...traitsOption(options) });
+  const exports: Record<string, unknown>[] = [];
+  for (const p of people) exports.push(await exportOne(wh, p.personId, p.identifiers));
+  await recordAudit(wh, { ...actor, action: 'privacy.export', target: identifier });
+  const out = exports.length === 1 ? exports[0]! : { exported_at: new Date().toISOString(), people: exports };
+  return JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as Record<
+    string,
+    unknown
+  >;
+}
+
+async function exportOne(
+  wh: Warehouse,
+  personId: string,
+  ids: readonly string[],
+): Promise<Record<string, unknown>> {
   const list = JSON.stringify(ids);
   const d = wh.dialect;
   const q = (sql: string, params: (string | number)[]) => wh.query<Record<string, unknown>>(sql, params);
@@ -219,22 +290,20 @@ export async function exportPerson(
     ),
   };
   for (const t of PERSON_ID_TABLES) out[t] = await q(`SELECT * FROM ${t} WHERE person_id = ?`, [personId]);
-  await recordAudit(wh, { ...actor, action: 'privacy.export', target: identifier });
-  return JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as Record<
-    string,
-    unknown
-  >;
+  return out;
 }
 
-/** Never message this person again (all their identifiers, by hash). */
+/** Never message these people again (all their identifiers, by hash). */
 export async function suppressPerson(
   wh: Warehouse,
   identifier: string,
   reason: string | null,
   actor: { actor: string; source?: string },
-): Promise<{ identifiers: number }> {
+  options: PrivacyRequestOptions = {},
+): Promise<{ persons: number; identifiers: number }> {
   const salt = await privacySalt(wh);
-  const { ids } = await identifiersOf(wh, identifier);
+  const people = await resolvePeople(wh, { identifier, ...options, ...traitsOption(options) });
+  const ids = [...new Set(people.flatMap((p) => p.identifiers))];
   for (const id of ids) {
     await wh.run(
       'INSERT INTO suppressions (identifier_hash, reason, suppressed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -242,5 +311,5 @@ export async function suppressPerson(
     );
   }
   await recordAudit(wh, { ...actor, action: 'privacy.suppress', target: identifier, detail: { reason } });
-  return { identifiers: ids.length };
+  return { persons: people.length, identifiers: ids.length };
 }

@@ -1,12 +1,41 @@
 import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
 import { readAudit } from '../govern/audit.js';
+import { privacyStatus } from '../govern/erasure.js';
 import { deletePerson, exportPerson, suppressPerson } from '../govern/privacy.js';
 import { purgeExpired, retentionConfig } from '../govern/retention.js';
 import { reviewSegments } from '../govern/segment-review.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const Identifier = z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') });
+const Matching = z.object({
+  allMatching: z
+    .boolean()
+    .default(false)
+    .describe('act on every person the identifier matches (several can share an email); otherwise 409'),
+});
+const DeleteResultSchema = z
+  .object({
+    tombstone: z.string().describe('salted SHA-256 of the identifier asked for'),
+    persons: z.int(),
+    identifiers: z.int(),
+    rows: z.record(z.string(), z.number()).describe('rows deleted per table'),
+    filesRewritten: z.int(),
+    requestId: z
+      .int()
+      .describe('the privacy request; its erasure from storage shows in /api/v1/privacy/requests'),
+  })
+  .meta({ id: 'DeleteResult' });
+const PrivacyRequestSchema = z
+  .object({
+    id: z.int(),
+    kind: z.enum(['delete', 'tombstone']),
+    tombstone: z.string(),
+    persons: z.int(),
+    requestedAt: z.iso.datetime(),
+    erasedAt: z.iso.datetime().nullable().describe('when the erasure reached storage; null while pending'),
+  })
+  .meta({ id: 'PrivacyRequest' });
 const Json = (id: string) => z.record(z.string(), z.unknown()).meta({ id });
 
 /** Govern over the admin API: privacy requests, the audit log, retention and the segment review. */
@@ -37,14 +66,32 @@ export const GOVERN_ROUTES = [
     path: '/api/v1/privacy/persons/:id/delete',
     permission: 'admin',
     tag: 'govern',
-    summary: 'Delete a person everywhere by any identifier; only hashed tombstones stay',
+    summary:
+      'Delete a person everywhere by userId, anonymousId or an email / phone value; only hashed tombstones stay',
+    description:
+      'Nobody matching is 404; several people matching is 409 unless allMatching. tombstoneOnly blocks an identifier nobody has yet.',
     params: Identifier,
-    response: Json('DeleteResult'),
-    handler: async ({ params }, { wh, key }) =>
-      (await deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' })) as unknown as Record<
-        string,
-        unknown
-      >,
+    body: Matching.extend({
+      tombstoneOnly: z
+        .boolean()
+        .default(false)
+        .describe('nobody has this identifier yet: only record its tombstone'),
+    }).default({ allMatching: false, tombstoneOnly: false }),
+    response: DeleteResultSchema,
+    handler: async ({ params, body }, { wh, key }) =>
+      deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }, body),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/privacy/requests',
+    permission: 'admin',
+    tag: 'govern',
+    summary: 'Privacy requests, newest first, with when their erasure reached storage (pending while null)',
+    response: z.object({ requests: z.array(PrivacyRequestSchema) }),
+    handler: async (_input, { wh }) =>
+      jsonDates({ requests: await privacyStatus(wh) }) as {
+        requests: z.input<typeof PrivacyRequestSchema>[];
+      },
   }),
   defineRoute({
     method: 'POST',
@@ -53,9 +100,10 @@ export const GOVERN_ROUTES = [
     tag: 'govern',
     summary: 'Everything held about a person (an access request)',
     params: Identifier,
+    body: Matching.default({ allMatching: false }),
     response: Json('PersonExport'),
-    handler: async ({ params }, { wh, key }) =>
-      exportPerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }),
+    handler: async ({ params, body }, { wh, key }) =>
+      exportPerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }, body),
   }),
   defineRoute({
     method: 'POST',
@@ -64,10 +112,10 @@ export const GOVERN_ROUTES = [
     tag: 'govern',
     summary: 'Never message this person again',
     params: Identifier,
-    body: z.object({ reason: z.string().max(500).optional() }),
-    response: z.object({ identifiers: z.number() }),
+    body: Matching.extend({ reason: z.string().max(500).optional() }).default({ allMatching: false }),
+    response: z.object({ persons: z.int(), identifiers: z.int() }),
     handler: async ({ params, body }, { wh, key }) =>
-      suppressPerson(wh, params.id, body?.reason ?? null, { actor: `key:${key.id}`, source: 'api' }),
+      suppressPerson(wh, params.id, body.reason ?? null, { actor: `key:${key.id}`, source: 'api' }, body),
   }),
   defineRoute({
     method: 'POST',

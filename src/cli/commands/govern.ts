@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor, readAudit } from '../../govern/audit.js';
+import { privacyStatus } from '../../govern/erasure.js';
 import { deletePerson, exportPerson, suppressPerson } from '../../govern/privacy.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { retireSegment, reviewSegments } from '../../govern/segment-review.js';
@@ -45,48 +46,107 @@ export function registerGovern(program: Command): void {
       },
     );
 
-  const privacy = program.command('privacy').description('privacy requests: delete, export, suppress');
-  privacy
-    .command('delete')
+  const privacy = program
+    .command('privacy')
     .description(
-      'delete a person by any identifier, everywhere; keep only hashed tombstones so they stay deleted',
-    )
-    .argument('<identifier>')
+      'privacy requests: delete, export, suppress — by userId, anonymousId, or an email / phone value',
+    );
+  const matching = (c: Command) =>
+    c
+      .argument('<identifier>', 'a userId, an anonymousId, or an identifying trait value (email, phone)')
+      .option('--all-matching', 'act on every person the identifier matches (several can share an email)');
+  matching(
+    privacy
+      .command('delete')
+      .description('delete a person everywhere; keep only hashed tombstones so they stay deleted'),
+  )
+    .option('--tombstone-only', 'nobody has this identifier yet: only block it from ever being stored')
     .option('--json', 'print as one JSON document')
-    .action(async (identifier: string, flags: { json?: boolean }, cmd: Command) => {
-      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) => deletePerson(wh, identifier, CLI));
-      emit(Boolean(flags.json), r, () =>
-        [
-          `deleted ${r.identifiers} identifiers; tombstone ${r.tombstone}`,
-          table(Object.entries(r.rows).map(([t, n]) => ({ table: t, rows: n }))),
-          `files rewritten: ${r.filesRewritten}`,
-        ].join('\n'),
-      );
-    });
-  privacy
-    .command('export')
-    .description('everything held about a person, as JSON (an access request)')
-    .argument('<identifier>')
+    .action(
+      async (
+        identifier: string,
+        flags: { json?: boolean; allMatching?: boolean; tombstoneOnly?: boolean },
+        cmd: Command,
+      ) => {
+        const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+          deletePerson(wh, identifier, CLI, {
+            allMatching: Boolean(flags.allMatching),
+            tombstoneOnly: Boolean(flags.tombstoneOnly),
+          }),
+        );
+        emit(Boolean(flags.json), r, () =>
+          [
+            flags.tombstoneOnly
+              ? `tombstone recorded: ${r.tombstone} (nobody had this identifier)`
+              : `deleted ${r.persons} ${r.persons === 1 ? 'person' : 'people'} (${r.identifiers} identifiers); tombstone ${r.tombstone}`,
+            ...(r.persons
+              ? [
+                  table(Object.entries(r.rows).map(([t, n]) => ({ table: t, rows: n }))),
+                  `files rewritten: ${r.filesRewritten}`,
+                  `request ${r.requestId}: erasure from storage pending — run \`segflow privacy erase\``,
+                ]
+              : []),
+          ].join('\n'),
+        );
+      },
+    );
+  matching(
+    privacy.command('export').description('everything held about a person, as JSON (an access request)'),
+  )
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--json', 'the same (the export is JSON either way)')
-    .action(async (identifier: string, flags: { out?: string }, cmd: Command) => {
-      const data = await withWarehouse(cmd.optsWithGlobals(), (wh) => exportPerson(wh, identifier, CLI));
+    .action(async (identifier: string, flags: { out?: string; allMatching?: boolean }, cmd: Command) => {
+      const data = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        exportPerson(wh, identifier, CLI, { allMatching: Boolean(flags.allMatching) }),
+      );
       if (flags.out) {
         writeFileSync(flags.out, toJsonText(data));
         process.stdout.write(`${flags.out}\n`);
       } else process.stdout.write(`${toJsonText(data)}\n`);
     });
-  privacy
-    .command('suppress')
-    .description('never message this person again (every identifier they have)')
-    .argument('<identifier>')
+  matching(
+    privacy.command('suppress').description('never message this person again (every identifier they have)'),
+  )
     .option('--reason <text>', 'why (shown in the reasons of blocked deliveries)')
     .option('--json', 'print as one JSON document')
-    .action(async (identifier: string, flags: { reason?: string; json?: boolean }, cmd: Command) => {
-      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-        suppressPerson(wh, identifier, flags.reason ?? null, CLI),
+    .action(
+      async (
+        identifier: string,
+        flags: { reason?: string; json?: boolean; allMatching?: boolean },
+        cmd: Command,
+      ) => {
+        const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+          suppressPerson(wh, identifier, flags.reason ?? null, CLI, {
+            allMatching: Boolean(flags.allMatching),
+          }),
+        );
+        emit(
+          Boolean(flags.json),
+          r,
+          () =>
+            `suppressed ${r.persons} ${r.persons === 1 ? 'person' : 'people'} (${r.identifiers} identifiers)`,
+        );
+      },
+    );
+  privacy
+    .command('status')
+    .description('privacy requests, newest first: pending erasures and when completed ones reached storage')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const rows = await withWarehouse(cmd.optsWithGlobals(), (wh) => privacyStatus(wh), { readOnly: true });
+      emit(Boolean(flags.json), rows, () =>
+        rows.length
+          ? table(
+              rows.map((r) => ({
+                request: r.id,
+                kind: r.kind,
+                people: r.persons,
+                requested: r.requestedAt.toISOString(),
+                erased: r.erasedAt ? r.erasedAt.toISOString() : 'pending',
+              })),
+            )
+          : 'no privacy requests',
       );
-      emit(Boolean(flags.json), r, () => `suppressed ${r.identifiers} identifiers`);
     });
 
   const govern = program.command('govern').description('retention and the segment review');
