@@ -4,7 +4,7 @@ import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
-import { consentAsOf, consentBlock, suppressionCheck } from './guards.js';
+import { consentAsOf, consentBlock, consentRelied, suppressionCheck } from './guards.js';
 import { type DrainSummary, drainOutbox } from './outbox.js';
 import { type Play, type Playbook, purposeOf } from './playbook.js';
 import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
@@ -120,13 +120,15 @@ async function decidePlay(
     ];
     const skip = reEntryBlock(o);
     if (skip) {
-      rows.push([...base, null, 'skipped', skip, 0, null, asOf]);
+      rows.push([...base, null, 'skipped', skip, 0, null, asOf, null]);
       counts.skipped++;
       continue;
     }
     const notAllowed = suppressed(o.personId) ?? consentBlock(pb, consent.get(o.personId), purposeOf(play));
+    // The consent this decision relied on; the send records the one in force when it goes out.
+    const relied = consentRelied(pb, consent.get(o.personId), purposeOf(play));
     if (notAllowed) {
-      rows.push([...base, null, 'blocked', notAllowed, 0, null, asOf]);
+      rows.push([...base, null, 'blocked', notAllowed, 0, null, asOf, relied]);
       counts.blocked++;
       continue;
     }
@@ -141,6 +143,7 @@ async function decidePlay(
       0,
       holdout ? null : o.occurredAt.getTime() > asOf.getTime() ? o.occurredAt : asOf,
       asOf,
+      relied,
     ]);
     exposures.push([play.name, o.personId, holdout ? HOLDOUT_ARM : 'treatment', variant, o.occurredAt, key]);
     const list = history.get(o.personId) ?? [];
@@ -172,6 +175,7 @@ async function decidePlay(
         ['attempts', 'double'],
         ['next_attempt_at', 'timestamp'],
         ['created_at', 'timestamp'],
+        ['consent', 'text'],
       ],
       rows.map((r, i) => [first + i, ...r]),
       { id: 'bigint', attempts: 'integer' },

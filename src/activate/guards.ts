@@ -8,18 +8,28 @@ import type { Cap, Playbook } from './playbook.js';
  * frequency caps (global and per channel), and quiet hours in the person's time zone (a deferral, not a refusal).
  */
 
-/** Each person's consent per purpose as of T: the latest answer (by event time, then message id) at or before T. */
+/** One consent answer: granted or withdrawn, and when it was given. */
+export interface ConsentAnswer {
+  granted: boolean;
+  at: Date;
+}
+
+/**
+ * Each person's consent per purpose as of T: the latest answer (by event time, then message id) at or before T, from
+ * the full history of answers — so a backtest as of last month sees the answer in force then.
+ */
 export async function consentAsOf(
   wh: Warehouse,
   personIds: readonly string[],
   asOf: Date,
-): Promise<Map<string, Map<string, boolean>>> {
-  const out = new Map<string, Map<string, boolean>>();
+): Promise<Map<string, Map<string, ConsentAnswer>>> {
+  const out = new Map<string, Map<string, ConsentAnswer>>();
   if (personIds.length === 0) return out;
-  const rows = await wh.query<{ person_id: string; purpose: string; granted: boolean }>(
-    `SELECT i.person_id, c.purpose, ${wh.dialect.argMax('c.granted', '(c.ts, c.message_id)')} AS granted
-     FROM identity_consent c JOIN identities i ON i.identifier = c.identifier
-     WHERE c.ts <= ? AND ${wh.dialect.inTextList('i.person_id', '?')}
+  const d = wh.dialect;
+  const rows = await wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
+    `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
+     FROM consent_history c JOIN identities i ON i.identifier = c.identifier
+     WHERE c.ts <= ? AND ${d.inTextList('i.person_id', '?')}
      GROUP BY i.person_id, c.purpose`,
     [asOf, JSON.stringify(personIds)],
   );
@@ -29,7 +39,7 @@ export async function consentAsOf(
       m = new Map();
       out.set(r.person_id, m);
     }
-    m.set(r.purpose, r.granted);
+    m.set(r.purpose, { granted: r.granted, at: r.ts });
   }
   return out;
 }
@@ -37,13 +47,30 @@ export async function consentAsOf(
 /** Why consent blocks a purpose, or null when it is granted. */
 export function consentBlock(
   pb: Playbook,
-  consent: Map<string, boolean> | undefined,
+  consent: Map<string, ConsentAnswer> | undefined,
   purpose: string,
 ): string | null {
-  const answer = consent?.get(purpose);
+  const answer = consent?.get(purpose)?.granted;
   if (answer === true) return null;
   if (answer === false) return `consent: ${purpose} withdrawn`;
   return pb.consent.default === 'allow' ? null : `consent: never given for ${purpose}`;
+}
+
+/**
+ * The consent a delivery relied on, as recorded on it (JSON): the purpose, the answer in force and when it was given,
+ * or that no answer was given and the playbook's default applied.
+ */
+export function consentRelied(
+  pb: Playbook,
+  consent: Map<string, ConsentAnswer> | undefined,
+  purpose: string,
+): string {
+  const answer = consent?.get(purpose);
+  return JSON.stringify(
+    answer
+      ? { purpose, granted: answer.granted, answeredAt: answer.at.toISOString() }
+      : { purpose, granted: null, default: pb.consent.default },
+  );
 }
 
 /** Sent messages per person, to count against caps; planned sends are added as they are decided. */

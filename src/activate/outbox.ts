@@ -3,7 +3,15 @@ import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import type { DeliveryMessage, DeliveryResult, Destination } from './destinations/destination.js';
-import { consentAsOf, consentBlock, loadSendLog, quietUntil, suppressionCheck, traitsOf } from './guards.js';
+import {
+  consentAsOf,
+  consentBlock,
+  consentRelied,
+  loadSendLog,
+  quietUntil,
+  suppressionCheck,
+  traitsOf,
+} from './guards.js';
 import { type Playbook, purposeOf } from './playbook.js';
 
 /**
@@ -32,6 +40,8 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: Date;
   sent_at: Date | null;
+  /** The consent the delivery relied on (JSON: purpose, granted, answeredAt — or the default that applied). */
+  consent: string | null;
 }
 
 export interface DrainSummary {
@@ -87,6 +97,7 @@ export async function drainOutbox(
       ['next_attempt_at', 'timestamp'],
       ['last_error', 'text'],
       ['sent_at', 'timestamp'],
+      ['consent', 'text'],
     ];
     await wh.run('DROP TABLE IF EXISTS _sf_delivery_updates');
     await wh.run(
@@ -103,11 +114,12 @@ export async function drainOutbox(
         r.next_attempt_at,
         r.last_error,
         r.sent_at,
+        r.consent,
       ]),
     );
     await wh.run(`UPDATE deliveries SET status = u.status, reason = u.reason,
         attempts = CAST(u.attempts AS ${d.columnType('integer')}), next_attempt_at = u.next_attempt_at,
-        last_error = u.last_error, sent_at = u.sent_at
+        last_error = u.last_error, sent_at = u.sent_at, consent = u.consent
       FROM _sf_delivery_updates u WHERE deliveries.id = CAST(u.id AS ${d.columnType('bigint')})`);
     await wh.run('DROP TABLE _sf_delivery_updates');
     pending.clear();
@@ -121,6 +133,8 @@ export async function drainOutbox(
     }
     const consentReason =
       suppressed(row.person_id) ?? consentBlock(pb, consent.get(row.person_id), purposeOf(play));
+    // The consent in force at this attempt is what the send relies on: recorded on the row whatever happens next.
+    row.consent = consentRelied(pb, consent.get(row.person_id), purposeOf(play));
     if (consentReason) {
       await update(row, { status: 'blocked', reason: consentReason });
       summary.blocked++;

@@ -30,6 +30,7 @@ export const IDENTIFIER_TABLES = [
   'identity_activity',
   'identity_traits',
   'identity_consent',
+  'consent_history',
   'account_members',
 ] as const;
 
@@ -282,6 +283,10 @@ async function exportOne(
     ),
     consent: await q(
       `SELECT identifier, purpose, granted, ts FROM identity_consent WHERE ${d.inTextList('identifier', '?')}`,
+      [list],
+    ),
+    consent_history: await q(
+      `SELECT identifier, purpose, granted, ts FROM consent_history WHERE ${d.inTextList('identifier', '?')} ORDER BY ts`,
       [list],
     ),
     accounts: await q(

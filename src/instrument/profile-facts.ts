@@ -1,3 +1,4 @@
+import { consentAnswersOf } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 
 /**
@@ -37,6 +38,11 @@ export async function updateProfileFacts(
       WHERE ${newer('identity_traits')}`);
 
   const prefs = d.jsonValue('e.context', `'$.consent.categoryPreferences'`);
+  // Every answer is kept with its time too (consent as of any past moment); identity_consent holds the latest.
+  if (carries.consent)
+    await tx.run(`INSERT INTO consent_history (identifier, purpose, granted, ts, message_id)
+      SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, newEvents)})
+      WHERE identifier IS NOT NULL ON CONFLICT DO NOTHING`);
   if (carries.consent)
     await tx.run(`INSERT INTO identity_consent (identifier, purpose, granted, ts, message_id)
     SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}

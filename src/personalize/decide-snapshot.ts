@@ -1,4 +1,4 @@
-import { longestCapMs, SendLog, suppressionCheck } from '../activate/guards.js';
+import { type ConsentAnswer, longestCapMs, SendLog, suppressionCheck } from '../activate/guards.js';
 import type { Playbook } from '../activate/playbook.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { type Decision, decideFor } from './decide.js';
@@ -16,7 +16,7 @@ export class DecideSnapshot {
     readonly version: string,
     readonly loadedAt: Date,
     private readonly segments: Map<string, string[]>,
-    private readonly consent: Map<string, Map<string, boolean>>,
+    private readonly consent: Map<string, Map<string, ConsentAnswer>>,
     private readonly timezones: Map<string, unknown>,
     private readonly got: Map<string, Map<string, Date[]>>,
     private readonly sendLog: SendLog,
@@ -50,9 +50,9 @@ export class DecideSnapshot {
       if (list) list.push(r.segment);
       else segments.set(r.person_id, [r.segment]);
     }
-    const consent = new Map<string, Map<string, boolean>>();
-    for (const r of await wh.query<{ person_id: string; purpose: string; granted: boolean }>(
-      `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted
+    const consent = new Map<string, Map<string, ConsentAnswer>>();
+    for (const r of await wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
+      `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
        FROM identity_consent c JOIN identities i ON i.identifier = c.identifier
        WHERE c.ts <= ? GROUP BY i.person_id, c.purpose`,
       [now],
@@ -62,7 +62,7 @@ export class DecideSnapshot {
         m = new Map();
         consent.set(r.person_id, m);
       }
-      m.set(r.purpose, r.granted);
+      m.set(r.purpose, { granted: r.granted, at: r.ts });
     }
     const tzTrait = pb.quiet_hours?.timezone_trait ?? null;
     const timezones = new Map<string, unknown>();

@@ -1,4 +1,5 @@
 import {
+  type ConsentAnswer,
   consentAsOf,
   consentBlock,
   loadSendLog,
@@ -86,7 +87,7 @@ export async function decide(
 /** What a decision needs to know of one person. */
 export interface PersonState {
   segments: string[];
-  consent: Map<string, boolean> | undefined;
+  consent: Map<string, ConsentAnswer> | undefined;
   traits: Record<string, unknown>;
   sendLog: SendLog;
   /** Per play, when this person got it (for the re-entry policy). */
@@ -144,7 +145,7 @@ function checks(
   personId: string,
   asOf: Date,
   state: {
-    consent: Map<string, boolean> | undefined;
+    consent: Map<string, ConsentAnswer> | undefined;
     traits: Record<string, unknown>;
     sendLog: SendLog;
     got: Date[];
