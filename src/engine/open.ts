@@ -2,6 +2,9 @@ import { SegflowError } from '../errors.js';
 import type { Dialect } from './dialect.js';
 import { duckdbDialect } from './duckdb/duckdb-dialect.js';
 import { openDuckDB } from './duckdb/duckdb-warehouse.js';
+import { rewriteDuckDBFile } from './duckdb/rewrite-file.js';
+
+export { zeroAndRemove } from './duckdb/rewrite-file.js';
 import { migrate, readSchemaVersion } from './migrate.js';
 import { LATEST_SCHEMA_VERSION } from './schema.js';
 import type { Warehouse } from './warehouse.js';
@@ -43,4 +46,14 @@ export async function openWarehouse(options: OpenWarehouseOptions = {}): Promise
     throw e;
   }
   return wh;
+}
+
+/**
+ * Rewrite a closed database into a fresh file holding only live rows, swapped in atomically (see rewrite-file.ts):
+ * the erasure step of privacy deletes. The database must not be open anywhere.
+ */
+export async function rewriteDatabaseFile(
+  path: string,
+): Promise<{ bytesBefore: number; bytesAfter: number }> {
+  return rewriteDuckDBFile(path);
 }

@@ -1,4 +1,8 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWarehouse, rewriteDatabaseFile, zeroAndRemove } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { SegflowError } from '../errors.js';
 
 /**
  * Privacy requests and their erasure from storage. A delete removes the person's rows at once; the bytes those rows
@@ -55,4 +59,94 @@ export async function privacyStatus(wh: Warehouse): Promise<PrivacyRequestRow[]>
 /** Mark every pending request erased (called once the storage has been rewritten). */
 export async function markErased(wh: Warehouse, at: Date): Promise<number> {
   return wh.run('UPDATE privacy_requests SET erased_at = ? WHERE erased_at IS NULL', [at]);
+}
+
+export interface ErasureResult {
+  /** Privacy requests whose erasure this run completed. */
+  requests: number;
+  erasedAt: Date;
+  database: { bytesBefore: number; bytesAfter: number };
+  /** Intake log segments overwritten and removed (everything in them was already in the warehouse). */
+  intakeSegments: number;
+}
+
+/** The intake log position the warehouse has loaded up to (segflow_meta, written by the collector). */
+const LOG_POSITION_KEY = 'intake_log_position';
+const SEGMENT = /^(\d{10})\.log$/;
+
+/**
+ * The erasure step: make every completed delete reach storage. The collector's intake log segments (whose events the
+ * warehouse has all loaded) are overwritten with zeros and removed, and the database is rewritten into a fresh file
+ * holding only live rows, swapped in atomically (rewriteDatabaseFile). Then every pending request is marked erased.
+ * Runs on a closed database: `segflow privacy erase`, or `segflow serve` at start. Rejects and audience files are
+ * rewritten at the delete itself.
+ */
+export async function eraseFromStorage(options: {
+  dbPath: string;
+  intakeLog?: string;
+}): Promise<ErasureResult> {
+  const intakeDir = options.intakeLog ?? `${options.dbPath}.intake`;
+  let wh = await openWarehouse({ path: options.dbPath });
+  let intakeSegments = 0;
+  try {
+    const [row] = await wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
+      LOG_POSITION_KEY,
+    ]);
+    intakeSegments = removeLoadedSegments(intakeDir, row?.value);
+  } finally {
+    await wh.close();
+  }
+  const database = await rewriteDatabaseFile(options.dbPath);
+  wh = await openWarehouse({ path: options.dbPath });
+  const erasedAt = new Date();
+  try {
+    const requests = await markErased(wh, erasedAt);
+    return { requests, erasedAt, database, intakeSegments };
+  } finally {
+    await wh.close();
+  }
+}
+
+/** Zero and remove the intake log segments the warehouse has loaded; refuse if any holds events not loaded yet. */
+function removeLoadedSegments(dir: string, position: string | undefined): number {
+  if (!existsSync(dir)) return 0;
+  const m = position ? /^(\d+):(\d+)$/.exec(position) : null;
+  const loaded = m ? { segment: Number(m[1]), offset: Number(m[2]) } : { segment: 0, offset: 0 };
+  const segments = readdirSync(dir)
+    .map((f) => SEGMENT.exec(f))
+    .filter((x): x is RegExpExecArray => x !== null)
+    .map((x) => ({ n: Number(x[1]), path: join(dir, x[0]) }));
+  // A segment at or after the loaded position with bytes beyond it holds frames not loaded yet.
+  const unloaded = segments.filter(
+    (s) => s.n >= loaded.segment && statSync(s.path).size > (s.n === loaded.segment ? loaded.offset : 0),
+  );
+  if (unloaded.length) {
+    throw new SegflowError(
+      'STORAGE_FAILED',
+      `the intake log ${dir} holds acknowledged events the warehouse has not loaded yet; nothing was erased`,
+      'start `segflow serve` once (it loads them at start) and stop it, then run `segflow privacy erase` again',
+    );
+  }
+  for (const s of segments) zeroAndRemove(s.path);
+  return segments.length;
+}
+
+/**
+ * `segflow serve` at start: if deletes are waiting to reach storage, run the erasure step before the server opens the
+ * database. Returns null when nothing was pending. An intake log with unloaded events defers it to the next start
+ * (the server loads them first), reported as an error the caller logs.
+ */
+export async function erasePendingAtStart(options: {
+  dbPath: string;
+  intakeLog?: string;
+}): Promise<ErasureResult | null> {
+  if (!existsSync(options.dbPath)) return null;
+  const wh = await openWarehouse({ path: options.dbPath });
+  let pending: number;
+  try {
+    pending = (await privacyStatus(wh)).filter((r) => r.erasedAt === null).length;
+  } finally {
+    await wh.close();
+  }
+  return pending ? eraseFromStorage(options) : null;
 }

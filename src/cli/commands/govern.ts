@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor, readAudit } from '../../govern/audit.js';
-import { privacyStatus } from '../../govern/erasure.js';
+import { eraseFromStorage, privacyStatus } from '../../govern/erasure.js';
 import { deletePerson, exportPerson, suppressPerson } from '../../govern/privacy.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { retireSegment, reviewSegments } from '../../govern/segment-review.js';
-import { parseAsOf, withWarehouse } from '../context.js';
+import { parseAsOf, resolveDbPath, withWarehouse } from '../context.js';
 import { emit, table, toJsonText } from '../output.js';
 
 const CLI = { actor: cliActor(), source: 'cli' };
@@ -128,6 +128,26 @@ export function registerGovern(program: Command): void {
         );
       },
     );
+  privacy
+    .command('erase')
+    .description(
+      'make completed deletes reach storage: rewrite the database file and clear the loaded intake log (server stopped)',
+    )
+    .option('--intake-log <dir>', "the collector's intake log (default: <database>.intake)")
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { intakeLog?: string; json?: boolean }, cmd: Command) => {
+      const r = await eraseFromStorage({
+        dbPath: resolveDbPath(cmd.optsWithGlobals()),
+        ...(flags.intakeLog ? { intakeLog: flags.intakeLog } : {}),
+      });
+      emit(Boolean(flags.json), r, () =>
+        [
+          `erased: ${r.requests} pending ${r.requests === 1 ? 'request' : 'requests'} reached storage at ${r.erasedAt.toISOString()}`,
+          `database rewritten: ${r.database.bytesBefore} → ${r.database.bytesAfter} bytes`,
+          `intake log segments cleared: ${r.intakeSegments}`,
+        ].join('\n'),
+      );
+    });
   privacy
     .command('status')
     .description('privacy requests, newest first: pending erasures and when completed ones reached storage')

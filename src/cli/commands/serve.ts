@@ -3,6 +3,7 @@ import { runCycle } from '../../activate/run-cycle.js';
 import { loadConfig } from '../../config/config.js';
 import { durationMs } from '../../config/duration.js';
 import { SegflowError } from '../../errors.js';
+import { erasePendingAtStart } from '../../govern/erasure.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { startServer } from '../../server/app.js';
 import { resolveDbPath } from '../context.js';
@@ -55,8 +56,14 @@ export function registerServe(program: Command): void {
         cmd: Command,
       ) => {
         const every = flags.cycleEvery ? durationMs(flags.cycleEvery) : null;
+        const dbPath = resolveDbPath(cmd.optsWithGlobals());
+        // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md).
+        const erasure = await erasePendingAtStart({
+          dbPath,
+          ...(typeof flags.intakeLog === 'string' ? { intakeLog: flags.intakeLog } : {}),
+        }).catch((e: Error) => e);
         const server = await startServer({
-          dbPath: resolveDbPath(cmd.optsWithGlobals()),
+          dbPath,
           host: flags.host,
           port: port(flags.port),
           ...(flags.playbook ? { playbook: flags.playbook } : {}),
@@ -65,6 +72,10 @@ export function registerServe(program: Command): void {
           logger: { level: flags.logLevel, stream: process.stderr },
         });
         server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
+        if (erasure instanceof Error)
+          server.app.log.warn({ error: erasure.message }, 'privacy erasure deferred');
+        else if (erasure)
+          server.app.log.info({ requests: erasure.requests }, 'privacy erasure reached storage');
         // Retention windows (segflow.config.yaml) are applied at start and every hour while the server runs.
         const rules = retentionConfig(loadConfig().retention);
         const purge = async () => {
