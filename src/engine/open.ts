@@ -3,11 +3,11 @@ import type { Dialect } from './dialect.js';
 import { duckdbDialect } from './duckdb/duckdb-dialect.js';
 import { openDuckDB } from './duckdb/duckdb-warehouse.js';
 import { rewriteDuckDBFile } from './duckdb/rewrite-file.js';
-
-export { zeroAndRemove } from './duckdb/rewrite-file.js';
 import { migrate, readSchemaVersion } from './migrate.js';
 import { LATEST_SCHEMA_VERSION } from './schema.js';
 import type { Warehouse } from './warehouse.js';
+
+export { zeroAndRemove } from './duckdb/rewrite-file.js';
 
 export const DEFAULT_DB_PATH = './segflow.duckdb';
 
