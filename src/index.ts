@@ -26,7 +26,12 @@ export {
 export { loadPlaybook, type Play, Playbook, parsePlaybook } from './activate/playbook.js';
 export { type CycleSummary, runCycle } from './activate/run-cycle.js';
 export type { Dialect } from './engine/dialect.js';
-export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './engine/open.js';
+export {
+  DEFAULT_DB_PATH,
+  type OpenWarehouseOptions,
+  openWarehouse,
+  rewriteDatabaseFile,
+} from './engine/open.js';
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
 export { type ErrorCode, SegflowError } from './errors.js';
@@ -41,7 +46,13 @@ export {
 } from './govern/api-keys.js';
 export { type AuditEntry, type AuditRow, readAudit, recordAudit } from './govern/audit.js';
 export { confinedDir, confinedFile, dataRootOf } from './govern/confined-path.js';
-export { markErased, type PrivacyRequestRow, privacyStatus } from './govern/erasure.js';
+export {
+  eraseFromStorage,
+  type ErasureResult,
+  markErased,
+  type PrivacyRequestRow,
+  privacyStatus,
+} from './govern/erasure.js';
 export {
   findPeople,
   type MatchedPerson,
