@@ -2,6 +2,7 @@ import type { Dialect } from '../engine/dialect.js';
 import { Params } from '../engine/params.js';
 import type { SqlValue } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import {
   type Condition,
   durationMs,
@@ -566,9 +567,11 @@ class Compiler {
       new RegExp(`\\bev\\.${c}\\b`).test(read),
     );
     const scoped = this.scope
-      ? `scoped_events AS ${this.d.materialized()} (SELECT i.person_id, e.type, e.event, e.name, e.ts${optional.map((c) => `, e.${c}`).join('')}
-        FROM events e JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM ${this.scope})) i
-          ON i.identifier = coalesce(e.user_id, e.anonymous_id) WHERE e.ts <= ${this.asOfParam}),\n`
+      ? `scoped_events AS ${this.d.materialized()} (${scopedPersonEventsSql(
+          this.scope,
+          ['type', 'event', 'name', 'ts', ...optional],
+          `e.ts <= ${this.asOfParam}`,
+        )}),\n`
       : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
