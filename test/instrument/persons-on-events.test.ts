@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
 import { EVENTS } from '../../src/engine/schema.js';
@@ -9,7 +10,10 @@ import { modelConfig } from '../../src/model/model-config.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
 import type { SegmentDefinition } from '../../src/segment/definition.js';
 import { refreshSegments } from '../../src/segment/memberships.js';
+import { segflow } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 import { randomDefinitions, randomLog, rng } from '../segment/random-segments.js';
+import { startTestServer } from '../server/helpers.js';
 
 /**
  * Persons on events: every event stores the person id it resolved to at ingest, later merges are overrides applied
@@ -126,6 +130,42 @@ describe('persons on events', () => {
       assert.deepEqual(await squashPersonOverrides(wh), { overrides: 0, events: 0 });
     } finally {
       await wh.close();
+    }
+  });
+
+  test('the squash is reachable from the CLI and the admin API (admin keys only)', async () => {
+    const messages = [
+      order({ anonymousId: 'anon-s' }, 5, 10),
+      msg({ type: 'identify', userId: 'sue', anonymousId: 'anon-s' }, 4),
+    ];
+    const path = join(tempDir(), 'squash.duckdb');
+    const wh = await openWarehouse({ path });
+    await ingestMessages(wh, messages.slice(0, 1), { source: 'test' });
+    await ingestMessages(wh, messages.slice(1), { source: 'test' });
+    await wh.close();
+    const cli = segflow(['--db', path, 'persons', 'squash', '--json']);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.deepEqual(JSON.parse(cli.stdout), { overrides: 1, events: 1 });
+    assert.deepEqual(JSON.parse(segflow(['--db', path, 'persons', 'squash', '--json']).stdout), {
+      overrides: 0,
+      events: 0,
+    });
+
+    const server = await startTestServer();
+    try {
+      await ingestMessages(server.wh, messages.slice(0, 1), { source: 'test' });
+      await ingestMessages(server.wh, messages.slice(1), { source: 'test' });
+      const squash = (key: string) =>
+        fetch(`${server.url}/api/v1/persons/squash`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}` },
+        });
+      assert.equal((await squash(server.keys.read)).status, 403);
+      const r = await squash(server.keys.admin);
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), { overrides: 1, events: 1 });
+    } finally {
+      await server.close();
     }
   });
 
