@@ -47,6 +47,18 @@ export async function recordPersonOverrides(tx: Warehouse, remap: string): Promi
   );
 }
 
+/**
+ * The relation a whole-population read takes events from, inside the reading transaction: `events` itself when no
+ * merge is pending (every stored id is current, and the join with the overrides would cost about a tenth of a scan),
+ * else `person_events`, which applies them.
+ *
+ * @example
+ * const events = await eventsRelation(tx); // 'events' right after a squash
+ */
+export async function eventsRelation(tx: Warehouse): Promise<'events' | 'person_events'> {
+  return (await pendingPersonOverrides(tx)) === 0 ? 'events' : 'person_events';
+}
+
 /** How many merges are waiting to be folded into the events. */
 export async function pendingPersonOverrides(wh: Warehouse): Promise<number> {
   const [row] = await wh.query<{ n: number }>('SELECT count(*) AS n FROM person_overrides');

@@ -111,6 +111,8 @@ export function featureSql(
   options: {
     /** Just the main pass's per-person aggregates (the benchmark compares it with one scan). */
     mainPassOnly?: boolean;
+    /** The relation events are read from (`eventsRelation`): `events` itself when no merge is pending. */
+    events?: string;
     /**
      * Recompute from events only the people in table `features_dirty` (see `dirtyPersonsSql`) and carry everyone else's row
      * over from the refresh at `since`.
@@ -121,7 +123,7 @@ export function featureSql(
   const T = p.add(asOf);
   const since = options.mainPassOnly ? undefined : options.since;
   // Where the events come from: every person's, or only those of the people to recompute.
-  const source = since ? 'dirty_events' : 'person_events';
+  const source = since ? 'dirty_events' : (options.events ?? 'person_events');
   const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
   const purchase = isEvent(p, cfg.purchase.events);
   const activation = isEvent(p, cfg.lifecycle.activation);

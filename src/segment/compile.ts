@@ -114,6 +114,8 @@ class Compiler {
     private readonly features: FeatureSource | undefined,
     /** A table of person ids: evaluate only those people (an incremental refresh), reading only their events. */
     private readonly scope: string | undefined,
+    /** Where everyone's events are read from when there is no scope. */
+    private readonly eventsSource = 'person_events',
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
@@ -530,7 +532,7 @@ class Compiler {
 
   /** Where events come from: everyone's, or (with a scope) only the scoped people's, through their identifiers. */
   private get events(): string {
-    return this.scope ? 'scoped_events' : 'person_events';
+    return this.scope ? 'scoped_events' : this.eventsSource;
   }
 
   private dependence(segmentSql: readonly string[]): TimeDependence {
@@ -651,6 +653,8 @@ export function compileSegments(
     features?: FeatureSource;
     /** A table with a person_id column: evaluate only those people. */
     scope?: string;
+    /** The relation everyone's events are read from (`eventsRelation`); default `person_events`. */
+    events?: string;
   },
 ): CompiledSegments {
   const names = new Set<string>();
@@ -664,5 +668,7 @@ export function compileSegments(
     }
     names.add(s.name);
   }
-  return new Compiler(d, definitions, options.asOf, options.features, options.scope).build(definitions);
+  return new Compiler(d, definitions, options.asOf, options.features, options.scope, options.events).build(
+    definitions,
+  );
 }
