@@ -81,36 +81,67 @@ function seed(points: Points, k: number, rng: Rng): Float64Array {
   return centroids;
 }
 
-/** Lloyd's iterations from k-means++ seeds until no point changes cluster. */
-function lloyd(points: Points, k: number, rng: Rng, maxIterations: number): KMeansResult {
+/**
+ * Lloyd's iterations from k-means++ seeds, until no point changes cluster or the centroids move less than
+ * `tolerance` in total (the sum of squared shifts, as scikit-learn's `tol` scaled by the data's mean variance).
+ * The assignment step is one pass over a flat Float64Array with no allocation per point; d = 3 (the usual RFM case)
+ * has its own unrolled loop.
+ */
+function lloyd(points: Points, k: number, rng: Rng, maxIterations: number, tolerance: number): KMeansResult {
   const { data, n, d } = points;
   const centroids = seed(points, k, rng);
   const assignment = new Int32Array(n).fill(-1);
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);
   const distances = new Float64Array(n);
+  const previous = new Float64Array(k * d);
   let iterations = 0;
   let inertia = 0;
   for (; iterations < maxIterations; iterations++) {
     let changed = 0;
     inertia = 0;
-    for (let i = 0; i < n; i++) {
-      const [c, dist] = nearest(points, i, centroids, k);
-      distances[i] = dist;
-      inertia += dist;
-      if (assignment[i] !== c) {
-        assignment[i] = c;
-        changed++;
-      }
-    }
-    if (changed === 0) break;
     sums.fill(0);
     counts.fill(0);
     for (let i = 0; i < n; i++) {
-      const c = assignment[i]!;
-      counts[c] = counts[c]! + 1;
-      for (let j = 0; j < d; j++) sums[c * d + j] = sums[c * d + j]! + data[i * d + j]!;
+      const at = i * d;
+      let best = 0;
+      let bestDistance = Number.POSITIVE_INFINITY;
+      if (d === 3) {
+        const x0 = data[at]!;
+        const x1 = data[at + 1]!;
+        const x2 = data[at + 2]!;
+        for (let c = 0, cc = 0; c < k; c++, cc += 3) {
+          const a0 = x0 - centroids[cc]!;
+          const a1 = x1 - centroids[cc + 1]!;
+          const a2 = x2 - centroids[cc + 2]!;
+          const dist = a0 * a0 + a1 * a1 + a2 * a2;
+          if (dist < bestDistance) {
+            bestDistance = dist;
+            best = c;
+          }
+        }
+      } else {
+        for (let c = 0; c < k; c++) {
+          const dist = squaredDistance(data, at, centroids, c * d, d);
+          if (dist < bestDistance) {
+            bestDistance = dist;
+            best = c;
+          }
+        }
+      }
+      distances[i] = bestDistance;
+      inertia += bestDistance;
+      if (assignment[i] !== best) {
+        assignment[i] = best;
+        changed++;
+      }
+      // Sums for the update step, in the same pass.
+      counts[best] = counts[best]! + 1;
+      const bc = best * d;
+      for (let j = 0; j < d; j++) sums[bc + j] = sums[bc + j]! + data[at + j]!;
     }
+    if (changed === 0) break;
+    previous.set(centroids);
     for (let c = 0; c < k; c++) {
       if (counts[c] === 0) {
         // An empty cluster takes the point farthest from its centroid, so k clusters survive.
@@ -122,8 +153,36 @@ function lloyd(points: Points, k: number, rng: Rng, maxIterations: number): KMea
       }
       for (let j = 0; j < d; j++) centroids[c * d + j] = sums[c * d + j]! / counts[c]!;
     }
+    let shift = 0;
+    for (let j = 0; j < k * d; j++) shift += (centroids[j]! - previous[j]!) ** 2;
+    if (shift <= tolerance) {
+      iterations++;
+      // The final assignment and inertia for the centroids just computed.
+      inertia = 0;
+      for (let i = 0; i < n; i++) {
+        const [c, dist] = nearest(points, i, centroids, k);
+        assignment[i] = c;
+        inertia += dist;
+      }
+      break;
+    }
   }
   return { k, centroids, assignment, inertia, iterations };
+}
+
+/** scikit-learn's tolerance: `tol` times the mean over columns of the column variance. */
+function scaledTolerance(points: Points, tol: number): number {
+  const { data, n, d } = points;
+  let total = 0;
+  for (let j = 0; j < d; j++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += data[i * d + j]!;
+    mean /= n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (data[i * d + j]! - mean) ** 2;
+    total += ss / n;
+  }
+  return (tol * total) / d;
 }
 
 /**
@@ -136,12 +195,15 @@ export function kMeans(args: {
   rng: Rng;
   restarts?: number;
   maxIterations?: number;
+  /** Relative tolerance of the centroid shift (default 1e-4, scikit-learn's); 0 runs until no point moves. */
+  tolerance?: number;
 }): KMeansResult {
   const { points, k, rng } = args;
   if (k < 1 || k > points.n) throw new Error(`k-means: k = ${k} with ${points.n} points`);
+  const tolerance = scaledTolerance(points, args.tolerance ?? 1e-4);
   let best: KMeansResult | null = null;
   for (let r = 0; r < (args.restarts ?? 4); r++) {
-    const run = lloyd(points, k, rng, args.maxIterations ?? 300);
+    const run = lloyd(points, k, rng, args.maxIterations ?? 300, tolerance);
     if (!best || run.inertia < best.inertia) best = run;
   }
   return best!;
