@@ -71,6 +71,13 @@ function text(c: Cell): string | null {
 function numberIn(c: Cell): number | undefined {
   if (typeof c === 'number') return Number.isFinite(c) ? c : Number.NaN;
   if (typeof c === 'boolean') return c ? 1 : 0;
+  if (c === null) return Number.NaN;
+  // The common case first: plain decimal text needs no trimming or word lists.
+  const first = c.charCodeAt(0);
+  if ((first >= 48 && first <= 57) || first === 45) {
+    const v = Number(c);
+    if (Number.isFinite(v)) return v;
+  }
   const s = text(c);
   if (s === null) return Number.NaN;
   const v = Number(s);
@@ -94,19 +101,29 @@ function learnColumn(
   let missing = 0;
   let numeric = true;
   const numbers: number[] = [];
+  // First as numbers (no per-value bookkeeping: most feature columns are numeric); text is counted only if needed.
+  for (let k = 0; k < n && numeric; k++) {
+    const v = numberIn(cells[rows[k]!]!);
+    if (v === undefined) numeric = false;
+    else if (Number.isNaN(v)) missing++;
+    else numbers.push(v);
+  }
   const counts = new Map<string, number>();
-  for (let k = 0; k < n; k++) {
-    const c = cells[rows[k]!]!;
-    const s = text(c);
-    if (s === null) {
-      missing++;
-      continue;
+  if (numeric) {
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    for (const v of numbers) {
+      if (v < low) low = v;
+      if (v > high) high = v;
     }
-    counts.set(s, (counts.get(s) ?? 0) + 1);
-    if (numeric) {
-      const v = numberIn(c);
-      if (v === undefined) numeric = false;
-      else numbers.push(v);
+    if (numbers.length > 0) counts.set(String(low), numbers.length);
+    if (high > low) counts.set(String(high), 0);
+  } else {
+    missing = 0;
+    for (let k = 0; k < n; k++) {
+      const s = text(cells[rows[k]!]!);
+      if (s === null) missing++;
+      else counts.set(s, (counts.get(s) ?? 0) + 1);
     }
   }
   if (missing === n) return { column: name, reason: 'every value is missing' };
