@@ -218,10 +218,29 @@ export {
 } from './model/predict/summarize.js';
 export { type Duration, TIME_UNITS, type TimeUnit } from './model/predict/time-unit.js';
 export {
+  type Classifier,
+  type ClassifierOptions,
+  fitClassifier,
+  importance,
+  MODEL_KINDS,
+  type ModelChoice,
+  type ModelKind,
+  predictClassifier,
+} from './model/propensity/classifier.js';
+export {
+  applyEncoding,
+  type ColumnEncoding,
+  describeEncoding,
+  learnEncoding,
+  type TableEncoding,
+} from './model/propensity/encode-table.js';
+export {
+  type FileClassifier,
   type FilePropensityOptions,
   fitPropensityFromFile,
   scorePropensityFile,
 } from './model/propensity/file-propensity.js';
+export { fitGbt, type GbtModel, type GbtOptions, predictGbt } from './model/propensity/gbt.js';
 export {
   type Design,
   fitLogistic,
@@ -236,6 +255,7 @@ export {
   type PropensityFitOptions,
   scorePropensity,
 } from './model/propensity/propensity.js';
+export { type Cell, parseCsv, type RawTable, readTable } from './model/propensity/read-table.js';
 export { type ChurnPanel, simulateChurnPanel } from './model/propensity/simulate-churn.js';
 export type { PropensityTarget } from './model/propensity/training-frame.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';
