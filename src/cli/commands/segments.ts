@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { DEFAULT_DIALECT } from '../../engine/open.js';
 import { SegflowError } from '../../errors.js';
-import { auditDefinitionChanges, cliActor, definitionVersions } from '../../govern/audit.js';
+import { cliActor } from '../../govern/audit.js';
 import { featureSource } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
-import { refreshFeatures } from '../../model/refresh-features.js';
 import { runRefreshPipeline } from '../../pipeline/refresh-pipeline.js';
 import { compileSegments } from '../../segment/compile.js';
 import {
@@ -15,12 +14,7 @@ import {
   type LoadResult,
   loadDefinitions,
 } from '../../segment/load-definitions.js';
-import {
-  membershipHistory,
-  previewSegment,
-  refreshSegments,
-  segmentMembers,
-} from '../../segment/memberships.js';
+import { membershipHistory, previewSegment, segmentMembers } from '../../segment/memberships.js';
 import { segmentReport } from '../../segment/segment-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
