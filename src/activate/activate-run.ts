@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../config/duration.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
-import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
+import { assignArm, HOLDOUT_ARM } from '../shared/arm-assignment.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
 import { consentAsOf, consentBlock, suppressionCheck } from './guards.js';

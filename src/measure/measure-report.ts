@@ -2,7 +2,7 @@ import { durationMs } from '../config/duration.js';
 import { Params } from '../engine/params.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
-import { HOLDOUT_ARM } from './assignment.js';
+import { HOLDOUT_ARM } from '../shared/arm-assignment.js';
 import { type CorrectionMethod, correctPValues } from './corrections.js';
 import { type CupedLiftResult, cupedLift } from './cuped.js';
 import type { KpiDefinition } from './kpi.js';

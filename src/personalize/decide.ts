@@ -10,7 +10,7 @@ import {
 import { type Play, type Playbook, purposeOf } from '../activate/playbook.js';
 import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
+import { assignArm, HOLDOUT_ARM } from '../shared/arm-assignment.js';
 
 /**
  * Personalize: for one person now, the highest-priority play whose segment they are in and whose guards pass, with
