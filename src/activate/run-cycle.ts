@@ -8,6 +8,7 @@ import { refreshFeatures } from '../model/refresh-features.js';
 import { DEFAULT_SEGMENTS_DIR, formatProblem, loadDefinitions } from '../segment/load-definitions.js';
 import { refreshSegments } from '../segment/memberships.js';
 import { type ActivationSummary, runActivation } from './activate-run.js';
+import type { CycleSummary } from './cycle-summary.js';
 import { cachedPlaybook, playbookPath } from './playbook-file.js';
 
 /**
@@ -15,17 +16,7 @@ import { cachedPlaybook, playbookPath } from './playbook-file.js';
  * the playbook's triggers and outbox — so that people entering a segment get their play minutes later without
  * anyone running a command. `segflow serve --cycle-every 5m` runs it on a timer; `POST /api/v1/refresh` on demand.
  */
-export interface CycleSummary {
-  asOf: Date;
-  persons: number;
-  /** How the features were refreshed ('incremental': `recomputed` people from their events, the rest carried). */
-  features: { mode: 'full' | 'incremental'; recomputed: number; seconds: number };
-  segments: { name: string; size: number; entered: number; exited: number }[];
-  /** How the segments were refreshed: 'incremental' re-evaluated only `recomputed` people (null: no segments folder). */
-  segmentRefresh: { mode: 'full' | 'incremental'; recomputed: number; seconds: number } | null;
-  activation: ActivationSummary | null;
-  seconds: number;
-}
+export type { CycleSummary } from './cycle-summary.js';
 
 export async function runCycle(
   wh: Warehouse,

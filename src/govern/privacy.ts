@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { recordAudit } from './audit.js';
@@ -68,13 +69,33 @@ async function identifiersOf(
   return { personId: who.person_id, ids: [...new Set([identifier, ...rows.map((r) => r.identifier)])] };
 }
 
-export interface DeleteResult {
-  /** The tombstone of the identifier asked for (the only trace left). */
-  tombstone: string;
-  identifiers: number;
-  rows: Record<string, number>;
-  filesRewritten: number;
-}
+export const DeleteResultSchema = z
+  .object({
+    tombstone: z.string().describe('the tombstone of the identifier asked for (the only trace left)'),
+    identifiers: z.number(),
+    rows: z.record(z.string(), z.number()).describe('table → rows deleted'),
+    filesRewritten: z.number(),
+  })
+  .meta({ id: 'DeleteResult' });
+export type DeleteResult = z.output<typeof DeleteResultSchema>;
+
+/** A stored row in an export: column → value as JSON. */
+const ExportRow = z.record(z.string(), z.json());
+
+/** Everything held about a person (an access request): their rows of every table that holds personal data. */
+export const PersonExportSchema = z
+  .object({
+    person_id: z.string(),
+    identifiers: z.array(z.string()),
+    exported_at: z.iso.datetime(),
+    events: z.array(ExportRow),
+    traits: z.array(ExportRow),
+    consent: z.array(ExportRow),
+    accounts: z.array(ExportRow),
+  })
+  .catchall(z.array(ExportRow).describe("the person's rows of a table keyed by person_id"))
+  .meta({ id: 'PersonExport' });
+export type PersonExport = z.output<typeof PersonExportSchema>;
 
 /** Delete a person by any identifier (see the module comment). */
 export async function deletePerson(
@@ -189,7 +210,7 @@ export async function exportPerson(
   wh: Warehouse,
   identifier: string,
   actor: { actor: string; source?: string },
-): Promise<Record<string, unknown>> {
+): Promise<PersonExport> {
   const { personId, ids } = await identifiersOf(wh, identifier);
   if (!personId) {
     throw new SegflowError('NOT_FOUND', `no person with identifier '${identifier}'`, 'check the identifier');
@@ -220,10 +241,9 @@ export async function exportPerson(
   };
   for (const t of PERSON_ID_TABLES) out[t] = await q(`SELECT * FROM ${t} WHERE person_id = ?`, [personId]);
   await recordAudit(wh, { ...actor, action: 'privacy.export', target: identifier });
-  return JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as Record<
-    string,
-    unknown
-  >;
+  return PersonExportSchema.parse(
+    JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))),
+  );
 }
 
 /** Never message this person again (all their identifiers, by hash). */

@@ -1,16 +1,20 @@
 import { z } from 'zod';
-import { runActivation } from '../activate/activate-run.js';
-import { exportAudience, listAudienceExports } from '../activate/destinations/audience-file.js';
-import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
+import { ActivationSummarySchema, runActivation } from '../activate/activate-run.js';
+import { CycleSummarySchema } from '../activate/cycle-summary.js';
+import {
+  AudienceExportSchema,
+  exportAudience,
+  listAudienceExports,
+} from '../activate/destinations/audience-file.js';
+import { DELIVERY_STATUSES, DeliveryRowSchema, listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { runCycle } from '../activate/run-cycle.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { decide } from '../personalize/decide.js';
+import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
-const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
-const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead']);
+const STATUS = z.enum(DELIVERY_STATUSES);
 
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
 export function activateRoutes(options: { playbook?: string; segmentsDir?: string } = {}) {
@@ -34,13 +38,13 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       summary: 'The best play for one person now: its offer, channel and content variant, and the reasons',
       params: z.object({ personId: z.string().min(1).max(1000).describe('any identifier of the person') }),
       query: z.object({ asOf: z.iso.datetime().optional() }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'Decision' }),
+      response: DecisionSchema,
       handler: async ({ params, query }, { wh }) =>
         jsonDates(
           query.asOf
             ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf) })
             : await serviceFor(wh).decide(playbook(), params.personId),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof DecisionSchema>,
     }),
     defineRoute({
       method: 'GET',
@@ -54,10 +58,10 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
         personId: z.string().max(1000).optional(),
         limit: z.coerce.number().int().min(1).max(10_000).default(100),
       }),
-      response: z.object({ deliveries: z.array(DeliverySchema) }),
+      response: z.object({ deliveries: z.array(DeliveryRowSchema) }),
       handler: async ({ query }, { wh }) =>
         jsonDates({ deliveries: await listDeliveries(wh, query) }) as {
-          deliveries: Record<string, unknown>[];
+          deliveries: z.input<typeof DeliveryRowSchema>[];
         },
     }),
     defineRoute({
@@ -77,11 +81,11 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       tag: 'activate',
       summary: 'Process segment changes and schedules, then send what is due',
       body: z.object({ asOf: z.iso.datetime().optional() }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'ActivationSummary' }),
+      response: ActivationSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
           await runActivation(wh, playbook(), body.asOf ? { asOf: new Date(body.asOf) } : {}),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof ActivationSummarySchema>,
     }),
     defineRoute({
       method: 'GET',
@@ -89,9 +93,11 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       permission: 'read',
       tag: 'activate',
       summary: 'Audience files written, newest first',
-      response: z.object({ exports: z.array(z.record(z.string(), z.unknown())) }),
+      response: z.object({ exports: z.array(AudienceExportSchema) }),
       handler: async (_input, { wh }) =>
-        jsonDates({ exports: await listAudienceExports(wh) }) as { exports: Record<string, unknown>[] },
+        jsonDates({ exports: await listAudienceExports(wh) }) as {
+          exports: z.input<typeof AudienceExportSchema>[];
+        },
     }),
     defineRoute({
       method: 'POST',
@@ -107,9 +113,11 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
         traits: z.array(z.string().max(200)).max(50).default([]),
         hashedEmail: z.boolean().default(false),
       }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'AudienceExport' }),
+      response: AudienceExportSchema,
       handler: async ({ params, body }, { wh }) =>
-        jsonDates(await exportAudience(wh, { segment: params.segment, ...body })) as Record<string, unknown>,
+        jsonDates(await exportAudience(wh, { segment: params.segment, ...body })) as z.input<
+          typeof AudienceExportSchema
+        >,
     }),
     defineRoute({
       method: 'POST',
@@ -126,7 +134,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             'recompute every person from their events instead of only those whose features can have changed',
           ),
       }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'CycleSummary' }),
+      response: CycleSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
           await runCycle(wh, {
@@ -135,7 +143,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
             ...(options.playbook ? { playbook: options.playbook } : {}),
           }),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof CycleSummarySchema>,
     }),
   ];
 }

@@ -12,12 +12,13 @@ import {
 } from '../govern/api-keys.js';
 import { recordAudit } from '../govern/audit.js';
 import { getPerson } from '../instrument/profiles.js';
-import { meanLift, proportionLift } from '../measure/lift.js';
-import { sampleRatioMismatch } from '../measure/srm.js';
+import { LiftResultSchema, meanLift, proportionLift } from '../measure/lift.js';
+import { SrmResultSchema, sampleRatioMismatch } from '../measure/srm.js';
+import { PersonFeaturesSchema } from '../model/feature-catalog.js';
 import { personFeatures } from '../model/refresh-features.js';
-import { rfmReport } from '../model/reports.js';
+import { RfmReportSchema, rfmReport } from '../model/reports.js';
 import { membershipHistory, segmentMembers } from '../segment/memberships.js';
-import { segmentReport } from '../segment/segment-report.js';
+import { SegmentReportSchema, segmentReport } from '../segment/segment-report.js';
 import { authorize, credentialFromHeader, malformedHeader, missingKey } from './auth.js';
 import { validate } from './schemas.js';
 
@@ -147,9 +148,7 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     summary: "A person's behavioral features (the latest refresh at or before asOf)",
     params: z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') }),
     query: z.object({ asOf: z.iso.datetime().optional().describe('default: the latest refresh') }),
-    response: z
-      .record(z.string(), z.unknown())
-      .meta({ id: 'Features', description: 'column → value; see docs/features.md' }),
+    response: PersonFeaturesSchema,
     handler: async ({ params, query }, { wh }) => {
       const row = await personFeatures(wh, params.id, {
         asOf: query.asOf ? new Date(query.asOf) : undefined,
@@ -161,7 +160,7 @@ export const ADMIN_ROUTES: ApiRoute[] = [
           'run `segflow refresh`, and check the identifier',
         );
       }
-      return jsonDates(row) as Record<string, unknown>;
+      return jsonDates(row) as z.input<typeof PersonFeaturesSchema>;
     },
   }),
   defineRoute({
@@ -205,8 +204,9 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     permission: 'read',
     tag: 'segments',
     summary: 'Sizes and trend, overlap (Jaccard) and warnings: empty, tiny, near-duplicate segments',
-    response: z.record(z.string(), z.unknown()).meta({ id: 'SegmentReport' }),
-    handler: async (_input, { wh }) => jsonDates(await segmentReport(wh)) as Record<string, unknown>,
+    response: SegmentReportSchema,
+    handler: async (_input, { wh }) =>
+      jsonDates(await segmentReport(wh)) as z.input<typeof SegmentReportSchema>,
   }),
   defineRoute({
     method: 'GET',
@@ -214,8 +214,8 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     permission: 'read',
     tag: 'model',
     summary: 'The R×F grid with customers and revenue share, and the named RFM groups',
-    response: z.record(z.string(), z.unknown()).meta({ id: 'RfmReport' }),
-    handler: async (_input, { wh }) => jsonDates(await rfmReport(wh)) as Record<string, unknown>,
+    response: RfmReportSchema,
+    handler: async (_input, { wh }) => jsonDates(await rfmReport(wh)) as z.input<typeof RfmReportSchema>,
   }),
   defineRoute({
     method: 'POST',
@@ -237,14 +237,14 @@ export const ADMIN_ROUTES: ApiRoute[] = [
       ]),
       alpha: z.number().gt(0).lt(1).optional(),
     }),
-    response: z.record(z.string(), z.unknown()).meta({ id: 'LiftResult' }),
+    response: LiftResultSchema,
     handler: async ({ body }) => {
       const { control, treatment, alpha } = body;
       if ('conversions' in control && 'conversions' in treatment) {
-        return proportionLift({ control, treatment, alpha }) as unknown as Record<string, unknown>;
+        return proportionLift({ control, treatment, alpha });
       }
       if ('sum' in control && 'sum' in treatment) {
-        return meanLift({ control, treatment, alpha }) as unknown as Record<string, unknown>;
+        return meanLift({ control, treatment, alpha });
       }
       throw new SegflowError(
         'STATS_INPUT_INVALID',
@@ -260,12 +260,8 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     tag: 'measure',
     summary: 'Sample-ratio-mismatch check (chi-square), flagged at p < 0.001',
     body: z.object({ counts: z.array(z.number()).min(2), weights: z.array(z.number()).optional() }),
-    response: z.record(z.string(), z.unknown()).meta({ id: 'SrmResult' }),
-    handler: async ({ body }) =>
-      sampleRatioMismatch({ counts: body.counts, weights: body.weights }) as unknown as Record<
-        string,
-        unknown
-      >,
+    response: SrmResultSchema,
+    handler: async ({ body }) => sampleRatioMismatch({ counts: body.counts, weights: body.weights }),
   }),
   defineRoute({
     method: 'GET',

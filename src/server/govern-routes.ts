@@ -1,13 +1,18 @@
 import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
-import { readAudit } from '../govern/audit.js';
-import { deletePerson, exportPerson, suppressPerson } from '../govern/privacy.js';
-import { purgeExpired, retentionConfig } from '../govern/retention.js';
-import { reviewSegments } from '../govern/segment-review.js';
+import { AuditRowSchema, readAudit } from '../govern/audit.js';
+import {
+  DeleteResultSchema,
+  deletePerson,
+  exportPerson,
+  PersonExportSchema,
+  suppressPerson,
+} from '../govern/privacy.js';
+import { PurgeResultSchema, purgeExpired, retentionConfig } from '../govern/retention.js';
+import { reviewSegments, SegmentReviewSchema } from '../govern/segment-review.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const Identifier = z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') });
-const Json = (id: string) => z.record(z.string(), z.unknown()).meta({ id });
 
 /** Govern over the admin API: privacy requests, the audit log, retention and the segment review. */
 export const GOVERN_ROUTES = [
@@ -22,7 +27,7 @@ export const GOVERN_ROUTES = [
       action: z.string().max(200).optional(),
       limit: z.coerce.number().int().min(1).max(10_000).default(200),
     }),
-    response: z.object({ entries: z.array(Json('AuditEntry')) }),
+    response: z.object({ entries: z.array(AuditRowSchema) }),
     handler: async ({ query }, { wh }) =>
       jsonDates({
         entries: await readAudit(wh, {
@@ -30,7 +35,7 @@ export const GOVERN_ROUTES = [
           ...(query.action ? { action: query.action } : {}),
           limit: query.limit,
         }),
-      }) as { entries: Record<string, unknown>[] },
+      }) as { entries: z.input<typeof AuditRowSchema>[] },
   }),
   defineRoute({
     method: 'POST',
@@ -39,12 +44,9 @@ export const GOVERN_ROUTES = [
     tag: 'govern',
     summary: 'Delete a person everywhere by any identifier; only hashed tombstones stay',
     params: Identifier,
-    response: Json('DeleteResult'),
+    response: DeleteResultSchema,
     handler: async ({ params }, { wh, key }) =>
-      (await deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' })) as unknown as Record<
-        string,
-        unknown
-      >,
+      deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }),
   }),
   defineRoute({
     method: 'POST',
@@ -53,7 +55,7 @@ export const GOVERN_ROUTES = [
     tag: 'govern',
     summary: 'Everything held about a person (an access request)',
     params: Identifier,
-    response: Json('PersonExport'),
+    response: PersonExportSchema,
     handler: async ({ params }, { wh, key }) =>
       exportPerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }),
   }),
@@ -76,14 +78,14 @@ export const GOVERN_ROUTES = [
     tag: 'govern',
     summary: 'Delete events older than their retention window',
     body: z.object({ dryRun: z.boolean().default(false), asOf: z.iso.datetime().optional() }),
-    response: Json('PurgeResult'),
+    response: PurgeResultSchema,
     handler: async ({ body }, { wh }) =>
       jsonDates(
         await purgeExpired(wh, retentionConfig(loadConfig().retention), {
           dryRun: body.dryRun,
           ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
         }),
-      ) as Record<string, unknown>,
+      ) as z.input<typeof PurgeResultSchema>,
   }),
   defineRoute({
     method: 'GET',
@@ -91,8 +93,10 @@ export const GOVERN_ROUTES = [
     permission: 'read',
     tag: 'govern',
     summary: 'The segment review: keep, merge or retire each segment, with reasons',
-    response: z.object({ segments: z.array(Json('SegmentReview')) }),
+    response: z.object({ segments: z.array(SegmentReviewSchema) }),
     handler: async (_input, { wh }) =>
-      jsonDates({ segments: await reviewSegments(wh) }) as { segments: Record<string, unknown>[] },
+      jsonDates({ segments: await reviewSegments(wh) }) as {
+        segments: z.input<typeof SegmentReviewSchema>[];
+      },
   }),
 ];
