@@ -7,7 +7,7 @@ import { Timestamp } from '../shared/timestamp.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
 import { consentAsOf, consentBlock, suppressionCheck } from './guards.js';
-import { type DrainSummary, DrainSummarySchema, drainOutbox } from './outbox.js';
+import { DrainSummarySchema, drainOutbox } from './outbox.js';
 import { type Play, type Playbook, purposeOf } from './playbook.js';
 import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
 

@@ -7,7 +7,7 @@ import { modelConfig } from '../model/model-config.js';
 import { refreshFeatures } from '../model/refresh-features.js';
 import { DEFAULT_SEGMENTS_DIR, formatProblem, loadDefinitions } from '../segment/load-definitions.js';
 import { refreshSegments } from '../segment/memberships.js';
-import { type ActivationSummary, runActivation } from './activate-run.js';
+import { runActivation } from './activate-run.js';
 import type { CycleSummary } from './cycle-summary.js';
 import { cachedPlaybook, playbookPath } from './playbook-file.js';
 

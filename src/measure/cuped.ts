@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  type ArmStats,
   ArmStatsSchema,
   type Moments,
   meanArmStats,
@@ -17,7 +16,7 @@ import {
   tEstimate,
   welchDegreesOfFreedom,
 } from './inference.js';
-import { type LiftOptions, type LiftResult, LiftResultSchema, liftFromArms } from './lift.js';
+import { type LiftOptions, LiftResultSchema, liftFromArms } from './lift.js';
 
 /**
  * CUPED (Deng, Xu, Kohavi & Walker, "Improving the Sensitivity of Online Controlled Experiments by Utilizing

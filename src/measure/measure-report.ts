@@ -8,7 +8,7 @@ import { Timestamp } from '../shared/timestamp.js';
 import { type CorrectionMethod, correctPValues } from './corrections.js';
 import { CupedLiftResultSchema, cupedLift } from './cuped.js';
 import { KpiDefinition } from './kpi.js';
-import { type LiftResult, LiftResultSchema, meanLift, proportionLift, ratioLift } from './lift.js';
+import { LiftResultSchema, meanLift, proportionLift, ratioLift } from './lift.js';
 import { type MdeResult, MdeResultSchema, minimumDetectableEffect } from './power.js';
 import { SrmResultSchema, sampleRatioMismatch } from './srm.js';
 
