@@ -11,7 +11,7 @@ import {
   type VerifiedKey,
 } from '../govern/api-keys.js';
 import { recordAudit } from '../govern/audit.js';
-import { getPerson } from '../instrument/profiles.js';
+import { getPerson, PersonProfileSchema } from '../instrument/profiles.js';
 import { LiftResultSchema, meanLift, proportionLift } from '../measure/lift.js';
 import { SrmResultSchema, sampleRatioMismatch } from '../measure/srm.js';
 import { PersonFeaturesSchema } from '../model/feature-catalog.js';
@@ -79,29 +79,6 @@ export function defineRoute<
 
 const isoDate = z.iso.datetime().describe('ISO-8601, UTC');
 
-const PersonSchema = z
-  .object({
-    personId: z.string().describe('the canonical person id'),
-    identified: z.boolean().describe('whether any identifier is a userId'),
-    identifiers: z.array(z.object({ identifier: z.string(), isUser: z.boolean() })),
-    firstSeen: isoDate,
-    lastSeen: isoDate,
-    eventCount: z.int(),
-    traits: z.record(z.string(), z.unknown()).describe('latest value per trait'),
-    consent: z.record(z.string(), z.boolean()).describe('purpose → granted'),
-    accounts: z.array(z.string()).describe('group ids'),
-    recentEvents: z.array(
-      z.object({
-        ts: isoDate,
-        type: z.string(),
-        event: z.string().nullable(),
-        name: z.string().nullable(),
-        messageId: z.string(),
-      }),
-    ),
-  })
-  .meta({ id: 'Person' });
-
 const ApiKeySchema = z
   .object({
     id: z.string(),
@@ -136,9 +113,9 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     query: z.object({
       events: z.coerce.number().int().min(0).max(1000).default(20).describe('how many recent events'),
     }),
-    response: PersonSchema,
+    response: PersonProfileSchema,
     handler: async ({ params, query }, { wh }) =>
-      jsonDates(await getPerson(wh, params.id, query.events)) as z.input<typeof PersonSchema>,
+      jsonDates(await getPerson(wh, params.id, query.events)) as z.input<typeof PersonProfileSchema>,
   }),
   defineRoute({
     method: 'GET',
