@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ActivationSummarySchema, runActivation } from '../activate/activate-run.js';
-import { CycleSummarySchema } from '../activate/cycle-summary.js';
 import {
   AudienceExportSchema,
   exportAudience,
@@ -8,10 +7,11 @@ import {
 } from '../activate/destinations/audience-file.js';
 import { DELIVERY_STATUSES, DeliveryRowSchema, listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
-import { runCycle } from '../activate/run-cycle.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
+import { runCycle } from '../pipeline/cycle.js';
+import { RefreshSummarySchema } from '../pipeline/refresh-summary.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const STATUS = z.enum(DELIVERY_STATUSES);
@@ -134,7 +134,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             'recompute every person from their events instead of only those whose features can have changed',
           ),
       }),
-      response: CycleSummarySchema,
+      response: RefreshSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
           await runCycle(wh, {
@@ -143,7 +143,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
             ...(options.playbook ? { playbook: options.playbook } : {}),
           }),
-        ) as z.input<typeof CycleSummarySchema>,
+        ) as z.input<typeof RefreshSummarySchema>,
     }),
   ];
 }
