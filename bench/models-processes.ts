@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWarehouse } from '../src/engine/open.js';
-import { createRng } from '../src/generate/random.js';
 import { importFile } from '../src/instrument/import/import-file.js';
 import { kMeans } from '../src/model/clusters/kmeans.js';
+import { createRng } from '../src/shared/seeded-random.js';
 import { type BenchRow, seconds } from './harness.js';
 import { PYTHON, peerEnv, pythonMissing, runPythonPeer } from './python-peer.js';
 

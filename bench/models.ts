@@ -6,9 +6,9 @@ import { type BgNbdParams, fitBgNbd } from '../src/model/predict/bgnbd.js';
 import { fitGammaGamma } from '../src/model/predict/gamma-gamma.js';
 import { minimizeNelderMead } from '../src/model/predict/optimize.js';
 import { simulateBgNbd } from '../src/model/predict/simulate.js';
-import { lnGamma } from '../src/model/predict/special.js';
 import type { RfmSummaries } from '../src/model/predict/summaries-types.js';
 import { summarizePurchases } from '../src/model/predict/summarize.js';
+import { lnGamma } from '../src/shared/special-functions.js';
 import { type Benchmark, type BenchRow, seconds } from './harness.js';
 import { kmeansRows, processRows } from './models-processes.js';
 

@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWarehouse } from '../src/engine/open.js';
-import { createRng } from '../src/generate/random.js';
 import { fitClassifier } from '../src/model/propensity/classifier.js';
 import { applyEncoding, learnEncoding } from '../src/model/propensity/encode-table.js';
 import { fitPropensityFromFile } from '../src/model/propensity/file-propensity.js';
 import { readTable } from '../src/model/propensity/read-table.js';
+import { createRng } from '../src/shared/seeded-random.js';
 import { type Benchmark, type BenchRow, seconds } from './harness.js';
 import { pythonMissing, runPythonPeer } from './python-peer.js';
 

@@ -104,16 +104,6 @@ export type {
   RatioAggregate,
 } from './measure/arm-stats.js';
 export {
-  type ArmPlan,
-  type ArmRange,
-  armAssigner,
-  armRanges,
-  assignArm,
-  HOLDOUT_ARM,
-  hashBucket,
-  type VariantPlan,
-} from './measure/assignment.js';
-export {
   benjaminiHochberg,
   CORRECTION_METHODS,
   type CorrectionMethod,
@@ -285,7 +275,6 @@ export {
   type SegmentRefreshResult,
   segmentMembers,
 } from './segment/memberships.js';
-export { evaluateSegmentsReference, type ReferenceEvent } from './segment/reference.js';
 export { type SegmentReport, segmentReport } from './segment/segment-report.js';
 export { type DefinitionProblem, validateDefinition } from './segment/validate-definition.js';
 export { type ApiRoute, defineRoute } from './server/admin-routes.js';
@@ -297,3 +286,13 @@ export {
   type StartOptions,
   startServer,
 } from './server/app.js';
+export {
+  type ArmPlan,
+  type ArmRange,
+  armAssigner,
+  armRanges,
+  assignArm,
+  HOLDOUT_ARM,
+  hashBucket,
+  type VariantPlan,
+} from './shared/arm-assignment.js';

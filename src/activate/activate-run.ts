@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { durationMs } from '../config/duration.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
-import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
+import { assignArm, HOLDOUT_ARM } from '../shared/arm-assignment.js';
+import { Timestamp } from '../shared/timestamp.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
 import { consentAsOf, consentBlock, consentRelied, suppressionCheck } from './guards.js';
-import { type DrainSummary, drainOutbox } from './outbox.js';
+import { DrainSummarySchema, drainOutbox } from './outbox.js';
 import { type Play, type Playbook, purposeOf } from './playbook.js';
 import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
 
@@ -19,18 +21,23 @@ import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
  * outbox sends. Each play's decisions and its trigger cursor commit together, so a crash replays them and the
  * idempotency keys make the replay a no-op.
  */
-export interface ActivationSummary {
-  asOf: Date;
-  plays: {
-    play: string;
-    occurrences: number;
-    queued: number;
-    withheld: number;
-    blocked: number;
-    skipped: number;
-  }[];
-  outbox: DrainSummary;
-}
+export const ActivationSummarySchema = z
+  .object({
+    asOf: Timestamp,
+    plays: z.array(
+      z.object({
+        play: z.string(),
+        occurrences: z.number(),
+        queued: z.number(),
+        withheld: z.number(),
+        blocked: z.number(),
+        skipped: z.number(),
+      }),
+    ),
+    outbox: DrainSummarySchema,
+  })
+  .meta({ id: 'ActivationSummary' });
+export type ActivationSummary = z.output<typeof ActivationSummarySchema>;
 
 /** The statuses that mean "this person got the play" for re-entry purposes. */
 const DECIDED = ['pending', 'deferred', 'sent', 'withheld', 'dead'];

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { Timestamp } from '../shared/timestamp.js';
 import type { DeliveryMessage, DeliveryResult, Destination } from './destinations/destination.js';
 import {
   consentAsOf,
@@ -21,36 +23,54 @@ import { type Playbook, purposeOf } from './playbook.js';
  * which receivers dedupe (at-least-once delivery, effectively once). Failures retry with exponential backoff and
  * full jitter until the playbook's max attempts; then the row is dead, listed and replayable.
  */
-export type DeliveryStatus = 'pending' | 'deferred' | 'sent' | 'withheld' | 'blocked' | 'skipped' | 'dead';
+export const DELIVERY_STATUSES = [
+  'pending',
+  'deferred',
+  'sent',
+  'withheld',
+  'blocked',
+  'skipped',
+  'dead',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export interface DeliveryRow {
-  id: number;
-  idempotency_key: string;
-  play: string;
-  person_id: string;
-  trigger: 'enter' | 'exit' | 'schedule';
-  occurred_at: Date;
-  channel: string;
-  destination: string | null;
-  variant: string | null;
-  status: DeliveryStatus;
-  reason: string | null;
-  attempts: number;
-  next_attempt_at: Date | null;
-  last_error: string | null;
-  created_at: Date;
-  sent_at: Date | null;
-  /** The consent the delivery relied on (JSON: purpose, granted, answeredAt — or the default that applied). */
-  consent: string | null;
-}
+/** A row of `deliveries`, as listDeliveries returns it and the admin API prints it. */
+export const DeliveryRowSchema = z
+  .object({
+    id: z.number(),
+    idempotency_key: z.string(),
+    play: z.string(),
+    person_id: z.string(),
+    trigger: z.enum(['enter', 'exit', 'schedule']),
+    occurred_at: Timestamp,
+    channel: z.string(),
+    destination: z.string().nullable(),
+    variant: z.string().nullable(),
+    status: z.enum(DELIVERY_STATUSES),
+    reason: z.string().nullable(),
+    attempts: z.number(),
+    next_attempt_at: Timestamp.nullable(),
+    last_error: z.string().nullable(),
+    created_at: Timestamp,
+    sent_at: Timestamp.nullable(),
+    consent: z
+      .string()
+      .nullable()
+      .describe(
+        'the consent the delivery relied on (JSON: purpose, granted, answeredAt, or the default that applied)',
+      ),
+  })
+  .meta({ id: 'Delivery' });
+export type DeliveryRow = z.output<typeof DeliveryRowSchema>;
 
-export interface DrainSummary {
-  sent: number;
-  blocked: number;
-  deferred: number;
-  retried: number;
-  dead: number;
-}
+export const DrainSummarySchema = z.object({
+  sent: z.number(),
+  blocked: z.number(),
+  deferred: z.number(),
+  retried: z.number(),
+  dead: z.number(),
+});
+export type DrainSummary = z.output<typeof DrainSummarySchema>;
 
 /** Delay before attempt n+1 after n failures: full jitter over min(max, base·2^(n−1)), seeded by the key. */
 export function backoffMs(pb: Playbook, key: string, failures: number): number {

@@ -1,4 +1,5 @@
-import type { GroundTruth, JsonObject } from './generate.js';
+import { createRng, type Rng, type WeightedTable } from '../shared/seeded-random.js';
+import type { GroundTruth, JsonObject } from './generated-message.js';
 import {
   assertNever,
   emailFor,
@@ -11,7 +12,6 @@ import {
   surveyScore,
   Timeline,
 } from './person.js';
-import { createRng, type Rng, type WeightedTable } from './random.js';
 import {
   actionGapMs,
   type Calendar,

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { SegflowError } from '../errors.js';
+import { WeightedTable } from '../shared/seeded-random.js';
 import {
   ECOMMERCE_ARCHETYPES,
   ECOMMERCE_MIX,
@@ -10,8 +11,8 @@ import {
   ecommerceCampaigns,
   generateEcommercePerson,
 } from './ecommerce.js';
+import type { GroundTruth, SegmentEvent } from './generated-message.js';
 import { assertNever, type GeneratedUnit, toJsonLine } from './person.js';
-import { WeightedTable } from './random.js';
 import { generateSaasAccount, SAAS_ARCHETYPES, SAAS_MIX, type SaasContext, saasCampaigns } from './saas.js';
 import { Calendar, ECOMMERCE_SHAPE, SAAS_SHAPE } from './timing.js';
 
@@ -20,6 +21,8 @@ import { Calendar, ECOMMERCE_SHAPE, SAAS_SHAPE } from './timing.js';
  * a ground-truth record per person. Output is a pure function of the options (no wall clock, no Math.random), and it
  * is produced one person (or SaaS account) at a time, so memory does not grow with the number of people.
  */
+
+export type { GroundTruth, JsonObject, SegmentEvent } from './generated-message.js';
 
 export type GeneratorProfile = 'ecommerce' | 'saas';
 
@@ -35,61 +38,6 @@ export interface GenerateOptions {
   start?: string;
   /** Weights per archetype, merged over the profile's default mix (set one to 0 to leave it out). */
   archetypeMix?: Partial<Record<string, number>>;
-}
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
-export type SegmentEventType = 'track' | 'identify' | 'page' | 'screen' | 'group' | 'alias';
-
-/**
- * A generated Segment-spec message. Nested objects (context, product properties) may be shared between messages of
- * one batch: treat them as read-only.
- */
-export interface SegmentEvent {
-  type: SegmentEventType;
-  /** track: the event name. */
-  event?: string;
-  /** page / screen: the page or screen name. */
-  name?: string;
-  messageId: string;
-  userId?: string;
-  anonymousId?: string;
-  /** group: the account id. */
-  groupId?: string;
-  /** alias: the identifier merged into userId. */
-  previousId?: string;
-  /** ISO-8601 UTC with milliseconds. */
-  timestamp: string;
-  properties?: JsonObject;
-  traits?: JsonObject;
-  context?: JsonObject;
-}
-
-/** What the simulation knows about a person and the data only shows indirectly. */
-export interface GroundTruth {
-  /**
-   * The person's key: its userId when it ever identified, else its smallest anonymousId — the id segflow's identity
-   * graph should choose as the canonical person id.
-   */
-  personKey: string;
-  archetype: string;
-  /**
-   * Expected purchases per active day (ecommerce: Order Completed; saas: monthly invoices of the paying admin, 0 for
-   * other users). The active window runs from the window start (or the in-window signup) to the churn date (or the
-   * window end); the expected count in it is exactly purchaseRatePerDay × active days.
-   */
-  purchaseRatePerDay: number;
-  /** When the person (saas: the account) stopped for good, inside the window; no message of it comes later. */
-  churnDate: string | null;
-  /** saas: the account (group) id. */
-  accountId?: string;
-  /** Every anonymousId used in the person's messages (including an aliased previousId), in order of first use. */
-  anonymousIds: string[];
-  userId: string | null;
-  /** When the person (saas: the user) signed up; before the window for existing customers; null if never registered. */
-  signupDate: string | null;
-  /** saas: the user's role in the account. */
-  role?: string;
 }
 
 export const DEFAULT_MIX: Record<GeneratorProfile, Record<string, number>> = {

@@ -1,5 +1,5 @@
-import type { GroundTruth, JsonObject, SegmentEvent, SegmentEventType } from './generate.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../shared/seeded-random.js';
+import type { GroundTruth, JsonObject, SegmentEvent, SegmentEventType } from './generated-message.js';
 
 /**
  * The timeline of one generated unit (an ecommerce person, or a SaaS account with its users): the profile code adds

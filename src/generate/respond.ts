@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fnv1a32 } from '../measure/assignment.js';
+import { fnv1a32 } from '../shared/arm-assignment.js';
 
 /**
  * Simulated customers who respond to a play: a webhook receiver on 127.0.0.1 that, for each message it receives,

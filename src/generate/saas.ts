@@ -1,4 +1,5 @@
-import type { GroundTruth, JsonObject } from './generate.js';
+import { createRng, type Rng, WeightedTable } from '../shared/seeded-random.js';
+import type { GroundTruth, JsonObject } from './generated-message.js';
 import {
   assertNever,
   clamp,
@@ -12,7 +13,6 @@ import {
   surveyScore,
   Timeline,
 } from './person.js';
-import { createRng, type Rng, WeightedTable } from './random.js';
 import { actionGapMs, type Calendar, DAY_MS, delayMs, HOUR_MS, MINUTE_MS, WindowDensity } from './timing.js';
 
 /**

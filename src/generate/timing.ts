@@ -1,4 +1,4 @@
-import type { Rng } from './random.js';
+import type { Rng } from '../shared/seeded-random.js';
 
 /**
  * When simulated people are active: a weekly cycle and a time-of-day shape per profile, a calendar that turns them

@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
+import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
+import { Timestamp } from '../shared/timestamp.js';
 
 /**
  * The audit log: append-only rows of who (an API key id, or the CLI's OS user), what (an action and its target),
@@ -15,15 +17,19 @@ export interface AuditEntry {
   at?: Date;
 }
 
-export interface AuditRow {
-  id: number;
-  occurred_at: Date;
-  actor: string;
-  action: string;
-  target: string | null;
-  source: string | null;
-  detail: string | null;
-}
+/** A row of `audit_log`, as readAudit returns it and the admin API prints it. */
+export const AuditRowSchema = z
+  .object({
+    id: z.number(),
+    occurred_at: Timestamp,
+    actor: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    source: z.string().nullable(),
+    detail: z.string().nullable().describe('JSON text'),
+  })
+  .meta({ id: 'AuditEntry' });
+export type AuditRow = z.output<typeof AuditRowSchema>;
 
 /** The actor of a command-line call. */
 export function cliActor(): string {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
@@ -69,17 +70,48 @@ export interface DeleteOptions extends PrivacyRequestOptions {
   tombstoneOnly?: boolean;
 }
 
-export interface DeleteResult {
-  /** The tombstone of the identifier asked for (the only trace left). */
-  tombstone: string;
-  /** How many people were deleted (0 with tombstoneOnly). */
-  persons: number;
-  identifiers: number;
-  rows: Record<string, number>;
-  filesRewritten: number;
-  /** The privacy request, whose erasure from storage `privacyStatus` reports (see erasure.ts). */
-  requestId: number;
-}
+export const DeleteResultSchema = z
+  .object({
+    tombstone: z.string().describe('the tombstone of the identifier asked for (the only trace left)'),
+    persons: z.int().describe('how many people were deleted (0 with tombstoneOnly)'),
+    identifiers: z.number(),
+    rows: z.record(z.string(), z.number()).describe('table → rows deleted'),
+    filesRewritten: z.number(),
+    requestId: z
+      .int()
+      .describe(
+        'the privacy request; its erasure from storage shows in privacy status / /api/v1/privacy/requests',
+      ),
+  })
+  .meta({ id: 'DeleteResult' });
+export type DeleteResult = z.output<typeof DeleteResultSchema>;
+
+/** A stored row in an export: column → value as JSON. */
+const ExportRow = z.record(z.string(), z.json());
+
+/** Everything held about a person (an access request): their rows of every table that holds personal data. */
+export const PersonExportSchema = z
+  .object({
+    person_id: z.string(),
+    identifiers: z.array(z.string()),
+    exported_at: z.iso.datetime(),
+    events: z.array(ExportRow),
+    traits: z.array(ExportRow),
+    consent: z.array(ExportRow),
+    accounts: z.array(ExportRow),
+  })
+  .catchall(z.array(ExportRow).describe("the person's rows of a table keyed by person_id"))
+  .meta({ id: 'PersonExport' });
+export type PersonExport = z.output<typeof PersonExportSchema>;
+
+/** An access request's answer: one person's export, or each person's when the identifier matched several. */
+export const PrivacyExportSchema = z
+  .union([
+    PersonExportSchema,
+    z.object({ exported_at: z.iso.datetime(), people: z.array(PersonExportSchema) }),
+  ])
+  .meta({ id: 'PrivacyExport' });
+export type PrivacyExport = z.output<typeof PrivacyExportSchema>;
 
 /** Delete everyone the identifier names (see the module comment and find-people.ts). */
 export async function deletePerson(
@@ -250,16 +282,15 @@ export async function exportPerson(
   identifier: string,
   actor: { actor: string; source?: string },
   options: PrivacyRequestOptions = {},
-): Promise<Record<string, unknown>> {
+): Promise<PrivacyExport> {
   const people = await resolvePeople(wh, { identifier, ...options, ...traitsOption(options) });
   const exports: Record<string, unknown>[] = [];
   for (const p of people) exports.push(await exportOne(wh, p.personId, p.identifiers));
   await recordAudit(wh, { ...actor, action: 'privacy.export', target: identifier });
   const out = exports.length === 1 ? exports[0]! : { exported_at: new Date().toISOString(), people: exports };
-  return JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as Record<
-    string,
-    unknown
-  >;
+  return PrivacyExportSchema.parse(
+    JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))),
+  );
 }
 
 async function exportOne(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { Timestamp } from '../shared/timestamp.js';
 
 /**
  * Retention windows per event type (`retention:` in segflow.config.yaml): keys are track event names or message
@@ -49,11 +50,14 @@ export function retentionConfig(section: unknown): RetentionConfig {
   return parsed.data;
 }
 
-export interface PurgeResult {
-  asOf: Date;
-  dryRun: boolean;
-  rules: { key: string; keep: string; before: Date; events: number }[];
-}
+export const PurgeResultSchema = z
+  .object({
+    asOf: Timestamp,
+    dryRun: z.boolean(),
+    rules: z.array(z.object({ key: z.string(), keep: z.string(), before: Timestamp, events: z.number() })),
+  })
+  .meta({ id: 'PurgeResult' });
+export type PurgeResult = z.output<typeof PurgeResultSchema>;
 
 const TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 

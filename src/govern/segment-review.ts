@@ -1,7 +1,9 @@
+import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
 import { type KpiDefinition, kpiByName, measureConfig } from '../measure/kpi.js';
 import { measureReport } from '../measure/measure-report.js';
 import { segmentReport } from '../segment/segment-report.js';
+import { Timestamp } from '../shared/timestamp.js';
 
 /**
  * The monthly segment review: for every active segment, its size and trend, its overlap with the others, when its
@@ -9,25 +11,30 @@ import { segmentReport } from '../segment/segment-report.js';
  * retire) with its reasons: retire what is empty or tiny, or whose plays have had enough exposure and show no lift;
  * merge near-duplicates.
  */
-export interface SegmentReview {
-  segment: string;
-  size: number;
-  share: number;
-  trend: { asOf: Date; size: number }[];
-  lastChanged: Date | null;
-  version: number;
-  overlaps: { segment: string; jaccard: number }[];
-  plays: {
-    play: string;
-    kpi: string;
-    exposed: number;
-    lift: number | null;
-    ci: [number, number] | null;
-    pValue: number | null;
-  }[];
-  recommendation: 'keep' | 'merge' | 'retire';
-  reasons: string[];
-}
+export const SegmentReviewSchema = z
+  .object({
+    segment: z.string(),
+    size: z.number(),
+    share: z.number(),
+    trend: z.array(z.object({ asOf: Timestamp, size: z.number() })),
+    lastChanged: Timestamp.nullable(),
+    version: z.number(),
+    overlaps: z.array(z.object({ segment: z.string(), jaccard: z.number() })),
+    plays: z.array(
+      z.object({
+        play: z.string(),
+        kpi: z.string(),
+        exposed: z.number(),
+        lift: z.number().nullable(),
+        ci: z.tuple([z.number(), z.number()]).nullable(),
+        pValue: z.number().nullable(),
+      }),
+    ),
+    recommendation: z.enum(['keep', 'merge', 'retire']),
+    reasons: z.array(z.string()),
+  })
+  .meta({ id: 'SegmentReview' });
+export type SegmentReview = z.output<typeof SegmentReviewSchema>;
 
 export interface ReviewOptions {
   asOf?: Date;

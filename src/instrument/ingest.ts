@@ -9,7 +9,16 @@ import {
   type RecordField,
 } from './prepare-message.js';
 import { updateProfileFacts } from './profile-facts.js';
-import { MAX_EVENT_BYTES, MESSAGE_TYPES, PLACEHOLDER_IDS, REVENUE_PROPERTIES } from './segment-spec.js';
+import {
+  MAX_EVENT_BYTES,
+  MESSAGE_OBJECT_FIELDS,
+  MESSAGE_SCALAR_FIELDS,
+  MESSAGE_TYPES,
+  type ObjectField,
+  PLACEHOLDER_IDS,
+  REVENUE_PROPERTIES,
+  type ScalarField,
+} from './segment-spec.js';
 
 /**
  * The one ingestion pipeline. Every way events arrive (file import, collector batches, library calls) is expressed
@@ -24,27 +33,14 @@ import { MAX_EVENT_BYTES, MESSAGE_TYPES, PLACEHOLDER_IDS, REVENUE_PROPERTIES } f
  * Everything runs in the caller's transaction, so a batch lands whole or not at all.
  */
 
-/** The top-level message fields holding one value (text, a number or a date-time). */
-export const SCALAR_FIELDS = [
-  'type',
-  'event',
-  'name',
-  'messageId',
-  'userId',
-  'anonymousId',
-  'groupId',
-  'previousId',
-  'timestamp',
-  'originalTimestamp',
-  'sentAt',
-  'receivedAt',
-] as const;
-/** The top-level message fields holding an object. */
-export const OBJECT_FIELDS = ['properties', 'traits', 'context', 'integrations'] as const;
+/** The top-level message fields holding one value (text, a number or a date-time): from SegmentMessageSchema. */
+export const SCALAR_FIELDS = MESSAGE_SCALAR_FIELDS;
+/** The top-level message fields holding an object: from SegmentMessageSchema. */
+export const OBJECT_FIELDS = MESSAGE_OBJECT_FIELDS;
 /** The top-level message fields read from each input row. */
-export const STAGE_FIELDS = [...SCALAR_FIELDS, ...OBJECT_FIELDS] as const;
-export type StageField = (typeof STAGE_FIELDS)[number];
-export type ScalarField = (typeof SCALAR_FIELDS)[number];
+export const STAGE_FIELDS: readonly StageField[] = [...SCALAR_FIELDS, ...OBJECT_FIELDS];
+export type StageField = ScalarField | ObjectField;
+export type { ScalarField };
 
 /** Temp tables of one ingest; the connection is serialized, so fixed names cannot collide. */
 export const RAW_TABLE = '_sf_raw';

@@ -1,19 +1,33 @@
+import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { Timestamp } from '../shared/timestamp.js';
 import type { JsonObject } from './segment-spec.js';
 
-export interface PersonProfile {
-  personId: string;
-  identified: boolean;
-  identifiers: { identifier: string; isUser: boolean }[];
-  firstSeen: Date;
-  lastSeen: Date;
-  eventCount: number;
-  traits: JsonObject;
-  consent: Record<string, boolean>;
-  accounts: string[];
-  recentEvents: { ts: Date; type: string; event: string | null; name: string | null; messageId: string }[];
-}
+/** A person as segflow knows them: identifiers, latest traits, consent, accounts and recent events. */
+export const PersonProfileSchema = z
+  .object({
+    personId: z.string().describe('the canonical person id'),
+    identified: z.boolean().describe('whether any identifier is a userId'),
+    identifiers: z.array(z.object({ identifier: z.string(), isUser: z.boolean() })),
+    firstSeen: Timestamp,
+    lastSeen: Timestamp,
+    eventCount: z.int(),
+    traits: z.record(z.string(), z.json()).describe('latest value per trait'),
+    consent: z.record(z.string(), z.boolean()).describe('purpose → granted'),
+    accounts: z.array(z.string()).describe('group ids'),
+    recentEvents: z.array(
+      z.object({
+        ts: Timestamp,
+        type: z.string(),
+        event: z.string().nullable(),
+        name: z.string().nullable(),
+        messageId: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'Person' });
+export type PersonProfile = z.output<typeof PersonProfileSchema>;
 
 function parseJson<T>(text: unknown, fallback: T): T {
   return typeof text === 'string' ? (JSON.parse(text) as T) : fallback;

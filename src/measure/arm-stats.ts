@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SegflowError } from '../errors.js';
 
 /**
@@ -36,14 +37,15 @@ export interface RatioAggregate {
 }
 
 /** What the tests need of an arm: size, mean and the per-person variance of the quantity compared. */
-export interface ArmStats {
-  n: number;
-  mean: number;
-  /** Per-person variance (sample variance, n − 1 denominator; p(1 − p) for proportions; delta method for ratios). */
-  variance: number;
-  /** Standard error of the mean: √(variance / n). */
-  standardError: number;
-}
+export const ArmStatsSchema = z.object({
+  n: z.number(),
+  mean: z.number(),
+  variance: z
+    .number()
+    .describe('per-person variance (n − 1 denominator; p(1 − p) for proportions; delta method for ratios)'),
+  standardError: z.number().describe('standard error of the mean: √(variance / n)'),
+});
+export type ArmStats = z.output<typeof ArmStatsSchema>;
 
 function invalid(message: string, hint: string): SegflowError {
   return new SegflowError('STATS_INPUT_INVALID', message, hint);

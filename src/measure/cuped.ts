@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import {
-  type ArmStats,
+  ArmStatsSchema,
   type Moments,
   meanArmStats,
   requireConsistentCovariance,
@@ -7,8 +8,15 @@ import {
   sampleCovariance,
   sampleVariance,
 } from './arm-stats.js';
-import { DEFAULT_ALPHA, type Estimate, requireAlpha, tEstimate, welchDegreesOfFreedom } from './inference.js';
-import { type LiftOptions, type LiftResult, liftFromArms } from './lift.js';
+import {
+  DEFAULT_ALPHA,
+  type Estimate,
+  EstimateSchema,
+  requireAlpha,
+  tEstimate,
+  welchDegreesOfFreedom,
+} from './inference.js';
+import { type LiftOptions, LiftResultSchema, liftFromArms } from './lift.js';
 
 /**
  * CUPED (Deng, Xu, Kohavi & Walker, "Improving the Sensitivity of Online Controlled Experiments by Utilizing
@@ -32,28 +40,25 @@ export interface CovariateAggregate {
   sumProducts: number;
 }
 
-export interface CupedArmStats extends ArmStats {
-  /** Mean of the pre-period covariate. */
-  preMean: number;
-  /** Ȳ − θ·X̄. */
-  adjustedMean: number;
-  /** Per-person variance of Y − θX: s²_Y + θ²·s²_X − 2θ·s_XY. */
-  adjustedVariance: number;
-}
+export const CupedArmStatsSchema = ArmStatsSchema.extend({
+  preMean: z.number().describe('mean of the pre-period covariate'),
+  adjustedMean: z.number().describe('Ȳ − θ·X̄'),
+  adjustedVariance: z.number().describe('per-person variance of Y − θX: s²_Y + θ²·s²_X − 2θ·s_XY'),
+});
+export type CupedArmStats = z.output<typeof CupedArmStatsSchema>;
 
-export interface CupedLiftResult extends LiftResult {
-  kind: 'cuped';
-  control: CupedArmStats;
-  treatment: CupedArmStats;
-  /** θ = Cov(X, Y) / Var(X), from both arms pooled; 0 when either has no variance (then nothing is adjusted). */
-  theta: number;
-  /** Pooled correlation of the covariate with the KPI. */
-  correlation: number;
-  /** 1 − Var(adjusted absolute lift) / Var(unadjusted): the share of variance CUPED removed. */
-  varianceReduction: number;
-  /** The same comparison without the covariate, for reference. */
-  unadjusted: { absolute: Estimate; relative: Estimate | null };
-}
+export const CupedLiftResultSchema = LiftResultSchema.extend({
+  kind: z.literal('cuped'),
+  control: CupedArmStatsSchema,
+  treatment: CupedArmStatsSchema,
+  theta: z.number().describe('θ = Cov(X, Y) / Var(X), from both arms pooled; 0 when either has no variance'),
+  correlation: z.number().describe('pooled correlation of the covariate with the KPI'),
+  varianceReduction: z.number().describe('the share of variance CUPED removed'),
+  unadjusted: z
+    .object({ absolute: EstimateSchema, relative: EstimateSchema.nullable() })
+    .describe('the same comparison without the covariate, for reference'),
+}).meta({ id: 'CupedLiftResult' });
+export type CupedLiftResult = z.output<typeof CupedLiftResultSchema>;
 
 interface ArmMoments {
   n: number;

@@ -1,3 +1,5 @@
+import { lnGamma } from '../shared/special-functions.js';
+
 /**
  * The probability distributions the Measure statistics need: the standard normal, Student's t and chi-square, each
  * with its CDF, upper tail and quantile.
@@ -7,7 +9,7 @@
  * closed forms and published tables (test/measure/distributions.test.ts).
  *
  * Algorithms (all double precision, relative accuracy about 1e-14 in the ranges the statistics use):
- * - log Γ: Lanczos' approximation with Godfrey's coefficients (g = 7, 9 terms), reflection below 1/2.
+ * - log Γ: `lnGamma` from src/shared/special-functions.ts (Lanczos, shared with the customer-base models).
  * - regularised incomplete gamma P(a, x), Q(a, x): the power series below x < a + 1, else Legendre's continued
  *   fraction evaluated by the modified Lentz method (Numerical Recipes, 3rd ed., §6.2).
  * - regularised incomplete beta I_x(a, b): the continued fraction of Numerical Recipes §6.4 by modified Lentz, on
@@ -23,26 +25,7 @@
 const EPS = 1e-15;
 const TINY = 1e-300;
 const MAX_ITERATIONS = 100_000;
-
-// Godfrey's Lanczos coefficients for g = 7.
-const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-];
 const LN_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
-
-/** ln Γ(x) for x > 0. */
-export function logGamma(x: number): number {
-  if (x < 0.5) {
-    // Reflection: Γ(x)Γ(1 − x) = π / sin(πx).
-    return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  }
-  const z = x - 1;
-  let sum = LANCZOS[0]!;
-  for (let i = 1; i < LANCZOS.length; i++) sum += LANCZOS[i]! / (z + i);
-  const t = z + 7.5;
-  return LN_SQRT_2PI + (z + 0.5) * Math.log(t) - t + Math.log(sum);
-}
 
 /**
  * ln Γ(a + b) − ln Γ(a). For large a the two logarithms are huge and nearly equal, so their difference is taken
@@ -50,7 +33,7 @@ export function logGamma(x: number): number {
  * series' correction terms.
  */
 function logGammaRatio(a: number, b: number): number {
-  if (a < 20) return logGamma(a + b) - logGamma(a);
+  if (a < 20) return lnGamma(a + b) - lnGamma(a);
   const correction = (x: number) => {
     const x2 = x * x;
     return (1 / 12 - (1 / 360 - (1 / 1260 - 1 / (1680 * x2)) / x2) / x2) / x;
@@ -61,7 +44,7 @@ function logGammaRatio(a: number, b: number): number {
 /** Regularised lower incomplete gamma P(a, x) and its complement Q(a, x) = 1 − P, each computed directly. */
 function incompleteGamma(a: number, x: number): { lower: number; upper: number } {
   if (x <= 0) return { lower: 0, upper: 1 };
-  const logPrefix = a * Math.log(x) - x - logGamma(a);
+  const logPrefix = a * Math.log(x) - x - lnGamma(a);
   if (x < a + 1) {
     // Series: P = e^{−x} x^a / Γ(a+1) · Σ x^n / ((a+1)…(a+n)).
     let term = 1 / a;
@@ -137,7 +120,7 @@ export function regularizedBeta(a: number, b: number, x: number, y = 1 - x): num
   // ln of x^a y^b / B(a, b); logarithms of numbers near 1 via log1p of their exactly known complements.
   const logX = y < 0.5 ? Math.log1p(-y) : Math.log(x);
   const logY = x < 0.5 ? Math.log1p(-x) : Math.log(y);
-  const logInvBeta = a >= b ? logGammaRatio(a, b) - logGamma(b) : logGammaRatio(b, a) - logGamma(a);
+  const logInvBeta = a >= b ? logGammaRatio(a, b) - lnGamma(b) : logGammaRatio(b, a) - lnGamma(a);
   const logFront = logInvBeta + a * logX + b * logY;
   if (x < (a + 1) / (a + b + 2)) return (Math.exp(logFront) * betaContinuedFraction(a, b, x)) / a;
   return 1 - (Math.exp(logFront) * betaContinuedFraction(b, a, y)) / b;
@@ -298,7 +281,7 @@ export function studentTPdf(t: number, df: number): number {
     const second = ((((3 * t2 - 28) * t2 + 30) * t2 + 12) * t2 + 3) * (1 / 96);
     return normalPdf(t) * (1 + first / df + second / (df * df));
   }
-  const logC = logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
+  const logC = lnGamma((df + 1) / 2) - lnGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
   return Math.exp(logC - ((df + 1) / 2) * Math.log1p((t * t) / df));
 }
 
@@ -351,7 +334,7 @@ export function chiSquarePdf(x: number, df: number): number {
   if (x < 0) return 0;
   if (x === 0) return df === 2 ? 0.5 : df < 2 ? Number.POSITIVE_INFINITY : 0;
   const k = df / 2;
-  return Math.exp((k - 1) * Math.log(x) - x / 2 - k * Math.LN2 - logGamma(k));
+  return Math.exp((k - 1) * Math.log(x) - x / 2 - k * Math.LN2 - lnGamma(k));
 }
 
 /** The p-quantile of χ²(df). */

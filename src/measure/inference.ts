@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SegflowError } from '../errors.js';
 import type { ArmStats } from './arm-stats.js';
 import { studentTCdf, studentTQuantile } from './distributions.js';
@@ -7,22 +8,19 @@ import { studentTCdf, studentTQuantile } from './distributions.js';
  * with Student's t (the conventions of GrowthBook's frequentist engine, gbstats).
  */
 
-export interface Interval {
-  lower: number;
-  upper: number;
-}
+export const IntervalSchema = z.object({ lower: z.number(), upper: z.number() });
+export type Interval = z.output<typeof IntervalSchema>;
 
-export interface Estimate {
-  /** The point estimate (a difference in means, or a relative change such as 0.12 = +12 %). */
-  estimate: number;
-  standardError: number;
-  /** Two-sided confidence interval at the result's confidence level. */
-  ci: Interval;
-  /** Two-sided p-value of "no difference". */
-  pValue: number;
-  /** pValue < alpha, equivalently: the interval excludes 0. */
-  significant: boolean;
-}
+export const EstimateSchema = z
+  .object({
+    estimate: z.number().describe('a difference in means, or a relative change such as 0.12 = +12 %'),
+    standardError: z.number(),
+    ci: IntervalSchema.describe("two-sided confidence interval at the result's confidence level"),
+    pValue: z.number().describe('two-sided p-value of "no difference"'),
+    significant: z.boolean().describe('pValue < alpha: the interval excludes 0'),
+  })
+  .meta({ id: 'Estimate' });
+export type Estimate = z.output<typeof EstimateSchema>;
 
 export const DEFAULT_ALPHA = 0.05;
 

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import {
   type ArmStats,
+  ArmStatsSchema,
   type MeanAggregate,
   meanArmStats,
   type ProportionAggregate,
@@ -7,7 +9,14 @@ import {
   type RatioAggregate,
   ratioArmStats,
 } from './arm-stats.js';
-import { DEFAULT_ALPHA, type Estimate, requireAlpha, tEstimate, welchDegreesOfFreedom } from './inference.js';
+import {
+  DEFAULT_ALPHA,
+  type Estimate,
+  EstimateSchema,
+  requireAlpha,
+  tEstimate,
+  welchDegreesOfFreedom,
+} from './inference.js';
 
 /**
  * Lift of a treatment arm over its control (the holdout): absolute and relative, each with a Welch confidence
@@ -15,23 +24,24 @@ import { DEFAULT_ALPHA, type Estimate, requireAlpha, tEstimate, welchDegreesOfFr
  * (gbstats, two-sided t-test), so its published test vectors apply (test/measure/lift.test.ts).
  */
 
-export type LiftKind = 'mean' | 'proportion' | 'ratio' | 'cuped';
+export const LIFT_KINDS = ['mean', 'proportion', 'ratio', 'cuped'] as const;
+export type LiftKind = (typeof LIFT_KINDS)[number];
 
-export interface LiftResult {
-  kind: LiftKind;
-  /** 1 − alpha, e.g. 0.95. */
-  confidenceLevel: number;
-  control: ArmStats;
-  treatment: ArmStats;
-  /** Welch–Satterthwaite degrees of freedom, shared by both estimates. */
-  degreesOfFreedom: number;
-  /** Treatment mean − control mean, in the metric's unit. */
-  absolute: Estimate;
-  /** (treatment − control) / control, e.g. 0.12 = +12 %; null when the control mean is not positive. */
-  relative: Estimate | null;
-  /** Plain-language remarks, e.g. why the relative lift is missing. */
-  notes: string[];
-}
+export const LiftResultSchema = z
+  .object({
+    kind: z.enum(LIFT_KINDS),
+    confidenceLevel: z.number().describe('1 − alpha, e.g. 0.95'),
+    control: ArmStatsSchema,
+    treatment: ArmStatsSchema,
+    degreesOfFreedom: z.number().describe('Welch–Satterthwaite degrees of freedom, shared by both estimates'),
+    absolute: EstimateSchema.describe("treatment mean − control mean, in the metric's unit"),
+    relative: EstimateSchema.nullable().describe(
+      '(treatment − control) / control, e.g. 0.12 = +12 %; null when the control mean is not positive',
+    ),
+    notes: z.array(z.string()).describe('plain-language remarks, e.g. why the relative lift is missing'),
+  })
+  .meta({ id: 'LiftResult' });
+export type LiftResult = z.output<typeof LiftResultSchema>;
 
 export interface LiftOptions {
   /** Significance level; 0.05 gives 95 % intervals. */

@@ -1,14 +1,16 @@
+import { z } from 'zod';
 import { durationMs } from '../config/duration.js';
 import { Params } from '../engine/params.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
-import { HOLDOUT_ARM } from './assignment.js';
+import { HOLDOUT_ARM } from '../shared/arm-assignment.js';
+import { Timestamp } from '../shared/timestamp.js';
 import { type CorrectionMethod, correctPValues } from './corrections.js';
-import { type CupedLiftResult, cupedLift } from './cuped.js';
-import type { KpiDefinition } from './kpi.js';
-import { type LiftResult, meanLift, proportionLift, ratioLift } from './lift.js';
-import { type MdeResult, minimumDetectableEffect } from './power.js';
-import { type SrmResult, sampleRatioMismatch } from './srm.js';
+import { CupedLiftResultSchema, cupedLift } from './cuped.js';
+import { KpiDefinition } from './kpi.js';
+import { LiftResultSchema, meanLift, proportionLift, ratioLift } from './lift.js';
+import { type MdeResult, MdeResultSchema, minimumDetectableEffect } from './power.js';
+import { SrmResultSchema, sampleRatioMismatch } from './srm.js';
 
 /**
  * The lift report of one play: for every KPI (and every segment asked for), the treatment arm against the holdout,
@@ -28,35 +30,47 @@ export interface MeasureReportOptions {
   alpha?: number;
 }
 
-export interface KpiLift {
-  kpi: string;
-  kind: KpiDefinition['kind'];
-  /** null for everyone exposed; else a segment the person was in at first exposure. */
-  segment: string | null;
-  /** People exposed whose window has not ended by the report's time (left out). */
-  pending: number;
-  lift: LiftResult | null;
-  /** With a pre-period covariate: the CUPED-adjusted comparison (null when the KPI has none). */
-  cuped: CupedLiftResult | null;
-  /** p-value adjusted over every KPI × segment row of the report. */
-  holmP: number | null;
-  benjaminiHochbergP: number | null;
-  /** Why there is no lift (too few people in an arm, …). */
-  note?: string;
-}
+export const KpiLiftSchema = z
+  .object({
+    kpi: z.string(),
+    kind: z.enum(
+      KpiDefinition.options.map((o) => o.shape.kind.value) as [
+        KpiDefinition['kind'],
+        ...KpiDefinition['kind'][],
+      ],
+    ),
+    segment: z
+      .string()
+      .nullable()
+      .describe('null for everyone exposed; else a segment the person was in at first exposure'),
+    pending: z.number().describe("people exposed whose window has not ended by the report's time (left out)"),
+    lift: LiftResultSchema.nullable(),
+    cuped: CupedLiftResultSchema.nullable().describe(
+      'with a pre-period covariate: the CUPED-adjusted comparison (null when the KPI has none)',
+    ),
+    holmP: z.number().nullable().describe('p-value adjusted over every KPI × segment row of the report'),
+    benjaminiHochbergP: z.number().nullable(),
+    note: z.string().optional().describe('why there is no lift (too few people in an arm, …)'),
+  })
+  .meta({ id: 'KpiLift' });
+export type KpiLift = z.output<typeof KpiLiftSchema>;
 
-export interface MeasureReport {
-  play: string;
-  asOf: Date;
-  arms: { arm: string; people: number }[];
-  firstExposure: Date | null;
-  lastExposure: Date | null;
-  srm: SrmResult | null;
-  holdoutShare: number | null;
-  rows: KpiLift[];
-  /** The smallest lift of the first KPI detectable with 80% power at the people exposed so far. */
-  mde: MdeResult | null;
-}
+export const MeasureReportSchema = z
+  .object({
+    play: z.string(),
+    asOf: Timestamp,
+    arms: z.array(z.object({ arm: z.string(), people: z.number() })),
+    firstExposure: Timestamp.nullable(),
+    lastExposure: Timestamp.nullable(),
+    srm: SrmResultSchema.nullable(),
+    holdoutShare: z.number().nullable(),
+    rows: z.array(KpiLiftSchema),
+    mde: MdeResultSchema.nullable().describe(
+      'the smallest lift of the first KPI detectable with 80% power at the people exposed so far',
+    ),
+  })
+  .meta({ id: 'MeasureReport', description: 'see docs/measure.md' });
+export type MeasureReport = z.output<typeof MeasureReportSchema>;
 
 interface ArmRow {
   arm: string;

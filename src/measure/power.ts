@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SegflowError } from '../errors.js';
 import { normalCdf, normalQuantile } from './distributions.js';
 import { DEFAULT_ALPHA, requireAlpha } from './inference.js';
@@ -32,18 +33,22 @@ export interface PowerDesign {
 
 export const DEFAULT_POWER = 0.8;
 
-export interface MdeResult {
-  people: number;
-  holdoutPeople: number;
-  treatmentPeople: number;
-  alpha: number;
-  power: number;
-  baseline: number;
-  /** Smallest increase detectable with the given power, in the KPI's unit. */
-  absolute: number;
-  /** The same as a share of the baseline (0.1 = +10 %); null when the baseline is 0. */
-  relative: number | null;
-}
+export const MdeResultSchema = z
+  .object({
+    people: z.number(),
+    holdoutPeople: z.number(),
+    treatmentPeople: z.number(),
+    alpha: z.number(),
+    power: z.number(),
+    baseline: z.number(),
+    absolute: z.number().describe("smallest increase detectable with the given power, in the KPI's unit"),
+    relative: z
+      .number()
+      .nullable()
+      .describe('the same as a share of the baseline; null when the baseline is 0'),
+  })
+  .meta({ id: 'MdeResult' });
+export type MdeResult = z.output<typeof MdeResultSchema>;
 
 export interface SampleSizeResult {
   /** People needed in total (holdout + treatment). */

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SegflowError } from '../errors.js';
 import { chiSquareQuantile, chiSquareSurvival } from './distributions.js';
 
@@ -11,22 +12,21 @@ import { chiSquareQuantile, chiSquareSurvival } from './distributions.js';
 /** The conventional SRM threshold: strict, because the check runs on every read of every play. */
 export const SRM_THRESHOLD = 0.001;
 
-export interface SrmResult {
-  counts: number[];
-  /** Planned shares, normalised to sum to 1. */
-  expectedShares: number[];
-  observedShares: number[];
-  expectedCounts: number[];
-  /** Σ (observed − expected)² / expected. */
-  chiSquare: number;
-  degreesOfFreedom: number;
-  pValue: number;
-  threshold: number;
-  /** The chi-square value at which the check would flag (its 1 − threshold quantile). */
-  criticalValue: number;
-  /** pValue < threshold: the split is not what was planned. */
-  flagged: boolean;
-}
+export const SrmResultSchema = z
+  .object({
+    counts: z.array(z.number()),
+    expectedShares: z.array(z.number()).describe('planned shares, normalised to sum to 1'),
+    observedShares: z.array(z.number()),
+    expectedCounts: z.array(z.number()),
+    chiSquare: z.number().describe('Σ (observed − expected)² / expected'),
+    degreesOfFreedom: z.number(),
+    pValue: z.number(),
+    threshold: z.number(),
+    criticalValue: z.number().describe('the chi-square value at which the check would flag'),
+    flagged: z.boolean().describe('pValue < threshold: the split is not what was planned'),
+  })
+  .meta({ id: 'SrmResult' });
+export type SrmResult = z.output<typeof SrmResultSchema>;
 
 function invalid(message: string, hint: string): SegflowError {
   return new SegflowError('STATS_INPUT_INVALID', message, hint);

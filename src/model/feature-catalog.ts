@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import type { Dialect } from '../engine/dialect.js';
 import type { Params } from '../engine/params.js';
+import { Timestamp } from '../shared/timestamp.js';
 
 /**
  * The features segments can use, by the dotted names people write (`rfm.r + rfm.f >= 8`, `engagement.tier`), with
@@ -312,3 +314,12 @@ export function featureSource(d: Dialect) {
     ],
   };
 }
+
+/**
+ * One person's row of `features` (personFeatures, `GET /api/v1/persons/:id/features`): the person, the refresh time
+ * and one column per feature (see docs/features.md), each a number, a text, a boolean or null.
+ */
+export const PersonFeaturesSchema = z
+  .object({ person_id: z.string(), as_of: Timestamp })
+  .catchall(z.union([z.number(), z.string(), z.boolean(), z.null()]))
+  .meta({ id: 'Features', description: 'column → value; see docs/features.md' });

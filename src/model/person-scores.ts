@@ -1,4 +1,26 @@
+import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
+import { Timestamp } from '../shared/timestamp.js';
+
+export const PersonScoresSchema = z
+  .object({
+    personId: z.string(),
+    predictions: z
+      .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null(), Timestamp]))
+      .nullable()
+      .describe("the purchase models' row of `predictions` (P(alive), expected purchases, CLV), or null"),
+    scores: z.array(
+      z.object({
+        score: z.string(),
+        value: z.number().nullable(),
+        label: z.string().nullable(),
+        asOf: Timestamp,
+        fitId: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'PersonScores' });
+export type PersonScores = z.output<typeof PersonScoresSchema>;
 
 /**
  * One person's model scores as of T (default: the latest): the purchase models' row from `predictions` and every
@@ -8,21 +30,14 @@ export async function personScores(
   wh: Warehouse,
   identifier: string,
   options: { asOf?: Date } = {},
-): Promise<
-  | {
-      personId: string;
-      predictions: Record<string, unknown> | null;
-      scores: { score: string; value: number | null; label: string | null; asOf: Date; fitId: string }[];
-    }
-  | undefined
-> {
+): Promise<PersonScores | undefined> {
   const [who] = await wh.query<{ person_id: string }>(
     'SELECT person_id FROM identities WHERE identifier = ?',
     [identifier],
   );
   if (!who) return undefined;
   const asOf = options.asOf ?? new Date('9999-12-31T00:00:00Z');
-  const [predictions] = await wh.query<Record<string, unknown>>(
+  const [predictions] = await wh.query<Record<string, string | number | boolean | Date | null>>(
     'SELECT * FROM predictions WHERE person_id = ? AND as_of <= ? ORDER BY as_of DESC LIMIT 1',
     [who.person_id, asOf],
   );

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { Params } from '../engine/params.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { Timestamp } from '../shared/timestamp.js';
 import { featureColumn } from './feature-catalog.js';
 import { funnelChainSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
@@ -18,15 +20,21 @@ async function latestAsOf(wh: Warehouse, asOf?: Date): Promise<Date> {
   return row.as_of;
 }
 
-export interface RfmReport {
-  asOf: Date;
-  customers: number;
-  revenue: number;
-  /** cells[r-1][f-1] for R, F = 1…5. */
-  cells: { r: number; f: number; customers: number; revenueShare: number }[];
-  groups: { group: string; customers: number; share: number; revenueShare: number }[];
-  nonBuyers: number;
-}
+export const RfmReportSchema = z
+  .object({
+    asOf: Timestamp,
+    customers: z.number(),
+    revenue: z.number(),
+    cells: z
+      .array(z.object({ r: z.number(), f: z.number(), customers: z.number(), revenueShare: z.number() }))
+      .describe('one cell per R, F = 1…5 with customers, highest R first'),
+    groups: z.array(
+      z.object({ group: z.string(), customers: z.number(), share: z.number(), revenueShare: z.number() }),
+    ),
+    nonBuyers: z.number(),
+  })
+  .meta({ id: 'RfmReport' });
+export type RfmReport = z.output<typeof RfmReportSchema>;
 
 export async function rfmReport(wh: Warehouse, options: { asOf?: Date } = {}): Promise<RfmReport> {
   const asOf = await latestAsOf(wh, options.asOf);

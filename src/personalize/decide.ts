@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import {
   type ConsentAnswer,
   consentAsOf,
@@ -11,34 +12,47 @@ import {
 import { type Play, type Playbook, purposeOf } from '../activate/playbook.js';
 import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { assignArm, HOLDOUT_ARM } from '../measure/assignment.js';
+import { assignArm, HOLDOUT_ARM } from '../shared/arm-assignment.js';
+import { Timestamp } from '../shared/timestamp.js';
 
 /**
  * Personalize: for one person now, the highest-priority play whose segment they are in and whose guards pass, with
  * its content variant — and the reasons, so a marketer can see why this play and not another.
  */
-export interface Candidate {
-  play: string;
-  priority: number;
-  eligible: boolean;
-  /** Each check in order: `segment: in champion`, `consent: email granted`, `cap: ok`, `holdout: …`. */
-  reasons: string[];
-}
+export const CandidateSchema = z.object({
+  play: z.string(),
+  priority: z.number(),
+  eligible: z.boolean(),
+  reasons: z
+    .array(z.string())
+    .describe(
+      'each check in order: `segment: in champion`, `consent: email granted`, `cap: ok`, `holdout: …`',
+    ),
+});
+export type Candidate = z.output<typeof CandidateSchema>;
 
-export interface Decision {
-  personId: string | null;
-  asOf: Date;
-  segments: string[];
-  play: {
-    name: string;
-    offer: string;
-    channel: string;
-    variant: string;
-    content: Record<string, unknown>;
-    kpi: string | null;
-  } | null;
-  candidates: Candidate[];
-}
+export const DecisionSchema = z
+  .object({
+    personId: z.string().nullable().describe('the canonical person id; null for an unknown identifier'),
+    asOf: Timestamp,
+    segments: z.array(z.string()),
+    play: z
+      .object({
+        name: z.string(),
+        offer: z.string(),
+        channel: z.string(),
+        variant: z.string(),
+        content: z
+          .record(z.string(), z.unknown())
+          .describe("the variant's content, as written in the playbook"),
+        kpi: z.string().nullable(),
+      })
+      .nullable()
+      .describe('the chosen play, or null when no play is eligible'),
+    candidates: z.array(CandidateSchema),
+  })
+  .meta({ id: 'Decision' });
+export type Decision = z.output<typeof DecisionSchema>;
 
 export async function decide(
   wh: Warehouse,

@@ -13,6 +13,9 @@ import {
   type ValueTest,
 } from './definition.js';
 import { parseFeatureExpression } from './feature-expression.js';
+import type { FeatureSource } from './feature-source.js';
+
+export type { FeatureColumn, FeatureSource } from './feature-source.js';
 
 /**
  * The segment compiler: definitions → one SQL query that evaluates every segment for every person as of a time T.
@@ -26,22 +29,6 @@ import { parseFeatureExpression } from './feature-expression.js';
  *
  * Every value from a definition is a bound parameter; only segflow's own numbers (window lengths) are inlined.
  */
-export interface FeatureColumn {
-  /** SQL over the feature relation's alias `f`. */
-  sql: string;
-  kind: 'number' | 'text' | 'boolean';
-  /** A relation the column's alias reads from, joined on person_id once per query (model scores, clusters). */
-  relation?: { alias: string; sql(params: Params, asOf: Date): string };
-}
-
-/** Where feature conditions read from: a relation with person_id and feature columns (the model step provides it). */
-export interface FeatureSource {
-  /** SQL relation (may use `$asOf` placeholders provided by `params`). */
-  relation(params: Params, asOf: Date): string;
-  column(name: string): FeatureColumn | undefined;
-  names(): readonly string[];
-}
-
 /**
  * What an evaluation as of T depends on besides the events themselves, so a later evaluation can tell whose
  * memberships may have changed (see `segment/incremental.ts`).

@@ -1,5 +1,5 @@
 import { SegflowError } from '../errors.js';
-import type { FeatureColumn } from './compile.js';
+import type { FeatureColumn } from './feature-source.js';
 
 /**
  * Feature expressions in segment definitions: one feature (`rfm.group`), or arithmetic over numeric features and

@@ -1,23 +1,37 @@
+import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
+import { Timestamp } from '../shared/timestamp.js';
 
 /**
  * The over-segmentation check: every active segment's size now and over past refreshes, how much the segments
  * overlap (Jaccard: people in both / people in either), and warnings for segments that are empty, tiny (below
  * `tinyShare` of everyone) or near-duplicates of another (overlap above `duplicateOverlap`).
  */
-export interface SegmentReport {
-  population: number;
-  segments: {
-    name: string;
-    version: number;
-    size: number;
-    share: number;
-    /** Sizes at past refreshes, oldest first. */
-    trend: { asOf: Date; size: number }[];
-  }[];
-  overlap: { a: string; b: string; both: number; jaccard: number }[];
-  warnings: { segment: string; kind: 'empty' | 'tiny' | 'near-duplicate'; message: string }[];
-}
+export const SegmentReportSchema = z
+  .object({
+    population: z.number().describe('people with features at the last refresh'),
+    segments: z.array(
+      z.object({
+        name: z.string(),
+        version: z.number(),
+        size: z.number(),
+        share: z.number().describe('size / population'),
+        trend: z
+          .array(z.object({ asOf: Timestamp, size: z.number() }))
+          .describe('sizes at past refreshes, oldest first'),
+      }),
+    ),
+    overlap: z.array(z.object({ a: z.string(), b: z.string(), both: z.number(), jaccard: z.number() })),
+    warnings: z.array(
+      z.object({
+        segment: z.string(),
+        kind: z.enum(['empty', 'tiny', 'near-duplicate']),
+        message: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'SegmentReport' });
+export type SegmentReport = z.output<typeof SegmentReportSchema>;
 
 export async function segmentReport(
   wh: Warehouse,

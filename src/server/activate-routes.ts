@@ -1,18 +1,22 @@
 import { z } from 'zod';
-import { runActivation } from '../activate/activate-run.js';
-import { exportAudience, listAudienceExports } from '../activate/destinations/audience-file.js';
-import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
+import { ActivationSummarySchema, runActivation } from '../activate/activate-run.js';
+import {
+  AudienceExportSchema,
+  exportAudience,
+  listAudienceExports,
+} from '../activate/destinations/audience-file.js';
+import { DELIVERY_STATUSES, DeliveryRowSchema, listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { confinedDir, dataRootOf } from '../govern/confined-path.js';
-import { decide } from '../personalize/decide.js';
+import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
 import { runCycle } from '../pipeline/cycle.js';
+import { RefreshSummarySchema } from '../pipeline/refresh-summary.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
-const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
-const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead']);
+const STATUS = z.enum(DELIVERY_STATUSES);
 
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
 export function activateRoutes(options: { playbook?: string; segmentsDir?: string } = {}) {
@@ -36,13 +40,13 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       summary: 'The best play for one person now: its offer, channel and content variant, and the reasons',
       params: z.object({ personId: z.string().min(1).max(1000).describe('any identifier of the person') }),
       query: z.object({ asOf: z.iso.datetime().optional() }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'Decision' }),
+      response: DecisionSchema,
       handler: async ({ params, query }, { wh }) =>
         jsonDates(
           query.asOf
             ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf) })
             : await serviceFor(wh).decide(playbook(), params.personId),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof DecisionSchema>,
     }),
     defineRoute({
       method: 'GET',
@@ -56,10 +60,10 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
         personId: z.string().max(1000).optional(),
         limit: z.coerce.number().int().min(1).max(10_000).default(100),
       }),
-      response: z.object({ deliveries: z.array(DeliverySchema) }),
+      response: z.object({ deliveries: z.array(DeliveryRowSchema) }),
       handler: async ({ query }, { wh }) =>
         jsonDates({ deliveries: await listDeliveries(wh, query) }) as {
-          deliveries: Record<string, unknown>[];
+          deliveries: z.input<typeof DeliveryRowSchema>[];
         },
     }),
     defineRoute({
@@ -79,11 +83,11 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       tag: 'activate',
       summary: 'Process segment changes and schedules, then send what is due',
       body: z.object({ asOf: z.iso.datetime().optional() }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'ActivationSummary' }),
+      response: ActivationSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
           await runActivation(wh, playbook(), body.asOf ? { asOf: new Date(body.asOf) } : {}),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof ActivationSummarySchema>,
     }),
     defineRoute({
       method: 'GET',
@@ -91,9 +95,11 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       permission: 'read',
       tag: 'activate',
       summary: 'Audience files written, newest first',
-      response: z.object({ exports: z.array(z.record(z.string(), z.unknown())) }),
+      response: z.object({ exports: z.array(AudienceExportSchema) }),
       handler: async (_input, { wh }) =>
-        jsonDates({ exports: await listAudienceExports(wh) }) as { exports: Record<string, unknown>[] },
+        jsonDates({ exports: await listAudienceExports(wh) }) as {
+          exports: z.input<typeof AudienceExportSchema>[];
+        },
     }),
     defineRoute({
       method: 'POST',
@@ -113,7 +119,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
         traits: z.array(z.string().max(200)).max(50).default([]),
         hashedEmail: z.boolean().default(false),
       }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'AudienceExport' }),
+      response: AudienceExportSchema,
       handler: async ({ params, body }, { wh }) =>
         jsonDates(
           await exportAudience(wh, {
@@ -121,7 +127,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             ...body,
             dir: confinedDir(dataRootOf(wh, loadConfig().dataRoot), body.dir),
           }),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof AudienceExportSchema>,
     }),
     defineRoute({
       method: 'POST',
@@ -138,7 +144,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             'recompute every person from their events instead of only those whose features can have changed',
           ),
       }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'CycleSummary' }),
+      response: RefreshSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
           await runCycle(wh, {
@@ -147,7 +153,7 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
             ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
             ...(options.playbook ? { playbook: options.playbook } : {}),
           }),
-        ) as Record<string, unknown>,
+        ) as z.input<typeof RefreshSummarySchema>,
     }),
   ];
 }

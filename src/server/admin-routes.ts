@@ -12,13 +12,14 @@ import {
 } from '../govern/api-keys.js';
 import { recordAudit } from '../govern/audit.js';
 import { squashPersonOverrides } from '../instrument/persons-on-events.js';
-import { getPerson } from '../instrument/profiles.js';
-import { meanLift, proportionLift } from '../measure/lift.js';
-import { sampleRatioMismatch } from '../measure/srm.js';
+import { getPerson, PersonProfileSchema } from '../instrument/profiles.js';
+import { LiftResultSchema, meanLift, proportionLift } from '../measure/lift.js';
+import { SrmResultSchema, sampleRatioMismatch } from '../measure/srm.js';
+import { PersonFeaturesSchema } from '../model/feature-catalog.js';
 import { personFeatures } from '../model/refresh-features.js';
-import { rfmReport } from '../model/reports.js';
+import { RfmReportSchema, rfmReport } from '../model/reports.js';
 import { membershipHistory, segmentMembers } from '../segment/memberships.js';
-import { segmentReport } from '../segment/segment-report.js';
+import { SegmentReportSchema, segmentReport } from '../segment/segment-report.js';
 import { authorize, credentialFromHeader, malformedHeader, missingKey } from './auth.js';
 import { validate } from './schemas.js';
 
@@ -79,29 +80,6 @@ export function defineRoute<
 
 const isoDate = z.iso.datetime().describe('ISO-8601, UTC');
 
-const PersonSchema = z
-  .object({
-    personId: z.string().describe('the canonical person id'),
-    identified: z.boolean().describe('whether any identifier is a userId'),
-    identifiers: z.array(z.object({ identifier: z.string(), isUser: z.boolean() })),
-    firstSeen: isoDate,
-    lastSeen: isoDate,
-    eventCount: z.int(),
-    traits: z.record(z.string(), z.unknown()).describe('latest value per trait'),
-    consent: z.record(z.string(), z.boolean()).describe('purpose → granted'),
-    accounts: z.array(z.string()).describe('group ids'),
-    recentEvents: z.array(
-      z.object({
-        ts: isoDate,
-        type: z.string(),
-        event: z.string().nullable(),
-        name: z.string().nullable(),
-        messageId: z.string(),
-      }),
-    ),
-  })
-  .meta({ id: 'Person' });
-
 const ApiKeySchema = z
   .object({
     id: z.string(),
@@ -155,9 +133,9 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     query: z.object({
       events: z.coerce.number().int().min(0).max(1000).default(20).describe('how many recent events'),
     }),
-    response: PersonSchema,
+    response: PersonProfileSchema,
     handler: async ({ params, query }, { wh }) =>
-      jsonDates(await getPerson(wh, params.id, query.events)) as z.input<typeof PersonSchema>,
+      jsonDates(await getPerson(wh, params.id, query.events)) as z.input<typeof PersonProfileSchema>,
   }),
   defineRoute({
     method: 'GET',
@@ -167,9 +145,7 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     summary: "A person's behavioral features (the latest refresh at or before asOf)",
     params: z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') }),
     query: z.object({ asOf: z.iso.datetime().optional().describe('default: the latest refresh') }),
-    response: z
-      .record(z.string(), z.unknown())
-      .meta({ id: 'Features', description: 'column → value; see docs/features.md' }),
+    response: PersonFeaturesSchema,
     handler: async ({ params, query }, { wh }) => {
       const row = await personFeatures(wh, params.id, {
         asOf: query.asOf ? new Date(query.asOf) : undefined,
@@ -181,7 +157,7 @@ export const ADMIN_ROUTES: ApiRoute[] = [
           'run `segflow refresh`, and check the identifier',
         );
       }
-      return jsonDates(row) as Record<string, unknown>;
+      return jsonDates(row) as z.input<typeof PersonFeaturesSchema>;
     },
   }),
   defineRoute({
@@ -225,8 +201,9 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     permission: 'read',
     tag: 'segments',
     summary: 'Sizes and trend, overlap (Jaccard) and warnings: empty, tiny, near-duplicate segments',
-    response: z.record(z.string(), z.unknown()).meta({ id: 'SegmentReport' }),
-    handler: async (_input, { wh }) => jsonDates(await segmentReport(wh)) as Record<string, unknown>,
+    response: SegmentReportSchema,
+    handler: async (_input, { wh }) =>
+      jsonDates(await segmentReport(wh)) as z.input<typeof SegmentReportSchema>,
   }),
   defineRoute({
     method: 'GET',
@@ -234,8 +211,8 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     permission: 'read',
     tag: 'model',
     summary: 'The R×F grid with customers and revenue share, and the named RFM groups',
-    response: z.record(z.string(), z.unknown()).meta({ id: 'RfmReport' }),
-    handler: async (_input, { wh }) => jsonDates(await rfmReport(wh)) as Record<string, unknown>,
+    response: RfmReportSchema,
+    handler: async (_input, { wh }) => jsonDates(await rfmReport(wh)) as z.input<typeof RfmReportSchema>,
   }),
   defineRoute({
     method: 'POST',
@@ -257,14 +234,14 @@ export const ADMIN_ROUTES: ApiRoute[] = [
       ]),
       alpha: z.number().gt(0).lt(1).optional(),
     }),
-    response: z.record(z.string(), z.unknown()).meta({ id: 'LiftResult' }),
+    response: LiftResultSchema,
     handler: async ({ body }) => {
       const { control, treatment, alpha } = body;
       if ('conversions' in control && 'conversions' in treatment) {
-        return proportionLift({ control, treatment, alpha }) as unknown as Record<string, unknown>;
+        return proportionLift({ control, treatment, alpha });
       }
       if ('sum' in control && 'sum' in treatment) {
-        return meanLift({ control, treatment, alpha }) as unknown as Record<string, unknown>;
+        return meanLift({ control, treatment, alpha });
       }
       throw new SegflowError(
         'STATS_INPUT_INVALID',
@@ -280,12 +257,8 @@ export const ADMIN_ROUTES: ApiRoute[] = [
     tag: 'measure',
     summary: 'Sample-ratio-mismatch check (chi-square), flagged at p < 0.001',
     body: z.object({ counts: z.array(z.number()).min(2), weights: z.array(z.number()).optional() }),
-    response: z.record(z.string(), z.unknown()).meta({ id: 'SrmResult' }),
-    handler: async ({ body }) =>
-      sampleRatioMismatch({ counts: body.counts, weights: body.weights }) as unknown as Record<
-        string,
-        unknown
-      >,
+    response: SrmResultSchema,
+    handler: async ({ body }) => sampleRatioMismatch({ counts: body.counts, weights: body.weights }),
   }),
   defineRoute({
     method: 'GET',

@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
-import { readAudit } from '../govern/audit.js';
+import { AuditRowSchema, readAudit } from '../govern/audit.js';
 import { privacyStatus } from '../govern/erasure.js';
-import { deletePerson, exportPerson, suppressPerson } from '../govern/privacy.js';
-import { purgeExpired, retentionConfig } from '../govern/retention.js';
-import { reviewSegments } from '../govern/segment-review.js';
+import {
+  DeleteResultSchema,
+  deletePerson,
+  exportPerson,
+  PrivacyExportSchema,
+  suppressPerson,
+} from '../govern/privacy.js';
+import { PurgeResultSchema, purgeExpired, retentionConfig } from '../govern/retention.js';
+import { reviewSegments, SegmentReviewSchema } from '../govern/segment-review.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const Identifier = z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') });
@@ -14,18 +20,6 @@ const Matching = z.object({
     .default(false)
     .describe('act on every person the identifier matches (several can share an email); otherwise 409'),
 });
-const DeleteResultSchema = z
-  .object({
-    tombstone: z.string().describe('salted SHA-256 of the identifier asked for'),
-    persons: z.int(),
-    identifiers: z.int(),
-    rows: z.record(z.string(), z.number()).describe('rows deleted per table'),
-    filesRewritten: z.int(),
-    requestId: z
-      .int()
-      .describe('the privacy request; its erasure from storage shows in /api/v1/privacy/requests'),
-  })
-  .meta({ id: 'DeleteResult' });
 const PrivacyRequestSchema = z
   .object({
     id: z.int(),
@@ -36,7 +30,6 @@ const PrivacyRequestSchema = z
     erasedAt: z.iso.datetime().nullable().describe('when the erasure reached storage; null while pending'),
   })
   .meta({ id: 'PrivacyRequest' });
-const Json = (id: string) => z.record(z.string(), z.unknown()).meta({ id });
 
 /** Govern over the admin API: privacy requests, the audit log, retention and the segment review. */
 export const GOVERN_ROUTES = [
@@ -51,7 +44,7 @@ export const GOVERN_ROUTES = [
       action: z.string().max(200).optional(),
       limit: z.coerce.number().int().min(1).max(10_000).default(200),
     }),
-    response: z.object({ entries: z.array(Json('AuditEntry')) }),
+    response: z.object({ entries: z.array(AuditRowSchema) }),
     handler: async ({ query }, { wh }) =>
       jsonDates({
         entries: await readAudit(wh, {
@@ -59,7 +52,7 @@ export const GOVERN_ROUTES = [
           ...(query.action ? { action: query.action } : {}),
           limit: query.limit,
         }),
-      }) as { entries: Record<string, unknown>[] },
+      }) as { entries: z.input<typeof AuditRowSchema>[] },
   }),
   defineRoute({
     method: 'POST',
@@ -101,7 +94,7 @@ export const GOVERN_ROUTES = [
     summary: 'Everything held about a person (an access request)',
     params: Identifier,
     body: Matching.default({ allMatching: false }),
-    response: Json('PersonExport'),
+    response: PrivacyExportSchema,
     handler: async ({ params, body }, { wh, key }) =>
       exportPerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }, body),
   }),
@@ -124,14 +117,14 @@ export const GOVERN_ROUTES = [
     tag: 'govern',
     summary: 'Delete events older than their retention window',
     body: z.object({ dryRun: z.boolean().default(false), asOf: z.iso.datetime().optional() }),
-    response: Json('PurgeResult'),
+    response: PurgeResultSchema,
     handler: async ({ body }, { wh }) =>
       jsonDates(
         await purgeExpired(wh, retentionConfig(loadConfig().retention), {
           dryRun: body.dryRun,
           ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
         }),
-      ) as Record<string, unknown>,
+      ) as z.input<typeof PurgeResultSchema>,
   }),
   defineRoute({
     method: 'GET',
@@ -139,8 +132,10 @@ export const GOVERN_ROUTES = [
     permission: 'read',
     tag: 'govern',
     summary: 'The segment review: keep, merge or retire each segment, with reasons',
-    response: z.object({ segments: z.array(Json('SegmentReview')) }),
+    response: z.object({ segments: z.array(SegmentReviewSchema) }),
     handler: async (_input, { wh }) =>
-      jsonDates({ segments: await reviewSegments(wh) }) as { segments: Record<string, unknown>[] },
+      jsonDates({ segments: await reviewSegments(wh) }) as {
+        segments: z.input<typeof SegmentReviewSchema>[];
+      },
   }),
 ];

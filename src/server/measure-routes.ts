@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
 import { kpiByName, measureConfig } from '../measure/kpi.js';
-import { measureReport } from '../measure/measure-report.js';
+import { MeasureReportSchema, measureReport } from '../measure/measure-report.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 /** The lift report over the admin API: the same function as `segflow measure report`. */
@@ -23,9 +23,7 @@ export const MEASURE_ROUTES = [
       segment: z.string().max(1000).optional().describe('segment names, comma-separated'),
       asOf: z.iso.datetime().optional(),
     }),
-    response: z
-      .record(z.string(), z.unknown())
-      .meta({ id: 'MeasureReport', description: 'see docs/measure.md' }),
+    response: MeasureReportSchema,
     handler: async ({ params, query }, { wh }) => {
       const cfg = measureConfig(loadConfig().measure);
       const list = (text: string | undefined) =>
@@ -41,7 +39,7 @@ export const MEASURE_ROUTES = [
         ...(query.asOf ? { asOf: new Date(query.asOf) } : {}),
         purchaseEvents: cfg.purchaseEvents,
       });
-      return jsonDates(report) as Record<string, unknown>;
+      return jsonDates(report) as z.input<typeof MeasureReportSchema>;
     },
   }),
 ];

@@ -2,15 +2,10 @@ import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
 import { SegflowError } from '../errors.js';
 import { modelConfig } from '../model/model-config.js';
-import { personScores } from '../model/person-scores.js';
-import { getModelFit, MODEL_NAMES } from '../model/predict/model-fits.js';
+import { PersonScoresSchema, personScores } from '../model/person-scores.js';
+import { getModelFit, MODEL_NAMES, StoredFitSchema } from '../model/predict/model-fits.js';
 import { scorePropensity } from '../model/propensity/propensity.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
-
-const FitSchema = z.record(z.string(), z.unknown()).meta({
-  id: 'ModelFit',
-  description: 'a stored fit: id, model, fittedAt, timeUnit, options, params, standardErrors, diagnostics',
-});
 
 /** Predictive models over the admin API: the same functions as `segflow models report|score`. */
 export const MODEL_ROUTES = [
@@ -22,9 +17,11 @@ export const MODEL_ROUTES = [
     summary: 'The last fit of a model (or one fit by id), with its diagnostics and backtest',
     params: z.object({ name: z.enum(MODEL_NAMES) }),
     query: z.object({ id: z.string().max(200).optional() }),
-    response: FitSchema,
+    response: StoredFitSchema,
     handler: async ({ params, query }, { wh }) =>
-      jsonDates(await getModelFit(wh, { model: params.name, id: query.id })) as Record<string, unknown>,
+      jsonDates(await getModelFit(wh, { model: params.name, id: query.id })) as z.input<
+        typeof StoredFitSchema
+      >,
   }),
   defineRoute({
     method: 'POST',
@@ -53,11 +50,11 @@ export const MODEL_ROUTES = [
     summary: "A person's model scores: P(alive), CLV, churn and purchase probability, cluster",
     params: z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') }),
     query: z.object({ asOf: z.iso.datetime().optional() }),
-    response: z.record(z.string(), z.unknown()).meta({ id: 'PersonScores' }),
+    response: PersonScoresSchema,
     handler: async ({ params, query }, { wh }) => {
       const s = await personScores(wh, params.id, { asOf: query.asOf ? new Date(query.asOf) : undefined });
       if (!s) throw new SegflowError('NOT_FOUND', `no person '${params.id}'`, 'check the identifier');
-      return jsonDates(s) as Record<string, unknown>;
+      return jsonDates(s) as z.input<typeof PersonScoresSchema>;
     },
   }),
 ];

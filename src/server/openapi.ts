@@ -63,7 +63,8 @@ export function buildOpenApi(options: {
       ...(parameters.length ? { parameters } : {}),
       ...(r.body ? { requestBody: { required: true, content: json(r.body, 'input') } } : {}),
       responses: {
-        [String(r.status ?? 200)]: { description: 'OK', content: json(r.response, 'output') },
+        // 'input': the JSON form of the response (a Timestamp is an ISO string there, a Date in the library).
+        [String(r.status ?? 200)]: { description: 'OK', content: json(r.response, 'input') },
         '400': error('the request does not match its schema (the message names each problem)'),
         '401': error('no key, or an unknown or revoked key'),
         '403': error(`the key's role does not allow this (needs ${r.permission})`),

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { MESSAGE_TYPES } from '../instrument/segment-spec.js';
 import type { Limits } from './body.js';
 import { HttpError } from './http-error.js';
 
@@ -15,38 +14,9 @@ export const ErrorSchema = z
   })
   .meta({ id: 'Error', description: 'Every error from every segflow endpoint has this shape.' });
 
-const id = z.union([z.string(), z.number()]);
 const jsonObject = z.record(z.string(), z.unknown());
 
-/** Documentation of a message; validation of messages runs in the ingestion pipeline (SQL), not here. */
-export const SegmentMessageSchema = z
-  .looseObject({
-    type: z.enum(MESSAGE_TYPES),
-    messageId: z
-      .string()
-      .optional()
-      .describe('dedupe key: a retried message with the same id is stored once'),
-    userId: id.optional(),
-    anonymousId: id.optional(),
-    event: z.string().optional().describe('track: the event name'),
-    name: z.string().optional().describe('page / screen: the name'),
-    groupId: id.optional().describe('group: the account id'),
-    previousId: id.optional().describe('alias: the id merged into userId'),
-    timestamp: z.string().optional().describe('ISO-8601 event time'),
-    originalTimestamp: z.string().optional(),
-    sentAt: z.string().optional(),
-    properties: jsonObject.optional(),
-    traits: jsonObject.optional(),
-    context: jsonObject.optional(),
-    integrations: jsonObject.optional(),
-  })
-  .meta({
-    id: 'SegmentMessage',
-    description:
-      'A Segment-spec message. Messages are validated by the ingestion pipeline, not by the request schema: one ' +
-      'that fails (a track without event, a message over 32 KB, …) is kept in rejected_events with its reasons and ' +
-      'counted in the 200 response, while the rest of the batch is stored.',
-  });
+export { SegmentMessageSchema } from '../instrument/segment-spec.js';
 
 const messageItem = z.unknown().describe('a SegmentMessage (validated by the pipeline; see SegmentMessage)');
 

@@ -5,7 +5,7 @@ import { runActivation } from '../../src/activate/activate-run.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
-import { createRng } from '../../src/generate/random.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 import { tempDir } from '../helpers/temp.js';
 import {
   at,

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
-import { createRng } from '../../src/generate/random.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { simulateChurnPanel } from '../../src/model/propensity/simulate-churn.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 import { segflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 

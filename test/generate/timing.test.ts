@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type GeneratorProfile, generateEvents } from '../../src/generate/index.js';
-import { createRng } from '../../src/generate/random.js';
 import {
   Calendar,
   DAY_MS,
@@ -10,6 +9,7 @@ import {
   SAAS_SHAPE,
   WindowDensity,
 } from '../../src/generate/timing.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 
 /**
  * The weekly and daily rhythm of device activity (server-side emails and billing keep their own schedules). Four

@@ -92,7 +92,7 @@ plays:
   );
   assert.equal(receiver.requests.length, 2);
   // An access request shows every answer, in order.
-  const exported = (await exportPerson(wh, 'ann', { actor: 'cli:test' })) as {
+  const exported = (await exportPerson(wh, 'ann', { actor: 'cli:test' })) as unknown as {
     consent_history: { granted: boolean; ts: string }[];
   };
   assert.deepEqual(

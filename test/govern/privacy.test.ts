@@ -6,7 +6,7 @@ import { runActivation } from '../../src/activate/activate-run.js';
 import { exportAudience } from '../../src/activate/destinations/audience-file.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
-import { deletePerson, exportPerson, suppressPerson } from '../../src/govern/privacy.js';
+import { deletePerson, exportPerson, type PersonExport, suppressPerson } from '../../src/govern/privacy.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { modelConfig } from '../../src/model/model-config.js';
@@ -119,7 +119,7 @@ plays:
         asOf: at(4 * HOUR),
       });
     }
-    const exported = await exportPerson(wh, 'canary-anon-5519', ACTOR);
+    const exported = (await exportPerson(wh, 'canary-anon-5519', ACTOR)) as PersonExport;
     assert.equal(exported.person_id, 'canary-user-7731');
     assert.ok((exported.events as unknown[]).length >= 3);
     assert.equal((exported.deliveries as unknown[]).length, 1, 'the access export includes deliveries');

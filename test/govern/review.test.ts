@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { runActivation } from '../../src/activate/activate-run.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
-import { createRng } from '../../src/generate/random.js';
 import { reviewSegments } from '../../src/govern/segment-review.js';
 import { SegmentDefinition } from '../../src/segment/definition.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 import {
   at,
   DAY,

@@ -1,7 +1,7 @@
 import type { Warehouse } from '../../src/engine/warehouse.js';
-import { createRng } from '../../src/generate/random.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
-import { assignArm } from '../../src/measure/assignment.js';
+import { assignArm } from '../../src/shared/arm-assignment.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 
 const DAY = 86_400_000;
 export const PLAY_START = Date.parse('2026-03-01T00:00:00Z');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SegflowError } from '../../src/errors.js';
-import { createRng } from '../../src/generate/random.js';
 import { type CovariateAggregate, cupedLift } from '../../src/measure/cuped.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 
 function round(x: number, digits = 5): number {
   return Number(x.toFixed(digits));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SegflowError } from '../../src/errors.js';
-import { createRng } from '../../src/generate/random.js';
 import { meanLift, proportionLift } from '../../src/measure/lift.js';
 import { achievedPower, minimumDetectableEffect, requiredPeople } from '../../src/measure/power.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 
 // z-values as printed in normal tables: z.975 = 1.959964, z.80 = 0.841621.
 const Z_ALPHA = 1.959964;

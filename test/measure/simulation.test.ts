@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRng, type Rng } from '../../src/generate/random.js';
 import { cupedLift } from '../../src/measure/cuped.js';
 import type { Interval } from '../../src/measure/inference.js';
 import { meanLift, proportionLift, ratioLift } from '../../src/measure/lift.js';
+import { createRng, type Rng } from '../../src/shared/seeded-random.js';
 
 /**
  * Calibration by simulation: thousands of seeded experiments with a known true effect. A 95 % interval must contain

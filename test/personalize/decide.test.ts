@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import { runActivation } from '../../src/activate/activate-run.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
-import { createRng } from '../../src/generate/random.js';
 import { decide } from '../../src/personalize/decide.js';
 import { DecideService } from '../../src/personalize/decide-snapshot.js';
 import { SegmentDefinition } from '../../src/segment/definition.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 import { at, BUYERS, events, HOUR, identify, refresh, track } from '../activate/helpers.js';
 
 test('the server’s in-memory snapshot decides exactly as decide() does from the database', async () => {

@@ -5,8 +5,8 @@ import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { compileSegments } from '../../src/segment/compile.js';
 import { SegmentDefinition } from '../../src/segment/definition.js';
 import { refreshSegments } from '../../src/segment/memberships.js';
-import { evaluateSegmentsReference } from '../../src/segment/reference.js';
 import { randomDefinitions, randomLog, rng } from './random-segments.js';
+import { evaluateSegmentsReference } from './reference.js';
 
 /**
  * Differential fuzz: random segment definitions over random event logs (merged identities, window edges, events

@@ -1,6 +1,6 @@
 import type { Condition, EventMatch, SegmentDefinition } from '../../src/segment/definition.js';
-import type { ReferenceEvent } from '../../src/segment/reference.js';
 import { mulberry32 } from '../helpers/random.js';
+import type { ReferenceEvent } from './reference.js';
 
 /** Seeded random event logs and segment definitions for the differential test. */
 export const rng = mulberry32;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createRng } from '../../src/generate/random.js';
+import { createRng } from '../../src/shared/seeded-random.js';
 import { tempDir } from '../helpers/temp.js';
 import { startTestServer, type TestServer } from './helpers.js';
 

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
+import { Timestamp } from '../../shared/timestamp.js';
 
 /**
  * Audience files for ad networks and CRMs: a segment's current members (full), or who joined and who left since the
@@ -23,17 +25,20 @@ export interface AudienceExportOptions {
   asOf?: Date;
 }
 
-export interface AudienceExport {
-  id: number;
-  segment: string;
-  format: 'csv' | 'parquet';
-  mode: 'full' | 'delta';
-  path: string;
-  rows: number;
-  sinceSeq: number;
-  untilSeq: number;
-  asOf: Date;
-}
+export const AudienceExportSchema = z
+  .object({
+    id: z.number(),
+    segment: z.string(),
+    format: z.enum(['csv', 'parquet']),
+    mode: z.enum(['full', 'delta']),
+    path: z.string(),
+    rows: z.number(),
+    sinceSeq: z.number(),
+    untilSeq: z.number(),
+    asOf: Timestamp,
+  })
+  .meta({ id: 'AudienceExport' });
+export type AudienceExport = z.output<typeof AudienceExportSchema>;
 
 function safeName(text: string): string {
   return text.replace(/[^a-zA-Z0-9_-]/g, '_');

@@ -1,6 +1,6 @@
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
-import { createRng, type Rng } from '../../generate/random.js';
+import { createRng, type Rng } from '../../shared/seeded-random.js';
 import { kMeans, nearest, type Points, silhouette } from './kmeans.js';
 
 /** A column to cluster on and the words that describe a cluster that is high or low on it. */

@@ -1,4 +1,4 @@
-import type { Rng } from '../../generate/random.js';
+import type { Rng } from '../../shared/seeded-random.js';
 
 /** n points of d coordinates, row-major: point i is data[i*d .. i*d+d). */
 export interface Points {

@@ -1,6 +1,6 @@
 import { SegflowError } from '../../errors.js';
+import { hyp2f1, lnBeta, lnGamma } from '../../shared/special-functions.js';
 import { minimizeBfgs, minimizeNelderMead, minimizeNewton } from './optimize.js';
-import { hyp2f1, lnBeta, lnGamma } from './special.js';
 import { standardErrorsFromHessian } from './standard-errors.js';
 import { checkRfm, type PurchaseHistory, type RfmSummaries, totalWeight } from './summaries-types.js';
 import { type Duration, inUnit, type TimeUnit } from './time-unit.js';

@@ -1,6 +1,6 @@
 import { SegflowError } from '../../errors.js';
+import { digamma, lnGamma } from '../../shared/special-functions.js';
 import { minimizeBfgs, minimizeNelderMead } from './optimize.js';
-import { digamma, lnGamma } from './special.js';
 import { standardErrors } from './standard-errors.js';
 import { checkMonetary, type MonetarySummaries, totalWeight } from './summaries-types.js';
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
+import { Timestamp } from '../../shared/timestamp.js';
 import { type ClusterOptions, clusterQuery } from '../clusters/clusters.js';
 import { fitBgNbd } from './bgnbd.js';
 import { bgnbdDiagnostics, gammaGammaDiagnostics } from './diagnostics.js';
 import { fitGammaGamma } from './gamma-gamma.js';
 import { type CalibrationWindow, type PurchaseDefinition, summarizePurchases } from './summarize.js';
-import type { TimeUnit } from './time-unit.js';
+import { TIME_UNITS, type TimeUnit } from './time-unit.js';
 
 /** The models `segflow models fit NAME` knows. */
 export const MODEL_NAMES = ['bgnbd', 'gammagamma', 'clusters', 'churn', 'purchase', 'propensity'] as const;
@@ -20,20 +22,29 @@ export interface PurchaseModelOptions {
 }
 
 /** A fit as stored in `model_fits`. Dates in `options` are ISO-8601 text. */
-export interface StoredFit {
-  id: string;
-  model: ModelName;
-  fittedAt: Date;
-  /** The unit of every time parameter and input (BG/NBD's α, t_x, T); null for models without time. */
-  timeUnit: TimeUnit | null;
-  options: Record<string, unknown>;
-  params: Record<string, unknown>;
-  standardErrors: Record<string, number> | null;
-  logLikelihood: number | null;
-  people: number;
-  diagnostics: Record<string, unknown>;
-  seconds: number;
-}
+export const StoredFitSchema = z
+  .object({
+    id: z.string(),
+    model: z.enum(MODEL_NAMES),
+    fittedAt: Timestamp,
+    timeUnit: z
+      .enum(TIME_UNITS)
+      .nullable()
+      .describe(
+        "the unit of every time parameter and input (BG/NBD's α, t_x, T); null for models without time",
+      ),
+    options: z.record(z.string(), z.unknown()).describe('what the model was fitted on (dates as ISO text)'),
+    params: z.record(z.string(), z.unknown()).describe("the fitted parameters, by the model's own names"),
+    standardErrors: z.record(z.string(), z.number()).nullable(),
+    logLikelihood: z.number().nullable(),
+    people: z.number(),
+    diagnostics: z
+      .record(z.string(), z.unknown())
+      .describe('fit checks and the backtest; see docs/predictive-models.md'),
+    seconds: z.number(),
+  })
+  .meta({ id: 'ModelFit' });
+export type StoredFit = z.output<typeof StoredFitSchema>;
 
 function windowJson(o: PurchaseModelOptions): Record<string, unknown> {
   return {

@@ -1,4 +1,4 @@
-import { createRng } from '../../generate/random.js';
+import { createRng } from '../../shared/seeded-random.js';
 import type { BgNbdParams } from './bgnbd.js';
 import type { RfmSummaries } from './summaries-types.js';
 import type { TimeUnit } from './time-unit.js';

@@ -1,5 +1,5 @@
 import { SegflowError } from '../../errors.js';
-import { createRng } from '../../generate/random.js';
+import { createRng } from '../../shared/seeded-random.js';
 import { fitGbt, type GbtModel, type GbtOptions, predictGbt } from './gbt.js';
 import { type Design, fitLogistic, type LogisticModel, predictLogistic } from './logistic.js';
 import { auc } from './metrics.js';

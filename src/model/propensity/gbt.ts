@@ -1,5 +1,5 @@
 import { SegflowError } from '../../errors.js';
-import type { Rng } from '../../generate/random.js';
+import type { Rng } from '../../shared/seeded-random.js';
 import type { Design } from './logistic.js';
 
 /**

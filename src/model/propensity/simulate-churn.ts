@@ -1,5 +1,5 @@
-import { createRng } from '../../generate/random.js';
 import type { SegmentMessage } from '../../instrument/segment-spec.js';
+import { createRng } from '../../shared/seeded-random.js';
 
 /**
  * A panel of people with known churn behaviour, to check propensity models against an oracle.

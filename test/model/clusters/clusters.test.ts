@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openWarehouse } from '../../../src/engine/open.js';
-import { createRng } from '../../../src/generate/random.js';
 import { type ClusterColumn, clusterColumns, clusterQuery } from '../../../src/model/clusters/clusters.js';
+import { createRng } from '../../../src/shared/seeded-random.js';
 import { adjustedRandIndex } from '../../helpers/ari.js';
 
 const COLUMNS: ClusterColumn[] = [

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createRng } from '../../../src/generate/random.js';
 import { fitClassifier, importance, predictClassifier } from '../../../src/model/propensity/classifier.js';
 import { fitGbt, predictGbt } from '../../../src/model/propensity/gbt.js';
 import type { Design } from '../../../src/model/propensity/logistic.js';
 import { auc } from '../../../src/model/propensity/metrics.js';
+import { createRng } from '../../../src/shared/seeded-random.js';
 
 /** n rows of `m` standard-normal columns with a label drawn from logit = f(row). */
 function planted(n: number, m: number, seed: number, logit: (x: number[]) => number): Design {

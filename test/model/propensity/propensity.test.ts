@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openWarehouse } from '../../../src/engine/open.js';
-import { createRng } from '../../../src/generate/random.js';
 import { ingestMessages } from '../../../src/instrument/ingest-messages.js';
 import { modelConfig } from '../../../src/model/model-config.js';
 import { fitLogistic, predictLogistic } from '../../../src/model/propensity/logistic.js';
@@ -10,6 +9,7 @@ import { fitPropensity, scorePropensity } from '../../../src/model/propensity/pr
 import { simulateChurnPanel } from '../../../src/model/propensity/simulate-churn.js';
 import { snapshotFrame } from '../../../src/model/propensity/training-frame.js';
 import { refreshFeatures } from '../../../src/model/refresh-features.js';
+import { createRng } from '../../../src/shared/seeded-random.js';
 
 const DAY = 86_400_000;
 

@@ -6,9 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { openWarehouse } from '../../../src/engine/open.js';
 import type { Warehouse } from '../../../src/engine/warehouse.js';
 import { SegflowError } from '../../../src/errors.js';
-import { createRng } from '../../../src/generate/random.js';
 import { fitPropensityFromFile, scorePropensityFile } from '../../../src/model/propensity/file-propensity.js';
 import { parseCsv } from '../../../src/model/propensity/read-table.js';
+import { createRng } from '../../../src/shared/seeded-random.js';
 import { FIXTURES, tempDir } from '../../helpers/temp.js';
 
 const TELCO = join(FIXTURES, 'telco/telco-customer-churn.csv');

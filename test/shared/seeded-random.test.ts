@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRng, WeightedTable } from '../../src/generate/random.js';
+import { createRng, WeightedTable } from '../../src/shared/seeded-random.js';
 
 function mean(xs: readonly number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;

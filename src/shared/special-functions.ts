@@ -1,6 +1,7 @@
 /**
- * Special functions the customer-base models need, for positive real arguments. Written here rather than taken from
- * a package because they are few, small and their accuracy is checked against closed forms in the tests.
+ * Special functions for positive real arguments, shared by the customer-base models (model/predict) and the
+ * statistics of measure/distributions.ts. Written here rather than taken from a package because they are few, small
+ * and their accuracy is checked against closed forms in the tests.
  */
 
 // Lanczos approximation (g = 7, n = 9): about 15 significant digits for x > 0.
@@ -15,7 +16,7 @@ const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 export function lnGamma(x: number): number {
   if (x < 0.5) {
     // Reflection keeps the approximation in its accurate range: Γ(x)Γ(1−x) = π / sin(πx).
-    return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+    return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x);
   }
   const z = x - 1;
   let sum = LANCZOS[0]!;

@@ -9,7 +9,7 @@ import {
   fnv1a32,
   HOLDOUT_ARM,
   hashBucket,
-} from '../../src/measure/assignment.js';
+} from '../../src/shared/arm-assignment.js';
 
 /** FNV-1a written independently: BigInt arithmetic over the UTF-16 code units of the string. */
 function fnvReference(text: string): number {

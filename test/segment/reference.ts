@@ -7,7 +7,7 @@ import {
   type SegmentDefinition,
   type Sequence,
   type ValueTest,
-} from './definition.js';
+} from '../../src/segment/definition.js';
 
 /**
  * The reference evaluator: segment definitions evaluated over an in-memory list of events, written directly from
