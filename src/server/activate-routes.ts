@@ -7,20 +7,65 @@ import { runCycle } from '../activate/run-cycle.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
+import type { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
+
+const isoDate = z.iso.datetime().describe('ISO-8601, UTC');
+
+/** A decision as JSON (personalize/decide.ts `Decision`). */
+const DecisionSchema = z
+  .object({
+    personId: z.string().nullable(),
+    asOf: isoDate,
+    segments: z.array(z.string()),
+    play: z
+      .object({
+        name: z.string(),
+        offer: z.string(),
+        channel: z.string(),
+        variant: z.string(),
+        content: z.record(z.string(), z.unknown()).describe("the play's content merged with its variant's"),
+        kpi: z.string().nullable(),
+      })
+      .nullable(),
+    candidates: z.array(
+      z.object({
+        play: z.string(),
+        priority: z.number(),
+        eligible: z.boolean(),
+        reasons: z.array(z.string()),
+      }),
+    ),
+    exposures: z
+      .array(
+        z.object({
+          play: z.string(),
+          personId: z.string(),
+          arm: z.enum(['treatment', 'holdout']),
+          variant: z.string().nullable(),
+          exposedAt: isoDate,
+          key: z.string(),
+        }),
+      )
+      .describe('exposures this decision started (in-app plays); empty when already exposed this episode'),
+    recording: z.object({ recorded: z.boolean(), note: z.string() }),
+  })
+  .meta({ id: 'Decision' });
 
 const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });
 const STATUS = z.enum(['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead']);
 
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
-export function activateRoutes(options: { playbook?: string; segmentsDir?: string } = {}) {
+export function activateRoutes(
+  options: { playbook?: string; segmentsDir?: string; exposures?: ExposureRecorder } = {},
+) {
   const playbook = () => cachedPlaybook(playbookPath(options.playbook));
   // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
   const services = new WeakMap<Warehouse, DecideService>();
   const serviceFor = (wh: Warehouse) => {
     let s = services.get(wh);
     if (!s) {
-      s = new DecideService(wh);
+      s = new DecideService(wh, 1000, options.exposures);
       services.set(wh, s);
     }
     return s;
@@ -32,15 +77,25 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       permission: 'read',
       tag: 'personalize',
       summary: 'The best play for one person now: its offer, channel and content variant, and the reasons',
+      description:
+        'Records the exposure of an in-app play (treatment, or holdout when the person would have been served but ' +
+        'is held out) once per person and play per re-entry episode, in batches behind the answer. `asOf` ' +
+        '(a backtest) and `record=false` (a preview) record nothing; `recording` says which.',
       params: z.object({ personId: z.string().min(1).max(1000).describe('any identifier of the person') }),
-      query: z.object({ asOf: z.iso.datetime().optional() }),
-      response: z.record(z.string(), z.unknown()).meta({ id: 'Decision' }),
+      query: z.object({
+        asOf: z.iso.datetime().optional().describe('decide as of this time: read-only, records nothing'),
+        record: z
+          .enum(['true', 'false'])
+          .default('true')
+          .describe('false: a preview that records no exposure'),
+      }),
+      response: DecisionSchema,
       handler: async ({ params, query }, { wh }) =>
         jsonDates(
           query.asOf
-            ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf) })
-            : await serviceFor(wh).decide(playbook(), params.personId),
-        ) as Record<string, unknown>,
+            ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf), record: false })
+            : await serviceFor(wh).decide(playbook(), params.personId, { record: query.record === 'true' }),
+        ) as z.infer<typeof DecisionSchema>,
     }),
     defineRoute({
       method: 'GET',
