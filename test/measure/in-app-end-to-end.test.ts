@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { IN_APP_PLAY, runInAppExperiment } from '../../src/demo/in-app-experiment.js';
 import { openWarehouse } from '../../src/engine/open.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
+import { reviewSegments } from '../../src/govern/segment-review.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -43,6 +44,11 @@ test('end to end: an in-app play (decide() only) with a 10% holdout; exposures f
       `${x.trueRevenueLift} in (${ci.lower}, ${ci.upper})`,
     );
     assert.ok(revenue.lift!.absolute.pValue < 0.05, 'the lift is detected');
+    // govern review sees the in-app play like any other: its exposures and its lift on the play's KPI.
+    const review = await reviewSegments(wh, { asOf: new Date('2026-02-23T00:00:00Z') });
+    const play = review.find((r) => r.segment === 'app-browsers')?.plays.find((p) => p.play === IN_APP_PLAY);
+    assert.equal(play?.exposed, x.exposures);
+    assert.ok(play?.lift !== null && play?.lift !== undefined && play.lift > 0, `review lift ${play?.lift}`);
   } finally {
     await wh.close();
   }
