@@ -251,22 +251,32 @@ function checks(
   const consentReason = consentBlock(pb, state.consent, purpose);
   if (consentReason) return no(consentReason);
   reasons.push(`consent: ${purpose} granted`);
-  if (play.re_entry === 'once' && state.got.length) {
-    return no('re-entry: once, and this person already got the play');
-  }
-  if (typeof play.re_entry === 'object') {
-    const w = durationMs(play.re_entry.at_most_once_per);
-    if (state.got.some((t) => t.getTime() > asOf.getTime() - w)) {
-      return no(`re-entry: at most once per ${play.re_entry.at_most_once_per}`);
-    }
-  }
-  const cap = state.sendLog.capBlock(pb, personId, play.channel, asOf);
-  if (cap) return no(cap);
-  reasons.push('caps: within every cap');
-  const quiet = quietUntil(pb, state.traits, asOf);
-  if (quiet) return no(`quiet hours until ${quiet.toISOString()}`);
-  // The arm last: a held-out person is one who would have been served now (intent to treat), so the holdout
-  // exposure starts their window exactly when a treated person's would start.
+  // The other checks, in order, each with what it says when it passes (null) or the reason it blocks.
+  const rest: [pass: string | null, block: () => string | null][] = [
+    [
+      null,
+      () => {
+        if (play.re_entry === 'once' && state.got.length) {
+          return 're-entry: once, and this person already got the play';
+        }
+        if (typeof play.re_entry === 'object') {
+          const w = durationMs(play.re_entry.at_most_once_per);
+          if (state.got.some((t) => t.getTime() > asOf.getTime() - w)) {
+            return `re-entry: at most once per ${play.re_entry.at_most_once_per}`;
+          }
+        }
+        return null;
+      },
+    ],
+    ['caps: within every cap', () => state.sendLog.capBlock(pb, personId, play.channel, asOf)],
+    [
+      null,
+      () => {
+        const quiet = quietUntil(pb, state.traits, asOf);
+        return quiet ? `quiet hours until ${quiet.toISOString()}` : null;
+      },
+    ],
+  ];
   const { arm } = assignArm(
     {
       seed: play.name,
@@ -276,10 +286,17 @@ function checks(
     personId,
   );
   if (arm === HOLDOUT_ARM) {
+    // Held out: the reason is the holdout, but the person counts as exposed (intent to treat) only if they would
+    // have been served now — every other check passes — so both arms' windows start alike.
     return {
       ...no(`holdout: withheld for measurement (${play.holdout * 100}% held out)`),
-      heldOut: true,
+      heldOut: rest.every(([, block]) => block() === null),
     };
+  }
+  for (const [pass, block] of rest) {
+    const reason = block();
+    if (reason) return no(reason);
+    if (pass) reasons.push(pass);
   }
   reasons.push(`arm: ${arm}`);
   return { ok: true, heldOut: false, reasons, variant: arm };
