@@ -21,7 +21,7 @@ import { spawnBenchServer, stopBenchServer } from './spawn-server.js';
  * `--rate N` (default 1000).
  *
  * Exposure recording: a second server runs the classic playbook made all in-app (every play without its destination,
- * consent allowed), so nearly every decision picks a play and, the first time per person, records an exposure — the
+ * consent allowed, no caps or quiet hours), so nearly every decision picks a play and, the first time per person, records an exposure — the
  * worst case for recording. It is measured with recording on and off (`?record=false`) on the same server, beside
  * its /healthz, with the exposures it stored counted afterwards.
  */
@@ -66,9 +66,14 @@ function startServer(db: string, playbook = PLAYBOOK) {
 function inAppPlaybook(): string {
   const pb = parse(readFileSync(PLAYBOOK, 'utf8')) as {
     consent?: unknown;
+    quiet_hours?: unknown;
+    caps?: unknown;
     plays: { destination?: string; trigger?: unknown }[];
   };
   pb.consent = { default: 'allow' };
+  // Caps and quiet hours would turn many decisions into "no play"; without them nearly every one exposes.
+  delete pb.quiet_hours;
+  delete pb.caps;
   for (const play of pb.plays) {
     delete play.destination;
     delete play.trigger;
