@@ -114,15 +114,17 @@ export class ExposureRecorder {
       this.queue.push(e);
     }
     this.counts.queued += exposures.length;
+    // Unref'd: a timer must not keep a finished process alive (servers and callers close() the recorder).
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       void this.flush();
-    }, this.flushMs);
+    }, this.flushMs).unref();
   }
 
   /** Write what is queued now (to the log, or to the warehouse without one). */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce());
+    // A failed flush must not stop the next one: each runs after the previous settles, whatever its outcome.
+    this.flushing = this.flushing.catch(() => undefined).then(() => this.flushOnce());
     return this.flushing;
   }
 
@@ -139,7 +141,7 @@ export class ExposureRecorder {
         this.loadTimer ??= setTimeout(() => {
           this.loadTimer = undefined;
           void this.load().catch(() => undefined);
-        }, this.loadMs);
+        }, this.loadMs).unref();
       } else {
         await this.store(batch);
         this.counts.durable += batch.length;
@@ -153,14 +155,14 @@ export class ExposureRecorder {
         this.flushTimer ??= setTimeout(() => {
           this.flushTimer = undefined;
           void this.flush();
-        }, 1000);
+        }, 1000).unref();
       } else throw e;
     }
   }
 
   /** Move the log's frames into the warehouse, with the position they reach, in one transaction. */
   load(): Promise<void> {
-    this.loading = this.loading.then(async () => {
+    this.loading = this.loading.catch(() => undefined).then(async () => {
       if (this.backlog.length === 0) return;
       const frames = this.backlog.slice();
       const end = frames.at(-1)!.end;
@@ -196,7 +198,8 @@ export class ExposureRecorder {
     if (this.loadTimer) clearTimeout(this.loadTimer);
     this.flushTimer = undefined;
     this.loadTimer = undefined;
-    await this.flush();
+    // What cannot be written now stays in the log (loaded at the next start); only an unflushable queue is lost.
+    await this.flush().catch(() => undefined);
     await this.load().catch(() => undefined);
     await this.log?.close();
     this.log = undefined;
