@@ -162,15 +162,17 @@ export class ExposureRecorder {
 
   /** Move the log's frames into the warehouse, with the position they reach, in one transaction. */
   load(): Promise<void> {
-    this.loading = this.loading.catch(() => undefined).then(async () => {
-      if (this.backlog.length === 0) return;
-      const frames = this.backlog.slice();
-      const end = frames.at(-1)!.end;
-      const batch = frames.flatMap((f) => f.records.map(exposureFromRecord));
-      await this.store(batch, formatPosition(end));
-      this.backlog.splice(0, frames.length);
-      this.log?.removeLoaded(end);
-    });
+    this.loading = this.loading
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.backlog.length === 0) return;
+        const frames = this.backlog.slice();
+        const end = frames.at(-1)!.end;
+        const batch = frames.flatMap((f) => f.records.map(exposureFromRecord));
+        await this.store(batch, formatPosition(end));
+        this.backlog.splice(0, frames.length);
+        this.log?.removeLoaded(end);
+      });
     return this.loading;
   }
 
