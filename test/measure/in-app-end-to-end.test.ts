@@ -44,8 +44,9 @@ test('end to end: an in-app play (decide() only) with a 10% holdout; exposures f
       `${x.trueRevenueLift} in (${ci.lower}, ${ci.upper})`,
     );
     assert.ok(revenue.lift!.absolute.pValue < 0.05, 'the lift is detected');
-    // govern review sees the in-app play like any other: its exposures and its lift on the play's KPI.
-    const review = await reviewSegments(wh, { asOf: new Date('2026-02-23T00:00:00Z') });
+    // govern review sees the in-app play like any other: its exposures and its lift on the play's KPI (the built-in
+    // revenue_per_person, over 30 days: read once every window has ended).
+    const review = await reviewSegments(wh, { asOf: new Date('2026-03-10T00:00:00Z') });
     const play = review.find((r) => r.segment === 'app-browsers')?.plays.find((p) => p.play === IN_APP_PLAY);
     assert.equal(play?.exposed, x.exposures);
     assert.ok(play?.lift !== null && play?.lift !== undefined && play.lift > 0, `review lift ${play?.lift}`);
