@@ -3,11 +3,11 @@ import { runActivation } from '../activate/activate-run.js';
 import { exportAudience, listAudienceExports } from '../activate/destinations/audience-file.js';
 import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
-import { runCycle } from '../activate/run-cycle.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
 import type { ExposureRecorder } from '../personalize/exposure-recorder.js';
+import { runCycle } from '../pipeline/cycle.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const isoDate = z.iso.datetime().describe('ISO-8601, UTC');

@@ -24,6 +24,7 @@ import { MEASURE_ROUTES } from './measure-routes.js';
 import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
+import { PROPENSITY_ROUTES } from './propensity-routes.js';
 
 /**
  * The HTTP server: the collector, the admin API and operations endpoints, wired over the library. No business logic
@@ -250,6 +251,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   const adminRoutes = [
     ...ADMIN_ROUTES,
     ...MODEL_ROUTES,
+    ...PROPENSITY_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
