@@ -247,12 +247,12 @@ export {
   decideFor,
 } from './personalize/decide.js';
 export { DecideService, DecideSnapshot } from './personalize/decide-snapshot.js';
-export { type CycleSummary, runCycle } from './pipeline/cycle.js';
 export {
   ExposureRecorder,
   type ExposureRecorderOptions,
   LOSS_BOUND_MS,
 } from './personalize/exposure-recorder.js';
+export { type CycleSummary, runCycle } from './pipeline/cycle.js';
 export {
   type CompiledSegments,
   compileSegments,
