@@ -250,8 +250,26 @@ export { type ChurnPanel, simulateChurnPanel } from './model/propensity/simulate
 export type { PropensityTarget } from './model/propensity/training-frame.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';
 export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
-export { type Candidate, type Decision, decide, decideFor } from './personalize/decide.js';
+export {
+  type Candidate,
+  type DecideOptions,
+  type Decision,
+  decide,
+  decideFor,
+} from './personalize/decide.js';
 export { DecideService, DecideSnapshot } from './personalize/decide-snapshot.js';
+export {
+  ExposureRecorder,
+  type ExposureRecorderOptions,
+  LOSS_BOUND_MS,
+} from './personalize/exposure-recorder.js';
+export {
+  type Exposure,
+  ExposureSchema,
+  exposureKey,
+  lastExposures,
+  writeExposures,
+} from './personalize/exposures.js';
 export { type CycleSummary, runCycle } from './pipeline/cycle.js';
 export {
   type CompiledSegments,

@@ -4,6 +4,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { importFile } from '../instrument/import/import-file.js';
 import { ingestMessages } from '../instrument/ingest-messages.js';
 import { decide } from '../personalize/decide.js';
+import { IN_APP_PLAY, runInAppExperiment } from './in-app-experiment.js';
 import { runPlayExperiment } from './play-experiment.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -107,7 +108,35 @@ export async function measureSection(events: string, db: string): Promise<void> 
         `   the true +$${x.trueRevenueLift.toFixed(2)} is ${inside ? 'inside' : 'OUTSIDE'} the revenue interval`,
       );
     }
+    await inAppSection(wh, start);
   } finally {
     await wh.close();
+  }
+}
+
+/** Measure an in-app play: decide() records exposures as it serves the banner (or holds it back), and the lift. */
+async function inAppSection(wh: Warehouse, start: Date): Promise<void> {
+  const x = await runInAppExperiment(wh, { start, windowDays: 14, uplift: 0.3, value: 40 });
+  const r = x.report;
+  say(
+    `\n   In-app play ${IN_APP_PLAY} (no destination: decide() serves it), 10% held out, from the same day`,
+  );
+  say(
+    `   simulated customers shown the banner buy $40 more with probability 0.3: true lift +$${x.trueRevenueLift.toFixed(2)} per person`,
+  );
+  say(
+    `   ${n(x.decisions)} decide() calls over 7 days → ${n(x.exposures)} exposures (one per person); ${n(x.served)} shown the banner; arms ${r.arms.map((a) => `${a.arm} ${n(a.people)}`).join(', ')}`,
+  );
+  if (r.srm)
+    say(
+      `   sample ratio check: χ² ${r.srm.chiSquare.toFixed(2)}, p ${r.srm.pValue.toFixed(3)} — ${r.srm.flagged ? 'MISMATCH' : 'ok'}`,
+    );
+  const revenue = r.rows.find((row) => row.kpi === 'revenue_per_person');
+  const est = (revenue?.cuped ?? revenue?.lift)?.absolute;
+  if (est) {
+    const inside = est.ci.lower <= x.trueRevenueLift && x.trueRevenueLift <= est.ci.upper;
+    say(
+      `   revenue_per_person lift ${est.estimate >= 0 ? '+' : ''}${est.estimate.toFixed(2)} [95% CI ${est.ci.lower.toFixed(2)}, ${est.ci.upper.toFixed(2)}]${revenue?.cuped ? ' (CUPED)' : ''}: the true +$${x.trueRevenueLift.toFixed(2)} is ${inside ? 'inside' : 'OUTSIDE'}`,
+    );
   }
 }

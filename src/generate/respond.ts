@@ -20,16 +20,39 @@ export interface Responder {
   close(): Promise<void>;
 }
 
-export async function startResponder(o: {
+export interface ResponseModel {
   uplift: number;
   value: number;
   /** Purchases fall within this many days after the trigger (uniformly, by hash). */
   withinDays: number;
   seed: string;
-}): Promise<Responder> {
+}
+
+/**
+ * How a simulated customer responds to being served a play at `servedAt`: a purchase of `value` caused by it (a
+ * Segment track message), or null. A pure function of the seed and the person: the same person always answers the
+ * same way, whichever channel reached them (a webhook below, or an in-app offer decide() served).
+ */
+export function simulatedResponse(
+  o: ResponseModel,
+  served: { person: string; at: Date; play: string; id: string },
+): Record<string, unknown> | null {
+  const unit = (text: string) => fnv1a32(text) / 2 ** 32;
+  if (unit(`${o.seed}:buys:${served.person}`) >= o.uplift) return null;
+  const delay = (0.05 + 0.9 * unit(`${o.seed}:when:${served.person}`)) * o.withinDays * 86_400_000;
+  return {
+    type: 'track',
+    event: 'Order Completed',
+    userId: served.person,
+    properties: { revenue: o.value, order_id: `resp-${served.id}`, caused_by: served.play },
+    timestamp: new Date(served.at.getTime() + delay).toISOString(),
+    messageId: `resp-${served.id}`,
+  };
+}
+
+export async function startResponder(o: ResponseModel): Promise<Responder> {
   const seen = new Set<string>();
   const purchases: Record<string, unknown>[] = [];
-  const unit = (text: string) => fnv1a32(text) / 2 ** 32;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -43,18 +66,13 @@ export async function startResponder(o: {
         };
         if (id && !seen.has(id)) {
           seen.add(id);
-          const person = msg.person.id;
-          if (unit(`${o.seed}:buys:${person}`) < o.uplift) {
-            const delay = (0.05 + 0.9 * unit(`${o.seed}:when:${person}`)) * o.withinDays * 86_400_000;
-            purchases.push({
-              type: 'track',
-              event: 'Order Completed',
-              userId: person,
-              properties: { revenue: o.value, order_id: `resp-${id}`, caused_by: msg.play },
-              timestamp: new Date(Date.parse(msg.occurred_at) + delay).toISOString(),
-              messageId: `resp-${id}`,
-            });
-          }
+          const bought = simulatedResponse(o, {
+            person: msg.person.id,
+            at: new Date(msg.occurred_at),
+            play: msg.play,
+            id,
+          });
+          if (bought) purchases.push(bought);
         }
         res.statusCode = 200;
       } catch {

@@ -108,7 +108,12 @@ export class IntakeLog {
    * returned); appends go to a fresh segment numbered after every existing one and after `loaded`, so positions only
    * grow even if the directory was emptied.
    */
-  static async open(dir: string, loaded: LogPosition | undefined): Promise<IntakeLog> {
+  static async open(
+    dir: string,
+    loaded: LogPosition | undefined,
+    /** The layout line of another kind of record kept the same way (decide()'s exposure log); default events. */
+    format = FORMAT,
+  ): Promise<IntakeLog> {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -121,7 +126,7 @@ export class IntakeLog {
     const formatPath = join(dir, FORMAT_FILE);
     const segments = segmentsIn(dir);
     if (existsSync(formatPath)) {
-      if (readFileSync(formatPath, 'utf8') !== FORMAT) {
+      if (readFileSync(formatPath, 'utf8') !== format) {
         throw new SegflowError(
           'INTAKE_LOG_UNAVAILABLE',
           `the collector's log in ${dir} was written by another version of segflow, with another record layout`,
@@ -129,7 +134,7 @@ export class IntakeLog {
         );
       }
     } else {
-      writeFileSync(formatPath, FORMAT);
+      writeFileSync(formatPath, format);
     }
     const unloaded: LogFrame[] = [];
     let discardedBytes = 0;

@@ -326,7 +326,9 @@ export async function measureReport(wh: Warehouse, o: MeasureReportOptions): Pro
     throw new SegflowError(
       'NOT_FOUND',
       `no exposures for play '${o.play}' up to ${asOf.toISOString()}`,
-      'run `segflow activate run` so the play reaches people (treatment and holdout both record exposures)',
+      'a play with a destination records exposures when `segflow activate run` decides about people; an in-app play ' +
+        '(no destination) records them when decide() serves it — `segflow decide`, GET /api/v1/decide/:personId — ' +
+        'not when it is asked as of a time or with record=false',
     );
   }
   const holdoutShare = o.holdoutShare ?? (await playOf(wh, o.play))?.holdout ?? null;

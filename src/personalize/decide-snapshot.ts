@@ -1,7 +1,8 @@
 import { type ConsentAnswer, longestCapMs, SendLog, suppressionCheck } from '../activate/guards.js';
 import type { Playbook } from '../activate/playbook.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { type Decision, decideFor } from './decide.js';
+import { type Decision, decideFor, READ_ONLY, withRecording } from './decide.js';
+import type { ExposureRecorder } from './exposure-recorder.js';
 
 /**
  * decide() for a server answering many requests: everything a decision reads — current memberships, consent, the
@@ -16,6 +17,8 @@ export class DecideSnapshot {
     readonly version: string,
     readonly loadedAt: Date,
     private readonly segments: Map<string, string[]>,
+    /** When each current membership began, parallel to `segments` (for exposures of `every_time` plays). */
+    private readonly entered: Map<string, Date[]>,
     private readonly consent: Map<string, Map<string, ConsentAnswer>>,
     private readonly timezones: Map<string, unknown>,
     private readonly got: Map<string, Map<string, Date[]>>,
@@ -40,15 +43,21 @@ export class DecideSnapshot {
     const version = await DecideSnapshot.version(wh);
     const d = wh.dialect;
     const segments = new Map<string, string[]>();
+    const entered = new Map<string, Date[]>();
     const wanted = [...new Set(pb.plays.map((p) => p.segment))];
-    for (const r of await wh.query<{ person_id: string; segment: string }>(
-      `SELECT DISTINCT person_id, segment FROM segment_memberships
-       WHERE exited_at IS NULL AND ${d.inTextList('segment', '?')} ORDER BY segment`,
+    for (const r of await wh.query<{ person_id: string; segment: string; entered_at: Date }>(
+      `SELECT person_id, segment, max(entered_at) AS entered_at FROM segment_memberships
+       WHERE exited_at IS NULL AND ${d.inTextList('segment', '?')} GROUP BY person_id, segment ORDER BY segment`,
       [JSON.stringify(wanted)],
     )) {
       const list = segments.get(r.person_id);
-      if (list) list.push(r.segment);
-      else segments.set(r.person_id, [r.segment]);
+      if (list) {
+        list.push(r.segment);
+        entered.get(r.person_id)!.push(r.entered_at);
+      } else {
+        segments.set(r.person_id, [r.segment]);
+        entered.set(r.person_id, [r.entered_at]);
+      }
     }
     const consent = new Map<string, Map<string, ConsentAnswer>>();
     for (const r of await wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
@@ -111,6 +120,7 @@ export class DecideSnapshot {
       version,
       now,
       segments,
+      entered,
       consent,
       timezones,
       got,
@@ -137,10 +147,14 @@ export class DecideSnapshot {
     return person;
   }
 
-  decide(pb: Playbook, personId: string, asOf: Date): Decision {
+  decide(pb: Playbook, personId: string, asOf: Date, exposedAt?: ReadonlyMap<string, Date>): Decision {
     const tz = this.tzTrait ? this.timezones.get(personId) : undefined;
+    const segments = this.segments.get(personId) ?? [];
+    const entered = this.entered.get(personId) ?? [];
     return decideFor(pb, personId, asOf, {
-      segments: this.segments.get(personId) ?? [],
+      segments,
+      enteredAt: new Map(segments.map((s, i) => [s, entered[i]!])),
+      ...(exposedAt ? { exposedAt } : {}),
       consent: this.consent.get(personId),
       traits: this.tzTrait && tz !== undefined ? { [this.tzTrait]: tz } : {},
       sendLog: this.sendLog,
@@ -163,6 +177,8 @@ export class DecideService {
   constructor(
     private readonly wh: Warehouse,
     private readonly checkMs = 1000,
+    /** Where decisions' exposures go (the server's); without one, decisions record nothing. */
+    private readonly recorder?: ExposureRecorder,
   ) {}
 
   private reload(pb: Playbook): Promise<DecideSnapshot> {
@@ -180,7 +196,10 @@ export class DecideService {
     return this.loading;
   }
 
-  async decide(pb: Playbook, identifier: string): Promise<Decision> {
+  /** Decide now; with a recorder, record the exposures unless `record: false`. */
+  async decide(pb: Playbook, identifier: string, options: { record?: boolean } = {}): Promise<Decision> {
+    const recorder = options.record === false ? undefined : this.recorder;
+    if (recorder) await recorder.lastExposed();
     const now = new Date();
     let snap = this.current;
     if (!snap || this.playbook !== pb) snap = await this.reload(pb);
@@ -191,7 +210,23 @@ export class DecideService {
       });
     }
     const personId = await snap.personOf(this.wh, identifier);
-    if (!personId) return { personId: null, asOf: now, segments: [], play: null, candidates: [] };
-    return snap.decide(pb, personId, now);
+    if (!personId) {
+      return withRecording(
+        {
+          personId: null,
+          asOf: now,
+          segments: [],
+          play: null,
+          candidates: [],
+          exposures: [],
+          recording: READ_ONLY,
+        },
+        recorder !== undefined,
+      );
+    }
+    if (!recorder) return withRecording(snap.decide(pb, personId, now), false);
+    const decision = snap.decide(pb, personId, now, recorder.exposedAt(personId));
+    recorder.record(pb, decision.exposures);
+    return decision;
   }
 }

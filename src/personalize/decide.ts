@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { upsertPlays } from '../activate/activate-run.js';
 import {
   type ConsentAnswer,
   consentAsOf,
@@ -14,6 +15,7 @@ import { durationMs } from '../config/duration.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { assignArm, HOLDOUT_ARM } from '../shared/arm-assignment.js';
 import { Timestamp } from '../shared/timestamp.js';
+import { ExposureSchema, exposureKey, lastExposures, writeExposures } from './exposures.js';
 
 /**
  * Personalize: for one person now, the highest-priority play whose segment they are in and whose guards pass, with
@@ -50,33 +52,74 @@ export const DecisionSchema = z
       .nullable()
       .describe('the chosen play, or null when no play is eligible'),
     candidates: z.array(CandidateSchema),
+    exposures: z
+      .array(ExposureSchema)
+      .describe(
+        'the exposures this decision starts (in-app plays, those without a destination): the play served (treatment), and any higher play the person would have been served but is held out of (holdout, intent to treat); empty when this episode already has its exposure',
+      ),
+    recording: z
+      .object({ recorded: z.boolean(), note: z.string() })
+      .describe('whether `exposures` were recorded, and why not when they were not (read-only decisions)'),
   })
   .meta({ id: 'Decision' });
 export type Decision = z.output<typeof DecisionSchema>;
+
+/** What a decision says about recording when it records. */
+export const RECORDED = {
+  recorded: true,
+  note: 'exposures recorded (once per person and play per re-entry episode)',
+} as const;
+
+/** Why a read-only decision (a backtest, a preview) recorded nothing. */
+export const READ_ONLY = {
+  recorded: false,
+  note: 'read-only decision (record: false or as of a given time): no exposure recorded',
+} as const;
+
+export interface DecideOptions {
+  /** Decide as of this time (default now). A decision as of a given time records nothing unless `record: true`. */
+  asOf?: Date;
+  /**
+   * Record the decision's exposures (default: yes for decisions now, no for decisions as of a given time).
+   * `record: true` with `asOf` records them at that time: a simulated clock.
+   */
+  record?: boolean;
+}
+
+const nobody = (asOf: Date, segments: string[] = [], personId: string | null = null): Decision => ({
+  personId,
+  asOf,
+  segments,
+  play: null,
+  candidates: [],
+  exposures: [],
+  recording: READ_ONLY,
+});
 
 export async function decide(
   wh: Warehouse,
   pb: Playbook,
   identifier: string,
-  options: { asOf?: Date } = {},
+  options: DecideOptions = {},
 ): Promise<Decision> {
   const asOf = options.asOf ?? new Date();
+  const record = options.record ?? options.asOf === undefined;
   const [who] = await wh.query<{ person_id: string }>(
     'SELECT person_id FROM identities WHERE identifier = ?',
     [identifier],
   );
-  if (!who) return { personId: null, asOf, segments: [], play: null, candidates: [] };
+  if (!who) return withRecording(nobody(asOf), record);
   const personId = who.person_id;
-  const memberships = await wh.query<{ segment: string }>(
-    `SELECT DISTINCT segment FROM segment_memberships
-     WHERE person_id = ? AND entered_at <= ? AND (exited_at IS NULL OR exited_at > ?) ORDER BY segment`,
+  const memberships = await wh.query<{ segment: string; entered_at: Date }>(
+    `SELECT segment, max(entered_at) AS entered_at FROM segment_memberships
+     WHERE person_id = ? AND entered_at <= ? AND (exited_at IS NULL OR exited_at > ?) GROUP BY segment ORDER BY segment`,
     [personId, asOf, asOf],
   );
   const segments = memberships.map((m) => m.segment);
   if (!pb.plays.some((p) => segments.includes(p.segment))) {
-    return { personId, asOf, segments, play: null, candidates: [] };
+    return withRecording(nobody(asOf, segments, personId), record);
   }
-  const [consent, traits, sendLog, history, suppressed] = await Promise.all([
+  const [consent, traits, sendLog, history, suppressed, exposed] = await Promise.all([
     consentAsOf(wh, [personId], asOf),
     traitsOf(wh, [personId]),
     loadSendLog(wh, pb, [personId], asOf),
@@ -85,17 +128,36 @@ export async function decide(
       [personId],
     ),
     suppressionCheck(wh),
+    record ? lastExposures(wh, personId) : undefined,
   ]);
   const got = new Map<string, Date[]>();
   for (const h of history) got.set(h.play, [...(got.get(h.play) ?? []), h.occurred_at]);
-  return decideFor(pb, personId, asOf, {
+  const decision = decideFor(pb, personId, asOf, {
     segments,
     consent: consent.get(personId),
     traits: traits.get(personId) ?? {},
     sendLog,
     got,
     suppressed: suppressed(personId),
+    enteredAt: new Map(memberships.map((m) => [m.segment, m.entered_at])),
+    exposedAt: exposed?.get(personId) ?? new Map(),
   });
+  if (!record) return withRecording(decision, false);
+  if (decision.exposures.length) {
+    // The play's definition (its holdout share) is what measure report reads the SRM check against.
+    await upsertPlays(
+      wh,
+      { ...pb, plays: pb.plays.filter((p) => decision.exposures.some((e) => e.play === p.name)) },
+      asOf,
+    );
+    await writeExposures(wh, decision.exposures);
+  }
+  return decision;
+}
+
+/** A read-only decision lists what it would have recorded as nothing: it starts no exposure. */
+export function withRecording(decision: Decision, record: boolean): Decision {
+  return record ? { ...decision, recording: RECORDED } : { ...decision, exposures: [], recording: READ_ONLY };
 }
 
 /** What a decision needs to know of one person. */
@@ -108,6 +170,10 @@ export interface PersonState {
   got: ReadonlyMap<string, readonly Date[]>;
   /** Why this person must never be messaged (the suppression list), or null. */
   suppressed?: string | null;
+  /** When the current membership of each segment began (for exposures of `every_time` plays). */
+  enteredAt?: ReadonlyMap<string, Date>;
+  /** Per play, this person's last decide() exposure (so an episode is exposed once). */
+  exposedAt?: ReadonlyMap<string, Date>;
 }
 
 /** The decision itself: pure, over a person's state (read from the database, or from a snapshot). */
@@ -116,7 +182,15 @@ export function decideFor(pb: Playbook, personId: string, asOf: Date, state: Per
   const matching = pb.plays
     .filter((p) => inSegment.has(p.segment))
     .sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
-  const decision: Decision = { personId, asOf, segments: state.segments, play: null, candidates: [] };
+  const decision: Decision = {
+    personId,
+    asOf,
+    segments: state.segments,
+    play: null,
+    candidates: [],
+    exposures: [],
+    recording: RECORDED,
+  };
   for (const play of matching) {
     const reasons = [`segment: in ${play.segment}`];
     if (state.suppressed) {
@@ -136,6 +210,27 @@ export function decideFor(pb: Playbook, personId: string, asOf: Date, state: Per
     });
     reasons.push(...block.reasons);
     decision.candidates.push({ play: play.name, priority: play.priority, eligible: block.ok, reasons });
+    // Exposed: the play served, and each play above it this person would have been served but is held out of.
+    if ((block.ok || block.heldOut) && !decision.play && !play.destination) {
+      const key = exposureKey({
+        play: play.name,
+        personId,
+        policy: play.re_entry,
+        at: asOf,
+        lastAt: state.exposedAt?.get(play.name),
+        enteredAt: state.enteredAt?.get(play.segment),
+      });
+      if (key) {
+        decision.exposures.push({
+          play: play.name,
+          personId,
+          arm: block.ok ? 'treatment' : HOLDOUT_ARM,
+          variant: block.ok && play.variants ? block.variant : null,
+          exposedAt: asOf,
+          key,
+        });
+      }
+    }
     if (block.ok && !decision.play) {
       decision.play = {
         name: play.name,
@@ -164,12 +259,39 @@ function checks(
     sendLog: SendLog;
     got: Date[];
   },
-): { ok: boolean; reasons: string[]; variant: string } {
+): { ok: boolean; heldOut: boolean; reasons: string[]; variant: string } {
   const reasons: string[] = [];
+  const no = (reason: string) => ({ ok: false, heldOut: false, reasons: [...reasons, reason], variant: '' });
   const purpose = purposeOf(play);
   const consentReason = consentBlock(pb, state.consent, purpose);
-  if (consentReason) return { ok: false, reasons: [...reasons, consentReason], variant: '' };
+  if (consentReason) return no(consentReason);
   reasons.push(`consent: ${purpose} granted`);
+  // The other checks, in order, each with what it says when it passes (null) or the reason it blocks.
+  const rest: [pass: string | null, block: () => string | null][] = [
+    [
+      null,
+      () => {
+        if (play.re_entry === 'once' && state.got.length) {
+          return 're-entry: once, and this person already got the play';
+        }
+        if (typeof play.re_entry === 'object') {
+          const w = durationMs(play.re_entry.at_most_once_per);
+          if (state.got.some((t) => t.getTime() > asOf.getTime() - w)) {
+            return `re-entry: at most once per ${play.re_entry.at_most_once_per}`;
+          }
+        }
+        return null;
+      },
+    ],
+    ['caps: within every cap', () => state.sendLog.capBlock(pb, personId, play.channel, asOf)],
+    [
+      null,
+      () => {
+        const quiet = quietUntil(pb, state.traits, asOf);
+        return quiet ? `quiet hours until ${quiet.toISOString()}` : null;
+      },
+    ],
+  ];
   const { arm } = assignArm(
     {
       seed: play.name,
@@ -179,35 +301,18 @@ function checks(
     personId,
   );
   if (arm === HOLDOUT_ARM) {
+    // Held out: the reason is the holdout, but the person counts as exposed (intent to treat) only if they would
+    // have been served now — every other check passes — so both arms' windows start alike.
     return {
-      ok: false,
-      reasons: [...reasons, `holdout: withheld for measurement (${play.holdout * 100}% held out)`],
-      variant: '',
+      ...no(`holdout: withheld for measurement (${play.holdout * 100}% held out)`),
+      heldOut: rest.every(([, block]) => block() === null),
     };
   }
-  if (play.re_entry === 'once' && state.got.length) {
-    return {
-      ok: false,
-      reasons: [...reasons, 're-entry: once, and this person already got the play'],
-      variant: '',
-    };
+  for (const [pass, block] of rest) {
+    const reason = block();
+    if (reason) return no(reason);
+    if (pass) reasons.push(pass);
   }
-  if (typeof play.re_entry === 'object') {
-    const w = durationMs(play.re_entry.at_most_once_per);
-    if (state.got.some((t) => t.getTime() > asOf.getTime() - w)) {
-      return {
-        ok: false,
-        reasons: [...reasons, `re-entry: at most once per ${play.re_entry.at_most_once_per}`],
-        variant: '',
-      };
-    }
-  }
-  const cap = state.sendLog.capBlock(pb, personId, play.channel, asOf);
-  if (cap) return { ok: false, reasons: [...reasons, cap], variant: '' };
-  reasons.push('caps: within every cap');
-  const quiet = quietUntil(pb, state.traits, asOf);
-  if (quiet)
-    return { ok: false, reasons: [...reasons, `quiet hours until ${quiet.toISOString()}`], variant: '' };
   reasons.push(`arm: ${arm}`);
-  return { ok: true, reasons, variant: arm };
+  return { ok: true, heldOut: false, reasons, variant: arm };
 }

@@ -12,6 +12,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { confinedDir, dataRootOf } from '../govern/confined-path.js';
 import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
+import type { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { runCycle } from '../pipeline/cycle.js';
 import { RefreshSummarySchema } from '../pipeline/refresh-summary.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
@@ -19,14 +20,16 @@ import { defineRoute, jsonDates } from './admin-routes.js';
 const STATUS = z.enum(DELIVERY_STATUSES);
 
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
-export function activateRoutes(options: { playbook?: string; segmentsDir?: string } = {}) {
+export function activateRoutes(
+  options: { playbook?: string; segmentsDir?: string; exposures?: ExposureRecorder } = {},
+) {
   const playbook = () => cachedPlaybook(playbookPath(options.playbook));
   // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
   const services = new WeakMap<Warehouse, DecideService>();
   const serviceFor = (wh: Warehouse) => {
     let s = services.get(wh);
     if (!s) {
-      s = new DecideService(wh);
+      s = new DecideService(wh, 1000, options.exposures);
       services.set(wh, s);
     }
     return s;
@@ -38,14 +41,24 @@ export function activateRoutes(options: { playbook?: string; segmentsDir?: strin
       permission: 'read',
       tag: 'personalize',
       summary: 'The best play for one person now: its offer, channel and content variant, and the reasons',
+      description:
+        'Records the exposure of an in-app play (treatment, or holdout when the person would have been served but ' +
+        'is held out) once per person and play per re-entry episode, in batches behind the answer. `asOf` ' +
+        '(a backtest) and `record=false` (a preview) record nothing; `recording` says which.',
       params: z.object({ personId: z.string().min(1).max(1000).describe('any identifier of the person') }),
-      query: z.object({ asOf: z.iso.datetime().optional() }),
+      query: z.object({
+        asOf: z.iso.datetime().optional().describe('decide as of this time: read-only, records nothing'),
+        record: z
+          .enum(['true', 'false'])
+          .default('true')
+          .describe('false: a preview that records no exposure'),
+      }),
       response: DecisionSchema,
       handler: async ({ params, query }, { wh }) =>
         jsonDates(
           query.asOf
-            ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf) })
-            : await serviceFor(wh).decide(playbook(), params.personId),
+            ? await decide(wh, playbook(), params.personId, { asOf: new Date(query.asOf), record: false })
+            : await serviceFor(wh).decide(playbook(), params.personId, { record: query.record === 'true' }),
         ) as z.input<typeof DecisionSchema>,
     }),
     defineRoute({

@@ -12,6 +12,7 @@ import Fastify, {
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { isSegflowError } from '../errors.js';
+import { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
@@ -41,11 +42,15 @@ export interface ServerOptions {
   playbook?: string;
   /** The segment files a refresh reads (default: `segments:` in segflow.config.yaml, else ./segments). */
   segmentsDir?: string;
+  /** decide()'s exposure recorder: its log directory (default `<database>.exposures`; false: none) and flush interval. */
+  exposures?: { logDir?: string | false; flushMs?: number };
 }
 
 export interface SegflowServer {
   app: FastifyInstance;
   committer: GroupCommitter;
+  /** Where decide()'s exposures queue on their way to the exposure log and the warehouse. */
+  exposures: ExposureRecorder;
   metrics: Metrics;
   /** Build-time OpenAPI document (also served at /api/openapi.json). */
   openapi: Record<string, unknown>;
@@ -110,6 +115,12 @@ function intakeLogDir(wh: Warehouse, option: string | false | undefined): string
   return wh.location === ':memory:' || wh.location === '' ? undefined : `${wh.location}.intake`;
 }
 
+/** decide()'s exposure log: next to a database file unless told otherwise; none for an in-memory database. */
+function exposureLogDir(wh: Warehouse, option: string | undefined): string | undefined {
+  if (option !== undefined) return option;
+  return wh.location === ':memory:' || wh.location === '' ? undefined : `${wh.location}.exposures`;
+}
+
 /** Answer a connection-level error (a malformed request line, oversized headers) with the JSON error shape. */
 function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) {
@@ -144,6 +155,14 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   });
   // Events a crash acknowledged but did not load are loaded before the server answers anything.
   const opened = await committer.open();
+  const exposureLog = options.exposures?.logDir;
+  const logDir = exposureLog === false ? undefined : exposureLogDir(wh, exposureLog);
+  const exposures = new ExposureRecorder(wh, {
+    ...(logDir ? { logDir } : {}),
+    ...(options.exposures?.flushMs ? { flushMs: options.exposures.flushMs } : {}),
+  });
+  // So are the exposures a crash left in the exposure log.
+  await exposures.open();
   const logger: FastifyServerOptions['logger'] =
     options.logger === undefined || options.logger === false
       ? false
@@ -235,7 +254,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...PROPENSITY_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
-    ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
+    ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
     ...(options.routes ?? []),
   ];
   registerAdminRoutes(app, wh, adminRoutes);
@@ -264,10 +283,11 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
 
   // Closing drains the write queue: everything acknowledged is committed, everything queued gets its answer.
   app.addHook('onClose', async () => {
+    await exposures.close();
     await committer.close();
   });
   await app.ready();
-  return { app, committer, metrics, openapi };
+  return { app, committer, exposures, metrics, openapi };
 }
 
 export interface StartOptions {

@@ -138,17 +138,21 @@ export function registerActivate(program: Command): void {
     .description('Personalize: the best play for one person now, with its content variant and the reasons')
     .argument('<person>', 'any identifier of the person')
     .option('--playbook <file>', 'the playbook (default: as for activate run)')
-    .option('--as-of <time>', 'decide as of this time (default now)')
+    .option('--as-of <time>', 'decide as of this time (default now); read-only: records no exposure')
+    .option('--no-record', 'a preview: record no exposure (decisions now record those of in-app plays)')
     .option('--json', 'print as one JSON document')
     .action(
-      async (person: string, flags: { playbook?: string; asOf?: string; json?: boolean }, cmd: Command) => {
+      async (
+        person: string,
+        flags: { playbook?: string; asOf?: string; record: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
         const pb = loadPlaybook(playbookPath(flags.playbook));
+        const record = flags.record && flags.asOf === undefined;
         const d = await withWarehouse(
           cmd.optsWithGlobals(),
-          (wh) => decide(wh, pb, person, { asOf: parseAsOf(flags.asOf) }),
-          {
-            readOnly: true,
-          },
+          (wh) => decide(wh, pb, person, { asOf: parseAsOf(flags.asOf), record }),
+          { readOnly: !record },
         );
         emit(Boolean(flags.json), d, () =>
           [
@@ -162,6 +166,9 @@ export function registerActivate(program: Command): void {
               (c) =>
                 `  ${c.eligible ? '✓' : '✗'} ${c.play} (priority ${c.priority}): ${c.reasons.join('; ')}`,
             ),
+            d.recording.recorded
+              ? `exposures: ${d.exposures.map((e) => `${e.play} (${e.arm})`).join(', ') || 'none new (already exposed this episode)'}`
+              : `exposures: none — ${d.recording.note}`,
           ].join('\n'),
         );
       },
