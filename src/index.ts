@@ -30,6 +30,7 @@ export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './eng
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
 export { type ErrorCode, SegflowError } from './errors.js';
+export { type GenerateOptions, generateEvents, writeGeneratedFiles } from './generate/index.js';
 export {
   API_KEY_ROLES,
   type ApiKeyInfo,
