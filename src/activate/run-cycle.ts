@@ -6,7 +6,7 @@ import { featureSource } from '../model/feature-catalog.js';
 import { modelConfig } from '../model/model-config.js';
 import { refreshFeatures } from '../model/refresh-features.js';
 import { DEFAULT_SEGMENTS_DIR, formatProblem, loadDefinitions } from '../segment/load-definitions.js';
-import { refreshSegments } from '../segment/memberships.js';
+import { assertRefreshMovesForward, refreshSegments } from '../segment/memberships.js';
 import { type ActivationSummary, runActivation } from './activate-run.js';
 import { cachedPlaybook, playbookPath } from './playbook-file.js';
 
@@ -34,6 +34,7 @@ export async function runCycle(
   const started = performance.now();
   const asOf = o.asOf ?? new Date();
   const config = loadConfig();
+  await assertRefreshMovesForward(wh, asOf);
   const features = await refreshFeatures(wh, modelConfig(config.model), {
     asOf,
     full: o.fullRefresh ?? false,

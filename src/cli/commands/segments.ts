@@ -15,6 +15,7 @@ import {
   loadDefinitions,
 } from '../../segment/load-definitions.js';
 import {
+  assertRefreshMovesForward,
   membershipHistory,
   previewSegment,
   refreshSegments,
@@ -23,6 +24,7 @@ import {
 import { segmentReport } from '../../segment/segment-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
+import { asOfWarnings } from '../warnings.js';
 
 interface DirFlags {
   dir?: string;
@@ -102,15 +104,18 @@ export function registerSegments(program: Command): void {
     .action(async (name: string, flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
       const loaded = loadDefinitions(segmentsDir(flags));
       failOnProblems(loaded);
+      const asOf = parseAsOf(flags.asOf);
       const p = await withWarehouse(
         cmd.optsWithGlobals(),
-        (wh) =>
-          previewSegment(
+        async (wh) => ({
+          ...(await previewSegment(
             wh,
             loaded.definitions.map((d) => d.definition),
             name,
-            { asOf: parseAsOf(flags.asOf), features: featureSource(wh.dialect) },
-          ),
+            { asOf, features: featureSource(wh.dialect) },
+          )),
+          warnings: await asOfWarnings(wh, asOf),
+        }),
         { readOnly: true },
       );
       emit(Boolean(flags.json), p, () =>
@@ -220,7 +225,8 @@ export function registerSegments(program: Command): void {
       if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
       const asOf = parseAsOf(flags.asOf) ?? new Date();
       const cfg = modelConfig(loadConfig().model);
-      const { features, r } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+      const { features, r, warnings } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+        await assertRefreshMovesForward(wh, asOf);
         const versions = await definitionVersions(wh, 'segments');
         const features = await refreshFeatures(wh, cfg, { asOf, full: Boolean(flags.full) });
         if (!flags.json)
@@ -241,9 +247,9 @@ export function registerSegments(program: Command): void {
             `segments: ${r.mode === 'incremental' ? `incremental, ${r.recomputed.toLocaleString('en-US')} people re-evaluated, the rest kept their memberships` : `full, ${r.recomputed.toLocaleString('en-US')} people evaluated`}`,
           );
         await auditDefinitionChanges(wh, 'segments', versions, { actor: cliActor(), source: 'cli' });
-        return { features, r };
+        return { features, r, warnings: await asOfWarnings(wh, asOf) };
       });
-      emit(Boolean(flags.json), { features, segments: r }, () =>
+      emit(Boolean(flags.json), { features, segments: r, warnings }, () =>
         [
           `refresh ${r.refreshId} as of ${r.asOf.toISOString()}: features ${features.seconds.toFixed(1)} s, segments ${r.seconds.toFixed(1)} s`,
           table(r.segments),
