@@ -23,7 +23,11 @@ test('a misspelled config key (modle:) is an error that names it and suggests mo
     'db: ./segflow.duckdb\nsegments: ./segments\nplaybook: ./playbook.yaml\nmodel: {}\nmeasure: {}\nretention: {}\n',
   );
   const fine = await segflowHere(['stats', '--json'], dir);
-  assert.match(fine.stdout, /no database at \.\/segflow\.duckdb/, 'the config is read; only the database is missing');
+  assert.match(
+    fine.stdout,
+    /no database at \.\/segflow\.duckdb/,
+    'the config is read; only the database is missing',
+  );
 });
 
 test('a JSON array file is refused with a hint to use NDJSON, not imported as "rejected 1"', async () => {
