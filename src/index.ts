@@ -24,7 +24,6 @@ export {
   retryDeliveries,
 } from './activate/outbox.js';
 export { loadPlaybook, type Play, Playbook, parsePlaybook } from './activate/playbook.js';
-export { type CycleSummary, runCycle } from './activate/run-cycle.js';
 export type { Dialect } from './engine/dialect.js';
 export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './engine/open.js';
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
@@ -216,6 +215,7 @@ export { personFeatures, refreshFeatures } from './model/refresh-features.js';
 export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
 export { type Candidate, type Decision, decide, decideFor } from './personalize/decide.js';
 export { DecideService, DecideSnapshot } from './personalize/decide-snapshot.js';
+export { type CycleSummary, runCycle } from './pipeline/cycle.js';
 export {
   type CompiledSegments,
   compileSegments,

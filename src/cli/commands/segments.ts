@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { DEFAULT_DIALECT } from '../../engine/open.js';
 import { SegflowError } from '../../errors.js';
-import { auditDefinitionChanges, cliActor, definitionVersions } from '../../govern/audit.js';
+import { cliActor } from '../../govern/audit.js';
 import { featureSource } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
-import { refreshFeatures } from '../../model/refresh-features.js';
+import { runRefreshPipeline } from '../../pipeline/refresh-pipeline.js';
 import { compileSegments } from '../../segment/compile.js';
 import {
   DEFAULT_SEGMENTS_DIR,
@@ -14,16 +14,11 @@ import {
   type LoadResult,
   loadDefinitions,
 } from '../../segment/load-definitions.js';
-import {
-  assertRefreshMovesForward,
-  membershipHistory,
-  previewSegment,
-  refreshSegments,
-  segmentMembers,
-} from '../../segment/memberships.js';
+import { membershipHistory, previewSegment, segmentMembers } from '../../segment/memberships.js';
 import { segmentReport } from '../../segment/segment-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
+import { pipelineProgress } from '../pipeline-progress.js';
 import { asOfWarnings } from '../warnings.js';
 
 interface DirFlags {
@@ -225,34 +220,22 @@ export function registerSegments(program: Command): void {
       if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
       const asOf = parseAsOf(flags.asOf) ?? new Date();
       const cfg = modelConfig(loadConfig().model);
-      const { features, r, warnings } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
-        await assertRefreshMovesForward(wh, asOf);
-        const versions = await definitionVersions(wh, 'segments');
-        const features = await refreshFeatures(wh, cfg, { asOf, full: Boolean(flags.full) });
-        if (!flags.json)
-          log(
-            `features: ${features.persons.toLocaleString('en-US')} people in ${features.seconds.toFixed(1)} s (${
-              features.mode === 'incremental'
-                ? `incremental since ${features.since?.toISOString()}: ${features.recomputed.toLocaleString('en-US')} recomputed, the rest carried over`
-                : 'full'
-            })`,
-          );
-        const r = await refreshSegments(wh, loaded.definitions, {
+      const { summary, warnings } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => ({
+        summary: await runRefreshPipeline(wh, {
           asOf,
-          features: featureSource(wh.dialect),
           full: Boolean(flags.full),
-        });
-        if (!flags.json && loaded.definitions.length)
-          log(
-            `segments: ${r.mode === 'incremental' ? `incremental, ${r.recomputed.toLocaleString('en-US')} people re-evaluated, the rest kept their memberships` : `full, ${r.recomputed.toLocaleString('en-US')} people evaluated`}`,
-          );
-        await auditDefinitionChanges(wh, 'segments', versions, { actor: cliActor(), source: 'cli' });
-        return { features, r, warnings: await asOfWarnings(wh, asOf) };
-      });
-      emit(Boolean(flags.json), { features, segments: r, warnings }, () =>
+          model: cfg,
+          segments: loaded.definitions,
+          actor: { actor: cliActor(), source: 'cli' },
+          onProgress: flags.json ? undefined : pipelineProgress(wh),
+        }),
+        warnings: await asOfWarnings(wh, asOf),
+      }));
+      const { features, segmentRefresh: r } = summary;
+      emit(Boolean(flags.json), { ...summary, warnings }, () =>
         [
-          `refresh ${r.refreshId} as of ${r.asOf.toISOString()}: features ${features.seconds.toFixed(1)} s, segments ${r.seconds.toFixed(1)} s`,
-          table(r.segments),
+          `refresh${r ? ` ${r.refreshId}` : ''} as of ${asOf.toISOString()}: features ${features.seconds.toFixed(1)} s${r ? `, segments ${r.seconds.toFixed(1)} s` : ''}`,
+          r ? table(r.segments) : 'no segments',
         ].join('\n'),
       );
     });
