@@ -94,12 +94,12 @@ test('the first hour: init, generate, import, own segments, a playbook with a we
   // refresh → activate: the first run starts the play; people entering after it are reached.
   await run('refresh', '--as-of', '2026-04-01');
   await run('activate', 'run', '--as-of', '2026-04-01');
-  const refreshed = await json<{ segments: { segments: { name: string; entered: number }[] } }>(
+  const refreshed = await json<{ segments: { name: string; entered: number }[] }>(
     'refresh',
     '--as-of',
     '2026-04-15',
   );
-  const entered = refreshed.segments.segments.find((s) => s.name === 'recent-buyers')!.entered;
+  const entered = refreshed.segments.find((s) => s.name === 'recent-buyers')!.entered;
   assert.ok(entered > 0, 'people entered recent-buyers in the first half of April');
   const activated = await json<{ plays: { play: string; occurrences: number }[] }>(
     'activate',
