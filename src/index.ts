@@ -34,6 +34,7 @@ export {
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
 export { type ErrorCode, SegflowError } from './errors.js';
+export { type GenerateOptions, generateEvents, writeGeneratedFiles } from './generate/index.js';
 export {
   API_KEY_ROLES,
   type ApiKeyInfo,

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/config.js';
+import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
 import { DEFAULT_DB_PATH, openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
@@ -30,13 +31,7 @@ export async function withWarehouse<T>(
 /** `--as-of` as a Date (undefined when not given); a clear usage error when it is not a date. */
 export function parseAsOf(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) {
-    throw new SegflowError(
-      'USAGE',
-      `--as-of '${value}' is not a date`,
-      'use ISO-8601, e.g. 2026-06-01 or 2026-06-01T12:00:00Z',
-    );
-  }
+  const d = parseInstant(value);
+  if (!d) throw new SegflowError('USAGE', `--as-of '${value}' is not a date`, `use ${INSTANT_FORMAT}`);
   return d;
 }

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { isSegflowError } from '../errors.js';
 import { registerActivate } from './commands/activate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGovern } from './commands/govern.js';
@@ -12,7 +14,15 @@ import { registerQueries } from './commands/query.js';
 import { registerSegments } from './commands/segments.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatistics } from './commands/stats.js';
-import { reportError } from './output.js';
+import { reportError, toJsonText } from './output.js';
+
+/** The same from src/ (tsx) and from dist/: package.json is two folders up. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Errors in what the user typed (bad option values, unknown presets) exit 2, as commander's own usage errors do. */
+const USAGE_CODES = new Set(['USAGE', 'IMPORT_PRESET_UNKNOWN']);
 
 /** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
 export function buildProgram(): Command {
@@ -22,8 +32,9 @@ export function buildProgram(): Command {
     )
     .option(
       '--db <path>',
-      'database file (default: db in segflow.config.yaml, $SEGFLOW_DB, else ./segflow.duckdb)',
+      'database file (default: $SEGFLOW_DB, else db in segflow.config.yaml, else ./segflow.duckdb)',
     )
+    .version(VERSION, '-V, --version', 'print the segflow version')
     .showHelpAfterError()
     .exitOverride();
   registerInit(program);
@@ -48,8 +59,18 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    reportError(e, argv.includes('--json'));
-    return 1;
+    const json = argv.includes('--json');
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      // commander has printed the message and the help on stderr; --json still promises one document on stdout.
+      if (json) {
+        const message = e.message.replace(/^error: /, '');
+        const hint = "see `segflow help` and the command's --help for its options";
+        process.stdout.write(`${toJsonText({ error: { code: 'USAGE', message, hint } })}\n`);
+      }
+      return 2;
+    }
+    reportError(e, json);
+    return isSegflowError(e) && USAGE_CODES.has(e.code) ? 2 : 1;
   }
 }

@@ -5,6 +5,24 @@ import { SegflowError } from '../errors.js';
 
 export const CONFIG_FILE = 'segflow.config.yaml';
 
+/**
+ * The top-level keys of segflow.config.yaml. The sections after `segments` belong to later steps, which validate
+ * them with their own schema (modelConfig, measureConfig, retentionConfig, …); a step adding a section adds it here,
+ * so a misspelled key (`modle:`) is an error instead of a setting silently ignored.
+ */
+const SECTIONS = ['db', 'segments', 'playbook', 'model', 'measure', 'retention', 'privacy'];
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 /** segflow.config.yaml. Later steps add their sections here; one schema validates the file and exports JSON Schema. */
 export const SegflowConfig = z
   .object({
@@ -20,7 +38,18 @@ export const SegflowConfig = z
       .optional()
       .describe('folder every file the server writes on a request goes under (default: beside the database)'),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((doc, ctx) => {
+    for (const key of Object.keys(doc)) {
+      if (SECTIONS.includes(key)) continue;
+      const near = SECTIONS.find((s) => editDistance(s, key) <= 2);
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `not a configuration key${near ? ` — did you mean '${near}'?` : ''} (keys: ${SECTIONS.join(', ')})`,
+      });
+    }
+  });
 export type SegflowConfig = z.infer<typeof SegflowConfig>;
 
 export function loadConfig(path = CONFIG_FILE): SegflowConfig {

@@ -125,12 +125,15 @@ export const ModelConfig = z
         z.string().regex(/^[a-z][a-z0-9_]*$/, 'funnel names: lowercase letters, digits and _'),
         z.strictObject({ steps: z.array(z.string().min(1)).min(2), within: Duration.default('7d') }),
       )
-      .default({
+      .default({})
+      // Funnels of one's own come in addition to the built-in purchase funnel (which a `purchase:` entry redefines).
+      .transform((funnels): typeof funnels => ({
         purchase: {
           steps: ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'],
           within: '7d',
         },
-      }),
+        ...funnels,
+      })),
   })
   .prefault({});
 export type ModelConfig = z.output<typeof ModelConfig>;

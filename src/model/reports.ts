@@ -91,6 +91,8 @@ export interface FunnelReport {
       medianHoursFromPrevious: number | null;
     }[];
   }[];
+  /** What a reader of zeros should know: nobody performed the first step. */
+  warnings: string[];
 }
 
 /**
@@ -145,12 +147,21 @@ export async function funnelReport(
     ${chain},
     best AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY reached DESC, t0) AS k FROM fr_chain) WHERE k = 1)
     SELECT ${bySelect} AS segment, ${perStep} FROM best ${byJoin} GROUP BY 1 ORDER BY 2 DESC`;
-  const rows = await wh.query<Record<string, unknown>>(sql, p.values);
+  const found = await wh.query<Record<string, unknown>>(sql, p.values);
+  // Nobody started: one row of zeros rather than no rows, and a warning naming the first step.
+  const rows = found.length === 0 && !options.by ? [{ segment: null }] : found;
+  const warnings =
+    found.length === 0
+      ? [
+          `nobody performed '${f.steps[0]}' (the funnel's first step) up to ${asOf.toISOString()}; check the step names under model.funnels.${name} in segflow.config.yaml against \`segflow stats\``,
+        ]
+      : [];
   return {
     funnel: name,
     asOf,
     steps: f.steps,
     within: f.within,
+    warnings,
     rows: rows.map((r) => ({
       segment: (r.segment as string | null) ?? null,
       steps: f.steps.map((step, k) => {

@@ -7,7 +7,11 @@ import { featureSource } from '../model/feature-catalog.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { type FeatureRefresh, refreshFeatures } from '../model/refresh-features.js';
 import type { LoadedDefinition } from '../segment/load-definitions.js';
-import { refreshSegments, type SegmentRefreshResult } from '../segment/memberships.js';
+import {
+  assertRefreshMovesForward,
+  refreshSegments,
+  type SegmentRefreshResult,
+} from '../segment/memberships.js';
 
 /**
  * The refresh pipeline: one turn of the loop after events are in — fold pending identity merges into the events,
@@ -80,6 +84,8 @@ export async function runRefreshPipeline(wh: Warehouse, o: RefreshPipelineOption
   const report = (p: Omit<PipelineProgress, 'elapsed'>) => o.onProgress?.({ ...p, elapsed: elapsed() });
 
   // Reads are cheapest with no override to apply; folding them in first changes no result.
+  // Refused before anything is written: a refused refresh must not leave a features snapshot behind.
+  if (o.segments) await assertRefreshMovesForward(wh, asOf);
   report({ step: 'squash', phase: 'start' });
   const squashed = await squashPersonOverrides(wh);
   report({

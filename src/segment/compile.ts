@@ -1,3 +1,4 @@
+import { parseInstant } from '../config/instant.js';
 import type { Dialect } from '../engine/dialect.js';
 import { Params } from '../engine/params.js';
 import type { SqlValue } from '../engine/warehouse.js';
@@ -227,8 +228,8 @@ class Compiler {
   private windowFilter(w: { within?: string; from?: string; to?: string }): string {
     const parts: string[] = [];
     if (w.within !== undefined) parts.push(`ev.ts > ${this.ago(durationMs(w.within))}`);
-    if (w.from !== undefined) parts.push(`ev.ts >= ${this.params.add(new Date(w.from))}`);
-    if (w.to !== undefined) parts.push(`ev.ts < ${this.params.add(new Date(w.to))}`);
+    if (w.from !== undefined) parts.push(`ev.ts >= ${this.params.add(parseInstant(w.from)!)}`);
+    if (w.to !== undefined) parts.push(`ev.ts < ${this.params.add(parseInstant(w.to)!)}`);
     return parts.length ? ` AND ${parts.join(' AND ')}` : '';
   }
 

@@ -10,14 +10,12 @@ import { z } from 'zod';
  */
 
 import { Duration, durationMs } from '../config/duration.js';
+import { Instant } from '../config/instant.js';
 
 export { Duration, durationMs };
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
-const IsoDate = z.iso
-  .datetime({ offset: true })
-  .or(z.iso.date())
-  .describe('ISO-8601 date or date-time (UTC if no offset)');
+const IsoDate = Instant;
 
 /** The tests a value can take (exactly one per condition). */
 const VALUE_TEST_SHAPE = {

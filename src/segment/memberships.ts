@@ -90,6 +90,24 @@ async function storeDefinitions(
   return versions;
 }
 
+function refusePastRefresh(asOf: Date, last: Date): void {
+  if (asOf.getTime() >= last.getTime()) return;
+  throw new SegflowError(
+    'USAGE',
+    `cannot refresh as of ${asOf.toISOString()}: memberships were last refreshed as of ${last.toISOString()} and history only moves forward`,
+    'refresh as of a later time, or look at the past with `segflow segments preview NAME --as-of T`',
+  );
+}
+
+/**
+ * The same refusal before anything is written: a refresh computes features first, and a refresh that is then
+ * refused must not leave a features snapshot behind.
+ */
+export async function assertRefreshMovesForward(wh: Warehouse, asOf: Date): Promise<void> {
+  const [last] = await wh.query<{ as_of: Date | null }>('SELECT max(as_of) AS as_of FROM segment_refreshes');
+  if (last?.as_of) refusePastRefresh(asOf, last.as_of);
+}
+
 export async function refreshSegments(
   wh: Warehouse,
   defs: readonly { definition: SegmentDefinition; file?: string }[],
@@ -116,13 +134,7 @@ export async function refreshSegments(
          SELECT refresh_id FROM segment_refreshes UNION ALL SELECT refresh_id FROM segment_evaluations)) AS id
        FROM segment_refreshes`,
     );
-    if (last?.as_of && asOf.getTime() < last.as_of.getTime()) {
-      throw new SegflowError(
-        'USAGE',
-        `cannot refresh as of ${asOf.toISOString()}: memberships were last refreshed as of ${last.as_of.toISOString()} and history only moves forward`,
-        'refresh as of a later time, or look at the past with `segflow segments preview NAME --as-of T`',
-      );
-    }
+    if (last?.as_of) refusePastRefresh(asOf, last.as_of);
     const refreshId = Number(last?.id ?? 0) + 1;
     const versions = await storeDefinitions(tx, defs, new Date());
     const [seen] = await tx.query<{ events: bigint; batch: bigint | null }>(

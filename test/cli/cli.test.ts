@@ -90,7 +90,7 @@ describe('segflow CLI', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /missing required argument 'file'/);
     const bad = segflow(['--db', db, 'import', CDNOW_SAMPLE, '--preset', 'nope', '--json']);
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 2);
     assert.match(
       (oneJson(bad.stdout) as { error: { message: string } }).error.message,
       /--preset must be one of segment, cdnow, rees46/,
@@ -133,7 +133,7 @@ describe('segflow generate', () => {
     assert.ok(s.inserted > 60);
 
     const bad = segflow(['generate', '--people', 'lots', '--json']);
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 2);
     assert.match(
       (oneJson(bad.stdout) as { error: { message: string } }).error.message,
       /--people must be a positive integer/,

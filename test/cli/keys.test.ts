@@ -31,7 +31,7 @@ test('keys create prints the key once; list never shows it; revoke marks it revo
   assert.deepEqual(JSON.parse(live.stdout), []);
 
   const bad = segflow(['--db', db, 'keys', 'create', '--role', 'owner', '--json']);
-  assert.equal(bad.status, 1);
+  assert.equal(bad.status, 2);
   assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'USAGE');
   const missing = segflow(['--db', db, 'keys', 'revoke', 'key_nope', '--json']);
   assert.equal((JSON.parse(missing.stdout) as { error: { code: string } }).error.code, 'NOT_FOUND');

@@ -91,13 +91,13 @@ describe('segflow models', () => {
     assert.equal((JSON.parse(write.stdout) as { error: { code: string } }).error.code, 'SQL_NOT_READ_ONLY');
 
     const noWindow = run(['models', 'fit', 'bgnbd', '--json']);
-    assert.equal(noWindow.status, 1);
+    assert.equal(noWindow.status, 2);
     assert.match((JSON.parse(noWindow.stdout) as { error: { hint: string } }).error.hint, /--to/);
 
     const unit = run(['models', 'fit', 'bgnbd', '--to', '1997-09-30', '--unit', 'fortnights', '--json']);
     assert.equal((JSON.parse(unit.stdout) as { error: { code: string } }).error.code, 'USAGE');
 
     const unknown = run(['models', 'report', 'pareto', '--json']);
-    assert.equal(unknown.status, 1);
+    assert.equal(unknown.status, 2);
   });
 });

@@ -151,12 +151,12 @@ describe('segflow stats calculators (no database)', () => {
     const malformed = segflow(['stats', 'lift', '--control', '3407,1396.87', '--treatment', '14/28'], {
       cwd,
     });
-    assert.equal(malformed.status, 1);
+    assert.equal(malformed.status, 2);
     assert.match(malformed.stderr, /has 2 numbers/);
     assert.match(malformed.stderr, /hint: pass N,SUM,SUMSQ/);
 
     const noKpi = segflow(['stats', 'power', '--holdout', '0.1', '--people', '1000'], { cwd });
-    assert.equal(noKpi.status, 1);
+    assert.equal(noKpi.status, 2);
     assert.match(noKpi.stderr, /--baseline-rate/);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseInstant } from '../config/instant.js';
 import {
   type Condition,
   durationMs,
@@ -157,8 +158,8 @@ function holds(c: Condition, p: Person, byName: Map<string, SegmentDefinition>):
     const n = p.events.filter(
       (e) =>
         (spec.within === undefined || e.ts > T - durationMs(spec.within)) &&
-        (spec.from === undefined || e.ts >= Date.parse(spec.from)) &&
-        (spec.to === undefined || e.ts < Date.parse(spec.to)) &&
+        (spec.from === undefined || e.ts >= parseInstant(spec.from)!.getTime()) &&
+        (spec.to === undefined || e.ts < parseInstant(spec.to)!.getTime()) &&
         matches(spec, e),
     ).length;
     if ('notPerformed' in c) return n === 0;

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE } from '../../config/config.js';
@@ -57,8 +57,15 @@ export function registerInit(program: Command): void {
           copyFileSync(join(EXAMPLES, 'segments', f), join(flags.dir, 'segments', f)),
         );
       }
+      // The example playbook's comments point at the examples' folder; the copy points at the project's own.
       put(join(flags.dir, 'playbook.yaml'), () =>
-        copyFileSync(join(EXAMPLES, 'playbooks', 'classic.yaml'), join(flags.dir, 'playbook.yaml')),
+        writeFileSync(
+          join(flags.dir, 'playbook.yaml'),
+          readFileSync(join(EXAMPLES, 'playbooks', 'classic.yaml'), 'utf8').replaceAll(
+            'examples/segments',
+            './segments',
+          ),
+        ),
       );
       emit(Boolean(flags.json), { written, kept }, () =>
         [

@@ -7,7 +7,8 @@ import { modelConfig } from '../../model/model-config.js';
 import { personFeatures } from '../../model/refresh-features.js';
 import { funnelReport, rfmReport } from '../../model/reports.js';
 import { parseAsOf, withWarehouse } from '../context.js';
-import { emit, table } from '../output.js';
+import { emit, log, table } from '../output.js';
+import { asOfWarnings } from '../warnings.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -32,10 +33,11 @@ export function registerModel(program: Command): void {
           );
           return;
         }
-        const row = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
-          const features = await personFeatures(wh, person, { asOf: parseAsOf(flags.asOf) });
+        const asOf = parseAsOf(flags.asOf);
+        const { row, warnings } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+          const features = await personFeatures(wh, person, { asOf });
           await recordAudit(wh, { actor: cliActor(), action: 'person.read', target: person, source: 'cli' });
-          return features;
+          return { row: features, warnings: await asOfWarnings(wh, asOf) };
         });
         if (!row) {
           throw new SegflowError(
@@ -44,7 +46,7 @@ export function registerModel(program: Command): void {
             'check the identifier with `segflow persons show`, and run `segflow refresh` if features were never computed',
           );
         }
-        emit(Boolean(flags.json), row, () =>
+        emit(Boolean(flags.json), { ...row, warnings }, () =>
           Object.entries(row)
             .map(([k, v]) => `${k.padEnd(24)} ${v instanceof Date ? v.toISOString() : String(v)}`)
             .join('\n'),
@@ -59,9 +61,10 @@ export function registerModel(program: Command): void {
     .option('--as-of <time>', 'the latest refresh at or before this time')
     .option('--json', 'print as one JSON document')
     .action(async (flags: { asOf?: string; json?: boolean }, cmd: Command) => {
+      const asOf = parseAsOf(flags.asOf);
       const r = await withWarehouse(
         cmd.optsWithGlobals(),
-        (wh) => rfmReport(wh, { asOf: parseAsOf(flags.asOf) }),
+        async (wh) => ({ ...(await rfmReport(wh, { asOf })), warnings: await asOfWarnings(wh, asOf) }),
         { readOnly: true },
       );
       emit(Boolean(flags.json), r, () => {
@@ -104,9 +107,14 @@ export function registerModel(program: Command): void {
     .option('--json', 'print as one JSON document')
     .action(async (name: string, flags: { asOf?: string; by?: string; json?: boolean }, cmd: Command) => {
       const cfg = modelConfig(loadConfig().model);
+      const asOf = parseAsOf(flags.asOf);
       const r = await withWarehouse(
         cmd.optsWithGlobals(),
-        (wh) => funnelReport(wh, cfg, name, { asOf: parseAsOf(flags.asOf), by: flags.by }),
+        async (wh) => {
+          const report = await funnelReport(wh, cfg, name, { asOf, by: flags.by });
+          for (const w of report.warnings) log(`warning: ${w}`);
+          return { ...report, warnings: [...report.warnings, ...(await asOfWarnings(wh, asOf))] };
+        },
         { readOnly: true },
       );
       emit(Boolean(flags.json), r, () =>

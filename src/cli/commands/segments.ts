@@ -19,6 +19,7 @@ import { segmentReport } from '../../segment/segment-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
 import { pipelineProgress } from '../pipeline-progress.js';
+import { asOfWarnings } from '../warnings.js';
 
 interface DirFlags {
   dir?: string;
@@ -98,15 +99,18 @@ export function registerSegments(program: Command): void {
     .action(async (name: string, flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
       const loaded = loadDefinitions(segmentsDir(flags));
       failOnProblems(loaded);
+      const asOf = parseAsOf(flags.asOf);
       const p = await withWarehouse(
         cmd.optsWithGlobals(),
-        (wh) =>
-          previewSegment(
+        async (wh) => ({
+          ...(await previewSegment(
             wh,
             loaded.definitions.map((d) => d.definition),
             name,
-            { asOf: parseAsOf(flags.asOf), features: featureSource(wh.dialect) },
-          ),
+            { asOf, features: featureSource(wh.dialect) },
+          )),
+          warnings: await asOfWarnings(wh, asOf),
+        }),
         { readOnly: true },
       );
       emit(Boolean(flags.json), p, () =>
@@ -216,8 +220,8 @@ export function registerSegments(program: Command): void {
       if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
       const asOf = parseAsOf(flags.asOf) ?? new Date();
       const cfg = modelConfig(loadConfig().model);
-      const summary = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-        runRefreshPipeline(wh, {
+      const { summary, warnings } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => ({
+        summary: await runRefreshPipeline(wh, {
           asOf,
           full: Boolean(flags.full),
           model: cfg,
@@ -225,9 +229,10 @@ export function registerSegments(program: Command): void {
           actor: { actor: cliActor(), source: 'cli' },
           onProgress: flags.json ? undefined : pipelineProgress(wh),
         }),
-      );
+        warnings: await asOfWarnings(wh, asOf),
+      }));
       const { features, segmentRefresh: r } = summary;
-      emit(Boolean(flags.json), summary, () =>
+      emit(Boolean(flags.json), { ...summary, warnings }, () =>
         [
           `refresh${r ? ` ${r.refreshId}` : ''} as of ${asOf.toISOString()}: features ${features.seconds.toFixed(1)} s${r ? `, segments ${r.seconds.toFixed(1)} s` : ''}`,
           r ? table(r.segments) : 'no segments',

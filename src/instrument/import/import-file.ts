@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, statSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { errorMessage, isSegflowError, SegflowError } from '../../errors.js';
@@ -66,6 +66,23 @@ function formatOf(path: string, preset: ImportPreset | undefined): ImportFormat 
     `cannot tell the format of ${path} from its extension`,
     'pass --format ndjson|csv|parquet, or a --preset',
   );
+}
+
+/** A `[` before the first message: an export of a JSON array, which would otherwise be one rejected "line". */
+function startsWithJsonArray(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head
+      .subarray(0, n)
+      .toString('utf8')
+      .trimStart()
+      .replace(/^\uFEFF/, '')
+      .startsWith('[');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function unreadable(path: string, why: string): SegflowError {
@@ -221,6 +238,13 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
   if (!stat.isFile()) throw unreadable(path, 'not a regular file');
   const preset = options.preset;
   const format = options.format ?? formatOf(path, preset);
+  if (format === 'ndjson' && !path.endsWith('.gz') && startsWithJsonArray(path)) {
+    throw new SegflowError(
+      'IMPORT_FILE_UNREADABLE',
+      `${path} is one JSON array; segflow imports NDJSON, one message per line`,
+      `convert it, e.g. \`jq -c '.[]' ${basename(path)} > ${basename(path).replace(/\.\w+$/, '')}.ndjson\`, then import that; nothing was imported`,
+    );
+  }
   const rejectsPath =
     options.rejectsPath === undefined ? `${basename(path)}.rejects.ndjson` : options.rejectsPath;
   const rejects = new RejectsWriter(rejectsPath);

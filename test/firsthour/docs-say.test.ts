@@ -1,0 +1,70 @@
+// Findings of issue 24 where the docs said something else than the code: each checks the doc's words against the
+// real behaviour, so the two cannot part again.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openWarehouse } from '../../src/engine/open.js';
+import { createApiKey } from '../../src/govern/api-keys.js';
+import { segflow, segflowAsync } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+import { basicAuth, spawnServe, startTestServer } from '../server/helpers.js';
+
+const doc = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+
+test("govern.md's role table: a read key at the collector gets the status the server answers (403, not 401)", async (t) => {
+  const row = doc('docs/govern.md')
+    .split('\n')
+    .find((l) => l.startsWith('| read |'));
+  assert.ok(row, 'govern.md has a row for the read role');
+  const documented = Number(/\| read \| (\d{3})/.exec(row)?.[1]);
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const r = await fetch(`${server.url}/v1/track`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(server.keys.read), 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: 'u1', event: 'Signed Up' }),
+  });
+  assert.equal(r.status, 403);
+  assert.equal(documented, r.status);
+  assert.match(doc('docs/collector.md'), /a read key gets `403`/);
+});
+
+test('collector.md: revoking a key while serve runs — the CLI is locked out (DB_LOCKED), the admin API revokes at once', async (t) => {
+  const text = doc('docs/collector.md').replace(/\s+/g, ' ');
+  assert.doesNotMatch(text, /picked up within 10 s/);
+  assert.match(
+    text,
+    /`DELETE \/api\/v1\/keys\/:id` with an admin key\); `segflow keys revoke` then fails with `DB_LOCKED`/,
+  );
+  const db = join(tempDir(), 'serve.duckdb');
+  const wh = await openWarehouse({ path: db });
+  const admin = await createApiKey(wh, 'admin');
+  const write = await createApiKey(wh, 'write');
+  await wh.close();
+  const serve = await spawnServe(db);
+  t.after(() => serve.child.kill('SIGTERM'));
+  const cli = await segflowAsync(['--db', db, 'keys', 'revoke', write.id, '--json']);
+  assert.equal(cli.status, 1);
+  assert.equal((JSON.parse(cli.stdout) as { error: { code: string } }).error.code, 'DB_LOCKED');
+  const api = await fetch(`${serve.url}/api/v1/keys/${write.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${admin.key}` },
+  });
+  assert.equal(api.status, 200, await api.text());
+  const track = await fetch(`${serve.url}/v1/track`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(write.key), 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: 'u1', event: 'Signed Up' }),
+  });
+  assert.equal(track.status, 401, 'revoked at once');
+});
+
+test("init's playbook says its segments are in ./segments, where init writes them (not examples/segments)", () => {
+  const dir = tempDir();
+  const r = segflow(['init', '--dir', dir, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const playbook = readFileSync(join(dir, 'playbook.yaml'), 'utf8');
+  assert.doesNotMatch(playbook, /examples\/segments/);
+  assert.match(playbook, /Segments are in \.\/segments/);
+});
