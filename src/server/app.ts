@@ -16,6 +16,8 @@ import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
+import { dashboardApiRoutes } from './dashboard-api-routes.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
@@ -23,6 +25,7 @@ import { MEASURE_ROUTES } from './measure-routes.js';
 import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
+import { SessionStore } from './session.js';
 
 /**
  * The HTTP server: the collector, the admin API and operations endpoints, wired over the library. No business logic
@@ -40,6 +43,8 @@ export interface ServerOptions {
   playbook?: string;
   /** The segment files a refresh reads (default: `segments:` in segflow.config.yaml, else ./segments). */
   segmentsDir?: string;
+  /** The built dashboard served at / (default: dist/ui of this package). */
+  uiDir?: string;
 }
 
 export interface SegflowServer {
@@ -48,6 +53,8 @@ export interface SegflowServer {
   metrics: Metrics;
   /** Build-time OpenAPI document (also served at /api/openapi.json). */
   openapi: Record<string, unknown>;
+  /** Dashboard sessions (and one-time sign-in links). */
+  sessions: SessionStore;
 }
 
 function packageVersion(): string {
@@ -234,9 +241,12 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
+    ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...(options.routes ?? []),
   ];
-  registerAdminRoutes(app, wh, adminRoutes);
+  const sessions = new SessionStore();
+  registerAdminRoutes(app, wh, adminRoutes, sessions);
+  registerDashboardRoutes(app, { wh, sessions, uiDir: options.uiDir });
 
   const openapi = buildOpenApi({
     routes: adminRoutes,
@@ -265,7 +275,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     await committer.close();
   });
   await app.ready();
-  return { app, committer, metrics, openapi };
+  return { app, committer, metrics, openapi, sessions };
 }
 
 export interface StartOptions {
