@@ -21,6 +21,11 @@ export function Chart(props: {
     chart.setAttribute('aria-label', props.title);
     el.replaceChildren(chart);
     props.onCreated?.(chart);
+    // The chart is one labelled picture: the labels Plot puts on its inner groups (not allowed on a plain group)
+    // would only repeat what the table view says.
+    for (const inner of chart.querySelectorAll('[aria-label]')) {
+      if (inner !== chart) inner.removeAttribute('aria-label');
+    }
     return () => el.replaceChildren();
   });
   return (

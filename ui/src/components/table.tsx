@@ -10,7 +10,9 @@ export interface Column<T> {
 export function DataTable<T>(props: { caption: string; columns: Column<T>[]; rows: T[]; empty?: string }) {
   if (props.rows.length === 0) return <p class="muted">{props.empty ?? 'Nothing to show yet.'}</p>;
   return (
-    <div class="table-wrap">
+    // Focusable so a keyboard can scroll a wide table sideways.
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+    <div class="table-wrap" role="region" aria-label={props.caption} tabIndex={0}>
       <table>
         <caption>{props.caption}</caption>
         <thead>

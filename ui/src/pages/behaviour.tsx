@@ -90,6 +90,9 @@ export function BehaviourPage(props: { route: Route }) {
               }
               onCreated={(svg) => {
                 // Each drawn cell opens its people; the table view offers the same links to keyboards.
+                // The labels sit over the cells; clicks go through them to the cell.
+                for (const t of svg.querySelectorAll<SVGElement>('g[aria-label="text"]'))
+                  t.style.pointerEvents = 'none';
                 const rects = svg.querySelectorAll('g[aria-label="cell"] rect');
                 rects.forEach((rect, i) => {
                   const c = rfm.cells[i];
