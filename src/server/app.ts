@@ -286,6 +286,7 @@ export interface StartOptions {
   limits?: Partial<Limits>;
   groupCommit?: GroupCommitOptions;
   playbook?: string;
+  segmentsDir?: string;
 }
 
 export interface RunningServer extends SegflowServer {
@@ -306,6 +307,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       limits: options.limits,
       groupCommit: options.groupCommit,
       playbook: options.playbook,
+      segmentsDir: options.segmentsDir,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {

@@ -12,7 +12,7 @@ export function DataTable<T>(props: { caption: string; columns: Column<T>[]; row
   return (
     // Focusable so a keyboard can scroll a wide table sideways.
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
-    <div class="table-wrap" role="region" aria-label={props.caption} tabIndex={0}>
+    <section class="table-wrap" aria-label={props.caption} tabIndex={0}>
       <table>
         <caption>{props.caption}</caption>
         <thead>
@@ -34,6 +34,6 @@ export function DataTable<T>(props: { caption: string; columns: Column<T>[]; row
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
