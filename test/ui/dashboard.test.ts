@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,20 @@ const skip = existsSync(CHROMIUM)
   : `no chromium at ${CHROMIUM}: install it (apt-get install chromium)`;
 if (skip) console.log(`# browser tests skipped: ${skip}`);
 
+/** Whether dist/ui was built after the last change to any file under ui/. */
+function builtIsCurrent(): boolean {
+  const built = join(ROOT, 'dist', 'ui', 'index.html');
+  if (!existsSync(built)) return false;
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+      ),
+    );
+  return statSync(built).mtimeMs >= newest(join(ROOT, 'ui'));
+}
+
 describe('the dashboard in a browser', { skip }, () => {
   let shop: Shop;
   let context: BrowserContext;
@@ -35,8 +49,8 @@ describe('the dashboard in a browser', { skip }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    // The front end is built by `npm run build` (npm install runs it); build it here if this checkout has not.
-    if (!existsSync(join(ROOT, 'dist', 'ui', 'index.html'))) {
+    // The front end is built by `npm run build` (npm install runs it); build it here if missing or older than ui/.
+    if (!builtIsCurrent()) {
       execFileSync(
         process.execPath,
         [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts'],
