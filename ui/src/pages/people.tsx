@@ -92,7 +92,7 @@ function Reasons(props: { id: string }) {
             <DataTable
               caption="Every play considered, with its reasons"
               rows={d.candidates}
-              empty="The playbook has no plays."
+              empty="No play targets a segment this person is in."
               columns={[
                 { label: 'Play', value: (c) => c.play },
                 { label: 'Eligible', value: (c) => (c.eligible ? 'yes' : 'no') },
