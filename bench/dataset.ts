@@ -43,7 +43,8 @@ export async function benchDatabase(options: { people: number; days: number }): 
     await wh.run('CHECKPOINT');
     process.stderr.write(`  imported in ${seconds(t).toFixed(1)} s\n`);
     await wh.close();
-    rmSync(ndjson, { force: true });
+    // The file stays for the import benchmark's many-people shape (it reads the same name).
+    (await import('node:fs')).writeFileSync(`${ndjson}.count`, String(gen.events));
     rmSync(gen.truthPath, { force: true });
     (await import('node:fs')).writeFileSync(ready, new Date().toISOString());
   }
@@ -54,14 +55,17 @@ export async function benchDatabase(options: { people: number; days: number }): 
   return { wh, events: Number(counts!.events), persons: Number(counts!.persons), path };
 }
 
-/** The yardstick: one aggregate scan of the events by person (count, sum, max), materialised; best of `runs`. */
+/**
+ * The yardstick: one aggregate scan of the events grouped by their stored person id (count, sum, max; no identity
+ * join, no override), materialised; best of `runs`.
+ */
 export async function aggregateScanSeconds(wh: Warehouse, runs = 2): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < runs; i++) {
     await wh.run('DROP TABLE IF EXISTS _bench_scan');
     const t = performance.now();
     await wh.run(
-      'CREATE TEMP TABLE _bench_scan AS SELECT person_id, count(*) AS n, sum(revenue) AS revenue, max(ts) AS last FROM person_events GROUP BY person_id',
+      'CREATE TEMP TABLE _bench_scan AS SELECT person_id, count(*) AS n, sum(revenue) AS revenue, max(ts) AS last FROM events GROUP BY person_id',
     );
     best = Math.min(best, seconds(t));
   }

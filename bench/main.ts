@@ -5,6 +5,7 @@ import { decideBenchmark } from './decide.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
 import { modelsBenchmark } from './models.js';
+import { propensityBenchmark } from './propensity.js';
 import { refreshBenchmark } from './refresh.js';
 import { segmentsBenchmark } from './segments.js';
 
@@ -15,6 +16,7 @@ const BENCHMARKS: Benchmark[] = [
   refreshBenchmark,
   segmentsBenchmark,
   modelsBenchmark,
+  propensityBenchmark,
   decideBenchmark,
   activateBenchmark,
   dashboardBenchmark,

@@ -10,6 +10,7 @@ import { lnGamma } from '../src/model/predict/special.js';
 import type { RfmSummaries } from '../src/model/predict/summaries-types.js';
 import { summarizePurchases } from '../src/model/predict/summarize.js';
 import { type Benchmark, type BenchRow, seconds } from './harness.js';
+import { kmeansRows, processRows } from './models-processes.js';
 
 /**
  * Model fitting: BG/NBD and Gamma-Gamma on the CDNOW sample (2,357 people) and full log (23,570), and BG/NBD on
@@ -19,7 +20,11 @@ import { type Benchmark, type BenchRow, seconds } from './harness.js';
  * - the same likelihood, one row per person, minimised by a generic Nelder-Mead in JavaScript;
  * and, clearly labelled, the documented reference figure of 0.13 s for lifetimes on the sample. Target: 5× faster.
  *
- * Args: `--people N` (simulated people, default 1,000,000), `--repeats N` (timed fits per figure, default 7).
+ * Then whole `segflow models fit bgnbd` / `gammagamma` processes against a Python process with the real lifetimes
+ * (target: 3× faster together), and k-means on 1M × 3 against scikit-learn's KMeans (models-processes.ts).
+ *
+ * Args: `--people N` (simulated people, default 1,000,000), `--repeats N` (timed fits per figure, default 7),
+ * `--kmeans-points N` (default 1,000,000).
  */
 const LIFETIMES_REFERENCE_SECONDS = 0.13;
 
@@ -222,6 +227,12 @@ export const modelsBenchmark: Benchmark = {
       note: `${sim.x.length.toLocaleString('en-US')} distinct histories (simulated in ${simSeconds.toFixed(2)} s); recovery vs truth: ${recovery}; SE r ${bg.result.standardErrors?.r.toFixed(4)}${typeof peer === 'string' ? `; python peer ${peer}` : ''}`,
     });
     details.simulated = { people: simulated, groups: sim.x.length, fit: bg.result, truth, peer, simSeconds };
+    const processes = await processRows();
+    rows.push(...processes.rows);
+    details.processes = processes.details;
+    const km = kmeansRows(argValue(args, '--kmeans-points', 1_000_000));
+    rows.push(...km.rows);
+    details.kmeans = km.details;
     return { name: 'models', description: this.description, rows, details };
   },
 };

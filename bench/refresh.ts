@@ -1,4 +1,5 @@
 import { Params } from '../src/engine/params.js';
+import { eventsRelation } from '../src/instrument/persons-on-events.js';
 import { featureSql } from '../src/model/feature-sql.js';
 import { modelConfig } from '../src/model/model-config.js';
 import { type FeatureRefresh, refreshFeatures } from '../src/model/refresh-features.js';
@@ -23,7 +24,10 @@ export const refreshBenchmark: Benchmark = {
       const scan = await aggregateScanSeconds(wh);
       // The main pass alone: one scan of every event and the GROUP BY of the per-person aggregates every model needs.
       const p = new Params();
-      const mainSql = featureSql(wh.dialect, modelConfig(), p, asOf, { mainPassOnly: true });
+      const mainSql = featureSql(wh.dialect, modelConfig(), p, asOf, {
+        mainPassOnly: true,
+        events: await eventsRelation(wh),
+      });
       const mainPass = await querySeconds(wh, standalone(mainSql, p.values));
       let best = Number.POSITIVE_INFINITY;
       let rows = 0;

@@ -1,3 +1,4 @@
+import { eventsRelation } from '../src/instrument/persons-on-events.js';
 import { featureSource } from '../src/model/feature-catalog.js';
 import { modelConfig } from '../src/model/model-config.js';
 import { refreshFeatures } from '../src/model/refresh-features.js';
@@ -29,7 +30,7 @@ export const segmentsBenchmark: Benchmark = {
       const compiled = compileSegments(
         wh.dialect,
         loaded.definitions.map((d) => d.definition),
-        { asOf, features },
+        { asOf, features, events: await eventsRelation(wh) },
       );
       let evaluate = Number.POSITIVE_INFINITY;
       for (let i = 0; i < 2; i++) {

@@ -24,7 +24,6 @@ export {
   retryDeliveries,
 } from './activate/outbox.js';
 export { loadPlaybook, type Play, Playbook, parsePlaybook } from './activate/playbook.js';
-export { type CycleSummary, runCycle } from './activate/run-cycle.js';
 export type { Dialect } from './engine/dialect.js';
 export { DEFAULT_DB_PATH, type OpenWarehouseOptions, openWarehouse } from './engine/open.js';
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
@@ -191,10 +190,29 @@ export {
 } from './model/predict/summarize.js';
 export { type Duration, TIME_UNITS, type TimeUnit } from './model/predict/time-unit.js';
 export {
+  type Classifier,
+  type ClassifierOptions,
+  fitClassifier,
+  importance,
+  MODEL_KINDS,
+  type ModelChoice,
+  type ModelKind,
+  predictClassifier,
+} from './model/propensity/classifier.js';
+export {
+  applyEncoding,
+  type ColumnEncoding,
+  describeEncoding,
+  learnEncoding,
+  type TableEncoding,
+} from './model/propensity/encode-table.js';
+export {
+  type FileClassifier,
   type FilePropensityOptions,
   fitPropensityFromFile,
   scorePropensityFile,
 } from './model/propensity/file-propensity.js';
+export { fitGbt, type GbtModel, type GbtOptions, predictGbt } from './model/propensity/gbt.js';
 export {
   type Design,
   fitLogistic,
@@ -209,12 +227,14 @@ export {
   type PropensityFitOptions,
   scorePropensity,
 } from './model/propensity/propensity.js';
+export { type Cell, parseCsv, type RawTable, readTable } from './model/propensity/read-table.js';
 export { type ChurnPanel, simulateChurnPanel } from './model/propensity/simulate-churn.js';
 export type { PropensityTarget } from './model/propensity/training-frame.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';
 export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
 export { type Candidate, type Decision, decide, decideFor } from './personalize/decide.js';
 export { DecideService, DecideSnapshot } from './personalize/decide-snapshot.js';
+export { type CycleSummary, runCycle } from './pipeline/cycle.js';
 export {
   type CompiledSegments,
   compileSegments,

@@ -1,10 +1,8 @@
 import type { Warehouse } from '../engine/warehouse.js';
-import { featureSource } from '../model/feature-catalog.js';
 import { modelConfig } from '../model/model-config.js';
-import { refreshFeatures } from '../model/refresh-features.js';
 import { funnelReport, rfmReport } from '../model/reports.js';
-import { loadDefinitions } from '../segment/load-definitions.js';
-import { refreshSegments } from '../segment/memberships.js';
+import { type RefreshSummary, runRefreshPipeline } from '../pipeline/refresh-pipeline.js';
+import { type LoadedDefinition, loadDefinitions } from '../segment/load-definitions.js';
 import { predictSection } from './predict-section.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -12,25 +10,36 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const EXAMPLES = new URL('../../examples/segments', import.meta.url).pathname;
 
+/** The demo's refresh: the refresh pipeline with the default model configuration, audited as the demo. */
+export function demoRefresh(
+  wh: Warehouse,
+  o: { asOf: Date; full: boolean; segments: readonly LoadedDefinition[] },
+): Promise<RefreshSummary> {
+  return runRefreshPipeline(wh, { ...o, model: modelConfig(), actor: { actor: 'demo', source: 'demo' } });
+}
+
 /** Model and Segment: features as of T, the RFM groups, lifecycle, engagement, a funnel, and the example segments. */
 export async function modelSection(
   wh: Warehouse,
   options: { asOf: Date; segments: boolean; funnel: boolean; predict?: { firstEvent: Date } },
 ): Promise<void> {
   const cfg = modelConfig();
-  // A refresh a day earlier, then the one as of T: the second recomputes only the people whose features can have
-  // changed in that day and carries the others over.
-  const before = await refreshFeatures(wh, cfg, {
-    asOf: new Date(options.asOf.getTime() - 86_400_000),
-    full: true,
-  });
-  const f = await refreshFeatures(wh, cfg, { asOf: options.asOf });
+  const segments = options.segments ? loadDefinitions(EXAMPLES).definitions : [];
+  // The refresh pipeline a day earlier (everyone), then as of T: the second recomputes only the people whose features
+  // or memberships can have changed in that day and carries the others over. Segments come after the predictive
+  // models, whose scores some of them read: the pipeline runs again then, with nothing left to do for the features.
+  const dayEarlier = new Date(options.asOf.getTime() - 86_400_000);
+  const pipeline = (asOf: Date, full: boolean, withSegments: boolean) =>
+    demoRefresh(wh, { asOf, full, segments: withSegments ? segments : [] });
+  const before = await pipeline(dayEarlier, true, false);
+  const now = await pipeline(options.asOf, false, false);
+  const f = now.features;
   say(
     `\n2. Model: behavioral features for ${n(f.persons)} people as of ${options.asOf.toISOString().slice(0, 10)} (${f.seconds.toFixed(1)} s)`,
   );
   say(
     f.mode === 'incremental'
-      ? `   incremental: ${n(f.recomputed)} people recomputed from their events, ${n(f.persons - f.recomputed)} carried over from the refresh a day earlier (that full refresh: ${before.seconds.toFixed(1)} s)`
+      ? `   incremental: ${n(f.recomputed)} people recomputed from their events, ${n(f.persons - f.recomputed)} carried over from the refresh a day earlier (that full refresh: ${before.features.seconds.toFixed(1)} s)`
       : '   full refresh',
   );
   const rfm = await rfmReport(wh, { asOf: options.asOf });
@@ -65,17 +74,9 @@ export async function modelSection(
     });
   }
   if (!options.segments) return;
-  const loaded = loadDefinitions(EXAMPLES);
-  // As for features: memberships a day earlier, then as of T, when only the people whose memberships can have changed
-  // in that day are evaluated again.
-  const earlier = await refreshSegments(wh, loaded.definitions, {
-    asOf: new Date(options.asOf.getTime() - 86_400_000),
-    features: featureSource(wh.dialect),
-  });
-  const r = await refreshSegments(wh, loaded.definitions, {
-    asOf: options.asOf,
-    features: featureSource(wh.dialect),
-  });
+  const loaded = { definitions: segments };
+  const earlier = (await pipeline(dayEarlier, false, true)).segmentRefresh!;
+  const r = (await pipeline(options.asOf, false, true)).segmentRefresh!;
   say(
     `\n3. Segment: ${r.segments.length} example segments (examples/segments) refreshed in ${r.seconds.toFixed(1)} s`,
   );

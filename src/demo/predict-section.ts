@@ -69,7 +69,7 @@ export async function predictSection(
     });
     const b = churn.backtest;
     say(
-      `   churn in the next ${options.churnHorizonDays} days (logistic regression, ${n(churn.trainRows)} training rows from ${train.length} snapshots): backtest on ${test.toISOString().slice(0, 10)} — AUC ${fixed(b.auc)}, top-decile lift ${b.topDecileLift.toFixed(1)}×, base rate ${(100 * b.baseRate).toFixed(1)}%`,
+      `   churn in the next ${options.churnHorizonDays} days (${churn.model.kind === 'gbt' ? 'gradient-boosted trees' : 'logistic regression'}, chosen by cross-validated AUC, ${n(churn.trainRows)} training rows from ${train.length} snapshots): backtest on ${test.toISOString().slice(0, 10)} — AUC ${fixed(b.auc)}, top-decile lift ${b.topDecileLift.toFixed(1)}×, base rate ${(100 * b.baseRate).toFixed(1)}%`,
     );
     const sc = await scorePropensity(wh, { target: 'churn', asOf: test, config: cfg });
     say(`   churn probabilities for ${n(sc.people)} active people → predicted.churn_probability`);

@@ -504,6 +504,31 @@ export const PERSON_SCORES: TableDef = {
   primaryKey: ['person_id', 'as_of', 'score'],
 };
 
+/**
+ * Persons on events: a merge of a person who already had events into another leaves an override here (merged-away
+ * id → surviving id) until a squash folds it into `events.person_id` (src/instrument/persons-on-events.ts).
+ */
+export const PERSON_OVERRIDES: TableDef = {
+  name: 'person_overrides',
+  columns: [
+    { name: 'old_person_id', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'overridden_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['old_person_id'],
+};
+
+/**
+ * The view every step reads events through: each event with its person, from the id stored on the event and the
+ * pending overrides (one join with a small table), never the identity graph.
+ */
+function personEventsView(): string {
+  const columns = EVENTS.columns.map((c) => `e.${c.name}`).join(', ');
+  return `CREATE OR REPLACE VIEW person_events AS
+    SELECT coalesce(o.person_id, e.person_id) AS person_id, ${columns}
+    FROM events e LEFT JOIN person_overrides o ON o.old_person_id = e.person_id`;
+}
+
 /** The latest value per key across a person's identifiers, ties broken by message id so results are stable. */
 function latestPerPerson(d: Dialect, table: string, key: string, value: string): string {
   return `SELECT i.person_id, t.${key} AS key, ${d.argMax(`t.${value}`, '(t.ts, t.message_id)')} AS value
@@ -636,6 +661,17 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 13,
     description: 'incremental segment refresh: the evaluation log',
     statements: (d) => [d.createTable(SEGMENT_EVALUATIONS)],
+  },
+  {
+    version: 14,
+    description: 'persons on events: the person id stored on each event, and overrides for later merges',
+    statements: (d) => [
+      'ALTER TABLE events ADD COLUMN IF NOT EXISTS person_id VARCHAR',
+      `UPDATE events SET person_id = i.person_id FROM identities i
+        WHERE i.identifier = coalesce(events.user_id, events.anonymous_id)`,
+      d.createTable(PERSON_OVERRIDES),
+      personEventsView(),
+    ],
   },
 ];
 

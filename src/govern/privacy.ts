@@ -113,6 +113,7 @@ export async function deletePerson(
       for (const t of PERSON_ID_TABLES)
         rows[t] = await tx.run(`DELETE FROM ${t} WHERE person_id = ?`, [personId]);
       rows.identities = await tx.run('DELETE FROM identities WHERE person_id = ?', [personId]);
+      rows.person_overrides = await tx.run('DELETE FROM person_overrides WHERE person_id = ?', [personId]);
     }
     // Rejected rows keep their raw text: drop any that mention one of the identifiers or deleted message ids.
     let rejected = 0;

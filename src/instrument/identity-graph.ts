@@ -1,4 +1,5 @@
 import type { Warehouse } from '../engine/warehouse.js';
+import { recordPersonOverrides } from './persons-on-events.js';
 
 /**
  * The identity graph. Every identifier (userId, anonymousId, alias previousId) belongs to exactly one person: the
@@ -49,10 +50,20 @@ function better(a: Candidate, b: Candidate): boolean {
 }
 
 const TOUCHED = '_sf_touched';
-const ID_UPSERT = '_sf_id_upsert';
 const REMAP = '_sf_remap';
+/**
+ * After `updateIdentityGraph`, a scratch table of every identifier its events carried with the person it belongs to
+ * now: ingest stamps each new event's person id from it ("persons on events") before dropping it with
+ * `dropBatchPersons`.
+ */
+export const BATCH_PERSONS = '_sf_batch_persons';
 
-/** Apply the identifiers and links carried by the events in `newEvents` (a table shaped like `events`). */
+/**
+ * Apply the identifiers and links carried by `newEvents` (a relation shaped like `events`, read before or after they
+ * are stored). Merges of people who already had events are recorded as person overrides (merged-away id → surviving
+ * id), which every read of `person_events` applies until a squash folds them into the events.
+ * Leaves `BATCH_PERSONS` behind for the caller.
+ */
 export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Promise<void> {
   const d = tx.dialect;
   // Links, with the first message that made each (kept for audit and for undoing a bad merge).
@@ -120,9 +131,10 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     const target = best.get(sets.find(personId))!.id;
     if (target !== personId) remaps.push([personId, target]);
   }
-  await tx.run(`CREATE TEMP TABLE ${ID_UPSERT} (identifier VARCHAR, person_id VARCHAR, is_user BOOLEAN)`);
+  await tx.run(`DROP TABLE IF EXISTS ${BATCH_PERSONS}`);
+  await tx.run(`CREATE TEMP TABLE ${BATCH_PERSONS} (identifier VARCHAR, person_id VARCHAR, is_user BOOLEAN)`);
   await tx.append(
-    ID_UPSERT,
+    BATCH_PERSONS,
     ['identifier', 'person_id', 'is_user'],
     (function* () {
       for (const t of touched) yield [t.identifier, best.get(sets.find(t.node))!.id, t.isUser];
@@ -134,12 +146,17 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     await tx.run(
       `UPDATE identities SET person_id = r.new_id FROM ${REMAP} r WHERE identities.person_id = r.old_id`,
     );
+    await recordPersonOverrides(tx, REMAP);
     await tx.run(`DROP TABLE ${REMAP}`);
   }
-  await tx.run(`INSERT INTO identities (identifier, person_id, is_user) SELECT identifier, person_id, is_user FROM ${ID_UPSERT}
+  await tx.run(`INSERT INTO identities (identifier, person_id, is_user) SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS}
     ON CONFLICT (identifier) DO UPDATE SET person_id = excluded.person_id, is_user = excluded.is_user`);
-  await tx.run(`DROP TABLE ${ID_UPSERT}`);
   await tx.run(`DROP TABLE ${TOUCHED}`);
+}
+
+/** Drop the scratch table `updateIdentityGraph` left behind. */
+export async function dropBatchPersons(tx: Warehouse): Promise<void> {
+  await tx.run(`DROP TABLE IF EXISTS ${BATCH_PERSONS}`);
 }
 
 /** The person an identifier (userId, anonymousId or a person id) belongs to, or null when it was never seen. */

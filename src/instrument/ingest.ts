@@ -1,6 +1,6 @@
 import type { Dialect } from '../engine/dialect.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
-import { updateIdentityGraph } from './identity-graph.js';
+import { BATCH_PERSONS, dropBatchPersons, updateIdentityGraph } from './identity-graph.js';
 import {
   RECORD_FIELDS,
   RECORD_JSON,
@@ -457,16 +457,26 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   );
   const stored = await count(tx, `SELECT count(*) AS n FROM ${DUPLICATES}`);
   const notStored = stored > 0 ? `AND c.message_id NOT IN (SELECT message_id FROM ${DUPLICATES})` : '';
-  const inserted = await tx.run(
-    `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, source, ingest_batch)
-     SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?
-     FROM ${CHECKED} c WHERE c.${valid} ${firstOnly} ${notStored}`,
-    [options.source.startsWith('import:') ? 'import' : options.source, batch],
-  );
+  const toStoreWhere = `c.${valid} ${firstOnly} ${notStored}`;
+  const storing = `${CHECKED} c WHERE ${toStoreWhere}`;
+  // The identity graph first, from the rows about to be stored: it leaves every identifier of the batch with its
+  // person, which each event then stores ("persons on events"); merges with earlier people become overrides.
+  const [{ n: toStore } = { n: 0 }] = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${storing}`);
+  if (Number(toStore) > 0) await updateIdentityGraph(tx, `(SELECT c.* FROM ${storing})`);
+  const inserted =
+    Number(toStore) === 0
+      ? 0
+      : await tx.run(
+          `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, source, ingest_batch, person_id)
+     SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?, bp.person_id
+     FROM ${CHECKED} c LEFT JOIN ${BATCH_PERSONS} bp ON bp.identifier = coalesce(c.user_id, c.anonymous_id)
+     WHERE ${toStoreWhere}`,
+          [options.source.startsWith('import:') ? 'import' : options.source, batch],
+        );
+  await dropBatchPersons(tx);
   if (inserted > 0) {
     // The batch number is ours (an integer), so it is safe to inline; it lets the engine skip older row groups.
     const newEvents = `(SELECT * FROM events WHERE ingest_batch = ${Math.trunc(batch)})`;
-    await updateIdentityGraph(tx, newEvents);
     await updateProfileFacts(tx, newEvents, {
       traits: totals!.identifies > 0,
       groups: totals!.groups > 0,

@@ -1,6 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { Dialect } from '../engine/dialect.js';
 import type { Params } from '../engine/params.js';
+import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import type { ModelConfig } from './model-config.js';
 
 /**
@@ -110,6 +111,8 @@ export function featureSql(
   options: {
     /** Just the main pass's per-person aggregates (the benchmark compares it with one scan). */
     mainPassOnly?: boolean;
+    /** The relation events are read from (`eventsRelation`): `events` itself when no merge is pending. */
+    events?: string;
     /**
      * Recompute from events only the people in table `features_dirty` (see `dirtyPersonsSql`) and carry everyone else's row
      * over from the refresh at `since`.
@@ -120,7 +123,7 @@ export function featureSql(
   const T = p.add(asOf);
   const since = options.mainPassOnly ? undefined : options.since;
   // Where the events come from: every person's, or only those of the people to recompute.
-  const source = since ? 'dirty_events' : 'person_events';
+  const source = since ? 'dirty_events' : (options.events ?? 'person_events');
   const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
   const purchase = isEvent(p, cfg.purchase.events);
   const activation = isEvent(p, cfg.lifecycle.activation);
@@ -208,14 +211,12 @@ export function featureSql(
          WHEN ${score} >= ${p.add(cfg.intent.tiers.medium)} THEN 'medium' ELSE 'low' END`,
   };
   const prelude = since
-    ? `-- The events of the people to recompute, resolved through their identifiers only: the join then probes a small
-  -- table, where person_events would resolve every event first.
+    ? `-- The events of the people to recompute, picked by the person id stored on them (persons on events), and
+  -- their identifiers (a person merged into one of them since the last refresh is no longer carried).
   dirty_identities AS ${d.materialized()} (
     SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)),
   dirty_events AS ${d.materialized()} (
-    SELECT i.person_id, ev.ts, ev.type, ev.event, ev.revenue, ev.properties, ev.message_id FROM events ev
-    JOIN dirty_identities i ON i.identifier = coalesce(ev.user_id, ev.anonymous_id)
-    WHERE ev.ts <= ${T}),
+    ${scopedPersonEventsSql('features_dirty', ['ts', 'type', 'event', 'revenue', 'properties', 'message_id'], `e.ts <= ${T}`)}),
   `
     : '';
   return `WITH ${prelude}${sideEvents},

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Params } from '../engine/params.js';
 import { ACCOUNT_FEATURES, FEATURE_REFRESHES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { eventsRelation } from '../instrument/persons-on-events.js';
 import { accountFeatureSql, dirtyPersonsSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
 
@@ -56,7 +57,10 @@ export async function refreshFeatures(
       recomputed = Number(n!.n);
     }
     const p = new Params();
-    const sql = featureSql(wh.dialect, cfg, p, asOf, { since: since?.asOf });
+    const sql = featureSql(wh.dialect, cfg, p, asOf, {
+      since: since?.asOf,
+      events: await eventsRelation(tx),
+    });
     const columns = FEATURES.columns.map((c) => c.name).join(', ');
     let persons: number;
     if (since && since.asOf.getTime() === asOf.getTime()) {

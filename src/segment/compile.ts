@@ -2,6 +2,7 @@ import type { Dialect } from '../engine/dialect.js';
 import { Params } from '../engine/params.js';
 import type { SqlValue } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import {
   type Condition,
   durationMs,
@@ -113,6 +114,8 @@ class Compiler {
     private readonly features: FeatureSource | undefined,
     /** A table of person ids: evaluate only those people (an incremental refresh), reading only their events. */
     private readonly scope: string | undefined,
+    /** Where everyone's events are read from when there is no scope. */
+    private readonly eventsSource = 'person_events',
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
@@ -529,7 +532,7 @@ class Compiler {
 
   /** Where events come from: everyone's, or (with a scope) only the scoped people's, through their identifiers. */
   private get events(): string {
-    return this.scope ? 'scoped_events' : 'person_events';
+    return this.scope ? 'scoped_events' : this.eventsSource;
   }
 
   private dependence(segmentSql: readonly string[]): TimeDependence {
@@ -566,9 +569,11 @@ class Compiler {
       new RegExp(`\\bev\\.${c}\\b`).test(read),
     );
     const scoped = this.scope
-      ? `scoped_events AS ${this.d.materialized()} (SELECT i.person_id, e.type, e.event, e.name, e.ts${optional.map((c) => `, e.${c}`).join('')}
-        FROM events e JOIN (SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM ${this.scope})) i
-          ON i.identifier = coalesce(e.user_id, e.anonymous_id) WHERE e.ts <= ${this.asOfParam}),\n`
+      ? `scoped_events AS ${this.d.materialized()} (${scopedPersonEventsSql(
+          this.scope,
+          ['type', 'event', 'name', 'ts', ...optional],
+          `e.ts <= ${this.asOfParam}`,
+        )}),\n`
       : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
@@ -648,6 +653,8 @@ export function compileSegments(
     features?: FeatureSource;
     /** A table with a person_id column: evaluate only those people. */
     scope?: string;
+    /** The relation everyone's events are read from (`eventsRelation`); default `person_events`. */
+    events?: string;
   },
 ): CompiledSegments {
   const names = new Set<string>();
@@ -661,5 +668,7 @@ export function compileSegments(
     }
     names.add(s.name);
   }
-  return new Compiler(d, definitions, options.asOf, options.features, options.scope).build(definitions);
+  return new Compiler(d, definitions, options.asOf, options.features, options.scope, options.events).build(
+    definitions,
+  );
 }

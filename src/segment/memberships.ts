@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { eventsRelation } from '../instrument/persons-on-events.js';
 import { compileSegments, type FeatureSource } from './compile.js';
 import type { SegmentDefinition } from './definition.js';
 import { incrementalStart, relationFingerprints, scopeSql } from './incremental.js';
@@ -134,7 +135,12 @@ export async function refreshSegments(
       : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints });
 
     for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
-    let compiled = everyone;
+    // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
+    const source = await eventsRelation(tx);
+    let compiled =
+      source === 'person_events'
+        ? everyone
+        : compileSegments(wh.dialect, active, { asOf, features: options.features, events: source });
     if (start) {
       const scope = scopeSql(tx, dependence, start, asOf);
       await tx.run(`CREATE TEMP TABLE ${SCOPE} AS ${scope.sql}`, scope.params);

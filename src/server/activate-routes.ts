@@ -3,10 +3,10 @@ import { runActivation } from '../activate/activate-run.js';
 import { exportAudience, listAudienceExports } from '../activate/destinations/audience-file.js';
 import { listDeliveries, retryDeliveries } from '../activate/outbox.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
-import { runCycle } from '../activate/run-cycle.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
+import { runCycle } from '../pipeline/cycle.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 
 const DeliverySchema = z.record(z.string(), z.unknown()).meta({ id: 'Delivery' });

@@ -11,6 +11,7 @@ import {
   type VerifiedKey,
 } from '../govern/api-keys.js';
 import { recordAudit } from '../govern/audit.js';
+import { squashPersonOverrides } from '../instrument/persons-on-events.js';
 import { getPerson } from '../instrument/profiles.js';
 import { meanLift, proportionLift } from '../measure/lift.js';
 import { sampleRatioMismatch } from '../measure/srm.js';
@@ -122,7 +123,26 @@ export function jsonDates<T>(value: T): unknown {
   return JSON.parse(JSON.stringify(value));
 }
 
+const SquashResultSchema = z
+  .object({
+    overrides: z.number().int().describe('identity merges folded in (and removed from person_overrides)'),
+    events: z.number().int().describe('events whose stored person id was rewritten'),
+  })
+  .meta({ id: 'SquashResult' });
+
 export const ADMIN_ROUTES: ApiRoute[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/persons/squash',
+    permission: 'admin',
+    tag: 'persons',
+    summary: 'Fold pending identity merges into the events',
+    description:
+      'Persons on events: each event stores the person id it resolved to at ingest; a later merge is an override that ' +
+      'reads apply. This folds every pending override into the events (every refresh does it first). Changes no result.',
+    response: SquashResultSchema,
+    handler: async (_req, { wh }) => squashPersonOverrides(wh),
+  }),
   defineRoute({
     method: 'GET',
     path: '/api/v1/persons/:id',

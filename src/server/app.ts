@@ -25,6 +25,7 @@ import { MEASURE_ROUTES } from './measure-routes.js';
 import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
+import { PROPENSITY_ROUTES } from './propensity-routes.js';
 import { SessionStore } from './session.js';
 
 /**
@@ -238,6 +239,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   const adminRoutes = [
     ...ADMIN_ROUTES,
     ...MODEL_ROUTES,
+    ...PROPENSITY_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),

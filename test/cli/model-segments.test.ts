@@ -40,16 +40,16 @@ test('refresh, features, report rfm and segments check/preview/members from the 
   assert.deepEqual([full.mode, full.recomputed], ['full', 2357]);
   // Segments a day later start from the last refresh; --full evaluates everyone.
   const segmentsMode = (args: string[]) => {
-    const s = json(['refresh', '--dir', segments, ...args]).segments as { mode: string; recomputed: number };
+    const s = json(['refresh', '--dir', segments, ...args]).segmentRefresh as {
+      mode: string;
+      recomputed: number;
+    };
     return s.mode;
   };
   assert.equal(segmentsMode(['--as-of', '1998-07-02']), 'incremental');
   assert.equal(segmentsMode(['--as-of', '1998-07-03', '--full']), 'full');
   const sizes = Object.fromEntries(
-    (refreshed.segments as { segments: { name: string; size: number }[] }).segments.map((s) => [
-      s.name,
-      s.size,
-    ]),
+    (refreshed.segments as { name: string; size: number }[]).map((s) => [s.name, s.size]),
   );
   assert.ok(sizes['rf-high']! > 0 && sizes.repeat! > 0, JSON.stringify(sizes));
 

@@ -1,6 +1,5 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCycle } from '../../src/activate/run-cycle.js';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
@@ -8,6 +7,7 @@ import { createApiKey } from '../../src/govern/api-keys.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { fitPurchaseModel } from '../../src/model/predict/model-fits.js';
+import { runCycle } from '../../src/pipeline/cycle.js';
 import { buildServer, type SegflowServer } from '../../src/server/app.js';
 import { playWithKnownLift } from '../helpers/play-with-lift.js';
 

@@ -13,8 +13,13 @@ import {
 } from '../../model/predict/model-fits.js';
 import { scorePredictions } from '../../model/predict/score.js';
 import { parseDuration, parseTimeUnit, TIME_UNITS } from '../../model/predict/time-unit.js';
+import {
+  type Classifier,
+  importance,
+  type ModelChoice,
+  parseModelKind,
+} from '../../model/propensity/classifier.js';
 import { fitPropensityFromFile, scorePropensityFile } from '../../model/propensity/file-propensity.js';
-import type { LogisticModel } from '../../model/propensity/logistic.js';
 import type { Backtest } from '../../model/propensity/metrics.js';
 import { fitPropensity, scorePropensity } from '../../model/propensity/propensity.js';
 import { withWarehouse } from '../context.js';
@@ -25,6 +30,7 @@ interface FitFlags {
   trainAsOf?: string;
   testAsOf?: string;
   lambda?: string;
+  model: string;
   file?: string;
   label?: string;
   splitColumn?: string;
@@ -98,8 +104,15 @@ function describeFit(f: StoredFit): string {
   ];
   const o = f.options as Record<string, unknown>;
   if (f.model === 'churn' || f.model === 'purchase' || f.model === 'propensity') {
-    const b = (f.diagnostics as { backtest: Backtest }).backtest;
-    const m = f.params as unknown as LogisticModel;
+    const diag = f.diagnostics as {
+      backtest: Backtest;
+      choice?: ModelChoice;
+      candidates?: Record<string, { auc: number; logLoss: number }>;
+      input?: { rows: number; unlabelledRows: number; columns: { column: string; encoding: string }[] };
+    };
+    const b = diag.backtest;
+    const m = f.params as unknown as Classifier;
+    const cv = diag.choice?.crossValidatedAuc;
     lines.push(
       f.model === 'propensity'
         ? `data        ${o.file} (label ${o.label}; ${o.split})`
@@ -110,6 +123,24 @@ function describeFit(f: StoredFit): string {
             `train       snapshots ${(o.trainAsOf as string[]).join(', ')}`,
             `test        snapshot ${o.testAsOf}`,
           ]),
+      ...(diag.input
+        ? [
+            `input       ${diag.input.rows} rows${diag.input.unlabelledRows ? ` (${diag.input.unlabelledRows} without a label, left out)` : ''}; columns:`,
+            table(diag.input.columns),
+          ]
+        : []),
+      `model       ${m.kind === 'gbt' ? 'gradient-boosted trees' : 'logistic regression'}${
+        diag.choice?.requested === 'auto' && cv
+          ? ` (auto: ${diag.choice.folds}-fold cross-validated AUC logistic ${cv.logistic.toFixed(4)}, trees ${cv.gbt.toFixed(4)})`
+          : ''
+      }`,
+      ...(diag.candidates && Object.keys(diag.candidates).length > 1
+        ? [
+            `test AUC    ${Object.entries(diag.candidates)
+              .map(([k, c]) => `${k} ${c.auc.toFixed(4)}`)
+              .join(', ')} (not used to choose)`,
+          ]
+        : []),
       `rows        ${f.people} training, ${b.people} test (base rate ${b.baseRate.toFixed(3)})`,
       `backtest    AUC ${b.auc.toFixed(4)}, log loss ${b.logLoss.toFixed(4)}, top-decile lift ${b.topDecileLift.toFixed(2)}×`,
       '',
@@ -123,8 +154,15 @@ function describeFit(f: StoredFit): string {
         })),
       ),
       '',
-      `coefficients (standardised inputs, L2 λ = ${m.lambda}; intercept ${m.intercept.toFixed(3)})`,
-      table(m.columns.map((c, j) => ({ input: c, weight: m.weights[j]!.toFixed(3) }))),
+      m.kind === 'gbt'
+        ? `feature importance (share of the trees' total split gain; ${m.iterations} trees, up to ${m.options.maxLeaves} leaves, learning rate ${m.options.learningRate})`
+        : `coefficients (standardised inputs, L2 λ = ${m.lambda}; intercept ${m.intercept.toFixed(3)})`,
+      table(
+        importance(m).map((r) => ({
+          input: r.input,
+          [m.kind === 'gbt' ? 'gain' : 'weight']: r.weight.toFixed(3),
+        })),
+      ),
     );
     return lines.join('\n');
   }
@@ -251,7 +289,12 @@ export function registerModels(program: Command): void {
       '--test-as-of <date>',
       'churn, purchase: the backtest snapshot (after every training label window)',
     )
-    .option('--lambda <n>', 'churn, purchase, propensity: L2 penalty', '1')
+    .option('--lambda <n>', 'churn, purchase, propensity: L2 penalty of logistic regression', '1')
+    .option(
+      '--model <kind>',
+      'churn, purchase, propensity: logistic | gbt (gradient-boosted trees) | auto (the better by cross-validated AUC)',
+      'auto',
+    )
     .option('--file <path>', 'propensity: your own feature table (CSV or Parquet)')
     .option('--label <column>', 'propensity: the 0/1 label column')
     .option(
@@ -276,6 +319,7 @@ export function registerModels(program: Command): void {
             trainAsOf: flags.trainAsOf.split(',').map((d) => parseDay(d.trim(), '--train-as-of')),
             testAsOf: parseDay(flags.testAsOf, '--test-as-of'),
             config: modelConfig(loadConfig().model),
+            model: parseModelKind(flags.model),
             ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
           });
           return result.fit;
@@ -291,7 +335,9 @@ export function registerModels(program: Command): void {
           const result = await fitPropensityFromFile(wh, {
             path: flags.file,
             label: flags.label,
-            idColumn: flags.idColumn,
+            model: parseModelKind(flags.model),
+            // Without --id-column, person_id when the file has one, else row numbers.
+            ...(cmd.getOptionValueSource('idColumn') === 'default' ? {} : { idColumn: flags.idColumn }),
             ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
             ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
           });

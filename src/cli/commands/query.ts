@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { cliActor, recordAudit } from '../../govern/audit.js';
+import { squashPersonOverrides } from '../../instrument/persons-on-events.js';
 import { getPerson } from '../../instrument/profiles.js';
 import { summarize } from '../../instrument/summary.js';
 import { withWarehouse } from '../context.js';
@@ -44,6 +45,20 @@ export function registerQueries(program: Command): void {
     });
 
   const persons = program.command('persons').description('look up people');
+  persons
+    .command('squash')
+    .description(
+      'fold pending identity merges (person overrides) into the person id stored on each event; every refresh does this first',
+    )
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) => squashPersonOverrides(wh));
+      emit(Boolean(flags.json), r, () =>
+        r.overrides
+          ? `folded ${r.overrides.toLocaleString('en-US')} identity merges into ${r.events.toLocaleString('en-US')} events`
+          : 'no pending identity merges',
+      );
+    });
   persons
     .command('show')
     .description(

@@ -7,6 +7,7 @@ import { auditDefinitionChanges, cliActor, definitionVersions } from '../../gove
 import { featureSource } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
 import { refreshFeatures } from '../../model/refresh-features.js';
+import { runRefreshPipeline } from '../../pipeline/refresh-pipeline.js';
 import { compileSegments } from '../../segment/compile.js';
 import {
   DEFAULT_SEGMENTS_DIR,
@@ -23,6 +24,7 @@ import {
 import { segmentReport } from '../../segment/segment-report.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
+import { pipelineProgress } from '../pipeline-progress.js';
 
 interface DirFlags {
   dir?: string;
@@ -220,33 +222,21 @@ export function registerSegments(program: Command): void {
       if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
       const asOf = parseAsOf(flags.asOf) ?? new Date();
       const cfg = modelConfig(loadConfig().model);
-      const { features, r } = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
-        const versions = await definitionVersions(wh, 'segments');
-        const features = await refreshFeatures(wh, cfg, { asOf, full: Boolean(flags.full) });
-        if (!flags.json)
-          log(
-            `features: ${features.persons.toLocaleString('en-US')} people in ${features.seconds.toFixed(1)} s (${
-              features.mode === 'incremental'
-                ? `incremental since ${features.since?.toISOString()}: ${features.recomputed.toLocaleString('en-US')} recomputed, the rest carried over`
-                : 'full'
-            })`,
-          );
-        const r = await refreshSegments(wh, loaded.definitions, {
+      const summary = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        runRefreshPipeline(wh, {
           asOf,
-          features: featureSource(wh.dialect),
           full: Boolean(flags.full),
-        });
-        if (!flags.json && loaded.definitions.length)
-          log(
-            `segments: ${r.mode === 'incremental' ? `incremental, ${r.recomputed.toLocaleString('en-US')} people re-evaluated, the rest kept their memberships` : `full, ${r.recomputed.toLocaleString('en-US')} people evaluated`}`,
-          );
-        await auditDefinitionChanges(wh, 'segments', versions, { actor: cliActor(), source: 'cli' });
-        return { features, r };
-      });
-      emit(Boolean(flags.json), { features, segments: r }, () =>
+          model: cfg,
+          segments: loaded.definitions,
+          actor: { actor: cliActor(), source: 'cli' },
+          onProgress: flags.json ? undefined : pipelineProgress(wh),
+        }),
+      );
+      const { features, segmentRefresh: r } = summary;
+      emit(Boolean(flags.json), summary, () =>
         [
-          `refresh ${r.refreshId} as of ${r.asOf.toISOString()}: features ${features.seconds.toFixed(1)} s, segments ${r.seconds.toFixed(1)} s`,
-          table(r.segments),
+          `refresh${r ? ` ${r.refreshId}` : ''} as of ${asOf.toISOString()}: features ${features.seconds.toFixed(1)} s${r ? `, segments ${r.seconds.toFixed(1)} s` : ''}`,
+          r ? table(r.segments) : 'no segments',
         ].join('\n'),
       );
     });

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { runCycle } from '../../activate/run-cycle.js';
 import { loadConfig } from '../../config/config.js';
 import { durationMs } from '../../config/duration.js';
 import { SegflowError } from '../../errors.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
+import { runCycle } from '../../pipeline/cycle.js';
 import { startServer } from '../../server/app.js';
 import { resolveDbPath } from '../context.js';
 

@@ -81,49 +81,185 @@ function seed(points: Points, k: number, rng: Rng): Float64Array {
   return centroids;
 }
 
-/** Lloyd's iterations from k-means++ seeds until no point changes cluster. */
-function lloyd(points: Points, k: number, rng: Rng, maxIterations: number): KMeansResult {
-  const { data, n, d } = points;
-  const centroids = seed(points, k, rng);
-  const assignment = new Int32Array(n).fill(-1);
-  const sums = new Float64Array(k * d);
-  const counts = new Float64Array(k);
-  const distances = new Float64Array(n);
-  let iterations = 0;
-  let inertia = 0;
-  for (; iterations < maxIterations; iterations++) {
-    let changed = 0;
-    inertia = 0;
-    for (let i = 0; i < n; i++) {
-      const [c, dist] = nearest(points, i, centroids, k);
-      distances[i] = dist;
-      inertia += dist;
-      if (assignment[i] !== c) {
-        assignment[i] = c;
-        changed++;
-      }
+/** The nearest and second-nearest centroid of the point at `at`: writes [index, d1², d2²] into `out`. */
+function twoNearest(
+  data: Float64Array,
+  at: number,
+  centroids: Float64Array,
+  k: number,
+  d: number,
+  out: Float64Array,
+): void {
+  let best = 0;
+  let d1 = Number.POSITIVE_INFINITY;
+  let d2 = Number.POSITIVE_INFINITY;
+  // Three columns (the usual recency, frequency, spend) get an unrolled loop: the hot path of the whole fit.
+  const x0 = data[at]!;
+  const x1 = d >= 3 ? data[at + 1]! : 0;
+  const x2 = d >= 3 ? data[at + 2]! : 0;
+  for (let c = 0; c < k; c++) {
+    let dist: number;
+    if (d === 3) {
+      const a0 = x0 - centroids[c * 3]!;
+      const a1 = x1 - centroids[c * 3 + 1]!;
+      const a2 = x2 - centroids[c * 3 + 2]!;
+      dist = a0 * a0 + a1 * a1 + a2 * a2;
+    } else {
+      dist = squaredDistance(data, at, centroids, c * d, d);
     }
-    if (changed === 0) break;
-    sums.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const c = assignment[i]!;
-      counts[c] = counts[c]! + 1;
-      for (let j = 0; j < d; j++) sums[c * d + j] = sums[c * d + j]! + data[i * d + j]!;
-    }
-    for (let c = 0; c < k; c++) {
-      if (counts[c] === 0) {
-        // An empty cluster takes the point farthest from its centroid, so k clusters survive.
-        let far = 0;
-        for (let i = 1; i < n; i++) if (distances[i]! > distances[far]!) far = i;
-        centroids.set(data.subarray(far * d, far * d + d), c * d);
-        distances[far] = 0;
-        continue;
-      }
-      for (let j = 0; j < d; j++) centroids[c * d + j] = sums[c * d + j]! / counts[c]!;
+    if (dist < d1) {
+      d2 = d1;
+      d1 = dist;
+      best = c;
+    } else if (dist < d2) {
+      d2 = dist;
     }
   }
+  out[0] = best;
+  out[1] = d1;
+  out[2] = d2;
+}
+
+/**
+ * Lloyd's iterations from k-means++ seeds, accelerated with Hamerly's bounds (Hamerly 2010, "Making k-means even
+ * faster"): each point keeps an upper bound on the distance to its centroid and a lower bound on the distance to any
+ * other, so most points are settled without computing a distance once the centroids slow down. The result is the
+ * same as plain Lloyd's. Stops when no point changes cluster or the centroids moved less than `tolerance` in total
+ * (sum of squared shifts, as scikit-learn's `tol` scaled by the data's mean variance). Typed arrays throughout, no
+ * allocation per point.
+ */
+function lloyd(points: Points, k: number, rng: Rng, maxIterations: number, tolerance: number): KMeansResult {
+  const { data, n, d } = points;
+  const centroids = seed(points, k, rng);
+  const assignment = new Int32Array(n);
+  const upper = new Float64Array(n);
+  const lower = new Float64Array(n);
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const previous = new Float64Array(k * d);
+  const moved = new Float64Array(k);
+  const half = new Float64Array(k);
+  const found = new Float64Array(3);
+  for (let i = 0; i < n; i++) {
+    twoNearest(data, i * d, centroids, k, d, found);
+    const c = found[0]!;
+    assignment[i] = c;
+    upper[i] = Math.sqrt(found[1]!);
+    lower[i] = Math.sqrt(found[2]!);
+    counts[c] = counts[c]! + 1;
+    for (let j = 0; j < d; j++) sums[c * d + j] = sums[c * d + j]! + data[i * d + j]!;
+  }
+  let iterations = 0;
+  for (; iterations < maxIterations; iterations++) {
+    // Move the centroids to their means; an empty cluster takes the point farthest from its centroid.
+    previous.set(centroids);
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) {
+        let far = 0;
+        for (let i = 1; i < n; i++) if (upper[i]! > upper[far]!) far = i;
+        const from = assignment[far]!;
+        counts[from] = counts[from]! - 1;
+        counts[c] = 1;
+        for (let j = 0; j < d; j++) {
+          sums[from * d + j] = sums[from * d + j]! - data[far * d + j]!;
+          sums[c * d + j] = data[far * d + j]!;
+        }
+        assignment[far] = c;
+        upper[far] = 0;
+        lower.fill(0); // every bound is void: recompute all next pass
+      }
+    }
+    for (let c = 0; c < k; c++) {
+      for (let j = 0; j < d; j++) centroids[c * d + j] = sums[c * d + j]! / counts[c]!;
+    }
+    let shift = 0;
+    let most = 0;
+    let mostAt = -1;
+    let second = 0;
+    for (let c = 0; c < k; c++) {
+      const sq = squaredDistance(centroids, c * d, previous, c * d, d);
+      shift += sq;
+      moved[c] = Math.sqrt(sq);
+      if (moved[c]! > most) {
+        second = most;
+        most = moved[c]!;
+        mostAt = c;
+      } else if (moved[c]! > second) {
+        second = moved[c]!;
+      }
+    }
+    if (shift <= tolerance) {
+      iterations++;
+      break;
+    }
+    for (let c = 0; c < k; c++) {
+      let nearestOther = Number.POSITIVE_INFINITY;
+      for (let o = 0; o < k; o++) {
+        if (o !== c)
+          nearestOther = Math.min(nearestOther, squaredDistance(centroids, c * d, centroids, o * d, d));
+      }
+      half[c] = Math.sqrt(nearestOther) / 2;
+    }
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      const a = assignment[i]!;
+      upper[i] = upper[i]! + moved[a]!;
+      lower[i] = lower[i]! - (a === mostAt ? second : most);
+      const bound = Math.max(half[a]!, lower[i]!);
+      if (upper[i]! <= bound) continue;
+      const at = i * d;
+      if (d === 3) {
+        const a0 = data[at]! - centroids[a * 3]!;
+        const a1 = data[at + 1]! - centroids[a * 3 + 1]!;
+        const a2 = data[at + 2]! - centroids[a * 3 + 2]!;
+        upper[i] = Math.sqrt(a0 * a0 + a1 * a1 + a2 * a2);
+      } else {
+        upper[i] = Math.sqrt(squaredDistance(data, at, centroids, a * d, d));
+      }
+      if (upper[i]! <= bound) continue;
+      twoNearest(data, at, centroids, k, d, found);
+      const c = found[0]!;
+      upper[i] = Math.sqrt(found[1]!);
+      lower[i] = Math.sqrt(found[2]!);
+      if (c !== a) {
+        changed++;
+        assignment[i] = c;
+        counts[a] = counts[a]! - 1;
+        counts[c] = counts[c]! + 1;
+        for (let j = 0; j < d; j++) {
+          sums[a * d + j] = sums[a * d + j]! - data[at + j]!;
+          sums[c * d + j] = sums[c * d + j]! + data[at + j]!;
+        }
+      }
+    }
+    if (changed === 0) {
+      iterations++;
+      break;
+    }
+  }
+  // The final assignment and inertia, exactly, for the final centroids.
+  let inertia = 0;
+  for (let i = 0; i < n; i++) {
+    twoNearest(data, i * d, centroids, k, d, found);
+    assignment[i] = found[0]!;
+    inertia += found[1]!;
+  }
   return { k, centroids, assignment, inertia, iterations };
+}
+
+/** scikit-learn's tolerance: `tol` times the mean over columns of the column variance. */
+function scaledTolerance(points: Points, tol: number): number {
+  const { data, n, d } = points;
+  let total = 0;
+  for (let j = 0; j < d; j++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += data[i * d + j]!;
+    mean /= n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (data[i * d + j]! - mean) ** 2;
+    total += ss / n;
+  }
+  return (tol * total) / d;
 }
 
 /**
@@ -136,12 +272,15 @@ export function kMeans(args: {
   rng: Rng;
   restarts?: number;
   maxIterations?: number;
+  /** Relative tolerance of the centroid shift (default 1e-4, scikit-learn's); 0 runs until no point moves. */
+  tolerance?: number;
 }): KMeansResult {
   const { points, k, rng } = args;
   if (k < 1 || k > points.n) throw new Error(`k-means: k = ${k} with ${points.n} points`);
+  const tolerance = scaledTolerance(points, args.tolerance ?? 1e-4);
   let best: KMeansResult | null = null;
   for (let r = 0; r < (args.restarts ?? 4); r++) {
-    const run = lloyd(points, k, rng, args.maxIterations ?? 300);
+    const run = lloyd(points, k, rng, args.maxIterations ?? 300, tolerance);
     if (!best || run.inertia < best.inertia) best = run;
   }
   return best!;

@@ -40,14 +40,20 @@ export function bgnbdDiagnostics(args: {
   const holdoutActual = new Float64Array(BUCKETS + 1);
   const holdoutExpected = new Float64Array(BUCKETS + 1);
   const withHoldout = args.holdoutPurchases !== undefined && (args.holdoutLength ?? 0) > 0;
+  // E[X(T)] and P(X(T) = n) depend on the person only through T, and many people share one (a cohort's ages are
+  // whole days): the expected side is summed per distinct T (people's weights added up first), not per person.
+  const weightByT = new Map<number, number>();
   for (let i = 0; i < data.x.length; i++) {
     const w = data.weight[i]!;
     const x = data.x[i]!;
     const bucket = Math.min(x, BUCKETS);
-    const T = { value: data.T[i]!, unit };
     actualRepeat += w * x;
-    expectedRepeat += w * bgnbdExpectedPurchasesFromStart(model, T);
     actualPeople[bucket] = actualPeople[bucket]! + w;
+    weightByT.set(data.T[i]!, (weightByT.get(data.T[i]!) ?? 0) + w);
+  }
+  for (const [value, w] of weightByT) {
+    const T = { value, unit };
+    expectedRepeat += w * bgnbdExpectedPurchasesFromStart(model, T);
     let below = 0;
     for (let n = 0; n < BUCKETS; n++) {
       const p = bgnbdProbabilityOfPurchases(model, n, T);
@@ -55,16 +61,19 @@ export function bgnbdDiagnostics(args: {
       below += p;
     }
     expectedPeople[BUCKETS] = expectedPeople[BUCKETS]! + w * Math.max(0, 1 - below);
-    if (withHoldout) {
-      holdoutPeople[bucket] = holdoutPeople[bucket]! + w;
-      holdoutActual[bucket] = holdoutActual[bucket]! + args.holdoutPurchases![i]!;
-      const e = bgnbdExpectedPurchases(
-        model,
-        { x, tx: data.tx[i]!, T: data.T[i]! },
-        { value: args.holdoutLength!, unit },
-      );
-      holdoutExpected[bucket] = holdoutExpected[bucket]! + w * e;
-    }
+  }
+  for (let i = 0; withHoldout && i < data.x.length; i++) {
+    const w = data.weight[i]!;
+    const x = data.x[i]!;
+    const bucket = Math.min(x, BUCKETS);
+    holdoutPeople[bucket] = holdoutPeople[bucket]! + w;
+    holdoutActual[bucket] = holdoutActual[bucket]! + args.holdoutPurchases![i]!;
+    const e = bgnbdExpectedPurchases(
+      model,
+      { x, tx: data.tx[i]!, T: data.T[i]! },
+      { value: args.holdoutLength!, unit },
+    );
+    holdoutExpected[bucket] = holdoutExpected[bucket]! + w * e;
   }
   const label = (b: number) => (b === BUCKETS ? `${BUCKETS}+` : String(b));
   const result: BgNbdDiagnostics = {

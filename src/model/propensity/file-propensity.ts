@@ -1,124 +1,71 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import { getModelFit } from '../predict/model-fits.js';
-import { fitLogistic, type LogisticModel, predictLogistic } from './logistic.js';
-import { backtest } from './metrics.js';
+import { type Classifier, type ClassifierOptions, fitClassifier, predictClassifier } from './classifier.js';
+import { applyEncoding, describeEncoding, learnEncoding, type TableEncoding } from './encode-table.js';
+import type { Design } from './logistic.js';
+import { type Backtest, backtest } from './metrics.js';
 import { type PropensityFit, storePropensityFit } from './propensity.js';
+import { type Cell, type RawTable, readTable } from './read-table.js';
 
 /**
- * Propensity on the data scientist's own feature table: a CSV or Parquet file with an id column, a 0/1 label column
- * and numeric feature columns (every other numeric column is a feature). Rows are split into train and test by a
- * split column ('train' / 'test'; e.g. made by time) or, without one, by a hash of the id (a fixed 30% test share,
- * the same on every run). The fit is stored as model `propensity`; scoring writes a CSV of id and probability.
+ * Propensity on the data scientist's own table: a CSV or Parquet file with a label column (0/1, true/false or
+ * yes/no), an optional id column and feature columns of any kind — numbers, numeric text with blanks, yes/no and
+ * categories are encoded (see encode-table.ts) and every decision is reported in the fit. Rows are split into train and
+ * test by a split column ('train' / 'test'; e.g. made by time) or, without one, by a hash of the id (a fixed 30% test
+ * share, the same on every run). The fit is stored as model `propensity`; scoring writes a CSV of id and probability.
  */
-export interface FilePropensityOptions {
+export interface FilePropensityOptions extends Omit<ClassifierOptions, 'folds'> {
   path: string;
   label: string;
+  /** Default: `person_id` when the file has it, else row numbers (1, 2, …). */
   idColumn?: string;
   splitColumn?: string;
-  lambda?: number;
 }
 
-function usage(message: string, fix: string): SegflowError {
+/** The stored parameters of a file propensity fit: the classifier and the encoding of the file's columns. */
+export type FileClassifier = Classifier & { encoding: TableEncoding };
+
+function invalid(message: string, fix: string): SegflowError {
   return new SegflowError('MODEL_DATA_INVALID', message, fix);
 }
 
-function fileRelation(wh: Warehouse, path: string): string {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.parquet') return wh.dialect.readParquet('?');
-  if (ext === '.csv' || ext === '.tsv' || ext === '.txt')
-    return wh.dialect.readCsv('?', { header: true, inferTypes: true });
-  throw usage(`'${path}' is neither CSV nor Parquet`, 'give a .csv or .parquet file');
+function column(table: RawTable, name: string): Cell[] {
+  const j = table.names.indexOf(name);
+  if (j < 0)
+    throw invalid(`'${table.path}' has no column '${name}'`, `its columns: ${table.names.join(', ')}`);
+  return table.columns[j]!;
 }
 
-const NUMERIC =
-  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/i;
-
-interface FileRows {
-  ids: string[];
-  columns: readonly string[];
-  values: Float64Array[];
-  labels: Uint8Array | null;
-  split: (string | null)[];
+/** Ids from the id column, or row numbers when the file has none. */
+function idsOf(table: RawTable, idColumn: string | undefined): { ids: string[]; idColumn: string | null } {
+  const name = idColumn ?? (table.names.includes('person_id') ? 'person_id' : undefined);
+  if (!name) return { ids: Array.from({ length: table.rows }, (_, i) => String(i + 1)), idColumn: null };
+  return { ids: column(table, name).map((c) => String(c ?? '')), idColumn: name };
 }
 
-async function readFileRows(
-  wh: Warehouse,
-  o: { path: string; label?: string; idColumn: string; splitColumn?: string; columns?: readonly string[] },
-): Promise<FileRows> {
-  const relation = fileRelation(wh, o.path);
-  let described: { column_name: string; column_type: string }[];
-  try {
-    described = await wh.query(`DESCRIBE SELECT * FROM ${relation}`, [o.path]);
-  } catch (e) {
-    throw usage(
-      `cannot read '${o.path}': ${(e as Error).message}`,
-      'check the path and that the file is CSV or Parquet',
-    );
-  }
-  const names = new Set(described.map((c) => c.column_name));
-  for (const need of [o.idColumn, o.label, o.splitColumn]) {
-    if (need && !names.has(need)) {
-      throw usage(`'${o.path}' has no column '${need}'`, `its columns: ${[...names].join(', ')}`);
-    }
-  }
-  const features =
-    o.columns ??
-    described
-      .filter(
-        (c) => ![o.idColumn, o.label, o.splitColumn].includes(c.column_name) && NUMERIC.test(c.column_type),
-      )
-      .map((c) => c.column_name);
-  if (features.length === 0) {
-    throw usage(
-      `'${o.path}' has no numeric feature columns`,
-      'add numeric columns beside the id and the label',
-    );
-  }
-  for (const f of features) {
-    if (!names.has(f))
-      throw usage(
-        `'${o.path}' has no column '${f}', which the model was trained on`,
-        'score a file with the training columns',
+const YES = new Set(['1', 'true', 'yes', 'y', 't']);
+const NO = new Set(['0', 'false', 'no', 'n', 'f']);
+
+/** 1, 0, or -1 for a missing label. */
+function labelsOf(table: RawTable, label: string): Int8Array {
+  const cells = column(table, label);
+  const out = new Int8Array(cells.length);
+  cells.forEach((c, i) => {
+    const s = c === null ? '' : String(c).trim().toLowerCase();
+    if (s === '') out[i] = -1;
+    else if (YES.has(s)) out[i] = 1;
+    else if (NO.has(s)) out[i] = 0;
+    else {
+      throw invalid(
+        `row ${i + 1} of '${table.path}': label ${label} is ${JSON.stringify(String(c))}, not 0/1`,
+        'labels must be 0/1, true/false or yes/no',
       );
-  }
-  const q = (n: string) => wh.dialect.quoteIdent(n);
-  const rows = await wh.query<Record<string, unknown>>(
-    `SELECT CAST(${q(o.idColumn)} AS VARCHAR) AS __id,
-       ${features.map((f, j) => `CAST(${q(f)} AS DOUBLE) AS __f${j}`).join(', ')}
-       ${o.label ? `, ${q(o.label)} AS __label` : ''}
-       ${o.splitColumn ? `, CAST(${q(o.splitColumn)} AS VARCHAR) AS __split` : ''}
-     FROM ${relation}`,
-    [o.path],
-  );
-  const values = features.map(() => new Float64Array(rows.length));
-  const labels = o.label ? new Uint8Array(rows.length) : null;
-  const ids: string[] = [];
-  const split: (string | null)[] = [];
-  rows.forEach((r, i) => {
-    ids.push(String(r.__id));
-    features.forEach((_, j) => {
-      const v = r[`__f${j}`];
-      values[j]![i] = v === null || v === undefined ? 0 : Number(v);
-    });
-    if (labels) {
-      const y = r.__label;
-      const yes = y === true || y === 1 || y === 1n || y === '1' || y === 'true';
-      const no = y === false || y === 0 || y === 0n || y === '0' || y === 'false';
-      if (!yes && !no) {
-        throw usage(
-          `row ${i + 1} of '${o.path}': label ${o.label} is ${JSON.stringify(String(y))}, not 0/1`,
-          'labels must be 0 or 1 (or true/false)',
-        );
-      }
-      labels[i] = yes ? 1 : 0;
     }
-    split.push(o.splitColumn ? String(r.__split ?? '').toLowerCase() : null);
   });
-  return { ids, columns: features, values, labels, split };
+  return out;
 }
 
 /** A stable 30% test share by id: the first 32 bits of SHA-256(id) below 0.3 · 2³². */
@@ -126,29 +73,69 @@ function inTestShare(id: string): boolean {
   return createHash('sha256').update(id).digest().readUInt32BE(0) < 0.3 * 2 ** 32;
 }
 
-function subset(rows: FileRows, keep: (i: number) => boolean) {
-  const idx: number[] = [];
-  for (let i = 0; i < rows.ids.length; i++) if (keep(i)) idx.push(i);
-  return {
-    columns: rows.columns,
-    values: rows.values.map((col) => Float64Array.from(idx, (i) => col[i]!)),
-    labels: Uint8Array.from(idx, (i) => rows.labels![i]!),
-  };
+/** Test-set figures of one candidate, for the report beside the chosen model's full backtest. */
+function headline(b: Backtest): { auc: number; logLoss: number; topDecileLift: number } {
+  return { auc: b.auc, logLoss: b.logLoss, topDecileLift: b.topDecileLift };
 }
 
 export async function fitPropensityFromFile(wh: Warehouse, o: FilePropensityOptions): Promise<PropensityFit> {
   const started = performance.now();
-  const idColumn = o.idColumn ?? 'person_id';
-  const rows = await readFileRows(wh, { ...o, idColumn });
-  const isTest = (i: number) => (o.splitColumn ? rows.split[i] === 'test' : inTestShare(rows.ids[i]!));
-  if (o.splitColumn && rows.split.some((s) => s !== 'train' && s !== 'test')) {
-    throw usage(`split column ${o.splitColumn} must hold 'train' or 'test'`, 'mark every row train or test');
+  const table = await readTable(wh, o.path);
+  const { ids, idColumn } = idsOf(table, o.idColumn);
+  const labels = labelsOf(table, o.label);
+  const split = o.splitColumn
+    ? column(table, o.splitColumn).map((c) =>
+        String(c ?? '')
+          .trim()
+          .toLowerCase(),
+      )
+    : null;
+  if (split?.some((s) => s !== 'train' && s !== 'test')) {
+    throw invalid(
+      `split column ${o.splitColumn} must hold 'train' or 'test'`,
+      'mark every row train or test',
+    );
   }
-  const train = subset(rows, (i) => !isTest(i));
-  const test = subset(rows, isTest);
-  if (test.labels.length === 0) throw usage('no test rows', 'mark some rows test, or give more rows');
-  const model = fitLogistic(train, { lambda: o.lambda });
-  const result = backtest(predictLogistic(model, test.values), test.labels);
+  const train: number[] = [];
+  const test: number[] = [];
+  let unlabelled = 0;
+  for (let i = 0; i < table.rows; i++) {
+    if (labels[i]! < 0) {
+      unlabelled++;
+      continue;
+    }
+    ((split ? split[i] === 'test' : inTestShare(ids[i]!)) ? test : train).push(i);
+  }
+  if (train.length === 0)
+    throw invalid(`'${o.path}' has no labelled training rows`, 'give rows with a label');
+  if (test.length === 0) throw invalid('no test rows', 'mark some rows test, or give more rows');
+  const classes = new Set(train.map((i) => labels[i]));
+  if (classes.size < 2) {
+    throw new SegflowError(
+      'MODEL_NO_DATA',
+      `every training row has label ${[...classes][0]}: there is nothing to learn`,
+      `give rows of both classes in ${o.label}`,
+    );
+  }
+  const features = table.names.filter((c) => c !== idColumn && c !== o.label && c !== o.splitColumn);
+  const encoding = learnEncoding(table, features, train);
+  const design = (rows: number[]): Design => ({
+    columns: encoding.inputs,
+    values: applyEncoding(encoding, table, rows),
+    labels: Uint8Array.from(rows, (i) => labels[i]!),
+  });
+  const trainDesign = design(train);
+  const testDesign = design(test);
+  const { model, choice } = fitClassifier(trainDesign, o);
+  const result = backtest(predictClassifier(model, testDesign.values), testDesign.labels);
+  // With `auto`, the other candidate's test figures are shown too (they played no part in the choice).
+  const candidates: Record<string, ReturnType<typeof headline>> = { [choice.chosen]: headline(result) };
+  if (choice.requested === 'auto') {
+    const other = fitClassifier(trainDesign, { ...o, model: choice.chosen === 'gbt' ? 'logistic' : 'gbt' });
+    candidates[other.choice.chosen] = headline(
+      backtest(predictClassifier(other.model, testDesign.values), testDesign.labels),
+    );
+  }
   return storePropensityFit(wh, {
     model: 'propensity',
     options: {
@@ -156,12 +143,22 @@ export async function fitPropensityFromFile(wh: Warehouse, o: FilePropensityOpti
       label: o.label,
       idColumn,
       splitColumn: o.splitColumn ?? null,
-      split: o.splitColumn ? 'by column' : '30% test by SHA-256 of the id',
+      split: o.splitColumn ? 'by column' : `30% test by SHA-256 of the ${idColumn ? 'id' : 'row number'}`,
+      model: choice.requested,
     },
-    fitted: model,
+    fitted: { ...model, encoding } as FileClassifier,
     backtest: result,
-    trainRows: train.labels.length,
+    trainRows: train.length,
     started,
+    diagnostics: {
+      choice,
+      candidates,
+      input: {
+        rows: table.rows,
+        unlabelledRows: unlabelled,
+        columns: describeEncoding(encoding),
+      },
+    },
   });
 }
 
@@ -171,12 +168,31 @@ export async function scorePropensityFile(
   o: { path: string; out: string; fitId?: string },
 ): Promise<{ rows: number; fitId: string; out: string }> {
   const fit = await getModelFit(wh, { model: 'propensity', id: o.fitId });
-  const model = fit.params as unknown as LogisticModel;
-  const idColumn = String(fit.options.idColumn);
-  const rows = await readFileRows(wh, { path: o.path, idColumn, columns: model.columns });
-  const p = predictLogistic(model, rows.values);
+  const model = fit.params as unknown as FileClassifier;
+  const table = await readTable(wh, o.path);
+  const idColumn = (fit.options.idColumn as string | null) ?? undefined;
+  const { ids } = idsOf(table, idColumn);
+  const all = Array.from({ length: table.rows }, (_, i) => i);
+  const encoding: TableEncoding = model.encoding ?? legacyEncoding(model);
+  const p = predictClassifier(model, applyEncoding(encoding, table, all));
   const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-  const lines = [`${quote(idColumn)},probability`, ...rows.ids.map((id, i) => `${quote(id)},${p[i]}`)];
+  const header = idColumn ?? 'row';
+  const lines = [`${quote(header)},probability`, ...ids.map((id, i) => `${quote(id)},${p[i]}`)];
   await writeFile(o.out, `${lines.join('\n')}\n`);
-  return { rows: rows.ids.length, fitId: fit.id, out: o.out };
+  return { rows: ids.length, fitId: fit.id, out: o.out };
+}
+
+/** Fits stored before the encoding existed used numeric columns as they were, missing as 0. */
+function legacyEncoding(model: Classifier): TableEncoding {
+  return {
+    columns: model.columns.map((c) => ({
+      column: c,
+      kind: 'numeric' as const,
+      median: 0,
+      missingIndicator: false,
+      missing: 0,
+    })),
+    dropped: [],
+    inputs: [...model.columns],
+  };
 }

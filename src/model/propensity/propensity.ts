@@ -5,11 +5,17 @@ import { SegflowError } from '../../errors.js';
 import type { ModelConfig } from '../model-config.js';
 import { getModelFit, type StoredFit, storeModelFit } from '../predict/model-fits.js';
 import { refreshFeatures } from '../refresh-features.js';
-import { fitLogistic, type LogisticModel, predictLogistic } from './logistic.js';
+import {
+  type Classifier,
+  type ClassifierOptions,
+  fitClassifier,
+  type ModelChoice,
+  predictClassifier,
+} from './classifier.js';
 import { type Backtest, backtest } from './metrics.js';
 import { concatFrames, type Frame, type PropensityTarget, snapshotFrame } from './training-frame.js';
 
-export interface PropensityFitOptions {
+export interface PropensityFitOptions extends Omit<ClassifierOptions, 'folds'> {
   target: PropensityTarget;
   /** The label window after each snapshot, e.g. '30d'. */
   horizon: string;
@@ -18,15 +24,13 @@ export interface PropensityFitOptions {
   /** The snapshot the backtest scores: trained on the past, judged on what happened after it. */
   testAsOf: Date;
   config: ModelConfig;
-  /** L2 penalty (default 1). */
-  lambda?: number;
   /** Refresh features at a snapshot that has none (default true). */
   refreshMissing?: boolean;
 }
 
 export interface PropensityFit {
   fit: StoredFit;
-  model: LogisticModel;
+  model: Classifier;
   backtest: Backtest;
   trainRows: number;
 }
@@ -88,13 +92,13 @@ export async function fitPropensity(wh: Warehouse, o: PropensityFitOptions): Pro
     frames.push(await snapshotFrame(wh, { ...o, asOf: t, withLabels: true }));
   }
   const train = concatFrames(frames);
-  const model = fitLogistic(train, { lambda: o.lambda });
+  const { model, choice } = fitClassifier(train, o);
   await ensureFeatures(wh, o.config, o.testAsOf, refresh);
   const test = await snapshotFrame(wh, { ...o, asOf: o.testAsOf, withLabels: true });
   if (test.labels.length === 0) {
     throw new SegflowError('MODEL_NO_DATA', 'nobody is in the test snapshot', 'choose a later --test-as-of');
   }
-  const result = backtest(predictLogistic(model, test.values), test.labels);
+  const result = backtest(predictClassifier(model, test.values), test.labels);
   return storePropensityFit(wh, {
     model: o.target,
     options: {
@@ -102,11 +106,13 @@ export async function fitPropensity(wh: Warehouse, o: PropensityFitOptions): Pro
       horizon: o.horizon,
       trainAsOf: o.trainAsOf.map((t) => t.toISOString()),
       testAsOf: o.testAsOf.toISOString(),
+      model: choice.requested,
     },
     fitted: model,
     backtest: result,
     trainRows: train.labels.length,
     started,
+    diagnostics: { choice },
   });
 }
 
@@ -116,10 +122,12 @@ export async function storePropensityFit(
   f: {
     model: 'churn' | 'purchase' | 'propensity';
     options: Record<string, unknown>;
-    fitted: LogisticModel;
+    fitted: Classifier;
     backtest: Backtest;
     trainRows: number;
     started: number;
+    /** What else the report shows: the model choice, the input encoding. */
+    diagnostics?: { choice: ModelChoice } & Record<string, unknown>;
   },
 ): Promise<PropensityFit> {
   const fit = await storeModelFit(wh, {
@@ -127,12 +135,12 @@ export async function storePropensityFit(
     model: f.model,
     fittedAt: new Date(),
     timeUnit: null,
-    options: { ...f.options, lambda: f.fitted.lambda },
+    options: { ...f.options, ...(f.fitted.kind === 'gbt' ? {} : { lambda: f.fitted.lambda }) },
     params: { ...f.fitted },
     standardErrors: null,
     logLikelihood: null,
     people: f.trainRows,
-    diagnostics: { backtest: f.backtest },
+    diagnostics: { backtest: f.backtest, ...f.diagnostics },
     seconds: (performance.now() - f.started) / 1000,
   });
   return { fit, model: f.fitted, backtest: f.backtest, trainRows: f.trainRows };
@@ -147,7 +155,7 @@ export async function scorePropensity(
   o: { target: PropensityTarget; asOf: Date; config: ModelConfig; fitId?: string; refreshMissing?: boolean },
 ): Promise<{ fitId: string; score: string; people: number; asOf: Date }> {
   const fit = await getModelFit(wh, { model: o.target, id: o.fitId });
-  const model = fit.params as unknown as LogisticModel;
+  const model = fit.params as unknown as Classifier;
   const horizon = String(fit.options.horizon);
   await ensureFeatures(wh, o.config, o.asOf, o.refreshMissing ?? true);
   const frame = await snapshotFrame(wh, {
@@ -157,7 +165,7 @@ export async function scorePropensity(
     withLabels: false,
     config: o.config,
   });
-  const p = predictLogistic(model, frame.values);
+  const p = predictClassifier(model, frame.values);
   const score = PROPENSITY_SCORE[o.target];
   await wh.transaction(async (tx) => {
     await tx.run('DELETE FROM person_scores WHERE as_of = ? AND score = ?', [o.asOf, score]);

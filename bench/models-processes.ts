@@ -1,0 +1,201 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWarehouse } from '../src/engine/open.js';
+import { createRng } from '../src/generate/random.js';
+import { importFile } from '../src/instrument/import/import-file.js';
+import { kMeans } from '../src/model/clusters/kmeans.js';
+import { type BenchRow, seconds } from './harness.js';
+import { PYTHON, peerEnv, pythonMissing, runPythonPeer } from './python-peer.js';
+
+/**
+ * The parts of `npm run bench -- models` a user waits for: whole `segflow models fit` processes on the full CDNOW log
+ * against a Python process doing the same with the real `lifetimes`, and k-means on 1M × 3 against scikit-learn.
+ */
+const ROOT = new URL('../', import.meta.url).pathname;
+const DATA = new URL('./data/', import.meta.url).pathname;
+const CDNOW = join(ROOT, 'test/fixtures/cdnow/CDNOW_master.txt');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** The CLI as installed code runs it (`bin/segflow.js` → dist/), built first when dist/ is missing or stale. */
+function builtCli(): { path: string; note: string } {
+  const run = join(ROOT, 'dist/cli/run.js');
+  if (existsSync(run) && statSync(run).mtimeMs >= newestMtime(join(ROOT, 'src')))
+    return { path: run, note: 'dist/ was current' };
+  const t = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+  return { path: run, note: `built dist/ first (${seconds(t).toFixed(0)} s, not timed)` };
+}
+
+/** Wall time of a process, and its CPU time (user + system) when /usr/bin/time is here. */
+function timeProcess(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): { wall: number; cpu: number | null; stdout: string } {
+  const timed = existsSync('/usr/bin/time');
+  const t = performance.now();
+  const r = timed
+    ? spawnSync('/usr/bin/time', ['-f', '__cpu %U %S', cmd, ...args], {
+        encoding: 'utf8',
+        env,
+        maxBuffer: 1 << 26,
+      })
+    : spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+  const wall = seconds(t);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  const m = /__cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { wall, cpu: m ? Number(m[1]) + Number(m[2]) : null, stdout: r.stdout };
+}
+
+export async function processRows(): Promise<{ rows: BenchRow[]; details: Record<string, unknown> }> {
+  mkdirSync(DATA, { recursive: true });
+  const db = join(DATA, 'cdnow-master.duckdb');
+  if (!existsSync(db)) {
+    const wh = await openWarehouse({ path: db });
+    await importFile(wh, { path: CDNOW, preset: 'cdnow', rejectsPath: null });
+    await wh.close();
+  }
+  const cli = builtCli();
+  const ours: Record<string, ReturnType<typeof timeProcess>> = {};
+  for (const model of ['bgnbd', 'gammagamma']) {
+    ours[model] = timeProcess(process.execPath, [
+      cli.path,
+      '--db',
+      db,
+      'models',
+      'fit',
+      model,
+      '--to',
+      '1997-09-30',
+      '--json',
+    ]);
+  }
+  const together = ours.bgnbd!.wall + ours.gammagamma!.wall;
+  const cpu = (x: { cpu: number | null }) => (x.cpu === null ? '' : `, ${x.cpu.toFixed(2)} s CPU`);
+  const rows: BenchRow[] = [];
+  const missing = pythonMissing(['lifetimes', 'pandas']);
+  let peer: ReturnType<typeof timeProcess> | null = null;
+  if (!missing)
+    peer = timeProcess(
+      PYTHON,
+      [new URL('./peers/lifetimes_process.py', import.meta.url).pathname, CDNOW],
+      peerEnv(),
+    );
+  const each = `bgnbd ${ours.bgnbd!.wall.toFixed(2)} s${cpu(ours.bgnbd!)}, gammagamma ${ours.gammagamma!.wall.toFixed(2)} s${cpu(ours.gammagamma!)}; on an imported database (${cli.note})`;
+  rows.push({
+    metric: 'processes: segflow models fit bgnbd + gammagamma, CDNOW full',
+    value: together,
+    unit: 's',
+    ...(peer
+      ? {
+          limit: peer.wall,
+          limitLabel:
+            'one Python process: pandas read, lifetimes summaries, BetaGeoFitter + GammaGammaFitter',
+          ratio: peer.wall / together,
+          target: 3,
+        }
+      : {}),
+    note: peer
+      ? `${each}; Python${cpu(peer)}: ${peer.stdout.trim()}`
+      : `${each}; Python peer skipped: ${missing}`,
+  });
+  return { rows, details: { ours, peer, cli: cli.note } };
+}
+
+/**
+ * RFM-like people: log-normal order counts and spend (correlated), recency uniform over a year, standardised;
+ * row-major. No planted groups, so Lloyd's loop has work to do (as on real customer tables).
+ */
+function kmeansPoints(n: number): Float64Array {
+  const rng = createRng(8, 0);
+  const data = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const z = rng.normal();
+    data[i * 3] = Math.log1p(Math.exp(0.8 * z + 0.5 * rng.normal()));
+    data[i * 3 + 1] = Math.log1p(Math.exp(3 + 0.6 * z + 0.8 * rng.normal()));
+    data[i * 3 + 2] = rng.float() * 365;
+  }
+  for (let j = 0; j < 3; j++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += data[i * 3 + j]!;
+    mean /= n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (data[i * 3 + j]! - mean) ** 2;
+    const sd = Math.sqrt(ss / n);
+    for (let i = 0; i < n; i++) data[i * 3 + j] = (data[i * 3 + j]! - mean) / sd;
+  }
+  return data;
+}
+
+export function kmeansRows(n: number): { rows: BenchRow[]; details: Record<string, unknown> } {
+  mkdirSync(DATA, { recursive: true });
+  const data = kmeansPoints(n);
+  const file = join(DATA, `kmeans-${n}x3.f64`);
+  writeFileSync(file, new Uint8Array(data.buffer));
+  const t = performance.now();
+  const ours = kMeans({ points: { data, n, d: 3 }, k: 8, rng: createRng(1, 0), restarts: 4 });
+  const oursSeconds = seconds(t);
+  const missing = pythonMissing(['sklearn']);
+  const peer = missing
+    ? `skipped: ${missing}`
+    : runPythonPeer<Record<'init1' | 'init4', { seconds: number; inertia: number; iterations: number }>>(
+        'sklearn_kmeans.py',
+        [file, '3', '8'],
+      );
+  rmSync(file, { force: true });
+  const label = `k-means, ${n.toLocaleString('en-US')} × 3 standardised, k = 8, best of 4 inits`;
+  if (typeof peer === 'string') {
+    return {
+      rows: [
+        {
+          metric: label,
+          value: oursSeconds,
+          unit: 's',
+          note: `inertia ${ours.inertia.toFixed(1)}; scikit-learn ${peer}`,
+        },
+      ],
+      details: { ours },
+    };
+  }
+  const gap = ours.inertia / peer.init4.inertia - 1;
+  return {
+    rows: [
+      {
+        metric: label,
+        value: oursSeconds,
+        unit: 's',
+        limit: peer.init4.seconds,
+        limitLabel: 'scikit-learn KMeans(n_clusters=8, n_init=4)',
+        ratio: peer.init4.seconds / oursSeconds,
+        target: 1,
+        note: `one init: scikit-learn ${peer.init1.seconds.toFixed(2)} s (${peer.init1.iterations} iterations); last run ${ours.iterations} iterations`,
+      },
+      {
+        metric: `${label}: inertia vs scikit-learn's best of four`,
+        value: ours.inertia,
+        unit: '',
+        limit: peer.init4.inertia,
+        limitLabel: 'scikit-learn KMeans best of 4 inits',
+        ratio: peer.init4.inertia / ours.inertia,
+        target: 1 / 1.01,
+        note: `${(gap * 100).toFixed(3)}% ${gap >= 0 ? 'above' : 'below'} scikit-learn's; target: within 1%`,
+      },
+    ],
+    details: { ours: { inertia: ours.inertia, iterations: ours.iterations, seconds: oursSeconds }, peer },
+  };
+}
