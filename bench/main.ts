@@ -1,5 +1,6 @@
 import { activateBenchmark } from './activate.js';
 import { collectBenchmark } from './collect.js';
+import { dashboardBenchmark } from './dashboard.js';
 import { decideBenchmark } from './decide.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
@@ -18,6 +19,7 @@ const BENCHMARKS: Benchmark[] = [
   propensityBenchmark,
   decideBenchmark,
   activateBenchmark,
+  dashboardBenchmark,
 ];
 
 async function main(): Promise<void> {

@@ -9,6 +9,7 @@ import { summarize } from '../instrument/summary.js';
 import { fitPurchaseModel } from '../model/predict/model-fits.js';
 import { measureSection, personalizeSection } from './activate-section.js';
 import { collectorSection } from './collector-section.js';
+import { interactiveTerminal, keepDashboardOpen } from './dashboard-section.js';
 import { modelSection } from './model-section.js';
 
 /**
@@ -206,6 +207,17 @@ async function main(): Promise<void> {
     `   npx segflow --db ${db} persons show ${values.cdnow ? '00004' : 'ID   # any userId or anonymousId from the sql above'}`,
   );
   say('   npm start -- --cdnow            # the same on the CDNOW purchase log');
+  if (interactiveTerminal()) {
+    await keepDashboardOpen({
+      db,
+      ...(values.cdnow
+        ? {}
+        : {
+            segmentsDir: new URL('../../examples/segments', import.meta.url).pathname,
+            playbook: new URL('../../examples/playbooks/classic.yaml', import.meta.url).pathname,
+          }),
+    });
+  }
 }
 
 await main();

@@ -31,7 +31,7 @@ export function formatProblem(p: FileProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''} ${p.path || '(file)'}: ${p.message}`;
 }
 
-function lineOf(
+export function lineOf(
   doc: ReturnType<typeof parseDocument>,
   counter: LineCounter,
   path: (string | number)[],

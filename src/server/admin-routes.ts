@@ -22,6 +22,7 @@ import { membershipHistory, segmentMembers } from '../segment/memberships.js';
 import { SegmentReportSchema, segmentReport } from '../segment/segment-report.js';
 import { authorize, credentialFromHeader, malformedHeader, missingKey } from './auth.js';
 import { validate } from './schemas.js';
+import { CSRF_HEADER, type SessionStore, sessionOf } from './session.js';
 
 /**
  * The admin API base: `/api/v1/*`, authenticated with `Authorization: Bearer <key>` and authorised by role (read or
@@ -312,29 +313,49 @@ export const ADMIN_ROUTES: ApiRoute[] = [
  * /persons/:id routes); other reads (reports, lists) are not audited, nor is decide — the app personalising for the
  * person in front of it at a thousand requests a second, not someone looking a person up.
  */
-export function auditActionOf(route: Pick<ApiRoute, 'method' | 'path'>): string | null {
+export function auditActionOf(
+  route: Pick<ApiRoute, 'method' | 'path'> & { permission?: string },
+): string | null {
   // Privacy requests audit themselves (a delete must not write the identifier it just erased).
   if (route.path.includes('/privacy/')) return null;
+  // A POST a read key may call changes nothing (calculators, the segment builder's check and size estimate).
+  if (route.method === 'POST' && route.permission === 'read') return null;
   if (route.method !== 'GET') return `api ${route.method} ${route.path}`;
   if (route.path.includes('/persons/:id')) return 'person.read';
   return null;
 }
 
-async function adminKey(wh: Warehouse, request: FastifyRequest, permission: ApiRoute['permission']) {
+async function adminKey(
+  wh: Warehouse,
+  request: FastifyRequest,
+  permission: ApiRoute['permission'],
+  sessions: SessionStore | undefined,
+) {
   const cred = credentialFromHeader(request.headers.authorization);
   if (cred === 'malformed') throw malformedHeader();
+  // The dashboard: no Authorization header, a session cookie instead; changes also need its CSRF token.
+  const session = !cred && sessions ? sessionOf(sessions, request) : undefined;
+  if (session) {
+    if (request.method !== 'GET') sessions!.checkCsrf(session, request.headers[CSRF_HEADER]);
+    return authorize(wh, session.key, permission);
+  }
   if (!cred) throw missingKey('admin');
   return authorize(wh, cred.key, permission);
 }
 
-export function registerAdminRoutes(app: FastifyInstance, wh: Warehouse, routes: readonly ApiRoute[]): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  wh: Warehouse,
+  routes: readonly ApiRoute[],
+  sessions?: SessionStore,
+): void {
   for (const route of routes) {
     app.route({
       method: route.method,
       url: route.path,
       config: { kind: 'admin' },
       handler: async (request, reply) => {
-        const key = await adminKey(wh, request, route.permission);
+        const key = await adminKey(wh, request, route.permission, sessions);
         const input = {
           params: route.params ? validate(route.params, request.params, 'params') : {},
           query: route.query ? validate(route.query, request.query ?? {}, 'query') : {},

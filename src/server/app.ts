@@ -17,6 +17,8 @@ import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
+import { dashboardApiRoutes } from './dashboard-api-routes.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
@@ -25,6 +27,7 @@ import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { PROPENSITY_ROUTES } from './propensity-routes.js';
+import { SessionStore } from './session.js';
 
 /**
  * The HTTP server: the collector, the admin API and operations endpoints, wired over the library. No business logic
@@ -44,6 +47,8 @@ export interface ServerOptions {
   segmentsDir?: string;
   /** decide()'s exposure recorder: its log directory (default `<database>.exposures`; false: none) and flush interval. */
   exposures?: { logDir?: string | false; flushMs?: number };
+  /** The built dashboard served at / (default: dist/ui of this package). */
+  uiDir?: string;
 }
 
 export interface SegflowServer {
@@ -54,6 +59,8 @@ export interface SegflowServer {
   metrics: Metrics;
   /** Build-time OpenAPI document (also served at /api/openapi.json). */
   openapi: Record<string, unknown>;
+  /** Dashboard sessions (and one-time sign-in links). */
+  sessions: SessionStore;
 }
 
 function packageVersion(): string {
@@ -255,9 +262,12 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
+    ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...(options.routes ?? []),
   ];
-  registerAdminRoutes(app, wh, adminRoutes);
+  const sessions = new SessionStore();
+  registerAdminRoutes(app, wh, adminRoutes, sessions);
+  registerDashboardRoutes(app, { wh, sessions, uiDir: options.uiDir });
 
   const openapi = buildOpenApi({
     routes: adminRoutes,
@@ -287,7 +297,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     await committer.close();
   });
   await app.ready();
-  return { app, committer, exposures, metrics, openapi };
+  return { app, committer, exposures, metrics, openapi, sessions };
 }
 
 export interface StartOptions {
@@ -298,6 +308,7 @@ export interface StartOptions {
   limits?: Partial<Limits>;
   groupCommit?: GroupCommitOptions;
   playbook?: string;
+  segmentsDir?: string;
 }
 
 export interface RunningServer extends SegflowServer {
@@ -318,6 +329,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       limits: options.limits,
       groupCommit: options.groupCommit,
       playbook: options.playbook,
+      segmentsDir: options.segmentsDir,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseInstant } from '../config/instant.js';
+import { parseInstant } from '../../src/config/instant.js';
 import {
   type Condition,
   durationMs,

@@ -1,0 +1,47 @@
+import type { Warehouse } from '../engine/warehouse.js';
+
+/**
+ * Activity over time for the overview: events, active people and revenue per day over the last days of data, and why
+ * events were rejected.
+ */
+export interface DailyActivity {
+  day: string;
+  events: number;
+  people: number;
+  revenue: number;
+}
+
+export async function dailyActivity(
+  wh: Warehouse,
+  options: { days?: number } = {},
+): Promise<DailyActivity[]> {
+  const d = wh.dialect;
+  const [last] = await wh.query<{ ts: Date | null }>('SELECT max(ts) AS ts FROM events');
+  if (!last?.ts) return [];
+  const since = new Date(last.ts.getTime() - (options.days ?? 90) * 86_400_000);
+  const rows = await wh.query<{ day: unknown; events: number; people: number; revenue: number | null }>(
+    `SELECT ${d.isoText(d.dayOf('ts'))} AS day, count(*) AS events, count(DISTINCT person_id) AS people,
+            sum(revenue) FILTER (WHERE event = 'Order Completed') AS revenue
+     FROM person_events WHERE ts > ? GROUP BY 1 ORDER BY 1`,
+    [since],
+  );
+  return rows.map((r) => ({
+    day: String(r.day).slice(0, 10),
+    events: Number(r.events),
+    people: Number(r.people),
+    revenue: Math.round(100 * Number(r.revenue ?? 0)) / 100,
+  }));
+}
+
+/** The most common first problem of rejected events, with how many rows had it. */
+export async function rejectionReasons(
+  wh: Warehouse,
+  options: { limit?: number } = {},
+): Promise<{ reason: string; events: number }[]> {
+  const rows = await wh.query<{ reason: string | null; events: number }>(
+    `SELECT ${wh.dialect.jsonText('problems', "'$[0]'")} AS reason, count(*) AS events FROM rejected_events
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?`,
+    [options.limit ?? 10],
+  );
+  return rows.map((r) => ({ reason: r.reason ?? '(no reason recorded)', events: Number(r.events) }));
+}

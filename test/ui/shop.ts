@@ -1,0 +1,150 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWarehouse } from '../../src/engine/open.js';
+import type { Warehouse } from '../../src/engine/warehouse.js';
+import { writeGeneratedFiles } from '../../src/generate/index.js';
+import { createApiKey } from '../../src/govern/api-keys.js';
+import { importFile } from '../../src/instrument/import/import-file.js';
+import { ingestMessages } from '../../src/instrument/ingest-messages.js';
+import { fitPurchaseModel } from '../../src/model/predict/model-fits.js';
+import { runCycle } from '../../src/pipeline/cycle.js';
+import { buildServer, type SegflowServer } from '../../src/server/app.js';
+import { playWithKnownLift } from '../helpers/play-with-lift.js';
+
+/**
+ * A generated shop behind a real server, for the browser tests: simulated people and events up to now, a few of the
+ * example segments, a playbook without destinations (decide() only) and a play that has run with a known lift
+ * (test/helpers/play-with-lift.ts), one loop turn, a BG/NBD fit — and
+ * XSS canaries planted in traits, an event name, a property and a segment label.
+ */
+export const CANARY = {
+  trait: '<script>window.__xss = 1; alert("trait")</script>',
+  company: '"><img src=x onerror=alert("company")>',
+  event: '<img src=x onerror=alert("event")>',
+  property: '<script>alert("property")</script>',
+  label: '"><img src=x onerror=alert("label")><script>alert("label")</script>',
+  userId: 'xss-canary-user',
+  email: 'canary@shop.example',
+};
+
+const EXAMPLES = new URL('../../examples/segments/', import.meta.url).pathname;
+const PLAYBOOK = `timezone: UTC
+consent: { default: allow }
+plays:
+  - name: champion-perks
+    segment: champion
+    offer: loyalty perks
+    channel: email
+    cadence: once per entry
+    kpi: conversion_rate
+    holdout: 0.1
+  - name: win-back
+    segment: win-back
+    offer: 15% off
+    channel: email
+    holdout: 0.2
+  - name: spring-perks
+    segment: champion
+    offer: spring perks
+    channel: email
+    kpi: conversion_rate
+    holdout: 0.1
+  - name: checkout-nudge
+    segment: checkout-abandoners
+    offer: free shipping
+    channel: in_app
+    trigger: { on: enter }
+`;
+
+export interface Shop {
+  server: SegflowServer & { url: string };
+  wh: Warehouse;
+  segmentsDir: string;
+  keys: { write: string; read: string; admin: string };
+  close(): Promise<void>;
+}
+
+export async function startShop(dir: string, options: { people: number; days: number }): Promise<Shop> {
+  const segmentsDir = join(dir, 'segments');
+  mkdirSync(segmentsDir);
+  for (const f of ['champion', 'checkout-abandoners', 'email-engaged', 'win-back', 'new-customers']) {
+    copyFileSync(join(EXAMPLES, `${f}.yaml`), join(segmentsDir, `${f}.yaml`));
+  }
+  // A label that is markup, and a segment nobody is in (the review says to retire it).
+  writeFileSync(
+    join(segmentsDir, 'canary.yaml'),
+    `name: canary\nlabel: ${JSON.stringify(CANARY.label)}\nwhere:\n  performed: { event: Order Completed }\n`,
+  );
+  writeFileSync(
+    join(segmentsDir, 'nobody.yaml'),
+    'name: nobody\nlabel: Nobody at all\nwhere:\n  performed: { event: Never Happens }\n',
+  );
+  const playbook = join(dir, 'playbook.yaml');
+  writeFileSync(playbook, PLAYBOOK);
+
+  const events = join(dir, 'events.ndjson');
+  const start = new Date(Date.now() - options.days * 86_400_000).toISOString();
+  await writeGeneratedFiles({
+    people: options.people,
+    days: options.days,
+    seed: 20,
+    profile: 'ecommerce',
+    out: events,
+    start,
+  });
+  const wh = await openWarehouse({ path: join(dir, 'shop.duckdb') });
+  await importFile(wh, { path: events, rejectsPath: null });
+  const now = Date.now();
+  await ingestMessages(
+    wh,
+    [
+      {
+        type: 'identify',
+        userId: CANARY.userId,
+        traits: { name: CANARY.trait, company: CANARY.company, email: CANARY.email },
+        timestamp: new Date(now - 3_600_000).toISOString(),
+      },
+      {
+        type: 'track',
+        userId: CANARY.userId,
+        event: CANARY.event,
+        properties: { note: CANARY.property },
+        timestamp: new Date(now - 3_000_000).toISOString(),
+      },
+      {
+        type: 'track',
+        userId: CANARY.userId,
+        event: 'Order Completed',
+        properties: { revenue: 42, note: CANARY.property },
+        timestamp: new Date(now - 2_000_000).toISOString(),
+      },
+    ],
+    { source: 'test' },
+  );
+  // A play that has run: people exposed (treatment and holdout) and converting after, for the lift report.
+  await playWithKnownLift(wh, 2000, 1);
+  await runCycle(wh, { segmentsDir, playbook });
+  await fitPurchaseModel(wh, {
+    model: 'bgnbd',
+    purchases: { events: ['Order Completed'], sameDayAsOne: true },
+    window: { end: new Date() },
+    timeUnit: 'weeks',
+  });
+  const keys = {
+    write: (await createApiKey(wh, 'write')).key,
+    read: (await createApiKey(wh, 'read', { name: 'marketer (read)' })).key,
+    admin: (await createApiKey(wh, 'admin', { name: 'admin' })).key,
+  };
+  const server = await buildServer({ warehouse: wh, segmentsDir, playbook });
+  const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    server: { ...server, url },
+    wh,
+    segmentsDir,
+    keys,
+    async close() {
+      await server.app.close();
+      await wh.close();
+    },
+  };
+}

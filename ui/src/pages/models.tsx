@@ -1,0 +1,134 @@
+import * as Plot from '@observablehq/plot';
+import { ApiError, api } from '../api';
+import { Chart } from '../components/chart';
+import { fmt, Loaded, useData } from '../components/data';
+import { DataTable } from '../components/table';
+
+interface Fit {
+  id: string;
+  model: string;
+  fittedAt: string;
+  timeUnit: string | null;
+  params: Record<string, unknown>;
+  standardErrors: Record<string, number> | null;
+  logLikelihood: number | null;
+  people: number;
+  diagnostics: {
+    calibration?: { actualRepeatPurchases: number; expectedRepeatPurchases: number };
+    frequency?: { x: string; actualPeople: number; expectedPeople: number }[];
+    [k: string]: unknown;
+  };
+}
+
+/** A model's last fit, or null when it has not been fitted (the page says how). */
+async function lastFit(name: string): Promise<Fit | null> {
+  try {
+    return await api.get<Fit>(`/api/v1/models/${name}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+function Params(props: { fit: Fit }) {
+  const rows = Object.entries(props.fit.params).filter(([, v]) => typeof v === 'number') as [
+    string,
+    number,
+  ][];
+  return (
+    <DataTable
+      caption={`Parameters (${fmt.n(props.fit.people)} people, fitted ${fmt.date(props.fit.fittedAt)})`}
+      rows={rows}
+      columns={[
+        { label: 'Parameter', value: ([k]) => k },
+        { label: 'Estimate', value: ([, v]) => fmt.num(v, 4), numeric: true },
+        { label: 'Standard error', value: ([k]) => fmt.num(props.fit.standardErrors?.[k], 4), numeric: true },
+      ]}
+    />
+  );
+}
+
+export function ModelsPage() {
+  const state = useData(
+    async () => ({
+      bgnbd: await lastFit('bgnbd'),
+      gammagamma: await lastFit('gammagamma'),
+      clusters: await lastFit('clusters'),
+    }),
+    [],
+  );
+  return (
+    <>
+      <h1>Models</h1>
+      <Loaded state={state}>
+        {({ bgnbd, gammagamma, clusters }) => {
+          const freq = (bgnbd?.diagnostics.frequency ?? []).flatMap((f) => [
+            { x: f.x, people: f.actualPeople, series: 'actual' },
+            { x: f.x, people: f.expectedPeople, series: 'expected' },
+          ]);
+          return (
+            <>
+              <h2>Purchases: BG/NBD</h2>
+              {bgnbd ? (
+                <>
+                  <Params fit={bgnbd} />
+                  {freq.length ? (
+                    <Chart
+                      title="People by repeat purchases: actual against expected"
+                      draw={(width) =>
+                        Plot.plot({
+                          width,
+                          height: 260,
+                          marginLeft: 60,
+                          x: {
+                            label: 'repeat purchases',
+                            domain: bgnbd.diagnostics.frequency!.map((f) => f.x),
+                          },
+                          y: { grid: true, label: 'people' },
+                          fx: { label: null },
+                          color: {
+                            legend: true,
+                            domain: ['actual', 'expected'],
+                            range: ['#3b6ea8', '#e39c3b'],
+                          },
+                          marks: [
+                            Plot.barY(freq, { x: 'x', y: 'people', fill: 'series', dx: 0, fillOpacity: 0.7 }),
+                          ],
+                        })
+                      }
+                      table={
+                        <DataTable
+                          caption="People by repeat purchases"
+                          rows={bgnbd.diagnostics.frequency!}
+                          columns={[
+                            { label: 'Repeat purchases', value: (f) => f.x },
+                            { label: 'Actual people', value: (f) => fmt.n(f.actualPeople), numeric: true },
+                            {
+                              label: 'Expected people',
+                              value: (f) => fmt.num(f.expectedPeople, 1),
+                              numeric: true,
+                            },
+                          ]}
+                        />
+                      }
+                    />
+                  ) : null}
+                </>
+              ) : (
+                <p class="muted">Not fitted yet: run `segflow models fit bgnbd`.</p>
+              )}
+              <h2>Order value: Gamma-Gamma</h2>
+              {gammagamma ? <Params fit={gammagamma} /> : <p class="muted">Not fitted yet.</p>}
+              <h2>Clusters</h2>
+              {clusters ? (
+                <pre class="code">{JSON.stringify(clusters.params, null, 2)}</pre>
+              ) : (
+                <p class="muted">Not fitted yet.</p>
+              )}
+            </>
+          );
+        }}
+      </Loaded>
+    </>
+  );
+}

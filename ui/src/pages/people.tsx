@@ -1,0 +1,249 @@
+import { useState } from 'preact/hooks';
+import { api, enc, qs } from '../api';
+import { ErrorNote, fmt, Loaded, useData } from '../components/data';
+import { DataTable } from '../components/table';
+import { href, type Route } from '../router';
+
+interface Match {
+  personId: string;
+  email: string | null;
+  identified: boolean;
+  lastSeen: string;
+  matchedBy: string;
+}
+interface Person {
+  personId: string;
+  identified: boolean;
+  identifiers: { identifier: string; isUser: boolean }[];
+  firstSeen: string;
+  lastSeen: string;
+  eventCount: number;
+  traits: Record<string, unknown>;
+  consent: Record<string, boolean>;
+  accounts: string[];
+  recentEvents: { ts: string; type: string; event: string | null; name: string | null; messageId: string }[];
+}
+interface Decision {
+  segments: string[];
+  play: { name: string; offer: string; channel: string; variant: string } | null;
+  candidates: { play: string; priority: number; eligible: boolean; reasons: string[] }[];
+}
+
+/** Any value as text (objects as JSON): data is never markup. */
+const asText = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+function Search(props: { initial: string }) {
+  const [q, setQ] = useState(props.initial);
+  const state = useData(
+    () =>
+      props.initial
+        ? api.get<{ matches: Match[] }>(`/api/v1/persons${qs({ q: props.initial })}`)
+        : Promise.resolve({ matches: [] as Match[] }),
+    [props.initial],
+  );
+  return (
+    <>
+      <h1>People</h1>
+      <form
+        aria-label="Find a person"
+        onSubmit={(e) => {
+          e.preventDefault();
+          location.hash = `${href('people')}?q=${enc(q.trim())}`;
+        }}
+      >
+        <label for="person-q">Identifier or email</label>{' '}
+        <input id="person-q" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />{' '}
+        <button type="submit">Find</button>
+      </form>
+      {props.initial ? (
+        <Loaded state={state}>
+          {(r) => (
+            <DataTable
+              caption={`People matching “${props.initial}”`}
+              rows={r.matches}
+              empty="Nobody matches: try another identifier or email."
+              columns={[
+                { label: 'Person', value: (m) => <a href={href('people', m.personId)}>{m.personId}</a> },
+                { label: 'Email', value: (m) => m.email ?? '—' },
+                { label: 'Matched by', value: (m) => m.matchedBy },
+                { label: 'Last seen', value: (m) => fmt.date(m.lastSeen) },
+              ]}
+            />
+          )}
+        </Loaded>
+      ) : null}
+    </>
+  );
+}
+
+function Reasons(props: { id: string }) {
+  const state = useData(() => api.get<Decision>(`/api/v1/decide/${enc(props.id)}`), [props.id]);
+  return (
+    <section aria-labelledby="decide-title">
+      <h2 id="decide-title">Next best action (decide)</h2>
+      <Loaded state={state}>
+        {(d) => (
+          <>
+            <p>
+              {d.play
+                ? `Best play now: ${d.play.name} — ${d.play.offer} by ${d.play.channel} (variant ${d.play.variant})`
+                : 'No play for this person now.'}
+            </p>
+            <DataTable
+              caption="Every play considered, with its reasons"
+              rows={d.candidates}
+              empty="No play targets a segment this person is in."
+              columns={[
+                { label: 'Play', value: (c) => c.play },
+                { label: 'Eligible', value: (c) => (c.eligible ? 'yes' : 'no') },
+                {
+                  label: 'Reasons',
+                  value: (c) => (
+                    <ul class="reasons">
+                      {c.reasons.map((r) => (
+                        <li>{r}</li>
+                      ))}
+                    </ul>
+                  ),
+                },
+              ]}
+            />
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+function AdminActions(props: { id: string }) {
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState('');
+  const act = async (what: 'suppress' | 'delete') => {
+    const sure = window.confirm(
+      what === 'delete'
+        ? `Delete ${props.id} everywhere? Only hashed tombstones stay. This cannot be undone.`
+        : `Never message ${props.id} again?`,
+    );
+    if (!sure) return;
+    setError(null);
+    try {
+      await api.post(
+        `/api/v1/privacy/persons/${enc(props.id)}/${what}`,
+        what === 'suppress' ? {} : undefined,
+      );
+      setDone(what === 'delete' ? 'Deleted.' : 'Suppressed.');
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section aria-labelledby="admin-title">
+      <h2 id="admin-title">Privacy</h2>
+      <p>
+        <button type="button" onClick={() => act('suppress')}>
+          Suppress
+        </button>{' '}
+        <button type="button" class="danger" onClick={() => act('delete')}>
+          Delete person
+        </button>{' '}
+        <span role="status">{done}</span>
+      </p>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+function Profile(props: { id: string; admin: boolean }) {
+  const state = useData(
+    async () => ({
+      person: await api.get<Person>(`/api/v1/persons/${enc(props.id)}?events=50`),
+      features: await api
+        .get<Record<string, unknown>>(`/api/v1/persons/${enc(props.id)}/features`)
+        .catch(() => ({}) as Record<string, unknown>),
+      segments: await api.get<{
+        memberships: { segment: string; enteredAt: string; exitedAt: string | null }[];
+      }>(`/api/v1/persons/${enc(props.id)}/segments`),
+    }),
+    [props.id],
+  );
+  return (
+    <Loaded state={state}>
+      {({ person, features, segments }) => (
+        <>
+          <h1>{person.personId}</h1>
+          <p>
+            {person.identified ? 'Identified' : 'Anonymous'} · {fmt.n(person.eventCount)} events · first seen{' '}
+            {fmt.date(person.firstSeen)} · last seen {fmt.date(person.lastSeen)}
+          </p>
+          <div class="columns">
+            <DataTable
+              caption="Traits (latest value)"
+              rows={Object.entries(person.traits)}
+              empty="No traits."
+              columns={[
+                { label: 'Trait', value: ([k]) => k },
+                { label: 'Value', value: ([, v]) => asText(v) },
+              ]}
+            />
+            <DataTable
+              caption="Identities"
+              rows={person.identifiers}
+              columns={[
+                { label: 'Identifier', value: (i) => i.identifier },
+                { label: 'Kind', value: (i) => (i.isUser ? 'userId' : 'anonymous') },
+              ]}
+            />
+            <DataTable
+              caption="Consent"
+              rows={Object.entries(person.consent)}
+              empty="No consent recorded."
+              columns={[
+                { label: 'Purpose', value: ([k]) => k },
+                { label: 'Granted', value: ([, v]) => (v ? 'yes' : 'no') },
+              ]}
+            />
+          </div>
+          <Reasons id={person.personId} />
+          <h2>Segments</h2>
+          <DataTable
+            caption="Segment history"
+            rows={segments.memberships}
+            empty="In no segment."
+            columns={[
+              { label: 'Segment', value: (m) => <a href={href('segments', m.segment)}>{m.segment}</a> },
+              { label: 'Entered', value: (m) => fmt.date(m.enteredAt) },
+              { label: 'Exited', value: (m) => (m.exitedAt ? fmt.date(m.exitedAt) : 'still a member') },
+            ]}
+          />
+          <h2>Timeline</h2>
+          <DataTable
+            caption="The latest 50 events"
+            rows={person.recentEvents}
+            columns={[
+              { label: 'Time', value: (e) => fmt.date(e.ts) },
+              { label: 'Type', value: (e) => e.type },
+              { label: 'Event', value: (e) => e.event ?? e.name ?? '—' },
+            ]}
+          />
+          <h2>Features</h2>
+          <DataTable
+            caption="Behavioral features at the last refresh"
+            rows={Object.entries(features).filter(([, v]) => v !== null)}
+            empty="No features yet: run a refresh."
+            columns={[
+              { label: 'Feature', value: ([k]) => k },
+              { label: 'Value', value: ([, v]) => asText(v) },
+            ]}
+          />
+          {props.admin ? <AdminActions id={person.personId} /> : null}
+        </>
+      )}
+    </Loaded>
+  );
+}
+
+export function PeoplePage(props: { route: Route; admin: boolean }) {
+  const id = props.route.parts[0];
+  if (id) return <Profile id={id} admin={props.admin} />;
+  return <Search initial={props.route.query.get('q') ?? ''} />;
+}

@@ -1,0 +1,30 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/**
+ * Hash routes (`#/segments/champions`): the server serves one page at /, and links work without it knowing routes.
+ */
+export interface Route {
+  page: string;
+  parts: string[];
+  query: URLSearchParams;
+}
+
+function parse(hash: string): Route {
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { page: parts[0] ?? 'overview', parts: parts.slice(1), query: new URLSearchParams(query) };
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parse(location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parse(location.hash));
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+export function href(...parts: string[]): string {
+  return `#/${parts.map(encodeURIComponent).join('/')}`;
+}
