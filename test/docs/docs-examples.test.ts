@@ -69,6 +69,20 @@ async function project(): Promise<string> {
         traits: { email: 'ada@example.com' },
         timestamp: '2026-03-01T10:00:00Z',
       },
+      // The person docs/govern.md deletes by email.
+      {
+        type: 'identify',
+        userId: 'usr_456',
+        traits: { email: 'jane@example.com', phone: '+1 (555) 010-2030' },
+        timestamp: '2026-03-02T10:00:00Z',
+      },
+      // Two people sharing an email (a delete of it needs --all-matching).
+      ...['usr_789', 'usr_790'].map((userId) => ({
+        type: 'identify',
+        userId,
+        traits: { email: 'shared@example.com' },
+        timestamp: '2026-03-03T10:00:00Z',
+      })),
       {
         type: 'track',
         userId: 'usr_123',
@@ -87,6 +101,11 @@ async function project(): Promise<string> {
   mkdirSync(join(dir, 'test/fixtures/cdnow'), { recursive: true });
   copyFileSync(CDNOW_SAMPLE, join(dir, 'test/fixtures/cdnow/CDNOW_sample.txt'));
   copyFileSync(join(FIXTURES, 'rees46/sample.csv'), join(dir, '2019-Oct.csv'));
+  mkdirSync(join(dir, 'test/fixtures/telco'), { recursive: true });
+  copyFileSync(
+    join(FIXTURES, 'telco/telco-customer-churn.csv'),
+    join(dir, 'test/fixtures/telco/telco-customer-churn.csv'),
+  );
   writeFileSync(
     join(dir, 'orders.csv'),
     'order_id,customer,customer_id,device,day,amount,plan,source,email\n' +
@@ -182,7 +201,7 @@ function validateYaml(b: Block): string {
     assert.deepEqual(r.problems ?? [], [], `${where}: the condition is not valid`);
     return 'condition';
   }
-  if ('model' in doc || 'measure' in doc || 'retention' in doc) {
+  if (['model', 'measure', 'retention', 'privacy', 'dataRoot'].some((k) => k in doc)) {
     const cfg = SegflowConfig.parse(doc);
     if ('model' in doc) api.modelConfig(cfg.model);
     if ('measure' in doc) api.measureConfig(cfg.measure);
