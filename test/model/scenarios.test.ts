@@ -244,12 +244,14 @@ describe('behavioral features as of any time', () => {
   test('funnels: furthest step, abandonment once the window is over, and the report', async () => {
     const ivy = await feature('ivy', 32);
     const jo = await personFeatures(wh, 'jo', { asOf: at(32) });
-    assert.deepEqual(JSON.parse(String(ivy.funnel_steps)), { buy: 3 });
-    assert.deepEqual(JSON.parse(String(jo!.funnel_steps)), { buy: 2 });
-    assert.deepEqual(JSON.parse(String(jo!.funnel_abandoned)), { buy: true });
+    // The configured funnel (`buy`); the built-in purchase funnel is computed beside it (model.funnels adds).
+    const buy = (json: unknown) => ({ buy: (JSON.parse(String(json)) as Record<string, unknown>).buy });
+    assert.deepEqual(buy(ivy.funnel_steps), { buy: 3 });
+    assert.deepEqual(buy(jo!.funnel_steps), { buy: 2 });
+    assert.deepEqual(buy(jo!.funnel_abandoned), { buy: true });
     // As of 12 hours after jo's view the day has not passed: not abandoned yet.
     const early = await feature('jo', 30.5);
-    assert.deepEqual(JSON.parse(String(early.funnel_abandoned)), { buy: false });
+    assert.deepEqual(buy(early.funnel_abandoned), { buy: false });
     const report = await funnelReport(wh, cfg, 'buy', { asOf: at(32) });
     const overall = report.rows[0]!.steps;
     assert.deepEqual(
