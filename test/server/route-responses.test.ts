@@ -80,7 +80,8 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     const playbook = join(dir, 'playbook.yaml');
     receiver = await startReceiver();
     writeFileSync(playbook, playbookFor(receiver.url));
-    server = await startTestServer({ playbook, segmentsDir });
+    // A database file in the temp folder: its folder is the data root that audience exports are confined to.
+    server = await startTestServer({ playbook, segmentsDir, dbPath: join(dir, 'routes.duckdb') });
     const messages: unknown[] = [];
     for (const unit of generateEvents({
       people: 300,
@@ -154,7 +155,7 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['GET /api/v1/measure/{play}', { params: { play: 'thank-buyers' } }],
     [
       'POST /api/v1/audiences/{segment}/export',
-      { params: { segment: 'buyers' }, body: { dir: join(dir, 'audiences'), format: 'csv' } },
+      { params: { segment: 'buyers' }, body: { dir: 'audiences', format: 'csv' } },
     ],
     ['GET /api/v1/audiences', {}],
     ['GET /api/v1/govern/review', {}],
