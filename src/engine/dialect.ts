@@ -24,6 +24,12 @@ export type FileColumns = Readonly<Record<string, ColumnType>>;
 export interface Dialect {
   readonly name: 'duckdb';
   quoteIdent(name: string): string;
+  /**
+   * A text constant written into the SQL instead of passed as a parameter, where the engine can use a constant to
+   * skip data: DuckDB pushes `event IN ('a', 'b')` into the table scan, but turns `event IN ($1, $2)` into a join
+   * after reading every column of every row. For configured names only; user input goes in parameters.
+   */
+  textLiteral(text: string): string;
   columnType(type: ColumnType): string;
   createTable(def: TableDef): string;
   /** Text at a JSON path (`$.a.b`), NULL when absent. `path` is SQL text: a literal built by `jsonPath` or a `?`. */

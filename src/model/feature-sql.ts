@@ -146,15 +146,27 @@ export function featureSql(
   // with properties for all of them read the properties of every funnel step, the commonest events of a shop: that
   // was most of a full refresh.
   const funnels = Object.entries(cfg.funnels);
-  const names = (list: readonly string[]) => [...new Set(list)].map((n) => p.add(n)).join(', ');
+  const names = (list: readonly string[]) => [...new Set(list)].map((n) => d.textLiteral(n)).join(', ');
   const propertyNames = names([s.survey.event, a.usage.event, s.created, s.resolved, a.event]);
-  const stepNames = names(funnels.flatMap(([, f]) => f.steps));
+  // Funnel steps after the first are rare; the first step is the commonest event of a shop and is read straight from
+  // the events, only for the people who reached step 2 (see furthestStepSql).
+  const stepNames = names(funnels.flatMap(([, f]) => f.steps.slice(1)));
   const sideEvents = [
-    `prop_events AS ${d.materialized()} (
-    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM ${source} ev
-    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${propertyNames}))`,
+    `prop_events AS ${d.materialized()} (${
+      since
+        ? // The recomputed people's events carry no properties (reading every one of them cost most of an incremental
+          // refresh): their few events with useful properties are read here.
+          scopedPersonEventsSql(
+            'features_dirty',
+            ['ts', 'type', 'event', 'properties', 'message_id'],
+            `e.ts <= ${T} AND e.type = 'track' AND e.event IN (${propertyNames})`,
+          )
+        : `SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM ${source} ev
+    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${propertyNames})`
+    })`,
+    // No message id: the n-th purchase's time is the same whichever of two purchases at one instant counts first.
     `purchase_events AS ${d.materialized()} (
-    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.message_id FROM ${source} ev WHERE ev.ts <= ${T} AND ${purchase})`,
+    SELECT ev.person_id, ev.ts, ev.type FROM ${source} ev WHERE ev.ts <= ${T} AND ${purchase})`,
     ...(funnels.length
       ? [
           `step_events AS ${d.materialized()} (
@@ -165,6 +177,8 @@ export function featureSql(
   ].join(',\n  ');
   const side = (filter: string) => `(SELECT * FROM prop_events ev WHERE ${filter}) ev`;
   const step = (filter: string) => `(SELECT * FROM step_events ev WHERE ${filter}) ev`;
+  const firstStep = (filter: string) =>
+    `(SELECT ev.person_id, ev.ts FROM ${source} ev WHERE ev.ts <= ${T} AND ${filter}) ev`;
   const funnelCtes: string[] = [];
   const funnelJoins: string[] = [];
   const funnelFlags: string[] = [];
@@ -176,7 +190,7 @@ export function featureSql(
     // Step 1 needs no chain: any step-1 event reaches it, and the last one is the latest start.
     funnelFlags.push(`${isTrack(f.steps[0]!)} AS is_${id}_start`);
     funnelStarts.push(`max(ts) FILTER (WHERE is_${id}_start) AS ${id}_start`);
-    funnelCtes.push(furthestStepSql(d, p, id, f.steps, f.within, step));
+    funnelCtes.push(furthestStepSql(d, p, id, f.steps, f.within, { first: firstStep, later: step }));
     funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
     const reached = `coalesce(${id}.reached, CASE WHEN b.${id}_start IS NOT NULL THEN 1 ELSE 0 END)`;
     funnelSteps.push([name, reached]);
@@ -221,7 +235,7 @@ export function featureSql(
   dirty_identities AS ${d.materialized()} (
     SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)),
   dirty_events AS ${d.materialized()} (
-    ${scopedPersonEventsSql('features_dirty', ['ts', 'type', 'event', 'revenue', 'properties', 'message_id'], `e.ts <= ${T}`)}),
+    ${scopedPersonEventsSql('features_dirty', ['ts', 'type', 'event', 'revenue'], `e.ts <= ${T}`)}),
   `
     : '';
   return `WITH ${prelude}${sideEvents},
@@ -239,7 +253,7 @@ export function featureSql(
     FROM ${side(isTrack(a.usage.event))} GROUP BY person_id),
   loyal AS (
     SELECT person_id, ts AS loyal_since FROM (
-      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k
+      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts) AS k
       FROM purchase_events WHERE type = 'track')
     WHERE k = ${p.add(cfg.lifecycle.loyalPurchases)}),
   purchase_days AS (
@@ -389,6 +403,8 @@ export function dirtyPersonsSql(
   cfg: ModelConfig,
   p: Params,
   range: { since: Date; asOf: Date; batch: number },
+  /** The relation events are read from (`eventsRelation`): `events` itself when no merge is pending. */
+  events = 'person_events',
 ): string {
   const windows = new Set([
     0,
@@ -403,7 +419,7 @@ export function dirtyPersonsSql(
     (w) =>
       `(ev.ts > ${p.add(new Date(range.since.getTime() - w))} AND ev.ts <= ${p.add(new Date(range.asOf.getTime() - w))})`,
   );
-  return `SELECT DISTINCT ev.person_id FROM person_events ev
+  return `SELECT DISTINCT ev.person_id FROM ${events} ev
     WHERE ev.ingest_batch > ${p.add(range.batch)} OR ${crossed.join(' OR ')}`;
 }
 
@@ -504,11 +520,16 @@ function furthestStepSql(
   id: string,
   steps: readonly string[],
   within: string,
-  ev: (filter: string) => string,
+  ev: {
+    /** Events of the first step (read from the events themselves, filtered further by the caller's join). */
+    first: (filter: string) => string;
+    /** Events of the later steps. */
+    later: (filter: string) => string;
+  },
 ): string {
   const w = durationMs(within);
   const stepRel = (i: number) =>
-    `(SELECT person_id, ts FROM ${ev(`ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`)})`;
+    `(SELECT person_id, ts FROM ${(i === 0 ? ev.first : ev.later)(`ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`)})`;
   const ctes = [
     `${id}_s1 AS (SELECT person_id, ts FROM ${stepRel(1)})`,
     `${id}_s0 AS (SELECT person_id, ts FROM ${stepRel(0)} WHERE person_id IN (SELECT person_id FROM ${id}_s1))`,

@@ -47,10 +47,11 @@ export async function refreshFeatures(
     const batch = Number(seen!.batch ?? 0);
     const since = options.full ? undefined : await startingPoint(tx, { asOf, configHash, events });
     let recomputed: number | undefined;
+    const relation = await eventsRelation(tx);
     if (since) {
       const p = new Params();
       await tx.run(
-        `CREATE TEMP TABLE features_dirty AS ${dirtyPersonsSql(cfg, p, { since: since.asOf, asOf, batch: since.batch })}`,
+        `CREATE TEMP TABLE features_dirty AS ${dirtyPersonsSql(cfg, p, { since: since.asOf, asOf, batch: since.batch }, relation)}`,
         p.values,
       );
       const [n] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM features_dirty');
@@ -59,7 +60,7 @@ export async function refreshFeatures(
     const p = new Params();
     const sql = featureSql(wh.dialect, cfg, p, asOf, {
       since: since?.asOf,
-      events: await eventsRelation(tx),
+      events: relation,
     });
     const columns = FEATURES.columns.map((c) => c.name).join(', ');
     let persons: number;

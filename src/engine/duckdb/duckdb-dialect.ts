@@ -25,6 +25,7 @@ function sqlString(text: string): string {
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   quoteIdent,
+  textLiteral: (text) => `'${text.replaceAll("'", "''")}'`,
   columnType: (type) => COLUMN_TYPES[type],
   createTable(def: TableDef): string {
     const cols = def.columns.map(
