@@ -14,7 +14,9 @@ import { registerQueries } from './commands/query.js';
 import { registerSegments } from './commands/segments.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatistics } from './commands/stats.js';
-import { reportError, toJsonText } from './output.js';
+import { reportError, toJsonText, writeStderr, writeStdout } from './output.js';
+import { forwardWhenServed, runOnServer } from './run-on-server.js';
+import { DatabaseServed } from './served-database.js';
 
 /** The same from src/ (tsx) and from dist/: package.json is two folders up. */
 const VERSION = (
@@ -36,14 +38,18 @@ export function buildProgram(): Command {
     )
     .version(VERSION, '-V, --version', 'print the segflow version')
     .showHelpAfterError()
-    .exitOverride();
+    // Through output.ts, so that a command `segflow serve` runs for another process prints to that process.
+    .configureOutput({ writeOut: writeStdout, writeErr: writeStderr })
+    .exitOverride()
+    // While `segflow serve` holds the database, commands run through it (docs/cli-and-server.md).
+    .hook('preAction', forwardWhenServed);
   registerInit(program);
   registerImport(program);
   registerQueries(program);
   registerStatistics(program);
   registerMeasure(program);
   registerGenerate(program);
-  registerServe(program);
+  registerServe(program, { runCli: main });
   registerKeys(program);
   registerModel(program);
   registerSegments(program);
@@ -59,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
+    // The database is held by `segflow serve`: the same command runs there (docs/cli-and-server.md).
+    if (e instanceof DatabaseServed) return runOnServer(e.served, argv).catch((err) => failed(err, argv));
     const json = argv.includes('--json');
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0;
@@ -66,11 +74,15 @@ export async function main(argv: string[]): Promise<number> {
       if (json) {
         const message = e.message.replace(/^error: /, '');
         const hint = "see `segflow help` and the command's --help for its options";
-        process.stdout.write(`${toJsonText({ error: { code: 'USAGE', message, hint } })}\n`);
+        writeStdout(`${toJsonText({ error: { code: 'USAGE', message, hint } })}\n`);
       }
       return 2;
     }
-    reportError(e, json);
-    return isSegflowError(e) && USAGE_CODES.has(e.code) ? 2 : 1;
+    return failed(e, argv);
   }
+}
+
+function failed(e: unknown, argv: string[]): number {
+  reportError(e, argv.includes('--json'));
+  return isSegflowError(e) && USAGE_CODES.has(e.code) ? 2 : 1;
 }

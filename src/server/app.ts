@@ -22,6 +22,7 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
+import { type LocalCliOptions, registerLocalCliRoute } from './local-cli-route.js';
 import { MEASURE_ROUTES } from './measure-routes.js';
 import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
@@ -49,6 +50,8 @@ export interface ServerOptions {
   exposures?: { logDir?: string | false; flushMs?: number };
   /** The built dashboard served at / (default: dist/ui of this package). */
   uiDir?: string;
+  /** Run CLI commands for local CLI processes (`segflow serve` passes this; local-cli-route.ts). */
+  localCli?: LocalCliOptions;
 }
 
 export interface SegflowServer {
@@ -268,6 +271,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   const sessions = new SessionStore();
   registerAdminRoutes(app, wh, adminRoutes, sessions);
   registerDashboardRoutes(app, { wh, sessions, uiDir: options.uiDir });
+  if (options.localCli) registerLocalCliRoute(app, options.localCli);
 
   const openapi = buildOpenApi({
     routes: adminRoutes,
@@ -309,6 +313,7 @@ export interface StartOptions {
   groupCommit?: GroupCommitOptions;
   playbook?: string;
   segmentsDir?: string;
+  localCli?: LocalCliOptions;
 }
 
 export interface RunningServer extends SegflowServer {
@@ -330,6 +335,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       groupCommit: options.groupCommit,
       playbook: options.playbook,
       segmentsDir: options.segmentsDir,
+      localCli: options.localCli,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {
