@@ -45,6 +45,14 @@ export {
   verifyApiKey,
 } from './govern/api-keys.js';
 export { type AuditEntry, type AuditRow, readAudit, recordAudit } from './govern/audit.js';
+export {
+  type BackupResult,
+  BackupResultSchema,
+  backupDatabase,
+  type RestoreResult,
+  RestoreResultSchema,
+  restoreBackup,
+} from './govern/backup.js';
 export { confinedDir, confinedFile, dataRootOf } from './govern/confined-path.js';
 export {
   type ErasureResult,

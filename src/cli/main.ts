@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSegflowError } from '../errors.js';
 import { registerActivate } from './commands/activate.js';
+import { registerBackup } from './commands/backup.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGovern } from './commands/govern.js';
 import { registerImport } from './commands/import.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerActivate(program);
   registerGovern(program);
   registerModels(program);
+  registerBackup(program);
   return program;
 }
 

@@ -15,6 +15,7 @@ import { isSegflowError } from '../errors.js';
 import { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
+import { BACKUP_ROUTES } from './backup-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
 import { dashboardApiRoutes } from './dashboard-api-routes.js';
@@ -264,6 +265,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...PROPENSITY_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
+    ...BACKUP_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...(options.routes ?? []),
