@@ -1,10 +1,12 @@
+import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
 import { DEFAULT_DB_PATH, openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { DatabaseServed } from './database-served.js';
 import { currentInvocation } from './invocation.js';
-import { DatabaseServed, liveServerFor, refuseWhileServed } from './served-database.js';
+import { liveServerFor, refuseWhileServed } from './served-database.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -58,4 +60,14 @@ export function requireDatabaseClosed(globals: GlobalOptions, command: string, w
   const path = resolveDbPath(globals);
   refuseWhileServed(path, command, whatToDo);
   return path;
+}
+
+/**
+ * Before a command's action runs (main's preAction hook): when a live `segflow serve` holds its database, stop it
+ * here — before it prints or writes anything — with `DatabaseServed`, which `main` answers by running it there.
+ */
+export function forwardWhenServed(action: Command): void {
+  if (currentInvocation()) return;
+  const served = liveServerFor(resolveDbPath(action.optsWithGlobals()));
+  if (served) throw new DatabaseServed(served);
 }

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { SegflowError } from '../errors.js';
 import {
   LOCAL_CLI_PATH,
@@ -6,42 +5,7 @@ import {
   LocalCliFrameSchema,
   type LocalCliRequest,
 } from '../server/local-cli-route.js';
-import { resolveDbPath } from './context.js';
-import { currentInvocation } from './invocation.js';
-import { DatabaseServed, liveServerFor, type ServedDatabase } from './served-database.js';
-
-/**
- * Commands that never open the database (or need it closed: they refuse by themselves) run here even while a server
- * holds it. Every other command goes to the server, so a command added later is forwarded unless listed here.
- */
-const RUN_HERE = [
-  'init',
-  'generate',
-  'serve',
-  'stats',
-  'segments check',
-  'playbook check',
-  'privacy erase',
-  'help',
-];
-
-function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}
-
-/**
- * Before a command's action runs (a commander preAction hook): when a live `segflow serve` holds its database, stop
- * it here — before it prints or writes anything — with `DatabaseServed`, which `main` answers with `runOnServer`.
- */
-export function forwardWhenServed(_program: Command, action: Command): void {
-  if (currentInvocation()) return;
-  const path = commandPath(action);
-  if (RUN_HERE.some((local) => path === local || path.startsWith(`${local} `))) return;
-  const served = liveServerFor(resolveDbPath(action.optsWithGlobals()));
-  if (served) throw new DatabaseServed(served);
-}
+import type { ServedDatabase } from './served-database.js';
 
 /**
  * The CLI beside a running server: send the whole command to the `segflow serve` that holds the database, print

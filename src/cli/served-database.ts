@@ -85,14 +85,3 @@ export function refuseWhileServed(dbPath: string, command: string, whatToDo: str
     whatToDo,
   );
 }
-
-/**
- * Thrown by `withWarehouse` when a live server holds the database, before the command has done anything: `main`
- * catches it and runs the whole command through that server instead (run-on-server.ts).
- */
-export class DatabaseServed extends Error {
-  constructor(readonly served: ServedDatabase) {
-    super(`the database is held by segflow serve (pid ${served.pid})`);
-    this.name = 'DatabaseServed';
-  }
-}
