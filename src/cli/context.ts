@@ -6,7 +6,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { DatabaseServed } from './database-served.js';
 import { currentInvocation } from './invocation.js';
-import { liveServerFor, refuseWhileServed } from './served-database.js';
+import { refuseWhileServed, serverHolding } from './served-database.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -31,7 +31,7 @@ export async function withWarehouse<T>(
   const held = currentInvocation()?.warehouse;
   if (held) return fn(held);
   const path = resolveDbPath(globals);
-  const served = liveServerFor(path);
+  const served = await serverHolding(path);
   if (served) throw new DatabaseServed(served);
   const wh = await openWarehouse({ path, readOnly: options.readOnly ?? false });
   try {
@@ -66,8 +66,8 @@ export function requireDatabaseClosed(globals: GlobalOptions, command: string, w
  * Before a command's action runs (main's preAction hook): when a live `segflow serve` holds its database, stop it
  * here — before it prints or writes anything — with `DatabaseServed`, which `main` answers by running it there.
  */
-export function forwardWhenServed(action: Command): void {
+export async function forwardWhenServed(action: Command): Promise<void> {
   if (currentInvocation()) return;
-  const served = liveServerFor(resolveDbPath(action.optsWithGlobals()));
+  const served = await serverHolding(resolveDbPath(action.optsWithGlobals()));
   if (served) throw new DatabaseServed(served);
 }

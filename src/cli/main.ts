@@ -109,7 +109,7 @@ function baseProgram(): Command {
     .exitOverride()
     // While `segflow serve` holds the database, commands run through it (docs/cli-and-server.md).
     .hook('preAction', async (_program, action) => {
-      if (!runsHere(action)) (await import('./context.js')).forwardWhenServed(action);
+      if (!runsHere(action)) await (await import('./context.js')).forwardWhenServed(action);
     });
   return program;
 }

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { SegflowError } from '../errors.js';
 
 /**
  * How `segflow serve` tells other segflow processes that it holds a database: a file beside the database
- * (`<database>.serve.json`, mode 0600, so only the user who runs the server — and root — can read its token) with
- * the server's address, pid and a local token that lets the CLI run commands through it. The server writes it once
- * it listens and removes it on a clean shutdown; a file whose pid is gone (a crash, kill -9) is stale and ignored.
+ * (`<database>.serve.json`, mode 0600, so only the user who runs the server — and root — can read its token). The
+ * server writes it **before** it opens the database (pid only: "starting"), and again once it listens, with its
+ * address and a local token that lets the CLI run commands through it; a clean shutdown removes it. A command that
+ * finds a starting server waits for its address instead of failing on the file lock. A file whose pid is gone (a
+ * crash, kill -9) is stale and ignored.
  */
 export const ServedDatabaseSchema = z.object({
   pid: z.number().int().positive(),
@@ -19,6 +22,10 @@ export const ServedDatabaseSchema = z.object({
 });
 export type ServedDatabase = z.infer<typeof ServedDatabaseSchema>;
 
+/** What the file says while the server opens the database and has no address yet. */
+const StartingSchema = ServedDatabaseSchema.pick({ pid: true, db: true, startedAt: true });
+type Starting = z.infer<typeof StartingSchema>;
+
 export function servedFilePath(dbPath: string): string {
   return `${resolve(dbPath)}.serve.json`;
 }
@@ -28,28 +35,39 @@ export function newLocalToken(): string {
 }
 
 /** Written to a temporary name with mode 0600 and renamed, so a reader never sees half a file. */
-export function advertiseServer(served: ServedDatabase): void {
-  const path = servedFilePath(served.db);
+function writeServedFile(state: Starting | ServedDatabase): void {
+  const path = servedFilePath(state.db);
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(served, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, path);
 }
 
-/** Remove the file on shutdown — only if it is still this server's (a second server may have replaced a stale one). */
-export function withdrawServer(served: ServedDatabase): void {
-  const current = readServedFile(served.db);
-  if (current?.token === served.token) rmSync(servedFilePath(served.db), { force: true });
+/** Before the server opens the database: commands that come now wait for its address (see `serverHolding`). */
+export function announceStarting(state: Starting): void {
+  writeServedFile(state);
 }
 
-function readServedFile(dbPath: string): ServedDatabase | undefined {
-  let text: string;
+export function advertiseServer(served: ServedDatabase): void {
+  writeServedFile(served);
+}
+
+/** Remove the file on shutdown — only if it is still this process's (a second server may have replaced a stale one). */
+export function withdrawServer(db: string): void {
+  const current = readServedFile(db);
+  if (current?.pid === process.pid) rmSync(servedFilePath(db), { force: true });
+}
+
+function readServedFile(dbPath: string): Starting | ServedDatabase | undefined {
+  let doc: unknown;
   try {
-    text = readFileSync(servedFilePath(dbPath), 'utf8');
+    doc = JSON.parse(readFileSync(servedFilePath(dbPath), 'utf8'));
   } catch {
-    return undefined;
+    return undefined; // none, unreadable (another user's server), or not written whole
   }
-  const parsed = ServedDatabaseSchema.safeParse(JSON.parse(text || 'null'));
-  return parsed.success ? parsed.data : undefined;
+  const served = ServedDatabaseSchema.safeParse(doc);
+  if (served.success) return served.data;
+  const starting = StartingSchema.safeParse(doc);
+  return starting.success ? starting.data : undefined;
 }
 
 function processAlive(pid: number): boolean {
@@ -62,26 +80,47 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** The server holding this database, if one runs; a stale file (its process is gone) counts as none. */
+/** The live server holding this database, if one runs and listens; a stale file (its process is gone) counts as none. */
 export function liveServerFor(dbPath: string): ServedDatabase | undefined {
+  const state = liveState(dbPath);
+  return state && 'url' in state ? state : undefined;
+}
+
+function liveState(dbPath: string): Starting | ServedDatabase | undefined {
   if (dbPath === ':memory:' || dbPath === '') return undefined;
-  let served: ServedDatabase | undefined;
-  try {
-    served = readServedFile(dbPath);
-  } catch {
-    return undefined; // not JSON: not a file a server wrote whole
+  const state = readServedFile(dbPath);
+  return state && state.pid !== process.pid && processAlive(state.pid) ? state : undefined;
+}
+
+/**
+ * The server holding this database, waiting while one is starting (it holds the file lock before it listens) until it
+ * listens, or its process ends (then none), or `timeoutMs` passes (then an error that says so).
+ */
+export async function serverHolding(dbPath: string, timeoutMs = 60_000): Promise<ServedDatabase | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = liveState(dbPath);
+    if (!state) return undefined;
+    if ('url' in state) return state;
+    if (Date.now() > deadline) {
+      throw new SegflowError(
+        'SERVER_RUNNING',
+        `segflow serve (pid ${state.pid}) is still starting on ${state.db}`,
+        'wait until it logs "segflow serve listening", then run the command again',
+      );
+    }
+    await sleep(100);
   }
-  if (!served) return undefined;
-  return processAlive(served.pid) ? served : undefined;
 }
 
 /** For commands that need the database closed (the erasure rewrites the file): say who holds it and what to do. */
 export function refuseWhileServed(dbPath: string, command: string, whatToDo: string): void {
-  const served = liveServerFor(dbPath);
-  if (!served) return;
+  const state = liveState(dbPath);
+  if (!state) return;
+  const where = 'url' in state ? `, ${state.url}` : ', starting';
   throw new SegflowError(
     'SERVER_RUNNING',
-    `${command} needs the database closed, and \`segflow serve\` (pid ${served.pid}, ${served.url}) holds ${served.db}`,
+    `${command} needs the database closed, and \`segflow serve\` (pid ${state.pid}${where}) holds ${state.db}`,
     whatToDo,
   );
 }

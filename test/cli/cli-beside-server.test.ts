@@ -155,6 +155,27 @@ test('the local endpoint takes only the local token', async () => {
   }
 });
 
+test('a command that comes while the server is still starting waits for it instead of failing on the lock', async () => {
+  // What the server writes before it opens the database: its pid, no address yet.
+  const path = servedFilePath(join(served, 'db.duckdb'));
+  const full = readFileSync(path, 'utf8');
+  const { pid, db, startedAt } = JSON.parse(full) as { pid: number; db: string; startedAt: string };
+  writeFileSync(path, JSON.stringify({ pid, db, startedAt }), { mode: 0o600 });
+  const pending = segflowAsync(['--db', 'db.duckdb', 'sql', 'SELECT count(*) AS n FROM events', '--json'], {
+    cwd: served,
+  });
+  let settled = false;
+  void pending.then(() => {
+    settled = true;
+  });
+  await new Promise((r) => setTimeout(r, 4_000));
+  assert.equal(settled, false, 'the command waits while the server starts');
+  writeFileSync(path, full, { mode: 0o600 });
+  const r = await pending;
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).rows, [{ n: 6919 }]);
+});
+
 test('after a clean shutdown the file is gone; a stale one (its process gone) is ignored', async () => {
   server.child.kill('SIGTERM');
   assert.equal(await server.exited, 0);

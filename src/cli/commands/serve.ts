@@ -9,7 +9,7 @@ import { runCycle } from '../../pipeline/cycle.js';
 import { type RunningServer, startServer } from '../../server/app.js';
 import { requireDatabaseClosed } from '../context.js';
 import { runForClient } from '../run-for-client.js';
-import { advertiseServer, newLocalToken, withdrawServer } from '../served-database.js';
+import { advertiseServer, announceStarting, newLocalToken, withdrawServer } from '../served-database.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -72,6 +72,11 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           'segflow serve',
           'one server per database: use the running one, or stop it first',
         );
+        // Other commands on this database wait for the server from now on instead of failing on the file lock.
+        const db = resolve(dbPath);
+        const inFile = dbPath !== ':memory:' && dbPath !== '';
+        const startedAt = new Date().toISOString();
+        if (inFile) announceStarting({ pid: process.pid, db, startedAt });
         // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md).
         const erasure = await erasePendingAtStart({
           dbPath,
@@ -88,16 +93,12 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
           localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
+        }).catch((e: unknown) => {
+          withdrawServer(db);
+          throw e;
         });
         running = server;
-        const served = {
-          pid: process.pid,
-          url: localUrl(server.url),
-          token,
-          db: resolve(dbPath),
-          startedAt: new Date().toISOString(),
-        };
-        advertiseServer(served);
+        if (inFile) advertiseServer({ pid: process.pid, url: localUrl(server.url), token, db, startedAt });
         server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
         if (erasure instanceof Error)
           server.app.log.warn({ error: erasure.message }, 'privacy erasure deferred');
@@ -158,7 +159,7 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           process.on('SIGTERM', stop);
         });
         for (const t of timers) clearInterval(t);
-        withdrawServer(served);
+        withdrawServer(db);
         await server.close();
       },
     );
