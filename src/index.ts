@@ -24,6 +24,8 @@ export {
   retryDeliveries,
 } from './activate/outbox.js';
 export { loadPlaybook, type Play, Playbook, parsePlaybook } from './activate/playbook.js';
+// The CLI beside a running server (docs/cli-and-server.md): which `segflow serve` holds a database, and where.
+export { liveServerFor, type ServedDatabase, ServedDatabaseSchema } from './cli/served-database.js';
 export type { Dialect } from './engine/dialect.js';
 export {
   DEFAULT_DB_PATH,
@@ -45,6 +47,14 @@ export {
   verifyApiKey,
 } from './govern/api-keys.js';
 export { type AuditEntry, type AuditRow, readAudit, recordAudit } from './govern/audit.js';
+export {
+  type BackupResult,
+  BackupResultSchema,
+  backupDatabase,
+  type RestoreResult,
+  RestoreResultSchema,
+  restoreBackup,
+} from './govern/backup.js';
 export { confinedDir, confinedFile, dataRootOf } from './govern/confined-path.js';
 export {
   type ErasureResult,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Duration } from '../config/duration.js';
+import { fromWorkingDir } from '../config/working-dir.js';
 import { SegflowError } from '../errors.js';
 import { DestinationConfig } from './destinations/destination.js';
 
@@ -143,14 +144,14 @@ export interface PlaybookProblem {
 
 /** Parse and validate a playbook; problems name the file, line and path. Throws CONFIG_INVALID listing them all. */
 export function loadPlaybook(file: string): Playbook {
-  if (!existsSync(file)) {
+  if (!existsSync(fromWorkingDir(file))) {
     throw new SegflowError(
       'CONFIG_INVALID',
       `no playbook at ${file}`,
       'pass --playbook FILE (see examples/playbooks/classic.yaml)',
     );
   }
-  return parsePlaybook(readFileSync(file, 'utf8'), file);
+  return parsePlaybook(readFileSync(fromWorkingDir(file), 'utf8'), file);
 }
 
 export function parsePlaybook(text: string, file = 'playbook.yaml'): Playbook {

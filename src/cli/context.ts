@@ -1,8 +1,12 @@
+import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
 import { DEFAULT_DB_PATH, openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { DatabaseServed } from './database-served.js';
+import { currentInvocation } from './invocation.js';
+import { refuseWhileServed, serverHolding } from './served-database.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -14,13 +18,22 @@ export function resolveDbPath(globals: GlobalOptions): string {
   return globals.db || process.env.SEGFLOW_DB || loadConfig().db || DEFAULT_DB_PATH;
 }
 
-/** Open the database for one command and always close it, so the file is never left locked. */
+/**
+ * Open the database for one command and always close it, so the file is never left locked. When `segflow serve`
+ * holds it, the command runs through the server instead: inside the server it gets the server's open database;
+ * in another process `DatabaseServed` stops the command before it starts, and `main` sends it to the server.
+ */
 export async function withWarehouse<T>(
   globals: GlobalOptions,
   fn: (wh: Warehouse) => Promise<T>,
   options: { readOnly?: boolean } = {},
 ): Promise<T> {
-  const wh = await openWarehouse({ path: resolveDbPath(globals), readOnly: options.readOnly ?? false });
+  const held = currentInvocation()?.warehouse;
+  if (held) return fn(held);
+  const path = resolveDbPath(globals);
+  const served = await serverHolding(path);
+  if (served) throw new DatabaseServed(served);
+  const wh = await openWarehouse({ path, readOnly: options.readOnly ?? false });
   try {
     return await fn(wh);
   } finally {
@@ -34,4 +47,27 @@ export function parseAsOf(value: string | undefined): Date | undefined {
   const d = parseInstant(value);
   if (!d) throw new SegflowError('USAGE', `--as-of '${value}' is not a date`, `use ${INSTANT_FORMAT}`);
   return d;
+}
+
+/**
+ * For commands that need the database file to themselves (the erasure rewrites it; `serve` holds it): refused
+ * inside a server, and refused with who holds it and what to do when a server runs.
+ */
+export function requireDatabaseClosed(globals: GlobalOptions, command: string, whatToDo: string): string {
+  if (currentInvocation()) {
+    throw new SegflowError('SERVER_RUNNING', `${command} cannot run inside segflow serve`, whatToDo);
+  }
+  const path = resolveDbPath(globals);
+  refuseWhileServed(path, command, whatToDo);
+  return path;
+}
+
+/**
+ * Before a command's action runs (main's preAction hook): when a live `segflow serve` holds its database, stop it
+ * here — before it prints or writes anything — with `DatabaseServed`, which `main` answers by running it there.
+ */
+export async function forwardWhenServed(action: Command): Promise<void> {
+  if (currentInvocation()) return;
+  const served = await serverHolding(resolveDbPath(action.optsWithGlobals()));
+  if (served) throw new DatabaseServed(served);
 }

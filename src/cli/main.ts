@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSegflowError } from '../errors.js';
-import { reportError, toJsonText } from './output.js';
+import { DatabaseServed, runsHere } from './database-served.js';
+import { reportError, toJsonText, writeStderr, writeStdout } from './output.js';
 
 /** The same from src/ (tsx) and from dist/: package.json is two folders up. */
 const VERSION = (
@@ -28,7 +29,14 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { commands: ['stats'], load: async () => (await import('./commands/stats.js')).registerStatistics },
   { commands: ['measure'], load: async () => (await import('./commands/measure.js')).registerMeasure },
   { commands: ['generate'], load: async () => (await import('./commands/generate.js')).registerGenerate },
-  { commands: ['serve'], load: async () => (await import('./commands/serve.js')).registerServe },
+  {
+    commands: ['serve'],
+    // The server runs other processes' commands with this same `main` (passed in: importing it would be a cycle).
+    load: async () => {
+      const { registerServe } = await import('./commands/serve.js');
+      return (program) => registerServe(program, { runCli: main });
+    },
+  },
   { commands: ['keys'], load: async () => (await import('./commands/keys.js')).registerKeys },
   { commands: ['features', 'report'], load: async () => (await import('./commands/model.js')).registerModel },
   {
@@ -44,6 +52,10 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => (await import('./commands/govern.js')).registerGovern,
   },
   { commands: ['models'], load: async () => (await import('./commands/models.js')).registerModels },
+  {
+    commands: ['backup', 'restore'],
+    load: async () => (await import('./commands/backup.js')).registerBackup,
+  },
 ];
 
 export interface CommandModule {
@@ -92,7 +104,13 @@ function baseProgram(): Command {
     )
     .version(VERSION, '-V, --version', 'print the segflow version')
     .showHelpAfterError()
-    .exitOverride();
+    // Through output.ts, so that a command `segflow serve` runs for another process prints to that process.
+    .configureOutput({ writeOut: writeStdout, writeErr: writeStderr })
+    .exitOverride()
+    // While `segflow serve` holds the database, commands run through it (docs/cli-and-server.md).
+    .hook('preAction', async (_program, action) => {
+      if (!runsHere(action)) await (await import('./context.js')).forwardWhenServed(action);
+    });
   return program;
 }
 
@@ -102,6 +120,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
+    // The database is held by `segflow serve`: the same command runs there (docs/cli-and-server.md).
+    if (e instanceof DatabaseServed) {
+      const { runOnServer } = await import('./run-on-server.js');
+      return runOnServer(e.served, argv).catch((err) => failed(err, argv));
+    }
     const json = argv.includes('--json');
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0;
@@ -109,11 +132,15 @@ export async function main(argv: string[]): Promise<number> {
       if (json) {
         const message = e.message.replace(/^error: /, '');
         const hint = "see `segflow help` and the command's --help for its options";
-        process.stdout.write(`${toJsonText({ error: { code: 'USAGE', message, hint } })}\n`);
+        writeStdout(`${toJsonText({ error: { code: 'USAGE', message, hint } })}\n`);
       }
       return 2;
     }
-    reportError(e, json);
-    return isSegflowError(e) && USAGE_CODES.has(e.code) ? 2 : 1;
+    return failed(e, argv);
   }
+}
+
+function failed(e: unknown, argv: string[]): number {
+  reportError(e, argv.includes('--json'));
+  return isSegflowError(e) && USAGE_CODES.has(e.code) ? 2 : 1;
 }

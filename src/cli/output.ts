@@ -1,4 +1,18 @@
 import { isSegflowError } from '../errors.js';
+import { currentInvocation } from './invocation.js';
+
+/** Standard output of the command: the process's own, or the caller's when the server runs it (invocation.ts). */
+export function writeStdout(text: string): void {
+  const invocation = currentInvocation();
+  if (invocation) invocation.stdout(text);
+  else process.stdout.write(text);
+}
+
+export function writeStderr(text: string): void {
+  const invocation = currentInvocation();
+  if (invocation) invocation.stderr(text);
+  else process.stderr.write(text);
+}
 
 /** JSON that survives Dates and bigints (and JSON columns, which the engine returns as text). */
 export function toJsonText(value: unknown, pretty = true): string {
@@ -7,11 +21,11 @@ export function toJsonText(value: unknown, pretty = true): string {
 
 /** The CLI contract: with --json exactly one JSON document goes to stdout; everything else goes to stderr. */
 export function emit(json: boolean, data: unknown, human: () => string): void {
-  process.stdout.write(`${json ? toJsonText(data) : human()}\n`);
+  writeStdout(`${json ? toJsonText(data) : human()}\n`);
 }
 
 export function log(message: string): void {
-  process.stderr.write(`${message}\n`);
+  writeStderr(`${message}\n`);
 }
 
 export function reportError(e: unknown, json: boolean): void {
@@ -22,10 +36,9 @@ export function reportError(e: unknown, json: boolean): void {
         message: e instanceof Error ? e.message : String(e),
         hint: 'this is a bug in segflow; please report it with the command you ran',
       };
-  if (json) process.stdout.write(`${toJsonText({ error: err })}\n`);
-  process.stderr.write(`error: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}\n`);
-  if (!isSegflowError(e) && process.env.SEGFLOW_DEBUG && e instanceof Error)
-    process.stderr.write(`${e.stack}\n`);
+  if (json) writeStdout(`${toJsonText({ error: err })}\n`);
+  writeStderr(`error: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}\n`);
+  if (!isSegflowError(e) && process.env.SEGFLOW_DEBUG && e instanceof Error) writeStderr(`${e.stack}\n`);
 }
 
 /** A one-line progress bar on stderr, drawn only when stderr is a terminal (quiet in pipes and CI). */
@@ -33,7 +46,7 @@ export function progressBar(label: string): {
   update(fraction: number | undefined, detail?: string): void;
   done(): void;
 } {
-  const tty = process.stderr.isTTY === true;
+  const tty = currentInvocation()?.stderrIsTTY ?? process.stderr.isTTY === true;
   let last = '';
   return {
     update(fraction, detail = '') {
@@ -45,11 +58,11 @@ export function progressBar(label: string): {
           : '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
       const pct = fraction === undefined ? '' : ` ${(fraction * 100).toFixed(0).padStart(3)}%`;
       const line = `${label} ${bar}${pct} ${detail}`;
-      if (line !== last) process.stderr.write(`\r${line.padEnd(last.length)}`);
+      if (line !== last) writeStderr(`\r${line.padEnd(last.length)}`);
       last = line;
     },
     done() {
-      if (tty && last) process.stderr.write('\n');
+      if (tty && last) writeStderr('\n');
     },
   };
 }

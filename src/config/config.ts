@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { SegflowError } from '../errors.js';
+import { fromWorkingDir } from './working-dir.js';
 
 export const CONFIG_FILE = 'segflow.config.yaml';
 
@@ -53,10 +54,10 @@ export const SegflowConfig = z
 export type SegflowConfig = z.infer<typeof SegflowConfig>;
 
 export function loadConfig(path = CONFIG_FILE): SegflowConfig {
-  if (!existsSync(path)) return {};
+  if (!existsSync(fromWorkingDir(path))) return {};
   let doc: unknown;
   try {
-    doc = parse(readFileSync(path, 'utf8'));
+    doc = parse(readFileSync(fromWorkingDir(path), 'utf8'));
   } catch (e) {
     throw new SegflowError(
       'CONFIG_INVALID',

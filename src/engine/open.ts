@@ -1,5 +1,6 @@
 import { SegflowError } from '../errors.js';
 import type { Dialect } from './dialect.js';
+import { backupDuckDB, duckDBFileSchemaVersion } from './duckdb/backup-file.js';
 import { duckdbDialect } from './duckdb/duckdb-dialect.js';
 import { openDuckDB } from './duckdb/duckdb-warehouse.js';
 import { rewriteDuckDBFile } from './duckdb/rewrite-file.js';
@@ -56,4 +57,14 @@ export async function rewriteDatabaseFile(
   path: string,
 ): Promise<{ bytesBefore: number; bytesAfter: number }> {
   return rewriteDuckDBFile(path);
+}
+
+/** A consistent copy of an open database into a new file, while it stays in use (see duckdb/backup-file.ts). */
+export function backupToFile(wh: Warehouse, target: string): Promise<{ bytes: number }> {
+  return backupDuckDB(wh, target);
+}
+
+/** The schema version a closed database file was written at, without opening it for use; null if not segflow's. */
+export function fileSchemaVersion(path: string): Promise<number | null> {
+  return duckDBFileSchemaVersion(path);
 }

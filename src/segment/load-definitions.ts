@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { fromWorkingDir, workingDir } from '../config/working-dir.js';
 import type { SegmentDefinition } from './definition.js';
 import { validateDefinition } from './validate-definition.js';
 
@@ -49,7 +50,8 @@ export function lineOf(
 
 export function loadDefinitions(dir: string): LoadResult {
   const result: LoadResult = { definitions: [], problems: [] };
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  const folder = fromWorkingDir(dir);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     result.problems.push({
       file: dir,
       path: '',
@@ -57,13 +59,13 @@ export function loadDefinitions(dir: string): LoadResult {
     });
     return result;
   }
-  const files = readdirSync(dir)
+  const files = readdirSync(folder)
     .filter((f) => /\.(ya?ml|json)$/i.test(f))
     .sort();
   const byName = new Map<string, string>();
   for (const f of files) {
-    const path = join(dir, f);
-    const shown = relative(process.cwd(), path) || path;
+    const path = join(folder, f);
+    const shown = relative(workingDir(), path) || path;
     const counter = new LineCounter();
     const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: counter, prettyErrors: false });
     if (doc.errors.length > 0) {

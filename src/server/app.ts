@@ -15,6 +15,7 @@ import { isSegflowError } from '../errors.js';
 import { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
+import { BACKUP_ROUTES } from './backup-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
 import { dashboardApiRoutes } from './dashboard-api-routes.js';
@@ -22,6 +23,7 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { type ErrorBody, HttpError, maskedMessage, statusOf } from './http-error.js';
+import { type LocalCliOptions, registerLocalCliRoute } from './local-cli-route.js';
 import { MEASURE_ROUTES } from './measure-routes.js';
 import { Metrics } from './metrics.js';
 import { MODEL_ROUTES } from './model-routes.js';
@@ -49,6 +51,8 @@ export interface ServerOptions {
   exposures?: { logDir?: string | false; flushMs?: number };
   /** The built dashboard served at / (default: dist/ui of this package). */
   uiDir?: string;
+  /** Run CLI commands for local CLI processes (`segflow serve` passes this; local-cli-route.ts). */
+  localCli?: LocalCliOptions;
 }
 
 export interface SegflowServer {
@@ -261,6 +265,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...PROPENSITY_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
+    ...BACKUP_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...(options.routes ?? []),
@@ -268,6 +273,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   const sessions = new SessionStore();
   registerAdminRoutes(app, wh, adminRoutes, sessions);
   registerDashboardRoutes(app, { wh, sessions, uiDir: options.uiDir });
+  if (options.localCli) registerLocalCliRoute(app, options.localCli);
 
   const openapi = buildOpenApi({
     routes: adminRoutes,
@@ -309,6 +315,7 @@ export interface StartOptions {
   groupCommit?: GroupCommitOptions;
   playbook?: string;
   segmentsDir?: string;
+  localCli?: LocalCliOptions;
 }
 
 export interface RunningServer extends SegflowServer {
@@ -330,6 +337,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       groupCommit: options.groupCommit,
       playbook: options.playbook,
       segmentsDir: options.segmentsDir,
+      localCli: options.localCli,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {

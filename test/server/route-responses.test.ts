@@ -164,6 +164,11 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['POST /api/v1/privacy/persons/{id}/export', { params: { id: anotherUser } }],
     ['POST /api/v1/privacy/persons/{id}/suppress', { params: { id: anotherUser }, body: { reason: 'test' } }],
     ['POST /api/v1/privacy/persons/{id}/delete', { params: { id: anotherUser } }],
+    ['POST /api/v1/backups', { body: { file: 'routes-backup.duckdb' } }],
+    [
+      'POST /api/v1/backups/restore',
+      { body: { backup: 'routes-backup.duckdb', to: 'routes-restored.duckdb' } },
+    ],
   ];
 
   test('each route’s success response has a typed schema (not an untyped record)', () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { workingDir } from '../../config/working-dir.js';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import { Timestamp } from '../../shared/timestamp.js';
@@ -91,7 +92,7 @@ export async function exportAudience(wh: Warehouse, o: AudienceExportOptions): P
       FROM segment_changes WHERE segment = ? AND seq > ? AND seq <= ?) WHERE k = 1`;
     params.push(o.segment, sinceSeq, untilSeq);
   }
-  const dir = resolve(o.dir);
+  const dir = resolve(workingDir(), o.dir);
   mkdirSync(dir, { recursive: true });
   const [{ id: prev } = { id: 0 }] = await wh.query<{ id: number | null }>(
     'SELECT max(id) AS id FROM audience_exports',

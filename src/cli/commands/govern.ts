@@ -1,14 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { fromWorkingDir } from '../../config/working-dir.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor, readAudit } from '../../govern/audit.js';
 import { eraseFromStorage, privacyStatus } from '../../govern/erasure.js';
 import { deletePerson, exportPerson, suppressPerson } from '../../govern/privacy.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { retireSegment, reviewSegments } from '../../govern/segment-review.js';
-import { parseAsOf, resolveDbPath, withWarehouse } from '../context.js';
-import { emit, table, toJsonText } from '../output.js';
+import { parseAsOf, requireDatabaseClosed, withWarehouse } from '../context.js';
+import { emit, table, toJsonText, writeStdout } from '../output.js';
 
 const CLI = { actor: cliActor(), source: 'cli' };
 
@@ -100,9 +101,9 @@ export function registerGovern(program: Command): void {
         exportPerson(wh, identifier, CLI, { allMatching: Boolean(flags.allMatching) }),
       );
       if (flags.out) {
-        writeFileSync(flags.out, toJsonText(data));
-        process.stdout.write(`${flags.out}\n`);
-      } else process.stdout.write(`${toJsonText(data)}\n`);
+        writeFileSync(fromWorkingDir(flags.out), toJsonText(data));
+        writeStdout(`${flags.out}\n`);
+      } else writeStdout(`${toJsonText(data)}\n`);
     });
   matching(
     privacy.command('suppress').description('never message this person again (every identifier they have)'),
@@ -136,8 +137,13 @@ export function registerGovern(program: Command): void {
     .option('--intake-log <dir>', "the collector's intake log (default: <database>.intake)")
     .option('--json', 'print as one JSON document')
     .action(async (flags: { intakeLog?: string; json?: boolean }, cmd: Command) => {
+      const dbPath = requireDatabaseClosed(
+        cmd.optsWithGlobals(),
+        'privacy erase',
+        'stop the server (Ctrl-C, or kill -TERM its pid) and run `segflow privacy erase`; or just restart it: `segflow serve` erases pending requests when it starts',
+      );
       const r = await eraseFromStorage({
-        dbPath: resolveDbPath(cmd.optsWithGlobals()),
+        dbPath,
         ...(flags.intakeLog ? { intakeLog: flags.intakeLog } : {}),
       });
       emit(Boolean(flags.json), r, () =>

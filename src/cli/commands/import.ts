@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { fromWorkingDir } from '../../config/working-dir.js';
 import { SegflowError } from '../../errors.js';
 import { IMPORT_FORMATS, type ImportFormat, importFile } from '../../instrument/import/import-file.js';
 import { type FieldSpec, type ImportMapping, parseMapping } from '../../instrument/import/mapping.js';
@@ -61,7 +62,7 @@ function mappingFromFlags(flags: ImportFlags): ImportMapping | undefined {
   if (flags.mapping) {
     let doc: unknown;
     try {
-      doc = parse(readFileSync(flags.mapping, 'utf8'));
+      doc = parse(readFileSync(fromWorkingDir(flags.mapping), 'utf8'));
     } catch (e) {
       throw new SegflowError(
         'IMPORT_MAPPING_INVALID',
@@ -123,7 +124,7 @@ export function registerImport(program: Command): void {
       const bar = progressBar(`importing ${file}`);
       const summary = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
         importFile(wh, {
-          path: file,
+          path: fromWorkingDir(file),
           ...(preset ? { preset } : {}),
           ...(format ? { format } : {}),
           ...(mapping ? { mapping } : {}),

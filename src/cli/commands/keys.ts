@@ -64,9 +64,7 @@ export function registerKeys(program: Command): void {
 
   keys
     .command('revoke')
-    .description(
-      'revoke a key by id (while `segflow serve` holds the database, use DELETE /api/v1/keys/ID with an admin key)',
-    )
+    .description('revoke a key by id (at once, also while `segflow serve` runs: the command runs through it)')
     .argument('<id>', 'the key id (key_…), as `keys list` shows it')
     .option('--json', 'print as one JSON document')
     .action(async (id: string, flags: { json?: boolean }, cmd: Command) => {

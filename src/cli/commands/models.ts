@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { fromWorkingDir } from '../../config/working-dir.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterColumn } from '../../model/clusters/clusters.js';
 import { modelConfig } from '../../model/model-config.js';
@@ -333,7 +334,7 @@ export function registerModels(program: Command): void {
             );
           }
           const result = await fitPropensityFromFile(wh, {
-            path: flags.file,
+            path: fromWorkingDir(flags.file),
             label: flags.label,
             model: parseModelKind(flags.model),
             // Without --id-column, person_id when the file has one, else row numbers.
@@ -466,7 +467,11 @@ export function registerModels(program: Command): void {
           }
           const { file, out } = flags;
           const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-            scorePropensityFile(wh, { path: file, out, ...(flags.id ? { fitId: flags.id } : {}) }),
+            scorePropensityFile(wh, {
+              path: fromWorkingDir(file),
+              out: fromWorkingDir(out),
+              ...(flags.id ? { fitId: flags.id } : {}),
+            }),
           );
           emit(Boolean(flags.json), s, () => `wrote ${s.rows} probabilities to ${s.out} (fit ${s.fitId})`);
           return;

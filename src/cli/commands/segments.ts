@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { fromWorkingDir } from '../../config/working-dir.js';
 import { DEFAULT_DIALECT } from '../../engine/open.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor } from '../../govern/audit.js';
@@ -215,7 +216,9 @@ export function registerSegments(program: Command): void {
     .action(async (flags: DirFlags & { asOf?: string; json?: boolean; full?: boolean }, cmd: Command) => {
       const dir = segmentsDir(flags);
       // Without a segments folder, refresh computes features only.
-      const loaded: LoadResult = existsSync(dir) ? loadDefinitions(dir) : { definitions: [], problems: [] };
+      const loaded: LoadResult = existsSync(fromWorkingDir(dir))
+        ? loadDefinitions(dir)
+        : { definitions: [], problems: [] };
       failOnProblems(loaded);
       if (!flags.json) log(`refreshing features and ${loaded.definitions.length} segments…`);
       const asOf = parseAsOf(flags.asOf) ?? new Date();

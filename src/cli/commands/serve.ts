@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { durationMs } from '../../config/duration.js';
@@ -5,8 +6,10 @@ import { SegflowError } from '../../errors.js';
 import { erasePendingAtStart } from '../../govern/erasure.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { runCycle } from '../../pipeline/cycle.js';
-import { startServer } from '../../server/app.js';
-import { resolveDbPath } from '../context.js';
+import { type RunningServer, startServer } from '../../server/app.js';
+import { requireDatabaseClosed } from '../context.js';
+import { runForClient } from '../run-for-client.js';
+import { advertiseServer, announceStarting, newLocalToken, withdrawServer } from '../served-database.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -20,8 +23,16 @@ function port(value: string): number {
   return n;
 }
 
-/** `segflow serve`: the collector and admin API over the database, until SIGINT or SIGTERM. */
-export function registerServe(program: Command): void {
+/** The address other processes of this machine reach the server at (a wildcard listen address is not one). */
+function localUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
+
+/**
+ * `segflow serve`: the collector and admin API over the database, until SIGINT or SIGTERM. While it runs, other
+ * `segflow` commands on the same database run through it (`runCli` is `main`; docs/cli-and-server.md).
+ */
+export function registerServe(program: Command, o: { runCli: (argv: string[]) => Promise<number> }): void {
   program
     .command('serve')
     .description(
@@ -56,12 +67,23 @@ export function registerServe(program: Command): void {
         cmd: Command,
       ) => {
         const every = flags.cycleEvery ? durationMs(flags.cycleEvery) : null;
-        const dbPath = resolveDbPath(cmd.optsWithGlobals());
+        const dbPath = requireDatabaseClosed(
+          cmd.optsWithGlobals(),
+          'segflow serve',
+          'one server per database: use the running one, or stop it first',
+        );
+        // Other commands on this database wait for the server from now on instead of failing on the file lock.
+        const db = resolve(dbPath);
+        const inFile = dbPath !== ':memory:' && dbPath !== '';
+        const startedAt = new Date().toISOString();
+        if (inFile) announceStarting({ pid: process.pid, db, startedAt });
         // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md).
         const erasure = await erasePendingAtStart({
           dbPath,
           ...(typeof flags.intakeLog === 'string' ? { intakeLog: flags.intakeLog } : {}),
         }).catch((e: Error) => e);
+        const token = newLocalToken();
+        let running: RunningServer | undefined;
         const server = await startServer({
           dbPath,
           host: flags.host,
@@ -70,7 +92,13 @@ export function registerServe(program: Command): void {
           ...(flags.intakeLog !== true ? { groupCommit: { intakeLog: flags.intakeLog || false } } : {}),
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
+          localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
+        }).catch((e: unknown) => {
+          withdrawServer(db);
+          throw e;
         });
+        running = server;
+        if (inFile) advertiseServer({ pid: process.pid, url: localUrl(server.url), token, db, startedAt });
         server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
         if (erasure instanceof Error)
           server.app.log.warn({ error: erasure.message }, 'privacy erasure deferred');
@@ -131,6 +159,7 @@ export function registerServe(program: Command): void {
           process.on('SIGTERM', stop);
         });
         for (const t of timers) clearInterval(t);
+        withdrawServer(db);
         await server.close();
       },
     );

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { closeSync, createWriteStream, openSync, readSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
+import { fromWorkingDir, workingDir } from '../../config/working-dir.js';
 import type { Warehouse } from '../../engine/warehouse.js';
 import { errorMessage, isSegflowError, SegflowError } from '../../errors.js';
 import {
@@ -111,7 +112,7 @@ class RejectsWriter {
   }
   async write(rows: RejectedRow[]): Promise<void> {
     if (!this.path) return;
-    this.stream ??= createWriteStream(this.path);
+    this.stream ??= createWriteStream(fromWorkingDir(this.path));
     const text = rows
       .map((r) => JSON.stringify({ line: r.rowNo, messageId: r.messageId, problems: r.problems, raw: r.raw }))
       .join('\n');
@@ -327,7 +328,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
         c.inserted,
         c.duplicates,
         c.rejected,
-        c.rejected > 0 && rejectsPath ? resolve(rejectsPath) : null,
+        c.rejected > 0 && rejectsPath ? resolve(workingDir(), rejectsPath) : null,
       ],
     );
     return c;
