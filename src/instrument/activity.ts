@@ -45,3 +45,29 @@ export async function rejectionReasons(
   );
   return rows.map((r) => ({ reason: r.reason ?? '(no reason recorded)', events: Number(r.events) }));
 }
+
+/**
+ * Events stored in the last minute and the last hour by when they were received (any source), for the collector's
+ * health on the overview: events per second over each window.
+ */
+export async function intakeRate(
+  wh: Warehouse,
+  options: { now?: Date } = {},
+): Promise<{ lastMinute: number; lastHour: number; lastReceived: Date | null }> {
+  const now = options.now ?? new Date();
+  const [row] = await wh.query<{ minute: bigint; hour: bigint; last: Date | null }>(
+    `SELECT count(*) FILTER (WHERE received_at > ?) AS minute, count(*) FILTER (WHERE received_at > ?) AS hour,
+            max(received_at) AS last
+     FROM events WHERE received_at > ?`,
+    [
+      new Date(now.getTime() - 60_000),
+      new Date(now.getTime() - 3_600_000),
+      new Date(now.getTime() - 3_600_000),
+    ],
+  );
+  return {
+    lastMinute: Number(row?.minute ?? 0),
+    lastHour: Number(row?.hour ?? 0),
+    lastReceived: row?.last ?? null,
+  };
+}

@@ -18,6 +18,7 @@ import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
 import { dashboardApiRoutes } from './dashboard-api-routes.js';
+import { dashboardReportRoutes } from './dashboard-report-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
@@ -263,6 +264,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...GOVERN_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
+    ...dashboardReportRoutes({ committer, metrics }),
     ...(options.routes ?? []),
   ];
   const sessions = new SessionStore();

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { DeliveryActivitySchema, deliveryActivity } from '../activate/delivery-activity.js';
+import { loadConfig } from '../config/config.js';
+import { PurgeResultSchema, purgeExpired, retentionConfig } from '../govern/retention.js';
+import { intakeRate } from '../instrument/activity.js';
+import { PersonTimelineSchema, personTimeline } from '../instrument/person-timeline.js';
+import { LifecycleReportSchema, lifecycleReport } from '../model/lifecycle-trend.js';
+import { modelConfig } from '../model/model-config.js';
+import { FunnelReportSchema, funnelReport } from '../model/reports.js';
+import { defineRoute, jsonDates } from './admin-routes.js';
+import type { GroupCommitter } from './group-commit.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * More routes the dashboard's pages read: the collector's health (overview), lifecycle trend and tiers and funnels
+ * (behaviour), deliveries per day (plays), a person's paged timeline with properties (people) and the retention
+ * windows with what a purge would delete now (govern). Each is a library function; the routes only wire them.
+ */
+const CollectorHealthSchema = z
+  .object({
+    status: z.enum(['ok', 'failing']),
+    problem: z.string().nullable().describe('the last failed commit or load of the intake log, if any'),
+    eventsPerSecond: z.object({
+      lastMinute: z.number().describe('events stored per second over the last minute, by received time'),
+      lastHour: z.number(),
+    }),
+    lastReceived: z.iso.datetime().nullable(),
+    queue: z.object({
+      requests: z.int().describe('requests waiting for their commit'),
+      events: z.int(),
+      inFlightEvents: z.int(),
+      backlogEvents: z
+        .int()
+        .describe('acknowledged events in the intake log the database has not loaded yet'),
+    }),
+    sinceStart: z
+      .object({ accepted: z.int(), deduplicated: z.int(), rejected: z.int() })
+      .describe('events through this server process since it started'),
+  })
+  .meta({ id: 'CollectorHealth' });
+
+export function dashboardReportRoutes(options: { committer?: GroupCommitter; metrics?: Metrics } = {}) {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/collector/health',
+      permission: 'read',
+      tag: 'dashboard',
+      summary: "The collector's health: events per second, the write queue and backlog, failures",
+      response: CollectorHealthSchema,
+      handler: async (_input, { wh }) => {
+        const rate = await intakeRate(wh);
+        const c = options.committer;
+        const failed = c?.lastError ?? c?.lastLoadError;
+        const m = options.metrics;
+        return {
+          status: failed ? ('failing' as const) : ('ok' as const),
+          problem: failed ? `${failed.at.toISOString()}: ${failed.message}` : null,
+          eventsPerSecond: { lastMinute: rate.lastMinute / 60, lastHour: rate.lastHour / 3600 },
+          lastReceived: rate.lastReceived?.toISOString() ?? null,
+          queue: c?.depth() ?? { requests: 0, events: 0, inFlightEvents: 0, backlogEvents: 0 },
+          sinceStart: {
+            accepted: m?.eventsAccepted ?? 0,
+            deduplicated: m?.eventsDeduplicated ?? 0,
+            rejected: m?.eventsRejected ?? 0,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/reports/lifecycle',
+      permission: 'read',
+      tag: 'model',
+      summary:
+        'People per lifecycle stage over the last refreshes; engagement, intent and adoption tiers now',
+      query: z.object({ refreshes: z.coerce.number().int().min(1).max(100).default(12) }),
+      response: LifecycleReportSchema,
+      handler: async ({ query }, { wh }) =>
+        jsonDates(await lifecycleReport(wh, query)) as z.input<typeof LifecycleReportSchema>,
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/reports/funnel',
+      permission: 'read',
+      tag: 'model',
+      summary:
+        'A configured funnel: people per step, conversion, median hours between steps; split by a feature',
+      query: z.object({
+        name: z.string().min(1).max(200).default('purchase').describe('a funnel under model.funnels'),
+        by: z.string().max(200).optional().describe('split by this feature, e.g. rfm.group'),
+      }),
+      response: FunnelReportSchema.extend({
+        funnels: z.array(z.string()).describe('every configured funnel, to choose from'),
+      }),
+      handler: async ({ query }, { wh }) => {
+        const cfg = modelConfig(loadConfig().model);
+        const report = await funnelReport(wh, cfg, query.name, query.by ? { by: query.by } : {});
+        return jsonDates({ ...report, funnels: Object.keys(cfg.funnels) }) as z.input<
+          typeof FunnelReportSchema
+        > & { funnels: string[] };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/deliveries/daily',
+      permission: 'read',
+      tag: 'activate',
+      summary: 'Deliveries per day by status (one play or all), and how many are dead now',
+      query: z.object({
+        play: z.string().max(200).optional(),
+        days: z.coerce.number().int().min(1).max(3660).default(60),
+      }),
+      response: DeliveryActivitySchema,
+      handler: async ({ query }, { wh }) => deliveryActivity(wh, query),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/persons/:id/events',
+      permission: 'read',
+      tag: 'persons',
+      summary: "A person's events with their properties, newest first, a page at a time",
+      params: z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') }),
+      query: z.object({
+        page: z.coerce.number().int().min(0).max(100_000).default(0),
+        pageSize: z.coerce.number().int().min(1).max(500).default(50),
+      }),
+      response: PersonTimelineSchema,
+      handler: async ({ params, query }, { wh }) =>
+        jsonDates(await personTimeline(wh, params.id, query)) as z.input<typeof PersonTimelineSchema>,
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/govern/retention',
+      permission: 'read',
+      tag: 'govern',
+      summary: 'The retention windows and how many events a purge would delete now (deletes nothing)',
+      response: PurgeResultSchema,
+      handler: async (_input, { wh }) =>
+        jsonDates(
+          await purgeExpired(wh, retentionConfig(loadConfig().retention), { dryRun: true }),
+        ) as z.input<typeof PurgeResultSchema>,
+    }),
+  ];
+}
