@@ -6,6 +6,7 @@ import { intakeRate } from '../instrument/activity.js';
 import { PersonTimelineSchema, personTimeline } from '../instrument/person-timeline.js';
 import { LifecycleReportSchema, lifecycleReport } from '../model/lifecycle-trend.js';
 import { modelConfig } from '../model/model-config.js';
+import { PredictionDistributionsSchema, predictionDistributions } from '../model/prediction-distributions.js';
 import { FunnelReportSchema, funnelReport } from '../model/reports.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -13,7 +14,7 @@ import type { Metrics } from './metrics.js';
 
 /**
  * More routes the dashboard's pages read: the collector's health (overview), lifecycle trend and tiers and funnels
- * (behaviour), deliveries per day (plays), a person's paged timeline with properties (people) and the retention
+ * (behaviour), the P(alive) and CLV distributions (models), deliveries per day (plays), a person's paged timeline with properties (people) and the retention
  * windows with what a purge would delete now (govern). Each is a library function; the routes only wire them.
  */
 const CollectorHealthSchema = z
@@ -100,6 +101,16 @@ export function dashboardReportRoutes(options: { committer?: GroupCommitter; met
           typeof FunnelReportSchema
         > & { funnels: string[] };
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/models/predictions/distribution',
+      permission: 'read',
+      tag: 'model',
+      summary: 'How the latest P(alive) and CLV scores spread over the customers (20 bins each)',
+      response: PredictionDistributionsSchema,
+      handler: async (_input, { wh }) =>
+        jsonDates(await predictionDistributions(wh)) as z.input<typeof PredictionDistributionsSchema>,
     }),
     defineRoute({
       method: 'GET',

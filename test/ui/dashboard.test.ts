@@ -391,6 +391,24 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.equal(after.deliveries.find((x) => x.id === first)!.status, 'pending');
     await page.getByRole('button', { name: `Retry delivery ${first}` }).waitFor({ state: 'detached' });
 
+    // The models: P(alive) and CLV spread over the scored customers.
+    await visit(page, '#/models', 'Models', 'models');
+    const dist = await json<{ people: number; pAlive: { people: number }[]; clv: { people: number }[] }>(
+      '/api/v1/models/predictions/distribution',
+    );
+    assert.ok(dist.people > 0);
+    assert.equal(
+      dist.pAlive.reduce((n, b) => n + b.people, 0),
+      dist.people,
+      'every scored customer is in one P(alive) bin',
+    );
+    await page.getByRole('img', { name: 'Customers by P(alive)', exact: true }).waitFor();
+    await page.getByRole('img', { name: 'Customers by lifetime value', exact: true }).waitFor();
+    await page.getByText(`${dist.people.toLocaleString('en-US')} customers scored`).waitFor();
+    await openTable(page, 'Customers by P(alive)');
+    const binRows = page.getByRole('region', { name: /^Customers by P\(alive\)/ }).locator('tbody tr');
+    assert.equal(await binRows.count(), 20);
+
     // A person's timeline, a page at a time, with properties.
     const [busy] = await shop.wh.query<{ person_id: string; n: bigint }>(
       'SELECT person_id, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1',

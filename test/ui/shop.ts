@@ -10,6 +10,7 @@ import { createApiKey } from '../../src/govern/api-keys.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { fitPurchaseModel } from '../../src/model/predict/model-fits.js';
+import { scorePredictions } from '../../src/model/predict/score.js';
 import { runCycle } from '../../src/pipeline/cycle.js';
 import { buildServer, type SegflowServer } from '../../src/server/app.js';
 import { playWithKnownLift } from '../helpers/play-with-lift.js';
@@ -17,8 +18,8 @@ import { playWithKnownLift } from '../helpers/play-with-lift.js';
 /**
  * A generated shop behind a real server, for the browser tests: simulated people and events up to now, a few of the
  * example segments, a playbook without destinations (decide() only) and a play that has run with a known lift
- * (test/helpers/play-with-lift.ts), a webhook play whose deliveries die (nothing listens), one loop turn, a BG/NBD
- * fit — and
+ * (test/helpers/play-with-lift.ts), a webhook play whose deliveries die (nothing listens), one loop turn, BG/NBD and
+ * Gamma-Gamma fits and everyone scored — and
  * XSS canaries planted in traits, an event name, a property and a segment label.
  */
 export const CANARY = {
@@ -153,11 +154,17 @@ export async function startShop(dir: string, options: { people: number; days: nu
   // seen for the first time takes earlier entries as history).
   await runActivation(wh, cachedPlaybook(playbook));
   await runCycle(wh, { segmentsDir, playbook });
-  await fitPurchaseModel(wh, {
-    model: 'bgnbd',
-    purchases: { events: ['Order Completed'], sameDayAsOne: true },
-    window: { end: new Date() },
-    timeUnit: 'weeks',
+  for (const model of ['bgnbd', 'gammagamma'] as const) {
+    await fitPurchaseModel(wh, {
+      model,
+      purchases: { events: ['Order Completed'], sameDayAsOne: true },
+      window: { end: new Date() },
+      timeUnit: 'weeks',
+    });
+  }
+  await scorePredictions(wh, {
+    horizon: { value: 12, unit: 'weeks' },
+    clv: { horizon: { value: 12, unit: 'months' }, discount: { rate: 0.01, per: 'months' } },
   });
   const keys = {
     write: (await createApiKey(wh, 'write')).key,
