@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { parse as parseYaml } from 'yaml';
 import { CANARY, type Shop, startShop } from './shop.js';
 
 /**
@@ -268,7 +269,7 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.close();
   });
 
-  test('the page parts: collector health, lifecycle trend, funnels, sparklines, overlap, export, deliveries, timeline', async () => {
+  test('the page parts: collector health, lifecycle trend, funnels, sparklines, overlap, export, nested builder, deliveries, distributions, timeline', async () => {
     const page = await newPage();
     await signIn(page, shop.keys.admin);
     const json = async <T>(path: string): Promise<T> => (await (await api(path, shop.keys.read)).json()) as T;
@@ -390,6 +391,54 @@ describe('the dashboard in a browser', { skip }, () => {
     );
     assert.equal(after.deliveries.find((x) => x.id === first)!.status, 'pending');
     await page.getByRole('button', { name: `Retry delivery ${first}` }).waitFor({ state: 'detached' });
+
+    // The builder nests conditions: buyers in 30 days who neither viewed a product then nor are champions.
+    await visit(page, '#/segments/new', 'Segment builder', 'segment-builder-nested');
+    await page.getByLabel('Name', { exact: true }).fill('nested-draft');
+    await page.getByRole('button', { name: 'Add a condition', exact: true }).click();
+    await page.locator('#cond-1-kind').selectOption('not'); // the second condition becomes a none-of group
+    await page.locator('#cond-1-0-0-value').fill('Product Viewed');
+    await page.getByRole('button', { name: 'Add a condition to group 2' }).click();
+    await page.locator('#cond-1-1-kind').selectOption('inSegment');
+    await page.locator('#cond-1-1-value').fill('champion');
+    const nestedYaml = await page.getByLabel(/YAML/).inputValue();
+    assert.deepEqual((parseYaml(nestedYaml) as { where: unknown }).where, {
+      and: [
+        { performed: { event: 'Order Completed', atLeast: 1, within: '30d' } },
+        {
+          not: {
+            or: [
+              { performed: { event: 'Product Viewed', atLeast: 1, within: '30d' } },
+              { inSegment: 'champion' },
+            ],
+          },
+        },
+      ],
+    });
+    const nested = (await (
+      await api('/api/v1/segments/drafts/estimate', shop.keys.read, {
+        method: 'POST',
+        body: JSON.stringify({ yaml: nestedYaml }),
+      })
+    ).json()) as { size: number };
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid="estimate"]')?.textContent === n,
+      nested.size.toLocaleString('en-US'),
+    );
+    // Edited as YAML, the nesting stays in the form: a third level shows as condition 2.2.1.
+    await page
+      .getByLabel(/YAML/)
+      .fill(
+        nestedYaml.replace(
+          '- inSegment: champion',
+          '- and:\n              - inSegment: champion\n              - inSegment: win-back',
+        ),
+      );
+    await page.locator('fieldset[data-condition="1-1-1"]').waitFor();
+    assert.equal(await page.locator('#cond-1-1-1-value').inputValue(), 'win-back');
+    assert.equal(await page.locator('form[aria-label="Segment form"] > fieldset').isDisabled(), false);
+    await page.screenshot({ path: join(SHOTS, 'segment-builder-nested.png'), fullPage: true });
+    await accessible(page, 'the builder with nested groups');
 
     // The models: P(alive) and CLV spread over the scored customers.
     await visit(page, '#/models', 'Models', 'models');
