@@ -71,3 +71,45 @@ export async function intakeRate(
     lastReceived: row?.last ?? null,
   };
 }
+
+/**
+ * The overview's totals: events, revenue and buyers (completed orders), the first and last event, and people with the
+ * identified share — counted from the identity table, not the `persons` view, which aggregates every person's
+ * activity, traits and consent first.
+ */
+export async function overviewTotals(wh: Warehouse): Promise<{
+  events: number;
+  revenue: number;
+  purchasers: number;
+  firstEvent: Date | null;
+  lastEvent: Date | null;
+  persons: number;
+  identifiedPersons: number;
+  rejected: number;
+}> {
+  const [t] = await wh.query<{
+    events: bigint;
+    revenue: number | null;
+    purchasers: bigint;
+    first: Date | null;
+    last: Date | null;
+  }>(
+    `SELECT count(*) AS events, round(sum(revenue) FILTER (WHERE event = 'Order Completed'), 2) AS revenue,
+            count(DISTINCT person_id) FILTER (WHERE event = 'Order Completed') AS purchasers,
+            min(ts) AS first, max(ts) AS last FROM person_events`,
+  );
+  const [p] = await wh.query<{ persons: bigint; identified: bigint; rejected: bigint }>(
+    `SELECT count(DISTINCT person_id) AS persons, count(DISTINCT person_id) FILTER (WHERE is_user) AS identified,
+            (SELECT count(*) FROM rejected_events) AS rejected FROM identities`,
+  );
+  return {
+    events: Number(t?.events ?? 0),
+    revenue: Number(t?.revenue ?? 0),
+    purchasers: Number(t?.purchasers ?? 0),
+    firstEvent: t?.first ?? null,
+    lastEvent: t?.last ?? null,
+    persons: Number(p?.persons ?? 0),
+    identifiedPersons: Number(p?.identified ?? 0),
+    rejected: Number(p?.rejected ?? 0),
+  };
+}

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { DeliveryActivitySchema, deliveryActivity } from '../activate/delivery-activity.js';
 import { loadConfig } from '../config/config.js';
+import type { Warehouse } from '../engine/warehouse.js';
 import { PurgeResultSchema, purgeExpired, retentionConfig } from '../govern/retention.js';
 import { intakeRate } from '../instrument/activity.js';
 import { PersonTimelineSchema, personTimeline } from '../instrument/person-timeline.js';
 import { LifecycleReportSchema, lifecycleReport } from '../model/lifecycle-trend.js';
 import { modelConfig } from '../model/model-config.js';
 import { PredictionDistributionsSchema, predictionDistributions } from '../model/prediction-distributions.js';
-import { FunnelReportSchema, funnelReport } from '../model/reports.js';
+import { type FunnelReport, FunnelReportSchema, funnelReport } from '../model/reports.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Metrics } from './metrics.js';
@@ -40,7 +41,44 @@ const CollectorHealthSchema = z
   })
   .meta({ id: 'CollectorHealth' });
 
+type FunnelAnswer = FunnelReport & { funnels: string[] };
+
+/**
+ * Funnel reports as of the latest feature refresh, kept until the next one: a funnel follows every person's events
+ * through its steps (seconds on millions of events), while the page is opened many times between two refreshes.
+ */
+function funnelsByRefresh() {
+  const memo = new WeakMap<Warehouse, { refresh: string; answers: Map<string, Promise<FunnelAnswer>> }>();
+  return async (wh: Warehouse, name: string, by: string | undefined): Promise<FunnelAnswer> => {
+    const cfg = modelConfig(loadConfig().model);
+    const [latest] = await wh.query<{ as_of: Date; refreshed_at: Date }>(
+      'SELECT as_of, refreshed_at FROM feature_refreshes ORDER BY as_of DESC LIMIT 1',
+    );
+    const compute = async (asOf?: Date) => ({
+      ...(await funnelReport(wh, cfg, name, { ...(asOf ? { asOf } : {}), ...(by ? { by } : {}) })),
+      funnels: Object.keys(cfg.funnels),
+    });
+    if (!latest) return compute();
+    const refresh = `${latest.as_of.toISOString()} ${latest.refreshed_at.toISOString()} ${JSON.stringify(cfg.funnels)}`;
+    let held = memo.get(wh);
+    if (held?.refresh !== refresh) {
+      held = { refresh, answers: new Map() };
+      memo.set(wh, held);
+    }
+    const key = JSON.stringify([name, by ?? null]);
+    let answer = held.answers.get(key);
+    if (!answer) {
+      answer = compute(latest.as_of);
+      held.answers.set(key, answer);
+      // A failed report (an unknown funnel or feature) is not kept: the next request asks again.
+      answer.catch(() => held.answers.delete(key));
+    }
+    return answer;
+  };
+}
+
 export function dashboardReportRoutes(options: { committer?: GroupCommitter; metrics?: Metrics } = {}) {
+  const funnel = funnelsByRefresh();
   return [
     defineRoute({
       method: 'GET',
@@ -86,7 +124,9 @@ export function dashboardReportRoutes(options: { committer?: GroupCommitter; met
       permission: 'read',
       tag: 'model',
       summary:
-        'A configured funnel: people per step, conversion, median hours between steps; split by a feature',
+        'A configured funnel as of the last refresh: people per step, conversion, median hours between steps; split by a feature',
+      description:
+        'Computed once per feature refresh and kept in memory until the next one (before the first refresh: as of now).',
       query: z.object({
         name: z.string().min(1).max(200).default('purchase').describe('a funnel under model.funnels'),
         by: z.string().max(200).optional().describe('split by this feature, e.g. rfm.group'),
@@ -94,13 +134,10 @@ export function dashboardReportRoutes(options: { committer?: GroupCommitter; met
       response: FunnelReportSchema.extend({
         funnels: z.array(z.string()).describe('every configured funnel, to choose from'),
       }),
-      handler: async ({ query }, { wh }) => {
-        const cfg = modelConfig(loadConfig().model);
-        const report = await funnelReport(wh, cfg, query.name, query.by ? { by: query.by } : {});
-        return jsonDates({ ...report, funnels: Object.keys(cfg.funnels) }) as z.input<
-          typeof FunnelReportSchema
-        > & { funnels: string[] };
-      },
+      handler: async ({ query }, { wh }) =>
+        jsonDates(await funnel(wh, query.name, query.by)) as z.input<typeof FunnelReportSchema> & {
+          funnels: string[];
+        },
     }),
     defineRoute({
       method: 'GET',
