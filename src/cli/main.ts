@@ -1,19 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSegflowError } from '../errors.js';
-import { registerActivate } from './commands/activate.js';
-import { registerGenerate } from './commands/generate.js';
-import { registerGovern } from './commands/govern.js';
-import { registerImport } from './commands/import.js';
-import { registerInit } from './commands/init.js';
-import { registerKeys } from './commands/keys.js';
-import { registerMeasure } from './commands/measure.js';
-import { registerModel } from './commands/model.js';
-import { registerModels } from './commands/models.js';
-import { registerQueries } from './commands/query.js';
-import { registerSegments } from './commands/segments.js';
-import { registerServe } from './commands/serve.js';
-import { registerStatistics } from './commands/stats.js';
 import { reportError, toJsonText } from './output.js';
 
 /** The same from src/ (tsx) and from dist/: package.json is two folders up. */
@@ -25,7 +12,76 @@ const VERSION = (
 const USAGE_CODES = new Set(['USAGE', 'IMPORT_PRESET_UNKNOWN']);
 
 /** The `segflow` command: a thin layer over the library. Each command lives in commands/ and registers itself. */
-export function buildProgram(): Command {
+/**
+ * Each command module and the top-level commands it registers. A command's module is loaded only when that command
+ * runs (or for help): loading all of them — fastify, nodemailer, the model code — cost about a second of start-up
+ * on every `segflow` call. The table is checked against what each module really registers
+ * (test/cli/command-modules.test.ts).
+ */
+export const COMMAND_MODULES: readonly CommandModule[] = [
+  { commands: ['init'], load: async () => (await import('./commands/init.js')).registerInit },
+  { commands: ['import'], load: async () => (await import('./commands/import.js')).registerImport },
+  {
+    commands: ['sql', 'stats', 'persons', 'rejects'],
+    load: async () => (await import('./commands/query.js')).registerQueries,
+  },
+  { commands: ['stats'], load: async () => (await import('./commands/stats.js')).registerStatistics },
+  { commands: ['measure'], load: async () => (await import('./commands/measure.js')).registerMeasure },
+  { commands: ['generate'], load: async () => (await import('./commands/generate.js')).registerGenerate },
+  { commands: ['serve'], load: async () => (await import('./commands/serve.js')).registerServe },
+  { commands: ['keys'], load: async () => (await import('./commands/keys.js')).registerKeys },
+  { commands: ['features', 'report'], load: async () => (await import('./commands/model.js')).registerModel },
+  {
+    commands: ['segments', 'refresh'],
+    load: async () => (await import('./commands/segments.js')).registerSegments,
+  },
+  {
+    commands: ['activate', 'playbook', 'deliveries', 'decide', 'audiences'],
+    load: async () => (await import('./commands/activate.js')).registerActivate,
+  },
+  {
+    commands: ['audit', 'privacy', 'govern'],
+    load: async () => (await import('./commands/govern.js')).registerGovern,
+  },
+  { commands: ['models'], load: async () => (await import('./commands/models.js')).registerModels },
+];
+
+export interface CommandModule {
+  /** The top-level commands the module registers or adds subcommands to (`stats` has two modules). */
+  commands: readonly string[];
+  load: () => Promise<(program: Command) => void>;
+}
+
+/** The first word of argv that names a command, skipping the global options (and `--db`'s value). */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--db') i++;
+    else if (!word.startsWith('-')) return word;
+  }
+  return undefined;
+}
+
+/**
+ * The program with only the modules `argv` needs: those that register its command or add to it. Help, an unknown
+ * word or no command at all load every module, so help and "did you mean" see everything.
+ */
+export async function buildProgramFor(argv: readonly string[]): Promise<Command> {
+  const word = commandWord(argv);
+  const needed = COMMAND_MODULES.filter((m) => word !== undefined && m.commands.includes(word));
+  const versionOnly = word === undefined && (argv.includes('--version') || argv.includes('-V'));
+  const modules = versionOnly ? [] : needed.length === 0 ? COMMAND_MODULES : needed;
+  const program = baseProgram();
+  for (const register of await Promise.all(modules.map((m) => m.load()))) register(program);
+  return program;
+}
+
+/** Every command, for help texts and tests. */
+export async function buildProgram(): Promise<Command> {
+  return buildProgramFor([]);
+}
+
+function baseProgram(): Command {
   const program = new Command('segflow')
     .description(
       'behavioral segmentation for growth teams: Segment-spec events in, segments and measured plays out',
@@ -37,24 +93,11 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version', 'print the segflow version')
     .showHelpAfterError()
     .exitOverride();
-  registerInit(program);
-  registerImport(program);
-  registerQueries(program);
-  registerStatistics(program);
-  registerMeasure(program);
-  registerGenerate(program);
-  registerServe(program);
-  registerKeys(program);
-  registerModel(program);
-  registerSegments(program);
-  registerActivate(program);
-  registerGovern(program);
-  registerModels(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgramFor(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

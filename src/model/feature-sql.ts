@@ -140,25 +140,31 @@ export function featureSql(
     .flatMap((r, i) => [1, 2, 3, 4, 5].map((f) => `WHEN r = ${r} AND f = ${f} THEN ${lit(grid[i]![f - 1]!)}`))
     .join(' ')} END`;
 
-  // JSON properties are parsed only for the few event types whose properties matter (surveys, feature uses, usage
-  // reports, tickets). The side passes' events (those, purchases, and every funnel step) are read once, through one
-  // identity join, into a small relation.
+  // The side passes read three small relations instead of the events, each with only the columns it needs: JSON
+  // properties only for the few event types whose properties matter (surveys, feature uses, usage reports, tickets),
+  // purchases with their message ids (the n-th purchase) and the funnel steps with just person and time. One relation
+  // with properties for all of them read the properties of every funnel step, the commonest events of a shop: that
+  // was most of a full refresh.
   const funnels = Object.entries(cfg.funnels);
-  const sideNames = [
-    ...new Set([
-      s.survey.event,
-      a.usage.event,
-      s.created,
-      s.resolved,
-      a.event,
-      ...cfg.purchase.events,
-      ...funnels.flatMap(([, f]) => f.steps),
-    ]),
-  ];
-  const sideEvents = `side_events AS ${d.materialized()} (
+  const names = (list: readonly string[]) => [...new Set(list)].map((n) => p.add(n)).join(', ');
+  const propertyNames = names([s.survey.event, a.usage.event, s.created, s.resolved, a.event]);
+  const stepNames = names(funnels.flatMap(([, f]) => f.steps));
+  const sideEvents = [
+    `prop_events AS ${d.materialized()} (
     SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM ${source} ev
-    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${sideNames.map((n) => p.add(n)).join(', ')}))`;
-  const side = (filter: string) => `(SELECT * FROM side_events ev WHERE ${filter}) ev`;
+    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${propertyNames}))`,
+    `purchase_events AS ${d.materialized()} (
+    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.message_id FROM ${source} ev WHERE ev.ts <= ${T} AND ${purchase})`,
+    ...(funnels.length
+      ? [
+          `step_events AS ${d.materialized()} (
+    SELECT ev.person_id, ev.ts, ev.type, ev.event FROM ${source} ev
+    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${stepNames}))`,
+        ]
+      : []),
+  ].join(',\n  ');
+  const side = (filter: string) => `(SELECT * FROM prop_events ev WHERE ${filter}) ev`;
+  const step = (filter: string) => `(SELECT * FROM step_events ev WHERE ${filter}) ev`;
   const funnelCtes: string[] = [];
   const funnelJoins: string[] = [];
   const funnelFlags: string[] = [];
@@ -170,7 +176,7 @@ export function featureSql(
     // Step 1 needs no chain: any step-1 event reaches it, and the last one is the latest start.
     funnelFlags.push(`${isTrack(f.steps[0]!)} AS is_${id}_start`);
     funnelStarts.push(`max(ts) FILTER (WHERE is_${id}_start) AS ${id}_start`);
-    funnelCtes.push(furthestStepSql(d, p, id, f.steps, f.within, side));
+    funnelCtes.push(furthestStepSql(d, p, id, f.steps, f.within, step));
     funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
     const reached = `coalesce(${id}.reached, CASE WHEN b.${id}_start IS NOT NULL THEN 1 ELSE 0 END)`;
     funnelSteps.push([name, reached]);
@@ -192,7 +198,6 @@ export function featureSql(
       max(ts) FILTER (WHERE active) AS last_activity,
       max(ts) FILTER (WHERE is_purchase) AS last_purchase,
       count(*) FILTER (WHERE is_purchase) AS purchases,
-      count(DISTINCT ${d.dayOf('ts')}) FILTER (WHERE is_purchase) AS purchase_days,
       coalesce(sum(revenue) FILTER (WHERE is_purchase), 0.0) AS revenue_total,
       min(ts) FILTER (WHERE is_activation) AS activated_at,
       ${decayedSum(d, 'w_eng', cfg.engagement.halfLife, T)} AS engagement_score,
@@ -234,8 +239,11 @@ export function featureSql(
     FROM ${side(isTrack(a.usage.event))} GROUP BY person_id),
   loyal AS (
     SELECT person_id, ts AS loyal_since FROM (
-      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k FROM ${side(purchase)})
+      SELECT person_id, ts, row_number() OVER (PARTITION BY person_id ORDER BY ts, message_id) AS k
+      FROM purchase_events WHERE type = 'track')
     WHERE k = ${p.add(cfg.lifecycle.loyalPurchases)}),
+  purchase_days AS (
+    SELECT person_id, count(DISTINCT ${d.dayOf('ts')}) AS purchase_days FROM purchase_events GROUP BY person_id),
   ticket_state AS (
     SELECT person_id, count(*) FILTER (WHERE created AND NOT resolved) AS open_tickets FROM (
       SELECT person_id, ${text(s.ticketProperty)} AS ticket,
@@ -252,14 +260,14 @@ export function featureSql(
   key_use AS (
     SELECT person_id, sum(n_ever) AS key_uses FROM uses WHERE feature IN (${keyList}) GROUP BY person_id),
   joined AS (
-    SELECT b.*, l.loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
+    SELECT b.*, coalesce(pd.purchase_days, 0) AS purchase_days, l.loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
       sv.last_csat, sv.last_nps, us.usage_now, us.usage_limit, coalesce(ku.key_uses, 0) AS key_uses,
       coalesce(ad.breadth, 0) AS breadth, coalesce(ad.uses, 0) AS uses, coalesce(ad.depth, '{}') AS depth,
       coalesce(ad.power, '[]') AS power,
       ${funnelSteps.length ? d.jsonObject(funnelSteps.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_steps,
       ${funnelAbandoned.length ? d.jsonObject(funnelAbandoned.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_abandoned,
       CASE WHEN b.purchases > 0 THEN (${d.epochMs(T)} - ${d.epochMs('b.last_purchase')}) / ${DAY_MS}.0 END AS recency_days
-    FROM base b LEFT JOIN loyal l ON l.person_id = b.person_id LEFT JOIN ticket_state t ON t.person_id = b.person_id
+    FROM base b LEFT JOIN purchase_days pd ON pd.person_id = b.person_id LEFT JOIN loyal l ON l.person_id = b.person_id LEFT JOIN ticket_state t ON t.person_id = b.person_id
     LEFT JOIN adoption ad ON ad.person_id = b.person_id LEFT JOIN surveys sv ON sv.person_id = b.person_id
     LEFT JOIN usage us ON us.person_id = b.person_id LEFT JOIN key_use ku ON ku.person_id = b.person_id ${funnelJoins.join(' ')}),
   ${since ? 'fresh' : 'unscored'} AS (

@@ -1,18 +1,17 @@
 import { existsSync } from 'node:fs';
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
+import type {
+  DuckDBAppender,
+  DuckDBConnection,
   DuckDBInstance,
-  type DuckDBMaterializedResult,
-  DuckDBResultReader,
-  type DuckDBValue,
-  StatementType,
-  TIMESTAMP,
-  timestampValue,
+  DuckDBMaterializedResult,
+  DuckDBValue,
 } from '@duckdb/node-api';
 import { errorMessage, SegflowError } from '../../errors.js';
 import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { duckdbDialect } from './duckdb-dialect.js';
+import { duckdb } from './node-api.js';
+
+const { DuckDBResultReader, StatementType, TIMESTAMP, timestampValue } = duckdb;
 
 export interface DuckDBOpenOptions {
   /** A database file, or ':memory:'. */
@@ -325,7 +324,7 @@ export async function openDuckDB(options: DuckDBOpenOptions): Promise<Warehouse>
   }
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(options.path, config);
+    instance = await duckdb.DuckDBInstance.create(options.path, config);
   } catch (e) {
     const err = sqlError(e, `open ${options.path}`);
     if (err.code === 'DB_LOCKED') throw err;

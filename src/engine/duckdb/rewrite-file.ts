@@ -10,8 +10,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { SegflowError } from '../../errors.js';
+import { duckdb } from './node-api.js';
 
 /**
  * Rewrite a DuckDB database into a new file and swap it in, so that nothing deleted survives in its bytes: DuckDB
@@ -27,7 +27,7 @@ export async function rewriteDuckDBFile(path: string): Promise<{ bytesBefore: nu
   const retired = `${path}.retired`;
   for (const leftover of [fresh, `${fresh}.wal`, retired]) rmSync(leftover, { force: true });
   const bytesBefore = statSync(path).size + (existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0);
-  const instance = await DuckDBInstance.create(':memory:', {
+  const instance = await duckdb.DuckDBInstance.create(':memory:', {
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
   });
