@@ -4,6 +4,16 @@ import type { Warehouse } from '../engine/warehouse.js';
  * Activity over time for the overview: events, active people and revenue per day over the last days of data, and why
  * events were rejected.
  */
+/**
+ * Where a whole-population read finds events with their person: `events` itself (its stored person id) while no
+ * identity merge waits to be squashed, `person_events` (which applies the pending ones) otherwise — as the refresh
+ * reads them.
+ */
+async function eventsWithPersons(wh: Warehouse): Promise<'events' | 'person_events'> {
+  const [pending] = await wh.query<{ n: bigint }>('SELECT count(*) AS n FROM person_overrides');
+  return Number(pending?.n ?? 0) === 0 ? 'events' : 'person_events';
+}
+
 export interface DailyActivity {
   day: string;
   events: number;
@@ -22,7 +32,7 @@ export async function dailyActivity(
   const rows = await wh.query<{ day: unknown; events: number; people: number; revenue: number | null }>(
     `SELECT ${d.isoText(d.dayOf('ts'))} AS day, count(*) AS events, count(DISTINCT person_id) AS people,
             sum(revenue) FILTER (WHERE event = 'Order Completed') AS revenue
-     FROM person_events WHERE ts > ? GROUP BY 1 ORDER BY 1`,
+     FROM ${await eventsWithPersons(wh)} WHERE ts > ? GROUP BY 1 ORDER BY 1`,
     [since],
   );
   return rows.map((r) => ({
@@ -96,7 +106,7 @@ export async function overviewTotals(wh: Warehouse): Promise<{
   }>(
     `SELECT count(*) AS events, round(sum(revenue) FILTER (WHERE event = 'Order Completed'), 2) AS revenue,
             count(DISTINCT person_id) FILTER (WHERE event = 'Order Completed') AS purchasers,
-            min(ts) AS first, max(ts) AS last FROM person_events`,
+            min(ts) AS first, max(ts) AS last FROM ${await eventsWithPersons(wh)}`,
   );
   const [p] = await wh.query<{ persons: bigint; identified: bigint; rejected: bigint }>(
     `SELECT count(DISTINCT person_id) AS persons, count(DISTINCT person_id) FILTER (WHERE is_user) AS identified,

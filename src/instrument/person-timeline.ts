@@ -46,14 +46,15 @@ export async function personTimeline(
   }
   const page = options.page ?? 0;
   const pageSize = options.pageSize ?? 50;
-  // The person's events by their stored person id, or an id merged into theirs that a squash has not folded yet:
-  // a filter on the events themselves, where the person_events view would join every event first.
-  const mine =
-    'person_id = ? OR person_id IN (SELECT old_person_id FROM person_overrides WHERE person_id = ?)';
-  const [count] = await wh.query<{ n: bigint }>(`SELECT count(*) AS n FROM events WHERE ${mine}`, [
-    who.person_id,
-    who.person_id,
-  ]);
+  // The person's events by their stored person id, or an id merged into theirs that a squash has not folded yet
+  // (a handful at most): a plain filter on the events, where the person_events view would join every event first.
+  const merged = await wh.query<{ old_person_id: string }>(
+    'SELECT old_person_id FROM person_overrides WHERE person_id = ?',
+    [who.person_id],
+  );
+  const ids = [who.person_id, ...merged.map((m) => m.old_person_id)];
+  const mine = `person_id IN (${ids.map(() => '?').join(', ')})`;
+  const [count] = await wh.query<{ n: bigint }>(`SELECT count(*) AS n FROM events WHERE ${mine}`, ids);
   const rows = await wh.query<{
     ts: Date;
     type: string;
@@ -64,7 +65,7 @@ export async function personTimeline(
   }>(
     `SELECT ts, type, event, name, message_id, properties FROM events
      WHERE ${mine} ORDER BY ts DESC, message_id LIMIT ? OFFSET ?`,
-    [who.person_id, who.person_id, pageSize, page * pageSize],
+    [...ids, pageSize, page * pageSize],
   );
   return {
     personId: who.person_id,
