@@ -57,23 +57,43 @@ export const dashboardBenchmark: Benchmark = {
         );
         const id = encodeURIComponent(someone!.person_id);
         const pages: Record<string, string[]> = {
-          overview: ['/api/v1/overview'],
-          behaviour: ['/api/v1/reports/rfm', '/api/v1/reports/rfm/cell?r=5&f=5'],
+          overview: ['/api/v1/overview', '/api/v1/collector/health'],
+          behaviour: [
+            '/api/v1/reports/rfm',
+            '/api/v1/reports/rfm/cell?r=5&f=5',
+            '/api/v1/reports/lifecycle',
+            '/api/v1/reports/funnel?name=purchase',
+          ],
+          'behaviour, funnel split': ['/api/v1/reports/funnel?name=purchase&by=rfm.group'],
           segments: ['/api/v1/segments', '/api/v1/segments/report'],
           segment: [
             '/api/v1/segments',
             '/api/v1/segments/champion/history',
             '/api/v1/segments/champion/members?limit=20',
+            '/api/v1/segments/report',
+            '/api/v1/audiences',
           ],
           'people search': [`/api/v1/persons?q=${encodeURIComponent(someone!.email!.toUpperCase())}`],
           person: [
-            `/api/v1/persons/${id}?events=50`,
+            `/api/v1/persons/${id}?events=0`,
+            `/api/v1/persons/${id}/events?page=0&pageSize=25`,
             `/api/v1/persons/${id}/features`,
             `/api/v1/persons/${id}/segments`,
             `/api/v1/decide/${id}`,
           ],
           plays: ['/api/v1/playbook'],
-          govern: ['/api/v1/keys', '/api/v1/audit?limit=100', '/api/v1/govern/review'],
+          play: [
+            '/api/v1/measure/champion-perks',
+            '/api/v1/deliveries/daily?play=champion-perks',
+            '/api/v1/deliveries?play=champion-perks&status=dead&limit=50',
+          ],
+          govern: [
+            '/api/v1/keys',
+            '/api/v1/audit?limit=100',
+            '/api/v1/privacy/requests',
+            '/api/v1/govern/retention',
+            '/api/v1/govern/review',
+          ],
         };
         const rows: BenchRow[] = [];
         const budget = { seconds: 0.3, label: 'DESIGN.md' };

@@ -3,6 +3,12 @@
  */
 
 export { type ActivationSummary, runActivation } from './activate/activate-run.js';
+// The dashboard's page parts (issue 20), each a library function.
+export {
+  type DeliveryActivity,
+  DeliveryActivitySchema,
+  deliveryActivity,
+} from './activate/delivery-activity.js';
 export {
   type AudienceExport,
   type AudienceExportOptions,
@@ -86,6 +92,7 @@ export {
   reviewSegments,
   type SegmentReview,
 } from './govern/segment-review.js';
+export { intakeRate } from './instrument/activity.js';
 export { identifiersOf, resolvePerson } from './instrument/identity-graph.js';
 export {
   IMPORT_FORMATS,
@@ -98,6 +105,7 @@ export { ImportMapping } from './instrument/import/mapping.js';
 export { IMPORT_PRESETS, type ImportPreset } from './instrument/import/presets.js';
 export type { IngestCounts, IngestOptions, RejectedRow } from './instrument/ingest.js';
 export { ingestJsonTexts, ingestMessages } from './instrument/ingest-messages.js';
+export { type PersonTimeline, PersonTimelineSchema, personTimeline } from './instrument/person-timeline.js';
 export { getPerson, type PersonProfile } from './instrument/profiles.js';
 export {
   MAX_EVENT_BYTES,
@@ -170,6 +178,7 @@ export {
   featureSource,
   PREDICTED_CATALOG,
 } from './model/feature-catalog.js';
+export { type LifecycleReport, LifecycleReportSchema, lifecycleReport } from './model/lifecycle-trend.js';
 export { ModelConfig, modelConfig } from './model/model-config.js';
 export { personScores } from './model/person-scores.js';
 export {
@@ -219,6 +228,11 @@ export {
 } from './model/predict/summarize.js';
 export { type Duration, TIME_UNITS, type TimeUnit } from './model/predict/time-unit.js';
 export {
+  type PredictionDistributions,
+  PredictionDistributionsSchema,
+  predictionDistributions,
+} from './model/prediction-distributions.js';
+export {
   type Classifier,
   type ClassifierOptions,
   fitClassifier,
@@ -260,7 +274,13 @@ export { type Cell, parseCsv, type RawTable, readTable } from './model/propensit
 export { type ChurnPanel, simulateChurnPanel } from './model/propensity/simulate-churn.js';
 export type { PropensityTarget } from './model/propensity/training-frame.js';
 export { personFeatures, refreshFeatures } from './model/refresh-features.js';
-export { type FunnelReport, funnelReport, type RfmReport, rfmReport } from './model/reports.js';
+export {
+  type FunnelReport,
+  FunnelReportSchema,
+  funnelReport,
+  type RfmReport,
+  rfmReport,
+} from './model/reports.js';
 export {
   type Candidate,
   type DecideOptions,

@@ -76,24 +76,34 @@ export async function rfmReport(wh: Warehouse, options: { asOf?: Date } = {}): P
   };
 }
 
-export interface FunnelReport {
-  funnel: string;
-  asOf: Date;
-  steps: string[];
-  within: string;
-  rows: {
-    segment: string | null;
-    steps: {
-      step: string;
-      people: number;
-      fromPrevious: number;
-      fromStart: number;
-      medianHoursFromPrevious: number | null;
-    }[];
-  }[];
-  /** What a reader of zeros should know: nobody performed the first step. */
-  warnings: string[];
-}
+export const FunnelReportSchema = z
+  .object({
+    funnel: z.string(),
+    asOf: Timestamp,
+    steps: z.array(z.string()),
+    within: z.string().describe('how long a person has from the first step to the last'),
+    rows: z
+      .array(
+        z.object({
+          segment: z.string().nullable().describe('the split value (null: everyone)'),
+          steps: z.array(
+            z.object({
+              step: z.string(),
+              people: z.number(),
+              fromPrevious: z.number(),
+              fromStart: z.number(),
+              medianHoursFromPrevious: z.number().nullable(),
+            }),
+          ),
+        }),
+      )
+      .describe('one row overall, or one per value of the split feature'),
+    warnings: z
+      .array(z.string())
+      .describe('what a reader of zeros should know: nobody performed the first step'),
+  })
+  .meta({ id: 'FunnelReport' });
+export type FunnelReport = z.output<typeof FunnelReportSchema>;
 
 /**
  * People per step of a configured funnel (each person's best chain: the furthest it got, then the earliest start),

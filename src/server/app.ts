@@ -19,6 +19,7 @@ import { BACKUP_ROUTES } from './backup-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
 import { dashboardApiRoutes } from './dashboard-api-routes.js';
+import { dashboardReportRoutes } from './dashboard-report-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { GOVERN_ROUTES } from './govern-routes.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
@@ -268,6 +269,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...BACKUP_ROUTES,
     ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
+    ...dashboardReportRoutes({ committer, metrics }),
     ...(options.routes ?? []),
   ];
   const sessions = new SessionStore();

@@ -5,9 +5,8 @@ import { loadConfig } from '../config/config.js';
 import { SegflowError } from '../errors.js';
 import { recordAudit } from '../govern/audit.js';
 import { retireSegment, reviewSegments } from '../govern/segment-review.js';
-import { dailyActivity, rejectionReasons } from '../instrument/activity.js';
+import { dailyActivity, overviewTotals, rejectionReasons } from '../instrument/activity.js';
 import { findPersons } from '../instrument/person-search.js';
-import { summarize } from '../instrument/summary.js';
 import { rfmCellPeople } from '../model/rfm-cell.js';
 import { DEFAULT_SEGMENTS_DIR } from '../segment/load-definitions.js';
 import { recentRefreshes, segmentHistory } from '../segment/refresh-history.js';
@@ -104,16 +103,9 @@ export function dashboardApiRoutes(options: { playbook?: string; segmentsDir?: s
       query: z.object({ days: z.coerce.number().int().min(1).max(3660).default(90) }),
       response: OverviewSchema,
       handler: async ({ query }, { wh }) => {
-        const s = await summarize(wh);
+        const s = await overviewTotals(wh);
         return jsonDates({
-          events: Number(s.events),
-          persons: Number(s.persons),
-          identifiedPersons: Number(s.identifiedPersons),
-          revenue: Number(s.revenue),
-          purchasers: Number(s.purchasers),
-          firstEvent: s.firstEvent,
-          lastEvent: s.lastEvent,
-          rejected: Number(s.rejected),
+          ...s,
           daily: await dailyActivity(wh, { days: query.days }),
           rejections: await rejectionReasons(wh),
           refreshes: await recentRefreshes(wh),

@@ -151,6 +151,13 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['GET /api/v1/decide/{personId}', { params: { personId: user }, query: { asOf: END.toISOString() } }],
     ['POST /api/v1/activate/run', { body: { asOf: END.toISOString() } }],
     ['GET /api/v1/deliveries', { query: { limit: '10' } }],
+    ['GET /api/v1/deliveries/daily', { query: { days: '30' } }],
+    ['GET /api/v1/collector/health', {}],
+    ['GET /api/v1/reports/lifecycle', {}],
+    ['GET /api/v1/reports/funnel', { query: { name: 'purchase', by: 'rfm.group' } }],
+    ['GET /api/v1/persons/{id}/events', { params: { id: user }, query: { pageSize: '5' } }],
+    ['GET /api/v1/govern/retention', {}],
+    ['GET /api/v1/models/predictions/distribution', {}],
     ['POST /api/v1/deliveries/retry', { body: { allDead: true } }],
     ['GET /api/v1/measure/{play}', { params: { play: 'thank-buyers' } }],
     [

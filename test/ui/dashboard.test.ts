@@ -6,16 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { parse as parseYaml } from 'yaml';
 import { CANARY, type Shop, startShop } from './shop.js';
 
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core) over a generated shop: the marketer's
  * and the admin's journeys, a read key that cannot act, XSS canaries shown as text, axe-core on every page, and a
- * screenshot of every page at 1440×900 (docs/screenshots/).
+ * screenshot of every page at 1440×900 — into a temporary folder, or into docs/screenshots/ with
+ * SEGFLOW_SCREENSHOTS=1 (so a test run does not rewrite the committed pictures).
  */
 const CHROMIUM = process.env.SEGFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = new URL('../../', import.meta.url).pathname;
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+const SHOTS =
+  process.env.SEGFLOW_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs', 'screenshots')
+    : mkdtempSync(join(tmpdir(), 'segflow-screenshots-'));
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const skip = existsSync(CHROMIUM)
   ? false
@@ -81,6 +86,7 @@ describe('the dashboard in a browser', { skip }, () => {
     await context?.close();
     await shop?.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (process.env.SEGFLOW_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
   });
 
   async function newPage(): Promise<Page> {
@@ -127,6 +133,14 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.getByText('Loading…').first().waitFor({ state: 'detached' });
     await page.screenshot({ path: join(SHOTS, `${shot}.png`) });
     await accessible(page, shot);
+  }
+
+  /** Open a chart's table view, as a screen-reader user or anyone after the numbers would. */
+  async function openTable(page: Page, chart: string | RegExp): Promise<void> {
+    const figure = page
+      .locator('figure.chart')
+      .filter({ has: page.locator('figcaption', { hasText: chart }) });
+    await figure.locator('summary').click();
   }
 
   const api = async (path: string, key: string, init: RequestInit = {}) =>
@@ -255,6 +269,218 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.close();
   });
 
+  test('the page parts: collector health, lifecycle trend, funnels, sparklines, overlap, export, nested builder, deliveries, distributions, timeline', async () => {
+    const page = await newPage();
+    await signIn(page, shop.keys.admin);
+    const json = async <T>(path: string): Promise<T> => (await (await api(path, shop.keys.read)).json()) as T;
+
+    // Collector health: an event sent to the collector now is counted since the server started.
+    const sent = await fetch(`${shop.server.url}/v1/track`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${shop.keys.write}:`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ userId: 'health-check-user', event: 'Page Viewed', messageId: 'health-1' }),
+    });
+    assert.equal(sent.status, 200, await sent.text());
+    await visit(page, '#/overview', 'Overview', 'overview');
+    const health = await json<{
+      status: string;
+      sinceStart: { accepted: number };
+      queue: { backlogEvents: number };
+    }>('/api/v1/collector/health');
+    assert.equal(health.status, 'ok');
+    assert.ok(health.sinceStart.accepted >= 1);
+    await page.getByTestId('collector-status').filter({ hasText: 'Collecting' }).waitFor();
+    const stats = page.getByRole('region', { name: 'Collector figures' });
+    assert.match(
+      (await stats.textContent()) ?? '',
+      new RegExp(`Since the server started${health.sinceStart.accepted.toLocaleString('en-US')}accepted`),
+    );
+    assert.match((await stats.textContent()) ?? '', new RegExp(`Backlog${health.queue.backlogEvents}`));
+
+    // Lifecycle stages across refreshes, and a funnel split by a feature.
+    await visit(page, '#/behaviour', 'Behaviour', 'behaviour');
+    const lifecycle = await json<{ trend: { stage: string; people: number }[]; tiers: unknown[] }>(
+      '/api/v1/reports/lifecycle',
+    );
+    assert.ok(lifecycle.trend.length > 0 && lifecycle.tiers.length > 0);
+    await page
+      .getByRole('img', { name: 'People per lifecycle stage across refreshes', exact: true })
+      .waitFor();
+    await openTable(page, 'People per lifecycle stage across refreshes');
+    const stageRows = page
+      .getByRole('region', { name: 'People per lifecycle stage at each refresh' })
+      .locator('tbody tr');
+    assert.equal(await stageRows.count(), lifecycle.trend.length);
+    const funnel = await json<{ rows: { steps: { people: number }[] }[] }>(
+      '/api/v1/reports/funnel?name=purchase',
+    );
+    const started = funnel.rows[0]!.steps[0]!.people;
+    assert.ok(started > 0);
+    await openTable(page, /^Funnel purchase/);
+    const funnelTable = page.getByRole('region', { name: /People per step, conversion/ });
+    await funnelTable.locator('tbody tr').first().waitFor();
+    assert.equal(
+      (await funnelTable.locator('tbody tr').first().locator('td').nth(1).textContent()) ?? '',
+      started.toLocaleString('en-US'),
+    );
+    await page.getByLabel('Split by').selectOption('rfm.group');
+    await funnelTable.getByRole('columnheader', { name: 'rfm.group' }).waitFor();
+    const split = await json<{ rows: { segment: string | null }[] }>(
+      '/api/v1/reports/funnel?name=purchase&by=rfm.group',
+    );
+    assert.ok(split.rows.length > 1);
+    const group = split.rows.find((r) => r.segment !== null)!.segment!;
+    await funnelTable.getByRole('cell', { name: group, exact: true }).first().waitFor();
+    await page.screenshot({ path: join(SHOTS, 'behaviour-funnel.png'), fullPage: true });
+    await accessible(page, 'behaviour with a split funnel');
+
+    // Sparklines in the list: one per segment that has sizes at past refreshes.
+    await visit(page, '#/segments', 'Segments', 'segments');
+    const report = await json<{
+      segments: { name: string; size: number; trend: unknown[] }[];
+      overlap: { a: string; b: string; both: number }[];
+    }>('/api/v1/segments/report');
+    const withTrend = report.segments.filter((x) => x.trend.length > 0);
+    assert.ok(withTrend.length > 0);
+    assert.equal(await page.locator('[data-sparkline] svg').count(), withTrend.length);
+
+    // A segment's page: entries and exits, the overlap heat map, and an audience export.
+    await visit(page, '#/segments/champion', /Champion/i, 'segment-champion');
+    await page.locator('[data-overlap]').waitFor();
+    assert.equal(
+      Number(await page.locator('[data-overlap]').getAttribute('data-overlap')),
+      report.segments.length ** 2,
+    );
+    const pair = report.overlap.find((o) => o.a === 'champion' || o.b === 'champion')!;
+    const other = pair.a === 'champion' ? pair.b : pair.a;
+    await openTable(page, /^Overlap/);
+    const overlapTable = page.getByRole('region', { name: 'Members of champion also in each other segment' });
+    const otherRow = overlapTable
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: other, exact: true }) });
+    assert.match(
+      (await otherRow.textContent()) ?? '',
+      new RegExp(`^${other}${pair.both.toLocaleString('en-US')}`),
+    );
+    const champion = report.segments.find((x) => x.name === 'champion')!;
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    await page.getByText(`Exported ${champion.size.toLocaleString('en-US')} people to`).waitFor();
+    const exports = await json<{ exports: { segment: string; path: string; rows: number }[] }>(
+      '/api/v1/audiences',
+    );
+    const written = exports.exports.find((x) => x.segment === 'champion')!;
+    assert.equal(readFileSync(written.path, 'utf8').trim().split('\n').length, champion.size + 1);
+    await page
+      .getByRole('region', { name: /Audience files written/ })
+      .getByRole('cell', { name: 'csv', exact: true })
+      .waitFor();
+
+    // A play's deliveries over time, and a dead letter retried.
+    await visit(page, '#/plays/vip-hook', 'Lift: vip-hook', 'play-deliveries');
+    await page.getByRole('img', { name: 'Deliveries per day by status', exact: true }).waitFor();
+    const dead = await json<{ deliveries: { id: number }[] }>('/api/v1/deliveries?play=vip-hook&status=dead');
+    assert.ok(dead.deliveries.length > 0, 'the webhook nobody listens to leaves dead deliveries');
+    const first = dead.deliveries[0]!.id;
+    await page.getByRole('button', { name: `Retry delivery ${first}` }).click();
+    await page.getByText('Queued 1 again.').waitFor();
+    const after = await json<{ deliveries: { id: number; status: string }[] }>(
+      '/api/v1/deliveries?play=vip-hook&limit=1000',
+    );
+    assert.equal(after.deliveries.find((x) => x.id === first)!.status, 'pending');
+    await page.getByRole('button', { name: `Retry delivery ${first}` }).waitFor({ state: 'detached' });
+
+    // The builder nests conditions: buyers in 30 days who neither viewed a product then nor are champions.
+    await visit(page, '#/segments/new', 'Segment builder', 'segment-builder-nested');
+    await page.getByLabel('Name', { exact: true }).fill('nested-draft');
+    await page.getByRole('button', { name: 'Add a condition', exact: true }).click();
+    await page.locator('#cond-1-kind').selectOption('not'); // the second condition becomes a none-of group
+    await page.locator('#cond-1-0-0-value').fill('Product Viewed');
+    await page.getByRole('button', { name: 'Add a condition to group 2' }).click();
+    await page.locator('#cond-1-1-kind').selectOption('inSegment');
+    await page.locator('#cond-1-1-value').fill('champion');
+    const nestedYaml = await page.getByLabel(/YAML/).inputValue();
+    assert.deepEqual((parseYaml(nestedYaml) as { where: unknown }).where, {
+      and: [
+        { performed: { event: 'Order Completed', atLeast: 1, within: '30d' } },
+        {
+          not: {
+            or: [
+              { performed: { event: 'Product Viewed', atLeast: 1, within: '30d' } },
+              { inSegment: 'champion' },
+            ],
+          },
+        },
+      ],
+    });
+    const nested = (await (
+      await api('/api/v1/segments/drafts/estimate', shop.keys.read, {
+        method: 'POST',
+        body: JSON.stringify({ yaml: nestedYaml }),
+      })
+    ).json()) as { size: number };
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid="estimate"]')?.textContent === n,
+      nested.size.toLocaleString('en-US'),
+    );
+    // Edited as YAML, the nesting stays in the form: a third level shows as condition 2.2.1.
+    await page
+      .getByLabel(/YAML/)
+      .fill(
+        nestedYaml.replace(
+          '- inSegment: champion',
+          '- and:\n              - inSegment: champion\n              - inSegment: win-back',
+        ),
+      );
+    await page.locator('fieldset[data-condition="1-1-1"]').waitFor();
+    assert.equal(await page.locator('#cond-1-1-1-value').inputValue(), 'win-back');
+    assert.equal(await page.locator('form[aria-label="Segment form"] > fieldset').isDisabled(), false);
+    await page.screenshot({ path: join(SHOTS, 'segment-builder-nested.png'), fullPage: true });
+    await accessible(page, 'the builder with nested groups');
+
+    // The models: P(alive) and CLV spread over the scored customers.
+    await visit(page, '#/models', 'Models', 'models');
+    const dist = await json<{ people: number; pAlive: { people: number }[]; clv: { people: number }[] }>(
+      '/api/v1/models/predictions/distribution',
+    );
+    assert.ok(dist.people > 0);
+    assert.equal(
+      dist.pAlive.reduce((n, b) => n + b.people, 0),
+      dist.people,
+      'every scored customer is in one P(alive) bin',
+    );
+    await page.getByRole('img', { name: 'Customers by P(alive)', exact: true }).waitFor();
+    await page.getByRole('img', { name: 'Customers by lifetime value', exact: true }).waitFor();
+    await page.getByText(`${dist.people.toLocaleString('en-US')} customers scored`).waitFor();
+    await openTable(page, 'Customers by P(alive)');
+    const binRows = page.getByRole('region', { name: /^Customers by P\(alive\)/ }).locator('tbody tr');
+    assert.equal(await binRows.count(), 20);
+
+    // A person's timeline, a page at a time, with properties.
+    const [busy] = await shop.wh.query<{ person_id: string; n: bigint }>(
+      'SELECT person_id, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1',
+    );
+    const total = Number(busy!.n);
+    assert.ok(total > 25, 'the busiest person has more than a page of events');
+    await visit(page, `#/people/${encodeURIComponent(busy!.person_id)}`, busy!.person_id, 'person-timeline');
+    await page.getByText(`Events 1–25 of ${total.toLocaleString('en-US')}`).waitFor();
+    const timeline = await json<{ events: { messageId: string; properties: Record<string, unknown> }[] }>(
+      `/api/v1/persons/${encodeURIComponent(busy!.person_id)}/events?page=1&pageSize=25`,
+    );
+    await page.getByRole('button', { name: 'Older' }).click();
+    await page.getByText(`Events 26–${Math.min(50, total)} of`).waitFor();
+    // The second page's first event with properties shows them as `key: value` text.
+    const withProps = timeline.events.find((e) => Object.keys(e.properties).length > 0);
+    assert.ok(withProps, 'generated events carry properties');
+    const shown = Object.entries(withProps.properties)
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', ');
+    await page.getByRole('cell', { name: shown, exact: true }).first().waitFor();
+    await page.close();
+  });
+
   test('an admin creates and revokes a key, deletes a person and applies the segment review', async () => {
     const page = await newPage();
     await signIn(page, shop.keys.admin);
@@ -288,6 +514,12 @@ describe('the dashboard in a browser', { skip }, () => {
       (await api(`/api/v1/persons/${encodeURIComponent(victim!.person_id)}`, shop.keys.read)).status,
       404,
     );
+    // The deletion is listed among the privacy requests, pending until the erasure reaches the file.
+    await visit(page, '#/govern', 'Govern', 'govern-privacy');
+    const requests = page.getByRole('region', { name: 'Privacy requests, newest first' });
+    await requests.getByRole('cell', { name: 'delete', exact: true }).first().waitFor();
+    await requests.getByRole('cell', { name: 'pending', exact: true }).first().waitFor();
+    await page.getByText('No retention window is configured').waitFor();
     await page.close();
   });
 
@@ -332,6 +564,10 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.getByRole('cell', { name: CANARY.trait, exact: true }).waitFor();
     await page.getByRole('cell', { name: CANARY.company, exact: true }).waitFor();
     await page.getByRole('cell', { name: CANARY.event, exact: true }).first().waitFor();
+    await page
+      .getByRole('cell', { name: `note: ${CANARY.property}`, exact: true })
+      .first()
+      .waitFor();
     await page.screenshot({ path: join(SHOTS, 'xss-person.png') });
     await visit(page, '#/segments', 'Segments', 'xss-segments');
     await page.getByRole('link', { name: CANARY.label, exact: true }).waitFor();
@@ -342,7 +578,15 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.waitForFunction(() =>
       (document.querySelector('#seg-yaml') as HTMLTextAreaElement | null)?.value.includes('canary'),
     );
-    for (const hash of ['#/overview', '#/behaviour', '#/plays', '#/models', '#/govern']) {
+    for (const hash of [
+      '#/overview',
+      '#/behaviour',
+      '#/plays',
+      '#/plays/vip-hook',
+      '#/segments/canary',
+      '#/models',
+      '#/govern',
+    ]) {
       await page.goto(`${shop.server.url}/${hash}`);
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
     }

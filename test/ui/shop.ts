@@ -1,5 +1,8 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { runActivation } from '../../src/activate/activate-run.js';
+import { cachedPlaybook } from '../../src/activate/playbook-file.js';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
@@ -7,6 +10,7 @@ import { createApiKey } from '../../src/govern/api-keys.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { fitPurchaseModel } from '../../src/model/predict/model-fits.js';
+import { scorePredictions } from '../../src/model/predict/score.js';
 import { runCycle } from '../../src/pipeline/cycle.js';
 import { buildServer, type SegflowServer } from '../../src/server/app.js';
 import { playWithKnownLift } from '../helpers/play-with-lift.js';
@@ -14,7 +18,8 @@ import { playWithKnownLift } from '../helpers/play-with-lift.js';
 /**
  * A generated shop behind a real server, for the browser tests: simulated people and events up to now, a few of the
  * example segments, a playbook without destinations (decide() only) and a play that has run with a known lift
- * (test/helpers/play-with-lift.ts), one loop turn, a BG/NBD fit — and
+ * (test/helpers/play-with-lift.ts), a webhook play whose deliveries die (nothing listens), one loop turn, BG/NBD and
+ * Gamma-Gamma fits and everyone scored — and
  * XSS canaries planted in traits, an event name, a property and a segment label.
  */
 export const CANARY = {
@@ -28,9 +33,22 @@ export const CANARY = {
 };
 
 const EXAMPLES = new URL('../../examples/segments/', import.meta.url).pathname;
-const PLAYBOOK = `timezone: UTC
+/** A webhook that refuses every connection (nothing listens on its port): its deliveries die on the first try. */
+const playbookText = (deadPort: number) => `timezone: UTC
 consent: { default: allow }
+retry: { max_attempts: 1 }
+destinations:
+  nowhere:
+    type: webhook
+    url: http://127.0.0.1:${deadPort}/hook
+    secret: whsec_c2VnZmxvdyBleGFtcGxlIHNlY3JldCAzMiBieXRlcyE=
+    timeoutMs: 2000
 plays:
+  - name: vip-hook
+    segment: champion
+    offer: vip call
+    channel: webhook
+    destination: nowhere
   - name: champion-perks
     segment: champion
     offer: loyalty perks
@@ -56,6 +74,15 @@ plays:
     trigger: { on: enter }
 `;
 
+/** A port nothing listens on: one the system gave a server that has closed since. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 export interface Shop {
   server: SegflowServer & { url: string };
   wh: Warehouse;
@@ -80,7 +107,7 @@ export async function startShop(dir: string, options: { people: number; days: nu
     'name: nobody\nlabel: Nobody at all\nwhere:\n  performed: { event: Never Happens }\n',
   );
   const playbook = join(dir, 'playbook.yaml');
-  writeFileSync(playbook, PLAYBOOK);
+  writeFileSync(playbook, playbookText(await closedPort()));
 
   const events = join(dir, 'events.ndjson');
   const start = new Date(Date.now() - options.days * 86_400_000).toISOString();
@@ -123,12 +150,21 @@ export async function startShop(dir: string, options: { people: number; days: nu
   );
   // A play that has run: people exposed (treatment and holdout) and converting after, for the lift report.
   await playWithKnownLift(wh, 2000, 1);
+  // The playbook is seen once before the first refresh, so the refresh's entries trigger the webhook play (a play
+  // seen for the first time takes earlier entries as history).
+  await runActivation(wh, cachedPlaybook(playbook));
   await runCycle(wh, { segmentsDir, playbook });
-  await fitPurchaseModel(wh, {
-    model: 'bgnbd',
-    purchases: { events: ['Order Completed'], sameDayAsOne: true },
-    window: { end: new Date() },
-    timeUnit: 'weeks',
+  for (const model of ['bgnbd', 'gammagamma'] as const) {
+    await fitPurchaseModel(wh, {
+      model,
+      purchases: { events: ['Order Completed'], sameDayAsOne: true },
+      window: { end: new Date() },
+      timeUnit: 'weeks',
+    });
+  }
+  await scorePredictions(wh, {
+    horizon: { value: 12, unit: 'weeks' },
+    clv: { horizon: { value: 12, unit: 'months' }, discount: { rate: 0.01, per: 'months' } },
   });
   const keys = {
     write: (await createApiKey(wh, 'write')).key,

@@ -72,7 +72,7 @@ function Page(props: { session: Session }) {
     case 'segments':
       return <SegmentsPage route={route} admin={admin} />;
     case 'plays':
-      return <PlaysPage route={route} />;
+      return <PlaysPage route={route} admin={admin} />;
     case 'people':
       return <PeoplePage route={route} admin={admin} />;
     case 'models':

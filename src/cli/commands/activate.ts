@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runActivation } from '../../activate/activate-run.js';
+import { deliveryActivity } from '../../activate/delivery-activity.js';
 import { exportAudience, listAudienceExports } from '../../activate/destinations/audience-file.js';
 import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../activate/outbox.js';
 import { loadPlaybook } from '../../activate/playbook.js';
@@ -117,6 +118,21 @@ export function registerActivate(program: Command): void {
         );
       },
     );
+  deliveries
+    .command('daily')
+    .description('deliveries per day by status (one play or all), and how many are dead now')
+    .option('--play <name>')
+    .option('--days <n>', 'the last N days that have deliveries', '60')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { play?: string; days: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) =>
+          deliveryActivity(wh, { ...(flags.play ? { play: flags.play } : {}), days: Number(flags.days) }),
+        { readOnly: true },
+      );
+      emit(Boolean(flags.json), r, () => `${table(r.days)}\n${r.dead.toLocaleString('en-US')} dead now`);
+    });
   deliveries
     .command('retry')
     .description('put dead deliveries back in the queue (they go out on the next activate run)')

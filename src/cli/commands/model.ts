@@ -3,7 +3,9 @@ import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor, recordAudit } from '../../govern/audit.js';
 import { FEATURE_CATALOG } from '../../model/feature-catalog.js';
+import { lifecycleReport } from '../../model/lifecycle-trend.js';
 import { modelConfig } from '../../model/model-config.js';
+import { predictionDistributions } from '../../model/prediction-distributions.js';
 import { personFeatures } from '../../model/refresh-features.js';
 import { funnelReport, rfmReport } from '../../model/reports.js';
 import { parseAsOf, withWarehouse } from '../context.js';
@@ -12,7 +14,7 @@ import { asOfWarnings } from '../warnings.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** `segflow features PERSON`, `segflow features --list`, `segflow report rfm|funnel`. */
+/** `segflow features PERSON`, `segflow features --list`, `segflow report rfm|funnel|lifecycle|scores`. */
 export function registerModel(program: Command): void {
   program
     .command('features')
@@ -54,7 +56,9 @@ export function registerModel(program: Command): void {
       },
     );
 
-  const report = program.command('report').description('reports over the features: rfm, funnel');
+  const report = program
+    .command('report')
+    .description("reports over the features: rfm, funnel, lifecycle; the scores' spread");
   report
     .command('rfm')
     .description('the R×F grid with customers and revenue share, and the named groups')
@@ -133,6 +137,58 @@ export function registerModel(program: Command): void {
               )}`,
           )
           .join('\n\n'),
+      );
+    });
+  report
+    .command('lifecycle')
+    .description(
+      'people per lifecycle stage at each of the last refreshes; engagement, intent and adoption tiers now',
+    )
+    .option('--refreshes <n>', 'how many refreshes back', '12')
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { refreshes: string; json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(
+        cmd.optsWithGlobals(),
+        (wh) => lifecycleReport(wh, { refreshes: Number(flags.refreshes) }),
+        { readOnly: true },
+      );
+      emit(Boolean(flags.json), r, () =>
+        r.asOf === null
+          ? 'no feature refresh yet: run `segflow refresh`'
+          : [
+              table(
+                r.trend.map((t) => ({ 'as of': t.asOf.toISOString(), stage: t.stage, people: t.people })),
+              ),
+              '',
+              `tiers as of ${r.asOf.toISOString()}`,
+              table(r.tiers),
+            ].join('\n'),
+      );
+    });
+  report
+    .command('scores')
+    .description(
+      'how the latest P(alive) and CLV scores (`models score`) spread over the customers, in 20 bins',
+    )
+    .option('--json', 'print as one JSON document')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) => predictionDistributions(wh), {
+        readOnly: true,
+      });
+      const bins = (xs: { from: number; to: number; people: number }[], digits: number) =>
+        table(xs.map((b) => ({ from: b.from.toFixed(digits), to: b.to.toFixed(digits), people: b.people })));
+      emit(Boolean(flags.json), r, () =>
+        r.asOf === null
+          ? 'nobody is scored yet: run `segflow models score`'
+          : [
+              `${r.people.toLocaleString('en-US')} customers scored ${r.asOf.toISOString()}; mean P(alive) ${r.meanPAlive?.toFixed(3) ?? '-'}`,
+              '',
+              'P(alive)',
+              bins(r.pAlive, 2),
+              ...(r.clv.length
+                ? ['', `CLV over ${r.clvHorizon ?? '-'} (the last bin holds the top 1%)`, bins(r.clv, 0)]
+                : []),
+            ].join('\n'),
       );
     });
 }

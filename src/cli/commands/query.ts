@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { cliActor, recordAudit } from '../../govern/audit.js';
+import { personTimeline } from '../../instrument/person-timeline.js';
 import { squashPersonOverrides } from '../../instrument/persons-on-events.js';
 import { getPerson } from '../../instrument/profiles.js';
 import { summarize } from '../../instrument/summary.js';
@@ -91,6 +92,45 @@ export function registerQueries(program: Command): void {
         ].join('\n'),
       );
     });
+
+  persons
+    .command('events')
+    .description("a person's events with their properties, newest first, a page at a time")
+    .argument('<identifier>', 'a userId, anonymousId or person id')
+    .option('--page <n>', 'page number, from 0', '0')
+    .option('--page-size <n>', 'events per page', '50')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (identifier: string, flags: { page: string; pageSize: string; json?: boolean }, cmd: Command) => {
+        // Reading one person's data is audited (Govern), as `persons show` is.
+        const t = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+          const timeline = await personTimeline(wh, identifier, {
+            page: Number(flags.page),
+            pageSize: Number(flags.pageSize),
+          });
+          await recordAudit(wh, {
+            actor: cliActor(),
+            action: 'person.read',
+            target: identifier,
+            source: 'cli',
+          });
+          return timeline;
+        });
+        emit(Boolean(flags.json), t, () =>
+          [
+            `${t.personId}: events ${t.page * t.pageSize + 1}–${t.page * t.pageSize + t.events.length} of ${t.total}`,
+            table(
+              t.events.map((e) => ({
+                ts: e.ts.toISOString(),
+                type: e.type,
+                event: e.event ?? e.name ?? '',
+                properties: toJsonText(e.properties, false),
+              })),
+            ),
+          ].join('\n'),
+        );
+      },
+    );
 
   program
     .command('rejects')

@@ -1,4 +1,5 @@
 import * as Plot from '@observablehq/plot';
+import { useState } from 'preact/hooks';
 import { api, qs } from '../api';
 import { Chart } from '../components/chart';
 import { fmt, Loaded, useData } from '../components/data';
@@ -17,6 +18,184 @@ interface CellPeople {
   asOf: string | null;
   size: number;
   people: { personId: string; monetary: number | null; group: string | null }[];
+}
+
+interface Lifecycle {
+  asOf: string | null;
+  trend: { asOf: string; stage: string; people: number }[];
+  tiers: { feature: string; tier: string; people: number }[];
+}
+interface Funnel {
+  funnel: string;
+  funnels: string[];
+  asOf: string;
+  steps: string[];
+  within: string;
+  rows: {
+    segment: string | null;
+    steps: {
+      step: string;
+      people: number;
+      fromPrevious: number;
+      fromStart: number;
+      medianHoursFromPrevious: number | null;
+    }[];
+  }[];
+  warnings: string[];
+}
+
+/** Lifecycle stages across the last refreshes (is the base growing, churning?) and the tiers now. */
+function LifecycleSection() {
+  const state = useData(() => api.get<Lifecycle>('/api/v1/reports/lifecycle'), []);
+  return (
+    <section aria-labelledby="lifecycle-title">
+      <h2 id="lifecycle-title">Lifecycle stages</h2>
+      <Loaded state={state}>
+        {(l) => {
+          const points = l.trend.map((t) => ({ ...t, date: new Date(t.asOf) }));
+          return (
+            <>
+              <Chart
+                title="People per lifecycle stage across refreshes"
+                draw={(width) =>
+                  Plot.plot({
+                    width,
+                    height: 240,
+                    marginLeft: 70,
+                    y: { grid: true, label: 'people' },
+                    x: { label: null },
+                    color: { legend: true, scheme: 'tableau10' },
+                    marks: [
+                      Plot.lineY(points, { x: 'date', y: 'people', stroke: 'stage' }),
+                      Plot.dot(points, { x: 'date', y: 'people', fill: 'stage', r: 3 }),
+                      Plot.ruleY([0]),
+                    ],
+                  })
+                }
+                table={
+                  <DataTable
+                    caption="People per lifecycle stage at each refresh"
+                    rows={l.trend}
+                    empty="No refresh yet."
+                    columns={[
+                      { label: 'As of', value: (t) => fmt.date(t.asOf) },
+                      { label: 'Stage', value: (t) => t.stage },
+                      { label: 'People', value: (t) => fmt.n(t.people), numeric: true },
+                    ]}
+                  />
+                }
+              />
+              <DataTable
+                caption={`Engagement, intent and adoption tiers as of ${fmt.date(l.asOf)}`}
+                rows={l.tiers}
+                empty="No tiers yet: run a refresh."
+                columns={[
+                  { label: 'Feature', value: (t) => t.feature },
+                  { label: 'Tier', value: (t) => t.tier },
+                  { label: 'People', value: (t) => fmt.n(t.people), numeric: true },
+                ]}
+              />
+            </>
+          );
+        }}
+      </Loaded>
+    </section>
+  );
+}
+
+const SPLITS = ['', 'rfm.group', 'lifecycle.stage', 'engagement.tier', 'intent.tier'];
+
+/** A configured funnel: people per step, conversion and the median time between steps, optionally split. */
+function FunnelSection() {
+  const [name, setName] = useState('purchase');
+  const [by, setBy] = useState('');
+  const state = useData(
+    () => api.get<Funnel>(`/api/v1/reports/funnel${qs({ name, by: by || undefined })}`),
+    [name, by],
+  );
+  return (
+    <section aria-labelledby="funnel-title">
+      <h2 id="funnel-title">Funnels</h2>
+      <p class="inline">
+        <label for="funnel-name">Funnel</label>{' '}
+        <select
+          id="funnel-name"
+          value={name}
+          onChange={(e) => setName((e.target as HTMLSelectElement).value)}
+        >
+          {(state.data?.funnels ?? [name]).map((f) => (
+            <option value={f}>{f}</option>
+          ))}
+        </select>{' '}
+        <label for="funnel-by">Split by</label>{' '}
+        <select id="funnel-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value)}>
+          {SPLITS.map((f) => (
+            <option value={f}>{f || 'nothing (everyone)'}</option>
+          ))}
+        </select>
+      </p>
+      <Loaded state={state}>
+        {(fr) => {
+          const bars = fr.rows.flatMap((r) =>
+            r.steps.map((s, k) => ({
+              step: `${k + 1}. ${s.step}`,
+              people: s.people,
+              split: r.segment ?? 'everyone',
+            })),
+          );
+          const stepNames = fr.steps.map((s, k) => `${k + 1}. ${s}`);
+          return (
+            <>
+              {fr.warnings.map((w) => (
+                <p class="muted">{w}</p>
+              ))}
+              <Chart
+                title={`Funnel ${fr.funnel}: people per step (within ${fr.within})`}
+                draw={(width) =>
+                  Plot.plot({
+                    width,
+                    height: 60 + 28 * Math.max(1, bars.length),
+                    marginLeft: 220,
+                    x: { grid: true, label: 'people' },
+                    y: { label: null, domain: stepNames },
+                    fy: by ? { label: null } : undefined,
+                    color: { legend: Boolean(by), scheme: 'tableau10' },
+                    marks: [
+                      Plot.barX(bars, {
+                        y: 'step',
+                        x: 'people',
+                        fill: by ? 'split' : '#3b6ea8',
+                        ...(by ? { fy: 'split' } : {}),
+                      }),
+                      Plot.ruleX([0]),
+                    ],
+                  })
+                }
+                table={
+                  <DataTable
+                    caption="People per step, conversion and the median hours from the step before"
+                    rows={fr.rows.flatMap((r) => r.steps.map((s) => ({ split: r.segment, ...s })))}
+                    columns={[
+                      ...(by ? [{ label: by, value: (s: { split: string | null }) => s.split ?? '—' }] : []),
+                      { label: 'Step', value: (s) => s.step },
+                      { label: 'People', value: (s) => fmt.n(s.people), numeric: true },
+                      { label: 'From previous', value: (s) => fmt.pct(s.fromPrevious), numeric: true },
+                      { label: 'From start', value: (s) => fmt.pct(s.fromStart), numeric: true },
+                      {
+                        label: 'Median hours from previous',
+                        value: (s) => fmt.num(s.medianHoursFromPrevious, 1),
+                        numeric: true,
+                      },
+                    ]}
+                  />
+                }
+              />
+            </>
+          );
+        }}
+      </Loaded>
+    </section>
+  );
 }
 
 const cellHref = (r: number, f: number) => `${href('behaviour')}?r=${r}&f=${f}`;
@@ -136,6 +315,8 @@ export function BehaviourPage(props: { route: Route }) {
           </>
         )}
       </Loaded>
+      <LifecycleSection />
+      <FunnelSection />
     </>
   );
 }

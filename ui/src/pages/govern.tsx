@@ -135,6 +135,103 @@ function Audit() {
   );
 }
 
+interface PrivacyRequest {
+  id: number;
+  kind: 'delete' | 'tombstone';
+  tombstone: string;
+  persons: number;
+  requestedAt: string;
+  erasedAt: string | null;
+}
+interface Retention {
+  asOf: string;
+  rules: { key: string; keep: string; before: string; events: number }[];
+}
+
+/** Privacy requests (deletions and tombstones) and whether their erasure has reached storage. Admins only. */
+function PrivacyRequests() {
+  const state = useData(() => api.get<{ requests: PrivacyRequest[] }>('/api/v1/privacy/requests'), []);
+  return (
+    <section aria-labelledby="privacy-title">
+      <h2 id="privacy-title">Privacy requests</h2>
+      <p class="muted">
+        Delete or suppress a person from their page (People). An erasure reaches the database file when the
+        server next starts (or with `segflow privacy erase`).
+      </p>
+      <Loaded state={state}>
+        {(r) => (
+          <DataTable
+            caption="Privacy requests, newest first"
+            rows={r.requests}
+            empty="No privacy request yet."
+            columns={[
+              { label: 'Request', value: (q) => String(q.id), numeric: true },
+              { label: 'Kind', value: (q) => q.kind },
+              { label: 'People', value: (q) => fmt.n(q.persons), numeric: true },
+              { label: 'Requested', value: (q) => fmt.date(q.requestedAt) },
+              { label: 'Erased from storage', value: (q) => (q.erasedAt ? fmt.date(q.erasedAt) : 'pending') },
+              { label: 'Tombstone', value: (q) => `${q.tombstone.slice(0, 12)}…` },
+            ]}
+          />
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+/** The retention windows of segflow.config.yaml, what a purge would delete now, and (admins) the purge. */
+function RetentionSection(props: { admin: boolean }) {
+  const state = useData(() => api.get<Retention>('/api/v1/govern/retention'), []);
+  const [done, setDone] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const purge = async (events: number) => {
+    if (!window.confirm(`Delete ${events} events older than their retention window? This cannot be undone.`))
+      return;
+    setError(null);
+    try {
+      const out = await api.post<Retention>('/api/v1/govern/purge', { dryRun: false });
+      setDone(`Purged ${fmt.n(out.rules.reduce((n, r) => n + r.events, 0))} events.`);
+      state.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section aria-labelledby="retention-title">
+      <h2 id="retention-title">Retention</h2>
+      <span role="status">{done}</span>
+      <ErrorNote error={error} />
+      <Loaded state={state}>
+        {(r) => {
+          const due = r.rules.reduce((n, x) => n + x.events, 0);
+          return (
+            <>
+              <DataTable
+                caption={`Retention windows (retention: in segflow.config.yaml) and the events past them now`}
+                rows={r.rules}
+                empty="No retention window is configured: events are kept for ever. Add retention: to segflow.config.yaml."
+                columns={[
+                  { label: 'Events', value: (x) => x.key },
+                  { label: 'Keep', value: (x) => x.keep },
+                  { label: 'Older than', value: (x) => fmt.date(x.before) },
+                  { label: 'Past their window', value: (x) => fmt.n(x.events), numeric: true },
+                ]}
+              />
+              {props.admin && due > 0 ? (
+                <p>
+                  <button type="button" class="danger" onClick={() => purge(due)}>
+                    Purge {fmt.n(due)} events
+                  </button>
+                </p>
+              ) : null}
+            </>
+          );
+        }}
+      </Loaded>
+    </section>
+  );
+}
+
 function SegmentReview(props: { admin: boolean }) {
   const state = useData(() => api.get<{ segments: Review[] }>('/api/v1/govern/review'), []);
   const [done, setDone] = useState('');
@@ -195,10 +292,12 @@ export function GovernPage(props: { admin: boolean }) {
         <>
           <Keys />
           <Audit />
+          <PrivacyRequests />
         </>
       ) : (
-        <p class="muted">The audit log and API keys need an admin key.</p>
+        <p class="muted">The audit log, API keys and privacy requests need an admin key.</p>
       )}
+      <RetentionSection admin={props.admin} />
       <SegmentReview admin={props.admin} />
     </>
   );

@@ -30,6 +30,101 @@ async function lastFit(name: string): Promise<Fit | null> {
   }
 }
 
+interface Bin {
+  from: number;
+  to: number;
+  people: number;
+}
+interface Distributions {
+  asOf: string | null;
+  people: number;
+  pAlive: Bin[];
+  meanPAlive: number | null;
+  clv: Bin[];
+  clvHorizon: string | null;
+  totalClv: number | null;
+}
+
+function Histogram(props: { title: string; bins: Bin[]; label: string; format: (x: number) => string }) {
+  const rows = props.bins.map((b, k) => ({
+    ...b,
+    k,
+    range: `${props.format(b.from)}–${props.format(b.to)}`,
+  }));
+  return (
+    <Chart
+      title={props.title}
+      draw={(width) =>
+        Plot.plot({
+          width,
+          height: 220,
+          marginLeft: 60,
+          x: { label: props.label, tickFormat: (x: number) => props.format(x) },
+          y: { grid: true, label: 'people' },
+          marks: [
+            Plot.rectY(rows, { x1: 'from', x2: 'to', y: 'people', fill: '#3b6ea8', inset: 0.5 }),
+            Plot.ruleY([0]),
+          ],
+        })
+      }
+      table={
+        <DataTable
+          caption={`${props.title} (the last bin holds everything above it)`}
+          rows={rows}
+          columns={[
+            { label: props.label, value: (b) => b.range },
+            { label: 'People', value: (b) => fmt.n(b.people), numeric: true },
+          ]}
+        />
+      }
+    />
+  );
+}
+
+/** The latest scoring: how P(alive) and CLV spread over the customers. */
+function DistributionsSection() {
+  const state = useData(() => api.get<Distributions>('/api/v1/models/predictions/distribution'), []);
+  return (
+    <section aria-labelledby="dist-title">
+      <h2 id="dist-title">Scores: P(alive) and lifetime value</h2>
+      <Loaded state={state}>
+        {(d) =>
+          d.asOf === null ? (
+            <p class="muted">Nobody is scored yet: run `segflow models score` after fitting BG/NBD.</p>
+          ) : (
+            <>
+              <p>
+                {fmt.n(d.people)} customers scored {fmt.date(d.asOf)}: mean P(alive){' '}
+                {fmt.num(d.meanPAlive, 2)}
+                {d.totalClv !== null
+                  ? `, lifetime value over ${d.clvHorizon ?? '—'} ${fmt.money(d.totalClv)} in all`
+                  : ''}
+                .
+              </p>
+              <Histogram
+                title="Customers by P(alive)"
+                bins={d.pAlive}
+                label="P(alive)"
+                format={(x) => x.toFixed(2)}
+              />
+              {d.clv.length ? (
+                <Histogram
+                  title="Customers by lifetime value"
+                  bins={d.clv}
+                  label="CLV ($)"
+                  format={(x) => fmt.money(x)}
+                />
+              ) : (
+                <p class="muted">No lifetime value: score with a Gamma-Gamma fit to get CLV.</p>
+              )}
+            </>
+          )
+        }
+      </Loaded>
+    </section>
+  );
+}
+
 function Params(props: { fit: Fit }) {
   const rows = Object.entries(props.fit.params).filter(([, v]) => typeof v === 'number') as [
     string,
@@ -117,6 +212,7 @@ export function ModelsPage() {
               ) : (
                 <p class="muted">Not fitted yet: run `segflow models fit bgnbd`.</p>
               )}
+              <DistributionsSection />
               <h2>Order value: Gamma-Gamma</h2>
               {gammagamma ? <Params fit={gammagamma} /> : <p class="muted">Not fitted yet.</p>}
               <h2>Clusters</h2>

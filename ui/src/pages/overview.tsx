@@ -19,6 +19,57 @@ interface Overview {
   refreshes: { refreshId: number; asOf: string; segments: number; entered: number; exited: number }[];
 }
 
+interface CollectorHealth {
+  status: 'ok' | 'failing';
+  problem: string | null;
+  eventsPerSecond: { lastMinute: number; lastHour: number };
+  lastReceived: string | null;
+  queue: { requests: number; events: number; inFlightEvents: number; backlogEvents: number };
+  sinceStart: { accepted: number; deduplicated: number; rejected: number };
+}
+
+/** Is data arriving, and is the collector keeping up? Events per second, the write queue, the backlog, failures. */
+function CollectorHealthSection() {
+  const state = useData(() => api.get<CollectorHealth>('/api/v1/collector/health'), []);
+  return (
+    <section aria-labelledby="collector-title">
+      <h2 id="collector-title">Collector health</h2>
+      <Loaded state={state}>
+        {(h) => (
+          <>
+            <p class={h.status === 'ok' ? 'ok' : 'error'} data-testid="collector-status">
+              {h.status === 'ok' ? 'Collecting: no failed commit or load.' : `Failing: ${h.problem ?? ''}`}
+            </p>
+            <section class="stats" aria-label="Collector figures">
+              <Stat
+                label="Events per second"
+                value={fmt.num(h.eventsPerSecond.lastMinute, 1)}
+                note={`last minute; ${fmt.num(h.eventsPerSecond.lastHour, 2)}/s over the last hour`}
+              />
+              <Stat
+                label="Backlog"
+                value={fmt.n(h.queue.backlogEvents)}
+                note="acknowledged events not yet loaded"
+              />
+              <Stat
+                label="Write queue"
+                value={fmt.n(h.queue.events + h.queue.inFlightEvents)}
+                note={`${fmt.n(h.queue.requests)} requests waiting`}
+              />
+              <Stat
+                label="Since the server started"
+                value={fmt.n(h.sinceStart.accepted)}
+                note={`accepted; ${fmt.n(h.sinceStart.deduplicated)} duplicates, ${fmt.n(h.sinceStart.rejected)} rejected`}
+              />
+            </section>
+            <p class="muted">Last event received: {fmt.date(h.lastReceived)}</p>
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
 function Stat(props: { label: string; value: string; note?: string }) {
   return (
     <div class="stat">
@@ -98,6 +149,7 @@ export function OverviewPage() {
                 }
                 table={<p class="muted">The table view of “Events per day” lists revenue per day.</p>}
               />
+              <CollectorHealthSection />
               <h2>Rejected events</h2>
               <DataTable
                 caption="Why events were rejected (the first problem of each)"

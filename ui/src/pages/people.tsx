@@ -76,6 +76,67 @@ function Search(props: { initial: string }) {
   );
 }
 
+interface Timeline {
+  total: number;
+  page: number;
+  pageSize: number;
+  events: {
+    ts: string;
+    type: string;
+    event: string | null;
+    name: string | null;
+    messageId: string;
+    properties: Record<string, unknown>;
+  }[];
+}
+
+/** A property list as text: `key: value` pairs, values as JSON unless plain text. */
+const propertiesText = (p: Record<string, unknown>) =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}: ${asText(v)}`)
+    .join(', ');
+
+/** The person's events with their properties, newest first, a page at a time. */
+function TimelineSection(props: { id: string }) {
+  const [page, setPage] = useState(0);
+  const state = useData(
+    () => api.get<Timeline>(`/api/v1/persons/${enc(props.id)}/events${qs({ page, pageSize: 25 })}`),
+    [props.id, page],
+  );
+  const pages = state.data ? Math.max(1, Math.ceil(state.data.total / state.data.pageSize)) : 1;
+  return (
+    <section aria-labelledby="timeline-title">
+      <h2 id="timeline-title">Timeline</h2>
+      <nav class="pager" aria-label="Timeline pages">
+        <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
+          Newer
+        </button>{' '}
+        <span>
+          Page {page + 1} of {pages}
+        </span>{' '}
+        <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+          Older
+        </button>
+      </nav>
+      <Loaded state={state}>
+        {(t) => (
+          <DataTable
+            caption={`Events ${fmt.n(t.page * t.pageSize + 1)}–${fmt.n(t.page * t.pageSize + t.events.length)} of ${fmt.n(t.total)}, newest first`}
+            rows={t.events}
+            empty="No events."
+            columns={[
+              { label: 'Time', value: (e) => fmt.date(e.ts) },
+              { label: 'Type', value: (e) => e.type },
+              { label: 'Event', value: (e) => e.event ?? e.name ?? '—' },
+              { label: 'Properties', value: (e) => propertiesText(e.properties) || '—' },
+            ]}
+          />
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
 function Reasons(props: { id: string }) {
   const state = useData(() => api.get<Decision>(`/api/v1/decide/${enc(props.id)}`), [props.id]);
   return (
@@ -156,7 +217,7 @@ function AdminActions(props: { id: string }) {
 function Profile(props: { id: string; admin: boolean }) {
   const state = useData(
     async () => ({
-      person: await api.get<Person>(`/api/v1/persons/${enc(props.id)}?events=50`),
+      person: await api.get<Person>(`/api/v1/persons/${enc(props.id)}?events=0`),
       features: await api
         .get<Record<string, unknown>>(`/api/v1/persons/${enc(props.id)}/features`)
         .catch(() => ({}) as Record<string, unknown>),
@@ -215,16 +276,7 @@ function Profile(props: { id: string; admin: boolean }) {
               { label: 'Exited', value: (m) => (m.exitedAt ? fmt.date(m.exitedAt) : 'still a member') },
             ]}
           />
-          <h2>Timeline</h2>
-          <DataTable
-            caption="The latest 50 events"
-            rows={person.recentEvents}
-            columns={[
-              { label: 'Time', value: (e) => fmt.date(e.ts) },
-              { label: 'Type', value: (e) => e.type },
-              { label: 'Event', value: (e) => e.event ?? e.name ?? '—' },
-            ]}
-          />
+          <TimelineSection id={person.personId} />
           <h2>Features</h2>
           <DataTable
             caption="Behavioral features at the last refresh"

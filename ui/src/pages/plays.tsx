@@ -1,7 +1,8 @@
 import * as Plot from '@observablehq/plot';
-import { api, enc } from '../api';
+import { useState } from 'preact/hooks';
+import { api, enc, qs } from '../api';
 import { Chart } from '../components/chart';
-import { fmt, Loaded, useData } from '../components/data';
+import { ErrorNote, fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
 import { href, type Route } from '../router';
 
@@ -48,6 +49,145 @@ interface Report {
   mde: { absolute: number; relative: number | null; people: number } | null;
 }
 
+interface DeliveryDays {
+  days: { day: string; status: string; deliveries: number }[];
+  dead: number;
+}
+interface Delivery {
+  id: number;
+  person_id: string;
+  status: string;
+  destination: string | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+}
+
+const STATUS_COLOURS: [string, string][] = [
+  ['sent', '#2f7d4f'],
+  ['pending', '#3b6ea8'],
+  ['deferred', '#8fb3d9'],
+  ['withheld', '#9a9a9a'],
+  ['blocked', '#e39c3b'],
+  ['skipped', '#c9c9c9'],
+  ['dead', '#a4161a'],
+];
+
+/** A play's deliveries by status per day, and its dead letters with a retry (admins). */
+function DeliveriesSection(props: { play: string; admin: boolean }) {
+  const state = useData(
+    async () => ({
+      daily: await api.get<DeliveryDays>(`/api/v1/deliveries/daily${qs({ play: props.play })}`),
+      dead: await api.get<{ deliveries: Delivery[] }>(
+        `/api/v1/deliveries${qs({ play: props.play, status: 'dead', limit: 50 })}`,
+      ),
+    }),
+    [props.play],
+  );
+  const [done, setDone] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const retry = async (body: { id: number } | { allDead: true }, what: string) => {
+    if (!window.confirm(`Queue ${what} again?`)) return;
+    setError(null);
+    try {
+      const out = await api.post<{ requeued: number }>('/api/v1/deliveries/retry', body);
+      setDone(`Queued ${fmt.n(out.requeued)} again.`);
+      state.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section aria-labelledby="deliveries-title">
+      <h2 id="deliveries-title">Deliveries</h2>
+      <span role="status">{done}</span>
+      <ErrorNote error={error} />
+      <Loaded state={state}>
+        {({ daily, dead }) => {
+          const points = daily.days.map((d) => ({ ...d, date: new Date(d.day) }));
+          return (
+            <>
+              <Chart
+                title="Deliveries per day by status"
+                draw={(width) =>
+                  Plot.plot({
+                    width,
+                    height: 220,
+                    marginLeft: 60,
+                    y: { grid: true, label: 'deliveries' },
+                    x: { label: null },
+                    color: {
+                      legend: true,
+                      domain: STATUS_COLOURS.map(([s]) => s),
+                      range: STATUS_COLOURS.map(([, c]) => c),
+                    },
+                    marks: [
+                      Plot.rectY(points, { x: 'date', y: 'deliveries', fill: 'status', interval: 'day' }),
+                      Plot.ruleY([0]),
+                    ],
+                  })
+                }
+                table={
+                  <DataTable
+                    caption="Deliveries per day and status"
+                    rows={daily.days}
+                    empty="This play has no delivery yet."
+                    columns={[
+                      { label: 'Day', value: (d) => d.day },
+                      { label: 'Status', value: (d) => d.status },
+                      { label: 'Deliveries', value: (d) => fmt.n(d.deliveries), numeric: true },
+                    ]}
+                  />
+                }
+              />
+              <h3>Dead letters</h3>
+              {props.admin && dead.deliveries.length > 0 ? (
+                <p>
+                  <button
+                    type="button"
+                    onClick={() => retry({ allDead: true }, `all ${daily.dead} dead deliveries`)}
+                  >
+                    Retry all dead
+                  </button>
+                </p>
+              ) : null}
+              <DataTable
+                caption={`Deliveries that gave up (${fmt.n(daily.dead)} in all, the latest 50)`}
+                rows={dead.deliveries}
+                empty="No dead delivery."
+                columns={[
+                  { label: 'Id', value: (d) => String(d.id), numeric: true },
+                  { label: 'Person', value: (d) => <a href={href('people', d.person_id)}>{d.person_id}</a> },
+                  { label: 'Destination', value: (d) => d.destination ?? '—' },
+                  { label: 'Attempts', value: (d) => String(d.attempts), numeric: true },
+                  { label: 'Last error', value: (d) => d.last_error ?? '—' },
+                  { label: 'Created', value: (d) => fmt.date(d.created_at) },
+                  ...(props.admin
+                    ? [
+                        {
+                          label: 'Retry',
+                          value: (d: Delivery) => (
+                            <button
+                              type="button"
+                              onClick={() => retry({ id: d.id }, `delivery ${d.id}`)}
+                              aria-label={`Retry delivery ${d.id}`}
+                            >
+                              Retry
+                            </button>
+                          ),
+                        },
+                      ]
+                    : []),
+                ]}
+              />
+            </>
+          );
+        }}
+      </Loaded>
+    </section>
+  );
+}
+
 function Matrix() {
   const state = useData(() => api.get<{ file: string; plays: PlayRow[] }>('/api/v1/playbook'), []);
   return (
@@ -76,7 +216,7 @@ function Matrix() {
   );
 }
 
-function LiftReport(props: { play: string }) {
+function LiftReport(props: { play: string; admin: boolean }) {
   const state = useData(() => api.get<Report>(`/api/v1/measure/${enc(props.play)}`), [props.play]);
   return (
     <>
@@ -166,11 +306,12 @@ function LiftReport(props: { play: string }) {
           );
         }}
       </Loaded>
+      <DeliveriesSection play={props.play} admin={props.admin} />
     </>
   );
 }
 
-export function PlaysPage(props: { route: Route }) {
+export function PlaysPage(props: { route: Route; admin: boolean }) {
   const play = props.route.parts[0];
-  return play ? <LiftReport play={play} /> : <Matrix />;
+  return play ? <LiftReport play={play} admin={props.admin} /> : <Matrix />;
 }

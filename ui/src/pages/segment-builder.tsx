@@ -6,9 +6,9 @@ import { href } from '../router';
 
 /**
  * The segment builder: a form over the segment's fields and its conditions (every kind of docs/segments.md, each as
- * its kind and its fields), the YAML it makes beside it (editable too: either side updates the other), checked by the
- * server with the schema `segflow segments check` uses, sized with a sample of members as you edit, and saved as a
- * YAML file in the segments folder.
+ * its kind and its fields, nested in all-of / any-of / none-of groups to any depth), the YAML it makes beside it
+ * (editable too: either side updates the other), checked by the server with the schema `segflow segments check`
+ * uses, sized with a sample of members as you edit, and saved as a YAML file in the segments folder.
  */
 const TEMPLATES: Record<string, unknown> = {
   performed: { event: 'Order Completed', atLeast: 1, within: '30d' },
@@ -28,16 +28,22 @@ const TEMPLATES: Record<string, unknown> = {
   account: { any: { performed: { event: 'Order Completed', within: '30d' } } },
 };
 const KINDS = Object.keys(TEMPLATES);
+/** Groups nest conditions: all of them, any of them, or none of them (`not`). */
+const GROUPS = { and: 'all of (group)', or: 'any of (group)', not: 'none of (group)' } as const;
+type GroupKind = keyof typeof GROUPS;
+const isGroup = (kind: string): kind is GroupKind => kind in GROUPS;
 
 interface Field {
   key: string;
   value: string;
 }
 interface ConditionRow {
+  /** A condition kind, or a group (and, or, not) of the conditions in `children`. */
   kind: string;
   /** For kinds whose body is one value (inSegment: name). */
   scalar: string | null;
   fields: Field[];
+  children: ConditionRow[];
 }
 interface Draft {
   name: string;
@@ -61,24 +67,65 @@ const textOf = (v: unknown) => (typeof v === 'string' ? v : stringify(v, { flow:
 
 function rowOf(kind: string, body: unknown): ConditionRow {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { kind, scalar: textOf(body), fields: [] };
+    return { kind, scalar: textOf(body), fields: [], children: [] };
   }
   return {
     kind,
     scalar: null,
     fields: Object.entries(body).map(([key, v]) => ({ key, value: textOf(v) })),
+    children: [],
   };
+}
+const groupOf = (kind: GroupKind, children: ConditionRow[]): ConditionRow => ({
+  kind,
+  scalar: null,
+  fields: [],
+  children,
+});
+const newCondition = () => rowOf('performed', TEMPLATES.performed);
+
+/** A form row as a condition of docs/segments.md; `feature` and `trait` keep their test beside the kind key. */
+function conditionOf(c: ConditionRow): unknown {
+  if (c.kind === 'and' || c.kind === 'or') return { [c.kind]: c.children.map(conditionOf) };
+  if (c.kind === 'not') {
+    const inner = c.children.map(conditionOf);
+    return { not: inner.length === 1 ? inner[0] : { or: inner } };
+  }
+  if (c.scalar !== null) return { [c.kind]: fieldValue(c.scalar) };
+  const body = Object.fromEntries(
+    c.fields.filter((f) => f.key.trim()).map((f) => [f.key.trim(), fieldValue(f.value)]),
+  );
+  return c.kind === 'feature' || c.kind === 'trait' ? body : { [c.kind]: body };
+}
+
+/** A condition as a form row (groups with their rows), or null when it is not a condition the form knows. */
+function rowFromCondition(c: unknown): ConditionRow | null {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return null;
+  const o = c as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && (Array.isArray(o.and) || Array.isArray(o.or))) {
+    const kind = Array.isArray(o.and) ? 'and' : 'or';
+    const children = (o[kind] as unknown[]).map(rowFromCondition);
+    return children.every((x) => x !== null) ? groupOf(kind, children as ConditionRow[]) : null;
+  }
+  if (keys.length === 1 && 'not' in o) {
+    const inner = o.not as Record<string, unknown> | null;
+    const list =
+      inner && typeof inner === 'object' && Object.keys(inner).length === 1 && Array.isArray(inner.or)
+        ? (inner.or as unknown[])
+        : [inner];
+    const children = list.map(rowFromCondition);
+    return children.every((x) => x !== null) ? groupOf('not', children as ConditionRow[]) : null;
+  }
+  if ('feature' in o) return rowOf('feature', o);
+  if ('trait' in o) return rowOf('trait', o);
+  const kind = keys[0];
+  if (keys.length !== 1 || !kind || !KINDS.includes(kind)) return null;
+  return rowOf(kind, o[kind]);
 }
 
 function definitionOf(d: Draft): Record<string, unknown> {
-  const conditions = d.conditions.map((c) => ({
-    [c.kind]:
-      c.scalar !== null
-        ? fieldValue(c.scalar)
-        : Object.fromEntries(
-            c.fields.filter((f) => f.key.trim()).map((f) => [f.key.trim(), fieldValue(f.value)]),
-          ),
-  }));
+  const conditions = d.conditions.map(conditionOf);
   const def: Record<string, unknown> = { name: d.name };
   if (d.label) def.label = d.label;
   if (d.description) def.description = d.description;
@@ -92,7 +139,7 @@ function definitionOf(d: Draft): Record<string, unknown> {
   return def;
 }
 
-/** The form's view of a definition, or null when its shape is beyond the form (nested and/or/not). */
+/** The form's view of a definition, or null when its shape is beyond the form. */
 function draftOf(def: unknown): Draft | null {
   if (typeof def !== 'object' || def === null) return null;
   const o = def as Record<string, unknown>;
@@ -105,19 +152,8 @@ function draftOf(def: unknown): Draft | null {
     match = 'or';
     list = where.or;
   } else list = [where];
-  const conditions: ConditionRow[] = [];
-  for (const c of list) {
-    if (typeof c !== 'object' || c === null) return null;
-    const keys = Object.keys(c);
-    const kind = 'feature' in c ? 'feature' : 'trait' in c ? 'trait' : keys[0];
-    if (!kind || ['and', 'or', 'not'].includes(kind)) return null;
-    if (kind === 'feature' || kind === 'trait') {
-      conditions.push(rowOf(kind, c));
-      continue;
-    }
-    if (keys.length !== 1) return null;
-    conditions.push(rowOf(kind, (c as Record<string, unknown>)[kind]));
-  }
+  const conditions = list.map(rowFromCondition);
+  if (conditions.some((c) => c === null)) return null;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
     name: str(o.name),
@@ -126,24 +162,144 @@ function draftOf(def: unknown): Draft | null {
     owner: str(o.owner),
     tags: Array.isArray(o.tags) ? o.tags.join(', ') : '',
     match,
-    conditions,
+    conditions: conditions as ConditionRow[],
   };
 }
 
-// feature and trait conditions keep their test beside the kind key: `{ feature: rfm.r, gte: 4 }`.
-function flatKinds(def: Record<string, unknown>): Record<string, unknown> {
-  const fix = (c: Record<string, unknown>) => {
-    for (const k of ['feature', 'trait']) {
-      const body = c[k];
-      if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-    }
-    return c;
-  };
-  const where = def.where as Record<string, unknown>;
-  if (Array.isArray(where.and)) where.and = where.and.map(fix);
-  else if (Array.isArray(where.or)) where.or = where.or.map(fix);
-  else def.where = fix(where);
-  return def;
+/**
+ * One condition of the form: its kind and fields, or a group's conditions (each one of these again). `path` names
+ * it (`1`, `1-2` for the second condition of the first one's group) in ids and labels.
+ */
+function ConditionEditor(props: {
+  row: ConditionRow;
+  path: string;
+  onChange: (row: ConditionRow) => void;
+  onRemove: (() => void) | null;
+}) {
+  const c = props.row;
+  const id = `cond-${props.path}`;
+  const set = props.onChange;
+  return (
+    <fieldset class={isGroup(c.kind) ? 'condition group' : 'condition'} data-condition={props.path}>
+      <legend>
+        Condition{' '}
+        {props.path
+          .split('-')
+          .map((n) => Number(n) + 1)
+          .join('.')}
+      </legend>
+      <p class="field">
+        <label for={`${id}-kind`}>Kind</label>
+        <select
+          id={`${id}-kind`}
+          value={c.kind}
+          onChange={(e) => {
+            const kind = (e.target as HTMLSelectElement).value;
+            set(
+              isGroup(kind)
+                ? groupOf(kind, isGroup(c.kind) ? c.children : [c])
+                : rowOf(kind, TEMPLATES[kind]),
+            );
+          }}
+        >
+          {KINDS.map((k) => (
+            <option value={k}>{k}</option>
+          ))}
+          {Object.entries(GROUPS).map(([k, label]) => (
+            <option value={k}>{label}</option>
+          ))}
+        </select>
+      </p>
+      {isGroup(c.kind) ? (
+        <>
+          {c.children.map((child, j) => (
+            <ConditionEditor
+              row={child}
+              path={`${props.path}-${j}`}
+              onChange={(row) => set({ ...c, children: c.children.map((x, k) => (k === j ? row : x)) })}
+              onRemove={
+                c.children.length > 1
+                  ? () => set({ ...c, children: c.children.filter((_, k) => k !== j) })
+                  : null
+              }
+            />
+          ))}
+          <p>
+            <button type="button" onClick={() => set({ ...c, children: [...c.children, newCondition()] })}>
+              Add a condition to group{' '}
+              {props.path
+                .split('-')
+                .map((n) => Number(n) + 1)
+                .join('.')}
+            </button>
+          </p>
+        </>
+      ) : c.scalar !== null ? (
+        <p class="field">
+          <label for={`${id}-value`}>Value</label>
+          <input
+            id={`${id}-value`}
+            value={c.scalar}
+            onInput={(e) => set({ ...c, scalar: (e.target as HTMLInputElement).value })}
+          />
+        </p>
+      ) : (
+        c.fields.map((f, j) => (
+          <p class="field pair">
+            <label for={`${id}-${j}-key`} class="visually-hidden">
+              Field {j + 1} name
+            </label>
+            <input
+              id={`${id}-${j}-key`}
+              class="key"
+              value={f.key}
+              onInput={(e) =>
+                set({
+                  ...c,
+                  fields: c.fields.map((g, k) =>
+                    k === j ? { ...g, key: (e.target as HTMLInputElement).value } : g,
+                  ),
+                })
+              }
+            />
+            <label for={`${id}-${j}-value`}>{f.key || `field ${j + 1}`}</label>
+            <input
+              id={`${id}-${j}-value`}
+              data-field={f.key}
+              data-condition-field={`${props.path}:${f.key}`}
+              value={f.value}
+              onInput={(e) =>
+                set({
+                  ...c,
+                  fields: c.fields.map((g, k) =>
+                    k === j ? { ...g, value: (e.target as HTMLInputElement).value } : g,
+                  ),
+                })
+              }
+            />
+            <button
+              type="button"
+              class="link"
+              aria-label={`Remove field ${f.key}`}
+              onClick={() => set({ ...c, fields: c.fields.filter((_, k) => k !== j) })}
+            >
+              ×
+            </button>
+          </p>
+        ))
+      )}
+      <p>
+        {!isGroup(c.kind) && c.scalar === null ? (
+          <button type="button" onClick={() => set({ ...c, fields: [...c.fields, { key: '', value: '' }] })}>
+            Add a field
+          </button>
+        ) : null}{' '}
+        <button type="button" onClick={() => props.onRemove?.()} disabled={props.onRemove === null}>
+          Remove condition
+        </button>
+      </p>
+    </fieldset>
+  );
 }
 
 const EMPTY: Draft = {
@@ -153,7 +309,7 @@ const EMPTY: Draft = {
   owner: '',
   tags: '',
   match: 'and',
-  conditions: [rowOf('performed', TEMPLATES.performed)],
+  conditions: [newCondition()],
 };
 
 interface Problem {
@@ -170,7 +326,7 @@ interface Estimate {
 
 export function SegmentBuilder(props: { admin: boolean; from: string | null }) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
-  const [yaml, setYaml] = useState(() => stringify(flatKinds(definitionOf(EMPTY))));
+  const [yaml, setYaml] = useState(() => stringify(definitionOf(EMPTY)));
   const [formOk, setFormOk] = useState(true);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [estimate, setEstimate] = useState<Estimate | null>(null);
@@ -193,7 +349,7 @@ export function SegmentBuilder(props: { admin: boolean; from: string | null }) {
   const editForm = (next: Draft) => {
     setDraft(next);
     setFormOk(true);
-    setYaml(stringify(flatKinds(definitionOf(next))));
+    setYaml(stringify(definitionOf(next)));
   };
   const editYaml = (text: string) => {
     setYaml(text);
@@ -292,104 +448,23 @@ export function SegmentBuilder(props: { admin: boolean; from: string | null }) {
               </select>
             </p>
             {draft.conditions.map((c, i) => (
-              <fieldset class="condition" data-condition={i}>
-                <legend>Condition {i + 1}</legend>
-                <p class="field">
-                  <label for={`cond-${i}-kind`}>Kind</label>
-                  <select
-                    id={`cond-${i}-kind`}
-                    value={c.kind}
-                    onChange={(e) => {
-                      const kind = (e.target as HTMLSelectElement).value;
-                      const t = TEMPLATES[kind];
-                      setCond(i, rowOf(kind, t));
-                    }}
-                  >
-                    {KINDS.map((k) => (
-                      <option value={k}>{k}</option>
-                    ))}
-                  </select>
-                </p>
-                {c.scalar !== null ? (
-                  <p class="field">
-                    <label for={`cond-${i}-value`}>Value</label>
-                    <input
-                      id={`cond-${i}-value`}
-                      value={c.scalar}
-                      onInput={(e) => setCond(i, { ...c, scalar: (e.target as HTMLInputElement).value })}
-                    />
-                  </p>
-                ) : (
-                  c.fields.map((f, j) => (
-                    <p class="field pair">
-                      <label for={`cond-${i}-${j}-key`} class="visually-hidden">
-                        Field {j + 1} name
-                      </label>
-                      <input
-                        id={`cond-${i}-${j}-key`}
-                        class="key"
-                        value={f.key}
-                        onInput={(e) =>
-                          setCond(i, {
-                            ...c,
-                            fields: c.fields.map((g, k) =>
-                              k === j ? { ...g, key: (e.target as HTMLInputElement).value } : g,
-                            ),
-                          })
-                        }
-                      />
-                      <label for={`cond-${i}-${j}-value`}>{f.key || `field ${j + 1}`}</label>
-                      <input
-                        id={`cond-${i}-${j}-value`}
-                        data-field={f.key}
-                        value={f.value}
-                        onInput={(e) =>
-                          setCond(i, {
-                            ...c,
-                            fields: c.fields.map((g, k) =>
-                              k === j ? { ...g, value: (e.target as HTMLInputElement).value } : g,
-                            ),
-                          })
-                        }
-                      />
-                      <button
-                        type="button"
-                        class="link"
-                        aria-label={`Remove field ${f.key}`}
-                        onClick={() => setCond(i, { ...c, fields: c.fields.filter((_, k) => k !== j) })}
-                      >
-                        ×
-                      </button>
-                    </p>
-                  ))
-                )}
-                <p>
-                  {c.scalar === null ? (
-                    <button
-                      type="button"
-                      onClick={() => setCond(i, { ...c, fields: [...c.fields, { key: '', value: '' }] })}
-                    >
-                      Add a field
-                    </button>
-                  ) : null}{' '}
-                  <button
-                    type="button"
-                    onClick={() =>
-                      editForm({ ...draft, conditions: draft.conditions.filter((_, j) => j !== i) })
-                    }
-                    disabled={draft.conditions.length === 1}
-                  >
-                    Remove condition
-                  </button>
-                </p>
-              </fieldset>
+              <ConditionEditor
+                row={c}
+                path={String(i)}
+                onChange={(row) => setCond(i, row)}
+                onRemove={
+                  draft.conditions.length > 1
+                    ? () => editForm({ ...draft, conditions: draft.conditions.filter((_, j) => j !== i) })
+                    : null
+                }
+              />
             ))}
             <button
               type="button"
               onClick={() =>
                 editForm({
                   ...draft,
-                  conditions: [...draft.conditions, rowOf('performed', TEMPLATES.performed)],
+                  conditions: [...draft.conditions, newCondition()],
                 })
               }
             >

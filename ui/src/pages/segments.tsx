@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { api, enc } from '../api';
 import { Chart } from '../components/chart';
 import { ErrorNote, fmt, Loaded, useData } from '../components/data';
+import { Sparkline } from '../components/sparkline';
 import { DataTable } from '../components/table';
 import { href, type Route } from '../router';
 import { SegmentBuilder } from './segment-builder';
@@ -23,7 +24,8 @@ interface Listing {
 }
 interface Report {
   warnings: { segment: string; kind: string; message: string }[];
-  segments: { name: string; trend: { asOf: string; size: number }[] }[];
+  segments: { name: string; size: number; trend: { asOf: string; size: number }[] }[];
+  overlap: { a: string; b: string; both: number; jaccard: number }[];
 }
 
 function change(s: Listing): string {
@@ -81,6 +83,11 @@ function SegmentList(props: { admin: boolean }) {
       <Loaded state={state}>
         {({ list, report }) => {
           const warningsOf = (name: string) => report.warnings.filter((w) => w.segment === name);
+          const trendOf = (name: string) =>
+            (report.segments.find((r) => r.name === name)?.trend ?? []).map((t) => ({
+              date: new Date(t.asOf),
+              value: t.size,
+            }));
           return (
             <DataTable
               caption="Active segments, as of the last refresh"
@@ -97,6 +104,18 @@ function SegmentList(props: { admin: boolean }) {
                 { label: 'Size', value: (s) => fmt.n(s.size), numeric: true },
                 { label: 'Change', value: change, numeric: true },
                 {
+                  label: 'Trend',
+                  value: (s) => {
+                    const points = trendOf(s.name);
+                    return (
+                      <Sparkline
+                        points={points}
+                        label={`size of ${s.name} over ${points.length} refreshes: ${points.map((p) => fmt.n(p.value)).join(' → ')}`}
+                      />
+                    );
+                  },
+                },
+                {
                   label: 'Warnings',
                   value: (s) =>
                     warningsOf(s.name)
@@ -109,6 +128,134 @@ function SegmentList(props: { admin: boolean }) {
         }}
       </Loaded>
     </>
+  );
+}
+
+interface AudienceExport {
+  id: number;
+  segment: string;
+  format: 'csv' | 'parquet';
+  mode: 'full' | 'delta';
+  path: string;
+  rows: number;
+  asOf: string;
+}
+
+/** Write the segment's audience file (CSV or Parquet) on the server, for an ad platform or a CRM upload. */
+function AudienceExportSection(props: { name: string; admin: boolean }) {
+  const state = useData(() => api.get<{ exports: AudienceExport[] }>('/api/v1/audiences'), [props.name]);
+  const [done, setDone] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const run = async (format: 'csv' | 'parquet') => {
+    setError(null);
+    setDone('');
+    try {
+      const out = await api.post<AudienceExport>(`/api/v1/audiences/${enc(props.name)}/export`, { format });
+      setDone(`Exported ${fmt.n(out.rows)} people to ${out.path}`);
+      state.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section aria-labelledby="export-title">
+      <h2 id="export-title">Audience export</h2>
+      {props.admin ? (
+        <p class="actions">
+          <button type="button" onClick={() => run('csv')}>
+            Export CSV
+          </button>{' '}
+          <button type="button" onClick={() => run('parquet')}>
+            Export Parquet
+          </button>{' '}
+          <span role="status">{done}</span>
+        </p>
+      ) : (
+        <p class="muted">Exporting needs an admin key.</p>
+      )}
+      <ErrorNote error={error} />
+      <Loaded state={state}>
+        {(r) => (
+          <DataTable
+            caption="Audience files written for this segment, newest first"
+            rows={r.exports.filter((x) => x.segment === props.name)}
+            empty="No audience file yet."
+            columns={[
+              { label: 'When', value: (x) => fmt.date(x.asOf) },
+              { label: 'Format', value: (x) => x.format },
+              { label: 'Mode', value: (x) => x.mode },
+              { label: 'People', value: (x) => fmt.n(x.rows), numeric: true },
+              { label: 'File', value: (x) => x.path },
+            ]}
+          />
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+/**
+ * How much of each segment (row) is also in each other segment (column): both / the row's size. Asymmetric on
+ * purpose: a small segment inside a big one shows 100% on its row and a small share on the big one's.
+ */
+function OverlapHeatMap(props: { name: string; report: Report }) {
+  const sizes = new Map(props.report.segments.map((s) => [s.name, s.size]));
+  const names = props.report.segments.map((s) => s.name);
+  const both = new Map<string, number>();
+  for (const o of props.report.overlap) {
+    both.set(`${o.a}\u0000${o.b}`, o.both);
+    both.set(`${o.b}\u0000${o.a}`, o.both);
+  }
+  const cells = names.flatMap((row) =>
+    names.map((col) => {
+      const n = row === col ? (sizes.get(row) ?? 0) : (both.get(`${row}\u0000${col}`) ?? 0);
+      const size = sizes.get(row) ?? 0;
+      return { row, col, both: n, share: size ? n / size : 0 };
+    }),
+  );
+  const mine = cells.filter((c) => c.row === props.name && c.col !== props.name);
+  return (
+    <Chart
+      title="Overlap: share of each segment (row) also in another (column)"
+      draw={(width) =>
+        Plot.plot({
+          width: Math.min(width, 120 + 90 * names.length),
+          height: 80 + 36 * names.length,
+          marginLeft: 170,
+          marginBottom: 90,
+          padding: 0.03,
+          x: { label: null, domain: names, tickRotate: -35 },
+          y: { label: null, domain: names },
+          color: { scheme: 'blues', domain: [0, 1], legend: true, label: 'share of the row', percent: true },
+          marks: [
+            Plot.cell(cells, { x: 'col', y: 'row', fill: 'share', inset: 0.5 }),
+            Plot.text(cells, {
+              x: 'col',
+              y: 'row',
+              text: (c: { share: number }) => fmt.pct(c.share, 0),
+              fill: 'black',
+              stroke: 'white',
+              strokeWidth: 3,
+              paintOrder: 'stroke',
+            }),
+            Plot.frame({ anchor: 'left', stroke: 'none' }),
+          ],
+        })
+      }
+      onCreated={(svg) => svg.setAttribute('data-overlap', String(cells.length))}
+      table={
+        <DataTable
+          caption={`Members of ${props.name} also in each other segment`}
+          rows={mine}
+          empty="No other active segment."
+          columns={[
+            { label: 'Other segment', value: (c) => <a href={href('segments', c.col)}>{c.col}</a> },
+            { label: 'People in both', value: (c) => fmt.n(c.both), numeric: true },
+            { label: `Share of ${props.name}`, value: (c) => fmt.pct(c.share), numeric: true },
+          ]}
+        />
+      }
+    />
   );
 }
 
@@ -126,12 +273,13 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
       list: await api.get<{ segments: Listing[] }>('/api/v1/segments'),
       history: await api.get<History>(`/api/v1/segments/${enc(props.name)}/history`),
       members: await api.get<Members>(`/api/v1/segments/${enc(props.name)}/members?limit=20`),
+      report: await api.get<Report>('/api/v1/segments/report'),
     }),
     [props.name],
   );
   return (
     <Loaded state={state}>
-      {({ list, history, members }) => {
+      {({ list, history, members, report }) => {
         const seg = list.segments.find((s) => s.name === props.name);
         const points = history.history.map((h) => ({ ...h, date: new Date(h.asOf) }));
         return (
@@ -174,6 +322,31 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
                 />
               }
             />
+            <Chart
+              title="Entries and exits per refresh"
+              draw={(width) =>
+                Plot.plot({
+                  width,
+                  height: 200,
+                  marginLeft: 60,
+                  y: { grid: true, label: 'people' },
+                  color: { legend: true, domain: ['entered', 'exited'], range: ['#2f7d4f', '#a4161a'] },
+                  marks: [
+                    Plot.rectY(
+                      points.flatMap((p) => [
+                        { date: p.date, people: p.entered, kind: 'entered' },
+                        { date: p.date, people: -p.exited, kind: 'exited' },
+                      ]),
+                      { x: 'date', y: 'people', fill: 'kind', interval: 'hour' },
+                    ),
+                    Plot.ruleY([0]),
+                  ],
+                })
+              }
+              table={<p class="muted">The table view of “Size over time” lists entries and exits.</p>}
+            />
+            <OverlapHeatMap name={props.name} report={report} />
+            <AudienceExportSection name={props.name} admin={props.admin} />
             <h2>Members (a sample)</h2>
             <DataTable
               caption="The longest-standing members"
