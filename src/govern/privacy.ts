@@ -306,7 +306,7 @@ async function exportOne(
     identifiers: ids,
     exported_at: new Date().toISOString(),
     events: await q(
-      `SELECT * EXCLUDE (ingest_batch) FROM events WHERE ${d.inTextList('user_id', '?')} OR ${d.inTextList('anonymous_id', '?')} ORDER BY ts`,
+      `SELECT ${d.allColumnsExcept(['ingest_batch'])} FROM events WHERE ${d.inTextList('user_id', '?')} OR ${d.inTextList('anonymous_id', '?')} ORDER BY ts`,
       [list, list],
     ),
     traits: await q(
