@@ -24,7 +24,6 @@ const CONSTRUCTS: Construct[] = [
     name: 'INSERT … ON CONFLICT',
     pattern: /\bON\s+CONFLICT\b/i,
     why: 'Postgres/DuckDB upsert; ClickHouse has ReplacingMergeTree, others MERGE',
-    todo: true,
   },
   {
     name: 'CREATE TEMP TABLE',
