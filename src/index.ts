@@ -39,6 +39,16 @@ export {
   openWarehouse,
   rewriteDatabaseFile,
 } from './engine/open.js';
+export type {
+  ConflictRefs,
+  PortRenderer,
+  ReplaceSnapshotSpec,
+  ScratchSpec,
+  Statement,
+  Storage,
+  UpdateFromSpec,
+  UpsertSpec,
+} from './engine/ports.js';
 export { LATEST_SCHEMA_VERSION } from './engine/schema.js';
 export type { Row, SqlValue, Warehouse } from './engine/warehouse.js';
 export { type ErrorCode, SegflowError } from './errors.js';

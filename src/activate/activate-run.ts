@@ -50,13 +50,19 @@ function hashOf(value: unknown): string {
 export async function upsertPlays(wh: Warehouse, pb: Playbook, asOf: Date): Promise<void> {
   for (const play of pb.plays) {
     const hash = hashOf(play);
-    await wh.run(
-      `INSERT INTO plays (name, version, definition, definition_hash, updated_at) VALUES (?, 1, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET version = plays.version + 1, definition = excluded.definition,
-         definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
-       WHERE plays.definition_hash <> excluded.definition_hash`,
-      [play.name, JSON.stringify(play), hash, asOf],
-    );
+    await wh.storage.upsert({
+      table: 'plays',
+      columns: ['name', 'version', 'definition', 'definition_hash', 'updated_at'],
+      key: ['name'],
+      from: { rows: [[play.name, 1, JSON.stringify(play), hash, asOf]] },
+      update: (r) => ({
+        version: `${r.current('version')} + 1`,
+        definition: r.incoming('definition'),
+        definition_hash: r.incoming('definition_hash'),
+        updated_at: r.incoming('updated_at'),
+      }),
+      when: (r) => `${r.current('definition_hash')} <> ${r.incoming('definition_hash')}`,
+    });
   }
 }
 
@@ -215,24 +221,17 @@ async function stageAndInsert(
   if (rows.length === 0) return;
   const d = tx.dialect;
   const stage = `_sf_new_${table}`;
-  await tx.run(`DROP TABLE IF EXISTS ${stage}`);
-  await tx.run(
-    `CREATE TEMP TABLE ${stage} (${columns.map(([n, t]) => `${d.quoteIdent(n)} ${d.columnType(t)}`).join(', ')})`,
-  );
-  await tx.append(
-    stage,
-    columns.map(([n]) => n),
-    rows,
-  );
-  const names = columns.map(([n]) => d.quoteIdent(n));
   const select = columns.map(([n]) =>
     casts[n] ? `CAST(${d.quoteIdent(n)} AS ${d.columnType(casts[n]!)})` : d.quoteIdent(n),
   );
-  await tx.run(
-    `INSERT INTO ${table} (${names.join(', ')}) SELECT ${select.join(', ')} FROM ${stage}
-     ON CONFLICT (idempotency_key) DO NOTHING`,
+  await tx.storage.withScratch({ name: stage, columns, rows }, () =>
+    tx.storage.upsert({
+      table,
+      columns: columns.map(([n]) => n),
+      key: ['idempotency_key'],
+      from: { select: `SELECT ${select.join(', ')} FROM ${stage}` },
+    }),
   );
-  await tx.run(`DROP TABLE ${stage}`);
 }
 
 export async function runActivation(

@@ -26,11 +26,13 @@ async function cursorOf(wh: Warehouse, play: string): Promise<Cursor | undefined
 }
 
 export async function saveCursor(wh: Warehouse, play: string, c: Cursor): Promise<void> {
-  await wh.run(
-    `INSERT INTO activation_cursors (play, last_seq, last_tick) VALUES (?, ?, ?)
-     ON CONFLICT (play) DO UPDATE SET last_seq = excluded.last_seq, last_tick = excluded.last_tick`,
-    [play, c.last_seq, c.last_tick],
-  );
+  await wh.storage.upsert({
+    table: 'activation_cursors',
+    columns: ['play', 'last_seq', 'last_tick'],
+    key: ['play'],
+    from: { rows: [[play, c.last_seq, c.last_tick]] },
+    update: ['last_seq', 'last_tick'],
+  });
 }
 
 /** The ticks of a cron expression in (from, to], in the play's time zone. */

@@ -44,7 +44,7 @@ export async function predictSection(
   });
   const [s] = await wh.query<{ alive: number; likely_gone: number; clv: number; top: number }>(
     `SELECT avg(p_alive) AS alive, count(*) FILTER (WHERE p_alive < 0.3) AS likely_gone, sum(clv) AS clv,
-       sum(clv) FILTER (WHERE clv >= (SELECT quantile_cont(clv, 0.9) FROM predictions WHERE as_of = ?)) AS top
+       sum(clv) FILTER (WHERE clv >= (SELECT ${wh.dialect.quantile('clv', 0.9)} FROM predictions WHERE as_of = ?)) AS top
      FROM predictions WHERE as_of = ?`,
     [options.asOf, options.asOf],
   );

@@ -91,6 +91,10 @@ export interface Dialect {
   jsonArrayAgg(expr: string, filter: string, options?: { distinct?: boolean }): string;
   /** The median of a numeric expression (an aggregate; FILTER may follow). */
   median(expr: string): string;
+  /** The continuous (interpolated) quantile at `fraction` (a literal in [0, 1]) of a numeric expression; an aggregate. */
+  quantile(expr: string, fraction: number): string;
+  /** Every column of the FROM relation except the named ones (a select list). */
+  allColumnsExcept(columns: readonly string[]): string;
   /** The keyword that makes a CTE computed once and reused (`name AS MATERIALIZED (…)`), or '' if unsupported. */
   materialized(): string;
   /** The UTC calendar day of a timestamp (for counting distinct days). */

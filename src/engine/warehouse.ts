@@ -1,9 +1,8 @@
 import type { Dialect } from './dialect.js';
+import type { Storage } from './ports.js';
+import type { Row, SqlValue } from './values.js';
 
-/** A value bound to a `?` placeholder. Dates bind as UTC timestamps. User input only ever reaches SQL this way. */
-export type SqlValue = string | number | bigint | boolean | null | Date;
-/** A row as JavaScript sees it: integers that fit are numbers, timestamps are Dates, JSON columns are strings. */
-export type Row = Record<string, unknown>;
+export type { Row, SqlValue } from './values.js';
 
 export interface StreamOptions {
   /** Rows per yielded batch; the engine's own chunk size when omitted. */
@@ -16,8 +15,11 @@ export interface StreamOptions {
  * `dialect`; values are always bound (`?` placeholders), never spliced.
  */
 export interface Warehouse {
-  readonly engine: 'duckdb';
+  /** Which adapter this is (`duckdb` today): for messages and diagnostics, never for choosing SQL (the dialect and the ports do that). */
+  readonly engine: string;
   readonly dialect: Dialect;
+  /** The statement-level ports (upsert, scratch relations, join-updates, snapshots), run on this warehouse. */
+  readonly storage: Storage;
   /** Where the data lives: a file path or ':memory:'. */
   readonly location: string;
   /** Run a statement; returns the number of rows it inserted, updated or deleted (0 for others). */

@@ -41,10 +41,12 @@ export async function privacySalt(wh: Warehouse): Promise<string> {
   );
   if (row) return row.value;
   const salt = randomBytes(16).toString('hex');
-  await wh.run(
-    `INSERT INTO segflow_meta (key, value) VALUES ('privacy_salt', ?) ON CONFLICT (key) DO NOTHING`,
-    [salt],
-  );
+  await wh.storage.upsert({
+    table: 'segflow_meta',
+    columns: ['key', 'value'],
+    key: ['key'],
+    from: { rows: [['privacy_salt', salt]] },
+  });
   const [again] = await wh.query<{ value: string }>(
     `SELECT value FROM segflow_meta WHERE key = 'privacy_salt'`,
   );
@@ -131,10 +133,12 @@ export async function deletePerson(
         'delete without --tombstone-only to delete them',
       );
     }
-    await wh.run(
-      'INSERT INTO privacy_tombstones (identifier_hash, deleted_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
-      [tombstone, new Date()],
-    );
+    await wh.storage.upsert({
+      table: 'privacy_tombstones',
+      columns: ['identifier_hash', 'deleted_at'],
+      key: ['identifier_hash'],
+      from: { rows: [[tombstone, new Date()]] },
+    });
     const requestId = await recordPrivacyRequest(wh, { kind: 'tombstone', tombstone, persons: 0 });
     await recordAudit(wh, { ...actor, action: 'privacy.tombstone', target: tombstone });
     return { tombstone, persons: 0, identifiers: 1, rows: {}, filesRewritten: 0, requestId };
@@ -227,10 +231,12 @@ async function deleteOne(
       await tx.run('UPDATE audit_log SET target = ? WHERE target = ?', [identifierHash(salt, id), id]);
     }
     for (const id of ids) {
-      await tx.run(
-        'INSERT INTO privacy_tombstones (identifier_hash, deleted_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
-        [identifierHash(salt, id), new Date()],
-      );
+      await tx.storage.upsert({
+        table: 'privacy_tombstones',
+        columns: ['identifier_hash', 'deleted_at'],
+        key: ['identifier_hash'],
+        from: { rows: [[identifierHash(salt, id), new Date()]] },
+      });
     }
     for (const f of await tx.query<{ path: string }>('SELECT path FROM audience_exports')) files.push(f.path);
     for (const f of await tx.query<{ rejects_file: string }>(
@@ -306,7 +312,7 @@ async function exportOne(
     identifiers: ids,
     exported_at: new Date().toISOString(),
     events: await q(
-      `SELECT * EXCLUDE (ingest_batch) FROM events WHERE ${d.inTextList('user_id', '?')} OR ${d.inTextList('anonymous_id', '?')} ORDER BY ts`,
+      `SELECT ${d.allColumnsExcept(['ingest_batch'])} FROM events WHERE ${d.inTextList('user_id', '?')} OR ${d.inTextList('anonymous_id', '?')} ORDER BY ts`,
       [list, list],
     ),
     traits: await q(
@@ -342,10 +348,12 @@ export async function suppressPerson(
   const people = await resolvePeople(wh, { identifier, ...options, ...traitsOption(options) });
   const ids = [...new Set(people.flatMap((p) => p.identifiers))];
   for (const id of ids) {
-    await wh.run(
-      'INSERT INTO suppressions (identifier_hash, reason, suppressed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-      [identifierHash(salt, id), reason, new Date()],
-    );
+    await wh.storage.upsert({
+      table: 'suppressions',
+      columns: ['identifier_hash', 'reason', 'suppressed_at'],
+      key: ['identifier_hash'],
+      from: { rows: [[identifierHash(salt, id), reason, new Date()]] },
+    });
   }
   await recordAudit(wh, { ...actor, action: 'privacy.suppress', target: identifier, detail: { reason } });
   return { persons: people.length, identifiers: ids.length };

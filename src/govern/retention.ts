@@ -68,11 +68,12 @@ export async function purgeExpired(
 ): Promise<PurgeResult> {
   const asOf = options.asOf ?? new Date();
   const named = Object.keys(rules).filter((k) => k !== 'default');
+  const d = wh.dialect;
   const result: PurgeResult = { asOf, dryRun: Boolean(options.dryRun), rules: [] };
   const matchOf = (key: string) =>
     TYPES.includes(key)
       ? {
-          sql: `type = ? AND NOT (type = 'track' AND event IN (SELECT unnest(from_json(?, '["VARCHAR"]'))))`,
+          sql: `type = ? AND NOT (type = 'track' AND ${d.inTextList('event', '?')})`,
           params: [key, JSON.stringify(named)],
         }
       : { sql: `type = 'track' AND event = ?`, params: [key] };
@@ -83,7 +84,7 @@ export async function purgeExpired(
       const match =
         key === 'default'
           ? {
-              sql: `NOT (type IN (SELECT unnest(from_json(?, '["VARCHAR"]'))) OR (type = 'track' AND event IN (SELECT unnest(from_json(?, '["VARCHAR"]')))))`,
+              sql: `NOT (${d.inTextList('type', '?')} OR (type = 'track' AND ${d.inTextList('event', '?')}))`,
               params: [JSON.stringify(named.filter((k) => TYPES.includes(k))), JSON.stringify(named)],
             }
           : matchOf(key);

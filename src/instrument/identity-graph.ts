@@ -67,16 +67,22 @@ export const BATCH_PERSONS = '_sf_batch_persons';
 export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Promise<void> {
   const d = tx.dialect;
   // Links, with the first message that made each (kept for audit and for undoing a bad merge).
-  await tx.run(`INSERT INTO identity_edges (a, b, via, message_id, ts)
-    SELECT a, b, ${d.argMin('via', 'ts')}, ${d.argMin('message_id', 'ts')}, min(ts) FROM (
-      SELECT user_id AS a, anonymous_id AS b, type AS via, message_id, ts FROM ${newEvents}
-        WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND user_id <> anonymous_id
-      UNION ALL
-      SELECT previous_id, user_id, 'alias', message_id, ts FROM ${newEvents}
-        WHERE type = 'alias' AND previous_id <> user_id
-    ) GROUP BY a, b
-    ON CONFLICT (a, b) DO UPDATE SET via = excluded.via, message_id = excluded.message_id, ts = excluded.ts
-      WHERE excluded.ts < identity_edges.ts`);
+  await tx.storage.upsert({
+    table: 'identity_edges',
+    columns: ['a', 'b', 'via', 'message_id', 'ts'],
+    key: ['a', 'b'],
+    from: {
+      select: `SELECT a, b, ${d.argMin('via', 'ts')}, ${d.argMin('message_id', 'ts')}, min(ts) FROM (
+        SELECT user_id AS a, anonymous_id AS b, type AS via, message_id, ts FROM ${newEvents}
+          WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND user_id <> anonymous_id
+        UNION ALL
+        SELECT previous_id, user_id, 'alias', message_id, ts FROM ${newEvents}
+          WHERE type = 'alias' AND previous_id <> user_id
+      ) GROUP BY a, b`,
+    },
+    update: ['via', 'message_id', 'ts'],
+    when: (r) => `${r.incoming('ts')} < ${r.current('ts')}`,
+  });
 
   await tx.run(`CREATE TEMP TABLE ${TOUCHED} AS
     SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
@@ -149,8 +155,13 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     await recordPersonOverrides(tx, REMAP);
     await tx.run(`DROP TABLE ${REMAP}`);
   }
-  await tx.run(`INSERT INTO identities (identifier, person_id, is_user) SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS}
-    ON CONFLICT (identifier) DO UPDATE SET person_id = excluded.person_id, is_user = excluded.is_user`);
+  await tx.storage.upsert({
+    table: 'identities',
+    columns: ['identifier', 'person_id', 'is_user'],
+    key: ['identifier'],
+    from: { select: `SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS}` },
+    update: ['person_id', 'is_user'],
+  });
   await tx.run(`DROP TABLE ${TOUCHED}`);
 }
 

@@ -338,10 +338,18 @@ export async function checkPrepared(
 }
 
 async function nextIngestBatch(tx: Warehouse): Promise<number> {
-  const [row] = await tx.query<{ value: string }>(
-    `INSERT INTO segflow_meta (key, value) VALUES ('ingest_batch', '1')
-     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(segflow_meta.value AS BIGINT) + 1 AS VARCHAR)
-     RETURNING value`,
+  const d = tx.dialect;
+  const [row] = await tx.storage.upsertReturning<{ value: string }>(
+    {
+      table: 'segflow_meta',
+      columns: ['key', 'value'],
+      key: ['key'],
+      from: { rows: [['ingest_batch', '1']] },
+      update: (r) => ({
+        value: `CAST(CAST(${r.current('value')} AS ${d.columnType('bigint')}) + 1 AS ${d.columnType('text')})`,
+      }),
+    },
+    ['value'],
   );
   return Number(row!.value);
 }

@@ -40,11 +40,13 @@ export async function recordPersonOverrides(tx: Warehouse, remap: string): Promi
     `UPDATE person_overrides SET person_id = r.new_id FROM ${remap} r WHERE person_overrides.person_id = r.old_id`,
   );
   await tx.run(`DELETE FROM person_overrides WHERE old_person_id IN (SELECT new_id FROM ${remap})`);
-  await tx.run(
-    `INSERT INTO person_overrides (old_person_id, person_id, overridden_at)
-     SELECT old_id, new_id, ${tx.dialect.now()} FROM ${remap}
-     ON CONFLICT (old_person_id) DO UPDATE SET person_id = excluded.person_id, overridden_at = excluded.overridden_at`,
-  );
+  await tx.storage.upsert({
+    table: 'person_overrides',
+    columns: ['old_person_id', 'person_id', 'overridden_at'],
+    key: ['old_person_id'],
+    from: { select: `SELECT old_id, new_id, ${tx.dialect.now()} FROM ${remap}` },
+    update: ['person_id', 'overridden_at'],
+  });
 }
 
 /**

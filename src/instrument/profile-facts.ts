@@ -1,3 +1,4 @@
+import type { ConflictRefs } from '../engine/ports.js';
 import { consentAnswersOf } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 
@@ -20,51 +21,92 @@ export async function updateProfileFacts(
   },
 ): Promise<void> {
   const d = tx.dialect;
-  await tx.run(`INSERT INTO identity_activity (identifier, first_seen, last_seen, events)
-    SELECT coalesce(user_id, anonymous_id), min(ts), max(ts), count(*) FROM ${newEvents} GROUP BY 1
-    ON CONFLICT (identifier) DO UPDATE SET
-      first_seen = least(identity_activity.first_seen, excluded.first_seen),
-      last_seen = greatest(identity_activity.last_seen, excluded.last_seen),
-      events = identity_activity.events + excluded.events`);
+  const storage = tx.storage;
+  await storage.upsert({
+    table: 'identity_activity',
+    columns: ['identifier', 'first_seen', 'last_seen', 'events'],
+    key: ['identifier'],
+    from: {
+      select: `SELECT coalesce(user_id, anonymous_id), min(ts), max(ts), count(*) FROM ${newEvents} GROUP BY 1`,
+    },
+    update: (x) => ({
+      first_seen: `least(${x.current('first_seen')}, ${x.incoming('first_seen')})`,
+      last_seen: `greatest(${x.current('last_seen')}, ${x.incoming('last_seen')})`,
+      events: `${x.current('events')} + ${x.incoming('events')}`,
+    }),
+  });
 
-  const newer = (table: string) => `(excluded.ts, excluded.message_id) > (${table}.ts, ${table}.message_id)`;
+  // A fact is replaced only by a newer one: later event time, then later message id.
+  const newer = (x: ConflictRefs) =>
+    `(${x.incoming('ts')}, ${x.incoming('message_id')}) > (${x.current('ts')}, ${x.current('message_id')})`;
+  const latest = ['value', 'ts', 'message_id'];
   if (carries.traits)
-    await tx.run(`INSERT INTO identity_traits (identifier, key, value, ts, message_id)
-    SELECT identifier, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
+    await storage.upsert({
+      table: 'identity_traits',
+      columns: ['identifier', 'key', 'value', 'ts', 'message_id'],
+      key: ['identifier', 'key'],
+      from: {
+        select: `SELECT identifier, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key, je.value, e.ts, e.message_id
           FROM (SELECT * FROM ${newEvents} WHERE type = 'identify' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
-    GROUP BY identifier, key
-    ON CONFLICT (identifier, key) DO UPDATE SET value = excluded.value, ts = excluded.ts, message_id = excluded.message_id
-      WHERE ${newer('identity_traits')}`);
+    GROUP BY identifier, key`,
+      },
+      update: latest,
+      when: newer,
+    });
 
   const prefs = d.jsonValue('e.context', `'$.consent.categoryPreferences'`);
   // Every answer is kept with its time too (consent as of any past moment); identity_consent holds the latest.
   if (carries.consent)
-    await tx.run(`INSERT INTO consent_history (identifier, purpose, granted, ts, message_id)
-      SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, newEvents)})
-      WHERE identifier IS NOT NULL ON CONFLICT DO NOTHING`);
+    await storage.upsert({
+      table: 'consent_history',
+      columns: ['identifier', 'purpose', 'granted', 'ts', 'message_id'],
+      key: ['identifier', 'purpose', 'message_id'],
+      from: {
+        select: `SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, newEvents)})
+      WHERE identifier IS NOT NULL`,
+      },
+    });
   if (carries.consent)
-    await tx.run(`INSERT INTO identity_consent (identifier, purpose, granted, ts, message_id)
-    SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
+    await storage.upsert({
+      table: 'identity_consent',
+      columns: ['identifier', 'purpose', 'granted', 'ts', 'message_id'],
+      key: ['identifier', 'purpose'],
+      from: {
+        select: `SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key,
                  ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
           FROM (SELECT * FROM ${newEvents} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e,
                ${d.jsonEach(prefs)} je
           WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean')
-    GROUP BY identifier, key
-    ON CONFLICT (identifier, purpose) DO UPDATE SET granted = excluded.granted, ts = excluded.ts, message_id = excluded.message_id
-      WHERE ${newer('identity_consent')}`);
+    GROUP BY identifier, key`,
+      },
+      update: ['granted', 'ts', 'message_id'],
+      when: newer,
+    });
 
   if (!carries.groups) return;
-  await tx.run(`INSERT INTO account_traits (group_id, key, value, ts, message_id)
-    SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
+  await storage.upsert({
+    table: 'account_traits',
+    columns: ['group_id', 'key', 'value', 'ts', 'message_id'],
+    key: ['group_id', 'key'],
+    from: {
+      select: `SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT e.group_id, je.key, je.value, e.ts, e.message_id
           FROM (SELECT * FROM ${newEvents} WHERE type = 'group' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
-    GROUP BY group_id, key
-    ON CONFLICT (group_id, key) DO UPDATE SET value = excluded.value, ts = excluded.ts, message_id = excluded.message_id
-      WHERE ${newer('account_traits')}`);
+    GROUP BY group_id, key`,
+    },
+    update: latest,
+    when: newer,
+  });
 
-  await tx.run(`INSERT INTO account_members (group_id, identifier, first_seen)
-    SELECT group_id, coalesce(user_id, anonymous_id), min(ts) FROM ${newEvents} WHERE type = 'group' GROUP BY 1, 2
-    ON CONFLICT (group_id, identifier) DO UPDATE SET first_seen = least(account_members.first_seen, excluded.first_seen)`);
+  await storage.upsert({
+    table: 'account_members',
+    columns: ['group_id', 'identifier', 'first_seen'],
+    key: ['group_id', 'identifier'],
+    from: {
+      select: `SELECT group_id, coalesce(user_id, anonymous_id), min(ts) FROM ${newEvents} WHERE type = 'group' GROUP BY 1, 2`,
+    },
+    update: (x) => ({ first_seen: `least(${x.current('first_seen')}, ${x.incoming('first_seen')})` }),
+  });
 }

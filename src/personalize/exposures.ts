@@ -90,19 +90,20 @@ export async function writeExposures(
   const rows: SqlValue[][] = exposures.map((e) => [e.play, e.personId, e.arm, e.variant, e.exposedAt, e.key]);
   return wh.transaction(async (tx) => {
     const [before] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM exposures');
-    for (let i = 0; i < rows.length; i += 1000) {
-      const chunk = rows.slice(i, i + 1000);
-      await tx.run(
-        `INSERT INTO exposures (play, person_id, arm, variant, exposed_at, idempotency_key)
-         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (idempotency_key) DO NOTHING`,
-        chunk.flat(),
-      );
-    }
+    await tx.storage.upsert({
+      table: 'exposures',
+      columns: ['play', 'person_id', 'arm', 'variant', 'exposed_at', 'idempotency_key'],
+      key: ['idempotency_key'],
+      from: { rows },
+    });
     if (meta) {
-      await tx.run(
-        'INSERT INTO segflow_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-        [meta.key, meta.value],
-      );
+      await tx.storage.upsert({
+        table: 'segflow_meta',
+        columns: ['key', 'value'],
+        key: ['key'],
+        from: { rows: [[meta.key, meta.value]] },
+        update: ['value'],
+      });
     }
     const [after] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM exposures');
     return Number(after?.n ?? 0) - Number(before?.n ?? 0);

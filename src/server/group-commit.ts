@@ -349,10 +349,13 @@ export class GroupCommitter {
     try {
       const counts = await this.wh.transaction(async (tx) => {
         const c = await this.ingest(tx, messages, { source: this.source, receivedAt: new Date() });
-        await tx.run(
-          'INSERT INTO segflow_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-          [LOG_POSITION_KEY, formatPosition(end)],
-        );
+        await tx.storage.upsert({
+          table: 'segflow_meta',
+          columns: ['key', 'value'],
+          key: ['key'],
+          from: { rows: [[LOG_POSITION_KEY, formatPosition(end)]] },
+          update: ['value'],
+        });
         await this.beforeLoad?.({ events });
         return c;
       });

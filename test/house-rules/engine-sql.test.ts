@@ -24,7 +24,6 @@ const CONSTRUCTS: Construct[] = [
     name: 'INSERT … ON CONFLICT',
     pattern: /\bON\s+CONFLICT\b/i,
     why: 'Postgres/DuckDB upsert; ClickHouse has ReplacingMergeTree, others MERGE',
-    todo: true,
   },
   {
     name: 'CREATE TEMP TABLE',
@@ -42,19 +41,16 @@ const CONSTRUCTS: Construct[] = [
     name: 'unnest(from_json(…))',
     pattern: /\bunnest\s*\(\s*from_json\s*\(/i,
     why: 'DuckDB JSON-to-list; the dialect has inTextList',
-    todo: true,
   },
   {
     name: 'quantile_cont',
     pattern: /\bquantile_cont\s*\(/i,
     why: 'DuckDB/Postgres; ClickHouse: quantile',
-    todo: true,
   },
   {
     name: 'SELECT * EXCLUDE',
     pattern: /\*\s*EXCLUDE\s*\(/i,
     why: 'DuckDB star modifier; ClickHouse writes * EXCEPT',
-    todo: true,
   },
   {
     name: 'ASOF JOIN',

@@ -99,6 +99,11 @@ export const duckdbDialect: Dialect = {
       ? `to_json(list_sort(list_distinct(list(${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))))`
       : `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
   median: (expr) => `median(${expr})`,
+  quantile(expr, fraction) {
+    if (!(fraction >= 0 && fraction <= 1)) throw new Error(`quantile: fraction ${fraction} is not in [0, 1]`);
+    return `quantile_cont(${expr}, ${fraction})`;
+  },
+  allColumnsExcept: (columns) => `* EXCLUDE (${columns.map(quoteIdent).join(', ')})`,
   materialized: () => 'MATERIALIZED',
   dayOf: (expr) => `CAST(${expr} AS DATE)`,
   power: (base, exponent) => `pow(${base}, ${exponent})`,

@@ -7,8 +7,11 @@ import type {
   DuckDBValue,
 } from '@duckdb/node-api';
 import { errorMessage, SegflowError } from '../../errors.js';
+import type { Storage } from '../ports.js';
+import { createStorage } from '../storage.js';
 import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { duckdbDialect } from './duckdb-dialect.js';
+import { duckdbPorts } from './duckdb-ports.js';
 import { duckdb } from './node-api.js';
 
 const { DuckDBResultReader, StatementType, TIMESTAMP, timestampValue } = duckdb;
@@ -64,8 +67,9 @@ class Mutex {
 }
 
 class DuckDBWarehouse implements Warehouse {
-  readonly engine = 'duckdb' as const;
+  readonly engine: string = 'duckdb';
   readonly dialect = duckdbDialect;
+  readonly storage: Storage = createStorage(this, duckdbPorts);
   private closed = false;
   constructor(
     readonly location: string,

@@ -1,0 +1,116 @@
+import type {
+  ConflictRefs,
+  PortRenderer,
+  ReplaceSnapshotSpec,
+  ScratchSpec,
+  Statement,
+  UpdateFromSpec,
+  UpsertSpec,
+} from '../ports.js';
+import type { SqlValue } from '../values.js';
+import { duckdbDialect } from './duckdb-dialect.js';
+
+const q = duckdbDialect.quoteIdent;
+const list = (names: readonly string[]) => names.map(q).join(', ');
+
+/** Rows per INSERT … VALUES statement: large enough to amortise parsing, small enough to keep the text short. */
+const VALUES_ROWS = 1000;
+
+/** Scratch relations are DuckDB temp tables, named in the `temp` catalog so a drop can never reach a stored table. */
+const scratchRef = (name: string) => `temp.${q(name)}`;
+
+function conflictRefs(table: string): ConflictRefs {
+  return { current: (c) => `${q(table)}.${q(c)}`, incoming: (c) => `excluded.${q(c)}` };
+}
+
+/** `ON CONFLICT …` for an upsert: Postgres-style, which DuckDB shares. */
+function onConflict(spec: UpsertSpec): string {
+  const target = `ON CONFLICT (${list(spec.key)})`;
+  if (!spec.update) return `${target} DO NOTHING`;
+  const refs = conflictRefs(spec.table);
+  const set =
+    typeof spec.update === 'function'
+      ? Object.entries(spec.update(refs))
+      : spec.update.map((c) => [c, refs.incoming(c)] as const);
+  const when = spec.when ? ` WHERE ${spec.when(refs)}` : '';
+  return `${target} DO UPDATE SET ${set.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}${when}`;
+}
+
+function upsert(spec: UpsertSpec, options: { returning?: readonly string[] } = {}): Statement[] {
+  const into = `INSERT INTO ${q(spec.table)} (${list(spec.columns)})`;
+  const tail = `${onConflict(spec)}${options.returning ? ` RETURNING ${list(options.returning)}` : ''}`;
+  if ('select' in spec.from) {
+    return [{ sql: `${into} ${spec.from.select} ${tail}`, params: [...(spec.from.params ?? [])] }];
+  }
+  const row = `(${spec.columns.map(() => '?').join(', ')})`;
+  const statements: Statement[] = [];
+  for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
+    const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
+    statements.push({
+      sql: `${into} VALUES ${chunk.map(() => row).join(', ')} ${tail}`,
+      params: chunk.flat(),
+    });
+  }
+  return statements;
+}
+
+function createScratch(spec: ScratchSpec): Statement[] {
+  const create = `CREATE OR REPLACE TEMP TABLE ${q(spec.name)}`;
+  if ('select' in spec) return [{ sql: `${create} AS ${spec.select}`, params: [...(spec.params ?? [])] }];
+  const columns = spec.columns.map(([name, type]) => `${q(name)} ${duckdbDialect.columnType(type)}`);
+  return [{ sql: `${create} (${columns.join(', ')})`, params: [] }];
+}
+
+function dropScratch(name: string): Statement[] {
+  return [{ sql: `DROP TABLE IF EXISTS ${scratchRef(name)}`, params: [] }];
+}
+
+function updateFrom(spec: UpdateFromSpec): Statement[] {
+  const target = (c: string) => `${q(spec.table)}.${q(c)}`;
+  const source = 'table' in spec.from ? q(spec.from.table) : `(${spec.from.select})`;
+  const set = Object.entries(spec.set).map(([t, s]) => `${q(t)} = _src.${q(s)}`);
+  const conditions = Object.entries(spec.match).map(([t, s]) => `${target(t)} = _src.${q(s)}`);
+  if (spec.where) conditions.push(spec.where(target));
+  return [
+    {
+      sql: `UPDATE ${q(spec.table)} SET ${set.join(', ')} FROM ${source} AS _src WHERE ${conditions.join(' AND ')}`,
+      params: 'table' in spec.from ? [] : [...(spec.from.params ?? [])],
+    },
+  ];
+}
+
+function replaceSnapshot(spec: ReplaceSnapshotSpec): { statements: Statement[]; inserting: number } {
+  const at = Object.entries(spec.at);
+  const remove: Statement = {
+    sql: `DELETE FROM ${q(spec.table)} WHERE ${at.map(([c]) => `${q(c)} = ?`).join(' AND ')}`,
+    params: at.map(([, v]) => v as SqlValue),
+  };
+  const columns = list(spec.columns);
+  const params = [...(spec.params ?? [])];
+  if (!spec.readsOwnRows) {
+    return {
+      statements: [
+        remove,
+        { sql: `INSERT INTO ${q(spec.table)} (${columns}) SELECT ${columns} FROM (${spec.select})`, params },
+      ],
+      inserting: 1,
+    };
+  }
+  // The new rows are computed in full before any old row goes.
+  const next = `_sf_next_${spec.table}`;
+  return {
+    statements: [
+      ...createScratch({ name: next, select: `SELECT ${columns} FROM (${spec.select})`, params }),
+      remove,
+      {
+        sql: `INSERT INTO ${q(spec.table)} (${columns}) SELECT ${columns} FROM ${scratchRef(next)}`,
+        params: [],
+      },
+      ...dropScratch(next),
+    ],
+    inserting: 2,
+  };
+}
+
+/** DuckDB's rendering of the statement-level ports. */
+export const duckdbPorts: PortRenderer = { upsert, createScratch, dropScratch, updateFrom, replaceSnapshot };

@@ -1,0 +1,66 @@
+import type { PortRenderer, Statement, Storage } from './ports.js';
+import type { Row, Warehouse } from './warehouse.js';
+
+/**
+ * The ports run on a warehouse (or a transaction): the engine's renderer says what to execute, this runs it in order.
+ * Engine-neutral, so an adapter only writes its renderer (and overrides a port here only if SQL cannot express it).
+ */
+export function createStorage(wh: Warehouse, render: PortRenderer): Storage {
+  const runAll = async (statements: readonly Statement[]): Promise<number> => {
+    let changed = 0;
+    for (const s of statements) changed += await wh.run(s.sql, s.params);
+    return changed;
+  };
+  const storage: Storage = {
+    render,
+    upsert: (spec) => runAll(render.upsert(spec)),
+    async upsertReturning<T extends Row = Row>(
+      spec: Parameters<PortRenderer['upsert']>[0],
+      columns: readonly string[],
+    ): Promise<T[]> {
+      const out: T[] = [];
+      for (const s of render.upsert(spec, { returning: columns }))
+        out.push(...(await wh.query<T>(s.sql, s.params)));
+      return out;
+    },
+    async createScratch(spec) {
+      await runAll(render.createScratch(spec));
+      if ('columns' in spec && spec.rows) {
+        await wh.append(
+          spec.name,
+          spec.columns.map(([name]) => name),
+          spec.rows,
+        );
+      }
+    },
+    async dropScratch(name) {
+      await runAll(render.dropScratch(name));
+    },
+    async withScratch(spec, fn) {
+      await storage.createScratch(spec);
+      let failed = true;
+      try {
+        const out = await fn();
+        failed = false;
+        return out;
+      } finally {
+        // After a failure inside a transaction the engine refuses further statements until rollback, which drops the
+        // scratch relation anyway; the caller must see the original error, not the drop's.
+        await storage.dropScratch(spec.name).catch((e: unknown) => {
+          if (!failed) throw e;
+        });
+      }
+    },
+    updateFrom: (spec) => runAll(render.updateFrom(spec)),
+    async replaceSnapshot(spec) {
+      const { statements, inserting } = render.replaceSnapshot(spec);
+      let inserted = 0;
+      for (const [i, s] of statements.entries()) {
+        const n = await wh.run(s.sql, s.params);
+        if (i === inserting) inserted = n;
+      }
+      return inserted;
+    },
+  };
+  return storage;
+}
