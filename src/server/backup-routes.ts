@@ -19,7 +19,7 @@ export const BACKUP_ROUTES = [
     tag: 'govern',
     summary: 'Back the database up into a new file while the server runs',
     description:
-      'A consistent copy (one snapshot of every table) of the database into a new file under the data root. Every ' +
+      'A consistent snapshot of every table of the database, written into a new file under the data root. Every ' +
       'event acknowledged before the call is in it: the intake log is loaded first.',
     body: z.object({ file: FileName }),
     response: BackupResultSchema,
