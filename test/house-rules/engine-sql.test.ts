@@ -67,7 +67,11 @@ const CONSTRUCTS: Construct[] = [
     pattern: /\bread_(?:json|json_auto|ndjson|csv|csv_auto|parquet)\s*\(/i,
     why: 'DuckDB table functions; ClickHouse reads files with file()/url()',
   },
-  { name: ':: casts', pattern: /[\w)\]?]::\s*[A-Za-z]/, why: 'Postgres/DuckDB shorthand; CAST(x AS T) is standard' },
+  {
+    name: ':: casts',
+    pattern: /[\w)\]?]::\s*[A-Za-z]/,
+    why: 'Postgres/DuckDB shorthand; CAST(x AS T) is standard',
+  },
   { name: 'arg_max / arg_min', pattern: /\barg_(?:max|min)\s*\(/i, why: 'DuckDB; ClickHouse: argMax' },
   { name: 'QUALIFY', pattern: /\bQUALIFY\b/, why: 'DuckDB/Snowflake/ClickHouse only' },
   {
