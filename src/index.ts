@@ -29,7 +29,13 @@ export {
   listDeliveries,
   retryDeliveries,
 } from './activate/outbox.js';
-export { loadPlaybook, type Play, Playbook, parsePlaybook } from './activate/playbook.js';
+export { loadPlaybook, type Play, Playbook, parsePlaybook, readPlaybook } from './activate/playbook.js';
+export {
+  checkPlaybookFile,
+  checkPlaybookText,
+  type PlaybookCheck,
+  type PlaybookReferences,
+} from './activate/playbook-check.js';
 // The CLI beside a running server (docs/cli-and-server.md): which `segflow serve` holds a database, and where.
 export { liveServerFor, type ServedDatabase, ServedDatabaseSchema } from './cli/served-database.js';
 export type { Dialect } from './engine/dialect.js';

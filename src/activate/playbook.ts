@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Cron } from 'croner';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Duration } from '../config/duration.js';
 import { fromWorkingDir } from '../config/working-dir.js';
+import { firstYamlError } from '../config/yaml-syntax.js';
 import { SegflowError } from '../errors.js';
 import { DestinationConfig } from './destinations/destination.js';
+import { playbookIssueMessage } from './playbook-messages.js';
 
 /**
  * A playbook (YAML): the decision matrix. Each play maps a segment to an offer on a channel, with its trigger,
@@ -27,6 +30,29 @@ function validTimeZone(tz: string): boolean {
 }
 const TimeZone = z.string().refine(validTimeZone, 'an IANA time zone, e.g. Europe/Paris or UTC');
 
+/** Why croner refuses a cron expression, or undefined when it accepts it (activate run would fail on it later). */
+function cronProblem(cron: string): string | undefined {
+  try {
+    new Cron(cron, { paused: true });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message
+      .replace(/^CronPattern: /, '')
+      .replace(/^invalid configuration format \('.*'\), /, '')
+      .replace(/\.$/, '');
+  }
+}
+
+const CronExpression = z.string().superRefine((cron, ctx) => {
+  const problem = cronProblem(cron);
+  if (problem) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${cron}' is not a cron expression (${problem}); write five fields — minute hour day-of-month month day-of-week — e.g. "0 9 * * 1" for Mondays 09:00`,
+    });
+  }
+});
+
 export const Cap = z.strictObject({
   max: z.int().min(1).describe('at most this many messages'),
   per: Duration.describe('in any window of this length, e.g. 7d'),
@@ -38,7 +64,7 @@ export const Trigger = z.discriminatedUnion('on', [
   z.strictObject({ on: z.literal('exit') }),
   z.strictObject({
     on: z.literal('schedule'),
-    cron: z.string().min(9).describe('five-field cron, e.g. "0 9 * * 1" (Mondays 09:00)'),
+    cron: CronExpression.describe('five-field cron, e.g. "0 9 * * 1" (Mondays 09:00)'),
     timezone: TimeZone.optional().describe("the play's time zone (default: the playbook's)"),
   }),
 ]);
@@ -144,6 +170,11 @@ export interface PlaybookProblem {
 
 /** Parse and validate a playbook; problems name the file, line and path. Throws CONFIG_INVALID listing them all. */
 export function loadPlaybook(file: string): Playbook {
+  return parsePlaybook(readPlaybookFile(file), file);
+}
+
+/** The text of a playbook file, or CONFIG_INVALID saying where playbooks are looked for. */
+export function readPlaybookFile(file: string): string {
   if (!existsSync(fromWorkingDir(file))) {
     throw new SegflowError(
       'CONFIG_INVALID',
@@ -151,37 +182,70 @@ export function loadPlaybook(file: string): Playbook {
       'pass --playbook FILE (see examples/playbooks/classic.yaml)',
     );
   }
-  return parsePlaybook(readFileSync(fromWorkingDir(file), 'utf8'), file);
+  return readFileSync(fromWorkingDir(file), 'utf8');
 }
 
-export function parsePlaybook(text: string, file = 'playbook.yaml'): Playbook {
+/** A playbook read from text: the playbook when it is valid, every problem otherwise, and the line of any path. */
+export interface ReadPlaybook {
+  playbook?: Playbook;
+  problems: PlaybookProblem[];
+  /** The document as plain data (undefined when the YAML does not parse): checks of what it names read this. */
+  raw?: unknown;
+  /** The line of the deepest node of a path that exists in the file (for problems found after parsing). */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+/**
+ * Parse and validate playbook text without throwing: a YAML syntax error is one problem with its line (the parser
+ * reports a mistake several times; only the first is where to look), schema problems are sentences that say how to
+ * fix them.
+ *
+ * @example
+ * const { playbook, problems } = readPlaybook(text, 'playbook.yaml');
+ * for (const p of problems) console.log(formatPlaybookProblem(p));
+ */
+export function readPlaybook(text: string, file = 'playbook.yaml'): ReadPlaybook {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter });
-  if (doc.errors.length) {
-    throw new SegflowError(
-      'CONFIG_INVALID',
-      doc.errors.map((e) => `${file}:${counter.linePos(e.pos[0]).line} ${e.message}`).join('\n'),
-      'fix the YAML syntax',
-    );
-  }
-  const parsed = Playbook.safeParse(doc.toJS());
-  if (parsed.success) return parsed.data;
-  const problems: PlaybookProblem[] = parsed.error.issues.map((i) => {
-    let line: number | undefined;
-    for (let n = i.path.length; n >= 0 && line === undefined; n--) {
-      const node = doc.getIn(i.path.slice(0, n) as (string | number)[], true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      if (node && typeof node === 'object' && node.range) line = counter.linePos(node.range[0]).line;
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  const lineOf = (path: readonly (string | number)[]): number | undefined => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return counter.linePos(node.range[0]).line;
     }
-    return { file, line, path: i.path.join('.'), message: i.message };
+    return undefined;
+  };
+  const syntax = firstYamlError(doc, counter);
+  if (syntax) {
+    return {
+      problems: [{ file, line: syntax.line, path: '', message: syntax.message }],
+      lineOf,
+    };
+  }
+  const raw = doc.toJS();
+  const parsed = Playbook.safeParse(raw);
+  if (parsed.success) return { playbook: parsed.data, problems: [], raw, lineOf };
+  const problems: PlaybookProblem[] = parsed.error.issues.map((i) => {
+    const path = i.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
+    return { file, line: lineOf(path), path: path.join('.'), message: playbookIssueMessage(i, raw) };
   });
+  return { problems, raw, lineOf };
+}
+
+/** "file:line path: message", as every playbook problem is printed. */
+export function formatPlaybookProblem(p: PlaybookProblem): string {
+  return `${p.file}${p.line ? `:${p.line}` : ''} ${p.path || '(file)'}: ${p.message}`;
+}
+
+/** Parse and validate playbook text; throws CONFIG_INVALID listing every problem with its line and fix. */
+export function parsePlaybook(text: string, file = 'playbook.yaml'): Playbook {
+  const { playbook, problems } = readPlaybook(text, file);
+  if (playbook) return playbook;
   throw new SegflowError(
     'CONFIG_INVALID',
-    problems
-      .map((p) => `${p.file}${p.line ? `:${p.line}` : ''} ${p.path || '(file)'}: ${p.message}`)
-      .join('\n'),
-    'see docs/activation.md for the playbook format',
+    problems.map(formatPlaybookProblem).join('\n'),
+    problems.some((p) => p.path === '' && /not valid YAML/.test(p.message))
+      ? 'fix the YAML syntax at that line'
+      : 'fix each line above; docs/activation.md describes the playbook format',
   );
 }
 

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { loadConfig } from '../config/config.js';
+import type { TableDef } from '../engine/dialect.js';
+import * as SCHEMA from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { recordAudit } from './audit.js';
@@ -333,7 +335,33 @@ async function exportOne(
     ),
   };
   for (const t of PERSON_ID_TABLES) out[t] = await q(`SELECT * FROM ${t} WHERE person_id = ?`, [personId]);
+  out.events = withJsonValues('events', out.events as Record<string, unknown>[]);
+  out.traits = withJsonValues('identity_traits', out.traits as Record<string, unknown>[]);
+  for (const t of PERSON_ID_TABLES) out[t] = withJsonValues(t, out[t] as Record<string, unknown>[]);
   return out;
+}
+
+/** Each table's JSON columns (properties, traits, context, …), read from the schema's table definitions. */
+const JSON_COLUMNS: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.values(SCHEMA as Record<string, unknown>)
+    .filter((v): v is TableDef => typeof v === 'object' && v !== null && 'name' in v && 'columns' in v)
+    .map((t) => [t.name, t.columns.filter((c) => c.type === 'json').map((c) => c.name)]),
+);
+
+/**
+ * Rows with their JSON columns as JSON values: the engine returns them as text, and an export that carries
+ * `"properties": "{\"plan\":\"pro\"}"` — JSON inside a string inside JSON — is hard to read for the person who asked.
+ */
+function withJsonValues(table: string, rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const columns = JSON_COLUMNS.get(table) ?? [];
+  if (columns.length === 0) return rows;
+  return rows.map((row) => {
+    const decoded = { ...row };
+    for (const c of columns) {
+      if (typeof decoded[c] === 'string') decoded[c] = JSON.parse(decoded[c] as string) as unknown;
+    }
+    return decoded;
+  });
 }
 
 /** Never message these people again (all their identifiers, by hash). */

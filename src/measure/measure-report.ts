@@ -4,6 +4,7 @@ import { Params } from '../engine/params.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { HOLDOUT_ARM } from '../shared/arm-assignment.js';
+import { didYouMeanSuffix } from '../shared/did-you-mean.js';
 import { Timestamp } from '../shared/timestamp.js';
 import { type CorrectionMethod, correctPValues } from './corrections.js';
 import { CupedLiftResultSchema, cupedLift } from './cuped.js';
@@ -314,6 +315,14 @@ export async function playOf(
   }
 }
 
+/** Every play activation has recorded or exposed someone to, by name. */
+async function knownPlays(wh: Warehouse): Promise<string[]> {
+  const rows = await wh.query<{ name: string }>(
+    'SELECT name FROM plays UNION SELECT DISTINCT play AS name FROM exposures ORDER BY name',
+  );
+  return rows.map((r) => r.name);
+}
+
 export async function measureReport(wh: Warehouse, o: MeasureReportOptions): Promise<MeasureReport> {
   const asOf = o.asOf ?? new Date();
   const purchase = o.purchaseEvents ?? ['Order Completed'];
@@ -323,6 +332,17 @@ export async function measureReport(wh: Warehouse, o: MeasureReportOptions): Pro
     [o.play, asOf],
   );
   if (arms.length === 0) {
+    // A misspelled play and a play with no exposures yet need different fixes: tell them apart.
+    const known = await knownPlays(wh);
+    if (!known.includes(o.play)) {
+      throw new SegflowError(
+        'NOT_FOUND',
+        `no such play '${o.play}'${didYouMeanSuffix(o.play, known)}`,
+        known.length
+          ? `plays that have run: ${known.join(', ')}`
+          : 'no play has run yet: `segflow activate run` runs the playbook and records who was exposed',
+      );
+    }
     throw new SegflowError(
       'NOT_FOUND',
       `no exposures for play '${o.play}' up to ${asOf.toISOString()}`,

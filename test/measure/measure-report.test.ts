@@ -65,7 +65,11 @@ describe('the lift report of a play', () => {
         [new Date(start + 20 * DAY)],
       );
       assert.equal(counted + row.pending, exposedBy!.n);
-      await assert.rejects(measureReport(wh, { play: 'nope', kpis: [] }), /no exposures for play 'nope'/);
+      await assert.rejects(measureReport(wh, { play: 'nope', kpis: [] }), /no such play 'nope'/);
+      await assert.rejects(
+        measureReport(wh, { play: 'spring-perks', asOf: new Date(start - DAY), kpis: [] }),
+        /no exposures for play 'spring-perks' up to/,
+      );
     } finally {
       await wh.close();
     }

@@ -4,10 +4,14 @@ import { deliveryActivity } from '../../activate/delivery-activity.js';
 import { exportAudience, listAudienceExports } from '../../activate/destinations/audience-file.js';
 import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../activate/outbox.js';
 import { loadPlaybook } from '../../activate/playbook.js';
+import { checkPlaybookFile, playbookCheckError } from '../../activate/playbook-check.js';
 import { playbookPath } from '../../activate/playbook-file.js';
+import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import { auditDefinitionChanges, cliActor, definitionVersions } from '../../govern/audit.js';
+import { DEFAULT_KPIS, measureConfig } from '../../measure/kpi.js';
 import { decide } from '../../personalize/decide.js';
+import { DEFAULT_SEGMENTS_DIR, loadDefinitions } from '../../segment/load-definitions.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, table } from '../output.js';
 
@@ -47,10 +51,24 @@ export function registerActivate(program: Command): void {
     .command('playbook')
     .description('check a playbook file: every problem with its file, line, path and fix')
     .command('check')
+    .description('the file, its cron expressions, and that every segment and KPI it names exists')
     .argument('[file]', 'the playbook (default: as for activate run)')
+    .option('--dir <folder>', 'segment files (default: segments: in segflow.config.yaml, else ./segments)')
     .option('--json', 'print as one JSON document')
-    .action((file: string | undefined, flags: { json?: boolean }) => {
-      const pb = loadPlaybook(playbookPath(file));
+    .action((file: string | undefined, flags: { dir?: string; json?: boolean }) => {
+      const config = loadConfig();
+      const segmentsDir = flags.dir ?? config.segments ?? DEFAULT_SEGMENTS_DIR;
+      const segments = loadDefinitions(segmentsDir);
+      const check = checkPlaybookFile(playbookPath(file), {
+        segments: segments.definitions.map((d) => d.definition.name),
+        segmentsDir,
+        brokenSegmentFiles: [...new Set(segments.problems.map((p) => p.file))],
+        kpis: [
+          ...new Set([...Object.keys(measureConfig(config.measure).kpis), ...Object.keys(DEFAULT_KPIS)]),
+        ],
+      });
+      if (!check.playbook || !check.ok) throw playbookCheckError(check);
+      const pb = check.playbook;
       emit(Boolean(flags.json), pb, () =>
         [
           `${playbookPath(file)}: ${pb.plays.length} plays, ${Object.keys(pb.destinations).length} destinations — ok`,
@@ -108,10 +126,12 @@ export function registerActivate(program: Command): void {
               id: d.id,
               play: d.play,
               person: d.person_id,
+              variant: d.variant ?? '',
               status: d.status,
               reason: d.reason ?? '',
               attempts: d.attempts,
               occurred: d.occurred_at.toISOString(),
+              sent_at: d.sent_at?.toISOString() ?? '',
               last_error: d.last_error ?? '',
             })),
           ),

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { fromWorkingDir } from '../../config/working-dir.js';
-import { DEFAULT_DIALECT } from '../../engine/open.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor } from '../../govern/audit.js';
 import { featureSource } from '../../model/feature-catalog.js';
 import { modelConfig } from '../../model/model-config.js';
 import { runRefreshPipeline } from '../../pipeline/refresh-pipeline.js';
-import { compileSegments } from '../../segment/compile.js';
+import type { SegmentDefinition } from '../../segment/definition.js';
+import { definitionReferences } from '../../segment/definition-references.js';
 import {
   DEFAULT_SEGMENTS_DIR,
   formatProblem,
@@ -17,6 +17,7 @@ import {
 } from '../../segment/load-definitions.js';
 import { membershipHistory, previewSegment, segmentMembers } from '../../segment/memberships.js';
 import { segmentReport } from '../../segment/segment-report.js';
+import { didYouMeanSuffix } from '../../shared/did-you-mean.js';
 import { parseAsOf, withWarehouse } from '../context.js';
 import { emit, log, table } from '../output.js';
 import { pipelineProgress } from '../pipeline-progress.js';
@@ -39,6 +40,50 @@ function failOnProblems(loaded: LoadResult): void {
   );
 }
 
+/**
+ * For a command about one segment: only that segment's problems (or those of a segment it refers to) stop it; the
+ * other files' problems are one line on stderr, so one broken file does not block work on every other segment.
+ */
+function requireUsable(loaded: LoadResult, name: string, dir: string): void {
+  const usable = loaded.definitions.map((d) => d.definition.name);
+  if (!usable.includes(name)) {
+    const file = loaded.unusable?.find((u) => u.name === name)?.file;
+    if (file) failOnProblems({ ...loaded, problems: loaded.problems.filter((p) => p.file === file) });
+    throw new SegflowError(
+      'NOT_FOUND',
+      `no segment '${name}' in ${dir}${didYouMeanSuffix(name, usable)}`,
+      `use one of ${usable.join(', ') || '(none)'}${loaded.problems.length ? `, or fix the files \`segflow segments check\` lists` : ''}`,
+    );
+  }
+  if (loaded.problems.length > 0) {
+    const files = [...new Set(loaded.problems.map((p) => p.file))];
+    log(
+      `warning: ${files.length} other segment file${files.length === 1 ? ' has' : 's have'} problems (${files.join(', ')}); \`segflow segments check\` lists them`,
+    );
+  }
+}
+
+/** A bound value as it would be written in SQL, for reading the preview's statement. */
+function sqlLiteral(v: unknown): string {
+  if (v instanceof Date) return `TIMESTAMP '${v.toISOString()}'`;
+  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`;
+  return v === null || v === undefined ? 'NULL' : String(v);
+}
+
+/** The named definition and every one it refers to, directly or through others. */
+function withReferenced(all: readonly SegmentDefinition[], name: string): SegmentDefinition[] {
+  const byName = new Map(all.map((d) => [d.name, d]));
+  const out = new Map<string, SegmentDefinition>();
+  const add = (n: string) => {
+    const d = byName.get(n);
+    if (!d || out.has(n)) return;
+    out.set(n, d);
+    for (const r of definitionReferences(d.where).segments) add(r.name);
+  };
+  add(name);
+  return [...out.values()];
+}
+
 /** `segflow segments check|preview|members|history` and `segflow refresh`. */
 export function registerSegments(program: Command): void {
   const segments = program
@@ -52,25 +97,8 @@ export function registerSegments(program: Command): void {
     .option('--json', 'print as one JSON document')
     .action(async (flags: DirFlags & { json?: boolean }) => {
       const dir = segmentsDir(flags);
+      // Unknown features, missing segments and cycles are found at load, each at its file's line.
       const loaded = loadDefinitions(dir);
-      if (loaded.problems.length === 0) {
-        // References between segments (unknown names, cycles) are found by compiling them together.
-        try {
-          compileSegments(
-            DEFAULT_DIALECT,
-            loaded.definitions.map((d) => d.definition),
-            { asOf: new Date(), features: featureSource(DEFAULT_DIALECT) },
-          );
-        } catch (e) {
-          if (e instanceof SegflowError && e.code === 'SEGMENT_INVALID') {
-            loaded.problems.push({
-              file: dir,
-              path: '',
-              message: `${e.message}${e.hint ? ` (${e.hint})` : ''}`,
-            });
-          } else throw e;
-        }
-      }
       failOnProblems(loaded);
       emit(
         Boolean(flags.json),
@@ -99,14 +127,18 @@ export function registerSegments(program: Command): void {
     .option('--json', 'print as one JSON document')
     .action(async (name: string, flags: DirFlags & { asOf?: string; json?: boolean }, cmd: Command) => {
       const loaded = loadDefinitions(segmentsDir(flags));
-      failOnProblems(loaded);
+      requireUsable(loaded, name, segmentsDir(flags));
       const asOf = parseAsOf(flags.asOf);
       const p = await withWarehouse(
         cmd.optsWithGlobals(),
         async (wh) => ({
           ...(await previewSegment(
             wh,
-            loaded.definitions.map((d) => d.definition),
+            // Only this segment and those it refers to, so the SQL shown is this segment's.
+            withReferenced(
+              loaded.definitions.map((d) => d.definition),
+              name,
+            ),
             name,
             { asOf, features: featureSource(wh.dialect) },
           )),
@@ -120,6 +152,8 @@ export function registerSegments(program: Command): void {
           `sample: ${p.sample.join(', ') || '-'}`,
           '',
           p.sql,
+          // The values the SQL's $n placeholders are bound to, so the statement can be read (and run) as shown.
+          ...p.params.map((v, i) => `-- $${i + 1} = ${sqlLiteral(v)}`),
         ].join('\n'),
       );
     });
