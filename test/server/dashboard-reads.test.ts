@@ -3,10 +3,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cachedPlaybook } from '../../src/activate/playbook-file.js';
 import { deletePerson } from '../../src/govern/privacy.js';
+import { retireSegment } from '../../src/govern/segment-review.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { getPerson } from '../../src/instrument/profiles.js';
 import { decide } from '../../src/personalize/decide.js';
+import { runCycle } from '../../src/pipeline/cycle.js';
+import { listSegments } from '../../src/segment/segment-list.js';
+import { segmentReport } from '../../src/segment/segment-report.js';
 import { DecideService, DecideSnapshot } from '../../src/personalize/decide-snapshot.js';
 import { tempDir } from '../helpers/temp.js';
 import { type Shop, startShop } from '../ui/shop.js';
@@ -280,5 +284,74 @@ describe('the overview over a summary', () => {
       `SELECT count(*) AS n FROM activity_person_days WHERE person_id = 'late-buyer'`,
     );
     assert.equal(Number(left!.n), 0, 'the deleted person is gone from the summary');
+  });
+
+  test("the segment report's sizes and overlaps, kept between views, follow every change of memberships", async () => {
+    const direct = async () => {
+      const sizes = await shop.wh.query<{ name: string; size: bigint }>(
+        `SELECT s.name, (SELECT count(*) FROM segment_memberships m WHERE m.segment = s.name AND m.exited_at IS NULL) AS size
+         FROM segments s WHERE s.active ORDER BY s.name`,
+      );
+      const pairs = await shop.wh.query<{ a: string; b: string; both: bigint }>(
+        `WITH m AS (SELECT segment, person_id FROM segment_memberships WHERE exited_at IS NULL
+                    AND segment IN (SELECT name FROM segments WHERE active))
+         SELECT x.segment AS a, y.segment AS b, count(*) AS both FROM m x JOIN m y
+           ON x.person_id = y.person_id AND x.segment < y.segment GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+      const [p] = await shop.wh.query<{ n: bigint }>('SELECT count(DISTINCT person_id) AS n FROM identities');
+      return {
+        population: Number(p!.n),
+        sizes: sizes.map((r) => [r.name, Number(r.size)]),
+        pairs: pairs.map((r) => [r.a, r.b, Number(r.both)]),
+      };
+    };
+    const check = async (when: string) => {
+      const r = await segmentReport(shop.wh);
+      assert.deepEqual(
+        {
+          population: r.population,
+          sizes: r.segments.map((s) => [s.name, s.size]),
+          pairs: r.overlap.map((o) => [o.a, o.b, o.both]),
+        },
+        await direct(),
+        when,
+      );
+      // The Segments page's list: the same sizes, and each segment's size at the refresh before its last.
+      const list = await listSegments(shop.wh);
+      assert.deepEqual(
+        list.map((l) => [l.name, l.size]),
+        r.segments.map((x) => [x.name, x.size]),
+      );
+      for (const l of list) {
+        const [previous] = await shop.wh.query<{ size: bigint }>(
+          'SELECT size FROM segment_refreshes WHERE segment = ? ORDER BY refresh_id DESC LIMIT 1 OFFSET 1',
+          [l.name],
+        );
+        assert.equal(l.previousSize, previous ? Number(previous.size) : null, `${when}: ${l.name}`);
+      }
+      return r;
+    };
+    const first = await check('first view');
+    assert.ok(first.overlap.length > 0 && first.segments.some((s) => s.size > 0));
+    await check('second view (kept)');
+    await ingestMessages(
+      shop.wh,
+      Array.from({ length: 5 }, (_, i) => ({
+        type: 'track',
+        userId: `new-buyer-${i}`,
+        event: 'Order Completed',
+        properties: { revenue: 50 },
+      })),
+      { source: 'test' },
+    );
+    await runCycle(shop.wh, { segmentsDir: shop.segmentsDir });
+    await check('after new buyers and a refresh');
+    assert.ok(await retireSegment(shop.wh, 'canary'));
+    await check('after a retirement');
+    const [member] = await shop.wh.query<{ person_id: string }>(
+      `SELECT person_id FROM segment_memberships WHERE exited_at IS NULL ORDER BY person_id LIMIT 1`,
+    );
+    await deletePerson(shop.wh, member!.person_id, { actor: 'test' });
+    await check('after a person was deleted');
   });
 });
