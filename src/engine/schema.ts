@@ -575,6 +575,34 @@ export function consentAnswersOf(d: Dialect, events: string): string {
           WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean'`;
 }
 
+/**
+ * The overview's activity summary, kept by src/instrument/activity-summary.ts from the events added since it last
+ * looked: each person's events, revenue and orders per day (one row per day and current person), and the days'
+ * totals. Derived data: rebuilt from the events whenever events were deleted.
+ */
+export const ACTIVITY_PERSON_DAYS: TableDef = {
+  name: 'activity_person_days',
+  columns: [
+    { name: 'day', type: 'timestamp', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'events', type: 'bigint', notNull: true },
+    { name: 'revenue', type: 'double', notNull: true },
+    { name: 'orders', type: 'bigint', notNull: true },
+  ],
+  primaryKey: ['day', 'person_id'],
+};
+
+export const ACTIVITY_DAYS: TableDef = {
+  name: 'activity_days',
+  columns: [
+    { name: 'day', type: 'timestamp', notNull: true },
+    { name: 'events', type: 'bigint', notNull: true },
+    { name: 'people', type: 'bigint', notNull: true },
+    { name: 'revenue', type: 'double', notNull: true },
+  ],
+  primaryKey: ['day'],
+};
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -725,6 +753,11 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS consent VARCHAR',
       d.createTable(PRIVACY_REQUESTS),
     ],
+  },
+  {
+    version: 17,
+    description: "the overview's activity summary: people's events, revenue and orders per day",
+    statements: (d) => [d.createTable(ACTIVITY_PERSON_DAYS), d.createTable(ACTIVITY_DAYS)],
   },
 ];
 

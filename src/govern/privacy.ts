@@ -26,6 +26,7 @@ export const PERSON_ID_TABLES = [
   'segment_changes',
   'deliveries',
   'exposures',
+  'activity_person_days',
 ] as const;
 
 /** Tables holding a person's rows by identifier (Instrument). */

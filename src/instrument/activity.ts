@@ -1,19 +1,10 @@
 import type { Warehouse } from '../engine/warehouse.js';
+import { type ActivitySummary, activitySummary, dailyActivityOf } from './activity-summary.js';
 
 /**
  * Activity over time for the overview: events, active people and revenue per day over the last days of data, and why
  * events were rejected.
  */
-/**
- * Where a whole-population read finds events with their person: `events` itself (its stored person id) while no
- * identity merge waits to be squashed, `person_events` (which applies the pending ones) otherwise — as the refresh
- * reads them.
- */
-async function eventsWithPersons(wh: Warehouse): Promise<'events' | 'person_events'> {
-  const [pending] = await wh.query<{ n: bigint }>('SELECT count(*) AS n FROM person_overrides');
-  return Number(pending?.n ?? 0) === 0 ? 'events' : 'person_events';
-}
-
 export interface DailyActivity {
   day: string;
   events: number;
@@ -21,26 +12,12 @@ export interface DailyActivity {
   revenue: number;
 }
 
+/** Events, active people and revenue per day over the last `days` days of data (from the activity summary). */
 export async function dailyActivity(
   wh: Warehouse,
   options: { days?: number } = {},
 ): Promise<DailyActivity[]> {
-  const d = wh.dialect;
-  const [last] = await wh.query<{ ts: Date | null }>('SELECT max(ts) AS ts FROM events');
-  if (!last?.ts) return [];
-  const since = new Date(last.ts.getTime() - (options.days ?? 90) * 86_400_000);
-  const rows = await wh.query<{ day: unknown; events: number; people: number; revenue: number | null }>(
-    `SELECT ${d.isoText(d.dayOf('ts'))} AS day, count(*) AS events, count(DISTINCT person_id) AS people,
-            sum(revenue) FILTER (WHERE event = 'Order Completed') AS revenue
-     FROM ${await eventsWithPersons(wh)} WHERE ts > ? GROUP BY 1 ORDER BY 1`,
-    [since],
-  );
-  return rows.map((r) => ({
-    day: String(r.day).slice(0, 10),
-    events: Number(r.events),
-    people: Number(r.people),
-    revenue: Math.round(100 * Number(r.revenue ?? 0)) / 100,
-  }));
+  return dailyActivityOf(wh, options);
 }
 
 /** The most common first problem of rejected events, with how many rows had it. */
@@ -83,43 +60,10 @@ export async function intakeRate(
 }
 
 /**
- * The overview's totals: events, revenue and buyers (completed orders), the first and last event, and people with the
- * identified share — counted from the identity table, not the `persons` view, which aggregates every person's
- * activity, traits and consent first.
+ * The overview's totals: events, revenue and buyers (completed orders), the first and last event, people with the
+ * identified share (from the activity summary, not a scan of the events), and the rejected events.
  */
-export async function overviewTotals(wh: Warehouse): Promise<{
-  events: number;
-  revenue: number;
-  purchasers: number;
-  firstEvent: Date | null;
-  lastEvent: Date | null;
-  persons: number;
-  identifiedPersons: number;
-  rejected: number;
-}> {
-  const [t] = await wh.query<{
-    events: bigint;
-    revenue: number | null;
-    purchasers: bigint;
-    first: Date | null;
-    last: Date | null;
-  }>(
-    `SELECT count(*) AS events, round(sum(revenue) FILTER (WHERE event = 'Order Completed'), 2) AS revenue,
-            count(DISTINCT person_id) FILTER (WHERE event = 'Order Completed') AS purchasers,
-            min(ts) AS first, max(ts) AS last FROM ${await eventsWithPersons(wh)}`,
-  );
-  const [p] = await wh.query<{ persons: bigint; identified: bigint; rejected: bigint }>(
-    `SELECT count(DISTINCT person_id) AS persons, count(DISTINCT person_id) FILTER (WHERE is_user) AS identified,
-            (SELECT count(*) FROM rejected_events) AS rejected FROM identities`,
-  );
-  return {
-    events: Number(t?.events ?? 0),
-    revenue: Number(t?.revenue ?? 0),
-    purchasers: Number(t?.purchasers ?? 0),
-    firstEvent: t?.first ?? null,
-    lastEvent: t?.last ?? null,
-    persons: Number(p?.persons ?? 0),
-    identifiedPersons: Number(p?.identified ?? 0),
-    rejected: Number(p?.rejected ?? 0),
-  };
+export async function overviewTotals(wh: Warehouse): Promise<ActivitySummary & { rejected: number }> {
+  const [r] = await wh.query<{ n: bigint }>('SELECT count(*) AS n FROM rejected_events');
+  return { ...(await activitySummary(wh)), rejected: Number(r?.n ?? 0) };
 }

@@ -33,54 +33,97 @@ function parseJson<T>(text: unknown, fallback: T): T {
   return typeof text === 'string' ? (JSON.parse(text) as T) : fallback;
 }
 
-/** A person's profile by any of their identifiers (userId, anonymousId, or the person id itself). */
+/**
+ * A person's profile by any of their identifiers (userId, anonymousId, or the person id itself). Reads only this
+ * person's rows — the same figures the `persons` view gives, which aggregates every person before filtering.
+ */
 export async function getPerson(wh: Warehouse, identifier: string, recent = 20): Promise<PersonProfile> {
-  const [person] = await wh.query<{
-    person_id: string;
-    identified: boolean;
-    first_seen: Date;
-    last_seen: Date;
-    event_count: number;
-    traits: string;
-    consent: string;
-  }>(
-    `SELECT p.* FROM persons p WHERE p.person_id = (SELECT person_id FROM identities WHERE identifier = ?)`,
+  const d = wh.dialect;
+  const [who] = await wh.query<{ person_id: string }>(
+    'SELECT person_id FROM identities WHERE identifier = ?',
     [identifier],
   );
-  if (!person) {
+  const ids = who
+    ? await wh.query<{ identifier: string; is_user: boolean }>(
+        'SELECT identifier, is_user FROM identities WHERE person_id = ? ORDER BY is_user DESC, identifier',
+        [who.person_id],
+      )
+    : [];
+  const mine = JSON.stringify(ids.map((i) => i.identifier));
+  // As the view: activity over the identifiers that have any, identified when one of those is a userId.
+  const [activity] = await wh.query<{
+    first_seen: Date | null;
+    last_seen: Date | null;
+    event_count: bigint | null;
+    identified: boolean | null;
+  }>(
+    `SELECT min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen, sum(a.events) AS event_count,
+            ${d.boolOr('i.is_user')} AS identified
+     FROM identity_activity a JOIN identities i ON i.identifier = a.identifier
+     WHERE ${d.inTextList('a.identifier', '?')}`,
+    [mine],
+  );
+  if (!who || !activity?.first_seen || !activity.last_seen) {
     throw new SegflowError(
       'NOT_FOUND',
       `no person has the identifier '${identifier}'`,
       'use a userId or anonymousId exactly as sent (ids are case-sensitive)',
     );
   }
-  const ids = await wh.query<{ identifier: string; is_user: boolean }>(
-    'SELECT identifier, is_user FROM identities WHERE person_id = ? ORDER BY is_user DESC, identifier',
-    [person.person_id],
-  );
+  const person = {
+    person_id: who.person_id,
+    first_seen: activity.first_seen,
+    last_seen: activity.last_seen,
+    event_count: activity.event_count,
+    identified: activity.identified,
+  };
+  // The latest value per key across the person's identifiers, ties broken by message id (as the view).
+  const latest = (table: string, key: string, value: string) =>
+    wh.query<{ key: string; value: unknown }>(
+      `SELECT ${key} AS key, ${d.argMax(value, '(ts, message_id)')} AS value FROM ${table}
+       WHERE ${d.inTextList('identifier', '?')} GROUP BY ${key} ORDER BY ${key}`,
+      [mine],
+    );
+  const traits: JsonObject = {};
+  for (const t of await latest('identity_traits', 'key', 'value')) {
+    traits[t.key] = parseJson<JsonObject[string]>(t.value, null);
+  }
+  const consent: Record<string, boolean> = {};
+  for (const c of await latest('identity_consent', 'purpose', 'granted')) consent[c.key] = c.value === true;
   const accounts = await wh.query<{ group_id: string }>(
     'SELECT group_id FROM account_persons WHERE person_id = ? ORDER BY group_id',
     [person.person_id],
   );
-  const events = await wh.query<{
-    ts: Date;
-    type: string;
-    event: string | null;
-    name: string | null;
-    message_id: string;
-  }>(
-    'SELECT ts, type, event, name, message_id FROM person_events WHERE person_id = ? ORDER BY ts DESC, message_id LIMIT ?',
-    [person.person_id, recent],
+  // By the stored person id and ids merged into it that a squash has not folded yet: a plain filter on the
+  // events, where the person_events view would join every event first.
+  const merged = await wh.query<{ old_person_id: string }>(
+    'SELECT old_person_id FROM person_overrides WHERE person_id = ?',
+    [person.person_id],
   );
+  const stored = [person.person_id, ...merged.map((m) => m.old_person_id)];
+  const events =
+    recent === 0
+      ? []
+      : await wh.query<{
+          ts: Date;
+          type: string;
+          event: string | null;
+          name: string | null;
+          message_id: string;
+        }>(
+          `SELECT ts, type, event, name, message_id FROM events WHERE ${d.inTextList('person_id', '?')}
+           ORDER BY ts DESC, message_id LIMIT ?`,
+          [JSON.stringify(stored), recent],
+        );
   return {
     personId: person.person_id,
-    identified: person.identified,
+    identified: person.identified === true,
     identifiers: ids.map((r) => ({ identifier: r.identifier, isUser: r.is_user })),
     firstSeen: person.first_seen,
     lastSeen: person.last_seen,
-    eventCount: person.event_count,
-    traits: parseJson<JsonObject>(person.traits, {}),
-    consent: parseJson<Record<string, boolean>>(person.consent, {}),
+    eventCount: Number(person.event_count ?? 0),
+    traits,
+    consent,
     accounts: accounts.map((a) => a.group_id),
     recentEvents: events.map((e) => ({
       ts: e.ts,

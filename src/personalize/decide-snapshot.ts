@@ -1,7 +1,7 @@
 import { type ConsentAnswer, longestCapMs, SendLog, suppressionCheck } from '../activate/guards.js';
 import type { Playbook } from '../activate/playbook.js';
 import type { Warehouse } from '../engine/warehouse.js';
-import { type Decision, decideFor, READ_ONLY, withRecording } from './decide.js';
+import { type Decision, decideFor, READ_ONLY, readPersonState, withRecording } from './decide.js';
 import type { ExposureRecorder } from './exposure-recorder.js';
 
 /**
@@ -201,9 +201,13 @@ export class DecideService {
     const recorder = options.record === false ? undefined : this.recorder;
     if (recorder) await recorder.lastExposed();
     const now = new Date();
-    let snap = this.current;
-    if (!snap || this.playbook !== pb) snap = await this.reload(pb);
-    else if (now.getTime() - this.lastCheck > this.checkMs) {
+    const snap = this.current;
+    if (!snap || this.playbook !== pb) {
+      // Loading everyone takes seconds on a big database: until it is ready, this person is read alone.
+      void this.reload(pb).catch(() => {});
+      return this.decideAlone(pb, identifier, now, recorder);
+    }
+    if (now.getTime() - this.lastCheck > this.checkMs) {
       this.lastCheck = now.getTime();
       void DecideSnapshot.version(this.wh).then((v) => {
         if (v !== this.current?.version) void this.reload(pb);
@@ -226,6 +230,43 @@ export class DecideService {
     }
     if (!recorder) return withRecording(snap.decide(pb, personId, now), false);
     const decision = snap.decide(pb, personId, now, recorder.exposedAt(personId));
+    recorder.record(pb, decision.exposures);
+    return decision;
+  }
+  /** A decision from this person's rows alone (as decide() reads them), recorded through the same recorder. */
+  private async decideAlone(
+    pb: Playbook,
+    identifier: string,
+    now: Date,
+    recorder: ExposureRecorder | undefined,
+  ): Promise<Decision> {
+    const [who] = await this.wh.query<{ person_id: string }>(
+      'SELECT person_id FROM identities WHERE identifier = ?',
+      [identifier],
+    );
+    if (!who) {
+      return withRecording(
+        {
+          personId: null,
+          asOf: now,
+          segments: [],
+          play: null,
+          candidates: [],
+          exposures: [],
+          recording: READ_ONLY,
+        },
+        recorder !== undefined,
+      );
+    }
+    const all = await readPersonState(this.wh, pb, who.person_id, now);
+    // As the snapshot, which holds only the memberships of segments a play targets.
+    const segments = all.segments.filter((s) => pb.plays.some((p) => p.segment === s));
+    const state = { ...all, segments };
+    if (!recorder) return withRecording(decideFor(pb, who.person_id, now, state), false);
+    const decision = decideFor(pb, who.person_id, now, {
+      ...state,
+      exposedAt: recorder.exposedAt(who.person_id),
+    });
     recorder.record(pb, decision.exposures);
     return decision;
   }

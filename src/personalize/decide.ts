@@ -6,7 +6,7 @@ import {
   consentBlock,
   loadSendLog,
   quietUntil,
-  type SendLog,
+  SendLog,
   suppressionCheck,
   traitsOf,
 } from '../activate/guards.js';
@@ -110,38 +110,11 @@ export async function decide(
   );
   if (!who) return withRecording(nobody(asOf), record);
   const personId = who.person_id;
-  const memberships = await wh.query<{ segment: string; entered_at: Date }>(
-    `SELECT segment, max(entered_at) AS entered_at FROM segment_memberships
-     WHERE person_id = ? AND entered_at <= ? AND (exited_at IS NULL OR exited_at > ?) GROUP BY segment ORDER BY segment`,
-    [personId, asOf, asOf],
-  );
-  const segments = memberships.map((m) => m.segment);
-  if (!pb.plays.some((p) => segments.includes(p.segment))) {
-    return withRecording(nobody(asOf, segments, personId), record);
+  const state = await readPersonState(wh, pb, personId, asOf, { exposures: record });
+  if (!pb.plays.some((p) => state.segments.includes(p.segment))) {
+    return withRecording(nobody(asOf, state.segments, personId), record);
   }
-  const [consent, traits, sendLog, history, suppressed, exposed] = await Promise.all([
-    consentAsOf(wh, [personId], asOf),
-    traitsOf(wh, [personId]),
-    loadSendLog(wh, pb, [personId], asOf),
-    wh.query<{ play: string; occurred_at: Date }>(
-      `SELECT play, occurred_at FROM deliveries WHERE person_id = ? AND status IN ('pending', 'deferred', 'sent', 'withheld', 'dead')`,
-      [personId],
-    ),
-    suppressionCheck(wh),
-    record ? lastExposures(wh, personId) : undefined,
-  ]);
-  const got = new Map<string, Date[]>();
-  for (const h of history) got.set(h.play, [...(got.get(h.play) ?? []), h.occurred_at]);
-  const decision = decideFor(pb, personId, asOf, {
-    segments,
-    consent: consent.get(personId),
-    traits: traits.get(personId) ?? {},
-    sendLog,
-    got,
-    suppressed: suppressed(personId),
-    enteredAt: new Map(memberships.map((m) => [m.segment, m.entered_at])),
-    exposedAt: exposed?.get(personId) ?? new Map(),
-  });
+  const decision = decideFor(pb, personId, asOf, state);
   if (!record) return withRecording(decision, false);
   if (decision.exposures.length) {
     // The play's definition (its holdout share) is what measure report reads the SRM check against.
@@ -153,6 +126,58 @@ export async function decide(
     await writeExposures(wh, decision.exposures);
   }
   return decision;
+}
+
+/**
+ * What a decision needs of one person, read for that person alone (a few small queries, no scan of everyone):
+ * memberships as of `asOf` and, when one of them has a play, consent, traits, sends within the caps, what they got
+ * from each play, the suppression list and (with `exposures`) their last decide() exposures.
+ *
+ * @example
+ * const state = await readPersonState(wh, pb, 'user-42', new Date(), { exposures: false });
+ * const decision = decideFor(pb, 'user-42', new Date(), state);
+ */
+export async function readPersonState(
+  wh: Warehouse,
+  pb: Playbook,
+  personId: string,
+  asOf: Date,
+  options: { exposures?: boolean } = {},
+): Promise<PersonState> {
+  const memberships = await wh.query<{ segment: string; entered_at: Date }>(
+    `SELECT segment, max(entered_at) AS entered_at FROM segment_memberships
+     WHERE person_id = ? AND entered_at <= ? AND (exited_at IS NULL OR exited_at > ?) GROUP BY segment ORDER BY segment`,
+    [personId, asOf, asOf],
+  );
+  const segments = memberships.map((m) => m.segment);
+  const enteredAt = new Map(memberships.map((m) => [m.segment, m.entered_at]));
+  if (!pb.plays.some((p) => segments.includes(p.segment))) {
+    // No play to weigh: nothing else is read.
+    return { segments, enteredAt, consent: undefined, traits: {}, sendLog: new SendLog(), got: new Map() };
+  }
+  const [consent, traits, sendLog, history, suppressed, exposed] = await Promise.all([
+    consentAsOf(wh, [personId], asOf),
+    traitsOf(wh, [personId]),
+    loadSendLog(wh, pb, [personId], asOf),
+    wh.query<{ play: string; occurred_at: Date }>(
+      `SELECT play, occurred_at FROM deliveries WHERE person_id = ? AND status IN ('pending', 'deferred', 'sent', 'withheld', 'dead')`,
+      [personId],
+    ),
+    suppressionCheck(wh),
+    options.exposures ? lastExposures(wh, personId) : undefined,
+  ]);
+  const got = new Map<string, Date[]>();
+  for (const h of history) got.set(h.play, [...(got.get(h.play) ?? []), h.occurred_at]);
+  return {
+    segments,
+    enteredAt,
+    consent: consent.get(personId),
+    traits: traits.get(personId) ?? {},
+    sendLog,
+    got,
+    suppressed: suppressed(personId),
+    exposedAt: exposed?.get(personId) ?? new Map(),
+  };
 }
 
 /** A read-only decision lists what it would have recorded as nothing: it starts no exposure. */

@@ -643,6 +643,8 @@ export function compileSegments(
     scope?: string;
     /** The relation everyone's events are read from (`eventsRelation`); default `person_events`. */
     events?: string;
+    /** Only these segments' columns (the others are there for their references): reads only what they need. */
+    only?: readonly string[];
   },
 ): CompiledSegments {
   const names = new Set<string>();
@@ -656,7 +658,8 @@ export function compileSegments(
     }
     names.add(s.name);
   }
+  const only = options.only;
   return new Compiler(d, definitions, options.asOf, options.features, options.scope, options.events).build(
-    definitions,
+    only ? definitions.filter((s) => only.includes(s.name)) : definitions,
   );
 }

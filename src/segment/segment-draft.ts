@@ -8,7 +8,6 @@ import { featureSource } from '../model/feature-catalog.js';
 import { compileSegments } from './compile.js';
 import type { SegmentDefinition } from './definition.js';
 import { type FileProblem, lineOf, loadDefinitions } from './load-definitions.js';
-import { previewSegment } from './memberships.js';
 import { validateDefinition } from './validate-definition.js';
 
 /**
@@ -91,12 +90,29 @@ export async function estimateSegmentDraft(
     const [row] = await wh.query<{ as_of: Date | null }>('SELECT max(as_of) AS as_of FROM features');
     asOf = row?.as_of ?? new Date();
   }
-  const p = await previewSegment(wh, [...othersIn(dir, definition.name), definition], definition.name, {
+  // Only the draft's own column (the folder's segments are there for its references), counted and sampled in
+  // one pass: the events are read once, for the aggregates this draft needs.
+  const d = wh.dialect;
+  const compiled = compileSegments(d, [...othersIn(dir, definition.name), definition], {
     asOf,
-    features: featureSource(wh.dialect),
-    sample: options.sample ?? 10,
+    features: featureSource(d),
+    only: [definition.name],
   });
-  return { asOf: p.asOf, size: p.size, population: p.population, sample: p.sample };
+  const member = d.quoteIdent(compiled.columns[0]!.column);
+  const rows = await wh.query<{ person_id: string | null; size: bigint; population: bigint }>(
+    `WITH draft AS ${d.materialized()} (${compiled.sql})
+     SELECT s.person_id, c.size, c.population
+     FROM (SELECT count(*) FILTER (WHERE ${member}) AS size, count(*) AS population FROM draft) c
+     LEFT JOIN (SELECT person_id FROM draft WHERE ${member} ORDER BY person_id LIMIT ${Math.trunc(options.sample ?? 10)}) s ON TRUE
+     ORDER BY s.person_id`,
+    compiled.params,
+  );
+  return {
+    asOf,
+    size: Number(rows[0]?.size ?? 0),
+    population: Number(rows[0]?.population ?? 0),
+    sample: rows.flatMap((r) => (r.person_id === null ? [] : [r.person_id])),
+  };
 }
 
 /** Write a valid draft to `<dir>/<name>.yaml` (replacing the segment's file of that name). */

@@ -28,10 +28,15 @@ export async function listSegments(wh: Warehouse): Promise<SegmentListing[]> {
     previous: number | null;
   }>(
     `SELECT s.name, s.version, CAST(s.definition AS VARCHAR) AS definition, s.source, s.updated_at,
-            (SELECT count(*) FROM segment_memberships m WHERE m.segment = s.name AND m.exited_at IS NULL) AS size,
-            (SELECT size FROM (SELECT size, row_number() OVER (ORDER BY refresh_id DESC) AS k
-                               FROM segment_refreshes r WHERE r.segment = s.name) WHERE k = 2) AS previous
-     FROM segments s WHERE s.active ORDER BY s.name`,
+            coalesce(m.size, 0) AS size, p.size AS previous
+     FROM segments s
+     LEFT JOIN (SELECT segment, count(*) AS size FROM segment_memberships WHERE exited_at IS NULL GROUP BY segment) m
+       ON m.segment = s.name
+     LEFT JOIN (SELECT segment, size FROM (
+                  SELECT segment, size, row_number() OVER (PARTITION BY segment ORDER BY refresh_id DESC) AS k
+                  FROM segment_refreshes) WHERE k = 2) p
+       ON p.segment = s.name
+     WHERE s.active ORDER BY s.name`,
   );
   return rows.map((r) => {
     const definition = JSON.parse(r.definition) as SegmentDefinition;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
+import { activitySummary } from '../instrument/activity-summary.js';
 import { Timestamp } from '../shared/timestamp.js';
 
 /**
@@ -33,29 +34,70 @@ export const SegmentReportSchema = z
   .meta({ id: 'SegmentReport' });
 export type SegmentReport = z.output<typeof SegmentReportSchema>;
 
+interface MembershipCounts {
+  segments: { name: string; version: number; size: number }[];
+  overlap: { a: string; b: string; both: number }[];
+}
+
+/**
+ * Each active segment's size and the people in each pair of segments, kept until memberships change (a refresh, a
+ * retirement, a deletion): the pairs join every membership with every other of the same person (seconds on a big
+ * database), while the Segments and Govern pages ask for them on every view.
+ */
+const counted = new WeakMap<Warehouse, { version: string; counts: Promise<MembershipCounts> }>();
+
+async function membershipCounts(wh: Warehouse): Promise<MembershipCounts> {
+  const [v] = await wh.query<{ refresh: bigint | null; rows: bigint }>(
+    `SELECT (SELECT max(refresh_id) FROM segment_refreshes) AS refresh,
+            (SELECT count(*) FROM segment_memberships) AS rows`,
+  );
+  const active = await wh.query<{ name: string; version: number }>(
+    'SELECT name, version FROM segments WHERE active ORDER BY name',
+  );
+  const version = JSON.stringify([String(v?.refresh), String(v?.rows), active]);
+  const held = counted.get(wh);
+  if (held?.version === version) return held.counts;
+  const counts = (async (): Promise<MembershipCounts> => {
+    const sizes = await wh.query<{ segment: string; size: bigint }>(
+      `SELECT segment, count(*) AS size FROM segment_memberships WHERE exited_at IS NULL GROUP BY segment`,
+    );
+    const sizeOf = new Map(sizes.map((r) => [r.segment, Number(r.size)]));
+    const overlap = await wh.query<{ a: string; b: string; both: bigint }>(
+      `WITH m AS (SELECT segment, person_id FROM segment_memberships WHERE exited_at IS NULL
+                  AND segment IN (SELECT name FROM segments WHERE active))
+       SELECT x.segment AS a, y.segment AS b, count(*) AS both FROM m x JOIN m y ON x.person_id = y.person_id AND x.segment < y.segment
+       GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    return {
+      segments: active.map((s) => ({
+        name: s.name,
+        version: Number(s.version),
+        size: sizeOf.get(s.name) ?? 0,
+      })),
+      overlap: overlap.map((o) => ({ a: o.a, b: o.b, both: Number(o.both) })),
+    };
+  })();
+  counted.set(wh, { version, counts });
+  // A failed count is not kept: the next request asks again.
+  counts.catch(() => {
+    if (counted.get(wh)?.counts === counts) counted.delete(wh);
+  });
+  return counts;
+}
+
 export async function segmentReport(
   wh: Warehouse,
   options: { tinyShare?: number; duplicateOverlap?: number; trendPoints?: number } = {},
 ): Promise<SegmentReport> {
   const tinyShare = options.tinyShare ?? 0.001;
   const duplicateOverlap = options.duplicateOverlap ?? 0.9;
-  const [pop] = await wh.query<{ n: number }>('SELECT count(DISTINCT person_id) AS n FROM identities');
-  const population = Number(pop?.n ?? 0);
-  const segments = await wh.query<{ name: string; version: number; size: number }>(
-    `SELECT s.name, s.version, (SELECT count(*) FROM segment_memberships m WHERE m.segment = s.name AND m.exited_at IS NULL) AS size
-     FROM segments s WHERE s.active ORDER BY s.name`,
-  );
+  const population = (await activitySummary(wh)).persons;
+  const { segments, overlap } = await membershipCounts(wh);
   const trend = await wh.query<{ segment: string; as_of: Date; size: number }>(
     `SELECT segment, as_of, size FROM (
        SELECT segment, as_of, size, row_number() OVER (PARTITION BY segment ORDER BY refresh_id DESC) AS k FROM segment_refreshes)
      WHERE k <= ? ORDER BY segment, as_of`,
     [options.trendPoints ?? 12],
-  );
-  const overlap = await wh.query<{ a: string; b: string; both: number }>(
-    `WITH m AS (SELECT segment, person_id FROM segment_memberships WHERE exited_at IS NULL
-                AND segment IN (SELECT name FROM segments WHERE active))
-     SELECT x.segment AS a, y.segment AS b, count(*) AS both FROM m x JOIN m y ON x.person_id = y.person_id AND x.segment < y.segment
-     GROUP BY 1, 2 ORDER BY 1, 2`,
   );
   const sizeOf = new Map(segments.map((s) => [s.name, Number(s.size)]));
   const pairs = overlap.map((o) => {

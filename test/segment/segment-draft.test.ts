@@ -70,6 +70,25 @@ test("a draft's estimate equals the members a refresh of the saved file gives", 
       features: featureSource(wh.dialect),
     });
     assert.equal(refreshed.segments.find((s) => s.name === 'twice')!.size, estimate.size);
+    const members = await wh.query<{ person_id: string }>(
+      `SELECT person_id FROM segment_memberships WHERE segment = 'twice' AND exited_at IS NULL
+       ORDER BY person_id LIMIT 5`,
+    );
+    assert.deepEqual(
+      estimate.sample,
+      members.map((m) => m.person_id),
+      'the sample: the first members by id',
+    );
+    // A draft that refers to a saved segment is sized with it (only the draft's column is evaluated).
+    const others = await estimateSegmentDraft(
+      wh,
+      dir,
+      'name: not-twice\nwhere:\n  not: { inSegment: twice }\n',
+    );
+    assert.equal(others.population, estimate.population);
+    assert.equal(others.size, estimate.population - estimate.size);
+    const none = await estimateSegmentDraft(wh, dir, 'name: none\nwhere:\n  performed: { event: Never }\n');
+    assert.deepEqual([none.size, none.sample], [0, []]);
     assert.equal(saveSegmentDraft(dir, draft.replace('atLeast: 2', 'atLeast: 3')).created, false);
     assert.throws(() => saveSegmentDraft(dir, 'name: Bad Name\nwhere: {}\n'), /SEGMENT_INVALID|name/);
   } finally {
