@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import type { Playbook } from '../activate/playbook.js';
+import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';

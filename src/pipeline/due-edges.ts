@@ -45,7 +45,8 @@ export async function dueEdges(
       `SELECT person_id, min(ts) AS ts FROM person_events WHERE ts > ? AND ts <= ? GROUP BY person_id`,
       [new Date(after - ms), new Date(until - ms)],
     );
-    for (const r of rows) out.push({ due: new Date(r.ts.getTime() + ms), personId: r.person_id, edge: `event+${ms}` });
+    for (const r of rows)
+      out.push({ due: new Date(r.ts.getTime() + ms), personId: r.person_id, edge: `event+${ms}` });
   }
   // Trait dates: a window (T − W, T] gains the date at T = date and loses it at T = date + W.
   const d = wh.dialect;
@@ -61,11 +62,53 @@ export async function dueEdges(
         p.values,
       );
       for (const r of rows) {
-        out.push({ due: new Date(r.ts.getTime() + offset), personId: r.person_id, edge: `trait ${path}+${offset}` });
+        out.push({
+          due: new Date(r.ts.getTime() + offset),
+          personId: r.person_id,
+          edge: `trait ${path}+${offset}`,
+        });
       }
     }
   }
   return out.sort((x, y) => x.due.getTime() - y.due.getTime() || x.personId.localeCompare(y.personId));
+}
+
+/**
+ * The earliest time after `after` at which some edge falls due, or undefined when none will without new events.
+ *
+ * @example
+ * const first = await earliestDue(wh, dependence, new Date()); // e.g. the end of the next abandonment's wait
+ */
+export async function earliestDue(
+  wh: Warehouse,
+  dependence: TimeDependence,
+  after: Date,
+): Promise<Date | undefined> {
+  let best: number | undefined;
+  const consider = (ts: Date | null, ms: number) => {
+    if (ts && (best === undefined || ts.getTime() + ms < best)) best = ts.getTime() + ms;
+  };
+  for (const ms of dependence.edges) {
+    const [row] = await wh.query<{ ts: Date | null }>(
+      'SELECT min(ts) AS ts FROM person_events WHERE ts > ?',
+      [new Date(after.getTime() - ms)],
+    );
+    consider(row?.ts ?? null, ms);
+  }
+  const d = wh.dialect;
+  for (const { path, ms } of dependence.traitWindows) {
+    for (const offset of [0, ms]) {
+      const p = new Params();
+      const at = d.parseTimestamp(d.jsonText('ev.traits', p.add(path)));
+      const lo = p.add(new Date(after.getTime() - offset));
+      const [row] = await wh.query<{ ts: Date | null }>(
+        `SELECT min(t) AS ts FROM (SELECT ${at} AS t FROM person_events ev WHERE ev.type = 'identify') x WHERE t > ${lo}`,
+        p.values,
+      );
+      consider(row?.ts ?? null, offset);
+    }
+  }
+  return best === undefined ? undefined : new Date(best);
 }
 
 /**

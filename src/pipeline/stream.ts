@@ -11,7 +11,10 @@ import { compileSegments } from '../segment/compile.js';
 import { refreshSegments } from '../segment/memberships.js';
 import { Timestamp } from '../shared/timestamp.js';
 import type { CycleInputs } from './cycle.js';
-import { DueQueue, dueEdges } from './due-edges.js';
+import { DueQueue, dueEdges, earliestDue } from './due-edges.js';
+
+/** The queue's horizon when no edge will fall due without new events (which refill it). */
+const NO_HORIZON = new Date('9999-12-31T00:00:00Z');
 
 /**
  * Streaming evaluation: memberships and plays follow events within about a second, with the cycle's exact semantics.
@@ -268,7 +271,7 @@ export class StreamEvaluator {
       const batch = await this.currentBatch();
       const stored = await this.lastAsOf();
       const mine = this.last?.asOf;
-      const last = stored && mine ? (stored > mine ? stored : mine) : (stored ?? mine);
+      const last = stored && mine ? new Date(Math.max(stored.getTime(), mine.getTime())) : (stored ?? mine);
       const notBefore = (t: Date) => (last && t.getTime() < last.getTime() ? last : t);
       // First evaluation: everyone (or incremental from an earlier run), then the queue is built from the warehouse.
       if (last === undefined) {
@@ -306,22 +309,33 @@ export class StreamEvaluator {
   }
 
   private async lastAsOf(): Promise<Date | undefined> {
-    const [row] = await this.wh.query<{ as_of: Date | null }>('SELECT max(as_of) AS as_of FROM segment_refreshes');
+    const [row] = await this.wh.query<{ as_of: Date | null }>(
+      'SELECT max(as_of) AS as_of FROM segment_refreshes',
+    );
     return row?.as_of ?? undefined;
   }
 
+  /**
+   * Fill the queue with the edges due in (after, horizon], the horizon being `horizonMs` ahead or, when nothing falls
+   * due that soon, the first due time: a wait of a day is one query away, not a day of polling.
+   */
   private async refill(after: Date): Promise<void> {
     const inputs = this.options.inputs();
     const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
-    const until = new Date(after.getTime() + this.horizonMs);
     if (!active.length) {
-      this.queue.fill([], until);
+      this.queue.fill([], NO_HORIZON);
       return;
     }
     const { dependence } = compileSegments(this.wh.dialect, active, {
       asOf: after,
       features: featureSource(this.wh.dialect),
     });
+    const first = await earliestDue(this.wh, dependence, after);
+    if (!first) {
+      this.queue.fill([], NO_HORIZON);
+      return;
+    }
+    const until = new Date(Math.max(after.getTime() + this.horizonMs, first.getTime()));
     this.queue.fill(await dueEdges(this.wh, dependence, { after, until }), until);
   }
 
@@ -350,7 +364,8 @@ export class StreamEvaluator {
         // Features are recomputed only when a segment reads them: the same snapshot a full refresh would read at T.
         if (dependence.relations.length) {
           await refreshFeatures(this.wh, inputs.model, { asOf });
-          if (this.ownSnapshot && this.ownSnapshot.getTime() !== asOf.getTime()) previousSnapshot = this.ownSnapshot;
+          if (this.ownSnapshot && this.ownSnapshot.getTime() !== asOf.getTime())
+            previousSnapshot = this.ownSnapshot;
           this.ownSnapshot = asOf;
         }
         const versions = await definitionVersions(this.wh, 'segments');
