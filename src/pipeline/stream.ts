@@ -415,3 +415,25 @@ export class StreamEvaluator {
     }
   }
 }
+
+/**
+ * The status of a server that does not stream (`segflow serve --no-stream`): plays wait for the cycle.
+ *
+ * @example
+ * const status = stream?.status() ?? streamOffStatus();
+ */
+export function streamOffStatus(): StreamStatus {
+  return {
+    enabled: false,
+    mode: 'off',
+    reason: 'streaming is off: memberships and plays follow the cycle (serve --cycle-every)',
+    lagSeconds: 0,
+    pendingNotifications: 0,
+    dueEdges: 0,
+    nextDue: null,
+    evaluations: 0,
+    failures: 0,
+    lastEvaluation: null,
+    lastError: null,
+  };
+}
