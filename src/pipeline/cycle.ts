@@ -1,10 +1,16 @@
 import { existsSync } from 'node:fs';
+import type { Playbook } from '../activate/playbook.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
-import { modelConfig } from '../model/model-config.js';
-import { DEFAULT_SEGMENTS_DIR, formatProblem, loadDefinitions } from '../segment/load-definitions.js';
+import { type ModelConfig, modelConfig } from '../model/model-config.js';
+import {
+  DEFAULT_SEGMENTS_DIR,
+  formatProblem,
+  type LoadedDefinition,
+  loadDefinitions,
+} from '../segment/load-definitions.js';
 import { type PipelineProgress, type RefreshSummary, runRefreshPipeline } from './refresh-pipeline.js';
 
 /** The summary of one cycle: the refresh pipeline's summary. */
@@ -30,6 +36,31 @@ export async function runCycle(
     onProgress?: (p: PipelineProgress) => void;
   } = {},
 ): Promise<CycleSummary> {
+  const inputs = cycleInputs(o);
+  return runRefreshPipeline(wh, {
+    asOf: o.asOf,
+    full: o.fullRefresh ?? false,
+    ...inputs,
+    actor: o.actor ?? { actor: 'server', source: 'cycle' },
+    onProgress: o.onProgress,
+  });
+}
+
+/** What one turn of the loop reads from the working directory: the model configuration, the segments, the playbook. */
+export interface CycleInputs {
+  model: ModelConfig;
+  segments: LoadedDefinition[];
+  playbook: Playbook | null;
+}
+
+/**
+ * The cycle's inputs as configured now (segflow.config.yaml, the segments folder, the playbook file), read afresh on
+ * every call so that an edited file counts at the next turn; invalid segment files fail with every problem listed.
+ *
+ * @example
+ * const { segments, playbook } = cycleInputs({ segmentsDir: 'segments' });
+ */
+export function cycleInputs(o: { segmentsDir?: string; playbook?: string } = {}): CycleInputs {
   const config = loadConfig();
   const dir = o.segmentsDir ?? config.segments ?? DEFAULT_SEGMENTS_DIR;
   const loaded = existsSync(dir) ? loadDefinitions(dir) : { definitions: [], problems: [] };
@@ -41,13 +72,9 @@ export async function runCycle(
     );
   }
   const path = playbookPath(o.playbook);
-  return runRefreshPipeline(wh, {
-    asOf: o.asOf,
-    full: o.fullRefresh ?? false,
+  return {
     model: modelConfig(config.model),
     segments: loaded.definitions,
     playbook: existsSync(path) ? cachedPlaybook(path) : null,
-    actor: o.actor ?? { actor: 'server', source: 'cycle' },
-    onProgress: o.onProgress,
-  });
+  };
 }

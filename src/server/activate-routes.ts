@@ -21,8 +21,15 @@ const STATUS = z.enum(DELIVERY_STATUSES);
 
 /** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
 export function activateRoutes(
-  options: { playbook?: string; segmentsDir?: string; exposures?: ExposureRecorder } = {},
+  options: {
+    playbook?: string;
+    segmentsDir?: string;
+    exposures?: ExposureRecorder;
+    /** Runs a refresh where no streaming evaluation runs beside it (the server's stream, when on). */
+    exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  } = {},
 ) {
+  const exclusive = options.exclusive ?? (<T>(fn: () => Promise<T>) => fn());
   const playbook = () => cachedPlaybook(playbookPath(options.playbook));
   // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
   const services = new WeakMap<Warehouse, DecideService>();
@@ -160,12 +167,14 @@ export function activateRoutes(
       response: RefreshSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
-          await runCycle(wh, {
-            fullRefresh: body.full,
-            ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
-            ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
-            ...(options.playbook ? { playbook: options.playbook } : {}),
-          }),
+          await exclusive(() =>
+            runCycle(wh, {
+              fullRefresh: body.full,
+              ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+              ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
+              ...(options.playbook ? { playbook: options.playbook } : {}),
+            }),
+          ),
         ) as z.input<typeof RefreshSummarySchema>,
     }),
   ];

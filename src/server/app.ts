@@ -13,6 +13,8 @@ import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { isSegflowError } from '../errors.js';
 import { ExposureRecorder } from '../personalize/exposure-recorder.js';
+import { cycleInputs } from '../pipeline/cycle.js';
+import { StreamEvaluator, type StreamOptions, streamOffStatus } from '../pipeline/stream.js';
 import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
 import { BACKUP_ROUTES } from './backup-routes.js';
@@ -31,6 +33,7 @@ import { MODEL_ROUTES } from './model-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { PROPENSITY_ROUTES } from './propensity-routes.js';
 import { SessionStore } from './session.js';
+import { streamRoutes } from './stream-routes.js';
 
 /**
  * The HTTP server: the collector, the admin API and operations endpoints, wired over the library. No business logic
@@ -54,6 +57,12 @@ export interface ServerOptions {
   uiDir?: string;
   /** Run CLI commands for local CLI processes (`segflow serve` passes this; local-cli-route.ts). */
   localCli?: LocalCliOptions;
+  /**
+   * Streaming evaluation (pipeline/stream.ts): memberships and plays follow each load within about a second. Off
+   * unless given (`segflow serve` turns it on; `--no-stream` off); options as StreamOptions, inputs default to the
+   * cycle's (segflow.config.yaml, the segments folder, the playbook).
+   */
+  stream?: false | Partial<StreamOptions>;
 }
 
 export interface SegflowServer {
@@ -66,6 +75,8 @@ export interface SegflowServer {
   openapi: Record<string, unknown>;
   /** Dashboard sessions (and one-time sign-in links). */
   sessions: SessionStore;
+  /** Streaming evaluation, when on. */
+  stream: StreamEvaluator | undefined;
 }
 
 type RouteKind = 'collector' | 'posthog' | 'admin' | 'ops';
@@ -116,6 +127,18 @@ function intakeLogDir(wh: Warehouse, option: string | false | undefined): string
   return wh.location === ':memory:' || wh.location === '' ? undefined : `${wh.location}.intake`;
 }
 
+/** Acknowledged events the loader has not reached beyond which streaming counts as batch evaluation of a backlog. */
+const BEHIND_EVENTS = 50_000;
+
+function loaderBehind(committer: GroupCommitter): string | null {
+  const backlog = committer.depth().backlogEvents;
+  if (committer.lastLoadError)
+    return `the intake log's loader is failing: ${committer.lastLoadError.message}`;
+  return backlog > BEHIND_EVENTS
+    ? `the intake log's loader is ${backlog} events behind: evaluations cover the backlog in batches`
+    : null;
+}
+
 /** decide()'s exposure log: next to a database file unless told otherwise; none for an in-memory database. */
 function exposureLogDir(wh: Warehouse, option: string | undefined): string | undefined {
   if (option !== undefined) return option;
@@ -149,13 +172,41 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   const wh = options.warehouse;
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const metrics = new Metrics();
+  let stream: StreamEvaluator | undefined;
   const committer = new GroupCommitter(wh, {
     ...options.groupCommit,
     intakeLog: intakeLogDir(wh, options.groupCommit?.intakeLog),
-    onCommit: (r) => metrics.recordCommit(r),
+    onCommit: (r) => {
+      metrics.recordCommit(r);
+      // New events in the warehouse (a load of the intake log, or a direct commit): the stream evaluates them.
+      if (stream && r.kind !== 'log' && r.error === undefined && (r.counts?.inserted ?? 0) > 0) {
+        stream.setBehind(loaderBehind(committer));
+        stream.notifyEvents();
+      }
+    },
   });
   // Events a crash acknowledged but did not load are loaded before the server answers anything.
   const opened = await committer.open();
+  if (options.stream) {
+    const own = options.stream;
+    stream = new StreamEvaluator(wh, {
+      inputs: () =>
+        cycleInputs({
+          ...(options.segmentsDir ? { segmentsDir: options.segmentsDir } : {}),
+          ...(options.playbook ? { playbook: options.playbook } : {}),
+        }),
+      ...own,
+      onEvaluation: (e) => {
+        metrics.recordEvaluation(e);
+        own.onEvaluation?.(e);
+      },
+      onError: (e) => {
+        metrics.streamFailures++;
+        app.log.error({ err: maskedMessage(e) }, 'stream evaluation failed (retried)');
+        own.onError?.(e);
+      },
+    });
+  }
   const exposureLog = options.exposures?.logDir;
   const logDir = exposureLog === false ? undefined : exposureLogDir(wh, exposureLog);
   const exposures = new ExposureRecorder(wh, {
@@ -256,9 +307,15 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
     ...BACKUP_ROUTES,
-    ...activateRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir, exposures }),
+    ...activateRoutes({
+      playbook: options.playbook,
+      segmentsDir: options.segmentsDir,
+      exposures,
+      exclusive: (fn) => (stream ? stream.exclusive(fn) : fn()),
+    }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...dashboardReportRoutes({ committer, metrics }),
+    ...streamRoutes(() => stream),
     ...(options.routes ?? []),
   ];
   const sessions = new SessionStore();
@@ -271,6 +328,12 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     limits,
     version: packageVersion(),
   });
+  // Streaming degrades to batch evaluation of the backlog when the loader falls behind: /healthz says so.
+  const streamHealth = () => {
+    if (!stream) return streamOffStatus();
+    stream.setBehind(loaderBehind(committer));
+    return stream.status();
+  };
   app.get('/api/openapi.json', { config: { kind: 'ops' } }, async () => openapi);
   app.get('/healthz', { config: { kind: 'ops' } }, async (_request, reply) => {
     const queue = committer.depth();
@@ -279,22 +342,25 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
         ? `the last commit failed at ${committer.lastError.at.toISOString()}: ${committer.lastError.message}`
         : `the last load of the intake log failed at ${committer.lastLoadError!.at.toISOString()}: ${committer.lastLoadError!.message}`;
       reply.code(503);
-      return { status: 'failing', code: 'STORAGE_FAILED', message: failed, queue };
+      return { status: 'failing', code: 'STORAGE_FAILED', message: failed, queue, stream: streamHealth() };
     }
-    return { status: 'ok', queue };
+    return { status: 'ok', queue, stream: streamHealth() };
   });
   app.get('/metrics', { config: { kind: 'ops' } }, async (_request, reply) => {
     reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-    return metrics.render(committer.depth());
+    return metrics.render(committer.depth(), streamHealth());
   });
 
   // Closing drains the write queue: everything acknowledged is committed, everything queued gets its answer.
   app.addHook('onClose', async () => {
+    await stream?.stop();
     await exposures.close();
     await committer.close();
   });
   await app.ready();
-  return { app, committer, exposures, metrics, openapi, sessions };
+  // Evaluates at once (rebuilding the due-time queue from the warehouse), then follows loads and due edges.
+  if (stream) void stream.start();
+  return { app, committer, exposures, metrics, openapi, sessions, stream };
 }
 
 export interface StartOptions {
@@ -307,6 +373,7 @@ export interface StartOptions {
   playbook?: string;
   segmentsDir?: string;
   localCli?: LocalCliOptions;
+  stream?: ServerOptions['stream'];
 }
 
 export interface RunningServer extends SegflowServer {
@@ -329,6 +396,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       playbook: options.playbook,
       segmentsDir: options.segmentsDir,
       localCli: options.localCli,
+      stream: options.stream,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {

@@ -1,3 +1,4 @@
+import type { StreamEvaluation, StreamStatus } from '../pipeline/stream.js';
 import type { CommitReport } from './group-commit.js';
 
 /** Commit latency buckets in seconds (Prometheus `le` bounds). */
@@ -38,6 +39,19 @@ export class Metrics {
   readonly loadSeconds = new Histogram(COMMIT_BUCKETS);
   readonly loadEvents = new Histogram([100, 1000, 10_000, 50_000, 100_000, 150_000, 300_000]);
   private readonly requests = new Map<string, number>();
+  /** Streaming evaluation (pipeline/stream.ts): from new events to their evaluation's end, and edges' delays. */
+  readonly streamLatency = new Histogram(COMMIT_BUCKETS);
+  readonly edgeDelay = new Histogram(COMMIT_BUCKETS);
+  readonly evaluationSeconds = new Histogram(COMMIT_BUCKETS);
+  private readonly evaluations = new Map<string, number>();
+  streamFailures = 0;
+
+  recordEvaluation(e: StreamEvaluation): void {
+    this.evaluations.set(e.reason, (this.evaluations.get(e.reason) ?? 0) + 1);
+    this.evaluationSeconds.observe(e.seconds);
+    for (const s of e.eventLatencies) this.streamLatency.observe(s);
+    if (e.edgeDelay !== undefined) this.edgeDelay.observe(e.edgeDelay);
+  }
 
   recordCommit(r: CommitReport): void {
     if (r.counts) {
@@ -63,7 +77,10 @@ export class Metrics {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
-  render(queue: { requests: number; events: number; inFlightEvents: number; backlogEvents: number }): string {
+  render(
+    queue: { requests: number; events: number; inFlightEvents: number; backlogEvents: number },
+    stream?: StreamStatus,
+  ): string {
     const out: string[] = [];
     const counter = (name: string, help: string, value: number) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
@@ -117,6 +134,47 @@ export class Metrics {
       'Events acknowledged (in the intake log) and not yet loaded into the warehouse.',
       queue.backlogEvents,
     );
+    if (stream) {
+      out.push(
+        '# HELP segflow_stream_evaluations_total Streaming evaluations by what started them.',
+        '# TYPE segflow_stream_evaluations_total counter',
+        ...['events', 'edge', 'start'].map(
+          (r) => `segflow_stream_evaluations_total{reason="${r}"} ${this.evaluations.get(r) ?? 0}`,
+        ),
+      );
+      counter(
+        'segflow_stream_failures_total',
+        'Streaming evaluations that failed (and were retried).',
+        this.streamFailures,
+      );
+      histogram(
+        'segflow_stream_latency_seconds',
+        'From a load of new events into the warehouse to the end of the evaluation (memberships, triggers, sends) that covered it.',
+        this.streamLatency,
+      );
+      histogram(
+        'segflow_stream_edge_delay_seconds',
+        'From a time edge falling due (an abandonment wait ending, a window expiring) to the end of its evaluation.',
+        this.edgeDelay,
+      );
+      histogram(
+        'segflow_stream_evaluation_seconds',
+        'Time of one streaming evaluation.',
+        this.evaluationSeconds,
+      );
+      gauge('segflow_stream_due_edges', 'Time edges in the due-time queue.', stream.dueEdges);
+      gauge(
+        'segflow_stream_pending_notifications',
+        'Loads of new events waiting for an evaluation.',
+        stream.pendingNotifications,
+      );
+      gauge('segflow_stream_lag_seconds', 'Age of the oldest load not yet evaluated.', stream.lagSeconds);
+      gauge(
+        'segflow_stream_degraded',
+        '1 when streaming has degraded to batch evaluation of a backlog (or is off), 0 while it streams.',
+        stream.mode === 'streaming' ? 0 : 1,
+      );
+    }
     out.push('# HELP segflow_http_requests_total Requests answered, by route and status.');
     out.push('# TYPE segflow_http_requests_total counter');
     for (const [key, n] of [...this.requests].sort()) {

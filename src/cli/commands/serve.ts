@@ -51,6 +51,10 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
     )
     .option('--no-intake-log', 'acknowledge only after a warehouse commit (slower; for comparison)')
     .option(
+      '--no-stream',
+      'no streaming evaluation: memberships and plays wait for the cycle instead of following each load (docs/realtime.md)',
+    )
+    .option(
       '--cycle-every <duration>',
       'run the loop on a timer — features, segments, then the playbook — e.g. 5m (off by default)',
     )
@@ -63,6 +67,7 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           playbook?: string;
           cycleEvery?: string;
           intakeLog: string | boolean;
+          stream: boolean;
         },
         cmd: Command,
       ) => {
@@ -93,13 +98,18 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
           localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
+          // On by default: an event's play follows it within about a second; the cycle stays as the safety net.
+          stream: flags.stream ? {} : false,
         }).catch((e: unknown) => {
           withdrawServer(db);
           throw e;
         });
         running = server;
         if (inFile) advertiseServer({ pid: process.pid, url: localUrl(server.url), token, db, startedAt });
-        server.app.log.info({ url: server.url, db: server.warehouse.location }, 'segflow serve listening');
+        server.app.log.info(
+          { url: server.url, db: server.warehouse.location, stream: server.stream ? 'on' : 'off' },
+          'segflow serve listening',
+        );
         if (erasure instanceof Error)
           server.app.log.warn({ error: erasure.message }, 'privacy erasure deferred');
         else if (erasure)
@@ -129,7 +139,10 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
             try {
               // The turn sees every acknowledged event: what waits in the intake log is loaded first.
               await server.committer.settled();
-              const c = await runCycle(server.warehouse, flags.playbook ? { playbook: flags.playbook } : {});
+              // Never beside a streaming evaluation: both move memberships forward in time.
+              const cycle = () =>
+                runCycle(server.warehouse, flags.playbook ? { playbook: flags.playbook } : {});
+              const c = server.stream ? await server.stream.exclusive(cycle) : await cycle();
               server.app.log.info(
                 {
                   persons: c.persons,

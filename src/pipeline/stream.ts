@@ -1,0 +1,439 @@
+import { z } from 'zod';
+import { destinationsOf, runActivation } from '../activate/activate-run.js';
+import type { Destination } from '../activate/destinations/destination.js';
+import type { Warehouse } from '../engine/warehouse.js';
+import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
+import { squashPersonOverrides } from '../instrument/persons-on-events.js';
+import { featureSource } from '../model/feature-catalog.js';
+import { dropFeatureSnapshot } from '../model/feature-snapshots.js';
+import { refreshFeatures } from '../model/refresh-features.js';
+import { compileSegments } from '../segment/compile.js';
+import { refreshSegments } from '../segment/memberships.js';
+import { Timestamp } from '../shared/timestamp.js';
+import type { CycleInputs } from './cycle.js';
+import { DueQueue, dueEdges, earliestDue } from './due-edges.js';
+
+/** The queue's horizon when no edge will fall due without new events (which refill it). */
+const NO_HORIZON = new Date('9999-12-31T00:00:00Z');
+
+/**
+ * Streaming evaluation: memberships and plays follow events within about a second, with the cycle's exact semantics.
+ *
+ * An evaluation is one incremental turn of the loop as of a time T — features (when segments read them), the segments
+ * through the scoped incremental refresh (only people with an event stored since the last evaluation, or an event
+ * crossing a time edge, are evaluated: `segment/incremental.ts`), then the playbook's triggers and outbox — so entries
+ * and exits, decisions, consent, holdout arms and idempotency keys are the cycle's own. What starts one:
+ * - new events in the warehouse (a load of the intake log, an import, a direct commit): an evaluation as of now;
+ * - a time edge falling due (`due-edges.ts`): an evaluation as of the due time itself, so an abandonment's play is
+ *   decided at the moment the wait ends, not at the next cycle.
+ * Loads that arrive while an evaluation runs are covered together by the next one: under load, streaming becomes
+ * batch evaluation of the backlog, and `status().mode` says so. Evaluations and the caller's own work (`exclusive`:
+ * the periodic cycle) never overlap, and time only moves forward.
+ */
+
+/** Why an evaluation ran: new events, a time edge falling due, or the start of the stream. */
+export type EvaluationReason = 'events' | 'edge' | 'start';
+
+/** One evaluation, as the stream reports it to its listener (the server's metrics and log). */
+export interface StreamEvaluation {
+  asOf: Date;
+  reason: EvaluationReason;
+  seconds: number;
+  /** People whose memberships were evaluated. */
+  evaluated: number;
+  entered: number;
+  exited: number;
+  /** Deliveries sent by the outbox in this evaluation. */
+  sent: number;
+  /** For 'events': seconds from each covered notification (`notifyEvents`) to the end of this evaluation. */
+  eventLatencies: number[];
+  /** For 'edge': seconds from the due time to the end of this evaluation (on the stream's clock). */
+  edgeDelay?: number;
+}
+
+/** The stream's state for /healthz, the admin API and the CLI. */
+export const StreamStatusSchema = z
+  .object({
+    enabled: z.boolean(),
+    mode: z
+      .enum(['streaming', 'batch', 'off'])
+      .describe('batch: evaluations fall behind the events and each covers a backlog (see reason)'),
+    reason: z.string().nullable().describe('why the mode is not streaming'),
+    lagSeconds: z.number().describe('age of the oldest notification of new events not yet evaluated'),
+    pendingNotifications: z.number(),
+    dueEdges: z.number().describe('time edges in the due-time queue (within its horizon)'),
+    nextDue: Timestamp.nullable(),
+    evaluations: z.number(),
+    failures: z.number(),
+    lastEvaluation: z
+      .object({
+        asOf: Timestamp,
+        reason: z.enum(['events', 'edge', 'start']),
+        seconds: z.number(),
+        evaluated: z.number(),
+        entered: z.number(),
+        exited: z.number(),
+        sent: z.number(),
+      })
+      .nullable(),
+    lastError: z.object({ at: Timestamp, message: z.string() }).nullable(),
+  })
+  .meta({ id: 'StreamStatus' });
+export type StreamStatus = z.output<typeof StreamStatusSchema>;
+
+export interface StreamOptions {
+  /** What each evaluation reads; called before every evaluation, so edited files count at once. */
+  inputs: () => CycleInputs;
+  /** The clock (default: the system's). Tests pass a simulated one and call `settle()`. */
+  now?: () => Date;
+  /** How far ahead the due-time queue is filled. Default 60 s. */
+  horizonMs?: number;
+  /** Lag beyond which the stream reports `batch` mode. Default 2 s. */
+  degradeAfterMs?: number;
+  /** With real timers (`start()`): how often the warehouse is checked for events nobody notified. Default 1 s. */
+  pollMs?: number;
+  /** Destinations to send through (default: the playbook's, kept open while the stream runs). */
+  destinations?: ReadonlyMap<string, Destination>;
+  onEvaluation?: (e: StreamEvaluation) => void;
+  onError?: (e: unknown) => void;
+}
+
+/**
+ * The stream evaluator. On a simulated clock: `notifyEvents()` after ingesting, then `await settle()`. In a server:
+ * `start()` runs it on real timers until `stop()`.
+ *
+ * @example
+ * const stream = new StreamEvaluator(wh, { inputs: () => cycleInputs() });
+ * await stream.start(); // evaluates now, then follows loads and due edges
+ * committer.onLoad = () => stream.notifyEvents();
+ */
+export class StreamEvaluator {
+  private readonly now: () => Date;
+  private readonly horizonMs: number;
+  private readonly degradeAfterMs: number;
+  private readonly pollMs: number;
+  private readonly queue = new DueQueue();
+  /** Real-clock times (ms) of notifications not yet covered by an evaluation. */
+  private notified: number[] = [];
+  private seenBatch = -1;
+  /** The features snapshot the last evaluation wrote, dropped once the next one no longer needs it. */
+  private ownSnapshot: Date | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private kicked = false;
+  private stopped = false;
+  private ownedDestinations: Map<string, Destination> | undefined;
+  private evaluations = 0;
+  private failures = 0;
+  private last: StreamEvaluation | undefined;
+  private lastError: { at: Date; message: string } | undefined;
+  private externalBehind: string | null = null;
+
+  constructor(
+    private readonly wh: Warehouse,
+    private readonly options: StreamOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.horizonMs = options.horizonMs ?? 60_000;
+    this.degradeAfterMs = options.degradeAfterMs ?? 2_000;
+    this.pollMs = options.pollMs ?? 1_000;
+  }
+
+  /** New events are in the warehouse (a load, an import): evaluate as soon as possible. */
+  notifyEvents(): void {
+    this.notified.push(performance.now());
+    this.kick();
+  }
+
+  /**
+   * Evaluate until nothing is left to do as of the stream's clock: every edge due up to now (each as of its due
+   * time, earliest first), then the new events as of now. Resolves when done; a failure rejects (and is retried by
+   * the next call).
+   */
+  settle(): Promise<void> {
+    return this.serial(() => this.drain());
+  }
+
+  /** Run `fn` while no evaluation runs (the periodic cycle uses this; time must move forward for both). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(fn);
+  }
+
+  /** Follow events and due edges on real timers: evaluates at once (rebuilding the due-time queue), then as needed. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.kick();
+    await this.chain.catch(() => undefined);
+  }
+
+  /** Stop the timers and wait for the running evaluation; close destinations the stream opened. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.chain.catch(() => undefined);
+    if (this.ownedDestinations) for (const d of this.ownedDestinations.values()) await d.close();
+    this.ownedDestinations = undefined;
+  }
+
+  /**
+   * Something outside the stream says evaluations cover a backlog (the server: the intake log's loader is behind);
+   * null when it is not.
+   */
+  setBehind(reason: string | null): void {
+    this.externalBehind = reason;
+  }
+
+  status(): StreamStatus {
+    const lagMs = this.notified.length ? performance.now() - this.notified[0]! : 0;
+    const reason =
+      this.externalBehind ??
+      (lagMs > this.degradeAfterMs
+        ? `evaluations are ${(lagMs / 1000).toFixed(1)} s behind the events: each covers the backlog`
+        : null);
+    const last = this.last;
+    return {
+      enabled: !this.stopped,
+      mode: this.stopped ? 'off' : reason ? 'batch' : 'streaming',
+      reason: this.stopped ? 'streaming is off' : reason,
+      lagSeconds: lagMs / 1000,
+      pendingNotifications: this.notified.length,
+      dueEdges: this.queue.size,
+      nextDue: this.queue.next()?.due ?? null,
+      evaluations: this.evaluations,
+      failures: this.failures,
+      lastEvaluation: last
+        ? {
+            asOf: last.asOf,
+            reason: last.reason,
+            seconds: last.seconds,
+            evaluated: last.evaluated,
+            entered: last.entered,
+            exited: last.exited,
+            sent: last.sent,
+          }
+        : null,
+      lastError: this.lastError ?? null,
+    };
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** With real timers: run `drain` now, or once more after the running one. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.kicked = true;
+      return;
+    }
+    this.running = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.serial(async () => {
+      let failed = false;
+      try {
+        do {
+          this.kicked = false;
+          await this.drain();
+        } while (this.kicked && !this.stopped);
+      } catch (e) {
+        failed = true;
+        this.options.onError?.(e);
+      } finally {
+        this.running = false;
+        this.arm(failed);
+      }
+    });
+  }
+
+  /** The next wake-up: the earliest due edge, the horizon, or the poll for unnotified events. */
+  private arm(failed: boolean): void {
+    if (this.stopped) return;
+    const now = this.now().getTime();
+    let wait = failed ? 1_000 : this.pollMs;
+    const next = this.queue.next()?.due.getTime() ?? this.queue.horizon?.getTime();
+    if (!failed && next !== undefined) wait = Math.min(wait, Math.max(0, next - now));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, wait);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      const batch = await this.currentBatch();
+      const stored = await this.lastAsOf();
+      const mine = this.last?.asOf;
+      const last = stored && mine ? new Date(Math.max(stored.getTime(), mine.getTime())) : (stored ?? mine);
+      const notBefore = (t: Date) => (last && t.getTime() < last.getTime() ? last : t);
+      // First evaluation: everyone (or incremental from an earlier run), then the queue is built from the warehouse.
+      if (last === undefined) {
+        await this.evaluate(now, 'start', batch);
+        continue;
+      }
+      if (!this.queue.horizon || this.queue.horizon.getTime() < last.getTime()) await this.refill(last);
+      const next = this.queue.next();
+      if (next && next.due.getTime() <= now.getTime()) {
+        // Each edge as of its due time, so its play is decided when the wait ends; after a long stop (edges more
+        // than a horizon old) one evaluation as of now catches up with all of them.
+        const catchUp = now.getTime() - next.due.getTime() > this.horizonMs;
+        await this.evaluate(notBefore(catchUp ? now : next.due), 'edge', batch, next.due);
+        continue;
+      }
+      if (batch !== this.seenBatch || this.notified.length) {
+        await this.evaluate(notBefore(now), 'events', batch);
+        continue;
+      }
+      if (this.queue.horizon && this.queue.horizon.getTime() <= now.getTime()) {
+        // Edges between the old horizon and now are due: they come next, each as of its time.
+        await this.refill(this.queue.horizon);
+        const due = this.queue.next();
+        if (due && due.due.getTime() <= now.getTime()) continue;
+      }
+      return;
+    }
+  }
+
+  private async currentBatch(): Promise<number> {
+    const [row] = await this.wh.query<{ value: string }>(
+      "SELECT value FROM segflow_meta WHERE key = 'ingest_batch'",
+    );
+    return Number(row?.value ?? 0);
+  }
+
+  private async lastAsOf(): Promise<Date | undefined> {
+    const [row] = await this.wh.query<{ as_of: Date | null }>(
+      'SELECT max(as_of) AS as_of FROM segment_refreshes',
+    );
+    return row?.as_of ?? undefined;
+  }
+
+  /**
+   * Fill the queue with the edges due in (after, horizon], the horizon being `horizonMs` ahead or, when nothing falls
+   * due that soon, the first due time: a wait of a day is one query away, not a day of polling.
+   */
+  private async refill(after: Date): Promise<void> {
+    const inputs = this.options.inputs();
+    const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
+    if (!active.length) {
+      this.queue.fill([], NO_HORIZON);
+      return;
+    }
+    const { dependence } = compileSegments(this.wh.dialect, active, {
+      asOf: after,
+      features: featureSource(this.wh.dialect),
+    });
+    const first = await earliestDue(this.wh, dependence, after);
+    if (!first) {
+      this.queue.fill([], NO_HORIZON);
+      return;
+    }
+    const until = new Date(Math.max(after.getTime() + this.horizonMs, first.getTime()));
+    this.queue.fill(await dueEdges(this.wh, dependence, { after, until }), until);
+  }
+
+  private destinations(inputs: CycleInputs): ReadonlyMap<string, Destination> {
+    if (this.options.destinations) return this.options.destinations;
+    this.ownedDestinations ??= destinationsOf(inputs.playbook!);
+    return this.ownedDestinations;
+  }
+
+  /** One incremental turn of the loop as of `asOf`. */
+  private async evaluate(asOf: Date, reason: EvaluationReason, batch: number, due?: Date): Promise<void> {
+    const started = performance.now();
+    const covered = this.notified;
+    this.notified = [];
+    try {
+      const inputs = this.options.inputs();
+      const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
+      const features = featureSource(this.wh.dialect);
+      let entered = 0;
+      let exited = 0;
+      let evaluated = 0;
+      let previousSnapshot: Date | undefined;
+      if (active.length) {
+        await squashPersonOverrides(this.wh);
+        const { dependence } = compileSegments(this.wh.dialect, active, { asOf, features });
+        // Features are recomputed only when a segment reads them: the same snapshot a full refresh would read at T.
+        if (dependence.relations.length) {
+          await refreshFeatures(this.wh, inputs.model, { asOf });
+          if (this.ownSnapshot && this.ownSnapshot.getTime() !== asOf.getTime())
+            previousSnapshot = this.ownSnapshot;
+          this.ownSnapshot = asOf;
+        }
+        const versions = await definitionVersions(this.wh, 'segments');
+        const r = await refreshSegments(this.wh, inputs.segments, { asOf, features });
+        await auditDefinitionChanges(this.wh, 'segments', versions, { actor: 'server', source: 'stream' });
+        // The snapshot before is no longer what an incremental start reads (that is now this one's).
+        if (previousSnapshot) await dropFeatureSnapshot(this.wh, previousSnapshot);
+        evaluated = r.recomputed;
+        for (const s of r.segments) {
+          entered += s.entered;
+          exited += s.exited;
+        }
+      }
+      let sent = 0;
+      if (inputs.playbook) {
+        const activation = await runActivation(this.wh, inputs.playbook, {
+          asOf,
+          destinations: this.destinations(inputs),
+        });
+        sent = activation.outbox.sent;
+      }
+      this.seenBatch = batch;
+      this.queue.dropUntil(asOf);
+      await this.refill(asOf);
+      const ended = performance.now();
+      const evaluation: StreamEvaluation = {
+        asOf,
+        reason,
+        seconds: (ended - started) / 1000,
+        evaluated,
+        entered,
+        exited,
+        sent,
+        eventLatencies: covered.map((t) => (ended - t) / 1000),
+        ...(due ? { edgeDelay: Math.max(0, this.now().getTime() - due.getTime()) / 1000 } : {}),
+      };
+      this.evaluations++;
+      this.last = evaluation;
+      this.lastError = undefined;
+      this.options.onEvaluation?.(evaluation);
+    } catch (e) {
+      // What was not covered is covered by the next attempt: the incremental start is the last successful refresh.
+      this.notified = [...covered, ...this.notified];
+      this.failures++;
+      this.lastError = { at: new Date(), message: e instanceof Error ? e.message : String(e) };
+      throw e;
+    }
+  }
+}
+
+/**
+ * The status of a server that does not stream (`segflow serve --no-stream`): plays wait for the cycle.
+ *
+ * @example
+ * const status = stream?.status() ?? streamOffStatus();
+ */
+export function streamOffStatus(): StreamStatus {
+  return {
+    enabled: false,
+    mode: 'off',
+    reason: 'streaming is off: memberships and plays follow the cycle (serve --cycle-every)',
+    lagSeconds: 0,
+    pendingNotifications: 0,
+    dueEdges: 0,
+    nextDue: null,
+    evaluations: 0,
+    failures: 0,
+    lastEvaluation: null,
+    lastError: null,
+  };
+}
