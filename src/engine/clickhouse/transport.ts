@@ -35,6 +35,8 @@ export const CLICKHOUSE_SESSION_SETTINGS = {
   final: 1,
   join_use_nulls: 1,
   union_default_mode: 'DISTINCT',
+  // In SQL an alias does not hide a column of the same name (`SELECT count(*) AS n, sum(n)`); ClickHouse's default does.
+  prefer_column_name_to_alias: 1,
   cast_keep_nullable: 1,
   mutations_sync: 2,
   lightweight_deletes_sync: 2,
