@@ -15,3 +15,16 @@ export async function openChdbForTest(): Promise<Warehouse> {
   process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
   return openClickHouseOn(await openChdbTransport({ folder, database: 'segflow' }), 'segflow');
 }
+
+/** SQL that tests write themselves (not the code under test), per engine. */
+export const ENGINE_SQL = {
+  duckdb: {
+    /** Literal rows (SQL expressions) as a relation `x` with named columns. */
+    rows: (columns: readonly string[], rows: readonly (readonly string[])[]) =>
+      `(VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}) AS x(${columns.join(', ')})`,
+  },
+  clickhouse: {
+    rows: (columns: readonly string[], rows: readonly (readonly string[])[]) =>
+      `(${rows.map((r) => `SELECT ${r.map((v, i) => `${v} AS ${columns[i]}`).join(', ')}`).join(' UNION ALL ')}) AS x`,
+  },
+} as const;
