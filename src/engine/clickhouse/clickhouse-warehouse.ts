@@ -38,8 +38,20 @@ function converter(type: string): ((v: unknown) => unknown) | undefined {
   return undefined;
 }
 
+/**
+ * Result column names as SQL names them: after two or more joins ClickHouse names a qualified column by its
+ * qualified text (`a.person_id`), where DuckDB and the SQL standard say `person_id`. The qualifier is dropped when
+ * that leaves the name unique.
+ */
+function columnNames(meta: CompactResult['meta']): string[] {
+  const bare = meta.map(
+    (m) => /^[A-Za-z_][A-Za-z0-9_]*\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(m.name)?.[1] ?? m.name,
+  );
+  return meta.map((m, i) => (bare.filter((b) => b === bare[i]).length === 1 ? bare[i]! : m.name));
+}
+
 function toRows<T extends Row>(result: CompactResult): T[] {
-  const names = result.meta.map((m) => m.name);
+  const names = columnNames(result.meta);
   const convert = result.meta.map((m) => converter(m.type));
   return result.data.map((values) => {
     const row: Row = {};
@@ -235,7 +247,7 @@ class ClickHouseWarehouse implements Warehouse {
     }
     return this.guard(async () => {
       const result = await this.attempt(sql, () => this.transport.select(body));
-      return { columns: result.meta.map((m) => m.name), rows: toRows(result) };
+      return { columns: columnNames(result.meta), rows: toRows(result) };
     });
   }
 
