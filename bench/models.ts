@@ -230,7 +230,7 @@ export const modelsBenchmark: Benchmark = {
     const processes = await processRows();
     rows.push(...processes.rows);
     details.processes = processes.details;
-    const km = kmeansRows(argValue(args, '--kmeans-points', 1_000_000));
+    const km = await kmeansRows(argValue(args, '--kmeans-points', 1_000_000));
     rows.push(...km.rows);
     details.kmeans = km.details;
     return { name: 'models', description: this.description, rows, details };

@@ -119,14 +119,10 @@ export async function drainOutbox(
       ['sent_at', 'timestamp'],
       ['consent', 'text'],
     ];
-    await wh.run('DROP TABLE IF EXISTS _sf_delivery_updates');
-    await wh.run(
-      `CREATE TEMP TABLE _sf_delivery_updates (${cols.map(([n, t]) => `${n} ${d.columnType(t)}`).join(', ')})`,
-    );
-    await wh.append(
-      '_sf_delivery_updates',
-      cols.map(([n]) => n),
-      [...pending.values()].map((r) => [
+    await wh.storage.createScratch({
+      name: '_sf_delivery_updates',
+      columns: cols,
+      rows: [...pending.values()].map((r) => [
         Number(r.id),
         r.status,
         r.reason,
@@ -136,12 +132,19 @@ export async function drainOutbox(
         r.sent_at,
         r.consent,
       ]),
-    );
-    await wh.run(`UPDATE deliveries SET status = u.status, reason = u.reason,
-        attempts = CAST(u.attempts AS ${d.columnType('integer')}), next_attempt_at = u.next_attempt_at,
-        last_error = u.last_error, sent_at = u.sent_at, consent = u.consent
-      FROM _sf_delivery_updates u WHERE deliveries.id = CAST(u.id AS ${d.columnType('bigint')})`);
-    await wh.run('DROP TABLE _sf_delivery_updates');
+    });
+    const updated = ['status', 'reason', 'attempts', 'next_attempt_at', 'last_error', 'sent_at', 'consent'];
+    await wh.storage.updateFrom({
+      table: 'deliveries',
+      from: {
+        select: `SELECT CAST(id AS ${d.columnType('bigint')}) AS id, status, reason,
+            CAST(attempts AS ${d.columnType('integer')}) AS attempts, next_attempt_at, last_error, sent_at, consent
+          FROM _sf_delivery_updates`,
+      },
+      match: { id: 'id' },
+      set: Object.fromEntries(updated.map((c) => [c, c])),
+    });
+    await wh.storage.dropScratch('_sf_delivery_updates');
     pending.clear();
   };
   for (const row of due) {

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../config/package-files.js';
 import { isSegflowError } from '../errors.js';
 import { DatabaseServed, runsHere } from './database-served.js';
 import { reportError, toJsonText, writeStderr, writeStdout } from './output.js';
 
-/** The same from src/ (tsx) and from dist/: package.json is two folders up. */
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+const VERSION = packageVersion();
 
 /** Errors in what the user typed (bad option values, unknown presets) exit 2, as commander's own usage errors do. */
 const USAGE_CODES = new Set(['USAGE', 'IMPORT_PRESET_UNKNOWN']);

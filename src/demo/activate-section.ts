@@ -1,4 +1,5 @@
 import { loadPlaybook } from '../activate/playbook.js';
+import { packagePath } from '../config/package-files.js';
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { importFile } from '../instrument/import/import-file.js';
@@ -9,7 +10,7 @@ import { runPlayExperiment } from './play-experiment.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const n = (x: number) => x.toLocaleString('en-US');
-const PLAYBOOK = new URL('../../examples/playbooks/classic.yaml', import.meta.url).pathname;
+const PLAYBOOK = packagePath('examples', 'playbooks', 'classic.yaml');
 
 /** Personalize: what decide() says for a few people under the classic decision matrix, with its reasons. */
 export async function personalizeSection(wh: Warehouse, lastEvent: Date): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { packagePath } from '../config/package-files.js';
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { writeGeneratedFiles } from '../generate/index.js';
@@ -20,7 +21,7 @@ import { modelSection } from './model-section.js';
  *   npm start -- --people 300       smaller (CI's smoke test)
  *   npm start -- --cdnow            the bundled CDNOW purchase log instead
  */
-const CDNOW = new URL('../../test/fixtures/cdnow/CDNOW_master.txt', import.meta.url).pathname;
+const CDNOW = packagePath('test', 'fixtures', 'cdnow', 'CDNOW_master.txt');
 
 const n = (x: number) => x.toLocaleString('en-US');
 const money = (x: number) => x.toLocaleString('en-US', { style: 'currency', currency: 'USD' });
@@ -213,8 +214,8 @@ async function main(): Promise<void> {
       ...(values.cdnow
         ? {}
         : {
-            segmentsDir: new URL('../../examples/segments', import.meta.url).pathname,
-            playbook: new URL('../../examples/playbooks/classic.yaml', import.meta.url).pathname,
+            segmentsDir: packagePath('examples', 'segments'),
+            playbook: packagePath('examples', 'playbooks', 'classic.yaml'),
           }),
     });
   }

@@ -1,3 +1,4 @@
+import { packagePath } from '../config/package-files.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { modelConfig } from '../model/model-config.js';
 import { funnelReport, rfmReport } from '../model/reports.js';
@@ -8,7 +9,7 @@ import { predictSection } from './predict-section.js';
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const say = (line = '') => process.stdout.write(`${line}\n`);
-const EXAMPLES = new URL('../../examples/segments', import.meta.url).pathname;
+const EXAMPLES = packagePath('examples', 'segments');
 
 /** The demo's refresh: the refresh pipeline with the default model configuration, audited as the demo. */
 export function demoRefresh(

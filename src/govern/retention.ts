@@ -78,7 +78,7 @@ export async function purgeExpired(
         }
       : { sql: `type = 'track' AND event = ?`, params: [key] };
   await wh.transaction(async (tx) => {
-    if (!options.dryRun) await tx.run(`CREATE TEMP TABLE ${PURGED} (identifier VARCHAR)`);
+    if (!options.dryRun) await tx.storage.createScratch({ name: PURGED, columns: [['identifier', 'text']] });
     for (const [key, keep] of Object.entries(rules)) {
       const before = new Date(asOf.getTime() - retentionMs(keep));
       const match =
@@ -120,13 +120,20 @@ async function purgeRule(tx: Warehouse, where: string, params: readonly SqlValue
  */
 async function recountActivity(tx: Warehouse): Promise<void> {
   const ids = `(SELECT DISTINCT identifier FROM ${PURGED})`;
-  await tx.run(`CREATE TEMP TABLE purged_activity AS
-    SELECT coalesce(user_id, anonymous_id) AS identifier, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS events
-    FROM events WHERE coalesce(user_id, anonymous_id) IN ${ids} GROUP BY 1`);
-  await tx.run(`UPDATE identity_activity SET first_seen = r.first_seen, last_seen = r.last_seen, events = r.events
-    FROM purged_activity r WHERE identity_activity.identifier = r.identifier`);
+  await tx.storage.createScratch({
+    name: 'purged_activity',
+    select: `SELECT coalesce(user_id, anonymous_id) AS identifier, min(ts) AS first_seen, max(ts) AS last_seen,
+        count(*) AS events
+      FROM events WHERE coalesce(user_id, anonymous_id) IN ${ids} GROUP BY 1`,
+  });
+  await tx.storage.updateFrom({
+    table: 'identity_activity',
+    from: { table: 'purged_activity' },
+    match: { identifier: 'identifier' },
+    set: { first_seen: 'first_seen', last_seen: 'last_seen', events: 'events' },
+  });
   await tx.run(`DELETE FROM identity_activity
     WHERE identifier IN ${ids} AND identifier NOT IN (SELECT identifier FROM purged_activity)`);
-  await tx.run('DROP TABLE purged_activity');
-  await tx.run(`DROP TABLE ${PURGED}`);
+  await tx.storage.dropScratch('purged_activity');
+  await tx.storage.dropScratch(PURGED);
 }

@@ -84,8 +84,9 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     when: (r) => `${r.incoming('ts')} < ${r.current('ts')}`,
   });
 
-  await tx.run(`CREATE TEMP TABLE ${TOUCHED} AS
-    SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
+  await tx.storage.createScratch({
+    name: TOUCHED,
+    select: `SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
            coalesce(p.is_user, FALSE) AS person_is_user
     FROM (
       SELECT identifier, ${d.boolOr('is_user')} AS is_user FROM (
@@ -95,7 +96,8 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
       ) GROUP BY identifier
     ) t
     LEFT JOIN identities i ON i.identifier = t.identifier
-    LEFT JOIN identities p ON p.identifier = i.person_id`);
+    LEFT JOIN identities p ON p.identifier = i.person_id`,
+  });
 
   const sets = new DisjointSets();
   const touched: { identifier: string; isUser: boolean; node: string }[] = [];
@@ -137,23 +139,34 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     const target = best.get(sets.find(personId))!.id;
     if (target !== personId) remaps.push([personId, target]);
   }
-  await tx.run(`DROP TABLE IF EXISTS ${BATCH_PERSONS}`);
-  await tx.run(`CREATE TEMP TABLE ${BATCH_PERSONS} (identifier VARCHAR, person_id VARCHAR, is_user BOOLEAN)`);
-  await tx.append(
-    BATCH_PERSONS,
-    ['identifier', 'person_id', 'is_user'],
-    (function* () {
+  await tx.storage.createScratch({
+    name: BATCH_PERSONS,
+    columns: [
+      ['identifier', 'text'],
+      ['person_id', 'text'],
+      ['is_user', 'boolean'],
+    ],
+    rows: (function* () {
       for (const t of touched) yield [t.identifier, best.get(sets.find(t.node))!.id, t.isUser];
     })(),
-  );
+  });
   if (remaps.length > 0) {
-    await tx.run(`CREATE TEMP TABLE ${REMAP} (old_id VARCHAR, new_id VARCHAR)`);
-    await tx.append(REMAP, ['old_id', 'new_id'], remaps);
-    await tx.run(
-      `UPDATE identities SET person_id = r.new_id FROM ${REMAP} r WHERE identities.person_id = r.old_id`,
-    );
+    await tx.storage.createScratch({
+      name: REMAP,
+      columns: [
+        ['old_id', 'text'],
+        ['new_id', 'text'],
+      ],
+      rows: remaps,
+    });
+    await tx.storage.updateFrom({
+      table: 'identities',
+      from: { table: REMAP },
+      match: { person_id: 'old_id' },
+      set: { person_id: 'new_id' },
+    });
     await recordPersonOverrides(tx, REMAP);
-    await tx.run(`DROP TABLE ${REMAP}`);
+    await tx.storage.dropScratch(REMAP);
   }
   await tx.storage.upsert({
     table: 'identities',
@@ -162,12 +175,12 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     from: { select: `SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS}` },
     update: ['person_id', 'is_user'],
   });
-  await tx.run(`DROP TABLE ${TOUCHED}`);
+  await tx.storage.dropScratch(TOUCHED);
 }
 
 /** Drop the scratch table `updateIdentityGraph` left behind. */
 export async function dropBatchPersons(tx: Warehouse): Promise<void> {
-  await tx.run(`DROP TABLE IF EXISTS ${BATCH_PERSONS}`);
+  await tx.storage.dropScratch(BATCH_PERSONS);
 }
 
 /** The person an identifier (userId, anonymousId or a person id) belongs to, or null when it was never seen. */

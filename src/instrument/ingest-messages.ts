@@ -44,11 +44,23 @@ export async function ingestPrepared(
   });
   return wh.transaction(async (tx) => {
     // No leftovers to drop first: a failed ingest's temp tables are rolled back with its transaction.
-    await tx.run(`CREATE TEMP TABLE ${RECORD_TABLE} (row_no BIGINT, rec VARCHAR)`);
-    if (records.length > 0) await tx.append(RECORD_TABLE, ['row_no', 'rec'], records);
+    await tx.storage.createScratch({
+      name: RECORD_TABLE,
+      columns: [
+        ['row_no', 'bigint'],
+        ['rec', 'text'],
+      ],
+      rows: records,
+    });
     if (raw.length > 0) {
-      await tx.run(`CREATE TEMP TABLE ${RAW_TABLE} (row_no BIGINT, raw VARCHAR)`);
-      await tx.append(RAW_TABLE, ['row_no', 'raw'], raw);
+      await tx.storage.createScratch({
+        name: RAW_TABLE,
+        columns: [
+          ['row_no', 'bigint'],
+          ['raw', 'text'],
+        ],
+        rows: raw,
+      });
     }
     await checkPrepared(tx, { raw: raw.length > 0 }, options.receivedAt ?? new Date());
     const counts = await storeChecked(tx, options);
@@ -65,12 +77,14 @@ export async function ingestJsonTexts(
 ): Promise<IngestCounts> {
   return wh.transaction(async (tx) => {
     await dropStage(tx);
-    await tx.run(`CREATE TEMP TABLE ${RAW_TABLE} (row_no BIGINT, raw VARCHAR)`);
-    await tx.append(
-      RAW_TABLE,
-      ['row_no', 'raw'],
-      texts.map((t, i) => [i + 1, t]),
-    );
+    await tx.storage.createScratch({
+      name: RAW_TABLE,
+      columns: [
+        ['row_no', 'bigint'],
+        ['raw', 'text'],
+      ],
+      rows: texts.map((t, i) => [i + 1, t]),
+    });
     await checkStage(tx, stageFromRaw(tx.dialect, RAW_TABLE), [], options.receivedAt);
     const counts = await storeChecked(tx, options);
     await dropStage(tx);

@@ -110,7 +110,7 @@ export function stageFromFields(
  * The validation and normalisation query. Each JSON value is parsed at most once: kinds come from the first character
  * of the engine's serialized JSON, texts are extracted once in the first CTE, and the checks read those columns.
  */
-function checkedSelect(d: Dialect, source: string): string {
+function checkedSelect(d: Dialect, source: string, receivedAt: string): string {
   const q = d.quoteIdent;
   const k = (f: StageField) => q(`k_${f}`);
   const x = (f: StageField) => q(`x_${f}`);
@@ -230,7 +230,7 @@ function checkedSelect(d: Dialect, source: string): string {
       FROM typed),
     checked AS (
       SELECT *, ${hasProblem} AS invalid, CASE WHEN ${hasProblem} THEN ${problemList} END AS problems,
-             coalesce(${ts('receivedAt')}, CAST(? AS TIMESTAMP)) AS received
+             coalesce(${ts('receivedAt')}, CAST(${receivedAt} AS TIMESTAMP)) AS received
       FROM ids)
     SELECT row_no,
       CASE WHEN invalid THEN coalesce(raw, CAST(${d.jsonObject(STAGE_FIELDS.map((f) => [f, q(f)]))} AS VARCHAR)) END AS raw,
@@ -264,7 +264,7 @@ async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = [
 
 /** Drop the temp tables of an ingest. */
 export async function dropStage(tx: Warehouse): Promise<void> {
-  for (const t of [RAW_TABLE, RECORD_TABLE, CHECKED, DUPLICATES]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of [RAW_TABLE, RECORD_TABLE, CHECKED, DUPLICATES]) await tx.storage.dropScratch(t);
 }
 
 export interface CheckedStage {
@@ -283,14 +283,12 @@ export async function checkStage(
   params: readonly SqlValue[],
   receivedAt: Date = new Date(),
 ): Promise<CheckedStage> {
-  await tx.run(`DROP TABLE IF EXISTS ${CHECKED}`);
-  const sql = receivedAtParam(checkedSelect(tx.dialect, source), params.length + 1);
-  await tx.run(`CREATE TEMP TABLE ${CHECKED} AS ${sql}`, [...params, receivedAt]);
+  await tx.storage.createScratch({
+    name: CHECKED,
+    select: checkedSelect(tx.dialect, source, `$${params.length + 1}`),
+    params: [...params, receivedAt],
+  });
   return countChecked(tx);
-}
-
-function receivedAtParam(sql: string, n: number): string {
-  return sql.replace('CAST(? AS TIMESTAMP)', `CAST($${n} AS TIMESTAMP)`);
 }
 
 async function countChecked(tx: Warehouse): Promise<CheckedStage> {
@@ -329,12 +327,12 @@ export async function checkPrepared(
 ): Promise<void> {
   const d = tx.dialect;
   const parts = [recordsSelect(d)];
-  if (staged.raw)
-    parts.push(`SELECT * FROM (${receivedAtParam(checkedSelect(d, stageFromRaw(d, RAW_TABLE)), 1)})`);
-  await tx.run(
-    `CREATE TEMP TABLE ${CHECKED} AS ${parts.join(' UNION ALL ')}`,
-    staged.raw ? [receivedAt] : [],
-  );
+  if (staged.raw) parts.push(`SELECT * FROM (${checkedSelect(d, stageFromRaw(d, RAW_TABLE), '$1')})`);
+  await tx.storage.createScratch({
+    name: CHECKED,
+    select: parts.join(' UNION ALL '),
+    params: staged.raw ? [receivedAt] : [],
+  });
 }
 
 async function nextIngestBatch(tx: Warehouse): Promise<number> {
@@ -454,11 +452,11 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
       : '';
   // Already-stored ids are found first with a semi-join into a small table: an INSERT whose source reads the table it
   // writes to cannot stream, and most batches have no duplicates at all.
-  await tx.run(`DROP TABLE IF EXISTS ${DUPLICATES}`);
-  await tx.run(
-    `CREATE TEMP TABLE ${DUPLICATES} AS SELECT DISTINCT message_id FROM events
+  await tx.storage.createScratch({
+    name: DUPLICATES,
+    select: `SELECT DISTINCT message_id FROM events
      WHERE message_id IN (SELECT message_id FROM ${CHECKED} WHERE ${valid})`,
-  );
+  });
   const stored = await count(tx, `SELECT count(*) AS n FROM ${DUPLICATES}`);
   const notStored = stored > 0 ? `AND c.message_id NOT IN (SELECT message_id FROM ${DUPLICATES})` : '';
   const toStoreWhere = `c.${valid} ${firstOnly} ${notStored}`;

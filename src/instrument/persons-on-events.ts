@@ -36,9 +36,12 @@ export function scopedPersonEventsSql(people: string, columns: readonly string[]
  * surviving id is never itself overridden.
  */
 export async function recordPersonOverrides(tx: Warehouse, remap: string): Promise<void> {
-  await tx.run(
-    `UPDATE person_overrides SET person_id = r.new_id FROM ${remap} r WHERE person_overrides.person_id = r.old_id`,
-  );
+  await tx.storage.updateFrom({
+    table: 'person_overrides',
+    from: { table: remap },
+    match: { person_id: 'old_id' },
+    set: { person_id: 'new_id' },
+  });
   await tx.run(`DELETE FROM person_overrides WHERE old_person_id IN (SELECT new_id FROM ${remap})`);
   await tx.storage.upsert({
     table: 'person_overrides',
@@ -87,9 +90,12 @@ export async function squashPersonOverrides(wh: Warehouse): Promise<SquashResult
   return wh.transaction(async (tx) => {
     const overrides = await pendingPersonOverrides(tx);
     if (overrides === 0) return { overrides: 0, events: 0 };
-    const events = await tx.run(
-      `UPDATE events SET person_id = o.person_id FROM person_overrides o WHERE events.person_id = o.old_person_id`,
-    );
+    const events = await tx.storage.updateFrom({
+      table: 'events',
+      from: { table: 'person_overrides' },
+      match: { person_id: 'old_person_id' },
+      set: { person_id: 'person_id' },
+    });
     await tx.run('DELETE FROM person_overrides');
     return { overrides, events };
   });

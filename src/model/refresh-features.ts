@@ -9,6 +9,9 @@ import type { ModelConfig } from './model-config.js';
 /** Bumped whenever the feature SQL changes what it computes, so rows of an older version are never carried over. */
 const FEATURE_SQL_VERSION = 1;
 
+/** The scratch relation of the people an incremental refresh recomputes; `featureSql` reads it by this name. */
+const DIRTY = 'features_dirty';
+
 export interface FeatureRefresh {
   asOf: Date;
   persons: number;
@@ -50,11 +53,12 @@ export async function refreshFeatures(
     const relation = await eventsRelation(tx);
     if (since) {
       const p = new Params();
-      await tx.run(
-        `CREATE TEMP TABLE features_dirty AS ${dirtyPersonsSql(cfg, p, { since: since.asOf, asOf, batch: since.batch }, relation)}`,
-        p.values,
-      );
-      const [n] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM features_dirty');
+      await tx.storage.createScratch({
+        name: DIRTY,
+        select: dirtyPersonsSql(cfg, p, { since: since.asOf, asOf, batch: since.batch }, relation),
+        params: p.values,
+      });
+      const [n] = await tx.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${DIRTY}`);
       recomputed = Number(n!.n);
     }
     const p = new Params();
@@ -62,19 +66,16 @@ export async function refreshFeatures(
       since: since?.asOf,
       events: relation,
     });
-    const columns = FEATURES.columns.map((c) => c.name).join(', ');
-    let persons: number;
-    if (since && since.asOf.getTime() === asOf.getTime()) {
+    const persons = await tx.storage.replaceSnapshot({
+      table: 'features',
+      columns: FEATURES.columns.map((c) => c.name),
+      at: { as_of: asOf },
+      select: sql,
+      params: p.values,
       // Carried rows come from the rows about to be replaced: compute them all before deleting.
-      await tx.run(`CREATE TEMP TABLE features_next AS SELECT ${columns} FROM (${sql})`, p.values);
-      await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
-      persons = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM features_next`);
-      await tx.run('DROP TABLE features_next');
-    } else {
-      await tx.run('DELETE FROM features WHERE as_of = ?', [asOf]);
-      persons = await tx.run(`INSERT INTO features (${columns}) SELECT ${columns} FROM (${sql})`, p.values);
-    }
-    if (since) await tx.run('DROP TABLE features_dirty');
+      readsOwnRows: since !== undefined && since.asOf.getTime() === asOf.getTime(),
+    });
+    if (since) await tx.storage.dropScratch(DIRTY);
     const refresh: Omit<FeatureRefresh, 'seconds'> = {
       asOf,
       persons,
@@ -128,12 +129,13 @@ async function refreshAccounts(tx: Warehouse, cfg: ModelConfig, asOf: Date): Pro
   if (!Number(accounts?.n)) return;
   const ap = new Params();
   const accountSql = accountFeatureSql(tx.dialect, cfg, ap, asOf);
-  const accountColumns = ACCOUNT_FEATURES.columns.map((c) => c.name).join(', ');
-  await tx.run('DELETE FROM account_features WHERE as_of = ?', [asOf]);
-  await tx.run(
-    `INSERT INTO account_features (${accountColumns}) SELECT ${accountColumns} FROM (${accountSql})`,
-    ap.values,
-  );
+  await tx.storage.replaceSnapshot({
+    table: 'account_features',
+    columns: ACCOUNT_FEATURES.columns.map((c) => c.name),
+    at: { as_of: asOf },
+    select: accountSql,
+    params: ap.values,
+  });
 }
 
 /** One person's features (by any identifier) as of the latest refresh at or before `asOf` (default: the latest). */

@@ -146,7 +146,7 @@ export async function refreshSegments(
       ? undefined
       : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints });
 
-    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.storage.dropScratch(t);
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
     const source = await eventsRelation(tx);
     let compiled =
@@ -155,10 +155,10 @@ export async function refreshSegments(
         : compileSegments(wh.dialect, active, { asOf, features: options.features, events: source });
     if (start) {
       const scope = scopeSql(tx, dependence, start, asOf);
-      await tx.run(`CREATE TEMP TABLE ${SCOPE} AS ${scope.sql}`, scope.params);
+      await tx.storage.createScratch({ name: SCOPE, select: scope.sql, params: scope.params });
       compiled = compileSegments(wh.dialect, active, { asOf, features: options.features, scope: SCOPE });
     }
-    await tx.run(`CREATE TEMP TABLE ${EVAL} AS ${compiled.sql}`, compiled.params);
+    await tx.storage.createScratch({ name: EVAL, select: compiled.sql, params: compiled.params });
     const [evaluatedRows] = await tx.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${EVAL}`);
     const recomputed = Number(evaluatedRows?.n ?? 0);
     const names: SqlValue[] = [];
@@ -166,18 +166,26 @@ export async function refreshSegments(
       names.push(c.name);
       return `SELECT CAST(? AS VARCHAR) AS segment, person_id FROM ${EVAL} WHERE "${c.column}"`;
     });
-    await tx.run(
-      `CREATE TEMP TABLE ${NOW} AS ${selects.length ? selects.join(' UNION ALL ') : 'SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS person_id WHERE FALSE'}`,
-      names,
+    await tx.storage.createScratch(
+      selects.length
+        ? { name: NOW, select: selects.join(' UNION ALL '), params: names }
+        : {
+            name: NOW,
+            columns: [
+              ['segment', 'text'],
+              ['person_id', 'text'],
+            ],
+          },
     );
     const evaluated = compiled.columns.map((c) => c.name);
     const inEvaluated = evaluated.length ? `m.segment IN (${evaluated.map(() => '?').join(', ')})` : 'FALSE';
-    await tx.run(
-      `CREATE TEMP TABLE ${EXITS} AS SELECT m.segment, m.person_id FROM segment_memberships m
+    await tx.storage.createScratch({
+      name: EXITS,
+      select: `SELECT m.segment, m.person_id FROM segment_memberships m
        WHERE m.exited_at IS NULL AND ${inEvaluated}${start ? ` AND m.person_id IN (SELECT person_id FROM ${SCOPE})` : ''}
          AND NOT EXISTS (SELECT 1 FROM ${NOW} n WHERE n.segment = m.segment AND n.person_id = m.person_id)`,
-      evaluated,
-    );
+      params: evaluated,
+    });
     const [seqRow] = await tx.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM segment_changes');
     const seqBase = Number(seqRow?.seq ?? 0);
     // Changes first (they read the memberships as they were), then the memberships themselves.
@@ -197,12 +205,16 @@ export async function refreshSegments(
        SELECT segment, person_id, ?, NULL FROM segment_changes WHERE refresh_id = ? AND change = 'enter'`,
       [asOf, refreshId],
     );
-    await tx.run(
-      `UPDATE segment_memberships SET exited_at = ? FROM ${EXITS} x
-       WHERE segment_memberships.segment = x.segment AND segment_memberships.person_id = x.person_id
-         AND segment_memberships.exited_at IS NULL`,
-      [asOf],
-    );
+    await tx.storage.updateFrom({
+      table: 'segment_memberships',
+      from: {
+        select: `SELECT segment, person_id, CAST(? AS ${wh.dialect.columnType('timestamp')}) AS exited_at FROM ${EXITS}`,
+        params: [asOf],
+      },
+      match: { segment: 'segment', person_id: 'person_id' },
+      set: { exited_at: 'exited_at' },
+      where: (m) => `${m('exited_at')} IS NULL`,
+    });
     // Incremental: the size before, moved by who entered and left (the people not evaluated kept theirs).
     const sizes = start
       ? await tx.query<{ segment: string; n: number }>(
@@ -253,7 +265,7 @@ export async function refreshSegments(
         now,
       ],
     );
-    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.storage.dropScratch(t);
     return {
       refreshId,
       asOf,

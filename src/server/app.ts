@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, {
@@ -9,6 +8,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import { packageVersion } from '../config/package-files.js';
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { isSegflowError } from '../errors.js';
@@ -66,17 +66,6 @@ export interface SegflowServer {
   openapi: Record<string, unknown>;
   /** Dashboard sessions (and one-time sign-in links). */
   sessions: SessionStore;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 type RouteKind = 'collector' | 'posthog' | 'admin' | 'ops';

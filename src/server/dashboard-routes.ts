@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { packagePath } from '../config/package-files.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { verifyApiKey } from '../govern/api-keys.js';
 import { recordAudit } from '../govern/audit.js';
@@ -21,7 +21,7 @@ import {
  * The dashboard's HTTP side: the built front end (ui/, built into dist/ui by `npm run build`) at `/`, and signing in
  * and out. Pages read and act through the admin API (/api/v1) with the session cookie in place of a bearer key.
  */
-export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));
+export const DEFAULT_UI_DIR = packagePath('dist', 'ui');
 
 /**
  * No inline script anywhere; styles may be inline because the chart library sizes its SVG with style attributes

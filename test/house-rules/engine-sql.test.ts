@@ -29,13 +29,11 @@ const CONSTRUCTS: Construct[] = [
     name: 'CREATE TEMP TABLE',
     pattern: /\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE\b/i,
     why: 'session-scoped scratch tables differ per engine (ClickHouse: Memory tables or CTEs)',
-    todo: true,
   },
   {
     name: 'UPDATE … FROM',
     pattern: /\bUPDATE\s+[\w.]+\s+SET\b[^;]*?\bFROM\b/is,
     why: 'Postgres/DuckDB join-update; ClickHouse mutates with ALTER TABLE … UPDATE',
-    todo: true,
   },
   {
     name: 'unnest(from_json(…))',

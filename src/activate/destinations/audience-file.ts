@@ -104,27 +104,28 @@ export async function exportAudience(wh: Warehouse, o: AudienceExportOptions): P
   );
   const select = `SELECT m.person_id${o.mode === 'delta' ? ', m.action' : ''}${traitColumns.length ? `, ${traitColumns.join(', ')}` : ''}${email}
     FROM (${members}) m ORDER BY m.person_id`;
-  // SHA-256 in JavaScript keeps the hash identical across engines; the rows are staged in a temp table first.
-  await wh.run('DROP TABLE IF EXISTS _sf_audience');
-  await wh.run(`CREATE TEMP TABLE _sf_audience AS ${select}`, params);
+  // SHA-256 in JavaScript keeps the hash identical across engines: the rows are staged in a scratch relation, their
+  // emails hashed here and joined back in a second one.
+  await wh.storage.createScratch({ name: '_sf_audience', select, params });
+  let exported = 'SELECT * FROM _sf_audience';
   if (o.hashedEmail) {
-    await wh.run('ALTER TABLE _sf_audience ADD COLUMN email_sha256 VARCHAR');
-    const emails = await wh.query<{ person_id: string; __email: string | null }>(
+    const emails = await wh.query<{ person_id: string; __email: string }>(
       'SELECT person_id, __email FROM _sf_audience WHERE __email IS NOT NULL',
     );
-    for (const e of emails) {
-      await wh.run('UPDATE _sf_audience SET email_sha256 = ? WHERE person_id = ?', [
-        createHash('sha256').update(e.__email!).digest('hex'),
-        e.person_id,
-      ]);
-    }
-    await wh.run('ALTER TABLE _sf_audience DROP COLUMN __email');
+    await wh.storage.createScratch({
+      name: '_sf_audience_hashes',
+      columns: [
+        ['person_id', 'text'],
+        ['email_sha256', 'text'],
+      ],
+      rows: emails.map((e) => [e.person_id, createHash('sha256').update(e.__email).digest('hex')]),
+    });
+    exported = `SELECT ${d.allColumnsExcept(['__email'])} FROM (SELECT a.*, h.email_sha256 FROM _sf_audience a
+      LEFT JOIN _sf_audience_hashes h ON h.person_id = a.person_id)`;
   }
-  const rows = await wh.exportToFile('SELECT * FROM _sf_audience ORDER BY person_id', [], {
-    path,
-    format: o.format,
-  });
-  await wh.run('DROP TABLE IF EXISTS _sf_audience');
+  const rows = await wh.exportToFile(`${exported} ORDER BY person_id`, [], { path, format: o.format });
+  await wh.storage.dropScratch('_sf_audience');
+  await wh.storage.dropScratch('_sf_audience_hashes');
   await wh.run(
     `INSERT INTO audience_exports (id, segment, format, mode, path, rows, since_seq, until_seq, as_of, written_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

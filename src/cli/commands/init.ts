@@ -2,9 +2,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE } from '../../config/config.js';
+import { packagePath } from '../../config/package-files.js';
 import { emit } from '../output.js';
 
-const EXAMPLES = new URL('../../../examples/', import.meta.url).pathname;
+const EXAMPLES = `${packagePath('examples')}/`;
 /** The four plays of the classic decision matrix and the segments they target. */
 const STARTER_SEGMENTS = ['champion.yaml', 'high-intent.yaml', 'at-risk-adoption.yaml', 'recoverable.yaml'];
 

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { SegflowError } from '../../errors.js';
 import type { Warehouse } from '../warehouse.js';
+import { duckdb } from './node-api.js';
 
 const quote = (p: string) => `'${p.replaceAll("'", "''")}'`;
 
@@ -49,7 +49,7 @@ export async function backupDuckDB(wh: Warehouse, target: string): Promise<{ byt
  * engine); null when the file is not a segflow database.
  */
 export async function duckDBFileSchemaVersion(path: string): Promise<number | null> {
-  const instance = await DuckDBInstance.create(':memory:', {
+  const instance = await duckdb.DuckDBInstance.create(':memory:', {
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
   });

@@ -140,8 +140,14 @@ function watchProgress(
 }
 
 async function stageLines(tx: Warehouse, path: string): Promise<void> {
-  await tx.run(`CREATE TEMP TABLE ${RAW_TABLE} (row_no BIGINT, raw VARCHAR)`);
-  await tx.append(RAW_TABLE, ['row_no', 'raw'], numberedLines(path));
+  await tx.storage.createScratch({
+    name: RAW_TABLE,
+    columns: [
+      ['row_no', 'bigint'],
+      ['raw', 'text'],
+    ],
+    rows: numberedLines(path),
+  });
 }
 
 /**

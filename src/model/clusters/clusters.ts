@@ -2,6 +2,7 @@ import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import { createRng, type Rng } from '../../shared/seeded-random.js';
 import { kMeans, nearest, type Points, silhouette } from './kmeans.js';
+import { kMeansParallel } from './kmeans-parallel.js';
 
 /** A column to cluster on and the words that describe a cluster that is high or low on it. */
 export interface ClusterColumn {
@@ -116,7 +117,7 @@ function labelOf(z: Float64Array, columns: readonly ClusterColumn[], threshold: 
  * keep the k with the highest mean silhouette, fit that k on all rows, and describe each centroid in the caller's
  * words. Deterministic for a given seed and row order.
  */
-export function clusterColumns(data: ColumnData, options: ClusterOptions): ClusteringResult {
+export async function clusterColumns(data: ColumnData, options: ClusterOptions): Promise<ClusteringResult> {
   const columns = options.columns.map((c) => c.column);
   if (columns.length === 0) throw usage('no columns to cluster on', 'name at least one numeric column');
   const n = data[columns[0]!]?.length ?? 0;
@@ -169,7 +170,7 @@ export function clusterColumns(data: ColumnData, options: ClusterOptions): Clust
     if (silhouetteByK[k]! > silhouetteByK[bestK]!) bestK = k;
   }
 
-  const final = kMeans({ points, k: bestK, rng: createRng(seed, bestK, 4) });
+  const final = await kMeansParallel({ points, k: bestK, rng: createRng(seed, bestK, 4) });
   const d = columns.length;
   const sizes = new Float64Array(bestK);
   for (let i = 0; i < n; i++) sizes[final.assignment[i]!] = sizes[final.assignment[i]!]! + 1;
@@ -239,5 +240,5 @@ export async function clusterQuery(
   });
   if (ids.length === 0)
     throw new SegflowError('MODEL_NO_DATA', 'the query returned no rows', 'check its filters');
-  return { ...clusterColumns(data, args), ids };
+  return { ...(await clusterColumns(data, args)), ids };
 }

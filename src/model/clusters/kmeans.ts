@@ -1,4 +1,4 @@
-import type { Rng } from '../../shared/seeded-random.js';
+import { createRng, type Rng } from '../../shared/seeded-random.js';
 
 /** n points of d coordinates, row-major: point i is data[i*d .. i*d+d). */
 export interface Points {
@@ -262,11 +262,18 @@ function scaledTolerance(points: Points, tol: number): number {
   return (tol * total) / d;
 }
 
-/**
- * k-means (Lloyd) with k-means++ seeding, restarted `restarts` times from the same random stream; the run with the
- * least inertia wins. Deterministic for a given `rng` state.
- */
-export function kMeans(args: {
+/** What one restart needs besides the points: everything a worker thread gets to run it on its own. */
+export interface RestartPlan {
+  k: number;
+  /** One seed per restart, drawn up front so a restart's result does not depend on which thread runs it. */
+  seeds: number[];
+  maxIterations: number;
+  /** Absolute tolerance of the total squared centroid shift (see `scaledTolerance`). */
+  tolerance: number;
+}
+
+/** k-means arguments: the points, k, the random stream, and optionally restarts, iterations and tolerance. */
+export interface KMeansArgs {
   points: Points;
   k: number;
   rng: Rng;
@@ -274,16 +281,46 @@ export function kMeans(args: {
   maxIterations?: number;
   /** Relative tolerance of the centroid shift (default 1e-4, scikit-learn's); 0 runs until no point moves. */
   tolerance?: number;
-}): KMeansResult {
+}
+
+/** The restarts' seeds and settings, checked. */
+export function planRestarts(args: KMeansArgs): RestartPlan {
   const { points, k, rng } = args;
   if (k < 1 || k > points.n) throw new Error(`k-means: k = ${k} with ${points.n} points`);
-  const tolerance = scaledTolerance(points, args.tolerance ?? 1e-4);
-  let best: KMeansResult | null = null;
-  for (let r = 0; r < (args.restarts ?? 4); r++) {
-    const run = lloyd(points, k, rng, args.maxIterations ?? 300, tolerance);
-    if (!best || run.inertia < best.inertia) best = run;
-  }
-  return best!;
+  const restarts = args.restarts ?? 4;
+  return {
+    k,
+    seeds: Array.from({ length: restarts }, () => rng.int(0, 2 ** 31)),
+    maxIterations: args.maxIterations ?? 300,
+    tolerance: scaledTolerance(points, args.tolerance ?? 1e-4),
+  };
+}
+
+/**
+ * One restart of a plan (its `index`-th seed). Each restart has a random stream of its own, so running them on
+ * several threads gives exactly what running them in turn gives.
+ */
+export function runRestart(points: Points, plan: RestartPlan, index: number): KMeansResult {
+  return lloyd(points, plan.k, createRng(plan.seeds[index]!, index, 7), plan.maxIterations, plan.tolerance);
+}
+
+/** The restart with the least inertia; the earliest on a tie, whatever order they finished in. */
+export function bestRestart(results: readonly KMeansResult[]): KMeansResult {
+  let best = results[0]!;
+  for (const r of results) if (r.inertia < best.inertia) best = r;
+  return best;
+}
+
+/**
+ * k-means (Lloyd) with k-means++ seeding, restarted `restarts` times; the run with the least inertia wins.
+ * Deterministic for a given `rng` state. `kMeansParallel` (kmeans-parallel.ts) gives the same result on several threads.
+ *
+ * @example
+ * const fit = kMeans({ points: { data, n, d: 3 }, k: 8, rng: createRng(1, 0) });
+ */
+export function kMeans(args: KMeansArgs): KMeansResult {
+  const plan = planRestarts(args);
+  return bestRestart(plan.seeds.map((_, i) => runRestart(args.points, plan, i)));
 }
 
 /**

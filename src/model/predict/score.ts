@@ -73,12 +73,7 @@ export async function scorePredictions(wh: Warehouse, options: ScoreOptions): Pr
   const unitSeconds = secondsPerUnit(unit);
 
   return wh.transaction(async (tx) => {
-    await tx.run('DROP TABLE IF EXISTS score_people');
-    await tx.run('DROP TABLE IF EXISTS score_groups');
-    await tx.run(`CREATE TEMP TABLE score_people AS ${sql}`, params);
-    await tx.run(
-      'CREATE TEMP TABLE score_groups (x BIGINT, tx_s DOUBLE, t_s DOUBLE, p_alive DOUBLE, expected DOUBLE, discounted DOUBLE)',
-    );
+    await tx.storage.createScratch({ name: 'score_people', select: sql, params });
     const rows: (number | null)[][] = [];
     for await (const batch of tx.stream<{ x: number; tx_s: number; t_s: number }>(
       'SELECT DISTINCT x, tx_s, t_s FROM score_people',
@@ -103,21 +98,45 @@ export async function scorePredictions(wh: Warehouse, options: ScoreOptions): Pr
         ]);
       }
     }
-    await tx.append('score_groups', ['x', 'tx_s', 't_s', 'p_alive', 'expected', 'discounted'], rows);
+    await tx.storage.createScratch({
+      name: 'score_groups',
+      columns: [
+        ['x', 'bigint'],
+        ['tx_s', 'double'],
+        ['t_s', 'double'],
+        ['p_alive', 'double'],
+        ['expected', 'double'],
+        ['discounted', 'double'],
+      ],
+      rows,
+    });
     // E[Z | x, m] = (1 − w)·pγ/(q−1) + w·m with w = px/(px+q−1); the population mean without repeat values.
     const orderValue = gg
       ? `CASE WHEN p.x > 0 AND p.m > 0
            THEN (1 - ($3 * p.x) / ($3 * p.x + $4 - 1)) * $5 + ($3 * p.x) / ($3 * p.x + $4 - 1) * p.m
            ELSE $5 END`
       : 'NULL';
-    await tx.run('DELETE FROM predictions WHERE as_of = $1', [asOf]);
-    await tx.run(
-      `INSERT INTO predictions (person_id, as_of, bgnbd_fit, gammagamma_fit, p_alive, expected_purchases,
-         purchases_horizon, expected_order_value, clv, clv_horizon)
-       SELECT p.person_id, $1, $2, $6, g.p_alive, g.expected, $7, ov, ov * g.discounted, $8
+    await tx.storage.replaceSnapshot({
+      table: 'predictions',
+      columns: [
+        'person_id',
+        'as_of',
+        'bgnbd_fit',
+        'gammagamma_fit',
+        'p_alive',
+        'expected_purchases',
+        'purchases_horizon',
+        'expected_order_value',
+        'clv',
+        'clv_horizon',
+      ],
+      at: { as_of: asOf },
+      select: `SELECT p.person_id, $1 AS as_of, $2 AS bgnbd_fit, $6 AS gammagamma_fit, g.p_alive,
+         g.expected AS expected_purchases, $7 AS purchases_horizon, ov AS expected_order_value,
+         ov * g.discounted AS clv, $8 AS clv_horizon
        FROM (SELECT p.*, ${orderValue} AS ov FROM score_people p) p
        JOIN score_groups g ON g.x = p.x AND g.tx_s = p.tx_s AND g.t_s = p.t_s`,
-      [
+      params: [
         asOf,
         bgFit.id,
         gg?.p ?? null,
@@ -127,10 +146,10 @@ export async function scorePredictions(wh: Warehouse, options: ScoreOptions): Pr
         formatDuration(options.horizon),
         options.clv ? formatDuration(options.clv.horizon) : null,
       ],
-    );
+    });
     const [count] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM score_people');
-    await tx.run('DROP TABLE score_people');
-    await tx.run('DROP TABLE score_groups');
+    await tx.storage.dropScratch('score_people');
+    await tx.storage.dropScratch('score_groups');
     return {
       asOf,
       people: Number(count?.n ?? 0),

@@ -42,9 +42,9 @@ function planted(perGroup: number, seed: number) {
 }
 
 describe('clusters on planted groups', () => {
-  test('recovers the planted groups (adjusted Rand index ≥ 0.95) and chooses k = 4', () => {
+  test('recovers the planted groups (adjusted Rand index ≥ 0.95) and chooses k = 4', async () => {
     const { data, truth } = planted(500, 7);
-    const r = clusterColumns(data, { columns: COLUMNS, kRange: { min: 2, max: 8 }, seed: 42 });
+    const r = await clusterColumns(data, { columns: COLUMNS, kRange: { min: 2, max: 8 }, seed: 42 });
     assert.equal(r.k, 4, JSON.stringify(r.silhouetteByK));
     const ari = adjustedRandIndex(truth, r.assignment);
     assert.ok(ari >= 0.95, `ARI ${ari}`);
@@ -54,9 +54,9 @@ describe('clusters on planted groups', () => {
     );
   });
 
-  test('labels each cluster from its centroid in the caller’s words', () => {
+  test('labels each cluster from its centroid in the caller’s words', async () => {
     const { data } = planted(500, 7);
-    const r = clusterColumns(data, { columns: COLUMNS, kRange: { min: 4, max: 4 }, seed: 1 });
+    const r = await clusterColumns(data, { columns: COLUMNS, kRange: { min: 4, max: 4 }, seed: 1 });
     const labels = r.clusters.map((c) => c.label).sort();
     // Standardised centres: group 0 is high on frequency, low on spend and recency; group 1 high on spend; group 2
     // high on recency_days (lapsed) and low on frequency; group 3 near the mean on every column.
@@ -76,10 +76,10 @@ describe('clusters on planted groups', () => {
     }
   });
 
-  test('the same seed gives the same clusters', () => {
+  test('the same seed gives the same clusters', async () => {
     const { data } = planted(300, 3);
-    const a = clusterColumns(data, { columns: COLUMNS, seed: 5 });
-    const b = clusterColumns(data, { columns: COLUMNS, seed: 5 });
+    const a = await clusterColumns(data, { columns: COLUMNS, seed: 5 });
+    const b = await clusterColumns(data, { columns: COLUMNS, seed: 5 });
     assert.deepEqual(a.assignment, b.assignment);
     assert.deepEqual(a.clusters, b.clusters);
     assert.deepEqual(a.silhouetteByK, b.silhouetteByK);
@@ -113,9 +113,9 @@ describe('clusters on planted groups', () => {
     }
   });
 
-  test('a column with a missing value is refused with a hint', () => {
+  test('a column with a missing value is refused with a hint', async () => {
     const data = { frequency: Float64Array.from([1, Number.NaN, 3]), spend: Float64Array.from([1, 2, 3]) };
-    assert.throws(
+    await assert.rejects(
       () => clusterColumns(data, { columns: COLUMNS.slice(0, 2) }),
       (e: Error & { code?: string; hint?: string }) => e.code === 'USAGE' && /coalesce/.test(e.hint ?? ''),
     );
@@ -123,7 +123,7 @@ describe('clusters on planted groups', () => {
 });
 
 describe('adjusted Rand index (test helper)', () => {
-  test('known values', () => {
+  test('known values', async () => {
     assert.equal(adjustedRandIndex([0, 0, 1, 1], [1, 1, 0, 0]), 1);
     // Hand computation: contingency [[2,1],[0,1]] → index 1, row pairs 3+0, column pairs 1+1, expected 3·2/6 = 1,
     // max 2.5 → (1 − 1)/(2.5 − 1) = 0.

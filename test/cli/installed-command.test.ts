@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { tempDir } from '../helpers/temp.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/segflow.js');
+
+/** The `segflow` command as installed: bin/segflow.js runs the bundled CLI (dist/cli-bundle/, scripts/bundle-cli.mjs). */
+function segflow(args: string[], cwd: string) {
+  return spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+}
+
+describe('the installed segflow command (the bundled CLI)', () => {
+  before(() => {
+    // Bundled from the current sources, so this test never runs a stale bundle.
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('finds its package files from the bundle: --version and init', () => {
+    const dir = tempDir();
+    const version = segflow(['--version'], dir);
+    assert.equal(version.status, 0, version.stderr);
+    assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    const init = segflow(['init'], dir);
+    assert.equal(init.status, 0, init.stderr);
+    assert.match(readFileSync(join(dir, 'segments', 'champion.yaml'), 'utf8'), /champion/i);
+  });
+
+  it("runs k-means' restarts on the worker threads written beside the bundle", () => {
+    const dir = tempDir();
+    // 300,000 rows × k = 8 is above the size from which restarts go to worker threads.
+    const query = `SELECT 'p' || i AS person_id, (i % 7) + random() AS recency, (i % 5) * 2 + random() AS spend
+      FROM range(300000) t(i)`;
+    const r = segflow(
+      [
+        '--db',
+        join(dir, 'k.duckdb'),
+        'models',
+        'fit',
+        'clusters',
+        '--query',
+        query,
+        '--column',
+        'recency:lapsed:recent',
+        '--column',
+        'spend:big:small',
+        '--k',
+        '8',
+        '--json',
+      ],
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const fit = JSON.parse(r.stdout) as {
+      people: number;
+      params: { k: number; clusters: { size: number }[] };
+    };
+    assert.equal(fit.params.k, 8);
+    assert.equal(fit.people, 300_000);
+    assert.equal(
+      fit.params.clusters.reduce((s, c) => s + c.size, 0),
+      300_000,
+    );
+  });
+});

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kMeans } from '../../../src/model/clusters/kmeans.js';
+import { kMeansParallel } from '../../../src/model/clusters/kmeans-parallel.js';
+import { createRng } from '../../../src/shared/seeded-random.js';
+
+/** Three loose groups in 3-D with noise, so restarts end in different local optima. */
+function points(n: number) {
+  const rng = createRng(11, 0);
+  const data = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const g = i % 3;
+    for (let j = 0; j < 3; j++) data[i * 3 + j] = (g === j ? 2 : 0) + rng.normal();
+  }
+  return { data, n, d: 3 };
+}
+
+describe('k-means on worker threads', () => {
+  // threads: 2 and parallelFrom: 0 send the three restarts to two worker threads (a failing worker fails the call).
+  it('gives exactly the single-thread result: same centroids, assignment, inertia and iterations', async () => {
+    const p = points(6_000);
+    const single = kMeans({ points: p, k: 5, rng: createRng(3, 0), restarts: 3 });
+    const threaded = await kMeansParallel({
+      points: p,
+      k: 5,
+      rng: createRng(3, 0),
+      restarts: 3,
+      threads: 2,
+      parallelFrom: 0,
+    });
+    assert.equal(threaded.inertia, single.inertia);
+    assert.equal(threaded.iterations, single.iterations);
+    assert.deepEqual([...threaded.centroids], [...single.centroids]);
+    assert.deepEqual([...threaded.assignment], [...single.assignment]);
+  });
+});
