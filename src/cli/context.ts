@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
+import {
+  type ClickHouseConfig,
+  EngineName,
+  resolveClickHouseConfig,
+} from '../engine/clickhouse/clickhouse-config.js';
 import { DEFAULT_DB_PATH, openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
@@ -10,6 +15,39 @@ import { refuseWhileServed, serverHolding } from './served-database.js';
 
 export interface GlobalOptions {
   db?: string;
+  engine?: string;
+  clickhouseUrl?: string;
+}
+
+/**
+ * The ClickHouse settings when the engine is ClickHouse (--engine, else $SEGFLOW_ENGINE, else `engine:` in
+ * segflow.config.yaml; a --clickhouse-url alone also selects it), else undefined (DuckDB).
+ */
+export function resolveClickHouse(globals: GlobalOptions): ClickHouseConfig | undefined {
+  const config = loadConfig();
+  const named =
+    globals.engine ||
+    process.env.SEGFLOW_ENGINE ||
+    config.engine ||
+    (globals.clickhouseUrl ? 'clickhouse' : 'duckdb');
+  const engine = EngineName.safeParse(named);
+  if (!engine.success) {
+    throw new SegflowError(
+      'USAGE',
+      `engine '${named}' is not known`,
+      'use --engine duckdb or --engine clickhouse',
+    );
+  }
+  if (engine.data !== 'clickhouse') return undefined;
+  try {
+    return resolveClickHouseConfig(config.clickhouse, process.env, { url: globals.clickhouseUrl });
+  } catch (e) {
+    throw new SegflowError(
+      'CONFIG_INVALID',
+      `ClickHouse settings: ${e instanceof Error ? e.message : String(e)}`,
+      'check --clickhouse-url, the SEGFLOW_CLICKHOUSE_* variables and the clickhouse: section of segflow.config.yaml',
+    );
+  }
 }
 
 /** --db, else $SEGFLOW_DB, else `db:` in segflow.config.yaml, else ./segflow.duckdb. */
@@ -30,10 +68,11 @@ export async function withWarehouse<T>(
 ): Promise<T> {
   const held = currentInvocation()?.warehouse;
   if (held) return fn(held);
+  const clickhouse = resolveClickHouse(globals);
   const path = resolveDbPath(globals);
-  const served = await serverHolding(path);
+  const served = clickhouse ? undefined : await serverHolding(path);
   if (served) throw new DatabaseServed(served);
-  const wh = await openWarehouse({ path, readOnly: options.readOnly ?? false });
+  const wh = await openWarehouse({ path, readOnly: options.readOnly ?? false, clickhouse });
   try {
     return await fn(wh);
   } finally {

@@ -61,11 +61,14 @@ export interface CommandModule {
   load: () => Promise<(program: Command) => void>;
 }
 
-/** The first word of argv that names a command, skipping the global options (and `--db`'s value). */
+/** Global options that take a value (the next word). */
+const GLOBAL_VALUE_OPTIONS = ['--db', '--engine', '--clickhouse-url'];
+
+/** The first word of argv that names a command, skipping the global options (and their values). */
 function commandWord(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
-    if (word === '--db') i++;
+    if (GLOBAL_VALUE_OPTIONS.includes(word)) i++;
     else if (!word.startsWith('-')) return word;
   }
   return undefined;
@@ -98,6 +101,14 @@ function baseProgram(): Command {
     .option(
       '--db <path>',
       'database file (default: $SEGFLOW_DB, else db in segflow.config.yaml, else ./segflow.duckdb)',
+    )
+    .option(
+      '--engine <name>',
+      'storage engine: duckdb or clickhouse (default: $SEGFLOW_ENGINE, else engine in segflow.config.yaml, else duckdb)',
+    )
+    .option(
+      '--clickhouse-url <url>',
+      'ClickHouse server HTTP URL, with --engine clickhouse (default: $SEGFLOW_CLICKHOUSE_URL, else clickhouse.url; none: the embedded engine)',
     )
     .version(VERSION, '-V, --version', 'print the segflow version')
     .showHelpAfterError()

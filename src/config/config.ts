@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { ClickHouseConfig, EngineName } from '../engine/clickhouse/clickhouse-config.js';
 import { SegflowError } from '../errors.js';
 import { fromWorkingDir } from './working-dir.js';
 
@@ -11,7 +12,17 @@ export const CONFIG_FILE = 'segflow.config.yaml';
  * them with their own schema (modelConfig, measureConfig, retentionConfig, …); a step adding a section adds it here,
  * so a misspelled key (`modle:`) is an error instead of a setting silently ignored.
  */
-const SECTIONS = ['db', 'segments', 'playbook', 'model', 'measure', 'retention', 'privacy'];
+const SECTIONS = [
+  'db',
+  'engine',
+  'clickhouse',
+  'segments',
+  'playbook',
+  'model',
+  'measure',
+  'retention',
+  'privacy',
+];
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -28,6 +39,10 @@ function editDistance(a: string, b: string): number {
 export const SegflowConfig = z
   .object({
     db: z.string().min(1).optional().describe('database file (default ./segflow.duckdb)'),
+    engine: EngineName.optional(),
+    clickhouse: ClickHouseConfig.partial()
+      .optional()
+      .describe('the ClickHouse server or embedded folder (engine: clickhouse)'),
     segments: z
       .string()
       .min(1)

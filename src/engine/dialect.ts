@@ -22,7 +22,7 @@ export interface TableDef {
 export type FileColumns = Readonly<Record<string, ColumnType>>;
 
 export interface Dialect {
-  readonly name: 'duckdb';
+  readonly name: 'duckdb' | 'clickhouse';
   quoteIdent(name: string): string;
   /**
    * A text constant written into the SQL instead of passed as a parameter, where the engine can use a constant to

@@ -1,13 +1,24 @@
 import { SegflowError } from '../errors.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
+import type { TableDef } from './dialect.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './schema.js';
 import type { Warehouse } from './warehouse.js';
 
 const META = 'segflow_meta';
 
+/** Key/value facts about the database itself: the schema version and each migration applied. */
+const META_TABLE: TableDef = {
+  name: META,
+  columns: [
+    { name: 'key', type: 'text', notNull: true },
+    { name: 'value', type: 'text', notNull: true },
+  ],
+  primaryKey: ['key'],
+};
+
 /** The schema version without creating anything (works on a read-only database); 0 for an empty file. */
 export async function readSchemaVersion(wh: Warehouse): Promise<number> {
   const tables = await wh.query<{ n: number }>(
-    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${META}'`,
+    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${META}' AND table_catalog = current_database()`,
   );
   if (!tables[0]?.n) return 0;
   const rows = await wh.query<{ value: string }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`);
@@ -15,7 +26,7 @@ export async function readSchemaVersion(wh: Warehouse): Promise<number> {
 }
 
 export async function schemaVersion(wh: Warehouse): Promise<number> {
-  await wh.run(`CREATE TABLE IF NOT EXISTS ${META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
+  await wh.run(wh.dialect.createTable(META_TABLE));
   const rows = await wh.query<{ value: string }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`);
   return rows.length ? Number(rows[0]!.value) : 0;
 }
@@ -25,21 +36,27 @@ export async function schemaVersion(wh: Warehouse): Promise<number> {
  * a lower number than one already applied (branches merged in another order) still runs; a database from before this
  * record counts every version up to its schema_version as applied.
  */
-async function appliedVersions(wh: Warehouse, schemaVersionNow: number): Promise<Set<number>> {
+async function appliedVersions(
+  wh: Warehouse,
+  schemaVersionNow: number,
+  migrations: readonly Migration[],
+): Promise<Set<number>> {
   const rows = await wh.query<{ key: string }>(`SELECT key FROM ${META} WHERE key LIKE 'migration:%'`);
   if (rows.length) return new Set(rows.map((r) => Number(r.key.slice('migration:'.length))));
-  const legacy = MIGRATIONS.filter((m) => m.version <= schemaVersionNow).map((m) => m.version);
+  const legacy = migrations.filter((m) => m.version <= schemaVersionNow).map((m) => m.version);
   for (const v of legacy) await recordMigration(wh, v, schemaVersionNow);
   return new Set(legacy);
 }
 
 /**
  * Bring a database up to `target` (default: the newest schema this build knows). Each migration commits on its own,
- * so a crash between two leaves a valid older version that the next open continues from.
+ * so a crash between two leaves a valid older version that the next open continues from. An engine with a schema of
+ * its own (ClickHouse) passes its `migrations`; their versions are the same as DuckDB's.
  */
 export async function migrate(
   wh: Warehouse,
   target = LATEST_SCHEMA_VERSION,
+  migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<{ from: number; to: number }> {
   const from = await schemaVersion(wh);
   if (from > LATEST_SCHEMA_VERSION) {
@@ -49,9 +66,9 @@ export async function migrate(
       'upgrade segflow (npm install segflow@latest), or open a database this version created',
     );
   }
-  const applied = await appliedVersions(wh, from);
+  const applied = await appliedVersions(wh, from, migrations);
   let to = from;
-  for (const m of MIGRATIONS) {
+  for (const m of migrations) {
     if (m.version > target) continue;
     if (applied.has(m.version)) continue;
     to = Math.max(to, m.version);
@@ -64,11 +81,18 @@ export async function migrate(
 }
 
 async function recordMigration(wh: Warehouse, version: number, schemaVersionAfter: number): Promise<void> {
-  await wh.run(`INSERT INTO ${META} (key, value) VALUES (?, 'applied') ON CONFLICT (key) DO NOTHING`, [
-    `migration:${version}`,
-  ]);
-  await wh.run(
-    `INSERT INTO ${META} (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-    [String(schemaVersionAfter)],
-  );
+  const columns = ['key', 'value'];
+  await wh.storage.upsert({
+    table: META,
+    columns,
+    key: ['key'],
+    from: { rows: [[`migration:${version}`, 'applied']] },
+  });
+  await wh.storage.upsert({
+    table: META,
+    columns,
+    key: ['key'],
+    from: { rows: [['schema_version', String(schemaVersionAfter)]] },
+    update: ['value'],
+  });
 }

@@ -1,4 +1,5 @@
 import { SegflowError } from '../errors.js';
+import type { ClickHouseConfig } from './clickhouse/clickhouse-config.js';
 import type { Dialect } from './dialect.js';
 import { backupDuckDB, duckDBFileSchemaVersion } from './duckdb/backup-file.js';
 import { duckdbDialect } from './duckdb/duckdb-dialect.js';
@@ -22,10 +23,13 @@ export interface OpenWarehouseOptions {
   readOnly?: boolean;
   /** Stop migrating at this schema version (tests of the upgrade path). */
   schemaVersion?: number;
+  /** Use ClickHouse (a server, or the embedded engine) instead of a DuckDB file; `path` is then ignored. */
+  clickhouse?: ClickHouseConfig;
 }
 
 /** Open (creating if needed) a segflow database and bring its schema up to date. */
 export async function openWarehouse(options: OpenWarehouseOptions = {}): Promise<Warehouse> {
+  if (options.clickhouse) return openClickHouseWarehouse(options.clickhouse, options);
   const path = options.path ?? DEFAULT_DB_PATH;
   const wh = await openDuckDB({ path, readOnly: options.readOnly ?? false });
   try {
@@ -41,6 +45,33 @@ export async function openWarehouse(options: OpenWarehouseOptions = {}): Promise
           'run any command that writes (for example `segflow import`) once to upgrade it',
         );
       }
+    }
+  } catch (e) {
+    await wh.close();
+    throw e;
+  }
+  return wh;
+}
+
+/** ClickHouse, loaded only when asked for (its client is not needed by DuckDB users), with its own schema. */
+async function openClickHouseWarehouse(
+  config: ClickHouseConfig,
+  options: OpenWarehouseOptions,
+): Promise<Warehouse> {
+  const [{ openClickHouse }, { CLICKHOUSE_MIGRATIONS }] = await Promise.all([
+    import('./clickhouse/open-clickhouse.js'),
+    import('./clickhouse/clickhouse-schema.js'),
+  ]);
+  const wh = await openClickHouse(config);
+  try {
+    const version = await readSchemaVersion(wh);
+    if (!options.readOnly) await migrate(wh, options.schemaVersion, CLICKHOUSE_MIGRATIONS);
+    else if (version !== LATEST_SCHEMA_VERSION) {
+      throw new SegflowError(
+        'DB_SCHEMA_OLD',
+        `ClickHouse database ${config.database} at ${wh.location} has schema version ${version}; this segflow reads version ${LATEST_SCHEMA_VERSION}`,
+        'run any command that writes (for example `segflow import`) once to create or upgrade it',
+      );
     }
   } catch (e) {
     await wh.close();

@@ -13,6 +13,11 @@ import type { Row, SqlValue } from './values.js';
 export interface Statement {
   sql: string;
   params: SqlValue[];
+  /**
+   * `count`: a SELECT whose one value is the number of rows the operation changes, for engines whose writes do not
+   * report it (ClickHouse); the runner adds it up instead of running it for a count of its own.
+   */
+  role?: 'count';
 }
 
 /** A SELECT (built with the dialect) and its bound values. Its placeholders are its own: `?` or `$n`, never both. */
@@ -107,7 +112,7 @@ export interface PortRenderer {
   createScratch(spec: ScratchSpec): Statement[];
   dropScratch(name: string): Statement[];
   updateFrom(spec: UpdateFromSpec): Statement[];
-  /** The statements and which of them inserts the new rows (its count is the snapshot's size). */
+  /** The statements and which of them counts the new rows (its count is the snapshot's size). */
   replaceSnapshot(spec: ReplaceSnapshotSpec): { statements: Statement[]; inserting: number };
 }
 

@@ -620,6 +620,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE OR REPLACE VIEW person_events AS
         SELECT i.person_id, e.* FROM events e
         JOIN identities i ON i.identifier = coalesce(e.user_id, e.anonymous_id)`,
+      // Columns taken from a joined relation are named explicitly: ClickHouse names \`a.x\` after two joins \`a.x\`.
       `CREATE OR REPLACE VIEW persons AS
         WITH activity AS (
           SELECT i.person_id, min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen,
@@ -631,7 +632,8 @@ export const MIGRATIONS: readonly Migration[] = [
         consent AS (
           SELECT person_id, ${d.jsonObjectAgg('key', 'value')} AS consent
           FROM (${latestPerPerson(d, 'identity_consent', 'purpose', 'granted')}) GROUP BY person_id)
-        SELECT a.person_id, a.identified, a.first_seen, a.last_seen, a.event_count, a.identifier_count,
+        SELECT a.person_id AS person_id, a.identified AS identified, a.first_seen AS first_seen,
+               a.last_seen AS last_seen, a.event_count AS event_count, a.identifier_count AS identifier_count,
                coalesce(t.traits, '{}') AS traits, coalesce(c.consent, '{}') AS consent
         FROM activity a LEFT JOIN traits t ON t.person_id = a.person_id LEFT JOIN consent c ON c.person_id = a.person_id`,
       `CREATE OR REPLACE VIEW account_persons AS
@@ -643,7 +645,7 @@ export const MIGRATIONS: readonly Migration[] = [
             SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')} AS value FROM account_traits GROUP BY group_id, key)
           GROUP BY group_id),
         ids AS (SELECT DISTINCT group_id FROM account_members UNION SELECT DISTINCT group_id FROM account_traits)
-        SELECT ids.group_id, coalesce(m.member_count, 0) AS member_count, coalesce(t.traits, '{}') AS traits
+        SELECT ids.group_id AS group_id, coalesce(m.member_count, 0) AS member_count, coalesce(t.traits, '{}') AS traits
         FROM ids LEFT JOIN members m ON m.group_id = ids.group_id LEFT JOIN traits t ON t.group_id = ids.group_id`,
     ],
   },

@@ -6,9 +6,15 @@ import type { Row, Warehouse } from './warehouse.js';
  * Engine-neutral, so an adapter only writes its renderer (and overrides a port here only if SQL cannot express it).
  */
 export function createStorage(wh: Warehouse, render: PortRenderer): Storage {
+  /** A statement's count: the rows it changed, or (a `count` statement) the number it selects. */
+  const runOne = async (s: Statement): Promise<number> => {
+    if (s.role !== 'count') return wh.run(s.sql, s.params);
+    const [row] = await wh.query(s.sql, s.params);
+    return Number(Object.values(row ?? {})[0] ?? 0);
+  };
   const runAll = async (statements: readonly Statement[]): Promise<number> => {
     let changed = 0;
-    for (const s of statements) changed += await wh.run(s.sql, s.params);
+    for (const s of statements) changed += await runOne(s);
     return changed;
   };
   const storage: Storage = {
@@ -19,8 +25,10 @@ export function createStorage(wh: Warehouse, render: PortRenderer): Storage {
       columns: readonly string[],
     ): Promise<T[]> {
       const out: T[] = [];
-      for (const s of render.upsert(spec, { returning: columns }))
+      for (const s of render.upsert(spec, { returning: columns })) {
+        if (s.role === 'count') continue;
         out.push(...(await wh.query<T>(s.sql, s.params)));
+      }
       return out;
     },
     async createScratch(spec) {
@@ -56,7 +64,7 @@ export function createStorage(wh: Warehouse, render: PortRenderer): Storage {
       const { statements, inserting } = render.replaceSnapshot(spec);
       let inserted = 0;
       for (const [i, s] of statements.entries()) {
-        const n = await wh.run(s.sql, s.params);
+        const n = await runOne(s);
         if (i === inserting) inserted = n;
       }
       return inserted;

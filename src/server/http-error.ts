@@ -48,6 +48,7 @@ export function statusOf(code: ErrorCode): number {
     case 'SERVER_CLOSING':
     case 'DB_LOCKED':
     case 'SERVER_RUNNING':
+    case 'CLICKHOUSE_UNAVAILABLE':
       return 503;
     case 'PATH_NOT_ALLOWED':
     case 'BACKUP_INVALID':
@@ -78,6 +79,7 @@ export function statusOf(code: ErrorCode): number {
     case 'DB_OPEN_FAILED':
     case 'DB_SCHEMA_TOO_NEW':
     case 'DB_SCHEMA_OLD':
+    case 'CLICKHOUSE_CONFIG':
     case 'SQL_FAILED':
     case 'INTERNAL':
       return 500;

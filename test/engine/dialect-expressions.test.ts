@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
+import { ENGINE_SQL, openChdbForTest } from '../helpers/engines.js';
 
 /** Dialect expressions that replaced engine-only SQL in the steps, run on each engine (one line per engine). */
-const ENGINES = [{ name: 'duckdb', open: () => openDuckDB({ path: ':memory:' }) }] as const;
+const ENGINES = [
+  { name: 'duckdb', open: () => openDuckDB({ path: ':memory:' }), numbers: 'range(11)', column: 'range' },
+  { name: 'clickhouse', open: openChdbForTest, numbers: 'numbers(11)', column: 'number' },
+] as const;
 
 for (const engine of ENGINES) {
   describe(`${engine.name}: dialect expressions`, () => {
@@ -20,11 +24,11 @@ for (const engine of ENGINES) {
       const d = wh.dialect;
       const [r] = await wh.query<{ p90: number; p50: number; p0: number }>(
         `SELECT ${d.quantile('x', 0.9)} AS p90, ${d.quantile('x', 0.5)} AS p50, ${d.quantile('x', 0)} AS p0
-         FROM (SELECT CAST(range AS DOUBLE) AS x FROM range(11))`,
+         FROM (SELECT CAST(${engine.column} AS DOUBLE) AS x FROM ${engine.numbers})`,
       );
       assert.deepEqual(r, { p90: 9, p50: 5, p0: 0 });
       const [even] = await wh.query<{ q: number }>(
-        `SELECT ${d.quantile('x', 0.5)} AS q FROM (VALUES (1.0), (2.0)) AS v(x)`,
+        `SELECT ${d.quantile('x', 0.5)} AS q FROM ${ENGINE_SQL[engine.name].rows(['x'], [['1.0'], ['2.0']])}`,
       );
       assert.equal(even!.q, 1.5);
       assert.throws(() => d.quantile('x', 1.5), /not in \[0, 1\]/);

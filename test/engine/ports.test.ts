@@ -4,13 +4,35 @@ import type { TableDef } from '../../src/engine/dialect.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { Statement } from '../../src/engine/ports.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
+import { openChdbForTest } from '../helpers/engines.js';
 
 /**
  * The statement-level ports, tested the way kysely tests its dialects: for every engine, the SQL each port renders
  * (so a change of rendering is a visible decision) and the rows it leaves after running on a real database.
  * Adding an engine is one line in ENGINES; TypeScript then asks for its SQL in every `expectSql`.
  */
-const ENGINES = [{ name: 'duckdb', open: () => openDuckDB({ path: ':memory:' }) }] as const;
+const ENGINES = [
+  {
+    name: 'duckdb',
+    open: () => openDuckDB({ path: ':memory:' }),
+    /** Literal rows as a relation with named columns. */
+    rows: (columns: string[], rows: string[][]) =>
+      `(VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}) AS x(${columns.join(', ')})`,
+    numbers: 'SELECT range AS i FROM range(?)',
+    bigint: 'BIGINT',
+    timestamp: (placeholder: string) => `CAST(${placeholder} AS TIMESTAMP)`,
+  },
+  {
+    name: 'clickhouse',
+    open: openChdbForTest,
+    rows: (columns: string[], rows: string[][]) =>
+      `(${rows.map((r) => `SELECT ${r.map((v, i) => `${v} AS ${columns[i]}`).join(', ')}`).join(' UNION ALL ')}) AS x`,
+    numbers: 'SELECT number AS i FROM numbers(?)',
+    bigint: 'Int64',
+    // A bound Date is already a DateTime64 literal.
+    timestamp: (placeholder: string) => placeholder,
+  },
+] as const;
 
 type EngineName = (typeof ENGINES)[number]['name'];
 
@@ -20,7 +42,7 @@ function expectSql(
   expected: Record<EngineName, Statement[]>,
 ): void {
   assert.deepEqual(
-    rendered.map((s) => ({ sql: s.sql.replace(/\s+/g, ' '), params: s.params })),
+    rendered.map((s) => ({ ...s, sql: s.sql.replace(/\s+/g, ' ') })),
     expected[engine],
   );
 }
@@ -75,6 +97,27 @@ for (const engine of ENGINES) {
             params: ['a', 'new', 'b', 'new'],
           },
         ],
+        clickhouse: [
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_in" ENGINE = Memory AS SELECT "k", "v" FROM "kv" WHERE 0',
+            params: [],
+          },
+          {
+            sql: 'INSERT INTO "_sf_upsert_in" ("k", "v") VALUES (?, ?), (?, ?)',
+            params: ['a', 'new', 'b', 'new'],
+          },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_added"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_added" ENGINE = Memory AS SELECT "k", "v" FROM "_sf_upsert_in" WHERE ("k") NOT IN (SELECT "k" FROM "kv")',
+            params: [],
+          },
+          { sql: 'SELECT count() FROM "_sf_upsert_added"', params: [], role: 'count' },
+          { sql: 'INSERT INTO "kv" ("k", "v") SELECT "k", "v" FROM "_sf_upsert_added"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_added"', params: [] },
+        ],
       });
       assert.equal(await wh.storage.upsert(spec), 1);
       assert.deepEqual(await rowsOf(), [
@@ -99,6 +142,37 @@ for (const engine of ENGINES) {
             params: ['a', 'new', 2],
           },
         ],
+        clickhouse: [
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_in" ENGINE = Memory AS SELECT "k", "v", "n" FROM "kv" WHERE 0',
+            params: [],
+          },
+          { sql: 'INSERT INTO "_sf_upsert_in" ("k", "v", "n") VALUES (?, ?, ?)', params: ['a', 'new', 2] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_changed" ENGINE = Memory AS SELECT _cur.* REPLACE (_inc."v" AS "v") FROM "kv" AS _cur INNER JOIN "_sf_upsert_in" AS _inc ON _cur."k" = _inc."k"',
+            params: [],
+          },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_added"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_added" ENGINE = Memory AS SELECT "k", "v", "n" FROM "_sf_upsert_in" WHERE ("k") NOT IN (SELECT "k" FROM "kv")',
+            params: [],
+          },
+          {
+            sql: 'SELECT (SELECT count() FROM "_sf_upsert_changed") + (SELECT count() FROM "_sf_upsert_added")',
+            params: [],
+            role: 'count',
+          },
+          { sql: 'INSERT INTO "kv" SELECT * FROM "_sf_upsert_changed"', params: [] },
+          {
+            sql: 'INSERT INTO "kv" ("k", "v", "n") SELECT "k", "v", "n" FROM "_sf_upsert_added"',
+            params: [],
+          },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_added"', params: [] },
+        ],
       });
       await wh.storage.upsert(spec);
       assert.deepEqual(await rowsOf(), [{ k: 'a', v: 'new', n: 1, ts: t('1') }]);
@@ -114,7 +188,14 @@ for (const engine of ENGINES) {
         columns: ['k', 'v', 'n', 'ts'],
         key: ['k'],
         from: {
-          select: `SELECT k, v, n, ts FROM (VALUES ('a', 'late', 1, ?), ('b', 'newer', 2, ?), ('c', 'first', 3, ?)) AS x(k, v, n, ts)`,
+          select: `SELECT k, v, n, ts FROM ${engine.rows(
+            ['k', 'v', 'n', 'ts'],
+            [
+              ["'a'", "'late'", '1', '?'],
+              ["'b'", "'newer'", '2', '?'],
+              ["'c'", "'first'", '3', '?'],
+            ],
+          )}`,
           params: [t('2'), t('3'), t('4')],
         },
         update: (r: { current(c: string): string; incoming(c: string): string }) => ({
@@ -133,6 +214,36 @@ for (const engine of ENGINES) {
               `"v" = excluded."v", "n" = "kv"."n" + excluded."n", "ts" = excluded."ts" WHERE excluded."ts" > "kv"."ts"`,
             params: [t('2'), t('3'), t('4')],
           },
+        ],
+        clickhouse: [
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
+          {
+            sql: "CREATE TEMPORARY TABLE \"_sf_upsert_in\" ENGINE = Memory AS SELECT \"k\", \"v\", \"n\", \"ts\" FROM (SELECT k, v, n, ts FROM (SELECT 'a' AS k, 'late' AS v, 1 AS n, ? AS ts UNION ALL SELECT 'b' AS k, 'newer' AS v, 2 AS n, ? AS ts UNION ALL SELECT 'c' AS k, 'first' AS v, 3 AS n, ? AS ts) AS x)",
+            params: [t('2'), t('3'), t('4')],
+          },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_changed" ENGINE = Memory AS SELECT _cur.* REPLACE (_inc."v" AS "v", _cur."n" + _inc."n" AS "n", _inc."ts" AS "ts") FROM "kv" AS _cur INNER JOIN "_sf_upsert_in" AS _inc ON _cur."k" = _inc."k" WHERE _inc."ts" > _cur."ts"',
+            params: [],
+          },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_added"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_added" ENGINE = Memory AS SELECT "k", "v", "n", "ts" FROM "_sf_upsert_in" WHERE ("k") NOT IN (SELECT "k" FROM "kv")',
+            params: [],
+          },
+          {
+            sql: 'SELECT (SELECT count() FROM "_sf_upsert_changed") + (SELECT count() FROM "_sf_upsert_added")',
+            params: [],
+            role: 'count',
+          },
+          { sql: 'INSERT INTO "kv" SELECT * FROM "_sf_upsert_changed"', params: [] },
+          {
+            sql: 'INSERT INTO "kv" ("k", "v", "n", "ts") SELECT "k", "v", "n", "ts" FROM "_sf_upsert_added"',
+            params: [],
+          },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_added"', params: [] },
         ],
       });
       await wh.storage.upsert(spec);
@@ -166,7 +277,10 @@ for (const engine of ENGINES) {
       const rows = Array.from({ length: 2500 }, (_, i) => [`k${i}`, i]);
       const spec = { table: 'kv', columns: ['k', 'n'], key: ['k'], from: { rows } };
       assert.deepEqual(
-        wh.storage.render.upsert(spec).map((s) => s.params.length / 2),
+        wh.storage.render
+          .upsert(spec)
+          .filter((s) => s.params.length > 0)
+          .map((s) => s.params.length / 2),
         [1000, 1000, 500],
       );
       assert.equal(await wh.storage.upsert(spec), 2500);
@@ -178,10 +292,17 @@ for (const engine of ENGINES) {
     });
 
     test('a scratch relation from a SELECT, or from columns and rows, replaces one of the same name', async () => {
-      const fromSelect = { name: 'scratch_a', select: 'SELECT range AS i FROM range(?)', params: [3] };
+      const fromSelect = { name: 'scratch_a', select: engine.numbers, params: [3] };
       expectSql(engine.name, wh.storage.render.createScratch(fromSelect), {
         duckdb: [
           { sql: 'CREATE OR REPLACE TEMP TABLE "scratch_a" AS SELECT range AS i FROM range(?)', params: [3] },
+        ],
+        clickhouse: [
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "scratch_a"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "scratch_a" ENGINE = Memory AS SELECT number AS i FROM numbers(?)',
+            params: [3],
+          },
         ],
       });
       const fromRows = {
@@ -199,6 +320,13 @@ for (const engine of ENGINES) {
         duckdb: [
           { sql: 'CREATE OR REPLACE TEMP TABLE "scratch_a" ("id" BIGINT, "label" VARCHAR)', params: [] },
         ],
+        clickhouse: [
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "scratch_a"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "scratch_a" ("id" Nullable(Int64), "label" Nullable(String)) ENGINE = Memory',
+            params: [],
+          },
+        ],
       });
       await wh.storage.createScratch(fromSelect);
       assert.deepEqual(await rowsOf('scratch_a'), [{ i: 0 }, { i: 1 }, { i: 2 }]);
@@ -209,6 +337,7 @@ for (const engine of ENGINES) {
       ]);
       expectSql(engine.name, wh.storage.render.dropScratch('scratch_a'), {
         duckdb: [{ sql: 'DROP TABLE IF EXISTS temp."scratch_a"', params: [] }],
+        clickhouse: [{ sql: 'DROP TEMPORARY TABLE IF EXISTS "scratch_a"', params: [] }],
       });
       await wh.storage.dropScratch('scratch_a');
       await wh.storage.dropScratch('scratch_a');
@@ -261,6 +390,23 @@ for (const engine of ENGINES) {
             params: [],
           },
         ],
+        clickhouse: [
+          { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
+          {
+            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "old_v") AS SELECT "old_v", "new_v" FROM "remap" AS _src',
+            params: [],
+          },
+          {
+            sql: 'SELECT count() FROM "kv" WHERE ("v") IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
+            params: [],
+            role: 'count',
+          },
+          {
+            sql: 'ALTER TABLE "kv" UPDATE "v" = joinGet(\'segflow._sf_update_kv\', \'new_v\', "v") WHERE ("v") IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
+            params: [],
+          },
+          { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
+        ],
       });
       assert.equal(await wh.storage.updateFrom(spec), 2);
       assert.deepEqual(
@@ -279,7 +425,7 @@ for (const engine of ENGINES) {
       const spec = {
         table: 'kv',
         from: {
-          select: `SELECT k, CAST(? AS TIMESTAMP) AS ts FROM (VALUES ('a'), ('b')) AS x(k)`,
+          select: `SELECT k, ${engine.timestamp('?')} AS ts FROM ${engine.rows(['k'], [["'a'"], ["'b'"]])}`,
           params: [t('9')],
         },
         match: { k: 'k' },
@@ -292,6 +438,23 @@ for (const engine of ENGINES) {
             sql: `UPDATE "kv" SET "ts" = _src."ts" FROM (${spec.from.select}) AS _src WHERE "kv"."k" = _src."k" AND "kv"."ts" IS NULL`,
             params: [t('9')],
           },
+        ],
+        clickhouse: [
+          { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
+          {
+            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "k") AS SELECT "k", "ts" FROM (SELECT k, ? AS ts FROM (SELECT \'a\' AS k UNION ALL SELECT \'b\' AS k) AS x) AS _src',
+            params: [t('9')],
+          },
+          {
+            sql: 'SELECT count() FROM "kv" WHERE ("k") IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
+            params: [],
+            role: 'count',
+          },
+          {
+            sql: 'ALTER TABLE "kv" UPDATE "ts" = joinGet(\'segflow._sf_update_kv\', \'ts\', "k") WHERE ("k") IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
+            params: [],
+          },
+          { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
         ],
       });
       assert.equal(await wh.storage.updateFrom(spec), 1);
@@ -311,7 +474,7 @@ for (const engine of ENGINES) {
         table: 'kv',
         columns: ['k', 'v', 'n', 'ts'],
         at: { ts: t('2') },
-        select: `SELECT 'd' AS k, 'day2 again' AS v, CAST(? AS BIGINT) AS n, CAST(? AS TIMESTAMP) AS ts`,
+        select: `SELECT 'd' AS k, 'day2 again' AS v, CAST(? AS ${engine.bigint}) AS n, ${engine.timestamp('?')} AS ts`,
         params: [7, t('2')],
       };
       const { statements, inserting } = wh.storage.render.replaceSnapshot(spec);
@@ -323,8 +486,16 @@ for (const engine of ENGINES) {
             params: [7, t('2')],
           },
         ],
+        clickhouse: [
+          { sql: 'DELETE FROM "kv" WHERE "ts" = ?', params: [t('2')] },
+          {
+            sql: 'INSERT INTO "kv" ("k", "v", "n", "ts") SELECT "k", "v", "n", "ts" FROM (SELECT \'d\' AS k, \'day2 again\' AS v, CAST(? AS Int64) AS n, ? AS ts)',
+            params: [7, t('2')],
+          },
+          { sql: 'SELECT count() FROM "kv" WHERE "ts" = ?', params: [t('2')], role: 'count' },
+        ],
       });
-      assert.equal(inserting, 1);
+      assert.equal(inserting, { duckdb: 1, clickhouse: 2 }[engine.name]);
       assert.equal(await wh.storage.replaceSnapshot(spec), 1);
       assert.deepEqual(
         (await rowsOf()).map((r) => [r.k, r.v]),
@@ -362,8 +533,22 @@ for (const engine of ENGINES) {
           },
           { sql: 'DROP TABLE IF EXISTS temp."_sf_next_kv"', params: [] },
         ],
+        clickhouse: [
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_next_kv"', params: [] },
+          {
+            sql: 'CREATE TEMPORARY TABLE "_sf_next_kv" ENGINE = Memory AS SELECT "k", "v", "n", "ts" FROM (SELECT k, v, n * 10 AS n, ts FROM kv WHERE ts = ?)',
+            params: [t('2')],
+          },
+          { sql: 'DELETE FROM "kv" WHERE "ts" = ?', params: [t('2')] },
+          {
+            sql: 'INSERT INTO "kv" ("k", "v", "n", "ts") SELECT "k", "v", "n", "ts" FROM "_sf_next_kv"',
+            params: [],
+          },
+          { sql: 'SELECT count() FROM "kv" WHERE "ts" = ?', params: [t('2')], role: 'count' },
+          { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_next_kv"', params: [] },
+        ],
       });
-      assert.equal(inserting, 2);
+      assert.equal(inserting, { duckdb: 2, clickhouse: 4 }[engine.name]);
       assert.equal(await wh.storage.replaceSnapshot(spec), 2);
       assert.deepEqual(
         (await rowsOf()).map((r) => r.n),

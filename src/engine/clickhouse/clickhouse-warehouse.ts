@@ -1,0 +1,291 @@
+import { writeFile } from 'node:fs/promises';
+import { errorMessage, SegflowError } from '../../errors.js';
+import type { Storage } from '../ports.js';
+import { createStorage } from '../storage.js';
+import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
+import { clickhouseDialect } from './clickhouse-dialect.js';
+import { bindLiterals, dateTimeText } from './clickhouse-literals.js';
+import { clickhousePorts } from './clickhouse-ports.js';
+import type { ClickHouseTransport, CompactResult } from './transport.js';
+
+/** Rows per INSERT when appending: large blocks are what MergeTree writes best. */
+const APPEND_ROWS = 50_000;
+
+/** Statements that answer rows; everything else runs as a command. */
+const READS = /^\s*(?:\(\s*)*(?:SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b/i;
+
+/** A column type without the wrappers that do not change how its values read. */
+function baseType(type: string): string {
+  const m = /^(?:Nullable|LowCardinality)\((.*)\)$/.exec(type);
+  return m ? baseType(m[1]!) : type;
+}
+
+/** Integers come back as text (exactly); hand JavaScript a number whenever it is exact, as the DuckDB adapter does. */
+function integer(v: unknown): unknown {
+  const b = BigInt(v as string);
+  return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(b)
+    : b.toString();
+}
+
+/** The converter of a column's values from JSON to what JavaScript callers get from the DuckDB adapter. */
+function converter(type: string): ((v: unknown) => unknown) | undefined {
+  const t = baseType(type);
+  if (/^U?Int(64|128|256)$/.test(t)) return integer;
+  if (/^(Float|Decimal|BFloat)/.test(t)) return (v) => (typeof v === 'number' ? v : Number(v));
+  if (/^DateTime/.test(t)) return (v) => new Date(`${String(v).replace(' ', 'T')}Z`);
+  if (/^Date(32)?$/.test(t)) return (v) => new Date(`${String(v)}T00:00:00Z`);
+  return undefined;
+}
+
+/**
+ * Result column names as SQL names them: after two or more joins ClickHouse names a qualified column by its
+ * qualified text (`a.person_id`), where DuckDB and the SQL standard say `person_id`. The qualifier is dropped when
+ * that leaves the name unique.
+ */
+function columnNames(meta: CompactResult['meta']): string[] {
+  const bare = meta.map(
+    (m) => /^[A-Za-z_][A-Za-z0-9_]*\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(m.name)?.[1] ?? m.name,
+  );
+  return meta.map((m, i) => (bare.filter((b) => b === bare[i]).length === 1 ? bare[i]! : m.name));
+}
+
+function toRows<T extends Row>(result: CompactResult): T[] {
+  const names = columnNames(result.meta);
+  const convert = result.meta.map((m) => converter(m.type));
+  return result.data.map((values) => {
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) {
+      const v = values[i];
+      const c = convert[i];
+      row[names[i]!] = v === null || !c ? v : c(v);
+    }
+    return row as T;
+  });
+}
+
+/** A value for JSONCompactEachRow input. */
+function inputValue(v: SqlValue): unknown {
+  if (v instanceof Date) return dateTimeText(v);
+  if (typeof v === 'bigint') return v.toString();
+  return v;
+}
+
+/**
+ * A ClickHouse error as a SegflowError: configuration mistakes name the setting to fix, an engine that cannot be
+ * reached is retryable (CLICKHOUSE_UNAVAILABLE), the rest is the statement's fault (SQL_FAILED).
+ */
+export function clickhouseError(e: unknown, sql: string, location: string): SegflowError {
+  if (e instanceof SegflowError) return e;
+  const message = errorMessage(e);
+  const code = (e as { code?: string }).code;
+  if (
+    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|socket hang up|Timeout error/i.test(
+      `${message} ${code ?? ''}`,
+    )
+  ) {
+    return new SegflowError(
+      'CLICKHOUSE_UNAVAILABLE',
+      `ClickHouse at ${location} cannot be reached: ${message.split('\n')[0]}`,
+      'check clickhouse.url (or SEGFLOW_CLICKHOUSE_URL / --clickhouse-url) and that the server is running; the operation can be retried',
+      { cause: e },
+    );
+  }
+  if (
+    /AUTHENTICATION_FAILED|Authentication failed|REQUIRED_PASSWORD|code: 516\b|Code: 516\b/i.test(message) ||
+    code === '516'
+  ) {
+    return new SegflowError(
+      'CLICKHOUSE_CONFIG',
+      `ClickHouse at ${location} refused the user name or password`,
+      'set clickhouse.username and clickhouse.password (or SEGFLOW_CLICKHOUSE_USERNAME / SEGFLOW_CLICKHOUSE_PASSWORD)',
+      { cause: e },
+    );
+  }
+  if (/UNKNOWN_DATABASE|Database .* does not exist/i.test(message) || code === '81') {
+    return new SegflowError(
+      'CLICKHOUSE_CONFIG',
+      `the ClickHouse database named in clickhouse.database does not exist at ${location}: ${message.split('\n')[0]}`,
+      'create it (CREATE DATABASE name) or set clickhouse.database (or SEGFLOW_CLICKHOUSE_DATABASE) to an existing one',
+      { cause: e },
+    );
+  }
+  return new SegflowError('SQL_FAILED', message, `the statement was: ${sql.slice(0, 300)}`, { cause: e });
+}
+
+/** A promise chain that serializes use of the session: one statement at a time, as ClickHouse sessions require. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  lock<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+class ClickHouseWarehouse implements Warehouse {
+  readonly engine: string = 'clickhouse';
+  readonly dialect = clickhouseDialect;
+  readonly storage: Storage;
+  private closed = false;
+  constructor(
+    private readonly transport: ClickHouseTransport,
+    readonly database: string,
+    private readonly mutex: Mutex,
+    private readonly inTransaction: boolean,
+  ) {
+    this.storage = createStorage(this, clickhousePorts(database));
+  }
+
+  get location(): string {
+    return this.transport.location;
+  }
+
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return this.inTransaction ? fn() : this.mutex.lock(fn);
+  }
+
+  private async attempt<T>(sql: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw clickhouseError(e, sql, this.location);
+    }
+  }
+
+  /**
+   * ClickHouse writes do not report how many rows they changed (the ports count with `count` statements instead);
+   * this returns 0 for every statement.
+   */
+  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.guard(async () => {
+      const text = bindLiterals(sql, params);
+      await this.attempt(sql, async () => {
+        if (READS.test(text)) await this.transport.select(text);
+        else await this.transport.exec(text);
+      });
+      return 0;
+    });
+  }
+
+  query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.guard(async () => {
+      const text = bindLiterals(sql, params);
+      if (!READS.test(text)) {
+        await this.attempt(sql, () => this.transport.exec(text));
+        return [];
+      }
+      return toRows<T>(await this.attempt(sql, () => this.transport.select(text)));
+    });
+  }
+
+  /** Yields the rows in batches; the result is read whole first (a streaming read is future work). */
+  async *stream<T extends Row = Row>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    options: StreamOptions = {},
+  ): AsyncIterable<T[]> {
+    const rows = await this.query<T>(sql, params);
+    const size = options.batchRows ?? 2048;
+    for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+  }
+
+  append(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>,
+  ): Promise<number> {
+    return this.guard(async () => {
+      let n = 0;
+      let lines: string[] = [];
+      const flush = async () => {
+        if (lines.length === 0) return;
+        const text = `${lines.join('\n')}\n`;
+        lines = [];
+        await this.attempt(`INSERT INTO ${table}`, () => this.transport.insert(table, columns, text));
+      };
+      for await (const row of rows) {
+        lines.push(JSON.stringify(row.map(inputValue)));
+        n++;
+        if (lines.length >= APPEND_ROWS) await flush();
+      }
+      await flush();
+      return n;
+    });
+  }
+
+  /**
+   * ClickHouse has no multi-statement transactions: `fn` runs with the session to itself (nothing interleaves), but
+   * what it wrote before a failure stays written. The steps are written to be re-runnable for this reason.
+   */
+  transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.mutex.lock(() =>
+      fn(new ClickHouseWarehouse(this.transport, this.database, this.mutex, true)),
+    );
+  }
+
+  async readOnlyQuery(
+    sql: string,
+    params: readonly SqlValue[] = [],
+  ): Promise<{ columns: string[]; rows: Row[] }> {
+    const text = bindLiterals(sql, params);
+    const body = text.trim().replace(/;\s*$/, '');
+    if (body.includes(';')) {
+      throw new SegflowError(
+        'SQL_NOT_READ_ONLY',
+        'expected exactly one statement',
+        'run one SELECT at a time',
+      );
+    }
+    if (!/^\s*(?:\(\s*)*(?:SELECT|WITH)\b/i.test(body) || /\bINTO\s+OUTFILE\b/i.test(body)) {
+      throw new SegflowError(
+        'SQL_NOT_READ_ONLY',
+        'only SELECT queries may run here; the statement would change data or settings',
+        'write a SELECT (WITH … SELECT is fine); imports and refreshes have their own commands',
+      );
+    }
+    return this.guard(async () => {
+      const result = await this.attempt(sql, () => this.transport.select(body));
+      return { columns: columnNames(result.meta), rows: toRows(result) };
+    });
+  }
+
+  exportToFile(
+    sql: string,
+    params: readonly SqlValue[],
+    file: { path: string; format: 'parquet' | 'csv' | 'ndjson' },
+  ): Promise<number> {
+    const format = { parquet: 'Parquet', csv: 'CSVWithNames', ndjson: 'JSONEachRow' }[file.format];
+    return this.guard(async () => {
+      const text = bindLiterals(sql, params);
+      const bytes = await this.attempt(sql, () => this.transport.raw(text, format));
+      await writeFile(file.path, bytes);
+      const counted = await this.attempt(sql, () =>
+        this.transport.select(`SELECT count() AS n FROM (${text})`),
+      );
+      return Number(toRows<{ n: number }>(counted)[0]?.n ?? 0);
+    });
+  }
+
+  progress(): number | undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || this.inTransaction) return;
+    this.closed = true;
+    await this.mutex.lock(() => this.transport.close());
+  }
+}
+
+/**
+ * A Warehouse over a ClickHouse transport (embedded chdb or a server over HTTP), its tables in `database`.
+ *
+ * @example
+ * const wh = openClickHouseOn(await openChdbTransport({ folder: dir, database: 'segflow' }), 'segflow');
+ * await wh.query('SELECT 1 AS one'); // [{ one: 1 }]
+ */
+export function openClickHouseOn(transport: ClickHouseTransport, database: string): Warehouse {
+  return new ClickHouseWarehouse(transport, database, new Mutex(), false);
+}

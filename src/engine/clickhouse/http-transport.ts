@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { type ClickHouseSettings, createClient } from '@clickhouse/client';
+import { CLICKHOUSE_SESSION_SETTINGS, type ClickHouseTransport, type CompactResult } from './transport.js';
+
+export interface ClickHouseServerOptions {
+  /** The server's HTTP interface, e.g. http://127.0.0.1:8123. */
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+}
+
+/** The URL without credentials, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A ClickHouse server over HTTP through the official client. One session id for the warehouse's lifetime, so that
+ * its temporary (scratch) tables and settings carry from one statement to the next, as on an embedded connection.
+ *
+ * @example
+ * const transport = openHttpTransport({ url: 'http://127.0.0.1:8123', database: 'segflow' });
+ */
+export function openHttpTransport(options: ClickHouseServerOptions): ClickHouseTransport {
+  const client = createClient({
+    url: options.url,
+    database: options.database,
+    username: options.username ?? 'default',
+    password: options.password ?? '',
+    session_id: `segflow-${randomUUID()}`,
+    // The client's settings type wants text for some numeric settings; ClickHouse reads both.
+    clickhouse_settings: Object.fromEntries(
+      Object.entries(CLICKHOUSE_SESSION_SETTINGS).map(([k, v]) => [k, String(v)]),
+    ) as ClickHouseSettings,
+    // One statement at a time per session: the server refuses a second while the session is busy.
+    max_open_connections: 1,
+  });
+  return {
+    location: safeUrl(options.url),
+    async exec(sql) {
+      await client.command({ query: sql });
+    },
+    async select(sql): Promise<CompactResult> {
+      const result = await client.query({ query: sql, format: 'JSONCompact' });
+      return (await result.json()) as unknown as CompactResult;
+    },
+    async insert(table, columns, lines) {
+      await client.insert({
+        table,
+        values: lines
+          .split('\n')
+          .filter((l) => l)
+          .map((l) => JSON.parse(l) as unknown[]),
+        format: 'JSONCompactEachRow',
+        columns: columns as [string, ...string[]],
+      });
+    },
+    async raw(sql, format) {
+      const result = await client.exec({ query: `${sql} FORMAT ${format}` });
+      const chunks: Buffer[] = [];
+      for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Buffer));
+      return Buffer.concat(chunks);
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
