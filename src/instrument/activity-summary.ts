@@ -97,6 +97,22 @@ export async function dailyActivityOf(
   }));
 }
 
+/**
+ * How many people there are (canonical person ids), without writing anything (safe on a read-only database): from
+ * the summary when it is up to date, else counted from the identity table.
+ *
+ * @example
+ * const everyone = await personCount(wh);
+ */
+export async function personCount(wh: Warehouse): Promise<number> {
+  const [state, now] = await Promise.all([stored(wh), eventsNow(wh)]);
+  if (state && state.batch === now.batch && state.events === now.events) return state.persons;
+  const [p] = await wh.query<{ n: bigint }>(
+    'SELECT count(*) AS n FROM identities WHERE identifier = person_id',
+  );
+  return Number(p?.n ?? 0);
+}
+
 async function currentState(wh: Warehouse): Promise<SummaryState> {
   for (;;) {
     const running = updating.get(wh);

@@ -51,18 +51,19 @@ export async function getPerson(wh: Warehouse, identifier: string, recent = 20):
     : [];
   const mine = JSON.stringify(ids.map((i) => i.identifier));
   // As the view: activity over the identifiers that have any, identified when one of those is a userId.
-  const [activity] = await wh.query<{
-    first_seen: Date | null;
-    last_seen: Date | null;
-    event_count: bigint | null;
-    identified: boolean | null;
-  }>(
-    `SELECT min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen, sum(a.events) AS event_count,
-            ${d.boolOr('i.is_user')} AS identified
-     FROM identity_activity a JOIN identities i ON i.identifier = a.identifier
-     WHERE ${d.inTextList('a.identifier', '?')}`,
+  const active = await wh.query<{ identifier: string; first_seen: Date; last_seen: Date; events: bigint }>(
+    `SELECT identifier, first_seen, last_seen, events FROM identity_activity WHERE ${d.inTextList('identifier', '?')}`,
     [mine],
   );
+  const userIds = new Set(ids.filter((i) => i.is_user).map((i) => i.identifier));
+  const activity = active.length
+    ? {
+        first_seen: new Date(Math.min(...active.map((a) => a.first_seen.getTime()))),
+        last_seen: new Date(Math.max(...active.map((a) => a.last_seen.getTime()))),
+        event_count: active.reduce((n, a) => n + Number(a.events), 0),
+        identified: active.some((a) => userIds.has(a.identifier)),
+      }
+    : undefined;
   if (!who || !activity?.first_seen || !activity.last_seen) {
     throw new SegflowError(
       'NOT_FOUND',

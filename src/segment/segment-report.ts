@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Warehouse } from '../engine/warehouse.js';
-import { activitySummary } from '../instrument/activity-summary.js';
+import { personCount } from '../instrument/activity-summary.js';
 import { Timestamp } from '../shared/timestamp.js';
 
 /**
@@ -91,7 +91,8 @@ export async function segmentReport(
 ): Promise<SegmentReport> {
   const tinyShare = options.tinyShare ?? 0.001;
   const duplicateOverlap = options.duplicateOverlap ?? 0.9;
-  const population = (await activitySummary(wh)).persons;
+  // Read-only: the report also runs on a database opened read-only (`segflow segments report`).
+  const population = await personCount(wh);
   const { segments, overlap } = await membershipCounts(wh);
   const trend = await wh.query<{ segment: string; as_of: Date; size: number }>(
     `SELECT segment, as_of, size FROM (

@@ -355,3 +355,31 @@ describe('the overview over a summary', () => {
     await check('after a person was deleted');
   });
 });
+
+test('the segment report runs on a database opened read-only (segflow segments report), summary or not', async () => {
+  const { openWarehouse } = await import('../../src/engine/open.js');
+  const { overviewTotals } = await import('../../src/instrument/activity.js');
+  const path = join(tempDir(), 'ro.duckdb');
+  const wh = await openWarehouse({ path });
+  const at = (h: number) => new Date(Date.UTC(2026, 0, 1, h)).toISOString();
+  await ingestMessages(
+    wh,
+    [
+      { type: 'track', userId: 'a', event: 'Order Completed', properties: { revenue: 5 }, timestamp: at(1) },
+      { type: 'track', anonymousId: 'b', event: 'Product Viewed', timestamp: at(2) },
+    ],
+    { source: 'test' },
+  );
+  await overviewTotals(wh); // the summary, as of these events
+  await ingestMessages(wh, [{ type: 'track', userId: 'c', event: 'Product Viewed', timestamp: at(3) }], {
+    source: 'test',
+  });
+  await wh.close();
+  const ro = await openWarehouse({ path, readOnly: true });
+  try {
+    // The summary is behind (one more person since): the report counts from the identities, writing nothing.
+    assert.equal((await segmentReport(ro)).population, 3);
+  } finally {
+    await ro.close();
+  }
+});

@@ -238,6 +238,12 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.getByRole('heading', { name: 'Lift: spring-perks' }).waitFor();
     await page.getByText('Loading…').first().waitFor({ state: 'detached' });
     await page.getByText('Relative lift per KPI with its 95% interval').waitFor();
+    // Each KPI's interval is read from the report (the chart draws the same numbers as its lines).
+    const intervals = await page
+      .locator('table:has(caption:text("Lift per KPI and segment")) tbody tr td:nth-child(4)')
+      .allTextContents();
+    assert.ok(intervals.length > 0);
+    for (const interval of intervals) assert.match(interval, /\d%.* to .*\d%/);
     await page.screenshot({ path: join(SHOTS, 'lift.png') });
     await accessible(page, 'lift');
 

@@ -50,6 +50,7 @@ export const fmt = {
   pct: (x: number | null | undefined, digits = 1) =>
     x === null || x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(digits)}%`,
   date: (iso: string | null | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '—'),
+  day: (iso: string | null | undefined) => (iso ? iso.slice(0, 10) : '—'),
   num: (x: number | null | undefined, digits = 3) =>
     x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits),
 };

@@ -52,7 +52,9 @@ function LifecycleSection() {
       <h2 id="lifecycle-title">Lifecycle stages</h2>
       <Loaded state={state}>
         {(l) => {
-          const points = l.trend.map((t) => ({ ...t, date: new Date(t.asOf) }));
+          // One point per refresh, evenly spaced (refreshes need not be): its time to the second.
+          const points = l.trend.map((t) => ({ ...t, at: t.asOf.slice(0, 19).replace('T', ' ') }));
+          const refreshes = [...new Set(points.map((p) => p.at))];
           return (
             <>
               <Chart
@@ -62,12 +64,18 @@ function LifecycleSection() {
                     width,
                     height: 240,
                     marginLeft: 70,
-                    y: { grid: true, label: 'people' },
-                    x: { label: null },
+                    marginBottom: 50,
+                    y: { grid: true, label: 'people', nice: true },
+                    x: {
+                      type: 'point',
+                      label: 'refresh',
+                      domain: refreshes,
+                      tickRotate: refreshes.length > 6 ? -25 : 0,
+                    },
                     color: { legend: true, scheme: 'tableau10' },
                     marks: [
-                      Plot.lineY(points, { x: 'date', y: 'people', stroke: 'stage' }),
-                      Plot.dot(points, { x: 'date', y: 'people', fill: 'stage', r: 3 }),
+                      Plot.lineY(points, { x: 'at', y: 'people', stroke: 'stage' }),
+                      Plot.dot(points, { x: 'at', y: 'people', fill: 'stage', r: 3 }),
                       Plot.ruleY([0]),
                     ],
                   })
@@ -154,11 +162,13 @@ function FunnelSection() {
                 draw={(width) =>
                   Plot.plot({
                     width,
-                    height: 60 + 28 * Math.max(1, bars.length),
+                    height: 60 + (by ? 20 : 28) * Math.max(1, bars.length),
                     marginLeft: 220,
+                    // Room for the split's names on the right (they were cut off at the default margin).
+                    marginRight: by ? 160 : 20,
                     x: { grid: true, label: 'people' },
                     y: { label: null, domain: stepNames },
-                    fy: by ? { label: null } : undefined,
+                    fy: by ? { label: null, padding: 0.25 } : undefined,
                     color: { legend: Boolean(by), scheme: 'tableau10' },
                     marks: [
                       Plot.barX(bars, {
@@ -236,84 +246,87 @@ export function BehaviourPage(props: { route: Route }) {
     <>
       <h1>Behaviour</h1>
       <Loaded state={state}>
-        {(rfm) => (
-          <>
-            <p>
-              {fmt.n(rfm.customers)} buyers and {fmt.n(rfm.nonBuyers)} people who have not bought, as of{' '}
-              {fmt.date(rfm.asOf)}. Open a cell to see its people.
-            </p>
-            <Chart
-              title="RFM grid: buyers per recency × frequency score"
-              draw={(width) =>
-                Plot.plot({
-                  width: Math.min(width, 640),
-                  height: 420,
-                  padding: 0.04,
-                  x: { label: 'frequency score →', domain: [1, 2, 3, 4, 5] },
-                  y: { label: '↑ recency score', domain: [1, 2, 3, 4, 5], reverse: true },
-                  color: { scheme: 'blues', legend: true, label: 'buyers' },
-                  marks: [
-                    Plot.cell(rfm.cells, { x: 'f', y: 'r', fill: 'customers', inset: 1 }),
-                    Plot.text(rfm.cells, {
-                      x: 'f',
-                      y: 'r',
-                      text: (c: Rfm['cells'][number]) =>
-                        `${fmt.n(c.customers)}\n${fmt.pct(c.revenueShare, 0)} rev`,
-                      fill: 'black',
-                      stroke: 'white',
-                      strokeWidth: 3,
-                      paintOrder: 'stroke',
-                    }),
-                  ],
-                })
-              }
-              onCreated={(svg) => {
-                // Each drawn cell opens its people; the table view offers the same links to keyboards.
-                // The labels sit over the cells; clicks go through them to the cell.
-                for (const t of svg.querySelectorAll<SVGElement>('g[aria-label="text"]'))
-                  t.style.pointerEvents = 'none';
-                const rects = svg.querySelectorAll('g[aria-label="cell"] rect');
-                rects.forEach((rect, i) => {
-                  const c = rfm.cells[i];
-                  if (!c) return;
-                  rect.setAttribute('data-cell', `${c.r}-${c.f}`);
-                  rect.addEventListener('click', () => {
-                    location.hash = cellHref(c.r, c.f);
+        {(rfm) => {
+          const darkFrom = 0.55 * Math.max(0, ...rfm.cells.map((c) => c.customers));
+          return (
+            <>
+              <p>
+                {fmt.n(rfm.customers)} buyers and {fmt.n(rfm.nonBuyers)} people who have not bought, as of{' '}
+                {fmt.date(rfm.asOf)}. Open a cell to see its people.
+              </p>
+              <Chart
+                title="RFM grid: buyers per recency × frequency score"
+                draw={(width) =>
+                  Plot.plot({
+                    width: Math.min(width, 640),
+                    height: 420,
+                    padding: 0.04,
+                    x: { label: 'frequency score →', domain: [1, 2, 3, 4, 5] },
+                    y: { label: '↑ recency score', domain: [1, 2, 3, 4, 5], reverse: true },
+                    color: { scheme: 'blues', legend: true, label: 'buyers' },
+                    marks: [
+                      Plot.cell(rfm.cells, { x: 'f', y: 'r', fill: 'customers', inset: 1 }),
+                      Plot.text(rfm.cells, {
+                        x: 'f',
+                        y: 'r',
+                        text: (c: Rfm['cells'][number]) =>
+                          `${fmt.n(c.customers)}\n${fmt.pct(c.revenueShare, 0)} rev`,
+                        // Dark text on light cells, white on dark ones (the scale darkens past half its range).
+                        fill: (c: Rfm['cells'][number]) => (c.customers > darkFrom ? 'white' : '#1b2330'),
+                        fontSize: 12,
+                        lineHeight: 1.3,
+                      }),
+                    ],
+                  })
+                }
+                onCreated={(svg) => {
+                  // Each drawn cell opens its people; the table view offers the same links to keyboards.
+                  // The labels sit over the cells; clicks go through them to the cell.
+                  for (const t of svg.querySelectorAll<SVGElement>('g[aria-label="text"]'))
+                    t.style.pointerEvents = 'none';
+                  const rects = svg.querySelectorAll('g[aria-label="cell"] rect');
+                  rects.forEach((rect, i) => {
+                    const c = rfm.cells[i];
+                    if (!c) return;
+                    rect.setAttribute('data-cell', `${c.r}-${c.f}`);
+                    rect.addEventListener('click', () => {
+                      location.hash = cellHref(c.r, c.f);
+                    });
+                    (rect as SVGElement).style.cursor = 'pointer';
                   });
-                  (rect as SVGElement).style.cursor = 'pointer';
-                });
-              }}
-              table={
-                <DataTable
-                  caption="Buyers and revenue share per RFM cell"
-                  rows={rfm.cells}
-                  columns={[
-                    { label: 'Recency', value: (c) => String(c.r), numeric: true },
-                    { label: 'Frequency', value: (c) => String(c.f), numeric: true },
-                    {
-                      label: 'Buyers',
-                      value: (c) => <a href={cellHref(c.r, c.f)}>{fmt.n(c.customers)}</a>,
-                      numeric: true,
-                    },
-                    { label: 'Revenue share', value: (c) => fmt.pct(c.revenueShare), numeric: true },
-                  ]}
-                />
-              }
-            />
-            {r >= 1 && f >= 1 ? <CellPreview r={r} f={f} /> : null}
-            <h2>RFM groups</h2>
-            <DataTable
-              caption="The named RFM groups"
-              rows={rfm.groups}
-              columns={[
-                { label: 'Group', value: (g) => g.group },
-                { label: 'Buyers', value: (g) => fmt.n(g.customers), numeric: true },
-                { label: 'Share of buyers', value: (g) => fmt.pct(g.share), numeric: true },
-                { label: 'Revenue share', value: (g) => fmt.pct(g.revenueShare), numeric: true },
-              ]}
-            />
-          </>
-        )}
+                }}
+                table={
+                  <DataTable
+                    caption="Buyers and revenue share per RFM cell"
+                    rows={rfm.cells}
+                    columns={[
+                      { label: 'Recency', value: (c) => String(c.r), numeric: true },
+                      { label: 'Frequency', value: (c) => String(c.f), numeric: true },
+                      {
+                        label: 'Buyers',
+                        value: (c) => <a href={cellHref(c.r, c.f)}>{fmt.n(c.customers)}</a>,
+                        numeric: true,
+                      },
+                      { label: 'Revenue share', value: (c) => fmt.pct(c.revenueShare), numeric: true },
+                    ]}
+                  />
+                }
+              />
+              {r >= 1 && f >= 1 ? <CellPreview r={r} f={f} /> : null}
+              <h2>RFM groups</h2>
+              <DataTable
+                caption="The named RFM groups"
+                rows={rfm.groups}
+                columns={[
+                  { label: 'Group', value: (g) => g.group },
+                  { label: 'Buyers', value: (g) => fmt.n(g.customers), numeric: true },
+                  { label: 'Share of buyers', value: (g) => fmt.pct(g.share), numeric: true },
+                  { label: 'Revenue share', value: (g) => fmt.pct(g.revenueShare), numeric: true },
+                ]}
+              />
+            </>
+          );
+        }}
       </Loaded>
       <LifecycleSection />
       <FunnelSection />

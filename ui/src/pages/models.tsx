@@ -175,19 +175,21 @@ export function ModelsPage() {
                           width,
                           height: 260,
                           marginLeft: 60,
-                          x: {
+                          // Actual and expected side by side in each bucket (stacked, they would add up).
+                          fx: {
                             label: 'repeat purchases',
                             domain: bgnbd.diagnostics.frequency!.map((f) => f.x),
                           },
+                          x: { axis: null, domain: ['actual', 'expected'] },
                           y: { grid: true, label: 'people' },
-                          fx: { label: null },
                           color: {
                             legend: true,
                             domain: ['actual', 'expected'],
                             range: ['#3b6ea8', '#e39c3b'],
                           },
                           marks: [
-                            Plot.barY(freq, { x: 'x', y: 'people', fill: 'series', dx: 0, fillOpacity: 0.7 }),
+                            Plot.barY(freq, { fx: 'x', x: 'series', y: 'people', fill: 'series' }),
+                            Plot.ruleY([0]),
                           ],
                         })
                       }

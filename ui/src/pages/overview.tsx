@@ -94,7 +94,7 @@ export function OverviewPage() {
                 <Stat
                   label="Events"
                   value={fmt.n(o.events)}
-                  note={`${fmt.date(o.firstEvent)} → ${fmt.date(o.lastEvent)}`}
+                  note={`${fmt.day(o.firstEvent)} → ${fmt.day(o.lastEvent)}`}
                 />
                 <Stat
                   label="People"

@@ -20,7 +20,7 @@ interface PlayRow {
 }
 interface Estimate {
   estimate: number;
-  ci: [number, number];
+  ci: { lower: number; upper: number };
   pValue: number;
   significant: boolean;
 }
@@ -114,7 +114,8 @@ function DeliveriesSection(props: { play: string; admin: boolean }) {
                     width,
                     height: 220,
                     marginLeft: 60,
-                    y: { grid: true, label: 'deliveries' },
+                    // Without deliveries, an empty frame that says so (not an axis of zeros).
+                    y: points.length ? { grid: true, label: 'deliveries' } : { domain: [0, 1], axis: null },
                     x: { label: null },
                     color: {
                       legend: true,
@@ -124,6 +125,15 @@ function DeliveriesSection(props: { play: string; admin: boolean }) {
                     marks: [
                       Plot.rectY(points, { x: 'date', y: 'deliveries', fill: 'status', interval: 'day' }),
                       Plot.ruleY([0]),
+                      ...(points.length
+                        ? []
+                        : [
+                            Plot.text(['No delivery yet'], {
+                              frameAnchor: 'middle',
+                              fontSize: 14,
+                              fill: '#555',
+                            }),
+                          ]),
                     ],
                   })
                 }
@@ -231,8 +241,8 @@ function LiftReport(props: { play: string; admin: boolean }) {
             .map((x) => ({
               label: `${x.kpi}${x.segment ? ` · ${x.segment}` : ''}`,
               lift: x.lift!.relative!.estimate,
-              lo: x.lift!.relative!.ci[0],
-              hi: x.lift!.relative!.ci[1],
+              lo: x.lift!.relative!.ci.lower,
+              hi: x.lift!.relative!.ci.upper,
             }));
           return (
             <>
@@ -286,7 +296,7 @@ function LiftReport(props: { play: string; admin: boolean }) {
                         label: '95% interval',
                         value: (x) =>
                           x.lift?.relative
-                            ? `${fmt.pct(x.lift.relative.ci[0])} to ${fmt.pct(x.lift.relative.ci[1])}`
+                            ? `${fmt.pct(x.lift.relative.ci.lower)} to ${fmt.pct(x.lift.relative.ci.upper)}`
                             : '—',
                       },
                       { label: 'p', value: (x) => fmt.num(x.lift?.absolute.pValue, 4), numeric: true },

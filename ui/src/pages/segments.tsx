@@ -267,6 +267,9 @@ interface Members {
   members: { personId: string; enteredAt: string }[];
 }
 
+/** A refresh on an axis: its time to the second (two refreshes can fall in the same minute). */
+const refreshLabel = (h: { asOf: string }) => h.asOf.slice(0, 19).replace('T', ' ');
+
 function SegmentDetail(props: { name: string; admin: boolean }) {
   const state = useData(
     async () => ({
@@ -286,7 +289,8 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
           <>
             <h1>{seg?.label ?? props.name}</h1>
             <p>
-              {seg?.description ?? ''} {seg?.owner ? `Owner: ${seg.owner}.` : ''}{' '}
+              {[seg?.description, seg?.owner ? `Owner: ${seg.owner}` : null].filter(Boolean).join(' · ')}
+              {seg?.description || seg?.owner ? ' · ' : ''}
               <strong>{fmt.n(members.size)}</strong> people now.
             </p>
             <p class="actions">
@@ -301,7 +305,7 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
                   width,
                   height: 220,
                   marginLeft: 60,
-                  y: { grid: true, label: 'people', zero: true },
+                  y: { grid: true, label: 'people', zero: true, nice: true },
                   marks: [
                     Plot.lineY(points, { x: 'date', y: 'size', stroke: '#3b6ea8' }),
                     Plot.dot(points, { x: 'date', y: 'size', fill: '#3b6ea8' }),
@@ -327,17 +331,26 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
               draw={(width) =>
                 Plot.plot({
                   width,
-                  height: 200,
+                  height: 220,
                   marginLeft: 60,
+                  marginBottom: 50,
+                  // One bar per refresh (refreshes are not evenly spaced in time): entries up, exits down.
+                  x: {
+                    label: 'refresh',
+                    domain: points.map(refreshLabel),
+                    tickRotate: points.length > 6 ? -25 : 0,
+                    // A few refreshes: slim bars, not a wall of colour.
+                    padding: points.length < 6 ? 0.7 : 0.2,
+                  },
                   y: { grid: true, label: 'people' },
                   color: { legend: true, domain: ['entered', 'exited'], range: ['#2f7d4f', '#a4161a'] },
                   marks: [
-                    Plot.rectY(
+                    Plot.barY(
                       points.flatMap((p) => [
-                        { date: p.date, people: p.entered, kind: 'entered' },
-                        { date: p.date, people: -p.exited, kind: 'exited' },
+                        { at: refreshLabel(p), people: p.entered, kind: 'entered' },
+                        { at: refreshLabel(p), people: -p.exited, kind: 'exited' },
                       ]),
-                      { x: 'date', y: 'people', fill: 'kind', interval: 'hour' },
+                      { x: 'at', y: 'people', fill: 'kind' },
                     ),
                     Plot.ruleY([0]),
                   ],
