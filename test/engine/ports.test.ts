@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 import type { TableDef } from '../../src/engine/dialect.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { Statement } from '../../src/engine/ports.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { startClickHouseHttpEndpoint } from '../helpers/clickhouse-http-endpoint.js';
 import { openChdbForTest } from '../helpers/engines.js';
-import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 
 /**
  * The statement-level ports, tested the way kysely tests its dialects: for every engine, the SQL each port renders
