@@ -420,7 +420,7 @@ for (const engine of ENGINES) {
         clickhouse: [
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
           {
-            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "old_v") AS SELECT "old_v", "new_v" FROM "remap" AS _src',
+            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "old_v") AS SELECT "old_v" AS "old_v", "new_v" FROM "remap" AS _src',
             params: [],
           },
           {
@@ -469,7 +469,7 @@ for (const engine of ENGINES) {
         clickhouse: [
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
           {
-            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "k") AS SELECT "k", "ts" FROM (SELECT k, ? AS ts FROM (SELECT \'a\' AS k UNION ALL SELECT \'b\' AS k) AS x) AS _src',
+            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "k") AS SELECT "k" AS "k", "ts" FROM (SELECT k, ? AS ts FROM (SELECT \'a\' AS k UNION ALL SELECT \'b\' AS k) AS x) AS _src',
             params: [t('9')],
           },
           {
