@@ -424,12 +424,12 @@ for (const engine of ENGINES) {
             params: [],
           },
           {
-            sql: 'SELECT count() FROM "kv" WHERE ("v") IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
+            sql: 'SELECT count() FROM "kv" WHERE "v" IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
             params: [],
             role: 'count',
           },
           {
-            sql: 'ALTER TABLE "kv" UPDATE "v" = joinGet(\'segflow._sf_update_kv\', \'new_v\', "v") WHERE ("v") IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
+            sql: 'ALTER TABLE "kv" UPDATE "v" = joinGet(\'segflow._sf_update_kv\', \'new_v\', "v") WHERE "v" IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
             params: [],
           },
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
@@ -473,12 +473,12 @@ for (const engine of ENGINES) {
             params: [t('9')],
           },
           {
-            sql: 'SELECT count() FROM "kv" WHERE ("k") IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
+            sql: 'SELECT count() FROM "kv" WHERE "k" IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
             params: [],
             role: 'count',
           },
           {
-            sql: 'ALTER TABLE "kv" UPDATE "ts" = joinGet(\'segflow._sf_update_kv\', \'ts\', "k") WHERE ("k") IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
+            sql: 'ALTER TABLE "kv" UPDATE "ts" = joinGet(\'segflow._sf_update_kv\', \'ts\', "k") WHERE "k" IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
             params: [],
           },
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
