@@ -192,6 +192,8 @@ export const clickhouseDialect: Dialect = {
   readCsvLines: (path) => file(path, 'LineAsString', 'line String'),
   readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),
   readParquet: (path) => file(path, 'Parquet'),
+  toTimestamp: (expr) => `toDateTime64(${expr}, 6, 'UTC')`,
+  noTextList: () => 'CAST([] AS Array(String))',
   inTextList: (expr, placeholder) =>
     `${expr} IN (SELECT arrayJoin(JSONExtract(${placeholder}, 'Array(String)')))`,
 };
