@@ -245,7 +245,11 @@ for (const engine of ENGINES) {
         clickhouse: [
           { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
           {
-            sql: "CREATE TEMPORARY TABLE \"_sf_upsert_in\" ENGINE = Memory AS SELECT \"k\", \"v\", \"n\", \"ts\" FROM (SELECT k, v, n, ts FROM (SELECT 'a' AS k, 'late' AS v, 1 AS n, ? AS ts UNION ALL SELECT 'b' AS k, 'newer' AS v, 2 AS n, ? AS ts UNION ALL SELECT 'c' AS k, 'first' AS v, 3 AS n, ? AS ts) AS x)",
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_in" ENGINE = Memory AS SELECT "k", "v", "n", "ts" FROM "kv" WHERE 0',
+            params: [],
+          },
+          {
+            sql: `INSERT INTO "_sf_upsert_in" ("k", "v", "n", "ts") ${spec.from.select}`,
             params: [t('2'), t('3'), t('4')],
           },
           { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },

@@ -55,25 +55,19 @@ function upsert(spec: UpsertSpec, options: { returning?: readonly string[] } = {
   const added = `_sf_upsert_added`;
   const statements: Statement[] = [];
 
-  // The incoming rows, once: the SELECT may read the table being written.
+  // The incoming rows, once (the SELECT may read the table being written), in the table's column types and taken by
+  // position, as INSERT … SELECT takes them.
+  statements.push(...createScratch({ name: incoming, select: `SELECT ${columns} FROM ${table} WHERE 0` }));
   if ('select' in spec.from) {
     statements.push(
-      ...createScratch({
-        name: incoming,
-        select: `SELECT ${columns} FROM (${spec.from.select})`,
-        params: [...(spec.from.params ?? [])],
-      }),
+      plain(`INSERT INTO ${q(incoming)} (${columns}) ${spec.from.select}`, [...(spec.from.params ?? [])]),
     );
   } else {
-    statements.push(...createScratch({ name: incoming, select: `SELECT ${columns} FROM ${table} WHERE 0` }));
     const row = `(${spec.columns.map(() => '?').join(', ')})`;
     for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
       const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
       statements.push(
-        plain(
-          `INSERT INTO ${q(incoming)} (${columns}) VALUES ${chunk.map(() => row).join(', ')}`,
-          chunk.flat(),
-        ),
+        plain(`INSERT INTO ${q(incoming)} (${columns}) VALUES ${chunk.map(() => row).join(', ')}`, chunk.flat()),
       );
     }
   }
