@@ -67,7 +67,10 @@ function upsert(spec: UpsertSpec, options: { returning?: readonly string[] } = {
     for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
       const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
       statements.push(
-        plain(`INSERT INTO ${q(incoming)} (${columns}) VALUES ${chunk.map(() => row).join(', ')}`, chunk.flat()),
+        plain(
+          `INSERT INTO ${q(incoming)} (${columns}) VALUES ${chunk.map(() => row).join(', ')}`,
+          chunk.flat(),
+        ),
       );
     }
   }

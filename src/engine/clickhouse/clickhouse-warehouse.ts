@@ -14,6 +14,17 @@ const APPEND_ROWS = 50_000;
 /** Statements that answer rows; everything else runs as a command. */
 const READS = /^\s*(?:\(\s*)*(?:SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b/i;
 
+/**
+ * The count query for a DELETE or UPDATE (their WHERE on the same table), which ClickHouse runs without reporting
+ * how many rows they changed; undefined for other statements.
+ */
+function changedRowsQuery(sql: string): string | undefined {
+  const m =
+    /^\s*DELETE\s+FROM\s+([\w."]+)\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql) ??
+    /^\s*UPDATE\s+([\w."]+)\s+SET\s+[\s\S]+?\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql);
+  return m ? `SELECT count() FROM ${m[1]} WHERE ${m[2]}` : undefined;
+}
+
 /** A column type without the wrappers that do not change how its values read. */
 function baseType(type: string): string {
   const m = /^(?:Nullable|LowCardinality)\((.*)\)$/.exec(type);
@@ -154,17 +165,22 @@ class ClickHouseWarehouse implements Warehouse {
   }
 
   /**
-   * ClickHouse writes do not report how many rows they changed (the ports count with `count` statements instead);
-   * this returns 0 for every statement.
+   * ClickHouse writes do not report how many rows they changed: a DELETE or UPDATE is counted first (its WHERE, on
+   * the same table, in the same serialized session); other statements return 0 (the ports count their own rows).
    */
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.guard(async () => {
       const text = bindLiterals(sql, params);
-      await this.attempt(sql, async () => {
-        if (READS.test(text)) await this.transport.select(text);
-        else await this.transport.exec(text);
+      return this.attempt(sql, async () => {
+        if (READS.test(text)) {
+          await this.transport.select(text);
+          return 0;
+        }
+        const counting = changedRowsQuery(text);
+        const changed = counting ? Number((await this.transport.select(counting)).data[0]?.[0] ?? 0) : 0;
+        await this.transport.exec(text);
+        return changed;
       });
-      return 0;
     });
   }
 
