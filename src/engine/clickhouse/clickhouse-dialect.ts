@@ -19,7 +19,12 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
-/** A column's type, Nullable unless declared NOT NULL (SQL's default, which segflow's code assumes). */
+/**
+ * A column's type, Nullable unless declared NOT NULL (SQL's default, which segflow's code assumes).
+ *
+ * @example
+ * clickhouseColumnType('timestamp') // "Nullable(DateTime64(6, 'UTC'))"
+ */
 export function clickhouseColumnType(type: ColumnType, notNull = false): string {
   return notNull ? COLUMN_TYPES[type] : `Nullable(${COLUMN_TYPES[type]})`;
 }
@@ -67,8 +72,11 @@ const file = (path: string, format: string, structure?: string) =>
 
 /**
  * ClickHouse's SQL (26.x; the embedded engine chdb runs the same). The warehouse sets the session to SQL's
- * semantics where ClickHouse differs by default (outer joins yield NULLs, aggregates of no rows are NULL, UTC): see
+ * semantics where ClickHouse differs by default (outer joins yield NULLs, UNION is DISTINCT, UTC): see
  * `CLICKHOUSE_SESSION_SETTINGS`.
+ *
+ * @example
+ * clickhouseDialect.jsonText('properties', `'$."plan"'`) // multiIf(JSONType(properties, 'plan') = 'String', …)
  */
 export const clickhouseDialect: Dialect = {
   name: 'clickhouse',

@@ -85,6 +85,10 @@ function inputValue(v: SqlValue): unknown {
 /**
  * A ClickHouse error as a SegflowError: configuration mistakes name the setting to fix, an engine that cannot be
  * reached is retryable (CLICKHOUSE_UNAVAILABLE), the rest is the statement's fault (SQL_FAILED).
+ *
+ * @example
+ * clickhouseError(new Error('connect ECONNREFUSED 127.0.0.1:8123'), 'SELECT 1', 'http://127.0.0.1:8123').code
+ * // 'CLICKHOUSE_UNAVAILABLE'
  */
 export function clickhouseError(e: unknown, sql: string, location: string): SegflowError {
   if (e instanceof SegflowError) return e;
