@@ -51,7 +51,7 @@ describe('ClickHouse warehouse (chdb)', () => {
     assert.throws(() => bindLiterals('SELECT $3', [1]), /\$3 has no value/);
   });
 
-  test('append takes Dates, nulls and text with newlines; DELETE and UPDATE report the rows they change', async () => {
+  test('append takes Dates, nulls and text with newlines; INSERT, DELETE and UPDATE report the rows they change', async () => {
     const when = new Date('2026-01-02T03:04:05.678Z');
     assert.equal(
       await wh.append(
@@ -68,6 +68,9 @@ describe('ClickHouse warehouse (chdb)', () => {
     assert.deepEqual(await wh.query('SELECT * FROM t ORDER BY k LIMIT 1'), [
       { k: 'a', v: 'line\nbreak', n: 1, ts: when },
     ]);
+    assert.equal(await wh.run(`INSERT INTO t (k, v) VALUES ('x', 'tmp'), ('y', 'tmp')`), 2);
+    assert.equal(await wh.run(`INSERT INTO t (k, v) SELECT k, v FROM t WHERE v = 'tmp'`), 2);
+    assert.equal(await wh.run(`DELETE FROM t WHERE v = 'tmp'`), 2);
     assert.equal(await wh.run('UPDATE t SET v = ? WHERE n IS NOT NULL', ['set']), 2);
     assert.equal(await wh.run('DELETE FROM t WHERE k = ?', ['c']), 1);
     assert.equal(await wh.run('DELETE FROM t WHERE k = ?', ['c']), 0);

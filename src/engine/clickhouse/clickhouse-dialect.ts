@@ -144,7 +144,7 @@ export const clickhouseDialect: Dialect = {
   jsonObjectAgg: (key, value) =>
     `concat('{', arrayStringConcat(groupArray(concat(toJSONString(toString(${key})), ':', ${value})), ','), '}')`,
   jsonObject: (pairs) => objectOf(pairs.map(([k, v]) => [stringLiteral(k), v] as const)),
-  jsonEachSource: (expr) => `(SELECT arrayJoin(JSONExtractKeys(${expr})) AS key) AS k`,
+  jsonEachSource: (expr) => `(SELECT arrayJoin(JSONExtractKeys(ifNull(${expr}, ''))) AS key) AS k`,
   skewCorrected: (received, sent, original) =>
     `fromUnixTimestamp64Micro(toUnixTimestamp64Micro(${received}) - (toUnixTimestamp64Micro(${sent}) - toUnixTimestamp64Micro(${original})), 'UTC')`,
   textIsJsonObject: (expr) => `ifNull(isValidJSON(${expr}) AND JSONType(${expr}) = 'Object', false)`,
@@ -187,7 +187,7 @@ export const clickhouseDialect: Dialect = {
   previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
     `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
   jsonEach: (expr) =>
-    `(SELECT tupleElement(kv, 1) AS key, tupleElement(kv, 2) AS value FROM (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(${expr})) AS kv))`,
+    `(SELECT tupleElement(kv, 1) AS key, tupleElement(kv, 2) AS value FROM (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(ifNull(${expr}, ''))) AS kv))`,
   dayStart: (expr) => `toDateTime64(toStartOfDay(${expr}, 'UTC'), 6, 'UTC')`,
   epochSeconds: (expr) => `(toUnixTimestamp64Micro(${expr}) / 1000000.0)`,
   now: () => `now64(6, 'UTC')`,

@@ -8,6 +8,8 @@ import { bindLiterals, dateTimeText } from './clickhouse-literals.js';
 import { clickhousePorts } from './clickhouse-ports.js';
 import type { ClickHouseTransport, CompactResult } from './transport.js';
 
+const q = clickhouseDialect.quoteIdent;
+
 /** Rows per INSERT when appending: large blocks are what MergeTree writes best. */
 const APPEND_ROWS = 50_000;
 
@@ -23,6 +25,15 @@ function changedRowsQuery(sql: string): string | undefined {
     /^\s*DELETE\s+FROM\s+([\w."]+)\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql) ??
     /^\s*UPDATE\s+([\w."]+)\s+SET\s+[\s\S]+?\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql);
   return m ? `SELECT count() FROM ${m[1]} WHERE ${m[2]}` : undefined;
+}
+
+/**
+ * The table an INSERT writes to, whose row count before and after tells how many rows it inserted. The counts read
+ * part metadata only (`final = 0`), so they cost nothing on any size of table; a writer in another process inserting
+ * at the same moment would be counted too.
+ */
+function insertTarget(sql: string): string | undefined {
+  return /^\s*INSERT\s+INTO\s+((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+))?)/i.exec(sql)?.[1];
 }
 
 /** A column type without the wrappers that do not change how its values read. */
@@ -149,7 +160,34 @@ class ClickHouseWarehouse implements Warehouse {
     private readonly mutex: Mutex,
     private readonly inTransaction: boolean,
   ) {
-    this.storage = createStorage(this, clickhousePorts(database));
+    const render = clickhousePorts(database);
+    this.storage = createStorage(this, render, {
+      // Columns taken through two or more joins come out named `t.x` (see columnNames); a scratch relation is read
+      // by plain names, so its columns are named as SQL would name them.
+      createScratch: async (spec) => {
+        let named = spec;
+        if ('select' in spec) {
+          const described = await this.query<{ name: string }>(
+            `DESCRIBE (${spec.select})`,
+            spec.params ?? [],
+          );
+          const meta = described.map((d) => ({ name: d.name, type: '' }));
+          const names = columnNames(meta);
+          if (names.some((n, i) => n !== meta[i]!.name)) {
+            const list = meta.map((m, i) => `${q(m.name)} AS ${q(names[i]!)}`).join(', ');
+            named = { ...spec, select: `SELECT ${list} FROM (${spec.select})` };
+          }
+        }
+        for (const s of render.createScratch(named)) await this.run(s.sql, s.params);
+        if ('columns' in named && named.rows) {
+          await this.append(
+            named.name,
+            named.columns.map(([n]) => n),
+            named.rows,
+          );
+        }
+      },
+    });
   }
 
   get location(): string {
@@ -170,7 +208,7 @@ class ClickHouseWarehouse implements Warehouse {
 
   /**
    * ClickHouse writes do not report how many rows they changed: a DELETE or UPDATE is counted first (its WHERE, on
-   * the same table, in the same serialized session); other statements return 0 (the ports count their own rows).
+   * the same table), an INSERT by the table's row count before and after; other statements return 0.
    */
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.guard(async () => {
@@ -180,10 +218,14 @@ class ClickHouseWarehouse implements Warehouse {
           await this.transport.select(text);
           return 0;
         }
+        const counted = async (query: string) =>
+          Number((await this.transport.select(query)).data[0]?.[0] ?? 0);
+        const target = insertTarget(text);
+        const rowsOf = `SELECT count() FROM ${target} SETTINGS final = 0`;
         const counting = changedRowsQuery(text);
-        const changed = counting ? Number((await this.transport.select(counting)).data[0]?.[0] ?? 0) : 0;
+        const before = target ? await counted(rowsOf) : counting ? await counted(counting) : 0;
         await this.transport.exec(text);
-        return changed;
+        return target ? (await counted(rowsOf)) - before : before;
       });
     });
   }
