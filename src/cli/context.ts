@@ -22,6 +22,10 @@ export interface GlobalOptions {
 /**
  * The ClickHouse settings when the engine is ClickHouse (--engine, else $SEGFLOW_ENGINE, else `engine:` in
  * segflow.config.yaml; a --clickhouse-url alone also selects it), else undefined (DuckDB).
+ *
+ * @example
+ * resolveClickHouse({ engine: 'clickhouse', clickhouseUrl: 'http://127.0.0.1:8123' })
+ * // { url: 'http://127.0.0.1:8123', database: 'segflow' } (plus SEGFLOW_CLICKHOUSE_* and the config file)
  */
 export function resolveClickHouse(globals: GlobalOptions): ClickHouseConfig | undefined {
   const config = loadConfig();

@@ -171,6 +171,13 @@ export interface Dialect {
   readCsvLines(path: string): string;
   readCsv(path: string, options: { header: boolean; delimiter?: string; inferTypes?: boolean }): string;
   readParquet(path: string): string;
+  /**
+   * A value (text, a bound Date, a timestamp) as a timestamp keeping microseconds: `CAST(x AS TIMESTAMP)` is that on
+   * DuckDB but whole seconds on ClickHouse (TIMESTAMP is DateTime there).
+   */
+  toTimestamp(expr: string): string;
+  /** A text list with no value yet, for a column of text lists: SQL NULL on DuckDB, `[]` on ClickHouse (no NULL lists). */
+  noTextList(): string;
   /** `expr IN (…)` for a list of texts bound as one JSON array parameter (`placeholder` binds JSON.stringify(list)). */
   inTextList(expr: string, placeholder: string): string;
 }

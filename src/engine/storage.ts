@@ -5,16 +5,25 @@ import type { Row, Warehouse } from './warehouse.js';
  * The ports run on a warehouse (or a transaction): the engine's renderer says what to execute, this runs it in order.
  * Engine-neutral, so an adapter only writes its renderer (and overrides a port here only if SQL cannot express it).
  */
-export function createStorage(wh: Warehouse, render: PortRenderer): Storage {
+export function createStorage(
+  wh: Warehouse,
+  render: PortRenderer,
+  overrides: Partial<Pick<Storage, 'createScratch'>> = {},
+): Storage {
   /** A statement's count: the rows it changed, or (a `count` statement) the number it selects. */
   const runOne = async (s: Statement): Promise<number> => {
     if (s.role !== 'count') return wh.run(s.sql, s.params);
     const [row] = await wh.query(s.sql, s.params);
     return Number(Object.values(row ?? {})[0] ?? 0);
   };
+  /** An operation's count: its `count` statements' when it has any (its other writes touch scratch relations too). */
   const runAll = async (statements: readonly Statement[]): Promise<number> => {
+    const counted = statements.some((s) => s.role === 'count');
     let changed = 0;
-    for (const s of statements) changed += await runOne(s);
+    for (const s of statements) {
+      const n = await runOne(s);
+      if (!counted || s.role === 'count') changed += n;
+    }
     return changed;
   };
   const storage: Storage = {
@@ -60,6 +69,7 @@ export function createStorage(wh: Warehouse, render: PortRenderer): Storage {
       }
     },
     updateFrom: (spec) => runAll(render.updateFrom(spec)),
+    ...overrides,
     async replaceSnapshot(spec) {
       const { statements, inserting } = render.replaceSnapshot(spec);
       let inserted = 0;

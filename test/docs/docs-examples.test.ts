@@ -201,7 +201,9 @@ function validateYaml(b: Block): string {
     assert.deepEqual(r.problems ?? [], [], `${where}: the condition is not valid`);
     return 'condition';
   }
-  if (['model', 'measure', 'retention', 'privacy', 'dataRoot'].some((k) => k in doc)) {
+  if (
+    ['model', 'measure', 'retention', 'privacy', 'dataRoot', 'engine', 'clickhouse'].some((k) => k in doc)
+  ) {
     const cfg = SegflowConfig.parse(doc);
     if ('model' in doc) api.modelConfig(cfg.model);
     if ('measure' in doc) api.measureConfig(cfg.measure);

@@ -81,7 +81,10 @@ const CASES: Case[] = [
         `${d.isoText(d.timestampFromMicros('1772323200000000'))} AS from_micros`,
         `${d.parseTimestamp(`'not a time'`)} AS unparseable`,
         `CAST(${d.dayOf(ts(d, '2026-03-01T23:59:59Z'))} AS VARCHAR) AS day`,
+        `${d.isoText(d.toTimestamp('$1'))} AS bound_time`,
+        `${d.isoText(d.toTimestamp(`'2026-03-01 10:20:30.123456'`))} AS text_time`,
       ].join(', '),
+    params: [new Date('2026-03-01T10:20:30.123Z')],
   },
   {
     name: 'text, numbers and hashes',

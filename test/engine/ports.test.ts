@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 import type { TableDef } from '../../src/engine/dialect.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { Statement } from '../../src/engine/ports.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
+import { startClickHouseHttpEndpoint } from '../helpers/clickhouse-http-endpoint.js';
 import { openChdbForTest } from '../helpers/engines.js';
 
 /**
@@ -11,9 +13,23 @@ import { openChdbForTest } from '../helpers/engines.js';
  * (so a change of rendering is a visible decision) and the rows it leaves after running on a real database.
  * Adding an engine is one line in ENGINES; TypeScript then asks for its SQL in every `expectSql`.
  */
+/** The ClickHouse adapter driven by the official client through the test endpoint (chdb behind HTTP). */
+async function openOverHttp(): Promise<Warehouse> {
+  const endpoint = await startClickHouseHttpEndpoint({ password: 'test-password' });
+  const wh = await openClickHouse({ url: endpoint.url, database: 'segflow', password: 'test-password' });
+  const close = wh.close.bind(wh);
+  return Object.assign(wh, {
+    async close() {
+      await close();
+      await endpoint.close();
+    },
+  });
+}
+
 const ENGINES = [
   {
     name: 'duckdb',
+    sql: 'duckdb',
     open: () => openDuckDB({ path: ':memory:' }),
     /** Literal rows as a relation with named columns. */
     rows: (columns: string[], rows: string[][]) =>
@@ -24,6 +40,7 @@ const ENGINES = [
   },
   {
     name: 'clickhouse',
+    sql: 'clickhouse',
     open: openChdbForTest,
     rows: (columns: string[], rows: string[][]) =>
       `(${rows.map((r) => `SELECT ${r.map((v, i) => `${v} AS ${columns[i]}`).join(', ')}`).join(' UNION ALL ')}) AS x`,
@@ -32,9 +49,19 @@ const ENGINES = [
     // A bound Date is already a DateTime64 literal.
     timestamp: (placeholder: string) => placeholder,
   },
+  {
+    name: 'clickhouse over HTTP (@clickhouse/client)',
+    sql: 'clickhouse',
+    open: openOverHttp,
+    rows: (columns: string[], rows: string[][]) =>
+      `(${rows.map((r) => `SELECT ${r.map((v, i) => `${v} AS ${columns[i]}`).join(', ')}`).join(' UNION ALL ')}) AS x`,
+    numbers: 'SELECT number AS i FROM numbers(?)',
+    bigint: 'Int64',
+    timestamp: (placeholder: string) => placeholder,
+  },
 ] as const;
 
-type EngineName = (typeof ENGINES)[number]['name'];
+type EngineName = (typeof ENGINES)[number]['sql'];
 
 function expectSql(
   engine: EngineName,
@@ -90,7 +117,7 @@ for (const engine of ENGINES) {
           ],
         },
       };
-      expectSql(engine.name, wh.storage.render.upsert(spec), {
+      expectSql(engine.sql, wh.storage.render.upsert(spec), {
         duckdb: [
           {
             sql: 'INSERT INTO "kv" ("k", "v") VALUES (?, ?), (?, ?) ON CONFLICT ("k") DO NOTHING',
@@ -135,7 +162,7 @@ for (const engine of ENGINES) {
         from: { rows: [['a', 'new', 2]] },
         update: ['v'],
       };
-      expectSql(engine.name, wh.storage.render.upsert(spec), {
+      expectSql(engine.sql, wh.storage.render.upsert(spec), {
         duckdb: [
           {
             sql: 'INSERT INTO "kv" ("k", "v", "n") VALUES (?, ?, ?) ON CONFLICT ("k") DO UPDATE SET "v" = excluded."v"',
@@ -206,7 +233,7 @@ for (const engine of ENGINES) {
         when: (r: { current(c: string): string; incoming(c: string): string }) =>
           `${r.incoming('ts')} > ${r.current('ts')}`,
       };
-      expectSql(engine.name, wh.storage.render.upsert(spec), {
+      expectSql(engine.sql, wh.storage.render.upsert(spec), {
         duckdb: [
           {
             sql:
@@ -218,7 +245,11 @@ for (const engine of ENGINES) {
         clickhouse: [
           { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_in"', params: [] },
           {
-            sql: "CREATE TEMPORARY TABLE \"_sf_upsert_in\" ENGINE = Memory AS SELECT \"k\", \"v\", \"n\", \"ts\" FROM (SELECT k, v, n, ts FROM (SELECT 'a' AS k, 'late' AS v, 1 AS n, ? AS ts UNION ALL SELECT 'b' AS k, 'newer' AS v, 2 AS n, ? AS ts UNION ALL SELECT 'c' AS k, 'first' AS v, 3 AS n, ? AS ts) AS x)",
+            sql: 'CREATE TEMPORARY TABLE "_sf_upsert_in" ENGINE = Memory AS SELECT "k", "v", "n", "ts" FROM "kv" WHERE 0',
+            params: [],
+          },
+          {
+            sql: `INSERT INTO "_sf_upsert_in" ("k", "v", "n", "ts") ${spec.from.select}`,
             params: [t('2'), t('3'), t('4')],
           },
           { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_upsert_changed"', params: [] },
@@ -293,7 +324,7 @@ for (const engine of ENGINES) {
 
     test('a scratch relation from a SELECT, or from columns and rows, replaces one of the same name', async () => {
       const fromSelect = { name: 'scratch_a', select: engine.numbers, params: [3] };
-      expectSql(engine.name, wh.storage.render.createScratch(fromSelect), {
+      expectSql(engine.sql, wh.storage.render.createScratch(fromSelect), {
         duckdb: [
           { sql: 'CREATE OR REPLACE TEMP TABLE "scratch_a" AS SELECT range AS i FROM range(?)', params: [3] },
         ],
@@ -316,7 +347,7 @@ for (const engine of ENGINES) {
           [2, 'two'],
         ],
       };
-      expectSql(engine.name, wh.storage.render.createScratch(fromRows), {
+      expectSql(engine.sql, wh.storage.render.createScratch(fromRows), {
         duckdb: [
           { sql: 'CREATE OR REPLACE TEMP TABLE "scratch_a" ("id" BIGINT, "label" VARCHAR)', params: [] },
         ],
@@ -335,7 +366,7 @@ for (const engine of ENGINES) {
         { id: 1, label: 'one' },
         { id: 2, label: 'two' },
       ]);
-      expectSql(engine.name, wh.storage.render.dropScratch('scratch_a'), {
+      expectSql(engine.sql, wh.storage.render.dropScratch('scratch_a'), {
         duckdb: [{ sql: 'DROP TABLE IF EXISTS temp."scratch_a"', params: [] }],
         clickhouse: [{ sql: 'DROP TEMPORARY TABLE IF EXISTS "scratch_a"', params: [] }],
       });
@@ -383,7 +414,7 @@ for (const engine of ENGINES) {
         rows: [['x', 'z']],
       });
       const spec = { table: 'kv', from: { table: 'remap' }, match: { v: 'old_v' }, set: { v: 'new_v' } };
-      expectSql(engine.name, wh.storage.render.updateFrom(spec), {
+      expectSql(engine.sql, wh.storage.render.updateFrom(spec), {
         duckdb: [
           {
             sql: 'UPDATE "kv" SET "v" = _src."new_v" FROM "remap" AS _src WHERE "kv"."v" = _src."old_v"',
@@ -393,16 +424,16 @@ for (const engine of ENGINES) {
         clickhouse: [
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
           {
-            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "old_v") AS SELECT "old_v", "new_v" FROM "remap" AS _src',
+            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "old_v") AS SELECT "old_v" AS "old_v", "new_v" FROM "remap" AS _src',
             params: [],
           },
           {
-            sql: 'SELECT count() FROM "kv" WHERE ("v") IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
+            sql: 'SELECT count() FROM "kv" WHERE "v" IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
             params: [],
             role: 'count',
           },
           {
-            sql: 'ALTER TABLE "kv" UPDATE "v" = joinGet(\'segflow._sf_update_kv\', \'new_v\', "v") WHERE ("v") IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
+            sql: 'ALTER TABLE "kv" UPDATE "v" = joinGet(\'segflow._sf_update_kv\', \'new_v\', "v") WHERE "v" IN (SELECT "old_v" FROM "segflow"."_sf_update_kv")',
             params: [],
           },
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
@@ -432,7 +463,7 @@ for (const engine of ENGINES) {
         set: { ts: 'ts' },
         where: (target: (c: string) => string) => `${target('ts')} IS NULL`,
       };
-      expectSql(engine.name, wh.storage.render.updateFrom(spec), {
+      expectSql(engine.sql, wh.storage.render.updateFrom(spec), {
         duckdb: [
           {
             sql: `UPDATE "kv" SET "ts" = _src."ts" FROM (${spec.from.select}) AS _src WHERE "kv"."k" = _src."k" AND "kv"."ts" IS NULL`,
@@ -442,16 +473,16 @@ for (const engine of ENGINES) {
         clickhouse: [
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
           {
-            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "k") AS SELECT "k", "ts" FROM (SELECT k, ? AS ts FROM (SELECT \'a\' AS k UNION ALL SELECT \'b\' AS k) AS x) AS _src',
+            sql: 'CREATE TABLE "segflow"."_sf_update_kv" ENGINE = Join(ANY, LEFT, "k") AS SELECT "k" AS "k", "ts" FROM (SELECT k, ? AS ts FROM (SELECT \'a\' AS k UNION ALL SELECT \'b\' AS k) AS x) AS _src',
             params: [t('9')],
           },
           {
-            sql: 'SELECT count() FROM "kv" WHERE ("k") IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
+            sql: 'SELECT count() FROM "kv" WHERE "k" IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
             params: [],
             role: 'count',
           },
           {
-            sql: 'ALTER TABLE "kv" UPDATE "ts" = joinGet(\'segflow._sf_update_kv\', \'ts\', "k") WHERE ("k") IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
+            sql: 'ALTER TABLE "kv" UPDATE "ts" = joinGet(\'segflow._sf_update_kv\', \'ts\', "k") WHERE "k" IN (SELECT "k" FROM "segflow"."_sf_update_kv") AND "ts" IS NULL',
             params: [],
           },
           { sql: 'DROP TABLE IF EXISTS "segflow"."_sf_update_kv"', params: [] },
@@ -478,7 +509,7 @@ for (const engine of ENGINES) {
         params: [7, t('2')],
       };
       const { statements, inserting } = wh.storage.render.replaceSnapshot(spec);
-      expectSql(engine.name, statements, {
+      expectSql(engine.sql, statements, {
         duckdb: [
           { sql: 'DELETE FROM "kv" WHERE "ts" = ?', params: [t('2')] },
           {
@@ -495,7 +526,7 @@ for (const engine of ENGINES) {
           { sql: 'SELECT count() FROM "kv" WHERE "ts" = ?', params: [t('2')], role: 'count' },
         ],
       });
-      assert.equal(inserting, { duckdb: 1, clickhouse: 2 }[engine.name]);
+      assert.equal(inserting, { duckdb: 1, clickhouse: 2 }[engine.sql]);
       assert.equal(await wh.storage.replaceSnapshot(spec), 1);
       assert.deepEqual(
         (await rowsOf()).map((r) => [r.k, r.v]),
@@ -520,7 +551,7 @@ for (const engine of ENGINES) {
         readsOwnRows: true,
       };
       const { statements, inserting } = wh.storage.render.replaceSnapshot(spec);
-      expectSql(engine.name, statements, {
+      expectSql(engine.sql, statements, {
         duckdb: [
           {
             sql: `CREATE OR REPLACE TEMP TABLE "_sf_next_kv" AS SELECT "k", "v", "n", "ts" FROM (${spec.select})`,
@@ -548,7 +579,7 @@ for (const engine of ENGINES) {
           { sql: 'DROP TEMPORARY TABLE IF EXISTS "_sf_next_kv"', params: [] },
         ],
       });
-      assert.equal(inserting, { duckdb: 2, clickhouse: 4 }[engine.name]);
+      assert.equal(inserting, { duckdb: 2, clickhouse: 4 }[engine.sql]);
       assert.equal(await wh.storage.replaceSnapshot(spec), 2);
       assert.deepEqual(
         (await rowsOf()).map((r) => r.n),

@@ -3,6 +3,9 @@ import { z } from 'zod';
 /**
  * Where a ClickHouse warehouse lives: a server (`url`, reached over HTTP) or, without a url, the embedded engine
  * (chdb) keeping its tables in `folder`. The `clickhouse:` section of segflow.config.yaml.
+ *
+ * @example
+ * ClickHouseConfig.parse({ url: 'http://127.0.0.1:8123' }) // { url: 'http://127.0.0.1:8123', database: 'segflow' }
  */
 export const ClickHouseConfig = z
   .object({

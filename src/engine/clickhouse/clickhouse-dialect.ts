@@ -19,7 +19,12 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
-/** A column's type, Nullable unless declared NOT NULL (SQL's default, which segflow's code assumes). */
+/**
+ * A column's type, Nullable unless declared NOT NULL (SQL's default, which segflow's code assumes).
+ *
+ * @example
+ * clickhouseColumnType('timestamp') // "Nullable(DateTime64(6, 'UTC'))"
+ */
 export function clickhouseColumnType(type: ColumnType, notNull = false): string {
   return notNull ? COLUMN_TYPES[type] : `Nullable(${COLUMN_TYPES[type]})`;
 }
@@ -67,8 +72,11 @@ const file = (path: string, format: string, structure?: string) =>
 
 /**
  * ClickHouse's SQL (26.x; the embedded engine chdb runs the same). The warehouse sets the session to SQL's
- * semantics where ClickHouse differs by default (outer joins yield NULLs, aggregates of no rows are NULL, UTC): see
+ * semantics where ClickHouse differs by default (outer joins yield NULLs, UNION is DISTINCT, UTC): see
  * `CLICKHOUSE_SESSION_SETTINGS`.
+ *
+ * @example
+ * clickhouseDialect.jsonText('properties', `'$."plan"'`) // multiIf(JSONType(properties, 'plan') = 'String', …)
  */
 export const clickhouseDialect: Dialect = {
   name: 'clickhouse',
@@ -136,7 +144,7 @@ export const clickhouseDialect: Dialect = {
   jsonObjectAgg: (key, value) =>
     `concat('{', arrayStringConcat(groupArray(concat(toJSONString(toString(${key})), ':', ${value})), ','), '}')`,
   jsonObject: (pairs) => objectOf(pairs.map(([k, v]) => [stringLiteral(k), v] as const)),
-  jsonEachSource: (expr) => `(SELECT arrayJoin(JSONExtractKeys(${expr})) AS key) AS k`,
+  jsonEachSource: (expr) => `(SELECT arrayJoin(JSONExtractKeys(ifNull(${expr}, ''))) AS key) AS k`,
   skewCorrected: (received, sent, original) =>
     `fromUnixTimestamp64Micro(toUnixTimestamp64Micro(${received}) - (toUnixTimestamp64Micro(${sent}) - toUnixTimestamp64Micro(${original})), 'UTC')`,
   textIsJsonObject: (expr) => `ifNull(isValidJSON(${expr}) AND JSONType(${expr}) = 'Object', false)`,
@@ -179,7 +187,7 @@ export const clickhouseDialect: Dialect = {
   previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
     `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
   jsonEach: (expr) =>
-    `(SELECT tupleElement(kv, 1) AS key, tupleElement(kv, 2) AS value FROM (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(${expr})) AS kv))`,
+    `(SELECT tupleElement(kv, 1) AS key, tupleElement(kv, 2) AS value FROM (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(ifNull(${expr}, ''))) AS kv))`,
   dayStart: (expr) => `toDateTime64(toStartOfDay(${expr}, 'UTC'), 6, 'UTC')`,
   epochSeconds: (expr) => `(toUnixTimestamp64Micro(${expr}) / 1000000.0)`,
   now: () => `now64(6, 'UTC')`,
@@ -192,6 +200,8 @@ export const clickhouseDialect: Dialect = {
   readCsvLines: (path) => file(path, 'LineAsString', 'line String'),
   readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),
   readParquet: (path) => file(path, 'Parquet'),
+  toTimestamp: (expr) => `toDateTime64(${expr}, 6, 'UTC')`,
+  noTextList: () => 'CAST([] AS Array(String))',
   inTextList: (expr, placeholder) =>
     `${expr} IN (SELECT arrayJoin(JSONExtract(${placeholder}, 'Array(String)')))`,
 };

@@ -7,7 +7,12 @@ import type { SqlValue } from '../values.js';
  * a literal early: a string literal is written with every `'` and `\` escaped.
  */
 
-/** A string as a ClickHouse string literal. */
+/**
+ * A string as a ClickHouse string literal.
+ *
+ * @example
+ * stringLiteral("it's") // "'it\\'s'"
+ */
 export function stringLiteral(text: string): string {
   return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
@@ -16,7 +21,12 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** A Date as ClickHouse's DateTime64 text in UTC, with milliseconds (what a JavaScript Date holds). */
+/**
+ * A Date as ClickHouse's DateTime64 text in UTC, with milliseconds (what a JavaScript Date holds).
+ *
+ * @example
+ * dateTimeText(new Date(0)) // '1970-01-01 00:00:00.000'
+ */
 export function dateTimeText(d: Date): string {
   if (Number.isNaN(d.getTime())) throw new RangeError('an invalid Date cannot be bound as a parameter');
   return (

@@ -55,17 +55,14 @@ function upsert(spec: UpsertSpec, options: { returning?: readonly string[] } = {
   const added = `_sf_upsert_added`;
   const statements: Statement[] = [];
 
-  // The incoming rows, once: the SELECT may read the table being written.
+  // The incoming rows, once (the SELECT may read the table being written), in the table's column types and taken by
+  // position, as INSERT … SELECT takes them.
+  statements.push(...createScratch({ name: incoming, select: `SELECT ${columns} FROM ${table} WHERE 0` }));
   if ('select' in spec.from) {
     statements.push(
-      ...createScratch({
-        name: incoming,
-        select: `SELECT ${columns} FROM (${spec.from.select})`,
-        params: [...(spec.from.params ?? [])],
-      }),
+      plain(`INSERT INTO ${q(incoming)} (${columns}) ${spec.from.select}`, [...(spec.from.params ?? [])]),
     );
   } else {
-    statements.push(...createScratch({ name: incoming, select: `SELECT ${columns} FROM ${table} WHERE 0` }));
     const row = `(${spec.columns.map(() => '?').join(', ')})`;
     for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
       const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
@@ -138,21 +135,26 @@ function updateFromIn(database: string) {
     const params = 'table' in spec.from ? [] : [...(spec.from.params ?? [])];
     const matchTarget = Object.keys(spec.match).map(q);
     const matchSource = Object.values(spec.match).map(q);
-    const sourceColumns = [...new Set([...Object.values(spec.match), ...Object.values(spec.set)])];
+    // A Join table takes one key of a fixed-size or string type: several match columns become one text key.
+    const single = matchTarget.length === 1;
+    const keyOf = (columns: readonly string[]) =>
+      single ? columns[0]! : `toString(tuple(${columns.join(', ')}))`;
+    const sourceKey = single ? matchSource[0]! : q('_sf_key');
+    const setSources = [...new Set(Object.values(spec.set))].filter((c) => !(single && q(c) === sourceKey));
+    const selected = [`${keyOf(matchSource)} AS ${sourceKey}`, ...setSources.map(q)];
     const target = (c: string) => q(c);
     const where = [
-      `${tuple(matchTarget)} IN (SELECT ${matchSource.join(', ')} FROM ${joinRef})`,
+      `${keyOf(matchTarget)} IN (SELECT ${sourceKey} FROM ${joinRef})`,
       ...(spec.where ? [spec.where(target)] : []),
     ].join(' AND ');
     const set = Object.entries(spec.set).map(
       ([t, s]) =>
-        `${q(t)} = joinGet(${stringLiteral(`${database}.${join}`)}, ${stringLiteral(s)}, ${matchTarget.join(', ')})`,
+        `${q(t)} = joinGet(${stringLiteral(`${database}.${join}`)}, ${stringLiteral(s)}, ${keyOf(matchTarget)})`,
     );
     return [
       plain(`DROP TABLE IF EXISTS ${joinRef}`),
       plain(
-        `CREATE TABLE ${joinRef} ENGINE = Join(ANY, LEFT, ${matchSource.join(', ')}) ` +
-          `AS SELECT ${list(sourceColumns)} FROM ${source} AS _src`,
+        `CREATE TABLE ${joinRef} ENGINE = Join(ANY, LEFT, ${sourceKey}) AS SELECT ${selected.join(', ')} FROM ${source} AS _src`,
         params,
       ),
       counting(`SELECT count() FROM ${q(spec.table)} WHERE ${where}`),

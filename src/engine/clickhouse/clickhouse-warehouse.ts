@@ -8,11 +8,33 @@ import { bindLiterals, dateTimeText } from './clickhouse-literals.js';
 import { clickhousePorts } from './clickhouse-ports.js';
 import type { ClickHouseTransport, CompactResult } from './transport.js';
 
+const q = clickhouseDialect.quoteIdent;
+
 /** Rows per INSERT when appending: large blocks are what MergeTree writes best. */
 const APPEND_ROWS = 50_000;
 
 /** Statements that answer rows; everything else runs as a command. */
 const READS = /^\s*(?:\(\s*)*(?:SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b/i;
+
+/**
+ * The count query for a DELETE or UPDATE (their WHERE on the same table), which ClickHouse runs without reporting
+ * how many rows they changed; undefined for other statements.
+ */
+function changedRowsQuery(sql: string): string | undefined {
+  const m =
+    /^\s*DELETE\s+FROM\s+([\w."]+)\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql) ??
+    /^\s*UPDATE\s+([\w."]+)\s+SET\s+[\s\S]+?\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql);
+  return m ? `SELECT count() FROM ${m[1]} WHERE ${m[2]}` : undefined;
+}
+
+/**
+ * The table an INSERT writes to, whose row count before and after tells how many rows it inserted. The counts read
+ * part metadata only (`final = 0`), so they cost nothing on any size of table; a writer in another process inserting
+ * at the same moment would be counted too.
+ */
+function insertTarget(sql: string): string | undefined {
+  return /^\s*INSERT\s+INTO\s+((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+))?)/i.exec(sql)?.[1];
+}
 
 /** A column type without the wrappers that do not change how its values read. */
 function baseType(type: string): string {
@@ -74,6 +96,10 @@ function inputValue(v: SqlValue): unknown {
 /**
  * A ClickHouse error as a SegflowError: configuration mistakes name the setting to fix, an engine that cannot be
  * reached is retryable (CLICKHOUSE_UNAVAILABLE), the rest is the statement's fault (SQL_FAILED).
+ *
+ * @example
+ * clickhouseError(new Error('connect ECONNREFUSED 127.0.0.1:8123'), 'SELECT 1', 'http://127.0.0.1:8123').code
+ * // 'CLICKHOUSE_UNAVAILABLE'
  */
 export function clickhouseError(e: unknown, sql: string, location: string): SegflowError {
   if (e instanceof SegflowError) return e;
@@ -134,7 +160,34 @@ class ClickHouseWarehouse implements Warehouse {
     private readonly mutex: Mutex,
     private readonly inTransaction: boolean,
   ) {
-    this.storage = createStorage(this, clickhousePorts(database));
+    const render = clickhousePorts(database);
+    this.storage = createStorage(this, render, {
+      // Columns taken through two or more joins come out named `t.x` (see columnNames); a scratch relation is read
+      // by plain names, so its columns are named as SQL would name them.
+      createScratch: async (spec) => {
+        let named = spec;
+        if ('select' in spec) {
+          const described = await this.query<{ name: string }>(
+            `DESCRIBE (${spec.select})`,
+            spec.params ?? [],
+          );
+          const meta = described.map((d) => ({ name: d.name, type: '' }));
+          const names = columnNames(meta);
+          if (names.some((n, i) => n !== meta[i]!.name)) {
+            const list = meta.map((m, i) => `${q(m.name)} AS ${q(names[i]!)}`).join(', ');
+            named = { ...spec, select: `SELECT ${list} FROM (${spec.select})` };
+          }
+        }
+        for (const s of render.createScratch(named)) await this.run(s.sql, s.params);
+        if ('columns' in named && named.rows) {
+          await this.append(
+            named.name,
+            named.columns.map(([n]) => n),
+            named.rows,
+          );
+        }
+      },
+    });
   }
 
   get location(): string {
@@ -154,17 +207,26 @@ class ClickHouseWarehouse implements Warehouse {
   }
 
   /**
-   * ClickHouse writes do not report how many rows they changed (the ports count with `count` statements instead);
-   * this returns 0 for every statement.
+   * ClickHouse writes do not report how many rows they changed: a DELETE or UPDATE is counted first (its WHERE, on
+   * the same table), an INSERT by the table's row count before and after; other statements return 0.
    */
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.guard(async () => {
       const text = bindLiterals(sql, params);
-      await this.attempt(sql, async () => {
-        if (READS.test(text)) await this.transport.select(text);
-        else await this.transport.exec(text);
+      return this.attempt(sql, async () => {
+        if (READS.test(text)) {
+          await this.transport.select(text);
+          return 0;
+        }
+        const counted = async (query: string) =>
+          Number((await this.transport.select(query)).data[0]?.[0] ?? 0);
+        const target = insertTarget(text);
+        const rowsOf = `SELECT count() FROM ${target} SETTINGS final = 0`;
+        const counting = changedRowsQuery(text);
+        const before = target ? await counted(rowsOf) : counting ? await counted(counting) : 0;
+        await this.transport.exec(text);
+        return target ? (await counted(rowsOf)) - before : before;
       });
-      return 0;
     });
   }
 

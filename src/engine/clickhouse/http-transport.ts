@@ -10,7 +10,12 @@ export interface ClickHouseServerOptions {
   password?: string;
 }
 
-/** The URL without credentials, for messages. */
+/**
+ * The URL without credentials, for messages.
+ *
+ * @example
+ * safeUrl('http://u:secret@host:8123/') // 'http://host:8123'
+ */
 export function safeUrl(url: string): string {
   try {
     const u = new URL(url);

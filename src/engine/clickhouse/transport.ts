@@ -43,4 +43,6 @@ export const CLICKHOUSE_SESSION_SETTINGS = {
   output_format_json_quote_64bit_integers: 1,
   output_format_json_quote_denormals: 1,
   date_time_input_format: 'best_effort',
+  // CSV files written (exports, audience files) show NULL as an empty field, as DuckDB's writer does.
+  format_csv_null_representation: '',
 } as const;

@@ -133,5 +133,7 @@ export const duckdbDialect: Dialect = {
   readCsv: (path, { header, delimiter, inferTypes }) =>
     `read_csv(${path}, header = ${header}, all_varchar = ${!inferTypes}${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
   readParquet: (path) => `read_parquet(${path})`,
+  toTimestamp: (expr) => `CAST(${expr} AS TIMESTAMP)`,
+  noTextList: () => 'CAST(NULL AS VARCHAR[])',
   inTextList: (expr, placeholder) => `${expr} IN (SELECT unnest(from_json(${placeholder}, '["VARCHAR"]')))`,
 };

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openWarehouse } from '../../src/engine/open.js';
+import { segflowHere } from '../helpers/cli-in-process.js';
+import {
+  type ClickHouseHttpEndpoint,
+  startClickHouseHttpEndpoint,
+} from '../helpers/clickhouse-http-endpoint.js';
+import { tempDir } from '../helpers/temp.js';
+
+/** The CLI on ClickHouse: --engine and --clickhouse-url select it, the password comes from the environment. */
+describe('segflow --engine clickhouse', () => {
+  let endpoint: ClickHouseHttpEndpoint;
+  const dir = tempDir();
+  before(async () => {
+    endpoint = await startClickHouseHttpEndpoint({ password: 'pw' });
+    const wh = await openWarehouse({
+      clickhouse: { url: endpoint.url, database: 'segflow', password: 'pw' },
+    });
+    await wh.close();
+  });
+  after(async () => {
+    delete process.env.SEGFLOW_CLICKHOUSE_PASSWORD;
+    await endpoint.close();
+  });
+
+  test('runs a query on the server named by --clickhouse-url', async () => {
+    process.env.SEGFLOW_CLICKHOUSE_PASSWORD = 'pw';
+    const r = await segflowHere(
+      [
+        '--engine',
+        'clickhouse',
+        '--clickhouse-url',
+        endpoint.url,
+        'sql',
+        'SELECT count(*) AS n FROM events',
+        '--json',
+      ],
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { columns: ['n'], rows: [{ n: 0 }] });
+  });
+
+  test('a wrong password fails with the setting to fix', async () => {
+    process.env.SEGFLOW_CLICKHOUSE_PASSWORD = 'wrong';
+    const r = await segflowHere(['--clickhouse-url', endpoint.url, 'sql', 'SELECT 1', '--json'], dir);
+    assert.notEqual(r.status, 0);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; hint: string } };
+    assert.equal(error.code, 'CLICKHOUSE_CONFIG');
+    assert.match(error.hint, /SEGFLOW_CLICKHOUSE_PASSWORD/);
+  });
+
+  test('an unknown engine is a usage error', async () => {
+    const r = await segflowHere(['--engine', 'postgres', 'sql', 'SELECT 1', '--json'], dir);
+    assert.notEqual(r.status, 0);
+    assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'USAGE');
+  });
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { bindLiterals } from '../../src/engine/clickhouse/clickhouse-literals.js';
+import type { Warehouse } from '../../src/engine/warehouse.js';
+import { openChdbForTest } from '../helpers/engines.js';
+import { tempDir } from '../helpers/temp.js';
+
+/** The ClickHouse warehouse's own behaviour on the embedded engine: values, counts, batches, refusals, files. */
+describe('ClickHouse warehouse (chdb)', () => {
+  let wh: Warehouse;
+  const dir = tempDir();
+  before(async () => {
+    wh = await openChdbForTest();
+    await wh.run(
+      wh.dialect.createTable({
+        name: 't',
+        columns: [
+          { name: 'k', type: 'text', notNull: true },
+          { name: 'v', type: 'text' },
+          { name: 'n', type: 'bigint' },
+          { name: 'ts', type: 'timestamp' },
+        ],
+        primaryKey: ['k'],
+      }),
+    );
+  });
+  after(async () => {
+    await wh.close();
+  });
+
+  test('bound values come back as they went in, whatever their characters', async () => {
+    const tricky = "it's \\ a 'quote', a ? and $1 -- not a comment /* nor this */ \n and a newline";
+    const when = new Date('2026-03-01T10:20:30.123Z');
+    const [row] = await wh.query(
+      `SELECT ? AS s, ? AS neg, ? AS big, ? AS t, ? AS yes, ? AS nothing, '?' AS literal, $2 - 1 AS again`,
+      [tricky, -5, 9007199254740993n, when, true, null],
+    );
+    assert.deepEqual(row, {
+      s: tricky,
+      neg: -5,
+      big: '9007199254740993',
+      t: when,
+      yes: true,
+      nothing: null,
+      literal: '?',
+      again: -6,
+    });
+    assert.throws(() => bindLiterals('SELECT ?, ?', [1]), /more placeholders/);
+    assert.throws(() => bindLiterals('SELECT $3', [1]), /\$3 has no value/);
+  });
+
+  test('append takes Dates, nulls and text with newlines; INSERT, DELETE and UPDATE report the rows they change', async () => {
+    const when = new Date('2026-01-02T03:04:05.678Z');
+    assert.equal(
+      await wh.append(
+        't',
+        ['k', 'v', 'n', 'ts'],
+        [
+          ['a', 'line\nbreak', 1, when],
+          ['b', null, null, null],
+          ['c', 'x', 3, when],
+        ],
+      ),
+      3,
+    );
+    assert.deepEqual(await wh.query('SELECT * FROM t ORDER BY k LIMIT 1'), [
+      { k: 'a', v: 'line\nbreak', n: 1, ts: when },
+    ]);
+    assert.equal(await wh.run(`INSERT INTO t (k, v) VALUES ('x', 'tmp'), ('y', 'tmp')`), 2);
+    assert.equal(await wh.run(`INSERT INTO t (k, v) SELECT k, v FROM t WHERE v = 'tmp'`), 2);
+    assert.equal(await wh.run(`DELETE FROM t WHERE v = 'tmp'`), 2);
+    assert.equal(await wh.run('UPDATE t SET v = ? WHERE n IS NOT NULL', ['set']), 2);
+    assert.equal(await wh.run('DELETE FROM t WHERE k = ?', ['c']), 1);
+    assert.equal(await wh.run('DELETE FROM t WHERE k = ?', ['c']), 0);
+    assert.deepEqual(await wh.query('SELECT k, v FROM t ORDER BY k'), [
+      { k: 'a', v: 'set' },
+      { k: 'b', v: null },
+    ]);
+  });
+
+  test('stream yields every row in batches of the asked size', async () => {
+    const batches: number[] = [];
+    for await (const rows of wh.stream('SELECT number AS i FROM numbers(10)', [], { batchRows: 4 })) {
+      batches.push(rows.length);
+    }
+    assert.deepEqual(batches, [4, 4, 2]);
+  });
+
+  test('readOnlyQuery runs one SELECT and refuses writes and second statements', async () => {
+    assert.deepEqual(await wh.readOnlyQuery('SELECT count() AS n FROM t'), {
+      columns: ['n'],
+      rows: [{ n: 2 }],
+    });
+    await assert.rejects(wh.readOnlyQuery("INSERT INTO t (k) VALUES ('z')"), /only SELECT/);
+    await assert.rejects(wh.readOnlyQuery('SELECT 1; DROP TABLE t'), /exactly one statement/);
+    assert.deepEqual(await wh.query('SELECT count() AS n FROM t'), [{ n: 2 }]);
+  });
+
+  test('exportToFile writes the rows in the format asked for and counts them', async () => {
+    const path = join(dir, 'out.csv');
+    assert.equal(await wh.exportToFile('SELECT k, v FROM t ORDER BY k', [], { path, format: 'csv' }), 2);
+    assert.equal(readFileSync(path, 'utf8'), '"k","v"\n"a","set"\n"b",\n');
+  });
+});
