@@ -26,6 +26,8 @@ const server = await buildServer({
 });
 let timer: NodeJS.Timeout | undefined;
 if (mode === 'cycle') {
+  // One turn first: a play starts from its first run, so people entering later are its triggers (as with streaming).
+  await runCycle(wh, { segmentsDir, playbook });
   let busy = false;
   timer = setInterval(
     () => {
