@@ -6,6 +6,7 @@ import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
 import { modelsBenchmark } from './models.js';
 import { propensityBenchmark } from './propensity.js';
+import { realtimeBenchmark } from './realtime.js';
 import { refreshBenchmark } from './refresh.js';
 import { segmentsBenchmark } from './segments.js';
 
@@ -20,6 +21,7 @@ const BENCHMARKS: Benchmark[] = [
   decideBenchmark,
   activateBenchmark,
   dashboardBenchmark,
+  realtimeBenchmark,
 ];
 
 async function main(): Promise<void> {

@@ -317,7 +317,17 @@ export {
   lastExposures,
   writeExposures,
 } from './personalize/exposures.js';
-export { type CycleSummary, runCycle } from './pipeline/cycle.js';
+export { type CycleInputs, type CycleSummary, cycleInputs, runCycle } from './pipeline/cycle.js';
+export { type DueEdge, DueQueue, dueEdges, earliestDue } from './pipeline/due-edges.js';
+export {
+  type EvaluationReason,
+  type StreamEvaluation,
+  StreamEvaluator,
+  type StreamOptions,
+  type StreamStatus,
+  StreamStatusSchema,
+  streamOffStatus,
+} from './pipeline/stream.js';
 export {
   type CompiledSegments,
   compileSegments,

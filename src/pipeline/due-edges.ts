@@ -9,6 +9,10 @@ import type { TimeDependence } from '../segment/compile.js';
  * time with T − W (`TimeDependence.edges`, W = 0 included) and each trait-date window; an edge of a person falls due
  * at `ts + W` for each of their events (and at the trait date, and at the trait date + W).
  *
+ * Only edges falling due after their event was received are edges: one that fell due before (a late event's window
+ * edge, a new event's own time) is covered by the evaluation of the load that brought the event, so each load is one
+ * evaluation, not one per event time.
+ *
  * The queue is derived from the warehouse, never stored: `dueEdges` reads the edges falling due in a time range, so a
  * restarted server rebuilds it with one call, and nothing can be lost by a crash.
  */
@@ -40,16 +44,17 @@ export async function dueEdges(
   if (until <= after) return [];
   const out: DueEdge[] = [];
   // Events: an event at ts crosses edge W when T passes ts + W, i.e. ts in (after − W, until − W].
+  const d = wh.dialect;
   for (const ms of dependence.edges) {
     const rows = await wh.query<{ person_id: string; ts: Date }>(
-      `SELECT person_id, min(ts) AS ts FROM person_events WHERE ts > ? AND ts <= ? GROUP BY person_id`,
+      `SELECT person_id, min(ts) AS ts FROM person_events
+       WHERE ts > ? AND ts <= ? AND ${d.plusMs('ts', ms)} > received_at GROUP BY person_id`,
       [new Date(after - ms), new Date(until - ms)],
     );
     for (const r of rows)
       out.push({ due: new Date(r.ts.getTime() + ms), personId: r.person_id, edge: `event+${ms}` });
   }
   // Trait dates: a window (T − W, T] gains the date at T = date and loses it at T = date + W.
-  const d = wh.dialect;
   for (const { path, ms } of dependence.traitWindows) {
     for (const offset of [0, ms]) {
       const p = new Params();
@@ -57,8 +62,9 @@ export async function dueEdges(
       const lo = p.add(new Date(after - offset));
       const hi = p.add(new Date(until - offset));
       const rows = await wh.query<{ person_id: string; ts: Date }>(
-        `SELECT person_id, min(t) AS ts FROM (SELECT ev.person_id, ${at} AS t FROM person_events ev WHERE ev.type = 'identify') x
-         WHERE t > ${lo} AND t <= ${hi} GROUP BY person_id`,
+        `SELECT person_id, min(t) AS ts FROM (
+           SELECT ev.person_id, ${at} AS t, ev.received_at FROM person_events ev WHERE ev.type = 'identify') x
+         WHERE t > ${lo} AND t <= ${hi} AND ${d.plusMs('t', offset)} > received_at GROUP BY person_id`,
         p.values,
       );
       for (const r of rows) {
@@ -88,21 +94,22 @@ export async function earliestDue(
   const consider = (ts: Date | null, ms: number) => {
     if (ts && (best === undefined || ts.getTime() + ms < best)) best = ts.getTime() + ms;
   };
+  const d = wh.dialect;
   for (const ms of dependence.edges) {
     const [row] = await wh.query<{ ts: Date | null }>(
-      'SELECT min(ts) AS ts FROM person_events WHERE ts > ?',
+      `SELECT min(ts) AS ts FROM person_events WHERE ts > ? AND ${d.plusMs('ts', ms)} > received_at`,
       [new Date(after.getTime() - ms)],
     );
     consider(row?.ts ?? null, ms);
   }
-  const d = wh.dialect;
   for (const { path, ms } of dependence.traitWindows) {
     for (const offset of [0, ms]) {
       const p = new Params();
       const at = d.parseTimestamp(d.jsonText('ev.traits', p.add(path)));
       const lo = p.add(new Date(after.getTime() - offset));
       const [row] = await wh.query<{ ts: Date | null }>(
-        `SELECT min(t) AS ts FROM (SELECT ${at} AS t FROM person_events ev WHERE ev.type = 'identify') x WHERE t > ${lo}`,
+        `SELECT min(t) AS ts FROM (SELECT ${at} AS t, ev.received_at FROM person_events ev WHERE ev.type = 'identify') x
+         WHERE t > ${lo} AND ${d.plusMs('t', offset)} > received_at`,
         p.values,
       );
       consider(row?.ts ?? null, offset);

@@ -88,6 +88,11 @@ export interface StreamOptions {
   now?: () => Date;
   /** How far ahead the due-time queue is filled. Default 60 s. */
   horizonMs?: number;
+  /**
+   * Edges overdue by more than this (after a stop, or a clock jump) are caught up by one evaluation as of now instead
+   * of one per due time. Default 5 minutes.
+   */
+  catchUpAfterMs?: number;
   /** Lag beyond which the stream reports `batch` mode. Default 2 s. */
   degradeAfterMs?: number;
   /** With real timers (`start()`): how often the warehouse is checked for events nobody notified. Default 1 s. */
@@ -111,11 +116,14 @@ export class StreamEvaluator {
   private readonly now: () => Date;
   private readonly horizonMs: number;
   private readonly degradeAfterMs: number;
+  private readonly catchUpAfterMs: number;
   private readonly pollMs: number;
   private readonly queue = new DueQueue();
   /** Real-clock times (ms) of notifications not yet covered by an evaluation. */
   private notified: number[] = [];
   private seenBatch = -1;
+  /** New events arrived that no evaluation as of a time at or after their arrival has covered yet. */
+  private eventsPending = false;
   /** The features snapshot the last evaluation wrote, dropped once the next one no longer needs it. */
   private ownSnapshot: Date | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -137,6 +145,7 @@ export class StreamEvaluator {
     this.now = options.now ?? (() => new Date());
     this.horizonMs = options.horizonMs ?? 60_000;
     this.degradeAfterMs = options.degradeAfterMs ?? 2_000;
+    this.catchUpAfterMs = options.catchUpAfterMs ?? 300_000;
     this.pollMs = options.pollMs ?? 1_000;
   }
 
@@ -269,26 +278,30 @@ export class StreamEvaluator {
     for (;;) {
       const now = this.now();
       const batch = await this.currentBatch();
+      if (batch !== this.seenBatch || this.notified.length) this.eventsPending = true;
+      this.seenBatch = batch;
       const stored = await this.lastAsOf();
       const mine = this.last?.asOf;
       const last = stored && mine ? new Date(Math.max(stored.getTime(), mine.getTime())) : (stored ?? mine);
       const notBefore = (t: Date) => (last && t.getTime() < last.getTime() ? last : t);
       // First evaluation: everyone (or incremental from an earlier run), then the queue is built from the warehouse.
       if (last === undefined) {
-        await this.evaluate(now, 'start', batch);
+        await this.evaluate(now, 'start');
         continue;
       }
       if (!this.queue.horizon || this.queue.horizon.getTime() < last.getTime()) await this.refill(last);
       const next = this.queue.next();
       if (next && next.due.getTime() <= now.getTime()) {
         // Each edge as of its due time, so its play is decided when the wait ends; after a long stop (edges more
-        // than a horizon old) one evaluation as of now catches up with all of them.
-        const catchUp = now.getTime() - next.due.getTime() > this.horizonMs;
-        await this.evaluate(notBefore(catchUp ? now : next.due), 'edge', batch, next.due);
+        // than `catchUpAfterMs` overdue) one evaluation as of now catches up with all of them.
+        const catchUp = now.getTime() - next.due.getTime() > this.catchUpAfterMs;
+        // Overdue edges come first, with the new events already in (as a full refresh at that time would see them);
+        // the new events' own changes are then recorded as of now, by the evaluation below.
+        await this.evaluate(notBefore(catchUp ? now : next.due), 'edge', next.due);
         continue;
       }
-      if (batch !== this.seenBatch || this.notified.length) {
-        await this.evaluate(notBefore(now), 'events', batch);
+      if (this.eventsPending) {
+        await this.evaluate(notBefore(now), 'events');
         continue;
       }
       if (this.queue.horizon && this.queue.horizon.getTime() <= now.getTime()) {
@@ -346,10 +359,15 @@ export class StreamEvaluator {
   }
 
   /** One incremental turn of the loop as of `asOf`. */
-  private async evaluate(asOf: Date, reason: EvaluationReason, batch: number, due?: Date): Promise<void> {
+  private async evaluate(asOf: Date, reason: EvaluationReason, due?: Date): Promise<void> {
     const started = performance.now();
-    const covered = this.notified;
-    this.notified = [];
+    // An edge evaluation as of an earlier time does not cover the arrival of new events: the one as of now does.
+    const covers = reason !== 'edge';
+    const covered = covers ? this.notified : [];
+    if (covers) {
+      this.notified = [];
+      this.eventsPending = false;
+    }
     try {
       const inputs = this.options.inputs();
       const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
@@ -387,7 +405,6 @@ export class StreamEvaluator {
         });
         sent = activation.outbox.sent;
       }
-      this.seenBatch = batch;
       this.queue.dropUntil(asOf);
       await this.refill(asOf);
       const ended = performance.now();
@@ -408,7 +425,10 @@ export class StreamEvaluator {
       this.options.onEvaluation?.(evaluation);
     } catch (e) {
       // What was not covered is covered by the next attempt: the incremental start is the last successful refresh.
-      this.notified = [...covered, ...this.notified];
+      if (covers) {
+        this.notified = [...covered, ...this.notified];
+        this.eventsPending = true;
+      }
       this.failures++;
       this.lastError = { at: new Date(), message: e instanceof Error ? e.message : String(e) };
       throw e;

@@ -2,7 +2,7 @@ import { type Playbook, parsePlaybook } from '../../src/activate/playbook.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { modelConfig } from '../../src/model/model-config.js';
-import { type StreamEvaluation, StreamEvaluator } from '../../src/pipeline/stream.js';
+import { type StreamEvaluation, StreamEvaluator, type StreamOptions } from '../../src/pipeline/stream.js';
 import { SegmentDefinition } from '../../src/segment/definition.js';
 import { type Receiver, SECRET } from '../activate/helpers.js';
 
@@ -35,13 +35,18 @@ export function definitions(...defs: object[]) {
 export function simulatedStream(
   wh: Warehouse,
   clock: Clock,
-  o: { segments: ReturnType<typeof definitions>; playbook: Playbook | null },
+  o: {
+    segments: ReturnType<typeof definitions>;
+    playbook: Playbook | null;
+    options?: Partial<StreamOptions>;
+  },
 ): { stream: StreamEvaluator; evaluations: StreamEvaluation[] } {
   const evaluations: StreamEvaluation[] = [];
   const stream = new StreamEvaluator(wh, {
     inputs: () => ({ model: modelConfig(), segments: o.segments, playbook: o.playbook }),
     now: clock.now,
     onEvaluation: (e) => evaluations.push(e),
+    ...o.options,
   });
   return { stream, evaluations };
 }

@@ -80,11 +80,19 @@ export interface ServeProcess {
 }
 
 /** Run the real `segflow serve` (from source) as a child process on a free port; resolves once it listens. */
-export function spawnServe(dbPath: string, extraArgs: string[] = []): Promise<ServeProcess> {
+export function spawnServe(
+  dbPath: string,
+  extraArgs: string[] = [],
+  options: { cwd?: string } = {},
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     ['--import', TSX, RUN, '--db', dbPath, 'serve', '--port', '0', '--host', '127.0.0.1', ...extraArgs],
-    { env: { ...process.env, SEGFLOW_DB: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: { ...process.env, SEGFLOW_DB: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    },
   );
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -153,6 +153,7 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['GET /api/v1/deliveries', { query: { limit: '10' } }],
     ['GET /api/v1/deliveries/daily', { query: { days: '30' } }],
     ['GET /api/v1/collector/health', {}],
+    ['GET /api/v1/stream', {}],
     ['GET /api/v1/reports/lifecycle', {}],
     ['GET /api/v1/reports/funnel', { query: { name: 'purchase', by: 'rfm.group' } }],
     ['GET /api/v1/persons/{id}/events', { params: { id: user }, query: { pageSize: '5' } }],

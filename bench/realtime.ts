@@ -1,0 +1,249 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { argValue, benchDatabase } from './dataset.js';
+import type { Benchmark, BenchRow } from './harness.js';
+import { spawnBenchServer, stopBenchServer } from './spawn-server.js';
+
+/**
+ * `npm run bench -- realtime [--people N] [--days D] [--rate EV/S] [--seconds S] [--clients C] [--decide-rps R]`:
+ * from an event's acknowledgement to the verified webhook of the play it triggers, with streaming evaluation on, and
+ * the same run with the cycle (every 60 s) beside it. C concurrent SDK-style clients post batches to /v1/batch at
+ * RATE events/s for S seconds over a copy of the benchmark database; one event in 200 is an order by a new person
+ * (who enters a segment whose play calls a webhook here), one in 400 a checkout started 55 s ago (whose 1-minute
+ * abandonment wait ends 5 s later: a time edge). Meanwhile decide() and /healthz are called at R requests/s each.
+ */
+const SEGMENTS = {
+  'rt-buyers.yaml': 'name: rt-buyers\nwhere: { performed: { event: Realtime Order, within: 1h } }\n',
+  'rt-abandoners.yaml':
+    'name: rt-abandoners\nwhere:\n  sequence:\n    steps: [{ event: Realtime Checkout }]\n    thenNot: { event: Realtime Paid, within: 1m }\n',
+};
+
+function percentile(xs: number[], p: number): number {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+interface RunResult {
+  eventToWebhook: number[];
+  edgeDelay: number[];
+  decide: number[];
+  healthz: number[];
+  acked: number;
+  missing: number;
+}
+
+async function runOnce(o: {
+  db: string;
+  mode: 'stream' | 'cycle';
+  rate: number;
+  seconds: number;
+  clients: number;
+  decideRps: number;
+}): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'segflow-rt-bench-'));
+  const arrivals = new Map<string, number>();
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        play: string;
+        person: { id: string };
+      };
+      const key = `${body.play} ${body.person.id}`;
+      if (!arrivals.has(key)) arrivals.set(key, performance.timeOrigin + performance.now());
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  mkdirSync(join(dir, 'segments'));
+  for (const [name, text] of Object.entries(SEGMENTS)) writeFileSync(join(dir, 'segments', name), text);
+  writeFileSync(
+    join(dir, 'playbook.yaml'),
+    `consent: { default: allow }
+destinations:
+  hook: { type: webhook, url: "${hook}", secret: "whsec_${Buffer.from('a bench secret of thirty-two bytes').toString('base64')}" }
+plays:
+  - { name: rt-thanks, segment: rt-buyers, offer: a note, channel: webhook, destination: hook }
+  - { name: rt-recover, segment: rt-abandoners, offer: 10% off, channel: webhook, destination: hook }
+`,
+  );
+  const db = join(dir, 'bench.duckdb');
+  copyFileSync(o.db, db);
+  const server = await spawnBenchServer('realtime-server.ts', [
+    db,
+    join(dir, 'segments'),
+    join(dir, 'playbook.yaml'),
+    o.mode,
+    '60000',
+  ]);
+  const [writeKey, readKey] = server.key.split(' ');
+  const auth = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
+  const acks = new Map<string, number>();
+  const dues = new Map<string, number>();
+  const ended = Date.now() + o.seconds * 1000;
+  let n = 0;
+  const batchSize = 20;
+  const interval = (batchSize * o.clients * 1000) / o.rate;
+  const client = async () => {
+    while (Date.now() < ended) {
+      const t0 = Date.now();
+      const batch: object[] = [];
+      const orders: string[] = [];
+      const checkouts: [string, number][] = [];
+      for (let i = 0; i < batchSize; i++) {
+        const k = n++;
+        const ts = new Date();
+        if (k % 200 === 0) {
+          orders.push(`rt-${k}`);
+          batch.push({ type: 'track', event: 'Realtime Order', userId: `rt-${k}`, messageId: `rt-${k}` });
+        } else if (k % 400 === 1) {
+          const started = Date.now() - 55_000;
+          checkouts.push([`rte-${k}`, started + 60_000]);
+          batch.push({
+            type: 'track',
+            event: 'Realtime Checkout',
+            userId: `rte-${k}`,
+            messageId: `rte-${k}`,
+            timestamp: new Date(started).toISOString(),
+          });
+        } else {
+          batch.push({
+            type: 'track',
+            event: 'Product Viewed',
+            userId: `user-${k % 50_000}`,
+            messageId: `pv-${k}`,
+            timestamp: ts.toISOString(),
+          });
+        }
+      }
+      const res = await fetch(`${server.url}/v1/batch`, {
+        method: 'POST',
+        headers: { authorization: auth(writeKey!), 'content-type': 'application/json' },
+        body: JSON.stringify({ batch }),
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) {
+        const at = performance.timeOrigin + performance.now();
+        for (const p of orders) acks.set(`rt-thanks ${p}`, at);
+        for (const [p, due] of checkouts) dues.set(`rt-recover ${p}`, due);
+      }
+      const wait = interval - (Date.now() - t0);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+  const decide: number[] = [];
+  const healthz: number[] = [];
+  const probe = async (path: string, out: number[], key?: string) => {
+    const t0 = performance.now();
+    const r = await fetch(`${server.url}${path}`, key ? { headers: { authorization: auth(key) } } : {});
+    await r.arrayBuffer();
+    out.push((performance.now() - t0) / 1000);
+  };
+  const prober = async () => {
+    let i = 0;
+    while (Date.now() < ended) {
+      const t0 = Date.now();
+      const person = `rt-${200 * Math.floor((Math.random() * n) / 200)}`;
+      await Promise.all([probe(`/api/v1/decide/${person}`, decide, readKey), probe('/healthz', healthz)]);
+      i++;
+      const wait = 1000 / o.decideRps - (Date.now() - t0);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return i;
+  };
+  await Promise.all([...Array.from({ length: o.clients }, client), ...Array.from({ length: 10 }, prober)]);
+  // Let the last webhooks arrive (the cycle run waits for its next turn).
+  const grace = Date.now() + (o.mode === 'cycle' ? 70_000 : 15_000);
+  while (Date.now() < grace && [...acks.keys(), ...dues.keys()].some((k) => !arrivals.has(k))) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stopBenchServer(server);
+  receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+  const eventToWebhook: number[] = [];
+  const edgeDelay: number[] = [];
+  let missing = 0;
+  for (const [k, t] of acks) {
+    const a = arrivals.get(k);
+    if (a === undefined) missing++;
+    else eventToWebhook.push((a - t) / 1000);
+  }
+  for (const [k, due] of dues) {
+    const a = arrivals.get(k);
+    if (a === undefined) missing++;
+    else edgeDelay.push((a - due) / 1000);
+  }
+  return { eventToWebhook, edgeDelay, decide, healthz, acked: n, missing };
+}
+
+export const realtimeBenchmark: Benchmark = {
+  name: 'realtime',
+  description:
+    'from an event acknowledgement to its play webhook, streaming against the cycle; decide() meanwhile',
+  async run(args) {
+    const people = argValue(args, '--people', 1_000_000);
+    const days = argValue(args, '--days', 180);
+    const rate = argValue(args, '--rate', 5_000);
+    const seconds = argValue(args, '--seconds', 60);
+    const clients = argValue(args, '--clients', 32);
+    const decideRps = argValue(args, '--decide-rps', 1_000) / 10;
+    const { wh, path } = await benchDatabase({ people, days });
+    await wh.close();
+    const stream = await runOnce({ db: path, mode: 'stream', rate, seconds, clients, decideRps });
+    const cycle = await runOnce({ db: path, mode: 'cycle', rate, seconds, clients, decideRps });
+    const rows: BenchRow[] = [
+      ...(['stream', 'cycle'] as const).flatMap((mode) => {
+        const r = mode === 'stream' ? stream : cycle;
+        return [
+          {
+            metric: `${mode}: ack → webhook p50`,
+            value: percentile(r.eventToWebhook, 50),
+            unit: 's',
+            ...(mode === 'stream'
+              ? { limit: 0.5, limitLabel: 'target', ratio: 0.5 / percentile(r.eventToWebhook, 50), target: 1 }
+              : {}),
+            note: `${r.eventToWebhook.length} plays, ${r.missing} not delivered in time`,
+          },
+          {
+            metric: `${mode}: ack → webhook p99`,
+            value: percentile(r.eventToWebhook, 99),
+            unit: 's',
+            ...(mode === 'stream'
+              ? { limit: 2, limitLabel: 'target', ratio: 2 / percentile(r.eventToWebhook, 99), target: 1 }
+              : {}),
+          },
+          {
+            metric: `${mode}: time edge due → webhook p99`,
+            value: percentile(r.edgeDelay, 99),
+            unit: 's',
+            ...(mode === 'stream'
+              ? { limit: 5, limitLabel: 'target', ratio: 5 / percentile(r.edgeDelay, 99), target: 1 }
+              : {}),
+            note: `${r.edgeDelay.length} abandonments`,
+          },
+          {
+            metric: `${mode}: decide p99`,
+            value: percentile(r.decide, 99),
+            unit: 's',
+            limit: 2 * percentile(r.healthz, 99),
+            limitLabel: '2 × /healthz p99',
+            ratio: (2 * percentile(r.healthz, 99)) / percentile(r.decide, 99),
+            target: 1,
+            note: `${r.decide.length} decide calls; ${r.acked} events sent`,
+          },
+        ];
+      }),
+    ];
+    return {
+      name: 'realtime',
+      description: `${people} people, ${rate} events/s for ${seconds} s from ${clients} clients; decide at ${decideRps * 10}/s`,
+      rows,
+    };
+  },
+};
