@@ -84,7 +84,7 @@ function lit(text: string): string {
 export function stageFromRaw(d: Dialect, rawTable: string): string {
   const list = d.jsonFieldList('raw', STAGE_FIELDS);
   const fields = STAGE_FIELDS.map((f, i) => `${d.nullIfJsonNull(d.listItem('l', i))} AS ${d.quoteIdent(f)}`);
-  return `SELECT row_no, raw, is_object, CAST(NULL AS VARCHAR[]) AS source_problems, ${fields.join(', ')}
+  return `SELECT row_no, raw, is_object, ${d.noTextList()} AS source_problems, ${fields.join(', ')}
     FROM (SELECT row_no, raw, ${d.textIsJsonObject('raw')} AS is_object, ${list} AS l FROM ${rawTable})`;
 }
 
@@ -102,7 +102,7 @@ export function stageFromFields(
   const fields = STAGE_FIELDS.map((f) =>
     options.nullsAreSqlNull ? d.quoteIdent(f) : `${d.nullIfJsonNull(d.quoteIdent(f))} AS ${d.quoteIdent(f)}`,
   );
-  const problems = options.sourceProblems ? 'source_problems' : 'CAST(NULL AS VARCHAR[]) AS source_problems';
+  const problems = options.sourceProblems ? 'source_problems' : `${d.noTextList()} AS source_problems`;
   return `SELECT row_no, CAST(NULL AS VARCHAR) AS raw, TRUE AS is_object, ${problems}, ${fields.join(', ')} FROM (${source})`;
 }
 
@@ -230,7 +230,7 @@ function checkedSelect(d: Dialect, source: string, receivedAt: string): string {
       FROM typed),
     checked AS (
       SELECT *, ${hasProblem} AS invalid, CASE WHEN ${hasProblem} THEN ${problemList} END AS problems,
-             coalesce(${ts('receivedAt')}, CAST(${receivedAt} AS TIMESTAMP)) AS received
+             coalesce(${ts('receivedAt')}, ${d.toTimestamp(receivedAt)}) AS received
       FROM ids)
     SELECT row_no,
       CASE WHEN invalid THEN coalesce(raw, CAST(${d.jsonObject(STAGE_FIELDS.map((f) => [f, q(f)]))} AS VARCHAR)) END AS raw,
@@ -311,7 +311,7 @@ function recordsSelect(d: Dialect): string {
     if (f === 'revenue') return `CAST(${field(f)} AS ${d.columnType('double')})`;
     return field(f);
   };
-  return `SELECT row_no, CAST(NULL AS VARCHAR) AS raw, CAST(NULL AS VARCHAR[]) AS problems, TRUE AS valid, FALSE AS blank,
+  return `SELECT row_no, CAST(NULL AS VARCHAR) AS raw, ${d.noTextList()} AS problems, TRUE AS valid, FALSE AS blank,
       ${RECORD_FIELDS.map((f) => `${typed(f)} AS ${f}`).join(', ')}
     FROM (SELECT row_no, ${d.splitText('rec', RECORD_SEPARATOR)} AS l FROM ${RECORD_TABLE})`;
 }

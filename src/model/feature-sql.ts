@@ -285,7 +285,7 @@ export function featureSql(
     LEFT JOIN adoption ad ON ad.person_id = b.person_id LEFT JOIN surveys sv ON sv.person_id = b.person_id
     LEFT JOIN usage us ON us.person_id = b.person_id LEFT JOIN key_use ku ON ku.person_id = b.person_id ${funnelJoins.join(' ')}),
   ${since ? 'fresh' : 'unscored'} AS (
-  SELECT CAST(${T} AS TIMESTAMP) AS as_of, person_id, first_seen, last_seen, last_activity,
+  SELECT ${d.toTimestamp(T)} AS as_of, person_id, first_seen, last_seen, last_activity,
     recency_days AS rfm_recency_days,
     last_purchase AS rfm_last_purchase,
     purchases AS rfm_frequency,
@@ -329,7 +329,7 @@ export function featureSql(
   ${quintileCte('q_f', 'rfm_frequency', 'ASC')},
   ${quintileCte('q_m', 'round(rfm_monetary_total, 2)', 'ASC')},
   scored AS (
-    SELECT u.*,
+    SELECT ${UNSCORED_COLUMNS.map((c) => `u.${c} AS ${c}`).join(', ')},
       CASE WHEN u.rfm_frequency > 0 THEN coalesce(qr.s, 0) + 1 END AS r,
       CASE WHEN u.rfm_frequency > 0 THEN coalesce(qf.s, 0) + 1 END AS f,
       CASE WHEN u.rfm_frequency > 0 THEN coalesce(qm.s, 0) + 1 END AS m
@@ -370,7 +370,7 @@ function carriedSql(
   const elapsed = `(${d.epochMs(T)} - ${d.epochMs(since)})`;
   const decay = (halfLife: string) => d.power('0.5', `${elapsed} / ${durationMs(halfLife)}.0`);
   const moved: Record<string, string> = {
-    as_of: `CAST(${T} AS TIMESTAMP)`,
+    as_of: d.toTimestamp(T),
     rfm_recency_days: `CASE WHEN f.rfm_frequency > 0 THEN (${d.epochMs(T)} - ${d.epochMs('f.rfm_last_purchase')}) / ${DAY_MS}.0 END`,
     engagement_score: `f.engagement_score * ${decay(cfg.engagement.halfLife)}`,
     intent_score: `f.intent_score * ${decay(cfg.intent.halfLife)}`,
@@ -490,7 +490,7 @@ export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf:
     members AS (
       SELECT ap.group_id, count(*) AS members, ${d.jsonArrayAgg('r.role', 'TRUE', { distinct: true })} AS roles
       FROM account_persons ap LEFT JOIN role r ON r.person_id = ap.person_id GROUP BY ap.group_id)
-    SELECT CAST(${T} AS TIMESTAMP) AS as_of, m.group_id, m.members,
+    SELECT ${d.toTimestamp(T)} AS as_of, m.group_id, m.members,
       count(DISTINCT ev.person_id) FILTER (WHERE ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}) AS active_users,
       m.roles,
       count(DISTINCT ${feature}) FILTER (WHERE ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}) AS feature_breadth,
