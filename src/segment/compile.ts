@@ -102,6 +102,8 @@ class Compiler {
     private readonly features: FeatureSource | undefined,
     /** A table of person ids: evaluate only those people (an incremental refresh), reading only their events. */
     private readonly scope: string | undefined,
+    /** With a scope and account conditions: the people whose events are read (the scope and its account peers). */
+    private readonly context: string | undefined,
     /** Where everyone's events are read from when there is no scope. */
     private readonly eventsSource = 'person_events',
   ) {
@@ -558,7 +560,7 @@ class Compiler {
     );
     const scoped = this.scope
       ? `scoped_events AS ${this.d.materialized()} (${scopedPersonEventsSql(
-          this.scope,
+          this.context ?? this.scope,
           ['type', 'event', 'name', 'ts', ...optional],
           `e.ts <= ${this.asOfParam}`,
         )}),\n`
@@ -618,7 +620,10 @@ class Compiler {
     const mainPass = `WITH ${ctes.slice(0, 2).join(',\n')}\nSELECT * FROM agg`;
     const sql = `WITH ${scoped}${ctes.join(',\n')}
 SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
-FROM agg ${relations.map((r) => r.sql).join(' ')}`;
+FROM agg ${relations.map((r) => r.sql).join(' ')}${
+      // The context's other people are read only for their accounts' sake: their rows are not the scope's.
+      this.scope && this.context ? `\nWHERE agg.person_id IN (SELECT person_id FROM ${this.scope})` : ''
+    }`;
     return {
       sql,
       params: this.params.values,
@@ -641,6 +646,11 @@ export function compileSegments(
     features?: FeatureSource;
     /** A table with a person_id column: evaluate only those people. */
     scope?: string;
+    /**
+     * With `scope`: a table of the people whose events are read (the scope and every member of their accounts), so
+     * account conditions see whole accounts; rows are still returned for the scope only.
+     */
+    context?: string;
     /** The relation everyone's events are read from (`eventsRelation`); default `person_events`. */
     events?: string;
     /** Only these segments' columns (the others are there for their references): reads only what they need. */
@@ -659,7 +669,13 @@ export function compileSegments(
     names.add(s.name);
   }
   const only = options.only;
-  return new Compiler(d, definitions, options.asOf, options.features, options.scope, options.events).build(
-    only ? definitions.filter((s) => only.includes(s.name)) : definitions,
-  );
+  return new Compiler(
+    d,
+    definitions,
+    options.asOf,
+    options.features,
+    options.scope,
+    options.context,
+    options.events,
+  ).build(only ? definitions.filter((s) => only.includes(s.name)) : definitions);
 }

@@ -87,13 +87,17 @@ export async function incrementalStart(
   };
 }
 
-/** The people (and their identifiers) whose memberships can have changed between `start.asOf` and `asOf`. */
+/**
+ * The people (and their identifiers) whose memberships can have changed between `start.asOf` and `asOf`; with account
+ * conditions also the `context`: those people and every member of their accounts, whose events an evaluation of them
+ * must read (a person in two accounts whose peer in the first changed is evaluated with the second's members too).
+ */
 export function scopeSql(
   wh: Warehouse,
   dependence: TimeDependence,
   start: IncrementalStart,
   asOf: Date,
-): { sql: string; params: SqlValue[] } {
+): { sql: string; params: SqlValue[]; context?: { sql: string; params: SqlValue[] } } {
   const d = wh.dialect;
   const p = new Params();
   const T0 = start.asOf.getTime();
@@ -120,14 +124,26 @@ export function scopeSql(
     );
   }
   const changed = `changed AS (${parts.join('\nUNION ')})`;
-  const people = dependence.accounts
-    ? `people AS (SELECT person_id FROM changed UNION
+  const peersOf = (relation: string) => `SELECT person_id FROM ${relation} UNION
          SELECT am.person_id FROM account_persons ap JOIN account_persons am ON am.group_id = ap.group_id
-         WHERE ap.person_id IN (SELECT person_id FROM changed))`
+         WHERE ap.person_id IN (SELECT person_id FROM ${relation})`;
+  const people = dependence.accounts
+    ? `people AS (${peersOf('changed')})`
     : 'people AS (SELECT person_id FROM changed)';
+  const withIdentifiers = (relation: string) =>
+    `SELECT person_id FROM ${relation} UNION SELECT identifier FROM identities WHERE person_id IN (SELECT person_id FROM ${relation})`;
   return {
     sql: `WITH ${changed}, ${people}
-      SELECT person_id FROM people UNION SELECT identifier FROM identities WHERE person_id IN (SELECT person_id FROM people)`,
+      ${withIdentifiers('people')}`,
     params: p.values,
+    ...(dependence.accounts
+      ? {
+          context: {
+            sql: `WITH ${changed}, ${people}, context AS (${peersOf('people')})
+      ${withIdentifiers('context')}`,
+            params: p.values,
+          },
+        }
+      : {}),
   };
 }

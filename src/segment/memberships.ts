@@ -33,6 +33,7 @@ const EVAL = '_sf_seg_eval';
 const NOW = '_sf_seg_now';
 const EXITS = '_sf_seg_exits';
 const SCOPE = '_sf_seg_scope';
+const CONTEXT = '_sf_seg_context';
 
 function definitionHash(def: SegmentDefinition): string {
   return createHash('sha256').update(JSON.stringify(def)).digest('hex');
@@ -146,7 +147,7 @@ export async function refreshSegments(
       ? undefined
       : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints });
 
-    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.storage.dropScratch(t);
+    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT]) await tx.storage.dropScratch(t);
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
     const source = await eventsRelation(tx);
     let compiled =
@@ -156,7 +157,19 @@ export async function refreshSegments(
     if (start) {
       const scope = scopeSql(tx, dependence, start, asOf);
       await tx.storage.createScratch({ name: SCOPE, select: scope.sql, params: scope.params });
-      compiled = compileSegments(wh.dialect, active, { asOf, features: options.features, scope: SCOPE });
+      if (scope.context) {
+        await tx.storage.createScratch({
+          name: CONTEXT,
+          select: scope.context.sql,
+          params: scope.context.params,
+        });
+      }
+      compiled = compileSegments(wh.dialect, active, {
+        asOf,
+        features: options.features,
+        scope: SCOPE,
+        ...(scope.context ? { context: CONTEXT } : {}),
+      });
     }
     await tx.storage.createScratch({ name: EVAL, select: compiled.sql, params: compiled.params });
     const [evaluatedRows] = await tx.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${EVAL}`);
@@ -265,7 +278,7 @@ export async function refreshSegments(
         now,
       ],
     );
-    for (const t of [EVAL, NOW, EXITS, SCOPE]) await tx.storage.dropScratch(t);
+    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT]) await tx.storage.dropScratch(t);
     return {
       refreshId,
       asOf,
