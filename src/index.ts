@@ -194,6 +194,7 @@ export {
   featureSource,
   PREDICTED_CATALOG,
 } from './model/feature-catalog.js';
+export { featureList, featuresByName } from './model/feature-names.js';
 export { type LifecycleReport, LifecycleReportSchema, lifecycleReport } from './model/lifecycle-trend.js';
 export { ModelConfig, modelConfig } from './model/model-config.js';
 export { personScores } from './model/person-scores.js';
