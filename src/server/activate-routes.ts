@@ -95,11 +95,20 @@ export function activateRoutes(
       permission: 'admin',
       tag: 'activate',
       summary: 'Process segment changes and schedules, then send what is due',
-      body: z.object({ asOf: z.iso.datetime().optional() }),
+      body: z.object({
+        asOf: z.iso.datetime().optional(),
+        includeCurrent: z
+          .boolean()
+          .optional()
+          .describe('a new play (on enter) also decides about everyone already in its segment'),
+      }),
       response: ActivationSummarySchema,
       handler: async ({ body }, { wh }) =>
         jsonDates(
-          await runActivation(wh, playbook(), body.asOf ? { asOf: new Date(body.asOf) } : {}),
+          await runActivation(wh, playbook(), {
+            ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+            includeCurrent: body.includeCurrent === true,
+          }),
         ) as z.input<typeof ActivationSummarySchema>,
     }),
     defineRoute({

@@ -29,23 +29,45 @@ export function registerActivate(program: Command): void {
       'the playbook (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
     )
     .option('--as-of <time>', 'the time to act as of (default now)')
+    .option(
+      '--include-current',
+      'a new play (on enter) also decides about everyone already in its segment, instead of counting them as history',
+    )
     .option('--json', 'print as one JSON document')
-    .action(async (flags: { playbook?: string; asOf?: string; json?: boolean }, cmd: Command) => {
-      const pb = loadPlaybook(playbookPath(flags.playbook));
-      const r = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
-        const versions = await definitionVersions(wh, 'plays');
-        const run = await runActivation(wh, pb, { asOf: parseAsOf(flags.asOf) });
-        await auditDefinitionChanges(wh, 'plays', versions, { actor: cliActor(), source: 'cli' });
-        return run;
-      });
-      emit(Boolean(flags.json), r, () =>
-        [
-          `activation as of ${r.asOf.toISOString()}`,
-          table(r.plays.map((p) => ({ ...p }))),
-          `outbox: ${r.outbox.sent} sent, ${r.outbox.deferred} deferred, ${r.outbox.retried} to retry, ${r.outbox.blocked} blocked, ${r.outbox.dead} dead`,
-        ].join('\n'),
-      );
-    });
+    .action(
+      async (
+        flags: { playbook?: string; asOf?: string; includeCurrent?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const pb = loadPlaybook(playbookPath(flags.playbook));
+        const r = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+          const versions = await definitionVersions(wh, 'plays');
+          const run = await runActivation(wh, pb, {
+            asOf: parseAsOf(flags.asOf),
+            includeCurrent: Boolean(flags.includeCurrent),
+          });
+          await auditDefinitionChanges(wh, 'plays', versions, { actor: cliActor(), source: 'cli' });
+          return run;
+        });
+        emit(Boolean(flags.json), r, () =>
+          [
+            `activation as of ${r.asOf.toISOString()}`,
+            table(r.plays.map(({ started: _, ...p }) => ({ ...p }))),
+            // A new play does not message people who were in its segment before it existed; say so, once.
+            ...r.plays.flatMap((p) =>
+              p.started && p.started.currentMembers > 0
+                ? [
+                    p.started.included
+                      ? `new play ${p.play}: decided about its segment's ${p.started.currentMembers.toLocaleString('en-US')} current members (--include-current)`
+                      : `new play ${p.play}: its segment's ${p.started.currentMembers.toLocaleString('en-US')} current members count as history and get nothing; only people who enter from now on do (to include them, run with --include-current before the play's next run)`,
+                  ]
+                : [],
+            ),
+            `outbox: ${r.outbox.sent} sent, ${r.outbox.deferred} deferred, ${r.outbox.retried} to retry, ${r.outbox.blocked} blocked, ${r.outbox.dead} dead`,
+          ].join('\n'),
+        );
+      },
+    );
 
   program
     .command('playbook')
