@@ -29,6 +29,7 @@ export {
   listDeliveries,
   retryDeliveries,
 } from './activate/outbox.js';
+export { type PlayTestSend, PlayTestSendSchema, testSendPlay } from './activate/play-test-send.js';
 export { loadPlaybook, type Play, Playbook, parsePlaybook, readPlaybook } from './activate/playbook.js';
 export {
   checkPlaybookFile,

@@ -3,6 +3,7 @@ import { runActivation } from '../../activate/activate-run.js';
 import { deliveryActivity } from '../../activate/delivery-activity.js';
 import { exportAudience, listAudienceExports } from '../../activate/destinations/audience-file.js';
 import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../activate/outbox.js';
+import { testSendPlay } from '../../activate/play-test-send.js';
 import { loadPlaybook } from '../../activate/playbook.js';
 import { checkPlaybookFile, playbookCheckError } from '../../activate/playbook-check.js';
 import { playbookPath } from '../../activate/playbook-file.js';
@@ -13,7 +14,7 @@ import { DEFAULT_KPIS, measureConfig } from '../../measure/kpi.js';
 import { decide } from '../../personalize/decide.js';
 import { DEFAULT_SEGMENTS_DIR, loadDefinitions } from '../../segment/load-definitions.js';
 import { parseAsOf, withWarehouse } from '../context.js';
-import { emit, table } from '../output.js';
+import { emit, table, toJsonText } from '../output.js';
 
 const STATUSES: DeliveryStatus[] = ['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead'];
 
@@ -64,6 +65,53 @@ export function registerActivate(program: Command): void {
                 : [],
             ),
             `outbox: ${r.outbox.sent} sent, ${r.outbox.deferred} deferred, ${r.outbox.retried} to retry, ${r.outbox.blocked} blocked, ${r.outbox.dead} dead`,
+          ].join('\n'),
+        );
+      },
+    );
+
+  activate
+    .command('test')
+    .description(
+      'a dry run of one play for one person: the message its destination would get (--send: send it); records nothing',
+    )
+    .argument('<play>', 'the play name')
+    .argument('<person>', 'any identifier of the person whose traits fill the message')
+    .option('--to <address>', 'send to this email address (email) or URL (webhook, http_sync) instead')
+    .option('--variant <name>', 'the content variant (default: the first)')
+    .option('--send', 'send it (default: only show it)')
+    .option('--playbook <file>', 'the playbook (default: as for activate run)')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (
+        play: string,
+        person: string,
+        flags: { to?: string; variant?: string; send?: boolean; playbook?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const pb = loadPlaybook(playbookPath(flags.playbook));
+        const r = await withWarehouse(
+          cmd.optsWithGlobals(),
+          (wh) =>
+            testSendPlay(wh, pb, {
+              play,
+              person,
+              ...(flags.to !== undefined ? { to: flags.to } : {}),
+              ...(flags.variant !== undefined ? { variant: flags.variant } : {}),
+              send: Boolean(flags.send),
+            }),
+          { readOnly: true },
+        );
+        emit(Boolean(flags.json), r, () =>
+          [
+            `${r.sent ? 'test send' : 'dry run'} of ${r.play} → ${r.destination} (${r.destinationType})${r.to ? ` to ${r.to}` : ''}`,
+            toJsonText({ traits: r.message.traits, content: r.message.content }),
+            ...r.notes.map((n) => `note: ${n}`),
+            r.result
+              ? r.result.ok
+                ? `sent${r.result.detail ? `: ${r.result.detail}` : ''}`
+                : `failed: ${r.result.error}`
+              : 'not sent (pass --send to send it)',
           ].join('\n'),
         );
       },
