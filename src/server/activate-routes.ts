@@ -10,6 +10,7 @@ import { PlayTestSendSchema, testSendPlay } from '../activate/play-test-send.js'
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
 import { confinedDir, dataRootOf } from '../govern/confined-path.js';
 import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
@@ -104,13 +105,16 @@ export function activateRoutes(
           .describe('a new play (on enter) also decides about everyone already in its segment'),
       }),
       response: ActivationSummarySchema,
-      handler: async ({ body }, { wh }) =>
-        jsonDates(
-          await runActivation(wh, playbook(), {
-            ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
-            includeCurrent: body.includeCurrent === true,
-          }),
-        ) as z.input<typeof ActivationSummarySchema>,
+      handler: async ({ body }, { wh, key }) => {
+        // Plays created or changed by this run are audited under the key, as the CLI audits them under its user.
+        const versions = await definitionVersions(wh, 'plays');
+        const run = await runActivation(wh, playbook(), {
+          ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+          includeCurrent: body.includeCurrent === true,
+        });
+        await auditDefinitionChanges(wh, 'plays', versions, { actor: `key:${key.id}`, source: 'api' });
+        return jsonDates(run) as z.input<typeof ActivationSummarySchema>;
+      },
     }),
     defineRoute({
       method: 'POST',
