@@ -29,6 +29,7 @@ export {
   listDeliveries,
   retryDeliveries,
 } from './activate/outbox.js';
+export { type PlayTestSend, PlayTestSendSchema, testSendPlay } from './activate/play-test-send.js';
 export { loadPlaybook, type Play, Playbook, parsePlaybook, readPlaybook } from './activate/playbook.js';
 export {
   checkPlaybookFile,
@@ -194,6 +195,7 @@ export {
   featureSource,
   PREDICTED_CATALOG,
 } from './model/feature-catalog.js';
+export { featureList, featuresByName } from './model/feature-names.js';
 export { type LifecycleReport, LifecycleReportSchema, lifecycleReport } from './model/lifecycle-trend.js';
 export { ModelConfig, modelConfig } from './model/model-config.js';
 export { personScores } from './model/person-scores.js';

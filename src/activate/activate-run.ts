@@ -32,6 +32,15 @@ export const ActivationSummarySchema = z
         withheld: z.number(),
         blocked: z.number(),
         skipped: z.number(),
+        started: z
+          .object({
+            currentMembers: z.number().describe("people in the play's segment when it first ran"),
+            included: z
+              .boolean()
+              .describe('whether they were decided about now (includeCurrent) or counted as history'),
+          })
+          .optional()
+          .describe("present on a play's first run"),
       }),
     ),
     outbox: DrainSummarySchema,
@@ -75,8 +84,9 @@ async function decidePlay(
   pb: Playbook,
   play: Play,
   asOf: Date,
+  includeCurrent: boolean,
 ): Promise<ActivationSummary['plays'][number]> {
-  const { occurrences, cursor } = await pendingOccurrences(wh, pb, play, asOf);
+  const { occurrences, cursor, started } = await pendingOccurrences(wh, pb, play, asOf, { includeCurrent });
   const counts = {
     play: play.name,
     occurrences: occurrences.length,
@@ -84,6 +94,14 @@ async function decidePlay(
     withheld: 0,
     blocked: 0,
     skipped: 0,
+    ...(started
+      ? {
+          started: {
+            currentMembers: started.currentMembers,
+            included: includeCurrent && play.trigger.on === 'enter',
+          },
+        }
+      : {}),
   };
   if (occurrences.length === 0) {
     await saveCursor(wh, play.name, cursor);
@@ -237,13 +255,20 @@ async function stageAndInsert(
 export async function runActivation(
   wh: Warehouse,
   pb: Playbook,
-  options: { asOf?: Date; destinations?: ReadonlyMap<string, Destination> } = {},
+  options: {
+    asOf?: Date;
+    destinations?: ReadonlyMap<string, Destination>;
+    /** A new `enter` play's first run decides about everyone in its segment now, instead of counting them as history. */
+    includeCurrent?: boolean;
+  } = {},
 ): Promise<ActivationSummary> {
   const asOf = options.asOf ?? new Date();
   await upsertPlays(wh, pb, asOf);
   const plays: ActivationSummary['plays'] = [];
   // Plays without a destination are served by decide() alone.
-  for (const play of pb.plays.filter((p) => p.destination)) plays.push(await decidePlay(wh, pb, play, asOf));
+  for (const play of pb.plays.filter((p) => p.destination)) {
+    plays.push(await decidePlay(wh, pb, play, asOf, options.includeCurrent === true));
+  }
   const owned = options.destinations ? null : destinationsOf(pb);
   try {
     const outbox = await drainOutbox(wh, pb, options.destinations ?? owned!, asOf);

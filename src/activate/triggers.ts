@@ -7,7 +7,7 @@ export interface Occurrence {
   play: string;
   personId: string;
   trigger: 'enter' | 'exit' | 'schedule';
-  /** Unique per play and person: `enter:<seq>`, `exit:<seq>`, `schedule:<ISO tick>`. */
+  /** Unique per play and person: `enter:<seq>`, `exit:<seq>`, `schedule:<ISO tick>`, `enter:current` (--include-current). */
   key: string;
   occurredAt: Date;
 }
@@ -50,14 +50,16 @@ export function scheduleTicks(cron: string, timeZone: string, from: Date, to: Da
 /**
  * The occurrences of one play's trigger since its cursor, up to `asOf`, and the cursor after them. A play seen for
  * the first time starts from now: segment changes and ticks before it are history, not triggers (a new play does
- * not message everyone who entered its segment months ago).
+ * not message everyone who entered its segment months ago) — unless `includeCurrent`, when an `enter` play's first
+ * run treats everyone in its segment now as having just entered. `started` says how many members a new play found.
  */
 export async function pendingOccurrences(
   wh: Warehouse,
   pb: Playbook,
   play: Play,
   asOf: Date,
-): Promise<{ occurrences: Occurrence[]; cursor: Cursor }> {
+  options: { includeCurrent?: boolean } = {},
+): Promise<{ occurrences: Occurrence[]; cursor: Cursor; started?: { currentMembers: number } }> {
   const cursor = await cursorOf(wh, play.name);
   const trigger = play.trigger;
   if (trigger.on === 'schedule') {
@@ -90,7 +92,25 @@ export async function pendingOccurrences(
       'SELECT max(seq) AS seq FROM segment_changes WHERE changed_at <= ?',
       [asOf],
     );
-    return { occurrences: [], cursor: { last_seq: Number(row?.seq ?? 0), last_tick: null } };
+    const members = await wh.query<{ person_id: string }>(
+      `SELECT DISTINCT person_id FROM segment_memberships
+       WHERE segment = ? AND entered_at <= ? AND (exited_at IS NULL OR exited_at > ?) ORDER BY person_id`,
+      [play.segment, asOf, asOf],
+    );
+    const include = options.includeCurrent === true && trigger.on === 'enter';
+    return {
+      occurrences: include
+        ? members.map((m) => ({
+            play: play.name,
+            personId: m.person_id,
+            trigger: 'enter' as const,
+            key: 'enter:current',
+            occurredAt: asOf,
+          }))
+        : [],
+      cursor: { last_seq: Number(row?.seq ?? 0), last_tick: null },
+      started: { currentMembers: members.length },
+    };
   }
   const rows = await wh.query<{ seq: number; person_id: string; changed_at: Date }>(
     `SELECT seq, person_id, changed_at FROM segment_changes

@@ -134,7 +134,9 @@ export async function runRefreshPipeline(wh: Warehouse, o: RefreshPipelineOption
   let activation: ActivationSummary | null = null;
   if (o.playbook) {
     report({ step: 'activate', phase: 'start' });
+    const playVersions = await definitionVersions(wh, 'plays');
     activation = await runActivation(wh, o.playbook, { asOf });
+    await auditDefinitionChanges(wh, 'plays', playVersions, o.actor);
     report({ step: 'activate', phase: 'done', detail: `activation: ${activation.plays.length} plays` });
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMeanSuffix } from '../shared/did-you-mean.js';
 import { LEAF_CONDITIONS, type LeafConditionKind, SegmentDefinition } from './definition.js';
 
 /**
@@ -68,13 +69,48 @@ function walk(node: unknown, path: (string | number)[], out: DefinitionProblem[]
     });
     return;
   }
-  const r = LEAF_CONDITIONS[kinds[0]!].safeParse(node);
-  if (!r.success)
-    for (const i of r.error.issues)
-      out.push({
-        path: [...path, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-        message: i.message,
-      });
+  const schema = LEAF_CONDITIONS[kinds[0]!];
+  const r = schema.safeParse(node);
+  if (!r.success) for (const i of r.error.issues) out.push(...problemsOf(schema, i, path));
+}
+
+/** A validator issue as problems a person can act on: an unknown key gets the key that was meant, if near. */
+function problemsOf(
+  schema: z.ZodType,
+  issue: z.core.$ZodIssue,
+  base: readonly (string | number)[],
+): DefinitionProblem[] {
+  const at = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code !== 'unrecognized_keys') return [{ path: [...base, ...at], message: issue.message }];
+  const known = keysAt(schema, at);
+  // The path ends at the key itself, so the problem points at its line.
+  return issue.keys.map((key) => ({
+    path: [...base, ...at, key],
+    message: `unknown key '${key}'${known.length ? ` (keys here: ${known.join(', ')})` : ''}${didYouMeanSuffix(key, known)}`,
+  }));
+}
+
+/** The keys the object at `path` inside a condition's schema takes (none when the path is not an object). */
+function keysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+  let s: z.core.$ZodType | undefined = schema;
+  const unwrap = () => {
+    for (;;) {
+      const def: z.core.$ZodTypeDef | undefined = s?._zod.def;
+      if (def && 'innerType' in def) s = def.innerType as z.core.$ZodType;
+      else if (def?.type === 'pipe' && 'in' in def) s = def.in as z.core.$ZodType;
+      else break;
+    }
+  };
+  for (const key of path) {
+    unwrap();
+    const def: z.core.$ZodTypeDef | undefined = s?._zod.def;
+    if (def?.type === 'object' && typeof key === 'string') s = (def as z.core.$ZodObjectDef).shape[key];
+    else if (def?.type === 'array') s = (def as z.core.$ZodArrayDef).element;
+    else return [];
+  }
+  unwrap();
+  const def: z.core.$ZodTypeDef | undefined = s?._zod.def;
+  return def?.type === 'object' ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
 }
 
 export function validateDefinition(raw: unknown): {
@@ -84,9 +120,7 @@ export function validateDefinition(raw: unknown): {
   const problems: DefinitionProblem[] = [];
   const top = TopLevel.safeParse(raw);
   if (!top.success) {
-    for (const i of top.error.issues) {
-      problems.push({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message });
-    }
+    for (const i of top.error.issues) problems.push(...problemsOf(TopLevel, i, []));
   }
   if (typeof raw === 'object' && raw !== null && 'where' in raw)
     walk((raw as { where: unknown }).where, ['where'], problems);

@@ -6,9 +6,11 @@ import {
   listAudienceExports,
 } from '../activate/destinations/audience-file.js';
 import { DELIVERY_STATUSES, DeliveryRowSchema, listDeliveries, retryDeliveries } from '../activate/outbox.js';
+import { PlayTestSendSchema, testSendPlay } from '../activate/play-test-send.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
 import { confinedDir, dataRootOf } from '../govern/confined-path.js';
 import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DecideService } from '../personalize/decide-snapshot.js';
@@ -102,12 +104,57 @@ export function activateRoutes(
       permission: 'admin',
       tag: 'activate',
       summary: 'Process segment changes and schedules, then send what is due',
-      body: z.object({ asOf: z.iso.datetime().optional() }),
+      body: z.object({
+        asOf: z.iso.datetime().optional(),
+        includeCurrent: z
+          .boolean()
+          .optional()
+          .describe('a new play (on enter) also decides about everyone already in its segment'),
+      }),
       response: ActivationSummarySchema,
-      handler: async ({ body }, { wh }) =>
+      handler: async ({ body }, { wh, key }) => {
+        // Plays created or changed by this run are audited under the key, as the CLI audits them under its user.
+        const versions = await definitionVersions(wh, 'plays');
+        const run = await runActivation(wh, playbook(), {
+          ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+          includeCurrent: body.includeCurrent === true,
+        });
+        await auditDefinitionChanges(wh, 'plays', versions, { actor: `key:${key.id}`, source: 'api' });
+        return jsonDates(run) as z.input<typeof ActivationSummarySchema>;
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/api/v1/plays/:play/test',
+      permission: 'admin',
+      tag: 'activate',
+      summary: 'A dry run or test send of one play for one person: the message its destination would get',
+      description:
+        'Records nothing (no delivery, exposure or cursor). `send: true` sends it; `to` sends to that email address ' +
+        '(email destinations) or URL (webhook, http_sync) instead of the configured one. `notes` say what a real ' +
+        'delivery to the person would meet (consent, suppression).',
+      params: z.object({ play: z.string().min(1).max(200) }),
+      body: z.object({
+        person: z
+          .string()
+          .min(1)
+          .max(1000)
+          .describe('any identifier of the person whose traits fill the message'),
+        to: z.string().min(1).max(2000).optional(),
+        variant: z.string().min(1).max(200).optional(),
+        send: z.boolean().default(false),
+      }),
+      response: PlayTestSendSchema,
+      handler: async ({ params, body }, { wh }) =>
         jsonDates(
-          await runActivation(wh, playbook(), body.asOf ? { asOf: new Date(body.asOf) } : {}),
-        ) as z.input<typeof ActivationSummarySchema>,
+          await testSendPlay(wh, playbook(), {
+            play: params.play,
+            person: body.person,
+            send: body.send,
+            ...(body.to !== undefined ? { to: body.to } : {}),
+            ...(body.variant !== undefined ? { variant: body.variant } : {}),
+          }),
+        ) as z.input<typeof PlayTestSendSchema>,
     }),
     defineRoute({
       method: 'GET',

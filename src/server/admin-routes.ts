@@ -320,6 +320,9 @@ export function auditActionOf(
   if (route.path.includes('/privacy/')) return null;
   // A POST a read key may call changes nothing (calculators, the segment builder's check and size estimate).
   if (route.method === 'POST' && route.permission === 'read') return null;
+  // Keys get the actions the CLI records, so one filter (`--action key.create`) finds them whichever way they came.
+  if (route.method === 'POST' && route.path === '/api/v1/keys') return 'key.create';
+  if (route.method === 'DELETE' && route.path === '/api/v1/keys/:id') return 'key.revoke';
   if (route.method !== 'GET') return `api ${route.method} ${route.path}`;
   if (route.path.includes('/persons/:id')) return 'person.read';
   return null;

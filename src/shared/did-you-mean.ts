@@ -1,18 +1,27 @@
-/** Levenshtein distance (case-insensitive): how many single-letter edits turn one name into the other. */
+/**
+ * Edit distance (case-insensitive): how many single-letter insertions, deletions, substitutions or swaps of two
+ * neighbouring letters turn one name into the other ("lable" → "label" is one).
+ *
+ * @example
+ * editDistance('atleast', 'atLeast') // 0
+ * editDistance('lable', 'label') // 1
+ */
 export function editDistance(a: string, b: string): number {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
-  const dp = Array.from({ length: y.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: x.length + 1 }, (_, i) =>
+    Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= x.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
     for (let j = 1; j <= y.length; j++) {
-      const cur = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (x[i - 1] === y[j - 1] ? 0 : 1));
-      prev = cur;
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
     }
   }
-  return dp[y.length]!;
+  return d[x.length]![y.length]!;
 }
 
 /**

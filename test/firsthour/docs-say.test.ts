@@ -1,7 +1,7 @@
 // Findings of issue 24 where the docs said something else than the code: each checks the doc's words against the
 // real behaviour, so the two cannot part again.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
@@ -78,4 +78,32 @@ test("init's playbook says its segments are in ./segments, where init writes the
   const playbook = readFileSync(join(dir, 'playbook.yaml'), 'utf8');
   assert.doesNotMatch(playbook, /examples\/segments/);
   assert.match(playbook, /Segments are in \.\/segments/);
+});
+
+test('govern.md: keys created and play.create are audited — through the admin API too, not only from the CLI', async (t) => {
+  const text = doc('docs/govern.md').replace(/\s+/g, ' ');
+  assert.match(text, /keys created and revoked/);
+  assert.match(text, /`play\.create`/);
+  const dir = tempDir();
+  const playbook = join(dir, 'playbook.yaml');
+  writeFileSync(
+    playbook,
+    'plays:\n  - { name: banner, segment: buyers, offer: a banner, channel: webhook, destination: hook }\n' +
+      'destinations:\n  hook: { type: webhook, url: "http://127.0.0.1:9/hook", secret: "whsec_c2VnZmxvdyBleGFtcGxlIHNlY3JldCAzMiBieXRlcyE=" }\n',
+  );
+  const server = await startTestServer({ playbook });
+  t.after(() => server.close());
+  const post = (path: string, body: object) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.keys.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await post('/api/v1/keys', { role: 'read' })).status, 201);
+  assert.equal((await post('/api/v1/activate/run', {})).status, 200);
+  const actions = (
+    await server.wh.query<{ action: string; target: string | null }>('SELECT action, target FROM audit_log')
+  ).map((r) => `${r.action} ${r.target ?? ''}`.trim());
+  assert.ok(actions.includes('key.create'), actions.join('\n'));
+  assert.ok(actions.includes('play.create banner'), actions.join('\n'));
 });

@@ -110,3 +110,24 @@ test("preview shows that segment's SQL only, with the values of its $n parameter
   for (const p of placeholders)
     assert.match(r.stdout, new RegExp(`^-- \\${p} = `, 'm'), `${p} has its value`);
 });
+
+test('option typos in a segment (atleast, withn, lable) get "did you mean" and the keys the condition takes', () => {
+  const dir = folder({
+    'typos.yaml':
+      'name: typos\nlable: Typos\nwhere:\n  and:\n    - performed: { event: x, atleast: 2, withn: 7d }\n    - trait: plan\n      equls: pro\n',
+  });
+  const { problems } = loadDefinitions(join(dir, 'segments'));
+  const messages = problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
+  const find = (re: RegExp) =>
+    assert.ok(
+      messages.some((m) => re.test(m)),
+      `${re}\n${messages.join('\n')}`,
+    );
+  find(/^2 lable: unknown key 'lable' \(keys here: name, label, .*\) — did you mean 'label'\?$/);
+  find(
+    /^5 where\.and\.0\.performed\.atleast: unknown key 'atleast' \(keys here: .*atLeast.*\) — did you mean 'atLeast'\?$/,
+  );
+  find(/^5 where\.and\.0\.performed\.withn: unknown key 'withn' .* did you mean 'within'\?$/);
+  find(/^7 where\.and\.1\.equls: unknown key 'equls' .* did you mean 'equals'\?$/);
+  assert.ok(!messages.some((m) => /Unrecognized key/.test(m)), 'no validator text');
+});

@@ -150,6 +150,7 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['GET /api/v1/decide/{personId}', { params: { personId: user } }],
     ['GET /api/v1/decide/{personId}', { params: { personId: user }, query: { asOf: END.toISOString() } }],
     ['POST /api/v1/activate/run', { body: { asOf: END.toISOString() } }],
+    ['POST /api/v1/plays/{play}/test', { params: { play: 'thank-buyers' }, body: { person: user } }],
     ['GET /api/v1/deliveries', { query: { limit: '10' } }],
     ['GET /api/v1/deliveries/daily', { query: { days: '30' } }],
     ['GET /api/v1/collector/health', {}],

@@ -3,6 +3,7 @@ import { runActivation } from '../../activate/activate-run.js';
 import { deliveryActivity } from '../../activate/delivery-activity.js';
 import { exportAudience, listAudienceExports } from '../../activate/destinations/audience-file.js';
 import { type DeliveryStatus, listDeliveries, retryDeliveries } from '../../activate/outbox.js';
+import { testSendPlay } from '../../activate/play-test-send.js';
 import { loadPlaybook } from '../../activate/playbook.js';
 import { checkPlaybookFile, playbookCheckError } from '../../activate/playbook-check.js';
 import { playbookPath } from '../../activate/playbook-file.js';
@@ -13,7 +14,7 @@ import { DEFAULT_KPIS, measureConfig } from '../../measure/kpi.js';
 import { decide } from '../../personalize/decide.js';
 import { DEFAULT_SEGMENTS_DIR, loadDefinitions } from '../../segment/load-definitions.js';
 import { parseAsOf, withWarehouse } from '../context.js';
-import { emit, table } from '../output.js';
+import { emit, table, toJsonText } from '../output.js';
 
 const STATUSES: DeliveryStatus[] = ['pending', 'deferred', 'sent', 'withheld', 'blocked', 'skipped', 'dead'];
 
@@ -29,23 +30,92 @@ export function registerActivate(program: Command): void {
       'the playbook (default: playbook: in segflow.config.yaml, else ./playbook.yaml)',
     )
     .option('--as-of <time>', 'the time to act as of (default now)')
+    .option(
+      '--include-current',
+      'a new play (on enter) also decides about everyone already in its segment, instead of counting them as history',
+    )
     .option('--json', 'print as one JSON document')
-    .action(async (flags: { playbook?: string; asOf?: string; json?: boolean }, cmd: Command) => {
-      const pb = loadPlaybook(playbookPath(flags.playbook));
-      const r = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
-        const versions = await definitionVersions(wh, 'plays');
-        const run = await runActivation(wh, pb, { asOf: parseAsOf(flags.asOf) });
-        await auditDefinitionChanges(wh, 'plays', versions, { actor: cliActor(), source: 'cli' });
-        return run;
-      });
-      emit(Boolean(flags.json), r, () =>
-        [
-          `activation as of ${r.asOf.toISOString()}`,
-          table(r.plays.map((p) => ({ ...p }))),
-          `outbox: ${r.outbox.sent} sent, ${r.outbox.deferred} deferred, ${r.outbox.retried} to retry, ${r.outbox.blocked} blocked, ${r.outbox.dead} dead`,
-        ].join('\n'),
-      );
-    });
+    .action(
+      async (
+        flags: { playbook?: string; asOf?: string; includeCurrent?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const pb = loadPlaybook(playbookPath(flags.playbook));
+        const r = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
+          const versions = await definitionVersions(wh, 'plays');
+          const run = await runActivation(wh, pb, {
+            asOf: parseAsOf(flags.asOf),
+            includeCurrent: Boolean(flags.includeCurrent),
+          });
+          await auditDefinitionChanges(wh, 'plays', versions, { actor: cliActor(), source: 'cli' });
+          return run;
+        });
+        emit(Boolean(flags.json), r, () =>
+          [
+            `activation as of ${r.asOf.toISOString()}`,
+            table(r.plays.map(({ started: _, ...p }) => ({ ...p }))),
+            // A new play does not message people who were in its segment before it existed; say so, once.
+            ...r.plays.flatMap((p) =>
+              p.started && p.started.currentMembers > 0
+                ? [
+                    p.started.included
+                      ? `new play ${p.play}: decided about its segment's ${p.started.currentMembers.toLocaleString('en-US')} current members (--include-current)`
+                      : `new play ${p.play}: its segment's ${p.started.currentMembers.toLocaleString('en-US')} current members count as history and get nothing; only people who enter from now on do (to include them, run with --include-current before the play's next run)`,
+                  ]
+                : [],
+            ),
+            `outbox: ${r.outbox.sent} sent, ${r.outbox.deferred} deferred, ${r.outbox.retried} to retry, ${r.outbox.blocked} blocked, ${r.outbox.dead} dead`,
+          ].join('\n'),
+        );
+      },
+    );
+
+  activate
+    .command('test')
+    .description(
+      'a dry run of one play for one person: the message its destination would get (--send: send it); records nothing',
+    )
+    .argument('<play>', 'the play name')
+    .argument('<person>', 'any identifier of the person whose traits fill the message')
+    .option('--to <address>', 'send to this email address (email) or URL (webhook, http_sync) instead')
+    .option('--variant <name>', 'the content variant (default: the first)')
+    .option('--send', 'send it (default: only show it)')
+    .option('--playbook <file>', 'the playbook (default: as for activate run)')
+    .option('--json', 'print as one JSON document')
+    .action(
+      async (
+        play: string,
+        person: string,
+        flags: { to?: string; variant?: string; send?: boolean; playbook?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const pb = loadPlaybook(playbookPath(flags.playbook));
+        const r = await withWarehouse(
+          cmd.optsWithGlobals(),
+          (wh) =>
+            testSendPlay(wh, pb, {
+              play,
+              person,
+              ...(flags.to !== undefined ? { to: flags.to } : {}),
+              ...(flags.variant !== undefined ? { variant: flags.variant } : {}),
+              send: Boolean(flags.send),
+            }),
+          { readOnly: true },
+        );
+        emit(Boolean(flags.json), r, () =>
+          [
+            `${r.sent ? 'test send' : 'dry run'} of ${r.play} → ${r.destination} (${r.destinationType})${r.to ? ` to ${r.to}` : ''}`,
+            toJsonText({ traits: r.message.traits, content: r.message.content }),
+            ...r.notes.map((n) => `note: ${n}`),
+            r.result
+              ? r.result.ok
+                ? `sent${r.result.detail ? `: ${r.result.detail}` : ''}`
+                : `failed: ${r.result.error}`
+              : 'not sent (pass --send to send it)',
+          ].join('\n'),
+        );
+      },
+    );
 
   program
     .command('playbook')

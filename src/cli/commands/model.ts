@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SegflowError } from '../../errors.js';
 import { cliActor, recordAudit } from '../../govern/audit.js';
-import { FEATURE_CATALOG } from '../../model/feature-catalog.js';
+import { featureList, featuresByName } from '../../model/feature-names.js';
 import { lifecycleReport } from '../../model/lifecycle-trend.js';
 import { modelConfig } from '../../model/model-config.js';
 import { predictionDistributions } from '../../model/prediction-distributions.js';
@@ -30,8 +30,11 @@ export function registerModel(program: Command): void {
         cmd: Command,
       ) => {
         if (flags.list || !person) {
-          emit(Boolean(flags.json), FEATURE_CATALOG, () =>
-            table(FEATURE_CATALOG.map((e) => ({ name: e.name, kind: e.kind, description: e.description }))),
+          const list = featureList(Object.keys(modelConfig(loadConfig().model).funnels));
+          // Not the table: its cells are cut at 60 characters, and descriptions are longer.
+          const width = Math.max(...list.map((e) => e.name.length));
+          emit(Boolean(flags.json), list, () =>
+            list.map((e) => `${e.name.padEnd(width)}  ${e.kind.padEnd(7)}  ${e.description}`).join('\n'),
           );
           return;
         }
@@ -48,10 +51,16 @@ export function registerModel(program: Command): void {
             'check the identifier with `segflow persons show`, and run `segflow refresh` if features were never computed',
           );
         }
-        emit(Boolean(flags.json), { ...row, warnings }, () =>
-          Object.entries(row)
-            .map(([k, v]) => `${k.padEnd(24)} ${v instanceof Date ? v.toISOString() : String(v)}`)
-            .join('\n'),
+        // Under the names a segment's `feature:` takes; the JSON keeps the columns too, for scripts that read them.
+        const named = featuresByName(row);
+        const width = Math.max(...Object.keys(named).map((k) => k.length));
+        const shown = (v: unknown) =>
+          v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v);
+        emit(Boolean(flags.json), { ...row, features: named, warnings }, () =>
+          [
+            `person ${String(row.person_id)}, features as of ${shown(row.as_of)}`,
+            ...Object.entries(named).map(([k, v]) => `${k.padEnd(width)}  ${shown(v)}`),
+          ].join('\n'),
         );
       },
     );
