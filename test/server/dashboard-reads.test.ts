@@ -8,10 +8,10 @@ import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { getPerson } from '../../src/instrument/profiles.js';
 import { decide } from '../../src/personalize/decide.js';
+import { DecideService, DecideSnapshot } from '../../src/personalize/decide-snapshot.js';
 import { runCycle } from '../../src/pipeline/cycle.js';
 import { listSegments } from '../../src/segment/segment-list.js';
 import { segmentReport } from '../../src/segment/segment-report.js';
-import { DecideService, DecideSnapshot } from '../../src/personalize/decide-snapshot.js';
 import { tempDir } from '../helpers/temp.js';
 import { type Shop, startShop } from '../ui/shop.js';
 
