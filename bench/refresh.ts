@@ -1,4 +1,5 @@
 import { Params } from '../src/engine/params.js';
+import { loadEventKinds } from '../src/instrument/event-kinds.js';
 import { eventsRelation } from '../src/instrument/persons-on-events.js';
 import { featureSql } from '../src/model/feature-sql.js';
 import { modelConfig } from '../src/model/model-config.js';
@@ -27,6 +28,7 @@ export const refreshBenchmark: Benchmark = {
       const mainSql = featureSql(wh.dialect, modelConfig(), p, asOf, {
         mainPassOnly: true,
         events: await eventsRelation(wh),
+        kinds: await loadEventKinds(wh),
       });
       const mainPass = await querySeconds(wh, standalone(mainSql, p.values));
       let best = Number.POSITIVE_INFINITY;

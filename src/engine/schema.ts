@@ -519,11 +519,28 @@ export const PERSON_OVERRIDES: TableDef = {
 };
 
 /**
+ * Event kinds: each distinct (type, event name) pair the events have, numbered. Ingest stamps every event with its
+ * kind (`events.event_kind`, added by migration 19), so the feature and segment passes over millions of events test
+ * a small integer instead of comparing two strings per event and per condition (about half of a feature pass's
+ * aggregate time on the 1M-person benchmark went to those comparisons). Kinds are only ever added, never renumbered.
+ * `event` is '' for messages without an event name (page, screen, identify, …).
+ */
+export const EVENT_KINDS: TableDef = {
+  name: 'event_kinds',
+  columns: [
+    { name: 'kind', type: 'integer', notNull: true },
+    { name: 'type', type: 'text', notNull: true },
+    { name: 'event', type: 'text', notNull: true },
+  ],
+  primaryKey: ['type', 'event'],
+};
+
+/**
  * The view every step reads events through: each event with its person, from the id stored on the event and the
  * pending overrides (one join with a small table), never the identity graph.
  */
-function personEventsView(): string {
-  const columns = EVENTS.columns.map((c) => `e.${c.name}`).join(', ');
+function personEventsView(added: readonly string[] = []): string {
+  const columns = [...EVENTS.columns.map((c) => c.name), ...added].map((c) => `e.${c}`).join(', ');
   return `CREATE OR REPLACE VIEW person_events AS
     SELECT coalesce(o.person_id, e.person_id) AS person_id, ${columns}
     FROM events e LEFT JOIN person_overrides o ON o.old_person_id = e.person_id`;
@@ -760,6 +777,20 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 17,
     description: "the overview's activity summary: people's events, revenue and orders per day",
     statements: (d) => [d.createTable(ACTIVITY_PERSON_DAYS), d.createTable(ACTIVITY_DAYS)],
+  },
+  {
+    version: 19,
+    description: 'event kinds: each event stamped with the number of its (type, event name)',
+    statements: (d) => [
+      d.createTable(EVENT_KINDS),
+      'ALTER TABLE events ADD COLUMN IF NOT EXISTS event_kind INTEGER',
+      `INSERT INTO event_kinds (kind, type, event)
+        SELECT CAST(row_number() OVER (ORDER BY type, event) AS INTEGER), type, event
+        FROM (SELECT DISTINCT type, coalesce(event, '') AS event FROM events)`,
+      `UPDATE events SET event_kind = k.kind FROM event_kinds k
+        WHERE k.type = events.type AND k.event = coalesce(events.event, '')`,
+      personEventsView(['event_kind']),
+    ],
   },
 ];
 

@@ -257,6 +257,21 @@ function checkedSelect(d: Dialect, source: string, receivedAt: string): string {
 /** The stored columns of `events`: exactly the fields of a fast-path record, in the same order. */
 const EVENT_COLUMNS = RECORD_FIELDS;
 
+/**
+ * Number the (type, event name) pairs of the rows about to be stored that have no kind yet (see EVENT_KINDS): the
+ * events then store their kind. New kinds are rare after the first batches, so this is a small DISTINCT.
+ */
+async function addEventKinds(tx: Warehouse, storing: string): Promise<void> {
+  await tx.run(
+    `INSERT INTO event_kinds (kind, type, event)
+     SELECT CAST((SELECT coalesce(max(kind), 0) FROM event_kinds) + row_number() OVER (ORDER BY n.type, n.event) AS INTEGER),
+       n.type, n.event
+     FROM (SELECT DISTINCT c.type, coalesce(c.event, '') AS event FROM ${storing}) n
+       LEFT JOIN event_kinds k ON k.type = n.type AND k.event = n.event
+     WHERE coalesce(k.kind, 0) = 0`,
+  );
+}
+
 async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = []): Promise<number> {
   const rows = await wh.query<{ n: number }>(sql, params);
   return Number(rows[0]?.n ?? 0);
@@ -464,14 +479,18 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   // The identity graph first, from the rows about to be stored: it leaves every identifier of the batch with its
   // person, which each event then stores ("persons on events"); merges with earlier people become overrides.
   const [{ n: toStore } = { n: 0 }] = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${storing}`);
-  if (Number(toStore) > 0) await updateIdentityGraph(tx, `(SELECT c.* FROM ${storing})`);
+  if (Number(toStore) > 0) {
+    await updateIdentityGraph(tx, `(SELECT c.* FROM ${storing})`);
+    await addEventKinds(tx, storing);
+  }
   const inserted =
     Number(toStore) === 0
       ? 0
       : await tx.run(
-          `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, source, ingest_batch, person_id)
-     SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?, bp.person_id
+          `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, source, ingest_batch, person_id, event_kind)
+     SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?, bp.person_id, k.kind
      FROM ${CHECKED} c LEFT JOIN ${BATCH_PERSONS} bp ON bp.identifier = coalesce(c.user_id, c.anonymous_id)
+       LEFT JOIN event_kinds k ON k.type = c.type AND k.event = coalesce(c.event, '')
      WHERE ${toStoreWhere}`,
           [options.source.startsWith('import:') ? 'import' : options.source, batch],
         );

@@ -1,6 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { Dialect } from '../engine/dialect.js';
 import type { Params } from '../engine/params.js';
+import { type EventKinds, kindTest } from '../instrument/event-kinds.js';
 import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import type { ModelConfig } from './model-config.js';
 
@@ -55,33 +56,18 @@ function lit(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** `ev` is a track event named one of `names` ($page / $screen: page or screen calls). */
-function isEvent(p: Params, names: readonly string[]): string {
-  const track = names.filter((n) => n !== '$page' && n !== '$screen');
-  const parts: string[] = [];
-  if (track.length)
-    parts.push(`(ev.type = 'track' AND ev.event IN (${track.map((n) => p.add(n)).join(', ')}))`);
-  if (names.includes('$page')) parts.push(`ev.type = 'page'`);
-  if (names.includes('$screen')) parts.push(`ev.type = 'screen'`);
-  return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';
+/** `ev` is a track event named one of `names` ($page / $screen: page or screen calls), by its stored kind. */
+function isEvent(kinds: EventKinds, names: readonly string[], alias = 'ev'): string {
+  return kindTest(`${alias}.event_kind`, kinds.ofEvents(names));
 }
 
-/** Weighted, exponentially decayed sum: Σ w(event) · 0.5^((T − t) / half-life). */
 /** The weight of the row's event, or NULL when it is not one of the weighted events ($page / $screen: page, screen). */
-function weightOf(p: Params, weights: Record<string, number>): string {
-  const names = Object.keys(weights);
-  if (names.length === 0) return 'CAST(NULL AS DOUBLE)';
-  return `CASE ${names
-    .map((n) => {
-      const cond =
-        n === '$page'
-          ? `ev.type = 'page'`
-          : n === '$screen'
-            ? `ev.type = 'screen'`
-            : `(ev.type = 'track' AND ev.event = ${p.add(n)})`;
-      return `WHEN ${cond} THEN CAST(${p.add(weights[n]!)} AS DOUBLE)`;
-    })
-    .join(' ')} END`;
+function weightOf(p: Params, kinds: EventKinds, weights: Record<string, number>): string {
+  const whens = Object.keys(weights)
+    .map((n) => ({ test: isEvent(kinds, [n]), weight: weights[n]! }))
+    .filter((w) => w.test !== 'FALSE');
+  if (whens.length === 0) return 'CAST(NULL AS DOUBLE)';
+  return `CASE ${whens.map((w) => `WHEN ${w.test} THEN CAST(${p.add(w.weight)} AS DOUBLE)`).join(' ')} END`;
 }
 
 /** Weighted, exponentially decayed sum over rows with a weight: Σ w · 0.5^((T − t) / half-life). */
@@ -113,20 +99,23 @@ export function featureSql(
     mainPassOnly?: boolean;
     /** The relation events are read from (`eventsRelation`): `events` itself when no merge is pending. */
     events?: string;
+    /** The stored event kinds (`loadEventKinds`, read in the same transaction as the events). */
+    kinds: EventKinds;
     /**
      * Recompute from events only the people in table `features_dirty` (see `dirtyPersonsSql`) and carry everyone else's row
      * over from the refresh at `since`.
      */
     since?: Date;
-  } = {},
+  },
 ): string {
+  const kinds = options.kinds;
   const T = p.add(asOf);
   const since = options.mainPassOnly ? undefined : options.since;
   // Where the events come from: every person's, or only those of the people to recompute.
   const source = since ? 'dirty_events' : (options.events ?? 'person_events');
   const ago = (duration: string) => p.add(new Date(asOf.getTime() - durationMs(duration)));
-  const purchase = isEvent(p, cfg.purchase.events);
-  const activation = isEvent(p, cfg.lifecycle.activation);
+  const purchase = isEvent(kinds, cfg.purchase.events);
+  const activation = isEvent(kinds, cfg.lifecycle.activation);
   const a = cfg.adoption;
   const s = cfg.support;
   const text = (prop: string) => d.jsonText('ev.properties', p.add(`$."${prop.replaceAll('"', '\\"')}"`));
@@ -134,7 +123,7 @@ export function featureSql(
   const keyList = a.keyFeatures.length ? a.keyFeatures.map((k) => p.add(k)).join(', ') : 'NULL';
   const surveyType = text(s.survey.typeProperty);
   const surveyScore = d.toDouble(text(s.survey.scoreProperty));
-  const isTrack = (name: string) => `(ev.type = 'track' AND ev.event = ${p.add(name)})`;
+  const isTrack = (name: string) => isEvent(kinds, [name]);
   const grid = cfg.rfm.grid;
   const groupCase = `CASE ${[5, 4, 3, 2, 1]
     .flatMap((r, i) => [1, 2, 3, 4, 5].map((f) => `WHEN r = ${r} AND f = ${f} THEN ${lit(grid[i]![f - 1]!)}`))
@@ -146,11 +135,14 @@ export function featureSql(
   // with properties for all of them read the properties of every funnel step, the commonest events of a shop: that
   // was most of a full refresh.
   const funnels = Object.entries(cfg.funnels);
-  const names = (list: readonly string[]) => [...new Set(list)].map((n) => d.textLiteral(n)).join(', ');
-  const propertyNames = names([s.survey.event, a.usage.event, s.created, s.resolved, a.event]);
+  const propertyKinds = (alias: string) =>
+    isEvent(kinds, [s.survey.event, a.usage.event, s.created, s.resolved, a.event], alias);
   // Funnel steps after the first are rare; the first step is the commonest event of a shop and is read straight from
   // the events, only for the people who reached step 2 (see furthestStepSql).
-  const stepNames = names(funnels.flatMap(([, f]) => f.steps.slice(1)));
+  const laterSteps = isEvent(
+    kinds,
+    funnels.flatMap(([, f]) => f.steps.slice(1)),
+  );
   const sideEvents = [
     `prop_events AS ${d.materialized()} (${
       since
@@ -158,11 +150,11 @@ export function featureSql(
           // refresh): their few events with useful properties are read here.
           scopedPersonEventsSql(
             'features_dirty',
-            ['ts', 'type', 'event', 'properties', 'message_id'],
-            `e.ts <= ${T} AND e.type = 'track' AND e.event IN (${propertyNames})`,
+            ['ts', 'type', 'event', 'event_kind', 'properties', 'message_id'],
+            `e.ts <= ${T} AND ${propertyKinds('e')}`,
           )
-        : `SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.properties, ev.message_id FROM ${source} ev
-    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${propertyNames})`
+        : `SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.event_kind, ev.properties, ev.message_id FROM ${source} ev
+    WHERE ev.ts <= ${T} AND ${propertyKinds('ev')}`
     })`,
     // No message id: the n-th purchase's time is the same whichever of two purchases at one instant counts first.
     `purchase_events AS ${d.materialized()} (
@@ -170,8 +162,8 @@ export function featureSql(
     ...(funnels.length
       ? [
           `step_events AS ${d.materialized()} (
-    SELECT ev.person_id, ev.ts, ev.type, ev.event FROM ${source} ev
-    WHERE ev.ts <= ${T} AND ev.type = 'track' AND ev.event IN (${stepNames}))`,
+    SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.event_kind FROM ${source} ev
+    WHERE ev.ts <= ${T} AND ${laterSteps})`,
         ]
       : []),
   ].join(',\n  ');
@@ -190,7 +182,7 @@ export function featureSql(
     // Step 1 needs no chain: any step-1 event reaches it, and the last one is the latest start.
     funnelFlags.push(`${isTrack(f.steps[0]!)} AS is_${id}_start`);
     funnelStarts.push(`max(ts) FILTER (WHERE is_${id}_start) AS ${id}_start`);
-    funnelCtes.push(furthestStepSql(d, p, id, f.steps, f.within, { first: firstStep, later: step }));
+    funnelCtes.push(furthestStepSql(d, kinds, id, f.steps, f.within, { first: firstStep, later: step }));
     funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
     const reached = `coalesce(${id}.reached, CASE WHEN b.${id}_start IS NOT NULL THEN 1 ELSE 0 END)`;
     funnelSteps.push([name, reached]);
@@ -202,9 +194,9 @@ export function featureSql(
 
   // The main pass: one scan of every event up to T, one identity join, one GROUP BY of the per-person aggregates.
   const mainPass = `flags AS (
-    SELECT ev.person_id, ev.ts, ev.revenue, ev.type IN ('track', 'page', 'screen') AS active,
+    SELECT ev.person_id, ev.ts, ev.revenue, ${kindTest('ev.event_kind', kinds.ofTypes(['track', 'page', 'screen']))} AS active,
       ${purchase} AS is_purchase, ${activation} AS is_activation, ${isTrack(s.created)} AS is_ticket,
-      ${weightOf(p, cfg.engagement.weights)} AS w_eng, ${weightOf(p, cfg.intent.weights)} AS w_int${funnelFlags.map((f) => `,\n      ${f}`).join('')}
+      ${weightOf(p, kinds, cfg.engagement.weights)} AS w_eng, ${weightOf(p, kinds, cfg.intent.weights)} AS w_int${funnelFlags.map((f) => `,\n      ${f}`).join('')}
     FROM ${source} ev WHERE ev.ts <= ${T}),
   base AS (
     SELECT person_id,
@@ -235,7 +227,7 @@ export function featureSql(
   dirty_identities AS ${d.materialized()} (
     SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)),
   dirty_events AS ${d.materialized()} (
-    ${scopedPersonEventsSql('features_dirty', ['ts', 'type', 'event', 'revenue'], `e.ts <= ${T}`)}),
+    ${scopedPersonEventsSql('features_dirty', ['ts', 'type', 'event', 'event_kind', 'revenue'], `e.ts <= ${T}`)}),
   `
     : '';
   return `WITH ${prelude}${sideEvents},
@@ -474,14 +466,20 @@ export function funnelChainSql(
  * in the adoption window, their roles (the `role` trait), the distinct features any member used in the window, and
  * purchases, revenue and last activity of the account's people.
  */
-export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf: Date): string {
+export function accountFeatureSql(
+  d: Dialect,
+  cfg: ModelConfig,
+  p: Params,
+  asOf: Date,
+  kinds: EventKinds,
+): string {
   const T = p.add(asOf);
   const windowStart = p.add(new Date(asOf.getTime() - durationMs(cfg.adoption.window)));
   const a = cfg.adoption;
-  const purchase = isEvent(p, cfg.purchase.events);
+  const purchase = isEvent(kinds, cfg.purchase.events);
   const feature = d.jsonText('ev.properties', p.add(`$."${a.property.replaceAll('"', '\\"')}"`));
   return `WITH ev AS (
-      SELECT ap.group_id, e.person_id, e.ts, e.type, e.event, e.revenue, e.properties
+      SELECT ap.group_id, e.person_id, e.ts, e.type, e.event, e.event_kind, e.revenue, e.properties
       FROM person_events e JOIN account_persons ap ON ap.person_id = e.person_id WHERE e.ts <= ${T}),
     role AS (
       SELECT i.person_id, ${d.argMax(d.jsonText('t.value', "'$'"), '(t.ts, t.message_id)')} AS role
@@ -516,7 +514,7 @@ export function accountFeatureSql(d: Dialect, cfg: ModelConfig, p: Params, asOf:
  */
 function furthestStepSql(
   d: Dialect,
-  p: Params,
+  kinds: EventKinds,
   id: string,
   steps: readonly string[],
   within: string,
@@ -529,7 +527,7 @@ function furthestStepSql(
 ): string {
   const w = durationMs(within);
   const stepRel = (i: number) =>
-    `(SELECT person_id, ts FROM ${(i === 0 ? ev.first : ev.later)(`ev.type = 'track' AND ev.event = ${p.add(steps[i]!)}`)})`;
+    `(SELECT person_id, ts FROM ${(i === 0 ? ev.first : ev.later)(isEvent(kinds, [steps[i]!]))})`;
   const ctes = [
     `${id}_s1 AS (SELECT person_id, ts FROM ${stepRel(1)})`,
     `${id}_s0 AS (SELECT person_id, ts FROM ${stepRel(0)} WHERE person_id IN (SELECT person_id FROM ${id}_s1))`,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Params } from '../engine/params.js';
 import { ACCOUNT_FEATURES, FEATURE_REFRESHES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { type EventKinds, loadEventKinds } from '../instrument/event-kinds.js';
 import { eventsRelation } from '../instrument/persons-on-events.js';
 import { accountFeatureSql, dirtyPersonsSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
@@ -51,6 +52,7 @@ export async function refreshFeatures(
     const since = options.full ? undefined : await startingPoint(tx, { asOf, configHash, events });
     let recomputed: number | undefined;
     const relation = await eventsRelation(tx);
+    const kinds = await loadEventKinds(tx);
     if (since) {
       const p = new Params();
       await tx.storage.createScratch({
@@ -65,6 +67,7 @@ export async function refreshFeatures(
     const sql = featureSql(wh.dialect, cfg, p, asOf, {
       since: since?.asOf,
       events: relation,
+      kinds,
     });
     const persons = await tx.storage.replaceSnapshot({
       table: 'features',
@@ -89,7 +92,7 @@ export async function refreshFeatures(
       `INSERT INTO feature_refreshes (${logColumns.join(', ')}) VALUES (${logColumns.map(() => '?').join(', ')})`,
       [asOf, batch, events, configHash, refresh.mode, persons, refresh.recomputed, new Date()],
     );
-    await refreshAccounts(tx, cfg, asOf);
+    await refreshAccounts(tx, cfg, asOf, kinds);
     return refresh;
   });
   return { ...result, seconds: (performance.now() - started) / 1000 };
@@ -124,11 +127,16 @@ async function startingPoint(
 }
 
 /** Accounts exist only where group calls were sent (B2B): their roll-up is recomputed whole, and skipped otherwise. */
-async function refreshAccounts(tx: Warehouse, cfg: ModelConfig, asOf: Date): Promise<void> {
+async function refreshAccounts(
+  tx: Warehouse,
+  cfg: ModelConfig,
+  asOf: Date,
+  kinds: EventKinds,
+): Promise<void> {
   const [accounts] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM account_members');
   if (!Number(accounts?.n)) return;
   const ap = new Params();
-  const accountSql = accountFeatureSql(tx.dialect, cfg, ap, asOf);
+  const accountSql = accountFeatureSql(tx.dialect, cfg, ap, asOf, kinds);
   await tx.storage.replaceSnapshot({
     table: 'account_features',
     columns: ACCOUNT_FEATURES.columns.map((c) => c.name),

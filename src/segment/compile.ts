@@ -3,6 +3,7 @@ import type { Dialect } from '../engine/dialect.js';
 import { Params } from '../engine/params.js';
 import type { SqlValue } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { type EventKinds, kindTest } from '../instrument/event-kinds.js';
 import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import {
   type Condition,
@@ -106,6 +107,8 @@ class Compiler {
     private readonly context: string | undefined,
     /** Where everyone's events are read from when there is no scope. */
     private readonly eventsSource = 'person_events',
+    /** The stored event kinds: track events are then matched by their kind (an integer) instead of their name. */
+    private readonly kinds?: EventKinds,
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
@@ -166,7 +169,10 @@ class Compiler {
     const known = this.matchSql.get(key);
     if (known) return known;
     let base: string;
-    if (m.event !== undefined) base = `ev.type = 'track' AND ev.event = ${this.text(m.event)}`;
+    if (m.event !== undefined)
+      base = this.kinds
+        ? kindTest('ev.event_kind', this.kinds.ofEvents([m.event]))
+        : `ev.type = 'track' AND ev.event = ${this.text(m.event)}`;
     else if (m.page !== undefined) base = `ev.type = 'page' AND ev.name = ${this.text(m.page)}`;
     else base = `ev.type = 'screen' AND ev.name = ${this.text(m.screen!)}`;
     const filters = (m.where ?? []).map((f) => `(${this.propertyFilter(f, 'ev.properties')})`);
@@ -561,7 +567,7 @@ class Compiler {
     const scoped = this.scope
       ? `scoped_events AS ${this.d.materialized()} (${scopedPersonEventsSql(
           this.context ?? this.scope,
-          ['type', 'event', 'name', 'ts', ...optional],
+          ['type', 'event', 'event_kind', 'name', 'ts', ...optional],
           `e.ts <= ${this.asOfParam}`,
         )}),\n`
       : '';
@@ -655,6 +661,11 @@ export function compileSegments(
     events?: string;
     /** Only these segments' columns (the others are there for their references): reads only what they need. */
     only?: readonly string[];
+    /**
+     * The stored event kinds (`loadEventKinds`, read in the transaction that evaluates): track events are matched by
+     * kind. Without them (a compile that only checks definitions), by type and name; both give the same rows.
+     */
+    kinds?: EventKinds;
   },
 ): CompiledSegments {
   const names = new Set<string>();
@@ -677,5 +688,6 @@ export function compileSegments(
     options.scope,
     options.context,
     options.events,
+    options.kinds,
   ).build(only ? definitions.filter((s) => only.includes(s.name)) : definitions);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { loadEventKinds } from '../instrument/event-kinds.js';
 import { eventsRelation } from '../instrument/persons-on-events.js';
 import { compileSegments, type FeatureSource } from './compile.js';
 import type { SegmentDefinition } from './definition.js';
@@ -150,10 +151,13 @@ export async function refreshSegments(
     for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT]) await tx.storage.dropScratch(t);
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
     const source = await eventsRelation(tx);
-    let compiled =
-      source === 'person_events'
-        ? everyone
-        : compileSegments(wh.dialect, active, { asOf, features: options.features, events: source });
+    const kinds = await loadEventKinds(tx);
+    let compiled = compileSegments(wh.dialect, active, {
+      asOf,
+      features: options.features,
+      events: source,
+      kinds,
+    });
     if (start) {
       const scope = scopeSql(tx, dependence, start, asOf);
       await tx.storage.createScratch({ name: SCOPE, select: scope.sql, params: scope.params });
@@ -167,6 +171,7 @@ export async function refreshSegments(
       compiled = compileSegments(wh.dialect, active, {
         asOf,
         features: options.features,
+        kinds,
         scope: SCOPE,
         ...(scope.context ? { context: CONTEXT } : {}),
       });

@@ -47,13 +47,24 @@ function randomLog(seed: number, from: number, count: number): SqlValue[][] {
       ingest_batch: from,
       person_id: person,
     };
-    rows.push([...EVENTS.columns.map((c) => row[c.name] ?? null), row.person_id!]);
+    rows.push([
+      ...EVENTS.columns.map((c) => row[c.name] ?? null),
+      row.person_id!,
+      EVENT_NAMES.indexOf(event) + 1,
+    ]);
   }
   return rows;
 }
 
 async function load(wh: Warehouse, rows: SqlValue[][]): Promise<void> {
-  await wh.append('events', [...EVENTS.columns.map((c) => c.name), 'person_id'], rows);
+  // Each event stores its kind, as ingest stamps it (see EVENT_KINDS): here kind = the name's place in EVENT_NAMES.
+  await wh.storage.upsert({
+    table: 'event_kinds',
+    columns: ['kind', 'type', 'event'],
+    key: ['type', 'event'],
+    from: { rows: EVENT_NAMES.map((name, i) => [i + 1, 'track', name]) },
+  });
+  await wh.append('events', [...EVENTS.columns.map((c) => c.name), 'person_id', 'event_kind'], rows);
   const people = [
     ...new Set(rows.map((r) => String(r[EVENTS.columns.findIndex((c) => c.name === 'user_id')]))),
   ];

@@ -37,7 +37,7 @@ const cfg = modelConfig({
 /** The identity-join path: every event resolved through the identity graph when it is read. */
 async function useIdentityJoin(wh: Warehouse): Promise<void> {
   const columns = EVENTS.columns.map((c) => `e.${c.name}`).join(', ');
-  await wh.run(`CREATE OR REPLACE VIEW person_events AS SELECT i.person_id, ${columns}
+  await wh.run(`CREATE OR REPLACE VIEW person_events AS SELECT i.person_id, ${columns}, e.event_kind
     FROM events e JOIN identities i ON i.identifier = coalesce(e.user_id, e.anonymous_id)`);
 }
 

@@ -31,7 +31,10 @@ import { clickhouseColumnType, clickhouseDialect } from './clickhouse-dialect.js
 
 /** Columns DuckDB's migrations added with ALTER TABLE after the table was first created. */
 const ADDED_COLUMNS: Readonly<Record<string, readonly ColumnDef[]>> = {
-  events: [{ name: 'person_id', type: 'text' }],
+  events: [
+    { name: 'person_id', type: 'text' },
+    { name: 'event_kind', type: 'integer' },
+  ],
   import_runs: [{ name: 'rejects_file', type: 'text' }],
   deliveries: [{ name: 'consent', type: 'text' }],
 };
