@@ -423,6 +423,17 @@ export function runRestart(points: Points, plan: RestartPlan, index: number): KM
   return lloyd(points, plan.k, createRng(plan.seeds[index]!, index, 7), plan.maxIterations, plan.tolerance);
 }
 
+/**
+ * The next restart for a thread to run, from a counter in shared memory (kmeans-parallel.ts): each index is taken
+ * once, whichever thread asks first; an index ≥ the number of restarts means none is left.
+ *
+ * @example
+ * for (let i = takeRestart(next); i < plan.seeds.length; i = takeRestart(next)) runRestart(points, plan, i);
+ */
+export function takeRestart(next: Int32Array): number {
+  return Atomics.add(next, 0, 1);
+}
+
 /** The restart with the least inertia; the earliest on a tie, whatever order they finished in. */
 export function bestRestart(results: readonly KMeansResult[]): KMeansResult {
   let best = results[0]!;
