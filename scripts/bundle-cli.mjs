@@ -1,27 +1,72 @@
 // Bundles the `segflow` command into dist/cli-bundle/ (run by bin/segflow.js), one chunk per lazily loaded command
 // module. Why: Node loads each ES module file separately, and the CLI's pure-JS dependencies are many files (zod's
 // ESM build alone is about a hundred), so loading them cost most of a short command's time. Packages with native code
-// or files of their own (DuckDB, fastify and its logger's worker files, nodemailer) stay in node_modules.
+// or files of their own (DuckDB's bindings, fastify and its logger's worker files, nodemailer) stay in node_modules.
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const BUNDLED = new Set(['commander', 'croner', 'yaml', 'zod']);
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name));
+const outdir = new URL('../dist/cli-bundle/', import.meta.url).pathname;
 
+/** Where the bundled CLI finds DuckDB's JavaScript API: one file beside the chunks (see `duckdbApiOneFile`). */
+const DUCKDB_API_FILE = 'duckdb-node-api.cjs';
+
+/**
+ * `@duckdb/node-api` is pure JavaScript over the native `@duckdb/node-bindings`, but CommonJS in about 180 files:
+ * resolving, reading and compiling them one by one cost every command about 50–90 ms before it opened a database
+ * (measured with `--cpu-prof`). Here it becomes one CommonJS file; the bindings (the native library) stay external.
+ */
+async function duckdbApiOneFile() {
+  await build({
+    entryPoints: [new URL('../node_modules/@duckdb/node-api/lib/index.js', import.meta.url).pathname],
+    outfile: `${outdir}${DUCKDB_API_FILE}`,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['@duckdb/node-bindings'],
+    minify: true,
+    logLevel: 'warning',
+  });
+}
+
+/**
+ * src/engine/duckdb/node-api.ts loads `@duckdb/node-api` with `require` from node_modules; in the bundle the same
+ * module requires the one-file copy beside the chunks instead. Everything else about the module is unchanged.
+ */
+const duckdbApiBesideChunks = {
+  name: 'duckdb-api-beside-chunks',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]engine[\\/]duckdb[\\/]node-api\.ts$/ }, () => ({
+      loader: 'ts',
+      contents: `import { createRequire } from 'node:module';
+export const duckdb: typeof import('@duckdb/node-api') = createRequire(import.meta.url)('./${DUCKDB_API_FILE}');`,
+    }));
+  },
+};
+
+await duckdbApiOneFile();
 await build({
   // k-means' worker thread is an entry of its own, written beside the chunks where kmeans-parallel.ts looks for it.
   entryPoints: {
     run: new URL('../src/cli/run.ts', import.meta.url).pathname,
     'kmeans-worker': new URL('../src/model/clusters/kmeans-worker.ts', import.meta.url).pathname,
   },
-  outdir: new URL('../dist/cli-bundle/', import.meta.url).pathname,
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   external: [...external, ...external.map((name) => `${name}/*`)],
+  plugins: [duckdbApiBesideChunks],
+  // Less text for V8 to parse on every start (zod alone is about 750 kB unminified); names are kept so that errors
+  // read, and the source map leads back to the sources. SEGFLOW_BUNDLE_MINIFY=0 keeps the text as is, so that a
+  // CPU profile (`node --cpu-prof bin/segflow.js …`) names the functions.
+  minify: process.env.SEGFLOW_BUNDLE_MINIFY !== '0',
+  keepNames: true,
   // commander is CommonJS: its require() of Node's own modules needs a real require in each chunk.
   banner: {
     js: "import { createRequire as __segflowRequire } from 'node:module'; const require = __segflowRequire(import.meta.url);",

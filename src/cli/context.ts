@@ -68,7 +68,7 @@ export function resolveDbPath(globals: GlobalOptions): string {
 export async function withWarehouse<T>(
   globals: GlobalOptions,
   fn: (wh: Warehouse) => Promise<T>,
-  options: { readOnly?: boolean } = {},
+  options: { readOnly?: boolean; checkpointOnClose?: boolean } = {},
 ): Promise<T> {
   const held = currentInvocation()?.warehouse;
   if (held) return fn(held);
@@ -76,7 +76,12 @@ export async function withWarehouse<T>(
   const path = resolveDbPath(globals);
   const served = clickhouse ? undefined : await serverHolding(path);
   if (served) throw new DatabaseServed(served);
-  const wh = await openWarehouse({ path, readOnly: options.readOnly ?? false, clickhouse });
+  const wh = await openWarehouse({
+    path,
+    readOnly: options.readOnly ?? false,
+    clickhouse,
+    checkpointOnClose: options.checkpointOnClose ?? true,
+  });
   try {
     return await fn(wh);
   } finally {

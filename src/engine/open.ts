@@ -23,6 +23,12 @@ export interface OpenWarehouseOptions {
   readOnly?: boolean;
   /** Stop migrating at this schema version (tests of the upgrade path). */
   schemaVersion?: number;
+  /**
+   * false for a command that writes a few rows (a model fit): DuckDB then leaves them in its write-ahead log, durable
+   * and replayed at the next open, instead of checkpointing at close — about 100 ms of a short command on any file.
+   * A log above 1 MB is still checkpointed, so it never grows across such commands. Default true.
+   */
+  checkpointOnClose?: boolean;
   /** Use ClickHouse (a server, or the embedded engine) instead of a DuckDB file; `path` is then ignored. */
   clickhouse?: ClickHouseConfig;
 }
@@ -31,7 +37,11 @@ export interface OpenWarehouseOptions {
 export async function openWarehouse(options: OpenWarehouseOptions = {}): Promise<Warehouse> {
   if (options.clickhouse) return openClickHouseWarehouse(options.clickhouse, options);
   const path = options.path ?? DEFAULT_DB_PATH;
-  const wh = await openDuckDB({ path, readOnly: options.readOnly ?? false });
+  const wh = await openDuckDB({
+    path,
+    readOnly: options.readOnly ?? false,
+    checkpointOnClose: options.checkpointOnClose ?? true,
+  });
   try {
     if (!options.readOnly) await migrate(wh, options.schemaVersion);
     else {

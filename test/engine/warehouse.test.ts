@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { migrate, schemaVersion } from '../../src/engine/migrate.js';
@@ -90,6 +91,44 @@ describe('DuckDB warehouse', () => {
     }
     assert.deepEqual(await wh.query('SELECT count(*) AS n FROM events'), [{ n: 0 }]);
     await wh.close();
+  });
+});
+
+describe('closing without a checkpoint (checkpointOnClose: false)', () => {
+  test('a small write stays in the write-ahead log, and the next open reads it', async () => {
+    const path = join(tempDir(), 'w.duckdb');
+    const created = await openWarehouse({ path });
+    await created.close(); // migrations checkpointed: no log left
+    assert.equal(existsSync(`${path}.wal`), false);
+    const wh = await openWarehouse({ path, checkpointOnClose: false });
+    await wh.run(`INSERT INTO segflow_meta VALUES ('test:small', 'kept')`);
+    await wh.close();
+    assert.ok(statSync(`${path}.wal`).size > 0, 'the write is in the log, not yet in the file');
+    const again = await openWarehouse({ path, readOnly: true });
+    const rows = await again.query<{ value: string }>(
+      `SELECT value FROM segflow_meta WHERE key = 'test:small'`,
+    );
+    assert.deepEqual(rows, [{ value: 'kept' }]);
+    await again.close();
+  });
+
+  test('a log above 1 MB is checkpointed at close all the same', async () => {
+    const path = join(tempDir(), 'w.duckdb');
+    await (await openWarehouse({ path })).close();
+    const wh = await openWarehouse({ path, checkpointOnClose: false });
+    // Inserts smaller than a row group go through the log (a large one is written to the file directly).
+    await wh.run('CREATE TABLE big (i BIGINT, h VARCHAR)');
+    for (let k = 0; k < 10; k++) {
+      await wh.run(
+        `INSERT INTO big SELECT range, md5(range::VARCHAR) FROM range(${k * 20000}, ${(k + 1) * 20000})`,
+      );
+    }
+    assert.ok(statSync(`${path}.wal`).size > 1 << 20);
+    await wh.close();
+    assert.equal(existsSync(`${path}.wal`), false);
+    const again = await openWarehouse({ path, readOnly: true });
+    assert.deepEqual(await again.query('SELECT count(*)::INTEGER AS n FROM big'), [{ n: 200000 }]);
+    await again.close();
   });
 });
 

@@ -305,90 +305,95 @@ export function registerModels(program: Command): void {
     .option('--json', 'print the stored fit as one JSON document')
     .action(async (name: string, flags: FitFlags, cmd: Command) => {
       const model = modelName(name);
-      const fit = await withWarehouse(cmd.optsWithGlobals(), async (wh) => {
-        if (model === 'churn' || model === 'purchase') {
-          if (!flags.trainAsOf || !flags.testAsOf) {
+      const fit = await withWarehouse(
+        cmd.optsWithGlobals(),
+        async (wh) => {
+          if (model === 'churn' || model === 'purchase') {
+            if (!flags.trainAsOf || !flags.testAsOf) {
+              throw new SegflowError(
+                'USAGE',
+                `${model} needs training snapshots and a test snapshot`,
+                'e.g. --train-as-of 2026-03-01,2026-04-01,2026-05-01 --test-as-of 2026-06-01 --horizon 30d',
+              );
+            }
+            const result = await fitPropensity(wh, {
+              target: model,
+              horizon: flags.horizon ?? '30d',
+              trainAsOf: flags.trainAsOf.split(',').map((d) => parseDay(d.trim(), '--train-as-of')),
+              testAsOf: parseDay(flags.testAsOf, '--test-as-of'),
+              config: modelConfig(loadConfig().model),
+              model: parseModelKind(flags.model),
+              ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
+            });
+            return result.fit;
+          }
+          if (model === 'propensity') {
+            if (!flags.file || !flags.label) {
+              throw new SegflowError(
+                'USAGE',
+                'propensity on your own features needs --file and --label',
+                'e.g. --file features.parquet --label churned --id-column person_id',
+              );
+            }
+            const result = await fitPropensityFromFile(wh, {
+              path: fromWorkingDir(flags.file),
+              label: flags.label,
+              model: parseModelKind(flags.model),
+              // Without --id-column, person_id when the file has one, else row numbers.
+              ...(cmd.getOptionValueSource('idColumn') === 'default' ? {} : { idColumn: flags.idColumn }),
+              ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
+              ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
+            });
+            return result.fit;
+          }
+          if (model === 'clusters') {
+            if (!flags.query || flags.column.length === 0) {
+              throw new SegflowError(
+                'USAGE',
+                'clusters need --query and at least one --column',
+                "e.g. --query 'SELECT person_id, frequency, spend FROM …' --column frequency:frequent:infrequent",
+              );
+            }
+            return fitClusterModel(wh, {
+              sql: flags.query,
+              idColumn: flags.idColumn,
+              columns: flags.column.map(parseColumn),
+              kRange: parseKRange(flags.k),
+              seed: Number(flags.seed),
+              ...(flags.assignAsOf ? { assignAsOf: parseDay(flags.assignAsOf, '--assign-as-of') } : {}),
+            });
+          }
+          if (!flags.to) {
             throw new SegflowError(
               'USAGE',
-              `${model} needs training snapshots and a test snapshot`,
-              'e.g. --train-as-of 2026-03-01,2026-04-01,2026-05-01 --test-as-of 2026-06-01 --horizon 30d',
+              `${model} needs the calibration window's last day`,
+              'e.g. --to 1997-09-30',
             );
           }
-          const result = await fitPropensity(wh, {
-            target: model,
-            horizon: flags.horizon ?? '30d',
-            trainAsOf: flags.trainAsOf.split(',').map((d) => parseDay(d.trim(), '--train-as-of')),
-            testAsOf: parseDay(flags.testAsOf, '--test-as-of'),
-            config: modelConfig(loadConfig().model),
-            model: parseModelKind(flags.model),
-            ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
+          const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
+          if (model !== 'bgnbd' && model !== 'gammagamma') throw new Error(`unreachable: ${model}`);
+          return fitPurchaseModel(wh, {
+            model,
+            purchases: {
+              events: flags.events
+                .split(',')
+                .map((e) => e.trim())
+                .filter(Boolean),
+              sameDayAsOne: !flags.eachPurchase,
+            },
+            window: {
+              ...(flags.from ? { start: parseDay(flags.from, '--from') } : {}),
+              end,
+              ...(flags.holdoutTo
+                ? { holdoutEnd: new Date(parseDay(flags.holdoutTo, '--holdout-to').getTime() + DAY_MS) }
+                : {}),
+            },
+            timeUnit: parseTimeUnit(flags.unit),
           });
-          return result.fit;
-        }
-        if (model === 'propensity') {
-          if (!flags.file || !flags.label) {
-            throw new SegflowError(
-              'USAGE',
-              'propensity on your own features needs --file and --label',
-              'e.g. --file features.parquet --label churned --id-column person_id',
-            );
-          }
-          const result = await fitPropensityFromFile(wh, {
-            path: fromWorkingDir(flags.file),
-            label: flags.label,
-            model: parseModelKind(flags.model),
-            // Without --id-column, person_id when the file has one, else row numbers.
-            ...(cmd.getOptionValueSource('idColumn') === 'default' ? {} : { idColumn: flags.idColumn }),
-            ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
-            ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
-          });
-          return result.fit;
-        }
-        if (model === 'clusters') {
-          if (!flags.query || flags.column.length === 0) {
-            throw new SegflowError(
-              'USAGE',
-              'clusters need --query and at least one --column',
-              "e.g. --query 'SELECT person_id, frequency, spend FROM …' --column frequency:frequent:infrequent",
-            );
-          }
-          return fitClusterModel(wh, {
-            sql: flags.query,
-            idColumn: flags.idColumn,
-            columns: flags.column.map(parseColumn),
-            kRange: parseKRange(flags.k),
-            seed: Number(flags.seed),
-            ...(flags.assignAsOf ? { assignAsOf: parseDay(flags.assignAsOf, '--assign-as-of') } : {}),
-          });
-        }
-        if (!flags.to) {
-          throw new SegflowError(
-            'USAGE',
-            `${model} needs the calibration window's last day`,
-            'e.g. --to 1997-09-30',
-          );
-        }
-        const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
-        if (model !== 'bgnbd' && model !== 'gammagamma') throw new Error(`unreachable: ${model}`);
-        return fitPurchaseModel(wh, {
-          model,
-          purchases: {
-            events: flags.events
-              .split(',')
-              .map((e) => e.trim())
-              .filter(Boolean),
-            sameDayAsOne: !flags.eachPurchase,
-          },
-          window: {
-            ...(flags.from ? { start: parseDay(flags.from, '--from') } : {}),
-            end,
-            ...(flags.holdoutTo
-              ? { holdoutEnd: new Date(parseDay(flags.holdoutTo, '--holdout-to').getTime() + DAY_MS) }
-              : {}),
-          },
-          timeUnit: parseTimeUnit(flags.unit),
-        });
-      });
+        },
+        // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed).
+        { checkpointOnClose: false },
+      );
       emit(Boolean(flags.json), fit, () => describeFit(fit));
     });
 

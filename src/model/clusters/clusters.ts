@@ -65,7 +65,8 @@ function standardize(data: ColumnData, columns: readonly string[], n: number) {
   const d = columns.length;
   const means = new Float64Array(d);
   const sds = new Float64Array(d);
-  const points: Points = { data: new Float64Array(n * d), n, d };
+  // In shared memory: kMeansParallel's worker threads read the points where they are.
+  const points: Points = { data: new Float64Array(new SharedArrayBuffer(n * d * 8)), n, d };
   columns.forEach((name, j) => {
     const v = data[name]!;
     let mean = 0;

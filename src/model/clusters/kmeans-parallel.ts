@@ -1,6 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { bestRestart, type KMeansArgs, type KMeansResult, kMeans, planRestarts } from './kmeans.js';
+import {
+  bestRestart,
+  type KMeansArgs,
+  type KMeansResult,
+  kMeans,
+  planRestarts,
+  runRestart,
+  takeRestart,
+} from './kmeans.js';
 import type { RestartJob, RestartOutcome } from './kmeans-worker.js';
 
 /**
@@ -27,43 +35,55 @@ function startWorker(workerData: RestartJob): Worker {
 }
 
 /**
- * k-means with its restarts spread over worker threads (one per core, at most one per restart), as scikit-learn
- * spreads its iterations over OpenMP threads. The result is exactly `kMeans`'s: each restart has its own seed, and
- * the best is chosen in restart order. Small inputs run on the calling thread.
+ * k-means with its restarts spread over threads, as scikit-learn spreads its iterations over OpenMP threads: the
+ * calling thread and one worker thread per further core (at most one thread per restart) take restarts from a shared
+ * counter until none is left, so the calling thread starts at once, a worker joins when it has started, and a thread
+ * that drew short restarts takes more. The calling thread is busy for its share (as with `kMeans`). The result is
+ * exactly `kMeans`'s: each restart has its own seed, and the best is chosen in restart order. Small inputs run on the
+ * calling thread alone.
  *
  * @example
  * const fit = await kMeansParallel({ points: { data, n, d: 3 }, k: 8, rng: createRng(1, 0), restarts: 4 });
  */
 export async function kMeansParallel(
-  args: KMeansArgs & { threads?: number; parallelFrom?: number },
+  args: KMeansArgs & {
+    threads?: number;
+    parallelFrom?: number;
+    /** false: every restart on a worker thread, so that the calling thread's event loop stays free (default true). */
+    callingThread?: boolean;
+  },
 ): Promise<KMeansResult> {
   const restarts = args.restarts ?? 4;
   const threads = Math.min(args.threads ?? availableParallelism(), restarts);
   if (threads <= 1 || args.points.n * args.k < (args.parallelFrom ?? PARALLEL_FROM)) return kMeans(args);
   const plan = planRestarts(args);
-  // The points are shared, not copied per thread.
-  const shared = new Float64Array(new SharedArrayBuffer(args.points.data.byteLength));
-  shared.set(args.points.data);
+  // The points are shared, not copied per thread (nor at all when the caller's are in shared memory already).
+  let shared = args.points.data;
+  if (!(shared.buffer instanceof SharedArrayBuffer)) {
+    shared = new Float64Array(new SharedArrayBuffer(args.points.data.byteLength));
+    shared.set(args.points.data);
+  }
   const points = { data: shared, n: args.points.n, d: args.points.d };
+  const next = new Int32Array(new SharedArrayBuffer(4));
   const results: KMeansResult[] = new Array(restarts);
-  const queues = Array.from({ length: threads }, (_, t) =>
-    plan.seeds.map((_, i) => i).filter((i) => i % threads === t),
+  const helps = args.callingThread ?? true;
+  const workers = Array.from(
+    { length: helps ? threads - 1 : threads },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const job: RestartJob = { points, plan, next };
+        const worker = startWorker(job);
+        worker.on('message', (outcome: RestartOutcome) => {
+          results[outcome.index] = outcome.result;
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`k-means worker stopped with exit code ${code}`)),
+        );
+      }),
   );
-  await Promise.all(
-    queues.map(
-      (indices) =>
-        new Promise<void>((resolve, reject) => {
-          const job: RestartJob = { points, plan, indices };
-          const worker = startWorker(job);
-          worker.on('message', (outcome: RestartOutcome) => {
-            results[outcome.index] = outcome.result;
-          });
-          worker.once('error', reject);
-          worker.once('exit', (code) =>
-            code === 0 ? resolve() : reject(new Error(`k-means worker stopped with exit code ${code}`)),
-          );
-        }),
-    ),
-  );
+  for (let i = takeRestart(next); i < restarts; i = takeRestart(next))
+    results[i] = runRestart(points, plan, i);
+  await Promise.all(workers);
   return bestRestart(results);
 }

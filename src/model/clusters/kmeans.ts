@@ -42,82 +42,298 @@ export function nearest(points: Points, i: number, centroids: Float64Array, k: n
 }
 
 /**
- * k-means++ seeding (Arthur & Vassilvitskii 2007): the first centre uniformly at random, each next one with
- * probability proportional to the squared distance to the nearest centre chosen so far.
+ * One restart's working arrays. Each pass over the points below is a function of its own, called once per pass: V8
+ * then optimises each hot loop with the type feedback of its earlier calls. As one large function, its first loops
+ * were compiled on stack replacement before the later loops had run, and left optimised code several times on
+ * "insufficient type feedback" (seen with --trace-deopt), costing most of a restart.
  */
-function seed(points: Points, k: number, rng: Rng): Float64Array {
-  const { data, n, d } = points;
-  const centroids = new Float64Array(k * d);
-  const first = rng.int(0, n);
-  centroids.set(data.subarray(first * d, first * d + d), 0);
-  const closest = new Float64Array(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    closest[i] = squaredDistance(data, i * d, centroids, 0, d);
-    total += closest[i]!;
-  }
-  for (let c = 1; c < k; c++) {
-    let chosen = n - 1;
-    if (total > 0) {
-      let target = rng.float() * total;
-      for (let i = 0; i < n; i++) {
-        target -= closest[i]!;
-        if (target < 0) {
-          chosen = i;
-          break;
-        }
-      }
-    } else {
-      chosen = rng.int(0, n); // every point coincides with a centre already
-    }
-    centroids.set(data.subarray(chosen * d, chosen * d + d), c * d);
-    total = 0;
-    for (let i = 0; i < n; i++) {
-      const dist = squaredDistance(data, i * d, centroids, c * d, d);
-      if (dist < closest[i]!) closest[i] = dist;
-      total += closest[i]!;
-    }
-  }
-  return centroids;
+interface Lloyd {
+  data: Float64Array;
+  n: number;
+  d: number;
+  k: number;
+  centroids: Float64Array;
+  /** The cluster of each point. */
+  assignment: Int32Array;
+  /** Per point, an upper bound on the distance to its own centroid (during seeding: that distance, squared). */
+  upper: Float64Array;
+  /** Per point, a lower bound on the distance to any other centroid (during seeding: the second least, squared). */
+  lower: Float64Array;
+  sums: Float64Array;
+  counts: Float64Array;
+  previous: Float64Array;
+  /** How far each centroid moved in the last update. */
+  moved: Float64Array;
+  /** Half the distance from each centroid to its nearest other centroid. */
+  half: Float64Array;
+  /** The largest move, its centroid, and the second largest (Hamerly's update of the lower bounds). */
+  most: number;
+  mostAt: number;
+  second: number;
 }
 
-/** The nearest and second-nearest centroid of the point at `at`: writes [index, d1², d2²] into `out`. */
-function twoNearest(
-  data: Float64Array,
-  at: number,
-  centroids: Float64Array,
-  k: number,
-  d: number,
-  out: Float64Array,
-): void {
-  let best = 0;
-  let d1 = Number.POSITIVE_INFINITY;
-  let d2 = Number.POSITIVE_INFINITY;
-  // Three columns (the usual recency, frequency, spend) get an unrolled loop: the hot path of the whole fit.
-  const x0 = data[at]!;
-  const x1 = d >= 3 ? data[at + 1]! : 0;
-  const x2 = d >= 3 ? data[at + 2]! : 0;
-  for (let c = 0; c < k; c++) {
-    let dist: number;
-    if (d === 3) {
-      const a0 = x0 - centroids[c * 3]!;
-      const a1 = x1 - centroids[c * 3 + 1]!;
-      const a2 = x2 - centroids[c * 3 + 2]!;
-      dist = a0 * a0 + a1 * a1 + a2 * a2;
-    } else {
-      dist = squaredDistance(data, at, centroids, c * d, d);
-    }
+function newLloyd(points: Points, k: number): Lloyd {
+  const { data, n, d } = points;
+  return {
+    data,
+    n,
+    d,
+    k,
+    centroids: new Float64Array(k * d),
+    assignment: new Int32Array(n),
+    upper: new Float64Array(n),
+    lower: new Float64Array(n),
+    sums: new Float64Array(k * d),
+    counts: new Float64Array(k),
+    previous: new Float64Array(k * d),
+    moved: new Float64Array(k),
+    half: new Float64Array(k),
+    most: 0,
+    mostAt: -1,
+    second: 0,
+  };
+}
+
+/** Squared distances of every point to centroid 0, which all points take for now; returns their sum. */
+function seedFirst(s: Lloyd): number {
+  const { data, n, d, centroids, assignment, upper, lower } = s;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const dist = squaredDistance(data, i * d, centroids, 0, d);
+    upper[i] = dist;
+    lower[i] = Number.POSITIVE_INFINITY;
+    assignment[i] = 0;
+    total += dist;
+  }
+  return total;
+}
+
+/**
+ * Squared distances of every point to the new centroid c: the nearest and second-nearest so far are kept, so when
+ * the last centroid is placed every point already knows both (ties to the lower index, as a search over the
+ * centroids in order finds them) and the first assignment costs nothing more. Returns Σ of nearest distances.
+ */
+function seedNext(s: Lloyd, c: number): number {
+  const { data, n, d, centroids, assignment, upper, lower } = s;
+  const at = c * d;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const dist = squaredDistance(data, i * d, centroids, at, d);
+    const d1 = upper[i]!;
     if (dist < d1) {
-      d2 = d1;
-      d1 = dist;
-      best = c;
-    } else if (dist < d2) {
-      d2 = dist;
+      lower[i] = d1;
+      upper[i] = dist;
+      assignment[i] = c;
+    } else if (dist < lower[i]!) {
+      lower[i] = dist;
+    }
+    total += upper[i]!;
+  }
+  return total;
+}
+
+/** The point drawn with probability proportional to its squared distance to the nearest centroid so far. */
+function drawProportional(s: Lloyd, total: number, rng: Rng): number {
+  const { n, upper } = s;
+  if (!(total > 0)) return rng.int(0, n); // every point coincides with a centre already
+  let target = rng.float() * total;
+  for (let i = 0; i < n; i++) {
+    target -= upper[i]!;
+    if (target < 0) return i;
+  }
+  return n - 1;
+}
+
+/**
+ * k-means++ seeding (Arthur & Vassilvitskii 2007): the first centre uniformly at random, each next one with
+ * probability proportional to the squared distance to the nearest centre chosen so far. Leaves each point assigned
+ * to its nearest centre, with the distances to the nearest and second nearest as Hamerly's bounds.
+ */
+function seed(s: Lloyd, rng: Rng): void {
+  const { data, n, d, k, centroids } = s;
+  const first = rng.int(0, n);
+  centroids.set(data.subarray(first * d, first * d + d), 0);
+  let total = seedFirst(s);
+  for (let c = 1; c < k; c++) {
+    const chosen = drawProportional(s, total, rng);
+    centroids.set(data.subarray(chosen * d, chosen * d + d), c * d);
+    total = seedNext(s, c);
+  }
+  boundsAndSums(s);
+}
+
+/** Squared distances become distances, and each cluster's count and coordinate sums are taken. */
+function boundsAndSums(s: Lloyd): void {
+  const { data, n, d, assignment, upper, lower, sums, counts } = s;
+  for (let i = 0; i < n; i++) {
+    upper[i] = Math.sqrt(upper[i]!);
+    lower[i] = Math.sqrt(lower[i]!);
+    const c = assignment[i]!;
+    counts[c] = counts[c]! + 1;
+    for (let j = 0; j < d; j++) sums[c * d + j] = sums[c * d + j]! + data[i * d + j]!;
+  }
+}
+
+/** An empty cluster takes the point farthest from its centroid (by its upper bound); every bound is then void. */
+function refillEmpty(s: Lloyd): void {
+  const { data, n, d, k, assignment, upper, lower, sums, counts } = s;
+  for (let c = 0; c < k; c++) {
+    if (counts[c] !== 0) continue;
+    let far = 0;
+    for (let i = 1; i < n; i++) if (upper[i]! > upper[far]!) far = i;
+    const from = assignment[far]!;
+    counts[from] = counts[from]! - 1;
+    counts[c] = 1;
+    for (let j = 0; j < d; j++) {
+      sums[from * d + j] = sums[from * d + j]! - data[far * d + j]!;
+      sums[c * d + j] = data[far * d + j]!;
+    }
+    assignment[far] = c;
+    upper[far] = 0;
+    lower.fill(0); // recompute all next pass
+  }
+}
+
+/** Centroids to their clusters' means; returns the total squared shift, and notes each centroid's move. */
+function moveCentroids(s: Lloyd): number {
+  const { d, k, centroids, previous, sums, counts, moved } = s;
+  previous.set(centroids);
+  refillEmpty(s);
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < d; j++) centroids[c * d + j] = sums[c * d + j]! / counts[c]!;
+  }
+  let shift = 0;
+  s.most = 0;
+  s.mostAt = -1;
+  s.second = 0;
+  for (let c = 0; c < k; c++) {
+    const sq = squaredDistance(centroids, c * d, previous, c * d, d);
+    shift += sq;
+    moved[c] = Math.sqrt(sq);
+    if (moved[c]! > s.most) {
+      s.second = s.most;
+      s.most = moved[c]!;
+      s.mostAt = c;
+    } else if (moved[c]! > s.second) {
+      s.second = moved[c]!;
     }
   }
-  out[0] = best;
-  out[1] = d1;
-  out[2] = d2;
+  return shift;
+}
+
+/** Half the distance from each centroid to its nearest other: a point nearer than that to its own is settled. */
+function halfDistances(s: Lloyd): void {
+  const { d, k, centroids, half } = s;
+  for (let c = 0; c < k; c++) {
+    let nearestOther = Number.POSITIVE_INFINITY;
+    for (let o = 0; o < k; o++) {
+      if (o !== c)
+        nearestOther = Math.min(nearestOther, squaredDistance(centroids, c * d, centroids, o * d, d));
+    }
+    half[c] = Math.sqrt(nearestOther) / 2;
+  }
+}
+
+/**
+ * One assignment pass with Hamerly's bounds (Hamerly 2010): move each point's bounds by the centroids' moves, and
+ * look at the centroids only for points whose bounds no longer settle them. Returns how many points changed cluster
+ * (sums and counts follow each change).
+ */
+function assignPass(s: Lloyd): number {
+  const {
+    data,
+    n,
+    d,
+    k,
+    centroids,
+    assignment,
+    upper,
+    lower,
+    sums,
+    counts,
+    moved,
+    half,
+    most,
+    mostAt,
+    second,
+  } = s;
+  let changed = 0;
+  for (let i = 0; i < n; i++) {
+    const a = assignment[i]!;
+    let u = upper[i]! + moved[a]!;
+    const l = lower[i]! - (a === mostAt ? second : most);
+    lower[i] = l;
+    const bound = Math.max(half[a]!, l);
+    if (u <= bound) {
+      upper[i] = u;
+      continue;
+    }
+    const at = i * d;
+    u = Math.sqrt(squaredDistance(data, at, centroids, a * d, d));
+    upper[i] = u;
+    if (u <= bound) continue;
+    // The two nearest centroids, in order (ties to the lower index).
+    let best = 0;
+    let d1 = Number.POSITIVE_INFINITY;
+    let d2 = Number.POSITIVE_INFINITY;
+    for (let c = 0; c < k; c++) {
+      const dist = squaredDistance(data, at, centroids, c * d, d);
+      if (dist < d1) {
+        d2 = d1;
+        d1 = dist;
+        best = c;
+      } else if (dist < d2) {
+        d2 = dist;
+      }
+    }
+    upper[i] = Math.sqrt(d1);
+    lower[i] = Math.sqrt(d2);
+    if (best !== a) {
+      changed++;
+      assignment[i] = best;
+      counts[a] = counts[a]! - 1;
+      counts[best] = counts[best]! + 1;
+      for (let j = 0; j < d; j++) {
+        sums[a * d + j] = sums[a * d + j]! - data[at + j]!;
+        sums[best * d + j] = sums[best * d + j]! + data[at + j]!;
+      }
+    }
+  }
+  return changed;
+}
+
+/**
+ * The final assignment to the final centroids and the inertia, exactly: each point's distance to its own centroid
+ * is computed (the inertia needs it), and the other centroids are searched only when the bounds, moved by the last
+ * update if the centroids moved after the last pass, do not prove every other centroid farther. The check is strict
+ * with a relative margin of 1e-12 against rounding in the bounds, so the result is the full search's, ties to the
+ * lower index included.
+ */
+function finalPass(s: Lloyd, movedSinceLastPass: boolean): number {
+  const { data, n, d, k, centroids, assignment, lower, half, most, mostAt, second } = s;
+  let inertia = 0;
+  for (let i = 0; i < n; i++) {
+    const a = assignment[i]!;
+    const at = i * d;
+    const own = squaredDistance(data, at, centroids, a * d, d);
+    const l = movedSinceLastPass ? lower[i]! - (a === mostAt ? second : most) : lower[i]!;
+    if (Math.sqrt(own) < Math.max(half[a]!, l) * (1 - 1e-12)) {
+      inertia += own;
+      continue;
+    }
+    let best = 0;
+    let d1 = Number.POSITIVE_INFINITY;
+    for (let c = 0; c < k; c++) {
+      const dist = squaredDistance(data, at, centroids, c * d, d);
+      if (dist < d1) {
+        d1 = dist;
+        best = c;
+      }
+    }
+    assignment[i] = best;
+    inertia += d1;
+  }
+  return inertia;
 }
 
 /**
@@ -129,122 +345,25 @@ function twoNearest(
  * allocation per point.
  */
 function lloyd(points: Points, k: number, rng: Rng, maxIterations: number, tolerance: number): KMeansResult {
-  const { data, n, d } = points;
-  const centroids = seed(points, k, rng);
-  const assignment = new Int32Array(n);
-  const upper = new Float64Array(n);
-  const lower = new Float64Array(n);
-  const sums = new Float64Array(k * d);
-  const counts = new Float64Array(k);
-  const previous = new Float64Array(k * d);
-  const moved = new Float64Array(k);
-  const half = new Float64Array(k);
-  const found = new Float64Array(3);
-  for (let i = 0; i < n; i++) {
-    twoNearest(data, i * d, centroids, k, d, found);
-    const c = found[0]!;
-    assignment[i] = c;
-    upper[i] = Math.sqrt(found[1]!);
-    lower[i] = Math.sqrt(found[2]!);
-    counts[c] = counts[c]! + 1;
-    for (let j = 0; j < d; j++) sums[c * d + j] = sums[c * d + j]! + data[i * d + j]!;
-  }
+  const s = newLloyd(points, k);
+  seed(s, rng);
   let iterations = 0;
+  let movedSinceLastPass = false;
   for (; iterations < maxIterations; iterations++) {
-    // Move the centroids to their means; an empty cluster takes the point farthest from its centroid.
-    previous.set(centroids);
-    for (let c = 0; c < k; c++) {
-      if (counts[c] === 0) {
-        let far = 0;
-        for (let i = 1; i < n; i++) if (upper[i]! > upper[far]!) far = i;
-        const from = assignment[far]!;
-        counts[from] = counts[from]! - 1;
-        counts[c] = 1;
-        for (let j = 0; j < d; j++) {
-          sums[from * d + j] = sums[from * d + j]! - data[far * d + j]!;
-          sums[c * d + j] = data[far * d + j]!;
-        }
-        assignment[far] = c;
-        upper[far] = 0;
-        lower.fill(0); // every bound is void: recompute all next pass
-      }
-    }
-    for (let c = 0; c < k; c++) {
-      for (let j = 0; j < d; j++) centroids[c * d + j] = sums[c * d + j]! / counts[c]!;
-    }
-    let shift = 0;
-    let most = 0;
-    let mostAt = -1;
-    let second = 0;
-    for (let c = 0; c < k; c++) {
-      const sq = squaredDistance(centroids, c * d, previous, c * d, d);
-      shift += sq;
-      moved[c] = Math.sqrt(sq);
-      if (moved[c]! > most) {
-        second = most;
-        most = moved[c]!;
-        mostAt = c;
-      } else if (moved[c]! > second) {
-        second = moved[c]!;
-      }
-    }
+    const shift = moveCentroids(s);
+    halfDistances(s);
     if (shift <= tolerance) {
       iterations++;
+      movedSinceLastPass = true;
       break;
     }
-    for (let c = 0; c < k; c++) {
-      let nearestOther = Number.POSITIVE_INFINITY;
-      for (let o = 0; o < k; o++) {
-        if (o !== c)
-          nearestOther = Math.min(nearestOther, squaredDistance(centroids, c * d, centroids, o * d, d));
-      }
-      half[c] = Math.sqrt(nearestOther) / 2;
-    }
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
-      const a = assignment[i]!;
-      upper[i] = upper[i]! + moved[a]!;
-      lower[i] = lower[i]! - (a === mostAt ? second : most);
-      const bound = Math.max(half[a]!, lower[i]!);
-      if (upper[i]! <= bound) continue;
-      const at = i * d;
-      if (d === 3) {
-        const a0 = data[at]! - centroids[a * 3]!;
-        const a1 = data[at + 1]! - centroids[a * 3 + 1]!;
-        const a2 = data[at + 2]! - centroids[a * 3 + 2]!;
-        upper[i] = Math.sqrt(a0 * a0 + a1 * a1 + a2 * a2);
-      } else {
-        upper[i] = Math.sqrt(squaredDistance(data, at, centroids, a * d, d));
-      }
-      if (upper[i]! <= bound) continue;
-      twoNearest(data, at, centroids, k, d, found);
-      const c = found[0]!;
-      upper[i] = Math.sqrt(found[1]!);
-      lower[i] = Math.sqrt(found[2]!);
-      if (c !== a) {
-        changed++;
-        assignment[i] = c;
-        counts[a] = counts[a]! - 1;
-        counts[c] = counts[c]! + 1;
-        for (let j = 0; j < d; j++) {
-          sums[a * d + j] = sums[a * d + j]! - data[at + j]!;
-          sums[c * d + j] = sums[c * d + j]! + data[at + j]!;
-        }
-      }
-    }
-    if (changed === 0) {
+    if (assignPass(s) === 0) {
       iterations++;
       break;
     }
   }
-  // The final assignment and inertia, exactly, for the final centroids.
-  let inertia = 0;
-  for (let i = 0; i < n; i++) {
-    twoNearest(data, i * d, centroids, k, d, found);
-    assignment[i] = found[0]!;
-    inertia += found[1]!;
-  }
-  return { k, centroids, assignment, inertia, iterations };
+  const inertia = finalPass(s, movedSinceLastPass);
+  return { k, centroids: s.centroids, assignment: s.assignment, inertia, iterations };
 }
 
 /** scikit-learn's tolerance: `tol` times the mean over columns of the column variance. */
@@ -302,6 +421,17 @@ export function planRestarts(args: KMeansArgs): RestartPlan {
  */
 export function runRestart(points: Points, plan: RestartPlan, index: number): KMeansResult {
   return lloyd(points, plan.k, createRng(plan.seeds[index]!, index, 7), plan.maxIterations, plan.tolerance);
+}
+
+/**
+ * The next restart for a thread to run, from a counter in shared memory (kmeans-parallel.ts): each index is taken
+ * once, whichever thread asks first; an index ≥ the number of restarts means none is left.
+ *
+ * @example
+ * for (let i = takeRestart(next); i < plan.seeds.length; i = takeRestart(next)) runRestart(points, plan, i);
+ */
+export function takeRestart(next: Int32Array): number {
+  return Atomics.add(next, 0, 1);
 }
 
 /** The restart with the least inertia; the earliest on a tie, whatever order they finished in. */

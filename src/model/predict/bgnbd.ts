@@ -394,3 +394,65 @@ export function bgnbdProbabilityOfPurchases(model: BgNbdModel, n: number, horizo
   }
   return alive + Math.exp(lnBeta(a + 1, b + n - 1) - lnB0) * upper;
 }
+
+/**
+ * P(X(t) = n) for n = 0 … count − 1 at once: the same as `bgnbdProbabilityOfPurchases` for each n, with every term
+ * built from the one before instead of from ln Γ — ln NB(j+1) = ln NB(j) + ln(r+j) − ln(j+1) + ln(t/(α+t)), and the
+ * Beta ratios B(a, b+n)/B(a, b) likewise — so a whole table costs a few logarithms per n. The fit's diagnostics take
+ * this table once per distinct T. P(N ≥ n) is 1 − Σ_{j<n} NB(j) while that sum is below ½ (no cancellation) and
+ * beyond, the tail summed from the top down.
+ *
+ * @example
+ * bgnbdPurchaseDistribution(model, { value: 39, unit: 'weeks' }, 8); // Float64Array [P(X=0), …, P(X=7)]
+ */
+export function bgnbdPurchaseDistribution(model: BgNbdModel, horizon: Duration, count: number): Float64Array {
+  const out = new Float64Array(count);
+  const t = inUnit(horizon, model.timeUnit);
+  if (count === 0) return out;
+  if (t === 0) {
+    out[0] = 1;
+    return out;
+  }
+  const { r, alpha, a, b } = model.params;
+  const lnBuy = Math.log(t / (alpha + t));
+  // ln NB(j) for j < count, and the first n whose head Σ_{j<n} NB(j) reaches ½.
+  const lnNb = new Float64Array(count);
+  lnNb[0] = r * Math.log(alpha / (alpha + t));
+  for (let j = 1; j < count; j++) lnNb[j] = lnNb[j - 1]! + Math.log((r + j - 1) / j) + lnBuy;
+  const upper = new Float64Array(count); // P(N ≥ n)
+  let head = 0;
+  let fromTail = count;
+  for (let n = 0; n < count; n++) {
+    if (head >= 0.5) {
+      fromTail = n;
+      break;
+    }
+    upper[n] = 1 - head;
+    head += Math.exp(lnNb[n]!);
+  }
+  if (fromTail < count) {
+    // The tail from count − 1 upwards, as bgnbdProbabilityOfPurchases sums it, then down to fromTail by adding.
+    const last = count - 1;
+    let ln = lnNb[last]!;
+    let tail = 0;
+    for (let j = last; j < last + 1_000_000; j++) {
+      const term = Math.exp(ln);
+      tail += term;
+      if (term <= 1e-17 * tail && j > last + (r * t) / alpha) break;
+      ln += Math.log((r + j) / (j + 1)) + lnBuy;
+    }
+    upper[last] = tail;
+    for (let n = last - 1; n >= fromTail; n--) upper[n] = upper[n + 1]! + Math.exp(lnNb[n]!);
+  }
+  // ln B(a, b+n)/B(a, b), advanced by ln((b+n)/(a+b+n)); the dropout term's B(a+1, b+n−1)/B(a, b) is the ratio
+  // of n − 1 times a/(a+b+n−1).
+  let lnRatio = 0;
+  let lnPrevious = 0;
+  for (let n = 0; n < count; n++) {
+    out[n] = Math.exp(lnRatio + lnNb[n]!);
+    if (n > 0) out[n] = out[n]! + Math.exp(lnPrevious + Math.log(a / (a + b + n - 1))) * upper[n]!;
+    lnPrevious = lnRatio;
+    lnRatio += Math.log((b + n) / (a + b + n));
+  }
+  return out;
+}

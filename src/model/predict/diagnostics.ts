@@ -2,7 +2,7 @@ import {
   type BgNbdModel,
   bgnbdExpectedPurchases,
   bgnbdExpectedPurchasesFromStart,
-  bgnbdProbabilityOfPurchases,
+  bgnbdPurchaseDistribution,
 } from './bgnbd.js';
 import { type GammaGammaParams, gammaGammaPopulationMean } from './gamma-gamma.js';
 import type { MonetarySummaries, RfmSummaries } from './summaries-types.js';
@@ -54,11 +54,11 @@ export function bgnbdDiagnostics(args: {
   for (const [value, w] of weightByT) {
     const T = { value, unit };
     expectedRepeat += w * bgnbdExpectedPurchasesFromStart(model, T);
+    const distribution = bgnbdPurchaseDistribution(model, T, BUCKETS);
     let below = 0;
     for (let n = 0; n < BUCKETS; n++) {
-      const p = bgnbdProbabilityOfPurchases(model, n, T);
-      expectedPeople[n] = expectedPeople[n]! + w * p;
-      below += p;
+      expectedPeople[n] = expectedPeople[n]! + w * distribution[n]!;
+      below += distribution[n]!;
     }
     expectedPeople[BUCKETS] = expectedPeople[BUCKETS]! + w * Math.max(0, 1 - below);
   }

@@ -34,14 +34,38 @@ function toParams(v: ArrayLike<number>): GammaGammaParams {
   return { p: v[0]!, q: v[1]!, gamma: v[2]! };
 }
 
+/**
+ * The log-likelihood and its gradient, prepared once per data set. Groups are distinct (x, m) and m is continuous, so
+ * there are about as many groups as repeat customers; but the special functions (ln Γ and ψ of px and px + q) depend
+ * on x alone, which is whole and takes few values. They are evaluated once per distinct x and their terms summed
+ * with the weight of that x, so a group costs one logarithm per evaluation.
+ */
 class GammaGammaLikelihood {
   readonly people: number;
   private readonly lnM: Float64Array;
-  private readonly lnX: Float64Array;
+  /** The distinct x values, each x's total weight, and the per-group index into them. */
+  private readonly xs: Float64Array;
+  private readonly weightAtX: Float64Array;
+  /** Σ over groups of w·x·ln m: the part of ∂/∂p that does not change with the parameters. */
+  private readonly wxLnM: number;
+  /** Σ over groups of w·ln m (the −ln m of (px − 1) ln m). */
+  private readonly wLnM: number;
   constructor(private readonly d: MonetarySummaries) {
     this.people = totalWeight(d.weight);
     this.lnM = d.m.map(Math.log);
-    this.lnX = d.x.map(Math.log);
+    const atX = new Map<number, number>();
+    let wxLnM = 0;
+    let wLnM = 0;
+    for (let i = 0; i < d.x.length; i++) {
+      const w = d.weight[i]!;
+      atX.set(d.x[i]!, (atX.get(d.x[i]!) ?? 0) + w);
+      wxLnM += w * d.x[i]! * this.lnM[i]!;
+      wLnM += w * this.lnM[i]!;
+    }
+    this.xs = Float64Array.from(atX.keys());
+    this.weightAtX = Float64Array.from(atX.values());
+    this.wxLnM = wxLnM;
+    this.wLnM = wLnM;
   }
 
   /**
@@ -53,21 +77,36 @@ class GammaGammaLikelihood {
     if (!(p > 0 && q > 0 && gamma > 0)) return Number.NaN;
     const { x, m, weight } = this.d;
     const lnGammaParam = Math.log(gamma);
-    let ll = this.people * (q * lnGammaParam - lnGamma(q));
-    let dp = 0;
+    // The terms in x alone: ln Γ(px+q) − ln Γ(px) + px ln x, and their derivatives, once per distinct x.
+    let ll = this.people * (q * lnGammaParam - lnGamma(q)) + p * this.wxLnM - this.wLnM;
+    let dp = this.wxLnM;
     let dq = this.people * (lnGammaParam - digamma(q));
     let dGamma = (this.people * q) / gamma;
-    for (let i = 0; i < x.length; i++) {
-      const w = weight[i]!;
-      const px = p * x[i]!;
-      const lnDen = Math.log(gamma + m[i]! * x[i]!);
-      ll +=
-        w * (lnGamma(px + q) - lnGamma(px) + (px - 1) * this.lnM[i]! + px * this.lnX[i]! - (px + q) * lnDen);
+    const { xs, weightAtX } = this;
+    for (let k = 0; k < xs.length; k++) {
+      const W = weightAtX[k]!;
+      const xk = xs[k]!;
+      const px = p * xk;
+      const lnX = Math.log(xk);
+      ll += W * (lnGamma(px + q) - lnGamma(px) + px * lnX);
       if (gradient) {
         const psiSum = digamma(px + q);
-        dp += w * x[i]! * (psiSum - digamma(px) + this.lnM[i]! + this.lnX[i]! - lnDen);
-        dq += w * (psiSum - lnDen);
-        dGamma -= (w * (px + q)) / (gamma + m[i]! * x[i]!);
+        dp += W * xk * (psiSum - digamma(px) + lnX);
+        dq += W * psiSum;
+      }
+    }
+    // Per group: −(px+q) ln(γ + mx).
+    for (let i = 0; i < x.length; i++) {
+      const w = weight[i]!;
+      const xi = x[i]!;
+      const den = gamma + m[i]! * xi;
+      const lnDen = Math.log(den);
+      const pxq = p * xi + q;
+      ll -= w * pxq * lnDen;
+      if (gradient) {
+        dp -= w * xi * lnDen;
+        dq -= w * lnDen;
+        dGamma -= (w * pxq) / den;
       }
     }
     if (gradient) {

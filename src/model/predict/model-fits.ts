@@ -87,7 +87,8 @@ export async function fitPurchaseModel(
   args: { model: 'bgnbd' | 'gammagamma' } & PurchaseModelOptions,
 ): Promise<StoredFit> {
   const started = performance.now();
-  const s = await summarizePurchases(wh, args);
+  // Only the fitted model's summaries: the other's rows would be read from the engine for nothing.
+  const s = await summarizePurchases(wh, { ...args, only: args.model === 'bgnbd' ? 'rfm' : 'monetary' });
   const base = {
     id: `${args.model}-${randomUUID()}`,
     model: args.model,

@@ -32,6 +32,12 @@ export interface SummarizeOptions {
   window: CalibrationWindow;
   /** The unit of t_x and T (and so of the fitted α). */
   timeUnit: TimeUnit;
+  /**
+   * Only one model's summaries (the other's arrays come back empty): `rfm` for BG/NBD, `monetary` for Gamma-Gamma.
+   * Each alone still counts everyone, so `people` and the repeat-customer counts are the same either way; a command
+   * that fits one model then reads about half as many rows.
+   */
+  only?: 'rfm' | 'monetary';
 }
 
 export interface PurchaseSummaries {
@@ -138,10 +144,21 @@ export async function summarizePurchases(
 ): Promise<PurchaseSummaries> {
   const { sql: perPerson, params, sameDay } = personSummarySql(wh.dialect, options);
   const { window, timeUnit } = options;
+  // Each grouping set covers every person once: (x, t_x, T) for BG/NBD, (x, m) for Gamma-Gamma (m is NULL for
+  // people without a positive mean repeat value, so they form a group of their own per x). GROUPING(m) tells the two
+  // sets apart; with one set alone the columns it does not group by are NULL and the answer is a constant.
+  const keys = {
+    both: ['x, tx_s, t_s, m', 'GROUPING(m)', 'GROUPING SETS ((x, tx_s, t_s), (x, m))'],
+    rfm: ['x, tx_s, t_s, NULL AS m', '1', 'x, tx_s, t_s'],
+    monetary: ['x, NULL AS tx_s, NULL AS t_s, m', '0', 'x, m'],
+  } as const;
+  const [columns, rfmRow, groupBy] = keys[options.only ?? 'both'];
   const sql = `
-    SELECT x, tx_s, t_s, m, count(*) AS n, sum(holdout) AS holdout, GROUPING(m) AS rfm_row
+    SELECT ${columns}, count(*) AS n, sum(holdout) AS holdout, ${rfmRow} AS rfm_row,
+      sum(CASE WHEN x > 0 AND m IS NULL THEN 1 ELSE 0 END) AS without_value
     FROM (SELECT x, tx_s, t_s, CASE WHEN x > 0 AND m > 0 THEN m END AS m, holdout FROM (${perPerson}))
-    GROUP BY GROUPING SETS ((x, tx_s, t_s), (x, m))`;
+    GROUP BY ${groupBy}`;
+  const countFrom = options.only ?? 'rfm';
 
   const unitSeconds = secondsPerUnit(timeUnit);
   const rfm = {
@@ -154,7 +171,7 @@ export async function summarizePurchases(
   const money = { x: [] as number[], m: [] as number[], n: [] as number[] };
   let people = 0;
   let repeatCustomers = 0;
-  let withValue = 0;
+  let withoutValue = 0;
   type Out = {
     x: number;
     tx_s: number;
@@ -163,25 +180,29 @@ export async function summarizePurchases(
     n: number;
     holdout: number;
     rfm_row: number;
+    without_value: number;
   };
   for await (const batch of wh.stream<Out>(sql, params)) {
     for (const row of batch) {
       const x = Number(row.x);
       const n = Number(row.n);
-      if (Number(row.rfm_row) === 1) {
+      const isRfm = Number(row.rfm_row) === 1;
+      if ((countFrom === 'rfm') === isRfm) {
+        people += n;
+        if (x > 0) repeatCustomers += n;
+        withoutValue += Number(row.without_value);
+      }
+      if (isRfm) {
         rfm.x.push(x);
         // With whole days the differences are exact multiples of 86,400 s; rounding removes float noise only.
         rfm.tx.push((sameDay ? Math.round(row.tx_s) : row.tx_s) / unitSeconds);
         rfm.T.push((sameDay ? Math.round(row.t_s) : row.t_s) / unitSeconds);
         rfm.n.push(n);
         rfm.h.push(Number(row.holdout));
-        people += n;
-        if (x > 0) repeatCustomers += n;
       } else if (row.m !== null) {
         money.x.push(x);
         money.m.push(row.m);
         money.n.push(n);
-        withValue += n;
       }
     }
   }
@@ -204,6 +225,6 @@ export async function summarizePurchases(
     },
     people,
     repeatCustomers,
-    repeatCustomersWithoutValue: repeatCustomers - withValue,
+    repeatCustomersWithoutValue: withoutValue,
   };
 }

@@ -16,21 +16,24 @@ function points(n: number) {
 }
 
 describe('k-means on worker threads', () => {
-  // threads: 2 and parallelFrom: 0 send the three restarts to two worker threads (a failing worker fails the call).
-  it('gives exactly the single-thread result: same centroids, assignment, inertia and iterations', async () => {
-    const p = points(6_000);
-    const single = kMeans({ points: p, k: 5, rng: createRng(3, 0), restarts: 3 });
-    const threaded = await kMeansParallel({
-      points: p,
-      k: 5,
-      rng: createRng(3, 0),
-      restarts: 3,
-      threads: 2,
-      parallelFrom: 0,
+  // parallelFrom: 0 sends restarts to threads whatever the size (a failing worker fails the call).
+  for (const callingThread of [false, true]) {
+    it(`gives exactly the single-thread result: same centroids, assignment, inertia and iterations (${callingThread ? 'the calling thread and a worker' : 'two workers'})`, async () => {
+      const p = points(6_000);
+      const single = kMeans({ points: p, k: 5, rng: createRng(3, 0), restarts: 3 });
+      const threaded = await kMeansParallel({
+        points: p,
+        k: 5,
+        rng: createRng(3, 0),
+        restarts: 3,
+        threads: 2,
+        parallelFrom: 0,
+        callingThread,
+      });
+      assert.equal(threaded.inertia, single.inertia);
+      assert.equal(threaded.iterations, single.iterations);
+      assert.deepEqual([...threaded.centroids], [...single.centroids]);
+      assert.deepEqual([...threaded.assignment], [...single.assignment]);
     });
-    assert.equal(threaded.inertia, single.inertia);
-    assert.equal(threaded.iterations, single.iterations);
-    assert.deepEqual([...threaded.centroids], [...single.centroids]);
-    assert.deepEqual([...threaded.assignment], [...single.assignment]);
-  });
+  }
 });

@@ -9,6 +9,7 @@ import {
   bgnbdLogLikelihood,
   bgnbdProbabilityAlive,
   bgnbdProbabilityOfPurchases,
+  bgnbdPurchaseDistribution,
   fitBgNbd,
 } from '../../../src/model/predict/bgnbd.js';
 import { summarizePurchases } from '../../../src/model/predict/summarize.js';
@@ -56,6 +57,36 @@ describe('BG/NBD on the CDNOW sample (summaries in SQL from the cdnow preset imp
       summaries.holdoutPurchases.reduce((a, b) => a + b, 0),
       holdout,
     );
+  });
+
+  test("one model's summaries alone are the same as that part of both, with the same counts", async () => {
+    const options = {
+      purchases: { events: ['Order Completed'], sameDayAsOne: true },
+      window: CDNOW_WINDOW,
+      timeUnit: 'weeks' as const,
+    };
+    const rfm = await summarizePurchases(wh, { ...options, only: 'rfm' });
+    const monetary = await summarizePurchases(wh, { ...options, only: 'monetary' });
+    // Rows come back in the engine's order: compare as sorted tuples.
+    const tuples = (cols: Float64Array[]) =>
+      Array.from(cols[0]!, (_, i) => cols.map((c) => c[i]!).join('|')).sort();
+    const r = summaries.rfm;
+    assert.deepEqual(
+      tuples([rfm.rfm.x, rfm.rfm.tx, rfm.rfm.T, rfm.rfm.weight, rfm.holdoutPurchases]),
+      tuples([r.x, r.tx, r.T, r.weight, summaries.holdoutPurchases]),
+    );
+    const m = summaries.monetary;
+    assert.deepEqual(
+      tuples([monetary.monetary.x, monetary.monetary.m, monetary.monetary.weight]),
+      tuples([m.x, m.m, m.weight]),
+    );
+    assert.equal(rfm.monetary.x.length, 0);
+    assert.equal(monetary.rfm.x.length, 0);
+    for (const part of [rfm, monetary]) {
+      assert.equal(part.people, summaries.people);
+      assert.equal(part.repeatCustomers, summaries.repeatCustomers);
+      assert.equal(part.repeatCustomersWithoutValue, summaries.repeatCustomersWithoutValue);
+    }
   });
 
   test('estimates match the published r=0.243, α=4.414, a=0.793, b=2.426 to 3 significant digits', () => {
@@ -166,6 +197,28 @@ describe('BG/NBD predictions against worked examples', () => {
       assert.ok(Math.abs(total - 1) < 1e-9, `t=${t}: Σ P = ${total}`);
       const e = bgnbdExpectedPurchasesFromStart(PUBLISHED, weeks(t));
       assert.ok(Math.abs(mean / e - 1) < 1e-8, `t=${t}: Σ n P = ${mean} vs E[X(t)] = ${e}`);
+    }
+  });
+
+  test('the table of P(X(t) = n) built by recursion equals P(X(t) = n) from ln Γ, term by term', () => {
+    const models: BgNbdModel[] = [
+      PUBLISHED,
+      // heavy buyers (r t / α large: the head passes ½ late), and fast dropouts with a long horizon in days
+      { params: { r: 4.2, alpha: 0.9, a: 0.4, b: 7 }, timeUnit: 'weeks' },
+      { params: { r: 0.05, alpha: 0.6, a: 2.5, b: 0.3 }, timeUnit: 'days' },
+    ];
+    for (const model of models) {
+      for (const t of [0, 0.5, 1, 10, 39, 78, 365]) {
+        const table = bgnbdPurchaseDistribution(model, weeks(t), 40);
+        for (let n = 0; n < 40; n++) {
+          const expected = bgnbdProbabilityOfPurchases(model, n, weeks(t));
+          const diff = Math.abs(table[n]! - expected);
+          assert.ok(
+            diff <= 1e-10 * expected || diff < 1e-300,
+            `r=${model.params.r} t=${t} n=${n}: ${table[n]} vs ${expected}`,
+          );
+        }
+      }
     }
   });
 
