@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { ClickHouseConfig, EngineName } from '../engine/clickhouse/clickhouse-config.js';
 import { SegflowError } from '../errors.js';
+import { didYouMeanSuffix } from '../shared/did-you-mean.js';
 import { fromWorkingDir } from './working-dir.js';
 
 export const CONFIG_FILE = 'segflow.config.yaml';
@@ -23,17 +24,6 @@ const SECTIONS = [
   'retention',
   'privacy',
 ];
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 /** segflow.config.yaml. Later steps add their sections here; one schema validates the file and exports JSON Schema. */
 export const SegflowConfig = z
@@ -58,11 +48,10 @@ export const SegflowConfig = z
   .superRefine((doc, ctx) => {
     for (const key of Object.keys(doc)) {
       if (SECTIONS.includes(key)) continue;
-      const near = SECTIONS.find((s) => editDistance(s, key) <= 2);
       ctx.addIssue({
         code: 'custom',
         path: [key],
-        message: `not a configuration key${near ? ` — did you mean '${near}'?` : ''} (keys: ${SECTIONS.join(', ')})`,
+        message: `not a configuration key${didYouMeanSuffix(key, SECTIONS)} (keys: ${SECTIONS.join(', ')})`,
       });
     }
   });

@@ -33,6 +33,7 @@ export const PERSON_ID_TABLES = [
 export const IDENTIFIER_TABLES = [
   'identity_activity',
   'identity_traits',
+  'identity_emails',
   'identity_consent',
   'consent_history',
   'account_members',

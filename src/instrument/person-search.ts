@@ -1,3 +1,4 @@
+import { emailKey } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 
 /**
@@ -12,6 +13,15 @@ export interface PersonMatch {
   matchedBy: 'identifier' | 'email';
 }
 
+/**
+ * The people an identifier or an email address names, those found by identifier first, then the most recently seen.
+ * Every read is a point lookup (a primary key or an index) or reads only the found people's rows, so its cost does
+ * not grow with the database: an email is looked up in identity_emails (who ever had it) and confirmed against the
+ * current email trait.
+ *
+ * @example
+ * const [match] = await findPersons(wh, 'Ada@Example.com'); // { personId, email: 'ada@example.com', matchedBy: 'email', … }
+ */
 export async function findPersons(
   wh: Warehouse,
   query: string,
@@ -20,37 +30,90 @@ export async function findPersons(
   const q = query.trim();
   if (!q) return [];
   const d = wh.dialect;
-  // The candidates first — by identifier (primary key) or by an identifier's email trait — and only their rows of
-  // the identity tables after: the `persons` view would aggregate everyone before filtering.
-  const email = d.jsonText('t.value', "'$'");
-  const rows = await wh.query<{
-    person_id: string;
-    email: string | null;
-    identified: boolean;
-    last_seen: Date;
-    by_id: boolean;
-  }>(
-    `WITH hits AS (
-       SELECT person_id, TRUE AS by_id FROM identities WHERE identifier = $1
-       UNION ALL
-       SELECT i.person_id, FALSE AS by_id FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
-       WHERE t.key = 'email' AND lower(${email}) = lower($1)),
-     found AS (SELECT person_id, ${d.boolOr('by_id')} AS by_id FROM hits GROUP BY person_id),
-     ids AS (SELECT i.identifier, i.person_id, i.is_user FROM identities i JOIN found f ON f.person_id = i.person_id)
-     SELECT f.person_id, f.by_id,
-            (SELECT ${d.argMax(email, '(t.ts, t.message_id)')} FROM identity_traits t JOIN ids ON ids.identifier = t.identifier
-             WHERE ids.person_id = f.person_id AND t.key = 'email') AS email,
-            (SELECT ${d.boolOr('is_user')} FROM ids WHERE ids.person_id = f.person_id) AS identified,
-            (SELECT max(a.last_seen) FROM identity_activity a JOIN ids ON ids.identifier = a.identifier
-             WHERE ids.person_id = f.person_id) AS last_seen
-     FROM found f ORDER BY f.by_id DESC, last_seen DESC NULLS LAST, f.person_id LIMIT $2`,
-    [q, options.limit ?? 20],
+  const inList = (column: string) => d.inTextList(column, '?');
+  const list = (xs: Iterable<string>) => JSON.stringify([...new Set(xs)]);
+
+  const byId = await wh.query<{ person_id: string }>(
+    'SELECT person_id FROM identities WHERE identifier = ?',
+    [q],
   );
-  return rows.map((r) => ({
-    personId: r.person_id,
-    email: r.email,
-    identified: Boolean(r.identified),
-    lastSeen: r.last_seen,
-    matchedBy: r.by_id ? 'identifier' : 'email',
-  }));
+  const ever = await wh.query<{ identifier: string }>(
+    'SELECT identifier FROM identity_emails WHERE email = lower(?)',
+    [q],
+  );
+  // Tests on the rows are computed, not filtered: DuckDB reads through the identifier index only when that is the
+  // table's one filter (with `key = 'email'` beside it, it scans every trait).
+  const now = ever.length
+    ? (
+        await wh.query<{ identifier: string; hit: boolean }>(
+          `SELECT identifier, key = 'email' AND ${emailKey(d, 'value')} = lower(?) AS hit FROM identity_traits
+           WHERE ${inList('identifier')}`,
+          [q, list(ever.map((r) => r.identifier))],
+        )
+      ).filter((r) => r.hit)
+    : [];
+  const byEmail = now.length
+    ? await wh.query<{ person_id: string }>(
+        `SELECT DISTINCT person_id FROM identities WHERE ${inList('identifier')}`,
+        [list(now.map((r) => r.identifier))],
+      )
+    : [];
+  const found = new Map<string, boolean>(); // person → found by identifier
+  for (const r of byEmail) found.set(r.person_id, false);
+  for (const r of byId) found.set(r.person_id, true);
+  if (found.size === 0) return [];
+
+  // Only the found people's rows from here on.
+  const ids = await wh.query<{ identifier: string; person_id: string; is_user: boolean }>(
+    `SELECT identifier, person_id, is_user FROM identities WHERE ${inList('person_id')}`,
+    [list(found.keys())],
+  );
+  const personOf = new Map(ids.map((i) => [i.identifier, i.person_id]));
+  const identifiers = list(personOf.keys());
+  // Oldest first, ordered by the engine (ties by message id, as the persons view): the last one per person wins.
+  const traits = await wh.query<{ identifier: string; key: string; email: string | null }>(
+    `SELECT identifier, key, ${d.jsonText('value', "'$'")} AS email FROM identity_traits
+     WHERE ${inList('identifier')} ORDER BY ts, message_id`,
+    [identifiers],
+  );
+  const emails = traits.filter((t) => t.key === 'email');
+  const activity = await wh.query<{ identifier: string; last_seen: Date }>(
+    `SELECT identifier, last_seen FROM identity_activity WHERE ${inList('identifier')}`,
+    [identifiers],
+  );
+  const matches = new Map<string, PersonMatch & { seen: number }>();
+  for (const [personId, byIdentifier] of found) {
+    matches.set(personId, {
+      personId,
+      email: null,
+      identified: false,
+      lastSeen: new Date(Number.NaN),
+      matchedBy: byIdentifier ? 'identifier' : 'email',
+      seen: Number.NEGATIVE_INFINITY,
+    });
+  }
+  for (const i of ids) if (i.is_user) matches.get(i.person_id)!.identified = true;
+  for (const e of emails) matches.get(personOf.get(e.identifier)!)!.email = e.email;
+  for (const a of activity) {
+    const m = matches.get(personOf.get(a.identifier)!)!;
+    if (a.last_seen.getTime() > m.seen) {
+      m.seen = a.last_seen.getTime();
+      m.lastSeen = a.last_seen;
+    }
+  }
+  return [...matches.values()]
+    .sort(
+      (a, b) =>
+        Number(b.matchedBy === 'identifier') - Number(a.matchedBy === 'identifier') ||
+        b.seen - a.seen ||
+        (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0),
+    )
+    .slice(0, options.limit ?? 20)
+    .map((m) => ({
+      personId: m.personId,
+      email: m.email,
+      identified: m.identified,
+      lastSeen: m.lastSeen,
+      matchedBy: m.matchedBy,
+    }));
 }

@@ -54,7 +54,7 @@ export async function personTimeline(
   );
   const ids = [who.person_id, ...merged.map((m) => m.old_person_id)];
   const mine = `person_id IN (${ids.map(() => '?').join(', ')})`;
-  const [count] = await wh.query<{ n: bigint }>(`SELECT count(*) AS n FROM events WHERE ${mine}`, ids);
+  // The total rides on the page's rows (one read of the events instead of two); a page past the end counts apart.
   const rows = await wh.query<{
     ts: Date;
     type: string;
@@ -62,14 +62,20 @@ export async function personTimeline(
     name: string | null;
     message_id: string;
     properties: unknown;
+    total: bigint;
   }>(
-    `SELECT ts, type, event, name, message_id, properties FROM events
+    `SELECT ts, type, event, name, message_id, properties, count(*) OVER () AS total FROM events
      WHERE ${mine} ORDER BY ts DESC, message_id LIMIT ? OFFSET ?`,
     [...ids, pageSize, page * pageSize],
   );
+  const total = rows.length
+    ? Number(rows[0]!.total)
+    : Number(
+        (await wh.query<{ n: bigint }>(`SELECT count(*) AS n FROM events WHERE ${mine}`, ids))[0]?.n ?? 0,
+      );
   return {
     personId: who.person_id,
-    total: Number(count?.n ?? 0),
+    total,
     page,
     pageSize,
     events: rows.map((r) => ({

@@ -1,5 +1,5 @@
 import type { ConflictRefs } from '../engine/ports.js';
-import { consentAnswersOf } from '../engine/schema.js';
+import { consentAnswersOf, emailKey } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 
 /**
@@ -54,6 +54,21 @@ export async function updateProfileFacts(
       update: latest,
       when: newer,
     });
+
+  // Every email address an identifier is seen with, for people search's point lookup (never updated: a superset
+  // of the current emails, which readers confirm against identity_traits).
+  if (carries.traits) {
+    const email = emailKey(d, 'traits', "'$.email'");
+    await storage.upsert({
+      table: 'identity_emails',
+      columns: ['email', 'identifier'],
+      key: ['email', 'identifier'],
+      from: {
+        select: `SELECT DISTINCT ${email}, coalesce(user_id, anonymous_id) FROM ${newEvents}
+    WHERE type = 'identify' AND traits IS NOT NULL AND ${email} IS NOT NULL AND coalesce(user_id, anonymous_id) IS NOT NULL`,
+      },
+    });
+  }
 
   const prefs = d.jsonValue('e.context', `'$.consent.categoryPreferences'`);
   // Every answer is kept with its time too (consent as of any past moment); identity_consent holds the latest.

@@ -91,9 +91,10 @@ export async function getPerson(wh: Warehouse, identifier: string, recent = 20):
   }
   const consent: Record<string, boolean> = {};
   for (const c of await latest('identity_consent', 'purpose', 'granted')) consent[c.key] = c.value === true;
+  // The account_persons view for this person, read from the memberships of their identifiers alone.
   const accounts = await wh.query<{ group_id: string }>(
-    'SELECT group_id FROM account_persons WHERE person_id = ? ORDER BY group_id',
-    [person.person_id],
+    `SELECT DISTINCT group_id FROM account_members WHERE ${d.inTextList('identifier', '?')} ORDER BY group_id`,
+    [mine],
   );
   // By the stored person id and ids merged into it that a squash has not folded yet: a plain filter on the
   // events, where the person_events view would join every event first.

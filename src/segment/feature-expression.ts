@@ -1,4 +1,5 @@
 import { SegflowError } from '../errors.js';
+import { nearestNames } from '../shared/did-you-mean.js';
 import type { FeatureColumn } from './feature-source.js';
 
 /**
@@ -37,21 +38,6 @@ function invalid(text: string, why: string): SegflowError {
   );
 }
 
-/** Edit distance, to suggest the feature the author probably meant. */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return dp[b.length]!;
-}
-
 export function parseFeatureExpression(
   text: string,
   lookup: (name: string) => FeatureColumn | undefined,
@@ -63,7 +49,7 @@ export function parseFeatureExpression(
   const column = (name: string): FeatureColumn => {
     const c = lookup(name);
     if (c) return c;
-    const near = [...known].sort((x, y) => distance(name, x) - distance(name, y)).slice(0, 3);
+    const near = nearestNames(name, known, 3);
     throw new SegflowError(
       'SEGMENT_INVALID',
       `feature expression '${text}': there is no feature '${name}'`,

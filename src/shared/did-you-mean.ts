@@ -25,6 +25,21 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
+ * The `n` known names nearest to a word by edit distance, nearest first (ties in the order given): for a hint that
+ * lists candidates whatever their distance.
+ *
+ * @example
+ * nearestNames('rfm.recency_dayz', ['rfm.group', 'rfm.recency_days', 'rfm.r'], 2) // ['rfm.recency_days', 'rfm.r']
+ */
+export function nearestNames(word: string, known: Iterable<string>, n: number): string[] {
+  return [...known]
+    .map((k, i) => ({ k, i, d: editDistance(word, k) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .slice(0, n)
+    .map((x) => x.k);
+}
+
+/**
  * The known name a mistyped one most likely meant: the nearest by edit distance, when it is close enough to be a
  * typo (at most a third of the word's letters, at least one) — otherwise undefined, so no far-fetched guess is shown.
  *

@@ -5,6 +5,8 @@ import { cachedPlaybook } from '../../src/activate/playbook-file.js';
 import { deletePerson } from '../../src/govern/privacy.js';
 import { retireSegment } from '../../src/govern/segment-review.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
+import { findPersons } from '../../src/instrument/person-search.js';
+import { personTimeline } from '../../src/instrument/person-timeline.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { getPerson } from '../../src/instrument/profiles.js';
 import { decide } from '../../src/personalize/decide.js';
@@ -151,6 +153,144 @@ describe('dashboard reads of one person', () => {
     assert.ok(served > 0, 'someone is served a play');
     const unknown = await new DecideService(shop.wh).decide(pb, 'nobody-has-this-id', { record: false });
     assert.equal(unknown.personId, null);
+  });
+});
+
+/**
+ * People search and a person's timeline read through point lookups (an identifier index, the email lookup); these
+ * tests hold them to a direct search of the `persons` view and a direct read of `person_events`.
+ */
+describe('people search and the timeline', () => {
+  let shop: Shop;
+  const dir = tempDir();
+  before(async () => {
+    shop = await startShop(dir, { people: 150, days: 60 });
+  });
+  after(async () => {
+    await shop?.close();
+  });
+
+  /** Everyone the persons view says an identifier or an email (any case) names, as the search orders them. */
+  const directSearch = async (query: string) => {
+    const q = query.trim();
+    const rows = await shop.wh.query<{
+      person_id: string;
+      email: string | null;
+      identified: boolean;
+      last_seen: Date;
+      by_id: boolean;
+    }>(
+      `WITH by_id AS (SELECT person_id FROM identities WHERE identifier = $1),
+            by_email AS (SELECT i.person_id FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+                         WHERE t.key = 'email' AND lower(json_extract_string(t.value, '$')) = lower($1))
+       SELECT person_id, json_extract_string(traits, '$.email') AS email, identified, last_seen,
+              person_id IN (SELECT person_id FROM by_id) AS by_id
+       FROM persons WHERE person_id IN (SELECT person_id FROM by_id UNION SELECT person_id FROM by_email)
+       ORDER BY by_id DESC, last_seen DESC, person_id`,
+      [q],
+    );
+    return rows.map((r) => ({
+      personId: r.person_id,
+      email: r.email,
+      identified: r.identified,
+      lastSeen: r.last_seen,
+      matchedBy: r.by_id ? 'identifier' : 'email',
+    }));
+  };
+  const sameAsDirect = async (q: string, what: string) => {
+    const want = await directSearch(q);
+    assert.deepEqual(await findPersons(shop.wh, q), want, `${what}: ${q}`);
+    return want;
+  };
+
+  test('finds by any identifier or an email in any case what a direct search of the persons view finds', async () => {
+    const people = await shop.wh.query<{ person_id: string; email: string; anon: string | null }>(
+      `SELECT p.person_id, json_extract_string(p.traits, '$.email') AS email,
+              (SELECT min(identifier) FROM identities i WHERE i.person_id = p.person_id AND NOT i.is_user) AS anon
+       FROM persons p WHERE json_extract_string(p.traits, '$.email') IS NOT NULL
+       ORDER BY identifier_count DESC, person_id LIMIT 20`,
+    );
+    assert.equal(people.length, 20);
+    for (const p of people) {
+      const found = await sameAsDirect(p.email.toUpperCase(), 'email, upper case');
+      assert.ok(
+        found.some((f) => f.personId === p.person_id && f.matchedBy === 'email'),
+        p.email,
+      );
+      await sameAsDirect(`  ${p.email}  `, 'email, spaces around');
+      await sameAsDirect(p.person_id, 'person id');
+      if (p.anon) await sameAsDirect(p.anon, 'anonymous id');
+    }
+    assert.deepEqual(await findPersons(shop.wh, 'nobody@nowhere.example'), []);
+    assert.deepEqual(await findPersons(shop.wh, '   '), []);
+  });
+
+  test('follows a changed email, two people sharing one and a deletion', async () => {
+    const [p] = await shop.wh.query<{ person_id: string; email: string }>(
+      `SELECT person_id, json_extract_string(traits, '$.email') AS email FROM persons
+       WHERE identified AND json_extract_string(traits, '$.email') IS NOT NULL ORDER BY person_id LIMIT 1`,
+    );
+    assert.ok(p);
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    await ingestMessages(
+      shop.wh,
+      [
+        {
+          type: 'identify',
+          userId: p.person_id,
+          traits: { email: 'New.Address@Shop.Example' },
+          timestamp: at(0),
+        },
+        // Someone else takes the old address, and a third person gets the same new one.
+        { type: 'identify', userId: 'took-the-old-one', traits: { email: p.email }, timestamp: at(1000) },
+        {
+          type: 'identify',
+          userId: 'shares-the-new-one',
+          traits: { email: 'new.address@shop.example' },
+          timestamp: at(2000),
+        },
+      ],
+      { source: 'test' },
+    );
+    const old = await sameAsDirect(p.email, 'the old address');
+    assert.deepEqual(
+      old.map((m) => m.personId),
+      ['took-the-old-one'],
+      'the old address names only who has it now',
+    );
+    const shared = await sameAsDirect('NEW.ADDRESS@SHOP.EXAMPLE', 'the new address');
+    assert.deepEqual(shared.map((m) => m.personId).sort(), [p.person_id, 'shares-the-new-one'].sort());
+
+    await deletePerson(shop.wh, 'shares-the-new-one', { actor: 'test' });
+    await sameAsDirect('new.address@shop.example', 'after a deletion');
+    const [left] = await shop.wh.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM identity_emails WHERE identifier = 'shares-the-new-one'`,
+    );
+    assert.equal(Number(left!.n), 0, 'the deleted person left no email behind');
+  });
+
+  test("a person's timeline, page by page, is their events newest first with the total", async () => {
+    const people = await shop.wh.query<{ person_id: string; n: bigint }>(
+      `SELECT person_id, count(*) AS n FROM person_events GROUP BY person_id ORDER BY n DESC, person_id LIMIT 5`,
+    );
+    for (const { person_id, n } of people) {
+      const want = await shop.wh.query<{ message_id: string }>(
+        'SELECT message_id FROM person_events WHERE person_id = ? ORDER BY ts DESC, message_id',
+        [person_id],
+      );
+      const got: string[] = [];
+      for (let page = 0; ; page++) {
+        const t = await personTimeline(shop.wh, person_id, { page, pageSize: 7 });
+        assert.equal(t.total, Number(n), `${person_id}, page ${page}`);
+        if (t.events.length === 0) break;
+        got.push(...t.events.map((e) => e.messageId));
+      }
+      assert.deepEqual(
+        got,
+        want.map((w) => w.message_id),
+        person_id,
+      );
+    }
   });
 });
 

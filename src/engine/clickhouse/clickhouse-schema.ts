@@ -1,6 +1,6 @@
 import type { ColumnDef, TableDef } from '../dialect.js';
 import * as schema from '../schema.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from '../schema.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration, traitEmailsOf } from '../schema.js';
 import { clickhouseColumnType, clickhouseDialect } from './clickhouse-dialect.js';
 
 /**
@@ -125,6 +125,11 @@ export const CLICKHOUSE_MIGRATIONS: readonly Migration[] = [
   {
     version: LATEST_SCHEMA_VERSION,
     description: `the whole schema as of version ${LATEST_SCHEMA_VERSION}, laid out for ClickHouse`,
-    statements: () => [...tables().map(createTable), ...views()],
+    statements: () => [
+      ...tables().map(createTable),
+      ...views(),
+      // A database made before identity_emails existed (version 17) gets it filled from the traits it has.
+      `INSERT INTO identity_emails (email, identifier) ${traitEmailsOf(clickhouseDialect)}`,
+    ],
   },
 ];

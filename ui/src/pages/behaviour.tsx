@@ -1,6 +1,7 @@
 import * as Plot from '@observablehq/plot';
 import { useState } from 'preact/hooks';
 import { api, qs } from '../api';
+import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
@@ -65,7 +66,13 @@ function LifecycleSection() {
                     height: 240,
                     marginLeft: 70,
                     marginBottom: 50,
-                    y: { grid: true, label: 'people', nice: true },
+                    y: {
+                      ...countAxis(
+                        'people',
+                        points.map((p) => p.people),
+                      ),
+                      nice: true,
+                    },
                     x: {
                       type: 'point',
                       label: 'refresh',

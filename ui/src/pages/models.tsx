@@ -1,5 +1,6 @@
 import * as Plot from '@observablehq/plot';
 import { ApiError, api } from '../api';
+import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
@@ -60,7 +61,10 @@ function Histogram(props: { title: string; bins: Bin[]; label: string; format: (
           height: 220,
           marginLeft: 60,
           x: { label: props.label, tickFormat: (x: number) => props.format(x) },
-          y: { grid: true, label: 'people' },
+          y: countAxis(
+            'people',
+            rows.map((r) => r.people),
+          ),
           marks: [
             Plot.rectY(rows, { x1: 'from', x2: 'to', y: 'people', fill: '#3b6ea8', inset: 0.5 }),
             Plot.ruleY([0]),

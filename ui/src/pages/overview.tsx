@@ -1,5 +1,6 @@
 import * as Plot from '@observablehq/plot';
 import { api } from '../api';
+import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
@@ -111,7 +112,10 @@ export function OverviewPage() {
                     width,
                     height: 260,
                     marginLeft: 60,
-                    y: { grid: true, label: 'events' },
+                    y: countAxis(
+                      'events',
+                      daily.map((d) => d.events),
+                    ),
                     x: { label: null },
                     marks: [
                       Plot.rectY(daily, { x: 'date', y: 'events', interval: 'day', fill: '#3b6ea8' }),
@@ -139,10 +143,16 @@ export function OverviewPage() {
                     width,
                     height: 200,
                     marginLeft: 60,
-                    y: { grid: true, label: 'revenue ($)' },
+                    y: countAxis(
+                      'revenue ($)',
+                      daily.map((d) => d.revenue),
+                      { whole: false },
+                    ),
                     x: { label: null },
                     marks: [
                       Plot.lineY(daily, { x: 'date', y: 'revenue', stroke: '#2f7d4f' }),
+                      // A line needs two days: the dots show a single day (a new shop) too.
+                      Plot.dot(daily, { x: 'date', y: 'revenue', fill: '#2f7d4f', r: 2.5 }),
                       Plot.ruleY([0]),
                     ],
                   })

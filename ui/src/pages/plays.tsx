@@ -1,6 +1,7 @@
 import * as Plot from '@observablehq/plot';
 import { useState } from 'preact/hooks';
 import { api, enc, qs } from '../api';
+import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { ErrorNote, fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
@@ -115,7 +116,12 @@ function DeliveriesSection(props: { play: string; admin: boolean }) {
                     height: 220,
                     marginLeft: 60,
                     // Without deliveries, an empty frame that says so (not an axis of zeros).
-                    y: points.length ? { grid: true, label: 'deliveries' } : { domain: [0, 1], axis: null },
+                    y: points.length
+                      ? countAxis(
+                          'deliveries',
+                          points.map((p) => p.deliveries),
+                        )
+                      : { domain: [0, 1], axis: null },
                     x: { label: null },
                     color: {
                       legend: true,

@@ -2,6 +2,7 @@ import * as Plot from '@observablehq/plot';
 import { useState } from 'preact/hooks';
 import { stringify } from 'yaml';
 import { api, enc } from '../api';
+import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { ErrorNote, fmt, Loaded, useData } from '../components/data';
 import { Sparkline } from '../components/sparkline';
@@ -226,7 +227,15 @@ function OverlapHeatMap(props: { name: string; report: Report }) {
           padding: 0.03,
           x: { label: null, domain: names, tickRotate: -35 },
           y: { label: null, domain: names },
-          color: { scheme: 'blues', domain: [0, 1], legend: true, label: 'share of the row', percent: true },
+          // `percent` scales the shares to 0–100 before the domain applies: a domain of [0, 1] coloured every
+          // share of 1% and more as 100%.
+          color: {
+            scheme: 'blues',
+            domain: [0, 100],
+            legend: true,
+            label: 'share of the row',
+            percent: true,
+          },
           marks: [
             Plot.cell(cells, { x: 'col', y: 'row', fill: 'share', inset: 0.5 }),
             Plot.text(cells, {
@@ -305,7 +314,14 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
                   width,
                   height: 220,
                   marginLeft: 60,
-                  y: { grid: true, label: 'people', zero: true, nice: true },
+                  y: {
+                    ...countAxis(
+                      'people',
+                      points.map((p) => p.size),
+                    ),
+                    zero: true,
+                    nice: true,
+                  },
                   marks: [
                     Plot.lineY(points, { x: 'date', y: 'size', stroke: '#3b6ea8' }),
                     Plot.dot(points, { x: 'date', y: 'size', fill: '#3b6ea8' }),
@@ -342,7 +358,10 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
                     // A few refreshes: slim bars, not a wall of colour.
                     padding: points.length < 6 ? 0.7 : 0.2,
                   },
-                  y: { grid: true, label: 'people' },
+                  y: countAxis(
+                    'people',
+                    points.flatMap((p) => [p.entered, -p.exited]),
+                  ),
                   color: { legend: true, domain: ['entered', 'exited'], range: ['#2f7d4f', '#a4161a'] },
                   marks: [
                     Plot.barY(
