@@ -185,6 +185,12 @@ export interface Dialect {
    * DuckDB but whole seconds on ClickHouse (TIMESTAMP is DateTime there).
    */
   toTimestamp(expr: string): string;
+  /**
+   * A value in the type a column of `type` stores, where the engine's expression types differ from its column types:
+   * ClickHouse's count() is UInt64 and a comparison UInt8 where the columns are Int64 and Bool (and UNION ALL of
+   * UInt64 with Int64 has no common type; a UInt8 in JSON is 0, not false). DuckDB's agree: the value as it is.
+   */
+  asColumnType(expr: string, type: ColumnType): string;
   /** A text list with no value yet, for a column of text lists: SQL NULL on DuckDB, `[]` on ClickHouse (no NULL lists). */
   noTextList(): string;
   /** `expr IN (…)` for a list of texts bound as one JSON array parameter (`placeholder` binds JSON.stringify(list)). */

@@ -218,6 +218,8 @@ export const clickhouseDialect: Dialect = {
   readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),
   readParquet: (path) => file(path, 'Parquet'),
   toTimestamp: (expr) => `toDateTime64(${expr}, 6, 'UTC')`,
+  // cast_keep_nullable (a session setting) keeps a NULL a NULL.
+  asColumnType: (expr, type) => `CAST(${expr} AS ${COLUMN_TYPES[type]})`,
   noTextList: () => 'CAST([] AS Array(Nullable(String)))',
   inTextList: (expr, placeholder) =>
     `${expr} IN (SELECT arrayJoin(JSONExtract(${placeholder}, 'Array(String)')))`,

@@ -135,6 +135,7 @@ export const duckdbDialect: Dialect = {
     `read_csv(${path}, header = ${header}, all_varchar = ${!inferTypes}${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
   readParquet: (path) => `read_parquet(${path})`,
   toTimestamp: (expr) => `CAST(${expr} AS TIMESTAMP)`,
+  asColumnType: (expr) => expr,
   noTextList: () => 'CAST(NULL AS VARCHAR[])',
   inTextList: (expr, placeholder) => `${expr} IN (SELECT unnest(from_json(${placeholder}, '["VARCHAR"]')))`,
 };
