@@ -184,7 +184,7 @@ export const clickhouseDialect: Dialect = {
   dayOf: (expr) => `toDate(${expr}, 'UTC')`,
   power: (base, exponent) => `pow(${base}, ${exponent})`,
   jsonArrayHas: (array, value) =>
-    `has(JSONExtract(ifNull(${array}, '[]'), 'Array(Nullable(String))'), ${value})`,
+    `toBool(has(JSONExtract(ifNull(${array}, '[]'), 'Array(Nullable(String))'), ${value}))`,
   plusMs: (expr, ms) => `addMilliseconds(${expr}, ${Math.trunc(ms)})`,
   nextRowJoin: ({ left, right, on, leftTime, rightTime, outer }) =>
     `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${leftTime} < ${rightTime}`,
