@@ -8,6 +8,7 @@ import { writeGeneratedFiles } from '../../src/generate/index.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestJsonTexts, ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
+import { comparableRows } from '../helpers/comparable-rows.js';
 import { mulberry32 } from '../helpers/random.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -17,7 +18,7 @@ import { tempDir } from '../helpers/temp.js';
  * person ids), row for row; so must the same messages ingested in shuffled batches (collector and JSON-text paths,
  * with rows lacking a messageId, repeats and invalid rows), before and after the squash of person overrides.
  *
- * JSON objects are compared as objects: an aggregated object's key order is the engine's (see docs/scaling.md).
+ * Values are compared as `comparableRows` makes them: JSON objects as objects, doubles to 12 digits.
  */
 
 const RECEIVED_AT = new Date('2026-03-01T00:00:00Z');
@@ -40,30 +41,10 @@ const TABLES: Record<string, string> = {
     'SELECT source, row_no, message_id, problems, raw FROM rejected_events ORDER BY source, row_no',
 };
 
-/** JSON object texts with their keys sorted, so that two serializations of one object compare equal. */
-function canonical(value: unknown): unknown {
-  if (typeof value !== 'string' || !value.startsWith('{')) return value;
-  try {
-    const sorted = (v: unknown): unknown =>
-      v && typeof v === 'object' && !Array.isArray(v)
-        ? Object.fromEntries(
-            Object.entries(v)
-              .sort(([a], [b]) => (a < b ? -1 : 1))
-              .map(([k, x]) => [k, sorted(x)]),
-          )
-        : v;
-    return JSON.stringify(sorted(JSON.parse(value)));
-  } catch {
-    return value;
-  }
-}
-
 async function tables(wh: Warehouse): Promise<Record<string, Row[]>> {
   const out: Record<string, Row[]> = {};
   for (const [name, sql] of Object.entries(TABLES)) {
-    out[name] = (await wh.query(sql)).map((r) =>
-      Object.fromEntries(Object.entries(r).map(([c, v]) => [c, canonical(v)])),
-    );
+    out[name] = comparableRows(await wh.query(sql));
   }
   return out;
 }
