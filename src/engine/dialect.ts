@@ -60,6 +60,11 @@ export interface Dialect {
   parseTimestampFormat(expr: string, format: string): string;
   /** A JSON object from (key placeholder or literal, value expression) pairs. */
   jsonObjectOf(pairs: readonly (readonly [key: string, valueExpr: string])[]): string;
+  /**
+   * A timestamp as text the way DuckDB casts it (`2026-01-31 09:30:00.5`: no trailing zeros in the fraction, none
+   * at all for whole seconds), on every engine: digests of it (derived message ids) must agree across engines.
+   */
+  timestampText(expr: string): string;
   /** A timestamp as ISO-8601 UTC text with milliseconds and a Z. */
   isoText(expr: string): string;
   /** Any SQL value as a JSON value. */
@@ -158,8 +163,12 @@ export interface Dialect {
   nullIfJsonNull(expr: string): string;
   /** Serialize an array of text to a JSON array. */
   toJson(expr: string): string;
-  /** A table expression yielding (key, value) for each member of a JSON object column `expr` of `alias`. */
-  jsonEach(expr: string): string;
+  /**
+   * A FROM clause: each row of `left` (a relation with its alias) once per member of the JSON object `object` (an
+   * expression over `left`'s columns), the member as `alias.key` (text) and `alias.value` (JSON); rows whose
+   * object is NULL or empty drop out. (A lateral join: ClickHouse has none, and expands arrays with ARRAY JOIN.)
+   */
+  jsonMembersJoin(left: string, object: string, alias: string): string;
   /** The start (00:00 UTC) of the day a timestamp falls on, as a timestamp. */
   dayStart(expr: string): string;
   /** Seconds since 1970-01-01 UTC as a double (fractions kept): differences of two give durations. */
@@ -176,6 +185,12 @@ export interface Dialect {
    * DuckDB but whole seconds on ClickHouse (TIMESTAMP is DateTime there).
    */
   toTimestamp(expr: string): string;
+  /**
+   * A value in the type a column of `type` stores, where the engine's expression types differ from its column types:
+   * ClickHouse's count() is UInt64 and a comparison UInt8 where the columns are Int64 and Bool (and UNION ALL of
+   * UInt64 with Int64 has no common type; a UInt8 in JSON is 0, not false). DuckDB's agree: the value as it is.
+   */
+  asColumnType(expr: string, type: ColumnType): string;
   /** A text list with no value yet, for a column of text lists: SQL NULL on DuckDB, `[]` on ClickHouse (no NULL lists). */
   noTextList(): string;
   /** `expr IN (…)` for a list of texts bound as one JSON array parameter (`placeholder` binds JSON.stringify(list)). */

@@ -587,8 +587,7 @@ export function consentAnswersOf(d: Dialect, events: string): string {
   const prefs = d.jsonValue('e.context', `'$.consent.categoryPreferences'`);
   return `SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key AS purpose,
                  ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
-          FROM (SELECT * FROM ${events} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e,
-               ${d.jsonEach(prefs)} je
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${events} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e`, prefs, 'je')}
           WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean'`;
 }
 

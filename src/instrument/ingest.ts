@@ -405,15 +405,20 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
       'anonymous_id',
       'group_id',
       'previous_id',
-      'CAST(ts AS VARCHAR)',
+      d.timestampText('ts'),
       'CAST(properties AS VARCHAR)',
       'CAST(traits AS VARCHAR)',
       'CAST(context AS VARCHAR)',
     ]);
-    await tx.run(`UPDATE ${CHECKED} SET message_id = dm.mid FROM (
-        SELECT row_no, 'sf-' || h || '-' || row_number() OVER (PARTITION BY h ORDER BY row_no) AS mid
-        FROM (SELECT row_no, ${d.hashHex(content)} AS h FROM ${CHECKED} WHERE message_id IS NULL AND ${valid})
-      ) dm WHERE ${CHECKED}.row_no = dm.row_no`);
+    await tx.storage.updateFrom({
+      table: CHECKED,
+      from: {
+        select: `SELECT row_no, 'sf-' || h || '-' || row_number() OVER (PARTITION BY h ORDER BY row_no) AS mid
+        FROM (SELECT row_no, ${d.hashHex(content)} AS h FROM ${CHECKED} WHERE message_id IS NULL AND ${valid})`,
+      },
+      match: { row_no: 'row_no' },
+      set: { message_id: 'mid' },
+    });
   }
 
   // People deleted on request (Govern) left salted hashes of their identifiers: their late events are dropped here,

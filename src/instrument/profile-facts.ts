@@ -47,8 +47,8 @@ export async function updateProfileFacts(
       key: ['identifier', 'key'],
       from: {
         select: `SELECT identifier, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
-    FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key, je.value, e.ts, e.message_id
-          FROM (SELECT * FROM ${newEvents} WHERE type = 'identify' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
+    FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key AS key, je.value AS value, e.ts, e.message_id
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${newEvents} WHERE type = 'identify' AND traits IS NOT NULL) e`, 'e.traits', 'je')})
     GROUP BY identifier, key`,
       },
       update: latest,
@@ -89,10 +89,9 @@ export async function updateProfileFacts(
       key: ['identifier', 'purpose'],
       from: {
         select: `SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
-    FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key,
+    FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key AS key,
                  ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
-          FROM (SELECT * FROM ${newEvents} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e,
-               ${d.jsonEach(prefs)} je
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${newEvents} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e`, prefs, 'je')}
           WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean')
     GROUP BY identifier, key`,
       },
@@ -107,8 +106,8 @@ export async function updateProfileFacts(
     key: ['group_id', 'key'],
     from: {
       select: `SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
-    FROM (SELECT e.group_id, je.key, je.value, e.ts, e.message_id
-          FROM (SELECT * FROM ${newEvents} WHERE type = 'group' AND traits IS NOT NULL) e, ${d.jsonEach('e.traits')} je)
+    FROM (SELECT e.group_id, je.key AS key, je.value AS value, e.ts, e.message_id
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${newEvents} WHERE type = 'group' AND traits IS NOT NULL) e`, 'e.traits', 'je')})
     GROUP BY group_id, key`,
     },
     update: latest,

@@ -189,7 +189,11 @@ export function featureColumn(
     };
   if (m[1] === 'funnel' && m[4] === 'abandoned')
     return {
-      sql: `coalesce(${d.jsonText('f.funnel_abandoned', `'$."${key}"'`)} = 'true', FALSE)`,
+      // A boolean column's value (ClickHouse's comparison is a 0/1 integer, which text tests would read as '1').
+      sql: d.asColumnType(
+        `coalesce(${d.jsonText('f.funnel_abandoned', `'$."${key}"'`)} = 'true', FALSE)`,
+        'boolean',
+      ),
       kind: 'boolean',
     };
   return undefined;

@@ -1,6 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { Dialect } from '../engine/dialect.js';
 import type { Params } from '../engine/params.js';
+import { FEATURES } from '../engine/schema.js';
 import { type EventKinds, kindTest } from '../instrument/event-kinds.js';
 import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import type { ModelConfig } from './model-config.js';
@@ -188,7 +189,10 @@ export function featureSql(
     funnelSteps.push([name, reached]);
     funnelAbandoned.push([
       name,
-      `coalesce(${reached} BETWEEN 1 AND ${f.steps.length - 1} AND ${d.plusMs(`b.${id}_start`, durationMs(f.within))} <= ${T}, FALSE)`,
+      d.asColumnType(
+        `coalesce(${reached} BETWEEN 1 AND ${f.steps.length - 1} AND ${d.plusMs(`b.${id}_start`, durationMs(f.within))} <= ${T}, FALSE)`,
+        'boolean',
+      ),
     ]);
   });
 
@@ -212,6 +216,20 @@ export function featureSql(
       ${decayedSum(d, 'w_int', cfg.intent.halfLife, T)} AS intent_score,
       count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets${funnelStarts.map((f) => `,\n      ${f}`).join('')}
     FROM flags GROUP BY person_id)`;
+  // base's columns, named one by one where it is joined: after two joins ClickHouse names `b.*`'s columns `b.x`.
+  const baseColumns = [
+    ...[
+      'person_id',
+      'first_seen',
+      'last_seen',
+      'last_activity',
+      'last_purchase',
+      'purchases',
+      'revenue_total',
+    ],
+    ...['activated_at', 'engagement_score', 'engaged_events', 'engaged_since', 'intent_score', 'tickets'],
+    ...funnels.map((_, fi) => `fn${fi}_start`),
+  ];
   if (options.mainPassOnly) return `WITH ${mainPass} SELECT * FROM base`;
   const tier = {
     engagement: (
@@ -266,8 +284,10 @@ export function featureSql(
   key_use AS (
     SELECT person_id, sum(n_ever) AS key_uses FROM uses WHERE feature IN (${keyList}) GROUP BY person_id),
   joined AS (
-    SELECT b.*, coalesce(pd.purchase_days, 0) AS purchase_days, l.loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
-      sv.last_csat, sv.last_nps, us.usage_now, us.usage_limit, coalesce(ku.key_uses, 0) AS key_uses,
+    SELECT ${baseColumns.map((c) => `b.${c} AS ${c}`).join(', ')},
+      coalesce(pd.purchase_days, 0) AS purchase_days, l.loyal_since AS loyal_since, coalesce(t.open_tickets, 0) AS open_tickets,
+      sv.last_csat AS last_csat, sv.last_nps AS last_nps, us.usage_now AS usage_now, us.usage_limit AS usage_limit,
+      coalesce(ku.key_uses, 0) AS key_uses,
       coalesce(ad.breadth, 0) AS breadth, coalesce(ad.uses, 0) AS uses, coalesce(ad.depth, '{}') AS depth,
       coalesce(ad.power, '[]') AS power,
       ${funnelSteps.length ? d.jsonObject(funnelSteps.map(([n, e]) => [n, e])) : `'{}'`} AS funnel_steps,
@@ -367,7 +387,9 @@ function carriedSql(
     engagement_score: `f.engagement_score * ${decay(cfg.engagement.halfLife)}`,
     intent_score: `f.intent_score * ${decay(cfg.intent.halfLife)}`,
   };
-  const columns = UNSCORED_COLUMNS.join(', ');
+  // Both halves in the stored types: ClickHouse has no common type of a fresh count (UInt64) and a stored Int64.
+  const types = new Map(FEATURES.columns.map((c) => [c.name, c.type]));
+  const columns = UNSCORED_COLUMNS.map((c) => `${d.asColumnType(c, types.get(c)!)} AS ${c}`).join(', ');
   return `carried_moved AS (
     SELECT ${UNSCORED_COLUMNS.map((c) => (moved[c] ? `${moved[c]} AS ${c}` : `f.${c}`)).join(', ')}
     FROM features f
@@ -473,24 +495,26 @@ export function accountFeatureSql(
   asOf: Date,
   kinds: EventKinds,
 ): string {
+  // Columns from joins are named (`x AS x`): ClickHouse names them by their qualified text (`ap.group_id`).
   const T = p.add(asOf);
   const windowStart = p.add(new Date(asOf.getTime() - durationMs(cfg.adoption.window)));
   const a = cfg.adoption;
   const purchase = isEvent(kinds, cfg.purchase.events);
   const feature = d.jsonText('ev.properties', p.add(`$."${a.property.replaceAll('"', '\\"')}"`));
   return `WITH ev AS (
-      SELECT ap.group_id, e.person_id, e.ts, e.type, e.event, e.event_kind, e.revenue, e.properties
+      SELECT ap.group_id AS group_id, e.person_id AS person_id, e.ts AS ts, e.type AS type, e.event AS event,
+        e.event_kind AS event_kind, e.revenue AS revenue, e.properties AS properties
       FROM person_events e JOIN account_persons ap ON ap.person_id = e.person_id WHERE e.ts <= ${T}),
     role AS (
-      SELECT i.person_id, ${d.argMax(d.jsonText('t.value', "'$'"), '(t.ts, t.message_id)')} AS role
+      SELECT i.person_id AS person_id, ${d.argMax(d.jsonText('t.value', "'$'"), '(t.ts, t.message_id)')} AS role
       FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
       WHERE t.key = 'role' AND i.person_id IN (SELECT person_id FROM account_persons) GROUP BY i.person_id),
     members AS (
-      SELECT ap.group_id, count(*) AS members, ${d.jsonArrayAgg('r.role', 'TRUE', { distinct: true })} AS roles
+      SELECT ap.group_id AS group_id, count(*) AS members, ${d.jsonArrayAgg('r.role', 'TRUE', { distinct: true })} AS roles
       FROM account_persons ap LEFT JOIN role r ON r.person_id = ap.person_id GROUP BY ap.group_id)
-    SELECT ${d.toTimestamp(T)} AS as_of, m.group_id, m.members,
+    SELECT ${d.toTimestamp(T)} AS as_of, m.group_id AS group_id, m.members AS members,
       count(DISTINCT ev.person_id) FILTER (WHERE ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}) AS active_users,
-      m.roles,
+      m.roles AS roles,
       count(DISTINCT ${feature}) FILTER (WHERE ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}) AS feature_breadth,
       coalesce(${d.jsonArrayAgg(feature, `ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}`, { distinct: true })}, '[]') AS features_used,
       count(*) FILTER (WHERE ${purchase}) AS purchases,

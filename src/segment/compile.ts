@@ -608,16 +608,17 @@ class Compiler {
     if (this.accountConditions.length) {
       const d = this.d;
       ctes.push(
-        `prow AS (SELECT agg.person_id${this.accountConditions.map((a) => `, coalesce(${a.inner}, FALSE) AS ${a.id}_x`).join('')}
+        `prow AS (SELECT agg.person_id AS person_id${this.accountConditions.map((a) => `, coalesce(${a.inner}, FALSE) AS ${a.id}_x`).join('')}
           FROM agg ${joinsFor(this.accountConditions.map((a) => a.inner))})`,
       );
       for (const a of this.accountConditions) {
+        // Columns named (`x AS x`): after two joins ClickHouse names them by their qualified text (`ap.person_id`).
         const members = `account_persons ap JOIN account_persons am ON am.group_id = ap.group_id JOIN prow pr ON pr.person_id = am.person_id`;
         ctes.push(
           a.mode === 'any'
-            ? `${a.id} AS (SELECT ap.person_id, ${d.boolOr(`pr.${a.id}_x`)} AS hit FROM ${members} GROUP BY ap.person_id)`
+            ? `${a.id} AS (SELECT ap.person_id AS person_id, ${d.boolOr(`pr.${a.id}_x`)} AS hit FROM ${members} GROUP BY ap.person_id)`
             : `${a.id} AS (SELECT person_id, ${d.boolOr('ok')} AS hit FROM (
-                SELECT ap.person_id, ap.group_id, ${d.boolAnd(`pr.${a.id}_x`)} AS ok FROM ${members} GROUP BY ap.person_id, ap.group_id)
+                SELECT ap.person_id AS person_id, ap.group_id AS group_id, ${d.boolAnd(`pr.${a.id}_x`)} AS ok FROM ${members} GROUP BY ap.person_id, ap.group_id)
               GROUP BY person_id)`,
         );
         relations.push({ alias: a.id, sql: `LEFT JOIN ${a.id} ON ${a.id}.person_id = agg.person_id` });

@@ -83,6 +83,9 @@ const CASES: Case[] = [
         `CAST(${d.dayOf(ts(d, '2026-03-01T23:59:59Z'))} AS VARCHAR) AS day`,
         `${d.isoText(d.toTimestamp('$1'))} AS bound_time`,
         `${d.isoText(d.toTimestamp(`'2026-03-01 10:20:30.123456'`))} AS text_time`,
+        `${d.timestampText(ts(d, '2026-03-01T10:20:30.120Z'))} AS text_fraction`,
+        `${d.timestampText(ts(d, '2026-03-01T10:20:00Z'))} AS text_whole`,
+        `${d.timestampText(d.toTimestamp(`'2026-03-01 10:20:30.000450'`))} AS text_micros`,
       ].join(', '),
     params: [new Date('2026-03-01T10:20:30.123Z')],
   },
@@ -161,6 +164,25 @@ describe('the DuckDB and ClickHouse dialects agree', () => {
     await duck.close();
     await house.close();
   });
+  test('jsonMembersJoin: one row per member of an object, none for NULL, empty or non-objects', async () => {
+    const members = (wh: Warehouse, rowsOf: (typeof ENGINE_SQL)['duckdb']['rows']) => {
+      const d = wh.dialect;
+      const rows = [
+        [`'a'`, `'{"x":1,"y":"two","z":{"n":[1,2]},"w":null}'`],
+        [`'b'`, 'NULL'],
+        [`'c'`, `'{}'`],
+      ];
+      return wh.query(
+        `SELECT e.k AS k, m.key AS key, m.value AS value
+         FROM ${d.jsonMembersJoin(`(SELECT k, v FROM ${rowsOf(['k', 'v'], rows)}) e`, 'e.v', 'm')}
+         ORDER BY k, key`,
+      );
+    };
+    const expected = await members(duck, ENGINE_SQL.duckdb.rows);
+    assert.equal(expected.length, 4);
+    assert.deepEqual(await members(house, ENGINE_SQL.clickhouse.rows), expected);
+  });
+
   for (const c of CASES) {
     test(c.name, async () => {
       const expected = await evaluate(duck, c, ENGINE_SQL.duckdb.rows);

@@ -125,6 +125,9 @@ export const clickhouseDialect: Dialect = {
   parseTimestampFormat: (expr, format) =>
     `toDateTime64(parseDateTimeOrNull(${expr}, ${format}, 'UTC'), 6, 'UTC')`,
   jsonObjectOf: objectOf,
+  // toString writes all six digits of the fraction; DuckDB drops trailing zeros (and the point of a whole second).
+  timestampText: (expr) =>
+    `replaceRegexpOne(replaceRegexpOne(toString(toDateTime64(${expr}, 6, 'UTC')), '0+$', ''), '\\.$', '')`,
   isoText: (expr) =>
     `concat(formatDateTime(${expr}, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Milli(${expr}) % 1000), 3, '0'), 'Z')`,
   toJsonValue: (expr) => `toJSONString(${expr})`,
@@ -137,8 +140,9 @@ export const clickhouseDialect: Dialect = {
   // A one-element tuple is never NULL, so the latest row wins even when its value is NULL.
   latestValue: (value, ts, tiebreak, filter) =>
     `tupleElement(argMaxIf(tuple(${value}), (${ts}, ${tiebreak}), ${filter}), 1)`,
-  boolOr: (expr) => `(max(toUInt8(${expr})) = 1)`,
-  boolAnd: (expr) => `(min(toUInt8(${expr})) = 1)`,
+  // A comparison is a UInt8 (0/1) in ClickHouse; toBool makes the result a Bool, read as true/false like DuckDB's.
+  boolOr: (expr) => `toBool(max(toUInt8(${expr})) = 1)`,
+  boolAnd: (expr) => `toBool(min(toUInt8(${expr})) = 1)`,
   joinText: (separator, exprs) =>
     `arrayStringConcat(arrayFilter(x -> x IS NOT NULL, [${exprs.map((e) => `toNullable(toString(${e}))`).join(', ')}]), ${stringLiteral(separator)})`,
   jsonObjectAgg: (key, value) =>
@@ -180,28 +184,43 @@ export const clickhouseDialect: Dialect = {
   dayOf: (expr) => `toDate(${expr}, 'UTC')`,
   power: (base, exponent) => `pow(${base}, ${exponent})`,
   jsonArrayHas: (array, value) =>
-    `has(JSONExtract(ifNull(${array}, '[]'), 'Array(Nullable(String))'), ${value})`,
+    `toBool(has(JSONExtract(ifNull(${array}, '[]'), 'Array(Nullable(String))'), ${value}))`,
   plusMs: (expr, ms) => `addMilliseconds(${expr}, ${Math.trunc(ms)})`,
   nextRowJoin: ({ left, right, on, leftTime, rightTime, outer }) =>
     `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${leftTime} < ${rightTime}`,
   previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
     `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
-  jsonEach: (expr) =>
-    `(SELECT tupleElement(kv, 1) AS key, tupleElement(kv, 2) AS value FROM (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(ifNull(${expr}, ''))) AS kv))`,
+  // Named tuple elements read as `alias.key` and `alias.value`, as the columns of DuckDB's json_each do.
+  jsonMembersJoin: (left, object, alias) =>
+    `${left} ARRAY JOIN CAST(JSONExtractKeysAndValuesRaw(ifNull(${object}, '')) AS Array(Tuple(key String, value String))) AS ${alias}`,
   dayStart: (expr) => `toDateTime64(toStartOfDay(${expr}, 'UTC'), 6, 'UTC')`,
   epochSeconds: (expr) => `(toUnixTimestamp64Micro(${expr}) / 1000000.0)`,
   now: () => `now64(6, 'UTC')`,
   readNdjson(path: string, columns: FileColumns): string {
-    const structure = Object.entries(columns)
-      .map(([name, type]) => `${quoteIdent(name)} ${clickhouseColumnType(type)}`)
-      .join(', ');
-    return file(path, 'JSONEachRow', structure || undefined);
+    const named = Object.entries(columns);
+    if (named.length === 0) return file(path, 'JSONEachRow');
+    // ClickHouse's JSON reader hands a String column a JSON string's text without its quotes, so the kind of value
+    // is lost; each line is read whole and every field taken from it as the reader of DuckDB gives it (JSON columns
+    // as minified JSON, a JSON null as SQL NULL, a line that is not an object as a row of NULLs).
+    const fields = named.map(([name, type]) => {
+      const raw = `nullIf(nullIf(JSONExtractRaw(line, ${stringLiteral(name)}), ''), 'null')`;
+      const value =
+        type === 'json' || type === 'text'
+          ? type === 'text'
+            ? `if(startsWith(${raw}, '"'), JSONExtractString(line, ${stringLiteral(name)}), ${raw})`
+            : raw
+          : `CAST(${raw} AS ${clickhouseColumnType(type)})`;
+      return `${value} AS ${quoteIdent(name)}`;
+    });
+    return `(SELECT ${fields.join(', ')} FROM ${file(path, 'LineAsString', 'line String')})`;
   },
   readCsvLines: (path) => file(path, 'LineAsString', 'line String'),
   readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),
   readParquet: (path) => file(path, 'Parquet'),
   toTimestamp: (expr) => `toDateTime64(${expr}, 6, 'UTC')`,
-  noTextList: () => 'CAST([] AS Array(String))',
+  // cast_keep_nullable (a session setting) keeps a NULL a NULL.
+  asColumnType: (expr, type) => `CAST(${expr} AS ${COLUMN_TYPES[type]})`,
+  noTextList: () => 'CAST([] AS Array(Nullable(String)))',
   inTextList: (expr, placeholder) =>
     `${expr} IN (SELECT arrayJoin(JSONExtract(${placeholder}, 'Array(String)')))`,
 };

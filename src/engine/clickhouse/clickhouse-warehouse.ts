@@ -27,6 +27,44 @@ function changedRowsQuery(sql: string): string | undefined {
   return m ? `SELECT count() FROM ${m[1]} WHERE ${m[2]}` : undefined;
 }
 
+/** A table name as written in a statement, unquoted: `"_sf_checked"` → `_sf_checked`. */
+const bareName = (name: string) => name.replace(/^"(.*)"$/, '$1');
+
+/**
+ * A DELETE or UPDATE as ClickHouse runs it: SQL's `DELETE FROM t` (every row) needs a WHERE in ClickHouse, and
+ * session (temporary) tables take no lightweight DELETE or UPDATE, only the mutation form `ALTER TABLE t DELETE`.
+ * Other statements are returned as they are.
+ *
+ * @example
+ * clickhouseWrite('DELETE FROM person_overrides', new Set()) // 'DELETE FROM person_overrides WHERE 1'
+ * clickhouseWrite('DELETE FROM _sf_checked WHERE x', new Set(['_sf_checked'])) // 'ALTER TABLE _sf_checked DELETE WHERE x'
+ */
+export function clickhouseWrite(sql: string, scratch: ReadonlySet<string>): string {
+  const all = /^\s*DELETE\s+FROM\s+((?:"[^"]+"|[\w.]+))\s*;?\s*$/i.exec(sql);
+  const text = all ? `DELETE FROM ${all[1]} WHERE 1` : sql;
+  const del = /^\s*DELETE\s+FROM\s+((?:"[^"]+"|[\w.]+))\s+WHERE\s+([\s\S]+)$/i.exec(text);
+  if (del && scratch.has(bareName(del[1]!))) return `ALTER TABLE ${del[1]} DELETE WHERE ${del[2]}`;
+  const upd = /^\s*UPDATE\s+((?:"[^"]+"|[\w.]+))\s+SET\s+([\s\S]+)$/i.exec(text);
+  if (upd && scratch.has(bareName(upd[1]!))) return `ALTER TABLE ${upd[1]} UPDATE ${upd[2]}`;
+  return text;
+}
+
+const NO_SCRATCH: ReadonlySet<string> = new Set();
+
+/** A reference to table `name` in SQL text, quoted or not (not part of a longer name). */
+function scratchReference(name: string, flags = ''): RegExp {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\w".])(?:"${escaped}"|${escaped})(?![\\w"])`, flags);
+}
+
+/** Keeps `scratch` in step with the session's temporary tables as statements create and drop them. */
+function trackScratch(sql: string, scratch: Set<string>): void {
+  const created = /^\s*CREATE\s+TEMPORARY\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?("[^"]+"|\w+)/i.exec(sql);
+  if (created) scratch.add(bareName(created[1]!));
+  const dropped = /^\s*DROP\s+TEMPORARY\s+TABLE\s+(?:IF\s+EXISTS\s+)?("[^"]+"|\w+)/i.exec(sql);
+  if (dropped) scratch.delete(bareName(dropped[1]!));
+}
+
 /**
  * The table an INSERT writes to, whose row count before and after tells how many rows it inserted. The counts read
  * part metadata only (`final = 0`), so they cost nothing on any size of table; a writer in another process inserting
@@ -141,6 +179,8 @@ export function clickhouseError(e: unknown, sql: string, location: string): Segf
 
 /** A promise chain that serializes use of the session: one statement at a time, as ClickHouse sessions require. */
 class Mutex {
+  /** The session's temporary tables (scratch relations), which take other DELETE and UPDATE statements. */
+  readonly scratch = new Set<string>();
   private tail: Promise<unknown> = Promise.resolve();
   lock<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.tail.then(fn, fn);
@@ -207,12 +247,41 @@ class ClickHouseWarehouse implements Warehouse {
   }
 
   /**
+   * A lightweight DELETE or UPDATE of a stored table runs as a mutation, outside the session, where the session's
+   * temporary tables do not exist: each scratch table the statement reads is copied into the database for it (and
+   * dropped after), and the statement reads the copy.
+   */
+  private async withScratchCopies(text: string, exec: (statement: string) => Promise<void>): Promise<void> {
+    const mutation = /^\s*(?:DELETE\s+FROM|UPDATE|ALTER\s+TABLE)\s+("[^"]+"|[\w.]+)/i.exec(text);
+    const reads = mutation
+      ? [...this.mutex.scratch].filter(
+          (name) => name !== bareName(mutation[1]!) && scratchReference(name).test(text),
+        )
+      : [];
+    if (reads.length === 0) return exec(text);
+    const copyOf = (name: string) => `${q(this.database)}.${q(`_sf_copy_${name}`)}`;
+    let statement = text;
+    for (const name of reads) {
+      await this.transport.exec(`DROP TABLE IF EXISTS ${copyOf(name)}`);
+      await this.transport.exec(`CREATE TABLE ${copyOf(name)} ENGINE = Memory AS SELECT * FROM ${q(name)}`);
+      statement = statement.replace(scratchReference(name, 'g'), copyOf(name));
+    }
+    try {
+      await exec(statement);
+    } finally {
+      for (const name of reads) await this.transport.exec(`DROP TABLE IF EXISTS ${copyOf(name)}`);
+    }
+  }
+
+  /**
    * ClickHouse writes do not report how many rows they changed: a DELETE or UPDATE is counted first (its WHERE, on
    * the same table), an INSERT by the table's row count before and after; other statements return 0.
    */
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.guard(async () => {
-      const text = bindLiterals(sql, params);
+      const bound = bindLiterals(sql, params);
+      const text = clickhouseWrite(bound, this.mutex.scratch);
+      trackScratch(text, this.mutex.scratch);
       return this.attempt(sql, async () => {
         if (READS.test(text)) {
           await this.transport.select(text);
@@ -222,9 +291,10 @@ class ClickHouseWarehouse implements Warehouse {
           Number((await this.transport.select(query)).data[0]?.[0] ?? 0);
         const target = insertTarget(text);
         const rowsOf = `SELECT count() FROM ${target} SETTINGS final = 0`;
-        const counting = changedRowsQuery(text);
+        // Counted in SQL's form (a scratch table's mutation counts as its DELETE or UPDATE would).
+        const counting = changedRowsQuery(clickhouseWrite(bound, NO_SCRATCH));
         const before = target ? await counted(rowsOf) : counting ? await counted(counting) : 0;
-        await this.transport.exec(text);
+        await this.withScratchCopies(text, (statement) => this.transport.exec(statement));
         return target ? (await counted(rowsOf)) - before : before;
       });
     });

@@ -38,6 +38,8 @@ export const CLICKHOUSE_SESSION_SETTINGS = {
   // In SQL an alias does not hide a column of the same name (`SELECT count(*) AS n, sum(n)`); ClickHouse's default does.
   prefer_column_name_to_alias: 1,
   cast_keep_nullable: 1,
+  // An aggregate over no rows is NULL (max, sum, argMax…), as in SQL; ClickHouse's default is the type's zero.
+  aggregate_functions_null_for_empty: 1,
   mutations_sync: 2,
   lightweight_deletes_sync: 2,
   output_format_json_quote_64bit_integers: 1,

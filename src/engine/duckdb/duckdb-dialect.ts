@@ -59,6 +59,7 @@ export const duckdbDialect: Dialect = {
   parseTimestampFormat: (expr, format) => `try_strptime(${expr}, ${format})`,
   jsonObjectOf: (pairs) =>
     pairs.length ? `json_object(${pairs.map(([k, v]) => `${k}, ${v}`).join(', ')})` : `'{}'::JSON`,
+  timestampText: (expr) => `CAST(${expr} AS VARCHAR)`,
   isoText: (expr) => `strftime(${expr}, '%Y-%m-%dT%H:%M:%S.%gZ')`,
   toJsonValue: (expr) => `to_json(${expr})`,
   // DuckDB streams ROW_NUMBER() OVER () without materialising, and preserves the reader's order.
@@ -115,7 +116,7 @@ export const duckdbDialect: Dialect = {
     `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${rightTime} > ${leftTime}`,
   previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
     `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
-  jsonEach: (expr) => `json_each(${expr})`,
+  jsonMembersJoin: (left, object, alias) => `${left}, json_each(${object}) ${alias}`,
   dayStart: (expr) => `date_trunc('day', ${expr})`,
   epochSeconds: (expr) => `epoch(${expr})`,
   now: () => `CAST(now() AS TIMESTAMP)`,
@@ -134,6 +135,7 @@ export const duckdbDialect: Dialect = {
     `read_csv(${path}, header = ${header}, all_varchar = ${!inferTypes}${delimiter ? `, delim = ${sqlString(delimiter)}` : ''})`,
   readParquet: (path) => `read_parquet(${path})`,
   toTimestamp: (expr) => `CAST(${expr} AS TIMESTAMP)`,
+  asColumnType: (expr) => expr,
   noTextList: () => 'CAST(NULL AS VARCHAR[])',
   inTextList: (expr, placeholder) => `${expr} IN (SELECT unnest(from_json(${placeholder}, '["VARCHAR"]')))`,
 };
