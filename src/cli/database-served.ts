@@ -26,6 +26,8 @@ const RUN_HERE = [
   'segments check',
   'playbook check',
   'privacy erase',
+  // Asks the server over HTTP (its /healthz): the stream is in the server's memory, not in the database.
+  'stream status',
   'help',
 ];
 

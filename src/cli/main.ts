@@ -49,6 +49,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => (await import('./commands/govern.js')).registerGovern,
   },
   { commands: ['models'], load: async () => (await import('./commands/models.js')).registerModels },
+  { commands: ['stream'], load: async () => (await import('./commands/stream.js')).registerStream },
   {
     commands: ['backup', 'restore'],
     load: async () => (await import('./commands/backup.js')).registerBackup,

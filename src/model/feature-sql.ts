@@ -408,6 +408,27 @@ function carriedSql(
 }
 
 /**
+ * The models' window lengths (ms, 0 included: an event time becoming past): a person's features change with no new
+ * event when one of their events crosses T − w. Streaming queues these edges as it queues the segments' own.
+ *
+ * @example
+ * featureWindowsMs(modelConfig()); // [0, 1209600000, …]
+ */
+export function featureWindowsMs(cfg: ModelConfig): number[] {
+  return [
+    ...new Set([
+      0,
+      durationMs(cfg.lifecycle.engagedWithin),
+      durationMs(cfg.lifecycle.atRiskAfter),
+      durationMs(cfg.lifecycle.churnedAfter),
+      durationMs(cfg.support.window),
+      durationMs(cfg.adoption.window),
+      ...Object.values(cfg.funnels).map((f) => durationMs(f.within)),
+    ]),
+  ];
+}
+
+/**
  * The people whose features can have changed between the refresh at `since` (which saw ingest batches up to
  * `batch`) and one at `asOf`: everyone with an event stored since, with an event time in (since, asOf], or with an
  * event that crossed the edge of one of the models' windows (an event time in (since − w, asOf − w]). Nothing else
@@ -420,16 +441,7 @@ export function dirtyPersonsSql(
   /** The relation events are read from (`eventsRelation`): `events` itself when no merge is pending. */
   events = 'person_events',
 ): string {
-  const windows = new Set([
-    0,
-    durationMs(cfg.lifecycle.engagedWithin),
-    durationMs(cfg.lifecycle.atRiskAfter),
-    durationMs(cfg.lifecycle.churnedAfter),
-    durationMs(cfg.support.window),
-    durationMs(cfg.adoption.window),
-    ...Object.values(cfg.funnels).map((f) => durationMs(f.within)),
-  ]);
-  const crossed = [...windows].map(
+  const crossed = featureWindowsMs(cfg).map(
     (w) =>
       `(ev.ts > ${p.add(new Date(range.since.getTime() - w))} AND ev.ts <= ${p.add(new Date(range.asOf.getTime() - w))})`,
   );

@@ -6,15 +6,48 @@ import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
 import { squashPersonOverrides } from '../instrument/persons-on-events.js';
 import { featureSource } from '../model/feature-catalog.js';
 import { dropFeatureSnapshot } from '../model/feature-snapshots.js';
+import { featureWindowsMs } from '../model/feature-sql.js';
+import { TIME_OR_POPULATION_COLUMNS, updateLiveFeatures } from '../model/live-features.js';
+import type { ModelConfig } from '../model/model-config.js';
 import { refreshFeatures } from '../model/refresh-features.js';
-import { compileSegments } from '../segment/compile.js';
+import { compileSegments, type TimeDependence } from '../segment/compile.js';
 import { refreshSegments } from '../segment/memberships.js';
+import { foldRefresh, lastEvaluation } from '../segment/refresh-history.js';
 import { Timestamp } from '../shared/timestamp.js';
 import type { CycleInputs } from './cycle.js';
 import { DueQueue, dueEdges, earliestDue } from './due-edges.js';
 
 /** The queue's horizon when no edge will fall due without new events (which refill it). */
 const NO_HORIZON = new Date('9999-12-31T00:00:00Z');
+
+/** The scratch relation of the people whose live feature rows an evaluation replaced (the segments' scope reads it). */
+const LIVE_CHANGED = '_sf_stream_features_changed';
+
+/** How the stream keeps the features segments read: see `featureMode`. */
+export type FeatureMode = 'none' | 'live' | 'snapshot';
+
+/**
+ * How an evaluation keeps the features the segments read. `none`: no segment reads features. `live`: one snapshot kept
+ * current in place, only the people concerned recomputed (`model/live-features.ts`) — an evaluation costs in
+ * proportion to them. `snapshot`: some segment reads a feature that moves with time alone or with other people
+ * (recency, decayed scores, RFM scores), so each evaluation writes a whole snapshot, as a refresh does.
+ *
+ * @example
+ * featureMode(compileSegments(wh.dialect, defs, { asOf, features }).dependence); // 'live'
+ */
+export function featureMode(dependence: TimeDependence): { mode: FeatureMode; moving: string[] } {
+  const read = dependence.relations.find((r) => r.alias === 'f');
+  if (!read) return { mode: 'none', moving: [] };
+  const moving = read.columns.filter((c) => TIME_OR_POPULATION_COLUMNS.includes(c));
+  return { mode: moving.length ? 'snapshot' : 'live', moving };
+}
+
+/** The segments' time edges, with the models' windows when segments read features (a feature changes at them too). */
+function queueDependence(dependence: TimeDependence, model: ModelConfig): TimeDependence {
+  if (featureMode(dependence).mode === 'none') return dependence;
+  const edges = [...new Set([...dependence.edges, ...featureWindowsMs(model)])].sort((a, b) => a - b);
+  return { ...dependence, edges };
+}
 
 /**
  * Streaming evaluation: memberships and plays follow events within about a second, with the cycle's exact semantics.
@@ -41,6 +74,11 @@ export interface StreamEvaluation {
   seconds: number;
   /** People whose memberships were evaluated. */
   evaluated: number;
+  /**
+   * People whose features were computed from their events: in live mode the people concerned, when a snapshot is
+   * written everyone recomputed by that refresh; 0 when no segment reads features.
+   */
+  featuresRecomputed: number;
   entered: number;
   exited: number;
   /** Deliveries sent by the outbox in this evaluation. */
@@ -62,6 +100,12 @@ export const StreamStatusSchema = z
     lagSeconds: z.number().describe('age of the oldest notification of new events not yet evaluated'),
     pendingNotifications: z.number(),
     dueEdges: z.number().describe('time edges in the due-time queue (within its horizon)'),
+    features: z
+      .enum(['none', 'live', 'snapshot'])
+      .describe(
+        'how evaluations keep the features segments read: live (only the people concerned), snapshot (a whole snapshot each: some segment reads recency, a decayed score or an RFM score), none',
+      ),
+    featuresReason: z.string().nullable().describe('why evaluations write a whole features snapshot'),
     nextDue: Timestamp.nullable(),
     evaluations: z.number(),
     failures: z.number(),
@@ -124,8 +168,14 @@ export class StreamEvaluator {
   private seenBatch = -1;
   /** New events arrived that no evaluation as of a time at or after their arrival has covered yet. */
   private eventsPending = false;
-  /** The features snapshot the last evaluation wrote, dropped once the next one no longer needs it. */
-  private ownSnapshot: Date | undefined;
+  /**
+   * The features snapshot the stream wrote (and, in live mode, keeps current in place), dropped once the stream writes
+   * another; with the model configuration it was written with.
+   */
+  private ownSnapshot: { asOf: Date; model: string } | undefined;
+  /** The last refresh of the segments this stream made: the next one folds it in when both are in the same hour. */
+  private lastRefresh: { id: number; asOf: Date } | undefined;
+  private features: { mode: FeatureMode; moving: string[] } = { mode: 'none', moving: [] };
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -209,6 +259,11 @@ export class StreamEvaluator {
       lagSeconds: lagMs / 1000,
       pendingNotifications: this.notified.length,
       dueEdges: this.queue.size,
+      features: this.features.mode,
+      featuresReason:
+        this.features.mode === 'snapshot'
+          ? `segments read ${this.features.moving.join(', ')}, which move with time or with other people: each evaluation writes a whole features snapshot`
+          : null,
       nextDue: this.queue.next()?.due ?? null,
       evaluations: this.evaluations,
       failures: this.failures,
@@ -339,10 +394,11 @@ export class StreamEvaluator {
       this.queue.fill([], NO_HORIZON);
       return;
     }
-    const { dependence } = compileSegments(this.wh.dialect, active, {
-      asOf: after,
-      features: featureSource(this.wh.dialect),
-    });
+    const dependence = queueDependence(
+      compileSegments(this.wh.dialect, active, { asOf: after, features: featureSource(this.wh.dialect) })
+        .dependence,
+      inputs.model,
+    );
     const first = await earliestDue(this.wh, dependence, after);
     if (!first) {
       this.queue.fill([], NO_HORIZON);
@@ -356,6 +412,52 @@ export class StreamEvaluator {
     if (this.options.destinations) return this.options.destinations;
     this.ownedDestinations ??= destinationsOf(inputs.playbook!);
     return this.ownedDestinations;
+  }
+
+  /**
+   * Bring the features segments read to `asOf`: in live mode the stream's snapshot is updated in place for the people
+   * concerned (`live`: they are in LIVE_CHANGED); otherwise, or when there is no live snapshot to update (the first
+   * evaluation, a newer snapshot from a cycle, another model configuration), a snapshot is written as a refresh
+   * writes one, and the stream's previous one is to be dropped (`drop`) once the segments no longer start from it.
+   */
+  private async keepFeatures(
+    model: ModelConfig,
+    asOf: Date,
+  ): Promise<{ live: boolean; drop?: Date; recomputed: number }> {
+    if (this.features.mode === 'none') return { live: false, recomputed: 0 };
+    const key = JSON.stringify(model);
+    const own = this.ownSnapshot;
+    if (this.features.mode === 'live' && own && own.model === key) {
+      const last = await lastEvaluation(this.wh);
+      const [latest] = await this.wh.query<{ as_of: Date | null }>(
+        'SELECT max(as_of) AS as_of FROM feature_refreshes WHERE as_of <= ?',
+        [asOf],
+      );
+      // From the last evaluation of the segments: a failed one is redone with the people of both.
+      if (last && latest?.as_of?.getTime() === own.asOf.getTime()) {
+        const u = await updateLiveFeatures(this.wh, model, {
+          snapshot: own.asOf,
+          since: last.asOf,
+          batch: last.batch,
+          asOf,
+          changed: LIVE_CHANGED,
+        });
+        return { live: true, recomputed: u.recomputed };
+      }
+    }
+    const f = await refreshFeatures(this.wh, model, { asOf });
+    this.ownSnapshot = { asOf, model: key };
+    const drop = own && own.asOf.getTime() !== asOf.getTime() ? own.asOf : undefined;
+    return { live: false, recomputed: f.recomputed, ...(drop ? { drop } : {}) };
+  }
+
+  /** Fold the previous refresh of this stream into this one when nothing came between and both are in the same hour. */
+  private async foldLog(refreshId: number, asOf: Date): Promise<void> {
+    const prev = this.lastRefresh;
+    this.lastRefresh = { id: refreshId, asOf };
+    const hour = (d: Date) => Math.floor(d.getTime() / 3_600_000);
+    if (prev && prev.id === refreshId - 1 && hour(prev.asOf) === hour(asOf))
+      await foldRefresh(this.wh, { from: prev.id, into: refreshId });
   }
 
   /** One incremental turn of the loop as of `asOf`. */
@@ -375,22 +477,28 @@ export class StreamEvaluator {
       let entered = 0;
       let exited = 0;
       let evaluated = 0;
-      let previousSnapshot: Date | undefined;
+      let featuresRecomputed = 0;
       if (active.length) {
         await squashPersonOverrides(this.wh);
         const { dependence } = compileSegments(this.wh.dialect, active, { asOf, features });
-        // Features are recomputed only when a segment reads them: the same snapshot a full refresh would read at T.
-        if (dependence.relations.length) {
-          await refreshFeatures(this.wh, inputs.model, { asOf });
-          if (this.ownSnapshot && this.ownSnapshot.getTime() !== asOf.getTime())
-            previousSnapshot = this.ownSnapshot;
-          this.ownSnapshot = asOf;
-        }
+        this.features = featureMode(dependence);
+        const { live, drop, recomputed } = await this.keepFeatures(inputs.model, asOf);
+        featuresRecomputed = recomputed;
         const versions = await definitionVersions(this.wh, 'segments');
-        const r = await refreshSegments(this.wh, inputs.segments, { asOf, features });
+        let r: Awaited<ReturnType<typeof refreshSegments>>;
+        try {
+          r = await refreshSegments(this.wh, inputs.segments, {
+            asOf,
+            features,
+            ...(live ? { live: { aliases: ['f'], changed: LIVE_CHANGED } } : {}),
+          });
+        } finally {
+          if (live) await this.wh.storage.dropScratch(LIVE_CHANGED);
+        }
         await auditDefinitionChanges(this.wh, 'segments', versions, { actor: 'server', source: 'stream' });
         // The snapshot before is no longer what an incremental start reads (that is now this one's).
-        if (previousSnapshot) await dropFeatureSnapshot(this.wh, previousSnapshot);
+        if (drop) await dropFeatureSnapshot(this.wh, drop);
+        await this.foldLog(r.refreshId, asOf);
         evaluated = r.recomputed;
         for (const s of r.segments) {
           entered += s.entered;
@@ -413,6 +521,7 @@ export class StreamEvaluator {
         reason,
         seconds: (ended - started) / 1000,
         evaluated,
+        featuresRecomputed,
         entered,
         exited,
         sent,
@@ -450,6 +559,8 @@ export function streamOffStatus(): StreamStatus {
     lagSeconds: 0,
     pendingNotifications: 0,
     dueEdges: 0,
+    features: 'none',
+    featuresReason: null,
     nextDue: null,
     evaluations: 0,
     failures: 0,

@@ -10,7 +10,8 @@ import type { TimeDependence } from './compile.js';
  * - one of their events crosses a time edge of some condition: its time lies in (T0 − W, T − W] for a W the compiler
  *   recorded (every window, period boundary, abandonment wait, lookback, and W = 0 for events newly at or before T);
  * - a trait value compared as a date with a window ending at T crosses that window's edges;
- * - a feature or model score a condition reads changed between the snapshots T0 and T see;
+ * - a feature or model score a condition reads changed between the snapshots T0 and T see (for a relation its keeper
+ *   changes in place, the people it lists: `LiveRelations`);
  * - with account conditions: any of the above holds for another member of one of their accounts.
  * Everyone else keeps their memberships. The people to re-evaluate are those, plus every identifier of theirs (a person
  * merged into another since has an id that is now one of the survivor's identifiers: their memberships must close).
@@ -23,15 +24,39 @@ export interface IncrementalStart {
   changedRelations: string[];
 }
 
-/** One fingerprint per joined relation as of `asOf` (over the columns the segments read): JSON for the log. */
+/**
+ * What a refresh records for a relation kept current in place by its caller (the stream's live features snapshot),
+ * instead of a fingerprint: its rows at the refresh's as-of time are whatever the relation holds now, so it is not
+ * compared with itself; the people whose rows the caller changed are in the caller's table (`LiveRelations`).
+ */
+export const LIVE = 'live';
+
+/**
+ * Relations a caller keeps current in place: their aliases, and a table (person_id) of the people whose rows changed
+ * since the last evaluation. Fingerprinting them would read every row on every evaluation.
+ */
+export interface LiveRelations {
+  aliases: readonly string[];
+  changed: string;
+}
+
+/**
+ * One fingerprint per joined relation as of `asOf` (over the columns the segments read): JSON for the log. Live
+ * relations are recorded as `LIVE`, not read.
+ */
 export async function relationFingerprints(
   wh: Warehouse,
   dependence: TimeDependence,
   asOf: Date,
+  live?: LiveRelations,
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const r of dependence.relations) {
     if (!r.columns.length) continue;
+    if (live?.aliases.includes(r.alias)) {
+      out[r.alias] = LIVE;
+      continue;
+    }
     const p = new Params();
     const [row] = await wh.query<{ fp: string | null }>(
       `SELECT ${wh.dialect.rowsFingerprint(['r.person_id', ...r.columns.map((c) => `r.${c}`)])} AS fp FROM (${r.sql(p, asOf)}) r`,
@@ -55,6 +80,7 @@ export async function incrementalStart(
     events: number;
     dependence: TimeDependence;
     fingerprints: Record<string, string>;
+    live?: LiveRelations;
   },
 ): Promise<IncrementalStart | undefined> {
   const [prev] = await tx.query<{
@@ -77,13 +103,18 @@ export async function incrementalStart(
   ]);
   if (Number(prev.events) + Number(added!.n) !== at.events) return undefined;
   const seen = JSON.parse(prev.relations) as Record<string, string>;
-  const then = await relationFingerprints(tx, at.dependence, prev.as_of);
-  if (Object.entries(then).some(([alias, fp]) => seen[alias] !== fp)) return undefined;
+  const then = await relationFingerprints(tx, at.dependence, prev.as_of, at.live);
+  // A relation read live (then or now) is not compared with itself: its keeper lists the people it changed since
+  // (`at.live`), or a comparison with the relation as of T finds them (a cycle after streaming).
+  const live = (alias: string) => seen[alias] === LIVE || then[alias] === LIVE;
+  if (Object.entries(then).some(([alias, fp]) => !live(alias) && seen[alias] !== fp)) return undefined;
   return {
     refreshId: Number(prev.refresh_id),
     asOf: prev.as_of,
     batch: Number(prev.ingest_batch),
-    changedRelations: Object.keys(then).filter((alias) => then[alias] !== at.fingerprints[alias]),
+    changedRelations: Object.keys(then).filter(
+      (alias) => then[alias] !== LIVE && then[alias] !== at.fingerprints[alias],
+    ),
   };
 }
 
@@ -97,6 +128,7 @@ export function scopeSql(
   dependence: TimeDependence,
   start: IncrementalStart,
   asOf: Date,
+  live?: LiveRelations,
 ): { sql: string; params: SqlValue[]; context?: { sql: string; params: SqlValue[] } } {
   const d = wh.dialect;
   const p = new Params();
@@ -113,6 +145,7 @@ export function scopeSql(
     }),
   ];
   const parts = [`SELECT ev.person_id FROM person_events ev WHERE ${eventTests.join(' OR ')}`];
+  if (live) parts.push(`SELECT person_id FROM ${live.changed}`);
   for (const r of dependence.relations.filter((x) => start.changedRelations.includes(x.alias))) {
     const same = r.columns.map((c) => `n.${c} IS NOT DISTINCT FROM o.${c}`).join(' AND ');
     const cols = r.columns.map((c) => `r.${c}`).join(', ');

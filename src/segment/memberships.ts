@@ -5,7 +5,7 @@ import { loadEventKinds } from '../instrument/event-kinds.js';
 import { eventsRelation } from '../instrument/persons-on-events.js';
 import { compileSegments, type FeatureSource } from './compile.js';
 import type { SegmentDefinition } from './definition.js';
-import { incrementalStart, relationFingerprints, scopeSql } from './incremental.js';
+import { incrementalStart, type LiveRelations, relationFingerprints, scopeSql } from './incremental.js';
 
 /**
  * Memberships with history. A refresh evaluates every active segment as of T, compares with the current members,
@@ -118,6 +118,8 @@ export async function refreshSegments(
     features?: FeatureSource;
     /** Evaluate everyone, even when an earlier refresh could be started from. */
     full?: boolean;
+    /** Relations the caller keeps current in place, with the people it changed (the stream's live features). */
+    live?: LiveRelations;
   } = {},
 ): Promise<SegmentRefreshResult> {
   const asOf = options.asOf ?? new Date();
@@ -143,10 +145,10 @@ export async function refreshSegments(
       'SELECT count(*) AS events, max(ingest_batch) AS batch FROM events',
     );
     const events = Number(seen?.events ?? 0);
-    const fingerprints = await relationFingerprints(tx, dependence, asOf);
+    const fingerprints = await relationFingerprints(tx, dependence, asOf, options.live);
     const start = options.full
       ? undefined
-      : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints });
+      : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints, live: options.live });
 
     for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT]) await tx.storage.dropScratch(t);
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
@@ -159,7 +161,7 @@ export async function refreshSegments(
       kinds,
     });
     if (start) {
-      const scope = scopeSql(tx, dependence, start, asOf);
+      const scope = scopeSql(tx, dependence, start, asOf, options.live);
       await tx.storage.createScratch({ name: SCOPE, select: scope.sql, params: scope.params });
       if (scope.context) {
         await tx.storage.createScratch({

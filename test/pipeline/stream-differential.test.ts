@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { destinationsOf, runActivation } from '../../src/activate/activate-run.js';
 import { openWarehouse } from '../../src/engine/open.js';
+import { FEATURES } from '../../src/engine/schema.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { featureSource } from '../../src/model/feature-catalog.js';
+import { featureWindowsMs } from '../../src/model/feature-sql.js';
+import { TIME_OR_POPULATION_COLUMNS } from '../../src/model/live-features.js';
 import { modelConfig } from '../../src/model/model-config.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
 import { compileSegments } from '../../src/segment/compile.js';
@@ -49,6 +52,19 @@ const SEGMENTS = definitions(
   },
   { name: 'repeaters', where: { feature: 'rfm.frequency', gte: 2 } },
 );
+/** With short lifecycle windows, people change stage with no event within the test's hours (the models' own edges). */
+const LIFECYCLE_SEGMENTS = definitions(
+  { name: 'engaged', where: { feature: 'lifecycle.stage', equals: 'engaged' } },
+  { name: 'slipping', where: { feature: 'lifecycle.stage', in: ['at risk', 'churned'] } },
+);
+const LIFECYCLE_PLAYS = [
+  '{ name: p-engaged, segment: engaged, offer: a tip, channel: webhook, destination: hook, re_entry: every_time }',
+  '{ name: p-slipping, segment: slipping, offer: we miss you, channel: webhook, destination: hook, re_entry: every_time }',
+];
+const SHORT_WINDOWS = {
+  lifecycle: { engagedEvents: 2, engagedWithin: '1h', atRiskAfter: '90m', churnedAfter: '3h' },
+};
+
 const PLAYS = [
   '{ name: p-buyers, segment: buyers, offer: thanks, channel: webhook, destination: hook, re_entry: every_time }',
   '{ name: p-lapsed, segment: buyers, trigger: { on: exit }, offer: come back, channel: webhook, destination: hook, re_entry: every_time }',
@@ -116,8 +132,19 @@ after(async () => {
   await referenceReceiver.close();
 });
 
-for (const seed of [11, 12]) {
-  test(`streamed memberships and deliveries equal a full refresh + activation at the same times (seed ${seed})`, async () => {
+const CASES = [
+  { seed: 11, segments: SEGMENTS, plays: PLAYS, model: {} },
+  { seed: 12, segments: SEGMENTS, plays: PLAYS, model: {} },
+  {
+    seed: 13,
+    segments: [...SEGMENTS, ...LIFECYCLE_SEGMENTS],
+    plays: [...PLAYS, ...LIFECYCLE_PLAYS],
+    model: SHORT_WINDOWS,
+  },
+];
+
+for (const { seed, segments: SEGMENTS, plays: PLAYS, model: modelRaw } of CASES) {
+  test(`streamed memberships, deliveries and features equal a full refresh + activation at the same times (seed ${seed}${modelRaw === SHORT_WINDOWS ? ', lifecycle windows of hours' : ''})`, async () => {
     streamed = await openWarehouse({ path: ':memory:' });
     reference = await openWarehouse({ path: ':memory:' });
     streamReceiver.requests.length = 0;
@@ -131,9 +158,12 @@ for (const seed of [11, 12]) {
       segments: SEGMENTS,
       playbook: streamPlaybook,
       // Every overdue edge as of its own due time, however far the clock jumps.
-      options: { catchUpAfterMs: Number.POSITIVE_INFINITY },
+      options: {
+        catchUpAfterMs: Number.POSITIVE_INFINITY,
+        inputs: () => ({ model: modelConfig(modelRaw), segments: SEGMENTS, playbook: streamPlaybook }),
+      },
     });
-    const model = modelConfig();
+    const model = modelConfig(modelRaw);
     const features = featureSource(reference.dialect);
     const { dependence } = compileSegments(
       reference.dialect,
@@ -158,8 +188,10 @@ for (const seed of [11, 12]) {
       const add = (t: number, received: Date) => {
         if (t > received.getTime()) times.add(t);
       };
+      // A feature changes when an event crosses one of the models' windows.
+      const edges = [...dependence.edges, ...featureWindowsMs(model)];
       for (const e of events) {
-        for (const w of dependence.edges) add(e.ts.getTime() + w, e.received_at);
+        for (const w of edges) add(e.ts.getTime() + w, e.received_at);
         const signedUp = e.type === 'identify' && e.traits ? JSON.parse(e.traits).signed_up : undefined;
         if (signedUp) {
           const d = Date.parse(signedUp);
@@ -190,6 +222,8 @@ for (const seed of [11, 12]) {
 
       if (round % 5 === 0 || round === rounds) await assertSame(`round ${round}`);
     }
+    // Segments read only features a person's own events move: each evaluation recomputed only its people's rows.
+    assert.equal(stream.status().features, 'live');
     const edges = evaluations.filter((e) => e.reason === 'edge').length;
     assert.ok(edges > 0, 'the clock went through time edges');
     const delivered = await streamed.query<{ n: bigint }>('SELECT count(*) AS n FROM deliveries');
@@ -200,6 +234,16 @@ for (const seed of [11, 12]) {
 }
 
 async function assertSame(when: string): Promise<void> {
+  // The live snapshot, each row as of its person's last recomputation, equals the reference's full refresh now in
+  // every column that only the person's events and the models' windows move.
+  const columns = FEATURES.columns
+    .map((c) => c.name)
+    .filter((c) => c !== 'as_of' && !TIME_OR_POPULATION_COLUMNS.includes(c));
+  const features = (wh: Warehouse) =>
+    wh.query(
+      `SELECT ${columns.join(', ')} FROM features WHERE as_of = (SELECT max(as_of) FROM features) ORDER BY person_id`,
+    );
+  assert.deepEqual(await features(streamed), await features(reference), `${when}: features`);
   const memberships = (wh: Warehouse) =>
     wh.query(
       `SELECT segment, person_id, entered_at, exited_at FROM segment_memberships
