@@ -1,6 +1,7 @@
 import { Params } from '../engine/params.js';
 import { FEATURE_REFRESHES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { loadEventKinds } from '../instrument/event-kinds.js';
 import { eventsRelation } from '../instrument/persons-on-events.js';
 import { dirtyPersonsSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
@@ -82,7 +83,11 @@ export async function updateLiveFeatures(
     if (count) {
       // Their rows as of T, scored against everyone (the other rows are read only for the RFM ranks).
       const p = new Params();
-      const sql = featureSql(tx.dialect, cfg, p, o.asOf, { since: o.snapshot, events: relation });
+      const sql = featureSql(tx.dialect, cfg, p, o.asOf, {
+        since: o.snapshot,
+        events: relation,
+        kinds: await loadEventKinds(tx),
+      });
       await tx.storage.createScratch({
         name: FRESH,
         select: `SELECT * FROM (${sql}) x WHERE x.person_id IN (SELECT person_id FROM ${DIRTY})`,
