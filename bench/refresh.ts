@@ -10,7 +10,7 @@ import { type Benchmark, timeAgainst } from './harness.js';
 /**
  * All feature models (`refreshFeatures`: RFM, lifecycle, engagement, adoption, intent, support, funnels, accounts)
  * over a generated shop, beside one aggregate scan of the events by person (count, sum, max) in the same engine and
- * run. Target: the refresh within 3x of the scan. Args: `--people N` (default 1,000,000), `--days D` (default 1:
+ * run. Targets (issue 18): a full refresh within 4x of the scan, an incremental one within 1.5x. Args: `--people N` (default 1,000,000), `--days D` (default 1:
  * about 10 events per person).
  */
 export const refreshBenchmark: Benchmark = {
@@ -64,19 +64,19 @@ export const refreshBenchmark: Benchmark = {
             'feature refresh',
             best,
             theScan,
-            `${events.toLocaleString('en-US')} events, ${persons.toLocaleString('en-US')} persons, ${rows.toLocaleString('en-US')} feature rows; refresh = ${(best / scan).toFixed(2)}x the scan (limit 3x); best of 2 each`,
-            1 / 3,
+            `${events.toLocaleString('en-US')} events, ${persons.toLocaleString('en-US')} persons, ${rows.toLocaleString('en-US')} feature rows; refresh = ${(best / scan).toFixed(2)}x the scan (limit 4x); best of 2 each`,
+            1 / 4,
           ),
           ...incremental.map((r) =>
             timeAgainst(
               `incremental, ${r.minutes} min later`,
               r.seconds,
               theScan,
-              `all ${r.persons.toLocaleString('en-US')} feature rows as of the end of the data, ${r.recomputed.toLocaleString('en-US')} people recomputed from their events (those with events in the last ${r.minutes} minutes), the rest carried over from the refresh ${r.minutes} minutes earlier: ${(r.seconds / scan).toFixed(2)}x the scan; best of 2`,
-              1 / 3,
+              `all ${r.persons.toLocaleString('en-US')} feature rows as of the end of the data, ${r.recomputed.toLocaleString('en-US')} people recomputed from their events (those with events in the last ${r.minutes} minutes), the rest carried over from the refresh ${r.minutes} minutes earlier: ${(r.seconds / scan).toFixed(2)}x the scan (limit 1.5x); best of 2`,
+              1 / 1.5,
             ),
           ),
-          // No target of its own: it shows how much of the 3x budget one pass over the events already takes.
+          // No target of its own: it shows how much of the 4x budget one pass over the events already takes.
           timeAgainst(
             'its main pass alone',
             mainPass,

@@ -1,3 +1,4 @@
+import { loadEventKinds } from '../src/instrument/event-kinds.js';
 import { eventsRelation } from '../src/instrument/persons-on-events.js';
 import { featureSource } from '../src/model/feature-catalog.js';
 import { modelConfig } from '../src/model/model-config.js';
@@ -11,7 +12,7 @@ import { type Benchmark, seconds, timeAgainst } from './harness.js';
 /**
  * The 20 example segments (examples/segments) over a generated shop: evaluating them all (one compiled query) and a
  * full membership refresh (evaluation plus history writes), beside one aggregate scan of the events by person in the
- * same engine and run. Target: within 3x of the scan. Args as for `refresh`.
+ * same engine and run. Targets (issue 18): a full evaluation within 3x of the scan, the incremental refreshes within 1.5x. Args as for `refresh`.
  */
 export const segmentsBenchmark: Benchmark = {
   name: 'segments',
@@ -30,7 +31,7 @@ export const segmentsBenchmark: Benchmark = {
       const compiled = compileSegments(
         wh.dialect,
         loaded.definitions.map((d) => d.definition),
-        { asOf, features, events: await eventsRelation(wh) },
+        { asOf, features, events: await eventsRelation(wh), kinds: await loadEventKinds(wh) },
       );
       let evaluate = Number.POSITIVE_INFINITY;
       for (let i = 0; i < 2; i++) {
@@ -107,7 +108,7 @@ export const segmentsBenchmark: Benchmark = {
             again.seconds,
             theScan,
             'the same time and no new events: starts from the first refresh and finds nobody to evaluate',
-            1 / 3,
+            1 / 1.5,
           ),
           ...incremental.map((r) =>
             timeAgainst(
@@ -115,7 +116,7 @@ export const segmentsBenchmark: Benchmark = {
               r.seconds,
               theScan,
               `${r.recomputed.toLocaleString('en-US')} people evaluated again, the rest kept their memberships; sizes equal the full refresh`,
-              1 / 3,
+              1 / 1.5,
             ),
           ),
           timeAgainst(
