@@ -2,7 +2,8 @@
 // module. Why: Node loads each ES module file separately, and the CLI's pure-JS dependencies are many files (zod's
 // ESM build alone is about a hundred), so loading them cost most of a short command's time. Packages with native code
 // or files of their own (DuckDB's bindings, fastify and its logger's worker files, nodemailer) stay in node_modules.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const BUNDLED = new Set(['commander', 'croner', 'yaml', 'zod']);
@@ -47,6 +48,30 @@ export const duckdb: typeof import('@duckdb/node-api') = createRequire(import.me
   },
 };
 
+/**
+ * zod re-exports its error messages in about 45 languages as the namespace `z.locales`, which no bundler can drop
+ * (a namespace is one value): 260 kB of the 450 kB of minified zod that every command parsed. segflow speaks English
+ * and never reads `z.locales` (zod's default, English, is set by its schemas' own import of locales/en.js), so in
+ * the bundle the namespace holds `en` alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+// Chunk names carry content hashes: start from an empty directory so old chunks do not pile up.
+rmSync(outdir, { recursive: true, force: true });
 await duckdbApiOneFile();
 await build({
   // k-means' worker thread is an entry of its own, written beside the chunks where kmeans-parallel.ts looks for it.
@@ -61,7 +86,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: [...external, ...external.map((name) => `${name}/*`)],
-  plugins: [duckdbApiBesideChunks],
+  plugins: [duckdbApiBesideChunks, zodEnglishOnly],
   // Less text for V8 to parse on every start (zod alone is about 750 kB unminified); names are kept so that errors
   // read, and the source map leads back to the sources. SEGFLOW_BUNDLE_MINIFY=0 keeps the text as is, so that a
   // CPU profile (`node --cpu-prof bin/segflow.js …`) names the functions.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { tempDir } from '../helpers/temp.js';
@@ -32,6 +32,16 @@ describe('the installed segflow command (the bundled CLI)', () => {
     const init = segflow(['init'], dir);
     assert.equal(init.status, 0, init.stderr);
     assert.match(readFileSync(join(dir, 'segments', 'champion.yaml'), 'utf8'), /champion/i);
+  });
+
+  it("explains a bad config file in zod's English messages (the bundle keeps only that locale)", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'segflow.config.yaml'), 'db: [1, 2]\n');
+    const r = segflow(['models', 'report', 'bgnbd', '--json'], dir);
+    assert.equal(r.status, 1, r.stderr);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.match(error.message, /db: Invalid input: expected string, received array/);
   });
 
   it("runs k-means' restarts on the worker threads written beside the bundle", () => {
