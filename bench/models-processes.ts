@@ -118,7 +118,31 @@ export async function processRows(): Promise<{ rows: BenchRow[]; details: Record
       ? `${each}; Python${cpu(peer)}: ${peer.stdout.trim()}`
       : `${each}; Python peer skipped: ${missing}`,
   });
-  return { rows, details: { ours, peer, cli: cli.note } };
+  // The floor under any such pair: twice a process that starts Node, loads DuckDB (the CLI's bundled API and the
+  // native library) and opens and closes the same database, doing nothing else.
+  const api = join(ROOT, 'dist/cli-bundle/duckdb-node-api.cjs');
+  const openClose = `require(${JSON.stringify(api)}).DuckDBInstance.create(${JSON.stringify(db)}).then(async (i) => {
+    const c = await i.connect(); await c.run('SELECT 1'); c.closeSync(); i.closeSync(); });`;
+  const floor = [
+    timeProcess(process.execPath, ['-e', openClose]),
+    timeProcess(process.execPath, ['-e', openClose]),
+  ];
+  const bare = timeProcess(process.execPath, ['-e', '']);
+  const floorWall = floor[0]!.wall + floor[1]!.wall;
+  rows.push({
+    metric: 'processes: floor, twice (Node start + DuckDB loaded, the database opened and closed)',
+    value: floorWall,
+    unit: 's',
+    ...(peer
+      ? {
+          limit: peer.wall,
+          limitLabel: 'the same Python process',
+          ratio: peer.wall / floorWall,
+          note: `the best ratio two processes could reach here; each ${floor.map((f) => `${f.wall.toFixed(2)} s${cpu(f)}`).join(', ')}; \`node -e ''\` alone ${bare.wall.toFixed(2)} s${cpu(bare)}`,
+        }
+      : { note: `\`node -e ''\` alone ${bare.wall.toFixed(2)} s${cpu(bare)}` }),
+  });
+  return { rows, details: { ours, peer, cli: cli.note, floor, bare } };
 }
 
 /**
