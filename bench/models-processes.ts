@@ -75,9 +75,8 @@ export async function processRows(): Promise<{ rows: BenchRow[]; details: Record
     await wh.close();
   }
   const cli = builtCli();
-  const ours: Record<string, ReturnType<typeof timeProcess>> = {};
-  for (const model of ['bgnbd', 'gammagamma']) {
-    ours[model] = timeProcess(process.execPath, [
+  const fit = (model: string) =>
+    timeProcess(process.execPath, [
       cli.path,
       '--db',
       db,
@@ -88,7 +87,11 @@ export async function processRows(): Promise<{ rows: BenchRow[]; details: Record
       '1997-09-30',
       '--json',
     ]);
-  }
+  // One untimed run first: a database imported by an older build is migrated here, not in a timed process, and the
+  // files are in the page cache for both sides (the Python peer's CSV is too, after the earlier rows).
+  fit('bgnbd');
+  const ours: Record<string, ReturnType<typeof timeProcess>> = {};
+  for (const model of ['bgnbd', 'gammagamma']) ours[model] = fit(model);
   const together = ours.bgnbd!.wall + ours.gammagamma!.wall;
   const cpu = (x: { cpu: number | null }) => (x.cpu === null ? '' : `, ${x.cpu.toFixed(2)} s CPU`);
   const rows: BenchRow[] = [];
@@ -100,7 +103,7 @@ export async function processRows(): Promise<{ rows: BenchRow[]; details: Record
       [new URL('./peers/lifetimes_process.py', import.meta.url).pathname, CDNOW],
       peerEnv(),
     );
-  const each = `bgnbd ${ours.bgnbd!.wall.toFixed(2)} s${cpu(ours.bgnbd!)}, gammagamma ${ours.gammagamma!.wall.toFixed(2)} s${cpu(ours.gammagamma!)}; on an imported database (${cli.note})`;
+  const each = `bgnbd ${ours.bgnbd!.wall.toFixed(2)} s${cpu(ours.bgnbd!)}, gammagamma ${ours.gammagamma!.wall.toFixed(2)} s${cpu(ours.gammagamma!)}; on an imported database, after one untimed run (${cli.note})`;
   rows.push({
     metric: 'processes: segflow models fit bgnbd + gammagamma, CDNOW full',
     value: together,
