@@ -1,7 +1,7 @@
 /**
  * The dialect layer: every SQL construct that differs between engines is a function here, so code in the playbook
- * steps composes SQL from these and stays engine-neutral. The DuckDB dialect is the only one today; ClickHouse
- * implements the same interface when it lands.
+ * steps composes SQL from these and stays engine-neutral. Each engine implements it: DuckDB (duckdb/) and ClickHouse
+ * (clickhouse/), checked against each other in test/engine/dialect-agreement.test.ts.
  */
 export type ColumnType = 'text' | 'timestamp' | 'double' | 'bigint' | 'integer' | 'boolean' | 'json';
 

@@ -626,7 +626,7 @@ class Compiler {
     }
     const mainPass = `WITH ${ctes.slice(0, 2).join(',\n')}\nSELECT * FROM agg`;
     const sql = `WITH ${scoped}${ctes.join(',\n')}
-SELECT agg.person_id${columns.map((c) => `,\n  coalesce(${c.sql}, FALSE) AS ${q(c.column)}`).join('')}
+SELECT agg.person_id AS person_id${columns.map((c) => `,\n  ${this.d.asColumnType(`coalesce(${c.sql}, FALSE)`, 'boolean')} AS ${q(c.column)}`).join('')}
 FROM agg ${relations.map((r) => r.sql).join(' ')}${
       // The context's other people are read only for their accounts' sake: their rows are not the scope's.
       this.scope && this.context ? `\nWHERE agg.person_id IN (SELECT person_id FROM ${this.scope})` : ''

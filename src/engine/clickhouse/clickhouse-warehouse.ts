@@ -21,6 +21,8 @@ const READS = /^\s*(?:\(\s*)*(?:SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b
  * how many rows they changed; undefined for other statements.
  */
 function changedRowsQuery(sql: string): string | undefined {
+  const all = /^\s*DELETE\s+FROM\s+([\w."]+)\s*;?\s*$/i.exec(sql);
+  if (all) return `SELECT count() FROM ${all[1]}`;
   const m =
     /^\s*DELETE\s+FROM\s+([\w."]+)\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql) ??
     /^\s*UPDATE\s+([\w."]+)\s+SET\s+[\s\S]+?\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql);
@@ -31,25 +33,26 @@ function changedRowsQuery(sql: string): string | undefined {
 const bareName = (name: string) => name.replace(/^"(.*)"$/, '$1');
 
 /**
- * A DELETE or UPDATE as ClickHouse runs it: SQL's `DELETE FROM t` (every row) needs a WHERE in ClickHouse, and
+ * A DELETE or UPDATE as ClickHouse runs it: SQL's `DELETE FROM t` (every row) is a TRUNCATE (ClickHouse's DELETE
+ * needs a WHERE), and
  * session (temporary) tables take no lightweight DELETE or UPDATE, only the mutation form `ALTER TABLE t DELETE`.
  * Other statements are returned as they are.
  *
  * @example
- * clickhouseWrite('DELETE FROM person_overrides', new Set()) // 'DELETE FROM person_overrides WHERE 1'
+ * clickhouseWrite('DELETE FROM person_overrides', new Set()) // 'TRUNCATE TABLE person_overrides'
  * clickhouseWrite('DELETE FROM _sf_checked WHERE x', new Set(['_sf_checked'])) // 'ALTER TABLE _sf_checked DELETE WHERE x'
  */
 export function clickhouseWrite(sql: string, scratch: ReadonlySet<string>): string {
+  // Every row: TRUNCATE drops the parts at once, where a lightweight DELETE masks every row and rewrites them later.
   const all = /^\s*DELETE\s+FROM\s+((?:"[^"]+"|[\w.]+))\s*;?\s*$/i.exec(sql);
-  const text = all ? `DELETE FROM ${all[1]} WHERE 1` : sql;
+  if (all) return `TRUNCATE TABLE ${all[1]}`;
+  const text = sql;
   const del = /^\s*DELETE\s+FROM\s+((?:"[^"]+"|[\w.]+))\s+WHERE\s+([\s\S]+)$/i.exec(text);
   if (del && scratch.has(bareName(del[1]!))) return `ALTER TABLE ${del[1]} DELETE WHERE ${del[2]}`;
   const upd = /^\s*UPDATE\s+((?:"[^"]+"|[\w.]+))\s+SET\s+([\s\S]+)$/i.exec(text);
   if (upd && scratch.has(bareName(upd[1]!))) return `ALTER TABLE ${upd[1]} UPDATE ${upd[2]}`;
   return text;
 }
-
-const NO_SCRATCH: ReadonlySet<string> = new Set();
 
 /** A reference to table `name` in SQL text, quoted or not (not part of a longer name). */
 function scratchReference(name: string, flags = ''): RegExp {
@@ -291,8 +294,8 @@ class ClickHouseWarehouse implements Warehouse {
           Number((await this.transport.select(query)).data[0]?.[0] ?? 0);
         const target = insertTarget(text);
         const rowsOf = `SELECT count() FROM ${target} SETTINGS final = 0`;
-        // Counted in SQL's form (a scratch table's mutation counts as its DELETE or UPDATE would).
-        const counting = changedRowsQuery(clickhouseWrite(bound, NO_SCRATCH));
+        // Counted in SQL's form (a TRUNCATE or a scratch table's mutation counts as its DELETE or UPDATE would).
+        const counting = changedRowsQuery(bound);
         const before = target ? await counted(rowsOf) : counting ? await counted(counting) : 0;
         await this.withScratchCopies(text, (statement) => this.transport.exec(statement));
         return target ? (await counted(rowsOf)) - before : before;
