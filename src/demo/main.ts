@@ -12,6 +12,7 @@ import { measureSection, personalizeSection } from './activate-section.js';
 import { collectorSection } from './collector-section.js';
 import { interactiveTerminal, keepDashboardOpen } from './dashboard-section.js';
 import { modelSection } from './model-section.js';
+import { realtimeSection } from './realtime-section.js';
 
 /**
  * The end-to-end demo (`npm start`): runs every capability that works today on the embedded engine and prints a
@@ -128,6 +129,8 @@ async function generatedDemo(
   } finally {
     await wh.close();
   }
+  // Streaming evaluates as of now, and memberships only move forward: its own database, on the real clock.
+  await realtimeSection(dir);
   // The experiment writes plays, exposures and simulated purchases: its own database, the same events.
   const measureDb = join(dir, 'measure.duckdb');
   for (const f of [measureDb, `${measureDb}.wal`]) rmSync(f, { force: true });
