@@ -81,7 +81,7 @@ export const dashboardBenchmark: Benchmark = {
             `/api/v1/persons/${id}/events?page=0&pageSize=25`,
             `/api/v1/persons/${id}/features`,
             `/api/v1/persons/${id}/segments`,
-            `/api/v1/decide/${id}?record=false`,
+            `/api/v1/persons/${id}/decision`,
           ],
           plays: ['/api/v1/playbook'],
           play: [

@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'SEGMENT_INVALID'
   | 'STATS_INPUT_INVALID'
   | 'ARMS_INVALID'
+  | 'SEND_REFUSED'
   | 'INTERNAL';
 
 export class SegflowError extends Error {

@@ -12,8 +12,9 @@ import { type Playbook, purposeOf } from './playbook.js';
 /**
  * A dry run or test send of one play to one person (or an address of your choosing): the message its destination
  * would get — the person's traits, the play's content and a variant — shown, and with `send` actually sent. Nothing
- * is recorded (no delivery, no exposure, no cursor), and the guards a real delivery would meet (consent,
- * suppression) are reported rather than applied: a test goes where you point it.
+ * is recorded (no delivery, no exposure, no cursor). The guards a real delivery would meet (consent, suppression)
+ * are reported, and applied to a send to the person's own address (a test is no licence to message someone who said
+ * no); sent to an address of your choosing (`to`), the test goes where you point it.
  */
 export const PlayTestSendSchema = z
   .object({
@@ -24,7 +25,9 @@ export const PlayTestSendSchema = z
       .string()
       .nullable()
       .describe('the person the identifier names (null: none; the traits are empty)'),
-    sent: z.boolean().describe('false for a dry run'),
+    sent: z
+      .boolean()
+      .describe('whether the message was handed to the destination (false for a dry run, or a send refused)'),
     to: z.string().nullable().describe('the address or URL used instead of the configured one'),
     message: z.object({
       idempotencyKey: z.string(),
@@ -39,7 +42,9 @@ export const PlayTestSendSchema = z
     result: z
       .object({ ok: z.boolean(), detail: z.string().optional(), error: z.string().optional() })
       .nullable()
-      .describe("the destination's answer (null for a dry run)"),
+      .describe(
+        "the destination's answer, or why the send was refused (ok false, sent false); null for a dry run",
+      ),
     notes: z
       .array(z.string())
       .describe('what a real delivery to this person would meet: consent, suppression'),
@@ -122,13 +127,16 @@ export async function testSendPlay(
   const personId = found?.person_id ?? null;
   const traits = personId ? ((await traitsOf(wh, [personId])).get(personId) ?? {}) : {};
   const notes: string[] = [];
+  const blocks: string[] = [];
   if (!personId) notes.push(`no person '${o.person}': the message has no traits`);
   else {
     const suppressed = (await suppressionCheck(wh))(personId);
-    if (suppressed) notes.push(`a real delivery would be blocked: ${suppressed}`);
     const consent = (await consentAsOf(wh, [personId], asOf)).get(personId);
-    const blocked = consentBlock(pb, consent, purposeOf(play));
-    if (blocked) notes.push(`a real delivery would be blocked: ${blocked}`);
+    for (const block of [suppressed, consentBlock(pb, consent, purposeOf(play))]) {
+      if (!block) continue;
+      blocks.push(block);
+      notes.push(`a real delivery would be blocked: ${block}`);
+    }
   }
   if (o.to !== undefined && cfg.type === 'email') traits[cfg.toTrait] = o.to;
   const message: DeliveryMessage = {
@@ -148,7 +156,11 @@ export async function testSendPlay(
     },
   };
   let result: PlayTestSend['result'] = null;
-  if (o.send) {
+  let sent = false;
+  if (o.send && o.to === undefined && blocks.length > 0) {
+    result = { ok: false, error: `refused, as a real delivery would be: ${blocks.join('; ')}` };
+  } else if (o.send) {
+    sent = true;
     const destination = createDestination(play.destination, o.to === undefined ? cfg : redirected(cfg, o.to));
     try {
       const [r] = await destination.send([message]);
@@ -164,7 +176,7 @@ export async function testSendPlay(
     destination: play.destination,
     destinationType: cfg.type,
     personId,
-    sent: Boolean(o.send),
+    sent,
     to: o.to ?? null,
     message,
     result,

@@ -8,6 +8,7 @@ import { retireSegment, reviewSegments } from '../govern/segment-review.js';
 import { dailyActivity, overviewTotals, rejectionReasons } from '../instrument/activity.js';
 import { findPersons } from '../instrument/person-search.js';
 import { rfmCellPeople } from '../model/rfm-cell.js';
+import { DecisionSchema, decide } from '../personalize/decide.js';
 import { DEFAULT_SEGMENTS_DIR } from '../segment/load-definitions.js';
 import { recentRefreshes, segmentHistory } from '../segment/refresh-history.js';
 import { checkSegmentDraft, estimateSegmentDraft, saveSegmentDraft } from '../segment/segment-draft.js';
@@ -232,6 +233,27 @@ export function dashboardApiRoutes(options: { playbook?: string; segmentsDir?: s
             matchedBy: 'identifier' | 'email';
           }[];
         },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/persons/:id/decision',
+      permission: 'read',
+      tag: 'personalize',
+      summary:
+        "decide() for a person's page: the best play now and its reasons, from this person's rows; records nothing",
+      description:
+        "The same decision as `GET /api/v1/decide/{personId}?record=false`, read from this person's rows alone: that " +
+        'route answers from a snapshot of everyone, whose first load (seconds on a big database) holds up every ' +
+        'other request while it runs — too much for one page view.',
+      params: z.object({ id: z.string().min(1).max(1000).describe('any identifier of the person') }),
+      response: DecisionSchema,
+      handler: async ({ params }, { wh }) =>
+        jsonDates(
+          await decide(wh, cachedPlaybook(playbookPath(options.playbook)), params.id, {
+            asOf: new Date(),
+            record: false,
+          }),
+        ) as z.input<typeof DecisionSchema>,
     }),
     defineRoute({
       method: 'GET',

@@ -75,6 +75,7 @@ export function statusOf(code: ErrorCode): number {
       return 409;
     case 'MODEL_NO_DATA':
     case 'MODEL_FIT_FAILED':
+    case 'SEND_REFUSED':
       return 422;
     case 'DB_OPEN_FAILED':
     case 'DB_SCHEMA_TOO_NEW':

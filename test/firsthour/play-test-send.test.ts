@@ -8,6 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { testSendPlay } from '../../src/activate/play-test-send.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
+import { suppressPerson } from '../../src/govern/privacy.js';
 import { at, events, identify, SECRET, startReceiver } from '../activate/helpers.js';
 import { segflowHere } from '../helpers/cli-in-process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -66,8 +67,25 @@ test('a dry run of a play for a person shows the message with their traits and s
   );
   assert.equal(receiver.ids.size, 0, 'a dry run sends nothing');
 
+  // Ann has not agreed to marketing: a test send to her own address is refused as a real delivery would be.
+  const refused = await segflowHere(['activate', 'test', 'perks', 'ann', '--send', '--json'], dir);
+  assert.equal(refused.status, 1, refused.stdout);
+  const why = (JSON.parse(refused.stdout) as { error: { code: string; message: string; hint: string } })
+    .error;
+  assert.equal(why.code, 'SEND_REFUSED');
+  assert.match(
+    why.message,
+    /^test send of perks to ann not sent: refused, as a real delivery would be: .*marketing/,
+  );
+  assert.match(why.hint, /--to ADDRESS/);
+  assert.equal(receiver.requests.length, 0, 'nothing sent');
+  const human = await segflowHere(['activate', 'test', 'perks', 'ann', '--send'], dir);
+  assert.equal(human.status, 1);
+  assert.match(human.stderr, /error: test send of perks to ann not sent: refused.*marketing/);
+
+  // To an address of one's own, the test goes where it is pointed.
   const sent = await segflowHere(
-    ['activate', 'test', 'perks', 'ann', '--variant', 'cool', '--send', '--json'],
+    ['activate', 'test', 'perks', 'ann', '--variant', 'cool', '--send', '--to', receiver.url, '--json'],
     dir,
   );
   assert.equal(sent.status, 0, sent.stderr);
@@ -82,6 +100,18 @@ test('a dry run of a play for a person shows the message with their traits and s
   const check = await openWarehouse({ path: join(dir, 'segflow.duckdb'), readOnly: true });
   assert.deepEqual(await counts(check), { d: 0, e: 0 }, 'no delivery and no exposure recorded');
   await check.close();
+
+  // A destination that refuses the message: exit 1 with its answer.
+  receiver.status = 500;
+  const failed = await segflowHere(
+    ['activate', 'test', 'perks', 'ann', '--send', '--to', receiver.url, '--json'],
+    dir,
+  );
+  assert.equal(failed.status, 1, failed.stdout);
+  const error = (JSON.parse(failed.stdout) as { error: { code: string; message: string } }).error;
+  assert.equal(error.code, 'SEND_REFUSED');
+  assert.match(error.message, /not sent: .*500/);
+  receiver.status = 200;
 
   const typo = await segflowHere(['activate', 'test', 'perk', 'ann', '--json'], dir);
   assert.equal(typo.status, 1);
@@ -120,4 +150,27 @@ test('a test send to a given address goes there instead of the configured destin
   assert.equal(mine.requests.length, 2);
   assert.equal(configured.requests.length, 0);
   assert.deepEqual(await counts(server.wh), { d: 0, e: 0 });
+});
+
+test('a test send to a suppressed person is refused even with their consent; sent elsewhere it goes', async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const dir = tempDir();
+  const wh = await openWarehouse({ path: join(dir, 'segflow.duckdb') });
+  t.after(() => wh.close());
+  await events(wh, [identify('cy', at(0), { email: 'cy@example.com' }, { marketing: true })]);
+  const pb = parsePlaybook(playbookText(receiver.url));
+  const consented = await testSendPlay(wh, pb, { play: 'perks', person: 'cy', send: true });
+  assert.deepEqual([consented.sent, consented.result], [true, { ok: true, detail: 'HTTP 200' }]);
+  await suppressPerson(wh, 'cy', 'asked us to stop', { actor: 'test' });
+  const suppressed = await testSendPlay(wh, pb, { play: 'perks', person: 'cy', send: true });
+  assert.equal(suppressed.sent, false);
+  assert.deepEqual(suppressed.result, {
+    ok: false,
+    error: 'refused, as a real delivery would be: suppressed: asked us to stop',
+  });
+  assert.equal(receiver.requests.length, 1, 'the refused test sent nothing');
+  const elsewhere = await testSendPlay(wh, pb, { play: 'perks', person: 'cy', send: true, to: receiver.url });
+  assert.deepEqual([elsewhere.sent, elsewhere.result?.ok], [true, true]);
+  assert.equal(receiver.requests.length, 2);
 });

@@ -148,6 +148,19 @@ describe('dashboard reads of one person', () => {
         assert.deepEqual(cold.play, other.play, person_id);
       }
       assert.deepEqual(cold.recording, { recorded: false, note: cold.recording.note });
+      // The person's page asks for its decision from this person's rows (never the snapshot of everyone).
+      const r = await fetch(`${shop.server.url}/api/v1/persons/${encodeURIComponent(person_id)}/decision`, {
+        headers: { authorization: `Bearer ${shop.keys.read}` },
+      });
+      assert.equal(r.status, 200);
+      const page = (await r.json()) as {
+        candidates: unknown;
+        play: unknown;
+        recording: { recorded: boolean };
+      };
+      assert.deepEqual(page.candidates, JSON.parse(JSON.stringify(warm.candidates)), person_id);
+      assert.deepEqual(page.play, JSON.parse(JSON.stringify(warm.play)), person_id);
+      assert.equal(page.recording.recorded, false);
       if (cold.play) served++;
     }
     assert.ok(served > 0, 'someone is served a play');

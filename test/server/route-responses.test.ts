@@ -148,6 +148,7 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['POST /api/v1/models/{name}/score', { params: { name: 'churn' }, body: { asOf: END.toISOString() } }],
     ['GET /api/v1/persons/{id}/scores', { params: { id: user } }],
     ['GET /api/v1/decide/{personId}', { params: { personId: user } }],
+    ['GET /api/v1/persons/{id}/decision', { params: { id: user } }],
     ['GET /api/v1/decide/{personId}', { params: { personId: user }, query: { asOf: END.toISOString() } }],
     ['POST /api/v1/activate/run', { body: { asOf: END.toISOString() } }],
     ['POST /api/v1/plays/{play}/test', { params: { play: 'thank-buyers' }, body: { person: user } }],

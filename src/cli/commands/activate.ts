@@ -102,6 +102,16 @@ export function registerActivate(program: Command): void {
             }),
           { readOnly: true },
         );
+        // A send that did not go (refused by the guards, or by the destination) is a failure: exit 1 with why.
+        if (r.result && !r.result.ok) {
+          throw new SegflowError(
+            'SEND_REFUSED',
+            `test send of ${r.play} to ${r.to ?? person} not sent: ${r.result.error ?? 'the destination refused it'}`,
+            r.sent
+              ? `check the destination '${r.destination}' (${r.destinationType}) and try again`
+              : 'to see the message, leave out --send; to send it to yourself, add --to ADDRESS',
+          );
+        }
         emit(Boolean(flags.json), r, () =>
           [
             `${r.sent ? 'test send' : 'dry run'} of ${r.play} → ${r.destination} (${r.destinationType})${r.to ? ` to ${r.to}` : ''}`,

@@ -138,7 +138,7 @@ function TimelineSection(props: { id: string }) {
 }
 
 function Reasons(props: { id: string }) {
-  const state = useData(() => api.get<Decision>(`/api/v1/decide/${enc(props.id)}?record=false`), [props.id]);
+  const state = useData(() => api.get<Decision>(`/api/v1/persons/${enc(props.id)}/decision`), [props.id]);
   return (
     <section aria-labelledby="decide-title">
       <h2 id="decide-title">Next best action (decide)</h2>
