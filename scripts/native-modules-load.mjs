@@ -23,7 +23,9 @@ const checks = {
   },
   esbuild: async () => {
     const { transform } = await import('esbuild');
-    return (await transform('const x: number = 42; export default x', { loader: 'ts' })).code.includes('42') ? 42 : 0;
+    return (await transform('const x: number = 42; export default x', { loader: 'ts' })).code.includes('42')
+      ? 42
+      : 0;
   },
 };
 let failed = false;

@@ -185,7 +185,6 @@ describe('the dashboard in a browser', { skip }, () => {
     await visit(page, '#/segments/new', 'Segment builder', 'segment-builder');
     await page.getByLabel('Name', { exact: true }).fill('repeat-buyers');
     await page.getByLabel('Label', { exact: true }).fill('Repeat buyers');
-    const estimate = page.getByTestId('estimate');
     const sizeFor = async (atLeast: string): Promise<number> => {
       await page.locator('input[data-field="within"]').fill('3650d');
       await page.locator('input[data-field="atLeast"]').fill(atLeast);

@@ -15,7 +15,6 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[]) {
     return () => {
       live = false;
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   }, deps);
   useEffect(run, [run]);
   return { ...state, reload: run };
