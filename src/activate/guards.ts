@@ -86,6 +86,11 @@ export class SendLog {
     list.push({ channel, at: at.getTime() });
   }
 
+  /** Drop one person's sends (before reading them again). */
+  forget(personId: string): void {
+    this.byPerson.delete(personId);
+  }
+
   /** The first cap a new message on `channel` at `asOf` would break, as a reason; null when none. */
   capBlock(pb: Playbook, personId: string, channel: string, asOf: Date): string | null {
     const list = this.byPerson.get(personId) ?? [];

@@ -4,132 +4,223 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { type Decision, decideFor, READ_ONLY, readPersonState, withRecording } from './decide.js';
 import type { ExposureRecorder } from './exposure-recorder.js';
 
+/** Where a snapshot has read up to: a change to any of these means something a decision reads may have changed. */
+interface SnapshotCursor {
+  /** The last membership change read (`segment_changes.seq`): memberships change only through it. */
+  seq: number;
+  /** The last ingest batch read: consent, traits and identities change only through ingest. */
+  batch: number;
+  /** The last delivery read, and how many are sent or unsettled (an outbox step changes these counts). */
+  delivery: number;
+  deliveryStates: number;
+  suppressions: number;
+  /** The last privacy request: an erasure removes rows without a trace elsewhere, so it means a full load. */
+  privacy: number;
+}
+
+/** Delivery states that count as "got" (re-entry rules) and, of those, the ones an outbox step may still change. */
+const GOT_STATES = ['pending', 'deferred', 'sent', 'withheld', 'dead'];
+const UNSETTLED_STATES = ['pending', 'deferred', 'dead'];
+
+/** Beyond this many people changed since the last read, one full load is cheaper than reading them one list at a time. */
+const MAX_CATCH_UP = 50_000;
+
+/** Which people a read covers: everyone, or a list (bound as one JSON parameter). */
+type Scope = { list: string } | null;
+
 /**
  * decide() for a server answering many requests: everything a decision reads — current memberships, consent, the
  * quiet-hours time-zone trait, what each person got from each play, messages sent within the cap windows — loaded
  * in a few bulk queries and kept in memory, so a decision is a lookup and a pure function (microseconds) instead of
- * five queries. A background check (one cheap query a second) reloads it when segments are refreshed, events
- * arrive or deliveries change, so a decision is at most a reload behind the data. Decisions as of a past time
- * bypass it (see decide()).
+ * five queries. A background check (one cheap query a second) notices when segments are refreshed, events arrive or
+ * deliveries change; the snapshot then catches up by reading again only the people concerned (`catchUp`: those in
+ * the new ingest batches and membership changes, and those with new or unsettled deliveries), so it stays within
+ * about a second of the data while events stream in, without reading everyone each time. Decisions as of a past
+ * time bypass it (see decide()).
  */
 export class DecideSnapshot {
   private constructor(
-    readonly version: string,
-    readonly loadedAt: Date,
+    private cursor: SnapshotCursor,
+    public loadedAt: Date,
     private readonly segments: Map<string, string[]>,
     /** When each current membership began, parallel to `segments` (for exposures of `every_time` plays). */
     private readonly entered: Map<string, Date[]>,
     private readonly consent: Map<string, Map<string, ConsentAnswer>>,
     private readonly timezones: Map<string, unknown>,
     private readonly got: Map<string, Map<string, Date[]>>,
-    private readonly sendLog: SendLog,
+    private sendLog: SendLog,
+    /** People with a delivery an outbox step may still change (pending, deferred, dead): re-read at each catch-up. */
+    private readonly unsettled: Set<string>,
     private readonly persons: Map<string, string | null>,
     private readonly tzTrait: string | null,
     private readonly canonical: Set<string>,
-    private readonly suppressed: (personId: string) => string | null,
+    private suppressed: (personId: string) => string | null,
   ) {}
 
+  /** Where the data stands now (one query); compare with `version` to know whether to catch up. */
   static async version(wh: Warehouse): Promise<string> {
-    const [v] = await wh.query<{ r: number | null; d: number | null; b: string | null; c: number | null }>(
-      `SELECT (SELECT max(refresh_id) FROM segment_refreshes) AS r,
-              (SELECT max(id) FROM deliveries) AS d,
-              (SELECT value FROM segflow_meta WHERE key = 'ingest_batch') AS b,
-              (SELECT count(*) FROM deliveries WHERE status = 'sent') + (SELECT count(*) FROM suppressions) AS c`,
-    );
-    return `${v?.r}/${v?.d}/${v?.b}/${v?.c}`;
+    return JSON.stringify(await readCursor(wh));
+  }
+
+  get version(): string {
+    return JSON.stringify(this.cursor);
   }
 
   static async load(wh: Warehouse, pb: Playbook, now = new Date()): Promise<DecideSnapshot> {
-    const version = await DecideSnapshot.version(wh);
-    const d = wh.dialect;
-    const segments = new Map<string, string[]>();
-    const entered = new Map<string, Date[]>();
-    const wanted = [...new Set(pb.plays.map((p) => p.segment))];
-    for (const r of await wh.query<{ person_id: string; segment: string; entered_at: Date }>(
-      `SELECT person_id, segment, max(entered_at) AS entered_at FROM segment_memberships
-       WHERE exited_at IS NULL AND ${d.inTextList('segment', '?')} GROUP BY person_id, segment ORDER BY segment`,
-      [JSON.stringify(wanted)],
-    )) {
-      const list = segments.get(r.person_id);
-      if (list) {
-        list.push(r.segment);
-        entered.get(r.person_id)!.push(r.entered_at);
-      } else {
-        segments.set(r.person_id, [r.segment]);
-        entered.set(r.person_id, [r.entered_at]);
-      }
-    }
-    const consent = new Map<string, Map<string, ConsentAnswer>>();
-    for (const r of await wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
-      `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
-       FROM identity_consent c JOIN identities i ON i.identifier = c.identifier
-       WHERE c.ts <= ? GROUP BY i.person_id, c.purpose`,
-      [now],
-    )) {
-      let m = consent.get(r.person_id);
-      if (!m) {
-        m = new Map();
-        consent.set(r.person_id, m);
-      }
-      m.set(r.purpose, { granted: r.granted, at: r.ts });
-    }
-    const tzTrait = pb.quiet_hours?.timezone_trait ?? null;
-    const timezones = new Map<string, unknown>();
-    if (tzTrait) {
-      for (const r of await wh.query<{ person_id: string; value: string }>(
-        `SELECT i.person_id, ${d.argMax('t.value', '(t.ts, t.message_id)')} AS value
-         FROM identity_traits t JOIN identities i ON i.identifier = t.identifier WHERE t.key = ? GROUP BY i.person_id`,
-        [tzTrait],
-      )) {
-        try {
-          timezones.set(r.person_id, JSON.parse(r.value));
-        } catch {
-          timezones.set(r.person_id, r.value);
-        }
-      }
-    }
-    const got = new Map<string, Map<string, Date[]>>();
-    for (const r of await wh.query<{ person_id: string; play: string; occurred_at: Date }>(
-      `SELECT person_id, play, occurred_at FROM deliveries
-       WHERE status IN ('pending', 'deferred', 'sent', 'withheld', 'dead')`,
-    )) {
-      let byPlay = got.get(r.person_id);
-      if (!byPlay) {
-        byPlay = new Map();
-        got.set(r.person_id, byPlay);
-      }
-      byPlay.set(r.play, [...(byPlay.get(r.play) ?? []), r.occurred_at]);
-    }
-    const sendLog = new SendLog();
-    const window = longestCapMs(pb);
-    if (window > 0) {
-      for (const r of await wh.query<{ person_id: string; channel: string; sent_at: Date }>(
-        `SELECT person_id, channel, sent_at FROM deliveries WHERE status = 'sent' AND sent_at > ?`,
-        [new Date(now.getTime() - window)],
-      )) {
-        sendLog.add(r.person_id, r.channel, r.sent_at);
-      }
-    }
-    // Apps mostly ask by the canonical id: knowing every canonical id answers those without a query.
+    const cursor = await readCursor(wh);
+    const state = await readState(wh, pb, now, null);
     const canonical = new Set(
       (await wh.query<{ person_id: string }>('SELECT DISTINCT person_id FROM identities')).map(
         (r) => r.person_id,
       ),
     );
-    return new DecideSnapshot(
-      version,
+    const snapshot = new DecideSnapshot(
+      cursor,
       now,
-      segments,
-      entered,
-      consent,
-      timezones,
-      got,
-      sendLog,
       new Map(),
-      tzTrait,
+      new Map(),
+      new Map(),
+      new Map(),
+      new Map(),
+      new SendLog(),
+      new Set(),
+      new Map(),
+      pb.quiet_hours?.timezone_trait ?? null,
       canonical,
       await suppressionCheck(wh),
     );
+    snapshot.apply(state, null);
+    return snapshot;
+  }
+
+  /**
+   * Read again the people whose state changed since this snapshot was read, and replace their entries (all at once,
+   * after the reads: a decision never sees half of a catch-up). Returns false, changing nothing, when a full load is
+   * the better way: after an erasure, when the log went backwards (a restore), or when too many people changed.
+   */
+  async catchUp(wh: Warehouse, pb: Playbook, now = new Date()): Promise<boolean> {
+    const from = this.cursor;
+    const to = await readCursor(wh);
+    if (
+      to.privacy !== from.privacy ||
+      to.seq < from.seq ||
+      to.batch < from.batch ||
+      to.delivery < from.delivery
+    )
+      return false;
+    if (JSON.stringify(to) === JSON.stringify(from)) return true;
+    const d = wh.dialect;
+    const changed = new Set<string>();
+    if (to.batch > from.batch) {
+      // The people of the new events as they resolve now, and the identifiers themselves (an identifier that was a
+      // person's canonical id and now belongs to another person is how a merge shows).
+      for (const r of await wh.query<{ identifier: string; person_id: string | null }>(
+        `SELECT n.identifier, i.person_id FROM (
+           SELECT user_id AS identifier FROM events WHERE ingest_batch > ? AND ingest_batch <= ? AND user_id IS NOT NULL
+           UNION SELECT anonymous_id FROM events WHERE ingest_batch > ? AND ingest_batch <= ? AND anonymous_id IS NOT NULL
+           UNION SELECT previous_id FROM events WHERE ingest_batch > ? AND ingest_batch <= ? AND previous_id IS NOT NULL
+         ) n LEFT JOIN identities i ON i.identifier = n.identifier`,
+        [from.batch, to.batch, from.batch, to.batch, from.batch, to.batch],
+      )) {
+        changed.add(r.identifier);
+        if (r.person_id) changed.add(r.person_id);
+      }
+    }
+    if (to.seq > from.seq) {
+      for (const r of await wh.query<{ person_id: string }>(
+        'SELECT DISTINCT person_id FROM segment_changes WHERE seq > ? AND seq <= ?',
+        [from.seq, to.seq],
+      ))
+        changed.add(r.person_id);
+    }
+    if (to.delivery !== from.delivery || to.deliveryStates !== from.deliveryStates) {
+      for (const p of this.unsettled) changed.add(p);
+      for (const r of await wh.query<{ person_id: string }>(
+        'SELECT DISTINCT person_id FROM deliveries WHERE id > ?',
+        [from.delivery],
+      ))
+        changed.add(r.person_id);
+    }
+    if (changed.size > MAX_CATCH_UP) return false;
+    const scope: Scope = { list: JSON.stringify([...changed]) };
+    const state = changed.size ? await readState(wh, pb, now, scope) : undefined;
+    // Which of them are people now, and which identifiers now belong to someone else (merged away).
+    const owners = changed.size
+      ? await wh.query<{ identifier: string; person_id: string }>(
+          `SELECT identifier, person_id FROM identities WHERE ${d.inTextList('person_id', '?')}`,
+          [scope.list],
+        )
+      : [];
+    const suppressed = to.suppressions !== from.suppressions ? await suppressionCheck(wh) : undefined;
+    // Everything read: apply at once.
+    const people = new Set(owners.map((o) => o.person_id));
+    for (const id of changed) {
+      if (people.has(id)) this.canonical.add(id);
+      else {
+        this.canonical.delete(id);
+        this.forget(id);
+      }
+    }
+    for (const o of owners) {
+      if (o.identifier !== o.person_id && this.canonical.delete(o.identifier)) this.forget(o.identifier);
+    }
+    if (to.batch > from.batch) this.persons.clear();
+    if (state) this.apply(state, changed);
+    if (suppressed) this.suppressed = suppressed;
+    this.cursor = to;
+    this.loadedAt = now;
+    return true;
+  }
+
+  /** Replace the entries of `people` (everyone when null) by what was read. */
+  private apply(state: PersonStateRows, people: ReadonlySet<string> | null): void {
+    if (people) for (const p of people) this.forget(p);
+    for (const r of state.memberships) {
+      const list = this.segments.get(r.person_id);
+      if (list) {
+        list.push(r.segment);
+        this.entered.get(r.person_id)!.push(r.entered_at);
+      } else {
+        this.segments.set(r.person_id, [r.segment]);
+        this.entered.set(r.person_id, [r.entered_at]);
+      }
+    }
+    for (const r of state.consent) {
+      let m = this.consent.get(r.person_id);
+      if (!m) {
+        m = new Map();
+        this.consent.set(r.person_id, m);
+      }
+      m.set(r.purpose, { granted: r.granted, at: r.ts });
+    }
+    for (const r of state.timezones) {
+      try {
+        this.timezones.set(r.person_id, JSON.parse(r.value));
+      } catch {
+        this.timezones.set(r.person_id, r.value);
+      }
+    }
+    for (const r of state.deliveries) {
+      let byPlay = this.got.get(r.person_id);
+      if (!byPlay) {
+        byPlay = new Map();
+        this.got.set(r.person_id, byPlay);
+      }
+      byPlay.set(r.play, [...(byPlay.get(r.play) ?? []), r.occurred_at]);
+      if (UNSETTLED_STATES.includes(r.status)) this.unsettled.add(r.person_id);
+    }
+    for (const r of state.sends) this.sendLog.add(r.person_id, r.channel, r.sent_at);
+  }
+
+  /** Drop everything held about one person (before reading them again, or when they are no longer a person). */
+  private forget(personId: string): void {
+    this.segments.delete(personId);
+    this.entered.delete(personId);
+    this.consent.delete(personId);
+    this.timezones.delete(personId);
+    this.got.delete(personId);
+    this.unsettled.delete(personId);
+    this.sendLog.forget(personId);
   }
 
   /** The canonical person of an identifier (one point lookup the first time, then remembered). */
@@ -164,9 +255,81 @@ export class DecideSnapshot {
   }
 }
 
+async function readCursor(wh: Warehouse): Promise<SnapshotCursor> {
+  const [v] = await wh.query<Record<keyof SnapshotCursor, number | string | null>>(
+    `SELECT (SELECT max(seq) FROM segment_changes) AS seq,
+            (SELECT value FROM segflow_meta WHERE key = 'ingest_batch') AS batch,
+            (SELECT max(id) FROM deliveries) AS delivery,
+            (SELECT count(*) FROM deliveries WHERE status = 'sent') * 1000003
+              + (SELECT count(*) FROM deliveries WHERE ${wh.dialect.inTextList('status', '?')}) AS "deliveryStates",
+            (SELECT count(*) FROM suppressions) AS suppressions,
+            (SELECT max(id) FROM privacy_requests) AS privacy`,
+    [JSON.stringify(UNSETTLED_STATES)],
+  );
+  return {
+    seq: Number(v?.seq ?? 0),
+    batch: Number(v?.batch ?? 0),
+    delivery: Number(v?.delivery ?? 0),
+    deliveryStates: Number(v?.deliveryStates ?? 0),
+    suppressions: Number(v?.suppressions ?? 0),
+    privacy: Number(v?.privacy ?? 0),
+  };
+}
+
+interface PersonStateRows {
+  memberships: { person_id: string; segment: string; entered_at: Date }[];
+  consent: { person_id: string; purpose: string; granted: boolean; ts: Date }[];
+  timezones: { person_id: string; value: string }[];
+  deliveries: { person_id: string; play: string; occurred_at: Date; status: string }[];
+  sends: { person_id: string; channel: string; sent_at: Date }[];
+}
+
+/** What decisions read, for everyone (`scope` null) or a list of people: the same queries either way. */
+async function readState(wh: Warehouse, pb: Playbook, now: Date, scope: Scope): Promise<PersonStateRows> {
+  const d = wh.dialect;
+  const only = (column: string) => (scope ? ` AND ${d.inTextList(column, '?')}` : '');
+  const list = scope ? [scope.list] : [];
+  const wanted = [...new Set(pb.plays.map((p) => p.segment))];
+  const memberships = await wh.query<PersonStateRows['memberships'][number]>(
+    `SELECT person_id, segment, max(entered_at) AS entered_at FROM segment_memberships
+     WHERE exited_at IS NULL AND ${d.inTextList('segment', '?')}${only('person_id')}
+     GROUP BY person_id, segment ORDER BY segment`,
+    [JSON.stringify(wanted), ...list],
+  );
+  const consent = await wh.query<PersonStateRows['consent'][number]>(
+    `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
+     FROM identity_consent c JOIN identities i ON i.identifier = c.identifier
+     WHERE c.ts <= ?${only('i.person_id')} GROUP BY i.person_id, c.purpose`,
+    [now, ...list],
+  );
+  const tzTrait = pb.quiet_hours?.timezone_trait ?? null;
+  const timezones = tzTrait
+    ? await wh.query<PersonStateRows['timezones'][number]>(
+        `SELECT i.person_id, ${d.argMax('t.value', '(t.ts, t.message_id)')} AS value
+         FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+         WHERE t.key = ?${only('i.person_id')} GROUP BY i.person_id`,
+        [tzTrait, ...list],
+      )
+    : [];
+  const deliveries = await wh.query<PersonStateRows['deliveries'][number]>(
+    `SELECT person_id, play, occurred_at, status FROM deliveries
+     WHERE ${d.inTextList('status', '?')}${only('person_id')} ORDER BY id`,
+    [JSON.stringify(GOT_STATES), ...list],
+  );
+  const window = longestCapMs(pb);
+  const sends =
+    window > 0
+      ? await wh.query<PersonStateRows['sends'][number]>(
+          `SELECT person_id, channel, sent_at FROM deliveries WHERE status = 'sent' AND sent_at > ?${only('person_id')}`,
+          [new Date(now.getTime() - window), ...list],
+        )
+      : [];
+  return { memberships, consent, timezones, deliveries, sends };
+}
+
 /**
- * A snapshot kept fresh for a server: loaded on first use, checked for changes at most every `checkMs`, reloaded
- * in the background (requests keep using the previous one until the new one is ready).
+ * A snapshot kept fresh for a server: loaded on first use, checked for changes at most every `checkMs` and caught up
+ * in the background (requests keep using it meanwhile; a full load replaces it only when a catch-up declines).
  */
 export class DecideService {
   private current: DecideSnapshot | null = null;
@@ -181,9 +344,17 @@ export class DecideService {
     private readonly recorder?: ExposureRecorder,
   ) {}
 
+  /**
+   * Bring the snapshot up to date in the background: a catch-up of the people who changed when there is a snapshot of
+   * this playbook, else (or when the catch-up declines) a full load. One at a time; requests keep using the current
+   * snapshot meanwhile.
+   */
   private reload(pb: Playbook): Promise<DecideSnapshot> {
     if (!this.loading) {
-      this.loading = DecideSnapshot.load(this.wh, pb)
+      const snap = this.current;
+      const caughtUp = snap && this.playbook === pb ? snap.catchUp(this.wh, pb) : Promise.resolve(false);
+      this.loading = caughtUp
+        .then((ok) => (ok && snap ? snap : DecideSnapshot.load(this.wh, pb)))
         .then((s) => {
           this.current = s;
           this.playbook = pb;
@@ -209,9 +380,8 @@ export class DecideService {
     }
     if (now.getTime() - this.lastCheck > this.checkMs) {
       this.lastCheck = now.getTime();
-      void DecideSnapshot.version(this.wh).then((v) => {
-        if (v !== this.current?.version) void this.reload(pb);
-      });
+      // One cheap query when nothing changed; else only the people who changed are read again.
+      void this.reload(pb).catch(() => {});
     }
     const personId = await snap.personOf(this.wh, identifier);
     if (!personId) {
