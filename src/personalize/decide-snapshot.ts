@@ -256,15 +256,17 @@ export class DecideSnapshot {
 }
 
 async function readCursor(wh: Warehouse): Promise<SnapshotCursor> {
+  // Checked every second while decisions are served: one pass over deliveries gives its three figures.
+  const unsettled = UNSETTLED_STATES.map((st) => `'${st}'`).join(', ');
   const [v] = await wh.query<Record<keyof SnapshotCursor, number | string | null>>(
-    `SELECT (SELECT max(seq) FROM segment_changes) AS seq,
-            (SELECT value FROM segflow_meta WHERE key = 'ingest_batch') AS batch,
-            (SELECT max(id) FROM deliveries) AS delivery,
-            (SELECT count(*) FROM deliveries WHERE status = 'sent') * 1000003
-              + (SELECT count(*) FROM deliveries WHERE ${wh.dialect.inTextList('status', '?')}) AS "deliveryStates",
-            (SELECT count(*) FROM suppressions) AS suppressions,
-            (SELECT max(id) FROM privacy_requests) AS privacy`,
-    [JSON.stringify(UNSETTLED_STATES)],
+    `SELECT c.seq, (SELECT value FROM segflow_meta WHERE key = 'ingest_batch') AS batch, dl.delivery,
+            dl.states AS "deliveryStates", s.suppressions, p.privacy
+     FROM (SELECT max(seq) AS seq FROM segment_changes) c,
+          (SELECT max(id) AS delivery,
+                  sum(CASE WHEN status = 'sent' THEN 1000003 WHEN status IN (${unsettled}) THEN 1 ELSE 0 END) AS states
+           FROM deliveries) dl,
+          (SELECT count(*) AS suppressions FROM suppressions) s,
+          (SELECT max(id) AS privacy FROM privacy_requests) p`,
   );
   return {
     seq: Number(v?.seq ?? 0),
