@@ -280,7 +280,15 @@ export {
   type LogisticModel,
   predictLogistic,
 } from './model/propensity/logistic.js';
-export { auc, type Backtest, backtest, type CalibrationBin, logLoss } from './model/propensity/metrics.js';
+export {
+  auc,
+  type Backtest,
+  backtest,
+  type CalibrationBin,
+  logLoss,
+  type RocPoint,
+  rocCurve,
+} from './model/propensity/metrics.js';
 export {
   fitPropensity,
   PROPENSITY_SCORE,

@@ -9,6 +9,12 @@ export interface CalibrationBin {
   observedRate: number;
 }
 
+/** A point of the ROC curve: the shares of positives and negatives scored at or above one threshold. */
+export interface RocPoint {
+  falsePositiveRate: number;
+  truePositiveRate: number;
+}
+
 export interface Backtest {
   people: number;
   positives: number;
@@ -20,6 +26,8 @@ export interface Backtest {
   calibration: CalibrationBin[];
   /** Positive rate in the top decile / the base rate. */
   topDecileLift: number;
+  /** The ROC curve from (0, 0) to (1, 1), thinned to at most about 200 points (see rocCurve). */
+  roc: RocPoint[];
 }
 
 /** AUC by the Mann–Whitney rank sum, with average ranks for ties. */
@@ -43,6 +51,41 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) return Number.NaN;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/**
+ * The ROC curve: one point per distinct score (people with equal scores move together, as AUC counts ties), from
+ * (0, 0) to (1, 1). Thinned so a stored fit stays small whatever the test set: a point is kept once either rate has
+ * moved by at least 1/100 since the last kept one, and the last point always; the trapezoid area under the thinned
+ * curve stays within about 0.01 of the AUC. Empty when the labels are all of one class (no rate is defined).
+ */
+export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>): RocPoint[] {
+  const n = scores.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i] ? 1 : 0;
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) return [];
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  const curve: RocPoint[] = [{ falsePositiveRate: 0, truePositiveRate: 0 }];
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j < n && scores[order[j]!] === scores[order[i]!]) {
+      if (labels[order[j]!]) tp++;
+      else fp++;
+      j++;
+    }
+    i = j;
+    const point = { falsePositiveRate: fp / negatives, truePositiveRate: tp / positives };
+    const last = curve[curve.length - 1]!;
+    const moved = Math.max(
+      point.falsePositiveRate - last.falsePositiveRate,
+      point.truePositiveRate - last.truePositiveRate,
+    );
+    if (moved >= 0.01 || i === n) curve.push(point);
+  }
+  return curve;
 }
 
 export function logLoss(p: ArrayLike<number>, labels: ArrayLike<number>): number {
@@ -86,5 +129,6 @@ export function backtest(p: ArrayLike<number>, labels: ArrayLike<number>): Backt
     logLoss: logLoss(p, labels),
     calibration,
     topDecileLift: calibration[0]!.observedRate / baseRate,
+    roc: rocCurve(p, labels),
   };
 }

@@ -4,7 +4,7 @@ import { openWarehouse } from '../../../src/engine/open.js';
 import { ingestMessages } from '../../../src/instrument/ingest-messages.js';
 import { modelConfig } from '../../../src/model/model-config.js';
 import { fitLogistic, predictLogistic } from '../../../src/model/propensity/logistic.js';
-import { auc, backtest } from '../../../src/model/propensity/metrics.js';
+import { auc, backtest, type RocPoint, rocCurve } from '../../../src/model/propensity/metrics.js';
 import { fitPropensity, scorePropensity } from '../../../src/model/propensity/propensity.js';
 import { simulateChurnPanel } from '../../../src/model/propensity/simulate-churn.js';
 import { snapshotFrame } from '../../../src/model/propensity/training-frame.js';
@@ -48,6 +48,39 @@ describe('logistic regression and metrics', () => {
     assert.equal(b.calibration.length, 10);
     assert.equal(b.calibration[0]!.observedRate, 1);
     assert.ok(Math.abs(b.topDecileLift - 1 / 0.3) < 1e-12);
+  });
+
+  test('the ROC curve runs from (0, 0) to (1, 1), moves ties together, and its area is the AUC', () => {
+    const area = (c: RocPoint[]) =>
+      c.slice(1).reduce((s, q, i) => {
+        const p = c[i]!;
+        return (
+          s + ((q.falsePositiveRate - p.falsePositiveRate) * (q.truePositiveRate + p.truePositiveRate)) / 2
+        );
+      }, 0);
+    const small = { p: [0.1, 0.4, 0.6, 0.7], y: [0, 1, 0, 1] };
+    assert.deepEqual(
+      rocCurve(small.p, small.y).map((q) => [q.falsePositiveRate, q.truePositiveRate]),
+      [
+        [0, 0],
+        [0, 0.5],
+        [0.5, 0.5],
+        [0.5, 1],
+        [1, 1],
+      ],
+    );
+    // Equal scores are one step of the curve (the diagonal), as AUC counts a tie one half.
+    assert.deepEqual(rocCurve([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]).length, 2);
+    assert.deepEqual(rocCurve([0.2, 0.3], [1, 1]), []);
+    // 20,000 noisy scores: thinned to a few hundred points at most, with the area still the AUC within 0.01.
+    const rng = createRng(5, 0);
+    const y = Array.from({ length: 20_000 }, () => (rng.float() < 0.3 ? 1 : 0));
+    const p = y.map((l) => 1 / (1 + Math.exp(-(l * 1.2 + rng.float() * 2 - 1))));
+    const curve = rocCurve(p, y);
+    assert.ok(curve.length <= 202, `${curve.length} points`);
+    assert.deepEqual(curve.at(-1), { falsePositiveRate: 1, truePositiveRate: 1 });
+    assert.ok(Math.abs(area(curve) - auc(p, y)) < 0.01, `area ${area(curve)} against AUC ${auc(p, y)}`);
+    assert.deepEqual(backtest(p, y).roc, curve);
   });
 });
 
