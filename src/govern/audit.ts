@@ -75,6 +75,19 @@ export async function readAudit(
   );
 }
 
+/**
+ * A segment's change log, newest first: its definition created or changed at a refresh (`segment.create`,
+ * `segment.change`, with the version), its file written by the dashboard (`segment.file.create`, `.change`) and its
+ * retirement (`segment.retire`). Only entries about segments, so a read key may see it: the rest of the audit log
+ * (keys, privacy requests, reads of people) stays for admins.
+ */
+export async function segmentChangeLog(wh: Warehouse, segment: string, limit = 100): Promise<AuditRow[]> {
+  return wh.query<AuditRow & Record<string, unknown>>(
+    `SELECT * FROM audit_log WHERE target = ? AND action LIKE 'segment.%' ORDER BY id DESC LIMIT ?`,
+    [segment, limit],
+  );
+}
+
 /** Definition versions of a table with (name, version): segments or plays. */
 export async function definitionVersions(
   wh: Warehouse,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
 import { SegflowError } from '../errors.js';
-import { recordAudit } from '../govern/audit.js';
+import { AuditRowSchema, recordAudit, segmentChangeLog } from '../govern/audit.js';
 import { retireSegment, reviewSegments } from '../govern/segment-review.js';
 import { dailyActivity, overviewTotals, rejectionReasons } from '../instrument/activity.js';
 import { findPersons } from '../instrument/person-search.js';
@@ -140,6 +140,21 @@ export function dashboardApiRoutes(options: { playbook?: string; segmentsDir?: s
       handler: async ({ params }, { wh }) =>
         jsonDates({ history: await segmentHistory(wh, params.name) }) as {
           history: { asOf: string; version: number; size: number; entered: number; exited: number }[];
+        },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/segments/:name/changes',
+      permission: 'read',
+      tag: 'segments',
+      summary:
+        "A segment's change log, newest first: definition versions, files saved from the dashboard, retirement",
+      params: z.object({ name: z.string().min(1).max(100) }),
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      response: z.object({ changes: z.array(AuditRowSchema) }),
+      handler: async ({ params, query }, { wh }) =>
+        jsonDates({ changes: await segmentChangeLog(wh, params.name, query.limit) }) as {
+          changes: z.input<typeof AuditRowSchema>[];
         },
     }),
     defineRoute({

@@ -130,6 +130,7 @@ describe('admin API: every route answers what its OpenAPI schema says', () => {
     ['GET /api/v1/persons/{id}/segments', { params: { id: user } }],
     ['GET /api/v1/segments/{name}/members', { params: { name: 'buyers' }, query: { limit: '5' } }],
     ['GET /api/v1/segments/report', {}],
+    ['GET /api/v1/segments/{name}/changes', { params: { name: 'buyers' } }],
     ['GET /api/v1/reports/rfm', {}],
     [
       'POST /api/v1/stats/lift',

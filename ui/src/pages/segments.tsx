@@ -279,6 +279,70 @@ interface Members {
 /** A refresh on an axis: its time to the second (two refreshes can fall in the same minute). */
 const refreshLabel = (h: { asOf: string }) => h.asOf.slice(0, 19).replace('T', ' ');
 
+interface ChangeEntry {
+  id: number;
+  occurred_at: string;
+  actor: string;
+  action: string;
+  source: string | null;
+  detail: string | null;
+}
+
+/** The audit actions about a segment, in words. */
+const CHANGE_WORDS: Record<string, string> = {
+  'segment.create': 'Defined',
+  'segment.change': 'Definition changed',
+  'segment.file.create': 'File written from the dashboard',
+  'segment.file.change': 'File changed from the dashboard',
+  'segment.retire': 'Retired',
+};
+
+/** An audit entry's detail (JSON text) as `key: value` text. */
+function detailText(detail: string | null): string {
+  if (!detail) return '—';
+  try {
+    const parsed = JSON.parse(detail) as Record<string, unknown>;
+    return Object.entries(parsed)
+      .filter(([, v]) => v !== null)
+      .map(
+        ([k, v]) =>
+          `${k}: ${Array.isArray(v) ? v.join('; ') : typeof v === 'string' ? v : JSON.stringify(v)}`,
+      )
+      .join(', ');
+  } catch {
+    return detail;
+  }
+}
+
+/** Who changed the segment and when: its definition's versions at refreshes, saves from the builder, retirement. */
+function ChangeLogSection(props: { name: string }) {
+  const state = useData(
+    () => api.get<{ changes: ChangeEntry[] }>(`/api/v1/segments/${enc(props.name)}/changes`),
+    [props.name],
+  );
+  return (
+    <section aria-labelledby="changes-title">
+      <h2 id="changes-title">Change log</h2>
+      <Loaded state={state}>
+        {(c) => (
+          <DataTable
+            caption="Changes to this segment, newest first"
+            rows={c.changes}
+            empty="No change recorded."
+            columns={[
+              { label: 'When', value: (e) => fmt.date(e.occurred_at) },
+              { label: 'Change', value: (e) => CHANGE_WORDS[e.action] ?? e.action },
+              { label: 'By', value: (e) => e.actor },
+              { label: 'From', value: (e) => e.source ?? '—' },
+              { label: 'Detail', value: (e) => detailText(e.detail) },
+            ]}
+          />
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
 function SegmentDetail(props: { name: string; admin: boolean }) {
   const state = useData(
     async () => ({
@@ -390,6 +454,7 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
             />
             <h2>Definition</h2>
             <pre class="code">{seg ? stringify(seg.definition) : 'not found'}</pre>
+            <ChangeLogSection name={props.name} />
           </>
         );
       }}
