@@ -486,6 +486,182 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.close();
   });
 
+  test("the models' backtests and clusters, a segment's change log, a person's scores, deliveries and export", async () => {
+    const page = await newPage();
+    await signIn(page, shop.keys.admin);
+    const json = async <T>(path: string): Promise<T> => (await (await api(path, shop.keys.read)).json()) as T;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    /** The cells of a table view, row by row, as text. */
+    const cells = async (caption: string | RegExp) =>
+      page
+        .getByRole('region', { name: caption })
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+        );
+
+    // The churn model's backtest: its summary, ROC curve, calibration and lift by decile, as the stored fit says.
+    await visit(page, '#/models', 'Models', 'models');
+    const churn = await json<{
+      diagnostics: {
+        backtest: {
+          people: number;
+          baseRate: number;
+          auc: number;
+          topDecileLift: number;
+          calibration: { decile: number; people: number; meanPredicted: number; observedRate: number }[];
+          roc: { falsePositiveRate: number; truePositiveRate: number }[];
+        };
+      };
+    }>('/api/v1/models/churn');
+    const b = churn.diagnostics.backtest;
+    assert.ok(b.people > 0 && b.roc.length > 2, 'the shop has a churn backtest with a curve');
+    const summary = (await page.getByTestId('backtest-churn-summary').textContent()) ?? '';
+    assert.match(summary, new RegExp(`Backtest on ${b.people.toLocaleString('en-US')} people`));
+    assert.match(summary, new RegExp(`AUC ${b.auc.toFixed(3)}`));
+    await page.getByRole('img', { name: 'Churn: ROC curve', exact: true }).waitFor();
+    await openTable(page, 'Churn: ROC curve');
+    assert.deepEqual(
+      await cells(/^Churn: ROC curve points/),
+      b.roc.map((q) => [pct(q.falsePositiveRate), pct(q.truePositiveRate)]),
+    );
+    await openTable(page, 'Churn: calibration by decile');
+    assert.deepEqual(
+      await cells('Churn: predicted against observed rate per decile'),
+      b.calibration.map((c) => [
+        String(c.decile),
+        c.people.toLocaleString('en-US'),
+        pct(c.meanPredicted),
+        pct(c.observedRate),
+      ]),
+    );
+    await openTable(page, 'Churn: lift by decile');
+    const lift = await cells(/^Churn: lift per decile/);
+    assert.equal(lift.length, 10);
+    assert.equal(lift[0]![2], `${b.topDecileLift.toFixed(2)}×`, 'decile 1 is the top-decile lift');
+    for (const [i, c] of b.calibration.entries())
+      assert.equal(lift[i]![2], `${(c.observedRate / b.baseRate).toFixed(2)}×`);
+
+    // Clusters: sizes as the people assigned to each (person_scores), centroids as fitted.
+    const clusters = await json<{
+      params: {
+        clusters: {
+          id: number;
+          label: string;
+          size: number;
+          centroid: Record<string, number>;
+          standardized: Record<string, number>;
+        }[];
+      };
+    }>('/api/v1/models/clusters');
+    const assigned = await shop.wh.query<{ id: number; people: bigint }>(
+      `SELECT value AS id, count(*) AS people FROM person_scores WHERE score = 'cluster'
+       AND as_of = (SELECT max(as_of) FROM person_scores WHERE score = 'cluster') GROUP BY 1`,
+    );
+    const assignedBy = new Map(assigned.map((a) => [Number(a.id), Number(a.people)]));
+    await page.getByRole('img', { name: 'People per cluster', exact: true }).waitFor();
+    await page
+      .getByRole('img', { name: 'Cluster centroids: standard deviations from the mean', exact: true })
+      .waitFor();
+    await openTable(page, 'People per cluster');
+    const sizes = await cells(/^Clusters: size, share and centroid/);
+    assert.equal(sizes.length, clusters.params.clusters.length);
+    for (const [i, c] of clusters.params.clusters.entries()) {
+      assert.equal(sizes[i]![0], `${c.id}: ${c.label || 'average'}`);
+      assert.equal(sizes[i]![1], assignedBy.get(c.id)!.toLocaleString('en-US'));
+      assert.deepEqual(
+        sizes[i]!.slice(3),
+        Object.values(c.centroid).map((v) => v.toFixed(2)),
+      );
+    }
+    await openTable(page, 'Cluster centroids: standard deviations from the mean');
+    assert.deepEqual(
+      (await cells(/^Cluster centroids in standard deviations/)).map((r) => r.slice(1)),
+      clusters.params.clusters.map((c) => Object.values(c.standardized).map((v) => v.toFixed(2))),
+    );
+    await page.screenshot({ path: join(SHOTS, 'models-backtest.png'), fullPage: true });
+    await accessible(page, 'models with the table views open');
+
+    // A segment's change log: the audit entries about it, as the route gives them, in words.
+    const CHANGE_WORDS: Record<string, string> = {
+      'segment.create': 'Defined',
+      'segment.change': 'Definition changed',
+      'segment.file.create': 'File written from the dashboard',
+      'segment.file.change': 'File changed from the dashboard',
+      'segment.retire': 'Retired',
+    };
+    // The canary segment's file saved again, unchanged, from the dashboard: a second entry, newest first.
+    const saved = await api('/api/v1/segments/drafts/save', shop.keys.admin, {
+      method: 'POST',
+      body: JSON.stringify({ yaml: readFileSync(join(shop.segmentsDir, 'canary.yaml'), 'utf8') }),
+    });
+    assert.equal(saved.status, 201, await saved.text());
+    await visit(page, '#/segments/canary', CANARY.label, 'segment-changes');
+    const changes = await json<{ changes: { action: string; actor: string; detail: string | null }[] }>(
+      '/api/v1/segments/canary/changes',
+    );
+    assert.deepEqual(
+      changes.changes.map((c) => c.action),
+      ['segment.file.change', 'segment.create'],
+    );
+    const log = await cells('Changes to this segment, newest first');
+    assert.deepEqual(
+      log.map((r) => [r[1], r[2]]),
+      changes.changes.map((c) => [CHANGE_WORDS[c.action], c.actor]),
+    );
+    assert.equal(log[0]![4], `file: ${JSON.parse(changes.changes[0]!.detail!).file}`);
+    assert.equal(log[1]![4], `version: ${JSON.parse(changes.changes[1]!.detail!).version}`);
+
+    // A person with deliveries: scores, deliveries, and an export downloaded as a file.
+    const [target] = await shop.wh.query<{ person_id: string; n: bigint }>(
+      `SELECT d.person_id, count(*) AS n FROM deliveries d
+       WHERE d.person_id IN (SELECT person_id FROM person_scores WHERE score = 'cluster')
+       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1`,
+    );
+    assert.ok(target, 'a clustered person has deliveries');
+    const id = target.person_id;
+    await visit(page, `#/people/${encodeURIComponent(id)}`, id, 'person-scores');
+    const scores = await json<{
+      predictions: Record<string, unknown> | null;
+      scores: { score: string; label: string | null }[];
+    }>(`/api/v1/persons/${encodeURIComponent(id)}/scores`);
+    const shownScores = await cells('Model scores, each from its latest scoring');
+    assert.deepEqual(
+      shownScores.map((r) => [r[0], r[2]]),
+      scores.scores.map((x) => [x.score, x.label ?? '—']),
+    );
+    assert.ok(shownScores.some((r) => r[0] === 'cluster'));
+    if (scores.predictions && typeof scores.predictions.p_alive === 'number') {
+      const pAlive = (await cells('Predictions (BG/NBD and Gamma-Gamma)')).find((r) => r[0] === 'p_alive');
+      assert.equal(pAlive?.[1], scores.predictions.p_alive.toFixed(3));
+    }
+    const deliveries = await json<{ deliveries: { play: string; status: string }[] }>(
+      `/api/v1/deliveries?personId=${encodeURIComponent(id)}&limit=50`,
+    );
+    assert.equal(deliveries.deliveries.length, Math.min(50, Number(target.n)));
+    assert.deepEqual(
+      (await cells(/^Deliveries to this person/)).map((r) => [r[0], r[3]]),
+      deliveries.deliveries.map((d) => [d.play, d.status]),
+    );
+    await page.getByRole('button', { name: 'Export data' }).click();
+    const link = page.getByRole('link', { name: /^Download segflow-export-/ });
+    await link.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as {
+      person_id: string;
+      events: unknown[];
+    };
+    assert.equal(exported.person_id, id);
+    const [events] = await shop.wh.query<{ n: bigint }>(
+      'SELECT count(*) AS n FROM person_events WHERE person_id = ?',
+      [id],
+    );
+    assert.equal(exported.events.length, Number(events!.n));
+    await page.getByText(`Export ready (${Number(events!.n).toLocaleString('en-US')} events)`).waitFor();
+    await accessible(page, 'a person with scores, deliveries and an export');
+    await page.close();
+  });
+
   test('an admin creates and revokes a key, deletes a person and applies the segment review', async () => {
     const page = await newPage();
     await signIn(page, shop.keys.admin);
@@ -539,7 +715,7 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.equal(await page.getByRole('button', { name: /Create key|Retire|Revoke/ }).count(), 0);
     await page.goto(`${shop.server.url}/#/people/${encodeURIComponent(CANARY.userId)}`);
     await page.getByRole('heading', { name: CANARY.userId, level: 1 }).waitFor();
-    assert.equal(await page.getByRole('button', { name: /Delete|Suppress/ }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Delete|Suppress|Export/ }).count(), 0);
     // The session itself, with its CSRF token, cannot act either.
     // (A string, not a function: the test runner's compiler would add helpers the page does not have.)
     const statuses = await page.evaluate(`(async () => {

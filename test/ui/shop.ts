@@ -9,8 +9,10 @@ import { writeGeneratedFiles } from '../../src/generate/index.js';
 import { createApiKey } from '../../src/govern/api-keys.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
-import { fitPurchaseModel } from '../../src/model/predict/model-fits.js';
+import { modelConfig } from '../../src/model/model-config.js';
+import { fitClusterModel, fitPurchaseModel } from '../../src/model/predict/model-fits.js';
 import { scorePredictions } from '../../src/model/predict/score.js';
+import { fitPropensity } from '../../src/model/propensity/propensity.js';
 import { runCycle } from '../../src/pipeline/cycle.js';
 import { buildServer, type SegflowServer } from '../../src/server/app.js';
 import { playWithKnownLift } from '../helpers/play-with-lift.js';
@@ -19,7 +21,7 @@ import { playWithKnownLift } from '../helpers/play-with-lift.js';
  * A generated shop behind a real server, for the browser tests: simulated people and events up to now, a few of the
  * example segments, a playbook without destinations (decide() only) and a play that has run with a known lift
  * (test/helpers/play-with-lift.ts), a webhook play whose deliveries die (nothing listens), one loop turn, BG/NBD and
- * Gamma-Gamma fits and everyone scored — and
+ * Gamma-Gamma fits and everyone scored, a churn model with its backtest, clusters of the buyers — and
  * XSS canaries planted in traits, an event name, a property and a segment label.
  */
 export const CANARY = {
@@ -165,6 +167,33 @@ export async function startShop(dir: string, options: { people: number; days: nu
   await scorePredictions(wh, {
     horizon: { value: 12, unit: 'weeks' },
     clv: { horizon: { value: 12, unit: 'months' }, discount: { rate: 0.01, per: 'months' } },
+  });
+  // A churn model trained on two past snapshots and backtested on a third (the Models page's ROC, calibration, lift),
+  // placed by quarters of the shop's span so that every label window ends by now: 30-day windows on 120 days.
+  const quarter = Math.floor(options.days / 4);
+  const daysAgo = (d: number) => new Date(now - d * 86_400_000);
+  await fitPropensity(wh, {
+    target: 'churn',
+    horizon: `${quarter}d`,
+    trainAsOf: [daysAgo(3 * quarter), daysAgo(2 * quarter)],
+    testAsOf: daysAgo(quarter),
+    config: modelConfig({}),
+  });
+  // Buyers clustered on their features at the refresh, as the demo does (sizes, centroids, labels).
+  const [refresh] = await wh.query<{ as_of: Date }>('SELECT max(as_of) AS as_of FROM features');
+  await fitClusterModel(wh, {
+    sql: `SELECT person_id, rfm_frequency, rfm_monetary_avg, rfm_recency_days FROM features
+          WHERE as_of = ? AND rfm_frequency > 0`,
+    params: [refresh!.as_of],
+    idColumn: 'person_id',
+    columns: [
+      { column: 'rfm_frequency', high: 'frequent', low: 'occasional' },
+      { column: 'rfm_monetary_avg', high: 'big baskets', low: 'small baskets' },
+      { column: 'rfm_recency_days', high: 'lapsed', low: 'recent' },
+    ],
+    kRange: { min: 2, max: 5 },
+    seed: 1,
+    assignAsOf: refresh!.as_of,
   });
   const keys = {
     write: (await createApiKey(wh, 'write')).key,

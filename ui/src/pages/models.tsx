@@ -4,12 +4,15 @@ import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
+import { PropensityBacktest, type PropensityFitView } from './models-backtest';
+import { Clusters, type ClustersFitView } from './models-clusters';
 
 interface Fit {
   id: string;
   model: string;
   fittedAt: string;
   timeUnit: string | null;
+  options: Record<string, unknown>;
   params: Record<string, unknown>;
   standardErrors: Record<string, number> | null;
   logLikelihood: number | null;
@@ -148,19 +151,22 @@ function Params(props: { fit: Fit }) {
 }
 
 export function ModelsPage() {
-  const state = useData(
-    async () => ({
-      bgnbd: await lastFit('bgnbd'),
-      gammagamma: await lastFit('gammagamma'),
-      clusters: await lastFit('clusters'),
-    }),
-    [],
-  );
+  const state = useData(async () => {
+    const [bgnbd, gammagamma, clusters, churn, purchase, propensity] = await Promise.all(
+      ['bgnbd', 'gammagamma', 'clusters', 'churn', 'purchase', 'propensity'].map(lastFit),
+    );
+    return {
+      bgnbd,
+      gammagamma,
+      clusters,
+      propensities: [churn, purchase, propensity].filter((f) => f !== null),
+    };
+  }, []);
   return (
     <>
       <h1>Models</h1>
       <Loaded state={state}>
-        {({ bgnbd, gammagamma, clusters }) => {
+        {({ bgnbd, gammagamma, clusters, propensities }) => {
           const freq = (bgnbd?.diagnostics.frequency ?? []).flatMap((f) => [
             { x: f.x, people: f.actualPeople, series: 'actual' },
             { x: f.x, people: f.expectedPeople, series: 'expected' },
@@ -221,11 +227,20 @@ export function ModelsPage() {
               <DistributionsSection />
               <h2>Order value: Gamma-Gamma</h2>
               {gammagamma ? <Params fit={gammagamma} /> : <p class="muted">Not fitted yet.</p>}
+              <h2>Propensity backtests</h2>
+              {propensities.length ? (
+                propensities.map((f) => <PropensityBacktest fit={f as PropensityFitView} />)
+              ) : (
+                <p class="muted">
+                  No propensity model yet: run `segflow models fit churn` (or purchase) with training and test
+                  snapshots.
+                </p>
+              )}
               <h2>Clusters</h2>
               {clusters ? (
-                <pre class="code">{JSON.stringify(clusters.params, null, 2)}</pre>
+                <Clusters fit={clusters as unknown as ClustersFitView} />
               ) : (
-                <p class="muted">Not fitted yet.</p>
+                <p class="muted">Not fitted yet: run `segflow models fit clusters`.</p>
               )}
             </>
           );

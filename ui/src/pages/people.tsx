@@ -176,6 +176,147 @@ function Reasons(props: { id: string }) {
   );
 }
 
+interface Scores {
+  predictions: Record<string, unknown> | null;
+  scores: { score: string; value: number | null; label: string | null; asOf: string; fitId: string }[];
+}
+
+/** The person's model scores: the purchase models' predictions and every score (churn, purchase, cluster). */
+function ScoresSection(props: { id: string }) {
+  const state = useData(() => api.get<Scores>(`/api/v1/persons/${enc(props.id)}/scores`), [props.id]);
+  return (
+    <section aria-labelledby="scores-title">
+      <h2 id="scores-title">Scores</h2>
+      <Loaded state={state}>
+        {(s) => (
+          <div class="columns">
+            <DataTable
+              caption="Predictions (BG/NBD and Gamma-Gamma)"
+              rows={Object.entries(s.predictions ?? {}).filter(([k]) => k !== 'person_id')}
+              empty="Not scored by the purchase models."
+              columns={[
+                { label: 'Prediction', value: ([k]) => k },
+                {
+                  label: 'Value',
+                  value: ([k, v]) =>
+                    typeof v === 'number'
+                      ? fmt.num(v, 3)
+                      : v === null
+                        ? '—'
+                        : k === 'as_of'
+                          ? fmt.date(String(v))
+                          : asText(v),
+                },
+              ]}
+            />
+            <DataTable
+              caption="Model scores, each from its latest scoring"
+              rows={s.scores}
+              empty="No model scores."
+              columns={[
+                { label: 'Score', value: (x) => x.score },
+                { label: 'Value', value: (x) => fmt.num(x.value, 3), numeric: true },
+                { label: 'Label', value: (x) => x.label ?? '—' },
+                { label: 'As of', value: (x) => fmt.date(x.asOf) },
+              ]}
+            />
+          </div>
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+interface Delivery {
+  id: number;
+  play: string;
+  trigger: string;
+  channel: string;
+  status: string;
+  reason: string | null;
+  attempts: number;
+  created_at: string;
+  sent_at: string | null;
+}
+
+/** What the plays sent (or held back, blocked, gave up on) for this person, newest first. */
+function DeliveriesSection(props: { id: string }) {
+  const state = useData(
+    () => api.get<{ deliveries: Delivery[] }>(`/api/v1/deliveries${qs({ personId: props.id, limit: 50 })}`),
+    [props.id],
+  );
+  return (
+    <section aria-labelledby="person-deliveries-title">
+      <h2 id="person-deliveries-title">Deliveries</h2>
+      <Loaded state={state}>
+        {(d) => (
+          <DataTable
+            caption="Deliveries to this person, newest first (the latest 50)"
+            rows={d.deliveries}
+            empty="No play has delivered to this person."
+            columns={[
+              { label: 'Play', value: (x) => <a href={href('plays', x.play)}>{x.play}</a> },
+              { label: 'Trigger', value: (x) => x.trigger },
+              { label: 'Channel', value: (x) => x.channel },
+              { label: 'Status', value: (x) => x.status },
+              { label: 'Reason', value: (x) => x.reason ?? '—' },
+              { label: 'Created', value: (x) => fmt.date(x.created_at) },
+              { label: 'Sent', value: (x) => fmt.date(x.sent_at) },
+            ]}
+          />
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+/**
+ * An access request from the dashboard: everything held about the person (the same export as `segflow privacy
+ * export`, audited as privacy.export), offered as a JSON file made in the browser — nothing is written on the server.
+ */
+function ExportAction(props: { id: string }) {
+  const [error, setError] = useState<unknown>(null);
+  const [file, setFile] = useState<{ url: string; name: string; events: number } | null>(null);
+  const run = async () => {
+    setError(null);
+    try {
+      const data = await api.post<{ events?: unknown[] }>(
+        `/api/v1/privacy/persons/${enc(props.id)}/export`,
+        {},
+      );
+      if (file) URL.revokeObjectURL(file.url);
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      setFile({
+        url: URL.createObjectURL(blob),
+        name: `segflow-export-${props.id.replace(/[^\w.-]+/g, '_')}.json`,
+        events: data.events?.length ?? 0,
+      });
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <>
+      <p>
+        <button type="button" onClick={run}>
+          Export data
+        </button>{' '}
+        <span role="status">
+          {file ? (
+            <>
+              Export ready ({fmt.n(file.events)} events):{' '}
+              <a href={file.url} download={file.name}>
+                Download {file.name}
+              </a>
+            </>
+          ) : null}
+        </span>
+      </p>
+      <ErrorNote error={error} />
+    </>
+  );
+}
+
 function AdminActions(props: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState('');
@@ -200,6 +341,7 @@ function AdminActions(props: { id: string }) {
   return (
     <section aria-labelledby="admin-title">
       <h2 id="admin-title">Privacy</h2>
+      <ExportAction id={props.id} />
       <p>
         <button type="button" onClick={() => act('suppress')}>
           Suppress
@@ -276,6 +418,8 @@ function Profile(props: { id: string; admin: boolean }) {
               { label: 'Exited', value: (m) => (m.exitedAt ? fmt.date(m.exitedAt) : 'still a member') },
             ]}
           />
+          <ScoresSection id={person.personId} />
+          <DeliveriesSection id={person.personId} />
           <TimelineSection id={person.personId} />
           <h2>Features</h2>
           <DataTable
