@@ -582,6 +582,49 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.screenshot({ path: join(SHOTS, 'models-backtest.png'), fullPage: true });
     await accessible(page, 'models with the table views open');
 
+    // Every number links to the people behind it: a cluster's size, an RFM group's buyers and a tier's people open
+    // the builder on that one condition, whose size estimate is the same number.
+    const estimateShows = async (n: number) => {
+      await page.getByRole('heading', { name: 'Segment builder', level: 1 }).waitFor();
+      await page.waitForFunction(
+        (want) => document.querySelector('[data-testid="estimate"]')?.textContent === want,
+        n.toLocaleString('en-US'),
+      );
+    };
+    const biggest = [...clusters.params.clusters].sort((x, y) => y.size - x.size)[0]!;
+    await page
+      .getByRole('region', { name: /^Clusters: size, share and centroid/ })
+      .getByRole('link', { name: biggest.size.toLocaleString('en-US'), exact: true })
+      .click();
+    await estimateShows(assignedBy.get(biggest.id)!);
+    assert.deepEqual((parseYaml(await page.getByLabel(/YAML/).inputValue()) as { where: unknown }).where, {
+      feature: 'cluster.id',
+      equals: biggest.id,
+    });
+    await visit(page, '#/behaviour', 'Behaviour', 'behaviour-links');
+    const rfm = await json<{ groups: { group: string; customers: number }[] }>('/api/v1/reports/rfm');
+    const group = rfm.groups.find((g) => g.customers > 0)!;
+    await page
+      .getByRole('region', { name: 'The named RFM groups' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell', { name: group.group, exact: true }) })
+      .getByRole('link')
+      .click();
+    await estimateShows(group.customers);
+    await visit(page, '#/behaviour', 'Behaviour', 'behaviour-links');
+    const { tiers } = await json<{ tiers: { feature: string; tier: string; people: number }[] }>(
+      '/api/v1/reports/lifecycle',
+    );
+    const tier = tiers.find((t) => t.people > 0)!;
+    await page
+      .getByRole('region', { name: /^Engagement, intent and adoption tiers/ })
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell', { name: tier.feature, exact: true }) })
+      .filter({ has: page.getByRole('cell', { name: tier.tier, exact: true }) })
+      .getByRole('link')
+      .click();
+    await estimateShows(tier.people);
+
     // A segment's change log: the audit entries about it, as the route gives them, in words.
     const CHANGE_WORDS: Record<string, string> = {
       'segment.create': 'Defined',

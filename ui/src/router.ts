@@ -28,3 +28,12 @@ export function useRoute(): Route {
 export function href(...parts: string[]): string {
   return `#/${parts.map(encodeURIComponent).join('/')}`;
 }
+
+/**
+ * The people behind a number that a segment condition can express (an RFM group, a tier, a cluster): the builder,
+ * opened on a draft of that one condition, sizes it and lists a sample of its members — and saves nothing unless asked.
+ */
+export function peopleHref(where: Record<string, unknown>, label: string): string {
+  const q = new URLSearchParams({ where: JSON.stringify(where), label });
+  return `${href('segments', 'new')}?${q.toString()}`;
+}

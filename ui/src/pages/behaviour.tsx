@@ -5,7 +5,7 @@ import { countAxis } from '../components/axes';
 import { Chart } from '../components/chart';
 import { fmt, Loaded, useData } from '../components/data';
 import { DataTable } from '../components/table';
-import { href, type Route } from '../router';
+import { href, peopleHref, type Route } from '../router';
 
 interface Rfm {
   asOf: string;
@@ -107,7 +107,15 @@ function LifecycleSection() {
                 columns={[
                   { label: 'Feature', value: (t) => t.feature },
                   { label: 'Tier', value: (t) => t.tier },
-                  { label: 'People', value: (t) => fmt.n(t.people), numeric: true },
+                  {
+                    label: 'People',
+                    value: (t) => (
+                      <a href={peopleHref({ feature: t.feature, equals: t.tier }, `${t.feature} ${t.tier}`)}>
+                        {fmt.n(t.people)}
+                      </a>
+                    ),
+                    numeric: true,
+                  },
                 ]}
               />
             </>
@@ -326,7 +334,15 @@ export function BehaviourPage(props: { route: Route }) {
                 rows={rfm.groups}
                 columns={[
                   { label: 'Group', value: (g) => g.group },
-                  { label: 'Buyers', value: (g) => fmt.n(g.customers), numeric: true },
+                  {
+                    label: 'Buyers',
+                    value: (g) => (
+                      <a href={peopleHref({ feature: 'rfm.group', equals: g.group }, `RFM group ${g.group}`)}>
+                        {fmt.n(g.customers)}
+                      </a>
+                    ),
+                    numeric: true,
+                  },
                   { label: 'Share of buyers', value: (g) => fmt.pct(g.share), numeric: true },
                   { label: 'Revenue share', value: (g) => fmt.pct(g.revenueShare), numeric: true },
                 ]}

@@ -2,6 +2,7 @@ import * as Plot from '@observablehq/plot';
 import { Chart } from '../components/chart';
 import { fmt } from '../components/data';
 import { DataTable } from '../components/table';
+import { peopleHref } from '../router';
 
 /** A clusters fit as `segflow models fit clusters` stores it: k-means++ on the chosen columns, k by silhouette. */
 export interface ClustersFitView {
@@ -80,7 +81,15 @@ export function Clusters(props: { fit: ClustersFitView }) {
             rows={clusters}
             columns={[
               { label: 'Cluster', value: (c) => nameOf(c) },
-              { label: 'People', value: (c) => fmt.n(c.size), numeric: true },
+              {
+                label: 'People',
+                value: (c) => (
+                  <a href={peopleHref({ feature: 'cluster.id', equals: c.id }, `Cluster ${nameOf(c)}`)}>
+                    {fmt.n(c.size)}
+                  </a>
+                ),
+                numeric: true,
+              },
               { label: 'Share', value: (c) => fmt.pct(c.share), numeric: true },
               ...columns.map((column) => ({
                 label: column,

@@ -324,7 +324,13 @@ interface Estimate {
   asOf: string;
 }
 
-export function SegmentBuilder(props: { admin: boolean; from: string | null }) {
+export function SegmentBuilder(props: {
+  admin: boolean;
+  from: string | null;
+  /** A condition to start from (JSON, from peopleHref) and its label: the people behind a number elsewhere. */
+  where?: string | null;
+  label?: string | null;
+}) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [yaml, setYaml] = useState(() => stringify(definitionOf(EMPTY)));
   const [formOk, setFormOk] = useState(true);
@@ -345,6 +351,16 @@ export function SegmentBuilder(props: { admin: boolean; from: string | null }) {
         editYaml(stringify(rest));
       }, setError);
   }, [props.from]);
+
+  useEffect(() => {
+    if (!props.where) return;
+    try {
+      const where = JSON.parse(props.where) as Record<string, unknown>;
+      editYaml(stringify({ name: 'people-behind', ...(props.label ? { label: props.label } : {}), where }));
+    } catch (e) {
+      setError(e);
+    }
+  }, [props.where, props.label]);
 
   const editForm = (next: Draft) => {
     setDraft(next);

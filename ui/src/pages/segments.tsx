@@ -465,6 +465,16 @@ function SegmentDetail(props: { name: string; admin: boolean }) {
 export function SegmentsPage(props: { route: Route; admin: boolean }) {
   const name = props.route.parts[0];
   if (!name) return <SegmentList admin={props.admin} />;
-  if (name === 'new') return <SegmentBuilder admin={props.admin} from={props.route.query.get('from')} />;
+  if (name === 'new') {
+    const q = props.route.query;
+    return (
+      <SegmentBuilder
+        admin={props.admin}
+        from={q.get('from')}
+        where={q.get('where')}
+        label={q.get('label')}
+      />
+    );
+  }
   return <SegmentDetail name={name} admin={props.admin} />;
 }
