@@ -520,6 +520,8 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.match(summary, new RegExp(`Backtest on ${b.people.toLocaleString('en-US')} people`));
     assert.match(summary, new RegExp(`AUC ${b.auc.toFixed(3)}`));
     await page.getByRole('img', { name: 'Churn: ROC curve', exact: true }).waitFor();
+    await page.getByRole('img', { name: 'People per cluster', exact: true }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'models-backtest.png'), fullPage: true });
     await openTable(page, 'Churn: ROC curve');
     assert.deepEqual(
       await cells(/^Churn: ROC curve points/),
@@ -579,7 +581,6 @@ describe('the dashboard in a browser', { skip }, () => {
       (await cells(/^Cluster centroids in standard deviations/)).map((r) => r.slice(1)),
       clusters.params.clusters.map((c) => Object.values(c.standardized).map((v) => v.toFixed(2))),
     );
-    await page.screenshot({ path: join(SHOTS, 'models-backtest.png'), fullPage: true });
     await accessible(page, 'models with the table views open');
 
     // Every number links to the people behind it: a cluster's size, an RFM group's buyers and a tier's people open
@@ -601,7 +602,7 @@ describe('the dashboard in a browser', { skip }, () => {
       feature: 'cluster.id',
       equals: biggest.id,
     });
-    await visit(page, '#/behaviour', 'Behaviour', 'behaviour-links');
+    await visit(page, '#/behaviour', 'Behaviour', 'behaviour');
     const rfm = await json<{ groups: { group: string; customers: number }[] }>('/api/v1/reports/rfm');
     const group = rfm.groups.find((g) => g.customers > 0)!;
     await page
@@ -611,7 +612,7 @@ describe('the dashboard in a browser', { skip }, () => {
       .getByRole('link')
       .click();
     await estimateShows(group.customers);
-    await visit(page, '#/behaviour', 'Behaviour', 'behaviour-links');
+    await visit(page, '#/behaviour', 'Behaviour', 'behaviour');
     const { tiers } = await json<{ tiers: { feature: string; tier: string; people: number }[] }>(
       '/api/v1/reports/lifecycle',
     );
