@@ -19,6 +19,27 @@ describe('DuckDB warehouse', () => {
     await wh.close();
   });
 
+  test('binds huge whole-valued floats as doubles: a diverged fit figure is stored, not refused as out of int64', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    await wh.run('CREATE TABLE fits (ll DOUBLE, people BIGINT)');
+    for (const ll of [-3.3e58, 7340032, 2 ** 63, -1.5])
+      await wh.run('INSERT INTO fits VALUES (?, ?)', [ll, 12]);
+    const rows = await wh.query<{ ll: number; people: number }>('SELECT ll, people FROM fits ORDER BY rowid');
+    assert.deepEqual(rows, [
+      { ll: -3.3e58, people: 12 },
+      { ll: 7340032, people: 12 },
+      { ll: 2 ** 63, people: 12 },
+      { ll: -1.5, people: 12 },
+    ]);
+    const [streamed] = await wh.query<{ v: number }>('SELECT ? * 2 AS v', [1e300]);
+    assert.equal(streamed!.v, 2e300);
+    let seen = 0;
+    for await (const batch of wh.stream<{ ll: number }>('SELECT ll FROM fits WHERE ll < ?', [1e10]))
+      seen += batch.length;
+    assert.equal(seen, 3);
+    await wh.close();
+  });
+
   test('streams a large result in batches without materialising it', async () => {
     const wh = await openWarehouse({ path: ':memory:' });
     let total = 0;

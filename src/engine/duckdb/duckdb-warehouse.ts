@@ -4,6 +4,7 @@ import type {
   DuckDBConnection,
   DuckDBInstance,
   DuckDBMaterializedResult,
+  DuckDBType,
   DuckDBValue,
 } from '@duckdb/node-api';
 import { errorMessage, SegflowError } from '../../errors.js';
@@ -14,7 +15,7 @@ import { duckdbDialect } from './duckdb-dialect.js';
 import { duckdbPorts } from './duckdb-ports.js';
 import { duckdb } from './node-api.js';
 
-const { DuckDBResultReader, StatementType, TIMESTAMP, timestampValue } = duckdb;
+const { DOUBLE, DuckDBResultReader, StatementType, TIMESTAMP, timestampValue } = duckdb;
 
 export interface DuckDBOpenOptions {
   /** A database file, or ':memory:'. */
@@ -36,6 +37,24 @@ const SMALL_WAL_BYTES = 1 << 20;
 function toDuckValue(v: SqlValue): DuckDBValue {
   if (v instanceof Date) return timestampValue(BigInt(v.getTime()) * 1000n);
   return v;
+}
+
+/**
+ * The types to bind `params` with, or undefined to let the client infer each. The client binds every whole-valued
+ * number as an integer, so a float such as a diverged log-likelihood (-3.3e58) was bound as BIGINT and failed with
+ * "out of int64 range" (seen inserting a model fit). Numbers beyond the exactly representable integers are floats
+ * in JavaScript anyway: they are bound as DOUBLE.
+ */
+function duckTypes(params: readonly SqlValue[]): DuckDBType[] | undefined {
+  // A sparse array: the client binds a position with no type by inferring it, as it does without types.
+  let types: DuckDBType[] | undefined;
+  params.forEach((v, i) => {
+    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      types ??= [];
+      types[i] = DOUBLE;
+    }
+  });
+  return types;
 }
 
 /** Integers come back as bigint; hand JavaScript a number whenever it is exact, so callers never juggle both. */
@@ -125,7 +144,7 @@ class DuckDBWarehouse implements Warehouse {
     if (params.length === 0) return this.conn.run(sql);
     const prepared = await this.conn.prepare(sql);
     try {
-      prepared.bind(params.map(toDuckValue));
+      prepared.bind(params.map(toDuckValue), duckTypes(params));
       return await prepared.run();
     } finally {
       prepared.destroySync();
@@ -156,7 +175,7 @@ class DuckDBWarehouse implements Warehouse {
     try {
       let result: Awaited<ReturnType<DuckDBConnection['stream']>>;
       try {
-        result = await this.conn.stream(sql, params.map(toDuckValue));
+        result = await this.conn.stream(sql, params.map(toDuckValue), duckTypes(params));
       } catch (e) {
         throw sqlError(e, sql);
       }
@@ -266,7 +285,7 @@ class DuckDBWarehouse implements Warehouse {
         );
       }
       try {
-        if (params.length) prepared.bind(params.map(toDuckValue));
+        if (params.length) prepared.bind(params.map(toDuckValue), duckTypes(params));
         const reader = await prepared.runAndReadAll();
         return {
           columns: reader.columnNames(),
@@ -295,6 +314,7 @@ class DuckDBWarehouse implements Warehouse {
         const reader = await this.conn.runAndReadAll(
           `COPY (${sql}) TO ${target} (${options})`,
           params.map(toDuckValue),
+          duckTypes(params),
         );
         return Number(reader.getRowsJS()[0]?.[0] ?? 0);
       } catch (e) {
