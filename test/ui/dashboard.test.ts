@@ -162,6 +162,27 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.close();
   });
 
+  test('a link followed the moment the pages appear after sign-in is honoured', async () => {
+    // The pages mount on sign-in and listen for hash changes from an effect, which runs after paint. A hash changed in
+    // between (here: in the same task as the first render, as a fast click or a test's goto can) must not be lost.
+    const page = await newPage();
+    await context.clearCookies();
+    await page.goto(shop.server.url);
+    await page.getByLabel('API key').fill(shop.keys.read);
+    await page.evaluate(`new Promise((resolve) => {
+      const seen = new MutationObserver(() => {
+        if (!document.querySelector('h1') || document.querySelector('h1').textContent !== 'Overview') return;
+        seen.disconnect();
+        location.hash = '#/people/' + encodeURIComponent(${JSON.stringify(CANARY.userId)});
+        resolve();
+      });
+      seen.observe(document.body, { childList: true, subtree: true, characterData: true });
+      document.querySelector('form button[type=submit], form button').click();
+    })`);
+    await page.getByRole('heading', { name: CANARY.userId, level: 1 }).waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+
   test('a marketer reads the RFM grid, builds, saves and refreshes a segment, opens a lift report, looks a person up', async () => {
     const page = await newPage();
     await signIn(page, shop.keys.admin);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 
 /**
  * Hash routes (`#/segments/champions`): the server serves one page at /, and links work without it knowing routes.
@@ -16,13 +16,16 @@ function parse(hash: string): Route {
 }
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parse(location.hash));
+  const [hash, setHash] = useState(() => location.hash);
   useEffect(() => {
-    const on = () => setRoute(parse(location.hash));
+    const on = () => setHash(location.hash);
     window.addEventListener('hashchange', on);
+    // Effects run after paint: a hash change between the first render and this line fired no event we heard (a link
+    // followed at once after sign-in stayed on Overview). Read the hash once more now that we listen.
+    on();
     return () => window.removeEventListener('hashchange', on);
   }, []);
-  return route;
+  return useMemo(() => parse(hash), [hash]);
 }
 
 export function href(...parts: string[]): string {
