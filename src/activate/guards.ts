@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../config/duration.js';
-import type { Warehouse } from '../engine/warehouse.js';
+import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import type { Cap, Playbook } from './playbook.js';
 
 /**
@@ -15,8 +15,22 @@ export interface ConsentAnswer {
 }
 
 /**
+ * People up to which consent is read in two narrow steps (their identifiers, then those identifiers' answers through
+ * the index on consent_history.identifier) rather than by joining every identity with every answer. Measured on 1M
+ * people (a busy machine): 1 person ~5 ms against ~0.6 s, 100 people ~50 ms, 500 ~0.2 s; from about 2,000 people
+ * the join is as fast.
+ */
+const POINT_LOOKUP_PEOPLE = 500;
+/** Identifiers beyond which the lookup list is too long to be worth it (people with very many anonymous ids). */
+const POINT_LOOKUP_IDENTIFIERS = 2_000;
+
+/**
  * Each person's consent per purpose as of T: the latest answer (by event time, then message id) at or before T, from
  * the full history of answers — so a backtest as of last month sees the answer in force then.
+ *
+ * @example
+ * const consent = await consentAsOf(wh, ['user-1'], new Date());
+ * consent.get('user-1')?.get('marketing'); // { granted: true, at: 2026-05-01T… } or undefined: never answered
  */
 export async function consentAsOf(
   wh: Warehouse,
@@ -26,14 +40,39 @@ export async function consentAsOf(
   const out = new Map<string, Map<string, ConsentAnswer>>();
   if (personIds.length === 0) return out;
   const d = wh.dialect;
-  const rows = await wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
-    `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
-     FROM consent_history c JOIN identities i ON i.identifier = c.identifier
-     WHERE c.ts <= ? AND ${d.inTextList('i.person_id', '?')}
-     GROUP BY i.person_id, c.purpose`,
-    [asOf, JSON.stringify(personIds)],
-  );
+  const answers = (where: string, params: SqlValue[]) =>
+    wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
+      `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
+       FROM consent_history c JOIN identities i ON i.identifier = c.identifier
+       WHERE c.ts <= ? AND ${where}
+       GROUP BY i.person_id, c.purpose`,
+      [asOf, ...params],
+    );
+  let rows: Awaited<ReturnType<typeof answers>> | undefined;
+  if (personIds.length <= POINT_LOOKUP_PEOPLE) {
+    // Their identifiers (one filtered pass over identities), then only those identifiers' answers, which the engine
+    // finds through its index on consent_history.identifier (schema version 20); the answer is the same statement's.
+    const identifiers = (
+      await wh.query<{ identifier: string }>(
+        `SELECT identifier FROM identities WHERE person_id IN (${placeholders(personIds.length)})`,
+        [...personIds],
+      )
+    ).map((r) => r.identifier);
+    if (identifiers.length === 0) return out;
+    if (identifiers.length <= POINT_LOOKUP_IDENTIFIERS) {
+      const list = placeholders(identifiers.length);
+      // (A person test here too made the engine join by scanning: 70 ms instead of 5. An identifier merged into
+      // someone else between the two reads names a person not asked for: the loop below leaves it out.)
+      rows = await answers(`c.identifier IN (${list}) AND i.identifier IN (${list})`, [
+        ...identifiers,
+        ...identifiers,
+      ]);
+    }
+  }
+  rows ??= await answers(d.inTextList('i.person_id', '?'), [JSON.stringify(personIds)]);
+  const asked = new Set(personIds);
   for (const r of rows) {
+    if (!asked.has(r.person_id)) continue;
     let m = out.get(r.person_id);
     if (!m) {
       m = new Map();
@@ -42,6 +81,11 @@ export async function consentAsOf(
     m.set(r.purpose, { granted: r.granted, at: r.ts });
   }
   return out;
+}
+
+/** `?, ?, …`: one placeholder per value of an IN list. */
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
 }
 
 /** Why consent blocks a purpose, or null when it is granted. */

@@ -137,6 +137,14 @@ export interface StreamOptions {
    * of one per due time. Default 5 minutes.
    */
   catchUpAfterMs?: number;
+  /**
+   * Behind: an edge overdue by more than this, or by more than the last evaluation took. Evaluating each overdue edge
+   * as of its own time would then queue one evaluation per edge (seconds each on a million people) and fall further
+   * behind — at 5,000 events/s the realtime benchmark measured plays five minutes late. So one evaluation as of now
+   * decides every overdue edge and the new events together, late by the lag that is there anyway. Default: 1 s on the
+   * real clock; off (exact per-edge times) on a simulated clock (`now` given), unless set.
+   */
+  behindAfterMs?: number;
   /** Lag beyond which the stream reports `batch` mode. Default 2 s. */
   degradeAfterMs?: number;
   /** With real timers (`start()`): how often the warehouse is checked for events nobody notified. Default 1 s. */
@@ -161,6 +169,7 @@ export class StreamEvaluator {
   private readonly horizonMs: number;
   private readonly degradeAfterMs: number;
   private readonly catchUpAfterMs: number;
+  private readonly behindAfterMs: number;
   private readonly pollMs: number;
   private readonly queue = new DueQueue();
   /** Real-clock times (ms) of notifications not yet covered by an evaluation. */
@@ -196,6 +205,7 @@ export class StreamEvaluator {
     this.horizonMs = options.horizonMs ?? 60_000;
     this.degradeAfterMs = options.degradeAfterMs ?? 2_000;
     this.catchUpAfterMs = options.catchUpAfterMs ?? 300_000;
+    this.behindAfterMs = options.behindAfterMs ?? (options.now ? Number.POSITIVE_INFINITY : 1_000);
     this.pollMs = options.pollMs ?? 1_000;
   }
 
@@ -348,11 +358,14 @@ export class StreamEvaluator {
       const next = this.queue.next();
       if (next && next.due.getTime() <= now.getTime()) {
         // Each edge as of its due time, so its play is decided when the wait ends; after a long stop (edges more
-        // than `catchUpAfterMs` overdue) one evaluation as of now catches up with all of them.
-        const catchUp = now.getTime() - next.due.getTime() > this.catchUpAfterMs;
-        // Overdue edges come first, with the new events already in (as a full refresh at that time would see them);
-        // the new events' own changes are then recorded as of now, by the evaluation below.
-        await this.evaluate(notBefore(catchUp ? now : next.due), 'edge', next.due);
+        // than `catchUpAfterMs` overdue) or when behind (`behindAfterMs`), one evaluation as of now catches up with
+        // all of them and with the new events.
+        const overdue = now.getTime() - next.due.getTime();
+        const behind = overdue > Math.max(this.behindAfterMs, (this.last?.seconds ?? 0) * 1000);
+        const catchUp = overdue > this.catchUpAfterMs || behind;
+        // Otherwise overdue edges come first, with the new events already in (as a full refresh at that time would see
+        // them); the new events' own changes are then recorded as of now, by the evaluation below.
+        await this.evaluate(notBefore(catchUp ? now : next.due), 'edge', next.due, catchUp);
         continue;
       }
       if (this.eventsPending) {
@@ -461,10 +474,10 @@ export class StreamEvaluator {
   }
 
   /** One incremental turn of the loop as of `asOf`. */
-  private async evaluate(asOf: Date, reason: EvaluationReason, due?: Date): Promise<void> {
+  private async evaluate(asOf: Date, reason: EvaluationReason, due?: Date, asOfNow = false): Promise<void> {
     const started = performance.now();
-    // An edge evaluation as of an earlier time does not cover the arrival of new events: the one as of now does.
-    const covers = reason !== 'edge';
+    // An edge evaluation as of an earlier time does not cover the arrival of new events: one as of now does.
+    const covers = reason !== 'edge' || asOfNow;
     const covered = covers ? this.notified : [];
     if (covers) {
       this.notified = [];

@@ -95,6 +95,52 @@ describe('streaming evaluation on a simulated clock', () => {
     await stream.stop();
   });
 
+  test('behind: overdue waits and new events are decided by one evaluation as of now, each once', async () => {
+    // Five abandonments whose waits end a minute apart, and the clock already 30 s past the last of them (as when
+    // evaluations take longer than edges arrive; well within the 5 minutes after which any stream catches up): behind, the stream does not evaluate as of each due time in
+    // turn but once as of now, with the order that came in meanwhile; the result is what a full refresh says then.
+    const clock = new Clock(at(0).getTime());
+    const pb = webhookPlaybook(receiver, [
+      '{ name: recover, segment: abandoners, offer: 10% off, channel: webhook, destination: hook }',
+    ]);
+    const { stream, evaluations } = simulatedStream(wh, clock, {
+      segments: definitions(ABANDONERS),
+      playbook: pb,
+      options: { behindAfterMs: 1_000 },
+    });
+    await stream.settle();
+    const people = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const [i, person] of people.entries()) {
+      const started = at(MINUTE + i * MINUTE);
+      clock.set(started);
+      await send(wh, clock, stream, [track(person, 'Checkout Started', started)]);
+      await stream.settle();
+    }
+    const now = at(MINUTE + 4 * MINUTE + HOUR + 30_000);
+    clock.set(now);
+    await send(wh, clock, stream, [track('p6', 'Checkout Started', now)]);
+    const before = evaluations.length;
+    await stream.settle();
+    const turns = evaluations.slice(before);
+    assert.equal(
+      turns.length,
+      1,
+      `one evaluation, not one per due time: ${turns.map((e) => e.reason).join(', ')}`,
+    );
+    assert.equal(turns[0]!.asOf.getTime(), now.getTime());
+    assert.equal(turns[0]!.entered, 5);
+    assert.deepEqual(
+      (await deliveries('recover')).map((d) => [d.person_id, d.occurred_at.getTime()]),
+      people.map((p) => [p, now.getTime()]),
+    );
+    assert.equal(receiver.requests.length, 5, 'each sent once');
+    assert.deepEqual(await members('abandoners'), people);
+    // Settling again finds nothing left: the new checkout's wait has not ended.
+    await stream.settle();
+    assert.equal(evaluations.length, before + 1);
+    await stream.stop();
+  });
+
   test('a window expiry removes a member with no new event, and its exit play fires then', async () => {
     const clock = new Clock(at(0).getTime());
     const pb = webhookPlaybook(receiver, [
