@@ -354,9 +354,11 @@ export class DecideService {
   private reload(pb: Playbook): Promise<DecideSnapshot> {
     if (!this.loading) {
       const snap = this.current;
-      const caughtUp = snap && this.playbook === pb ? snap.catchUp(this.wh, pb) : Promise.resolve(false);
-      this.loading = caughtUp
-        .then((ok) => (ok && snap ? snap : DecideSnapshot.load(this.wh, pb)))
+      this.loading = this.reads()
+        .then(async (reads) => {
+          const ok = snap && this.playbook === pb ? await snap.catchUp(reads, pb) : false;
+          return ok && snap ? snap : DecideSnapshot.load(reads, pb);
+        })
         .then((s) => {
           this.current = s;
           this.playbook = pb;
@@ -367,6 +369,15 @@ export class DecideService {
         });
     }
     return this.loading;
+  }
+
+  /**
+   * Everything a decision reads goes through the warehouse's reader: on DuckDB a connection of its own, so that
+   * decide() never queues behind the stream's evaluations and the loader's transactions (seconds each on a million
+   * people, and a decision needs several reads).
+   */
+  private reads(): Promise<Warehouse> {
+    return this.wh.reader();
   }
 
   /** Decide now; with a recorder, record the exposures unless `record: false`. */
@@ -385,7 +396,7 @@ export class DecideService {
       // One cheap query when nothing changed; else only the people who changed are read again.
       void this.reload(pb).catch(() => {});
     }
-    const personId = await snap.personOf(this.wh, identifier);
+    const personId = await snap.personOf(await this.reads(), identifier);
     if (!personId) {
       return withRecording(
         {
@@ -412,7 +423,8 @@ export class DecideService {
     now: Date,
     recorder: ExposureRecorder | undefined,
   ): Promise<Decision> {
-    const [who] = await this.wh.query<{ person_id: string }>(
+    const reads = await this.reads();
+    const [who] = await reads.query<{ person_id: string }>(
       'SELECT person_id FROM identities WHERE identifier = ?',
       [identifier],
     );
@@ -430,7 +442,7 @@ export class DecideService {
         recorder !== undefined,
       );
     }
-    const all = await readPersonState(this.wh, pb, who.person_id, now);
+    const all = await readPersonState(reads, pb, who.person_id, now);
     // As the snapshot, which holds only the memberships of segments a play targets.
     const segments = all.segments.filter((s) => pb.plays.some((p) => p.segment === s));
     const state = { ...all, segments };

@@ -230,3 +230,46 @@ test('a migration numbered below one already applied still runs (branches merged
     await wh.close();
   }
 });
+
+describe('the reader: reads that do not wait behind writes', () => {
+  test('answers while a transaction holds the writer, with what is committed', async () => {
+    const dir = tempDir();
+    const wh = await openWarehouse({ path: join(dir, 'r.duckdb') });
+    await wh.run('CREATE TABLE t (x INTEGER)');
+    await wh.run('INSERT INTO t VALUES (1)');
+    const reads = await wh.reader();
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let inserted!: () => void;
+    const didInsert = new Promise<void>((r) => {
+      inserted = r;
+    });
+    const writing = wh.transaction(async (tx) => {
+      await tx.run('INSERT INTO t VALUES (2)');
+      inserted();
+      await held; // the writer's queue is blocked until released
+    });
+    await didInsert;
+    // On the writer's own connection this read would wait for the transaction; the reader answers now, without
+    // the uncommitted row.
+    const read = reads.query<{ n: bigint }>('SELECT count(*) AS n FROM t');
+    // (A read queued behind the writer would never answer before the release: give up after 10 s, not forever.)
+    const during = await Promise.race([
+      read,
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 10_000)),
+    ]);
+    release();
+    assert.notEqual(during, 'waited', 'the read waited for the writer');
+    assert.equal(Number((during as { n: bigint }[])[0]!.n), 1);
+    await writing;
+    const after = await reads.query<{ n: bigint }>('SELECT count(*) AS n FROM t');
+    assert.equal(Number(after[0]!.n), 2, 'committed rows are seen');
+    // Inside a transaction the reader is the transaction itself (it must see its own changes).
+    await wh.transaction(async (tx) => assert.equal(await tx.reader(), tx));
+    await wh.close();
+    // Closing the warehouse closed its reader too.
+    await assert.rejects(reads.query('SELECT 1'));
+  });
+});

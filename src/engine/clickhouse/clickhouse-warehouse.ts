@@ -407,6 +407,11 @@ class ClickHouseWarehouse implements Warehouse {
     return undefined;
   }
 
+  /** Reads share the client: a ClickHouse server runs requests side by side (the embedded engine has one session). */
+  reader(): Promise<Warehouse> {
+    return Promise.resolve(this);
+  }
+
   async close(): Promise<void> {
     if (this.closed || this.inTransaction) return;
     this.closed = true;

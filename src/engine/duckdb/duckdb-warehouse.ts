@@ -106,6 +106,8 @@ class DuckDBWarehouse implements Warehouse {
     private readonly mutex: Mutex,
     private readonly inTransaction: boolean,
     private readonly checkpointOnClose = true,
+    /** A reader connection (`reader()`): closing it closes only the connection, not the instance. */
+    private readonly isReader = false,
   ) {}
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -239,6 +241,28 @@ class DuckDBWarehouse implements Warehouse {
     });
   }
 
+  /** The second connection (see `Warehouse.reader`), opened on first use. */
+  private readerOpening: Promise<DuckDBWarehouse> | undefined;
+
+  reader(): Promise<Warehouse> {
+    if (this.inTransaction) return Promise.resolve(this);
+    this.readerOpening ??= this.instance
+      .connect()
+      .then(
+        (conn) =>
+          new DuckDBWarehouse(
+            this.location,
+            this.instance,
+            conn,
+            new Mutex(),
+            false,
+            this.checkpointOnClose,
+            true,
+          ),
+      );
+    return this.readerOpening;
+  }
+
   transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
     return this.mutex.lock(async () => {
@@ -342,6 +366,12 @@ class DuckDBWarehouse implements Warehouse {
   async close(): Promise<void> {
     if (this.closed || this.inTransaction) return;
     this.closed = true;
+    if (this.isReader) {
+      await this.mutex.lock(async () => this.conn.closeSync());
+      return;
+    }
+    // The reader goes first: the instance closes with no connection of its own still open.
+    if (this.readerOpening) await (await this.readerOpening.catch(() => undefined))?.close();
     await this.mutex.lock(async () => {
       if (!this.checkpointOnClose && this.walBytes() < SMALL_WAL_BYTES) {
         // The log is durable (each commit is flushed), so leaving it is safe; a later writer folds it in.
