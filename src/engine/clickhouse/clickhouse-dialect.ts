@@ -124,7 +124,12 @@ export const clickhouseDialect: Dialect = {
   concatArrays: (first, second) => `arrayConcat(ifNull(${first}, []), ${second})`,
   parseTimestampFormat: (expr, format) =>
     `toDateTime64(parseDateTimeOrNull(${expr}, ${format}, 'UTC'), 6, 'UTC')`,
-  jsonObjectOf: objectOf,
+  // The values are JSON texts already (toJsonValue's, or JSON columns): embedded as they are, NULL as null, as
+  // DuckDB's json_object embeds JSON values.
+  jsonObjectOf: (pairs) =>
+    pairs.length === 0
+      ? `'{}'`
+      : `concat('{', ${pairs.map(([k, v]) => `toJSONString(${k}), ':', ifNull(${v}, 'null')`).join(", ',', ")}, '}')`,
   // toString writes all six digits of the fraction; DuckDB drops trailing zeros (and the point of a whole second).
   timestampText: (expr) =>
     `replaceRegexpOne(replaceRegexpOne(toString(toDateTime64(${expr}, 6, 'UTC')), '0+$', ''), '\\.$', '')`,
