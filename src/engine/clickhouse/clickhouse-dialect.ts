@@ -71,6 +71,30 @@ const file = (path: string, format: string, structure?: string) =>
   `file(${path}, '${format}'${structure ? `, ${stringLiteral(structure)}` : ''})`;
 
 /**
+ * The fields of an NDJSON line (a String column `line`) as the reader of DuckDB gives them, for `readNdjson` and for
+ * lines sent to a server (clickhouse-file-upload.ts). ClickHouse's JSON reader hands a String column a JSON string's
+ * text without its quotes, so the kind of value is lost; each line is read whole instead and every field taken from
+ * it: JSON columns as minified JSON, a JSON null as SQL NULL, a line that is not an object as a row of NULLs.
+ *
+ * @example
+ * ndjsonFields({ type: 'json' }) // "nullIf(nullIf(JSONExtractRaw(line, 'type'), ''), 'null') AS \"type\""
+ */
+export function ndjsonFields(columns: FileColumns): string {
+  return Object.entries(columns)
+    .map(([name, type]) => {
+      const raw = `nullIf(nullIf(JSONExtractRaw(line, ${stringLiteral(name)}), ''), 'null')`;
+      const value =
+        type === 'json'
+          ? raw
+          : type === 'text'
+            ? `if(startsWith(${raw}, '"'), JSONExtractString(line, ${stringLiteral(name)}), ${raw})`
+            : `CAST(${raw} AS ${clickhouseColumnType(type)})`;
+      return `${value} AS ${quoteIdent(name)}`;
+    })
+    .join(', ');
+}
+
+/**
  * ClickHouse's SQL (26.x; the embedded engine chdb runs the same). The warehouse sets the session to SQL's
  * semantics where ClickHouse differs by default (outer joins yield NULLs, UNION is DISTINCT, UTC): see
  * `CLICKHOUSE_SESSION_SETTINGS`.
@@ -202,22 +226,8 @@ export const clickhouseDialect: Dialect = {
   epochSeconds: (expr) => `(toUnixTimestamp64Micro(${expr}) / 1000000.0)`,
   now: () => `now64(6, 'UTC')`,
   readNdjson(path: string, columns: FileColumns): string {
-    const named = Object.entries(columns);
-    if (named.length === 0) return file(path, 'JSONEachRow');
-    // ClickHouse's JSON reader hands a String column a JSON string's text without its quotes, so the kind of value
-    // is lost; each line is read whole and every field taken from it as the reader of DuckDB gives it (JSON columns
-    // as minified JSON, a JSON null as SQL NULL, a line that is not an object as a row of NULLs).
-    const fields = named.map(([name, type]) => {
-      const raw = `nullIf(nullIf(JSONExtractRaw(line, ${stringLiteral(name)}), ''), 'null')`;
-      const value =
-        type === 'json' || type === 'text'
-          ? type === 'text'
-            ? `if(startsWith(${raw}, '"'), JSONExtractString(line, ${stringLiteral(name)}), ${raw})`
-            : raw
-          : `CAST(${raw} AS ${clickhouseColumnType(type)})`;
-      return `${value} AS ${quoteIdent(name)}`;
-    });
-    return `(SELECT ${fields.join(', ')} FROM ${file(path, 'LineAsString', 'line String')})`;
+    if (Object.keys(columns).length === 0) return file(path, 'JSONEachRow');
+    return `(SELECT ${ndjsonFields(columns)} FROM ${file(path, 'LineAsString', 'line String')})`;
   },
   readCsvLines: (path) => file(path, 'LineAsString', 'line String'),
   readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { finished } from 'node:stream/promises';
 import { type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { CLICKHOUSE_SESSION_SETTINGS, type ClickHouseTransport, type CompactResult } from './transport.js';
 
@@ -67,6 +68,12 @@ export function openHttpTransport(options: ClickHouseServerOptions): ClickHouseT
         format: 'JSONCompactEachRow',
         columns: columns as [string, ...string[]],
       });
+    },
+    async sendFile(insert, body) {
+      // The query goes in the URL and the stream is the request body, sent as it is read.
+      const result = await client.exec({ query: insert, values: body });
+      // Read the (empty) answer to its end, which frees the one connection for the next statement.
+      await finished(result.stream.resume());
     },
     async raw(sql, format) {
       const result = await client.exec({ query: `${sql} FORMAT ${format}` });
