@@ -637,6 +637,9 @@ for (const engine of ENGINES) {
       assert.deepEqual(await read(csv, { kind: 'csv', header: true }), expected);
       assert.deepEqual(await read(join(dir, 'people.csv.gz'), { kind: 'csv', header: true }), expected);
       assert.deepEqual(await read(parquet, { kind: 'parquet' }), expected);
+      const semicolons = join(dir, 'people-semicolons.csv');
+      writeFileSync(semicolons, csvText.replaceAll(',"', ';"').replace('name,city', 'name;city'));
+      assert.deepEqual(await read(semicolons, { kind: 'csv', header: true, delimiter: ';' }), expected);
     });
   });
 }

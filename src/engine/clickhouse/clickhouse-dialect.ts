@@ -71,6 +71,16 @@ const file = (path: string, format: string, structure?: string) =>
   `file(${path}, '${format}'${structure ? `, ${stringLiteral(structure)}` : ''})`;
 
 /**
+ * The SETTINGS clause that reads CSV fields separated by `delimiter` (one character: ClickHouse takes no longer one).
+ *
+ * @example
+ * csvDelimiterSetting(';') // "SETTINGS format_csv_delimiter = ';'"
+ */
+export function csvDelimiterSetting(delimiter: string): string {
+  return `SETTINGS format_csv_delimiter = ${stringLiteral(delimiter)}`;
+}
+
+/**
  * The fields of an NDJSON line (a String column `line`) as the reader of DuckDB gives them, for `readNdjson` and for
  * lines sent to a server (clickhouse-file-upload.ts). ClickHouse's JSON reader hands a String column a JSON string's
  * text without its quotes, so the kind of value is lost; each line is read whole instead and every field taken from
@@ -230,7 +240,11 @@ export const clickhouseDialect: Dialect = {
     return `(SELECT ${ndjsonFields(columns)} FROM ${file(path, 'LineAsString', 'line String')})`;
   },
   readCsvLines: (path) => file(path, 'LineAsString', 'line String'),
-  readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),
+  // The delimiter is a format setting in ClickHouse: set on a subquery of its own, it applies to this reader only.
+  readCsv: (path, { header, delimiter }) => {
+    const reader = file(path, header ? 'CSVWithNames' : 'CSV');
+    return delimiter ? `(SELECT * FROM ${reader} ${csvDelimiterSetting(delimiter)})` : reader;
+  },
   readParquet: (path) => file(path, 'Parquet'),
   toTimestamp: (expr) => `toDateTime64(${expr}, 6, 'UTC')`,
   // cast_keep_nullable (a session setting) keeps a NULL a NULL.

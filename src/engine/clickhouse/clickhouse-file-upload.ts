@@ -3,7 +3,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FileSource, FileSourceSpec } from '../ports.js';
 import type { Row } from '../warehouse.js';
-import { clickhouseDialect, ndjsonFields } from './clickhouse-dialect.js';
+import { clickhouseDialect, csvDelimiterSetting, ndjsonFields } from './clickhouse-dialect.js';
 import { stringLiteral } from './clickhouse-literals.js';
 
 /**
@@ -98,6 +98,7 @@ async function inferCsvColumns(
   session: UploadSession,
   spec: FileSourceSpec,
   format: string,
+  settings: string,
 ): Promise<{ name: string; type: string }[]> {
   const sample = `${spec.name}_head`;
   await createTable(session, sample, 'data String');
@@ -108,7 +109,7 @@ async function inferCsvColumns(
       Readable.from([await head(spec.path, lines, INFERENCE_BYTES)]),
     );
     return await session.query<{ name: string; type: string }>(
-      `DESCRIBE TABLE format(${format}, (SELECT data FROM ${q(sample)}))`,
+      `DESCRIBE TABLE format(${format}, (SELECT data FROM ${q(sample)})) ${settings}`,
     );
   } finally {
     await session.run(`DROP TEMPORARY TABLE IF EXISTS ${q(sample)}`);
@@ -136,11 +137,12 @@ export async function uploadFile(session: UploadSession, spec: FileSourceSpec): 
     }
     case 'csv': {
       const name = format.header ? 'CSVWithNames' : 'CSV';
-      const columns = await inferCsvColumns(session, spec, name);
+      const settings = format.delimiter ? csvDelimiterSetting(format.delimiter) : '';
+      const columns = await inferCsvColumns(session, spec, name, settings);
       const structure = structureOf(columns);
       await createTable(session, spec.name, `row_no Int64, ${structure}`);
       await session.send(
-        `INSERT INTO ${table} SELECT ${numbered}, * FROM input(${stringLiteral(structure)}) FORMAT ${name}`,
+        `INSERT INTO ${table} SELECT ${numbered}, * FROM input(${stringLiteral(structure)}) ${settings} FORMAT ${name}`,
         fileBytes(spec.path, spec.onProgress),
       );
       return { relation: table, params: [] };
