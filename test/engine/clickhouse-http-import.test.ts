@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 import { openWarehouse } from '../../src/engine/open.js';
@@ -107,14 +107,15 @@ const TABLES: Record<string, string> = {
 };
 
 /** Import every file, refresh features and segments, read a segment: everything an engine computed. */
-async function importAndRefresh(wh: Warehouse, files: Files, dir: string) {
+async function importAndRefresh(wh: Warehouse, files: Files) {
+  const rejectsDir = tempDir();
   const progress: ImportProgress[] = [];
   const imports = [];
   for (const [path, mapping] of [[files.ndjson], [files.messy], [files.csv, ORDERS_MAPPING]] as const) {
     const summary = await importFile(wh, {
       path,
       ...(mapping ? { mapping } : {}),
-      rejectsPath: join(dir, `${wh.engine}-${Math.random()}.rejects.ndjson`),
+      rejectsPath: join(rejectsDir, `${basename(path)}.rejects.ndjson`),
       receivedAt: RECEIVED_AT,
       onProgress: (p) => progress.push(p),
     });
@@ -172,7 +173,7 @@ describe('import over HTTP: @clickhouse/client sends the files, then a refresh a
 
   test('DuckDB (the reference) imports every file, keeps the good rows and rejects the bad ones', async () => {
     const wh = await openWarehouse({ path: ':memory:' });
-    duckdb = await importAndRefresh(wh, files, dir).finally(() => wh.close());
+    duckdb = await importAndRefresh(wh, files).finally(() => wh.close());
     const [ndjson, messy, csv] = duckdb.imports;
     assert.equal(ndjson!.reader, 'engine');
     assert.ok(ndjson!.inserted > 500 && ndjson!.rejected === 0, `${ndjson!.inserted} events`);
@@ -188,13 +189,14 @@ describe('import over HTTP: @clickhouse/client sends the files, then a refresh a
     assert.equal(csv!.rejected, 1);
     assert.equal(csv!.inserted, 59);
     assert.match(JSON.stringify(csv!.rejects), /three/);
+    assert.ok(duckdb.tables.features!.length > 30, `${duckdb.tables.features!.length} feature rows`);
     assert.ok(duckdb.members.size > 0, 'someone bought twice');
   });
 
   test('ClickHouse, embedded (chdb): reads the files where they lie, the same rows', async () => {
     const wh = await openWarehouse({ clickhouse: { folder: join(dir, 'chdb'), database: 'segflow' } });
     try {
-      embedded = await importAndRefresh(wh, files, dir);
+      embedded = await importAndRefresh(wh, files);
       embeddedParquet = await importParquet(wh, files);
     } finally {
       await wh.close();
@@ -214,7 +216,7 @@ describe('import over HTTP: @clickhouse/client sends the files, then a refresh a
     let overHttp: Outcome;
     let parquet: Awaited<ReturnType<typeof importParquet>>;
     try {
-      overHttp = await importAndRefresh(wh, files, dir);
+      overHttp = await importAndRefresh(wh, files);
       parquet = await importParquet(wh, files);
     } finally {
       await wh.close();
