@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
+import { writeGeneratedFiles } from '../../src/generate/index.js';
 import { segflowHere } from '../helpers/cli-in-process.js';
 import {
   type ClickHouseHttpEndpoint,
@@ -40,6 +43,20 @@ describe('segflow --engine clickhouse', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { columns: ['n'], rows: [{ n: 0 }] });
+  });
+
+  test('import sends the file to the server (which cannot read this machine): every line is stored', async () => {
+    process.env.SEGFLOW_CLICKHOUSE_PASSWORD = 'pw';
+    const file = join(dir, 'events.ndjson');
+    await writeGeneratedFiles({ people: 5, days: 10, seed: 3, profile: 'saas', out: file });
+    const lines = readFileSync(file, 'utf8').trim().split('\n').length;
+    const url = ['--engine', 'clickhouse', '--clickhouse-url', endpoint.url];
+    const imported = await segflowHere([...url, 'import', file, '--no-rejects', '--json'], dir);
+    assert.equal(imported.status, 0, imported.stderr);
+    const summary = JSON.parse(imported.stdout) as { received: number; inserted: number };
+    assert.deepEqual([summary.received, summary.inserted], [lines, lines]);
+    const counted = await segflowHere([...url, 'sql', 'SELECT count(*) AS n FROM events', '--json'], dir);
+    assert.deepEqual(JSON.parse(counted.stdout), { columns: ['n'], rows: [{ n: lines }] });
   });
 
   test('a wrong password fails with the setting to fix', async () => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Row, Warehouse } from '../../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
+import { parseMapping } from '../../src/instrument/import/mapping.js';
 import { ingestJsonTexts, ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { comparableRows } from '../helpers/comparable-rows.js';
@@ -142,5 +143,36 @@ describe('import and identity merges give the same rows on DuckDB and ClickHouse
         assert.deepEqual(actual[stage][name], expected[stage][name], `${stage} the squash: ${name}`);
       }
     }
+  });
+
+  test('a CSV with a mapping: the same messages (JSON values as JSON) and the same rejects, with their text', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'orders.csv');
+    writeFileSync(
+      csv,
+      'order_id,customer,day,amount,plan\n' +
+        'o1,c1,20260101,1.50,"pro, annual"\no2,c2,20260102,three,free\no3,c1,20260103,,free\n',
+    );
+    const mapping = parseMapping(
+      {
+        event: { value: 'Order Completed' },
+        userId: 'customer',
+        messageId: 'order_id',
+        timestamp: { column: 'day', format: '%Y%m%d' },
+        properties: { revenue: { column: 'amount', type: 'number' }, plan: 'plan' },
+      },
+      'test mapping',
+    );
+    const run = async (wh: Warehouse) => {
+      await importFile(wh, { path: csv, mapping, rejectsPath: null, receivedAt: RECEIVED_AT });
+      return tables(wh);
+    };
+    const duck = await open('duckdb', dir);
+    const expected = await run(duck).finally(() => duck.close());
+    assert.equal(expected.events!.length, 2);
+    assert.match(String(expected.rejected_events![0]!.raw), /"properties":\{"plan":"free","revenue":null\}/);
+    const ch = await open('clickhouse', dir);
+    const actual = await run(ch).finally(() => ch.close());
+    for (const name of Object.keys(expected)) assert.deepEqual(actual[name], expected[name], name);
   });
 });

@@ -4,6 +4,7 @@ import type { Storage } from '../ports.js';
 import { createStorage } from '../storage.js';
 import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { clickhouseDialect } from './clickhouse-dialect.js';
+import { uploadFile } from './clickhouse-file-upload.js';
 import { bindLiterals, dateTimeText } from './clickhouse-literals.js';
 import { clickhousePorts } from './clickhouse-ports.js';
 import type { ClickHouseTransport, CompactResult } from './transport.js';
@@ -204,7 +205,21 @@ class ClickHouseWarehouse implements Warehouse {
     private readonly inTransaction: boolean,
   ) {
     const render = clickhousePorts(database);
+    const sendFile = transport.sendFile?.bind(transport);
     this.storage = createStorage(this, render, {
+      // A server reads files on its own disk only: files on this machine are sent to it (the embedded engine reads
+      // them where they lie, the default).
+      ...(sendFile && {
+        stageFile: (spec) =>
+          uploadFile(
+            {
+              run: (sql) => this.run(sql),
+              query: <T extends Row>(sql: string) => this.query<T>(sql),
+              send: (insert, body) => this.guard(() => this.attempt(insert, () => sendFile(insert, body))),
+            },
+            spec,
+          ),
+      }),
       // Columns taken through two or more joins come out named `t.x` (see columnNames); a scratch relation is read
       // by plain names, so its columns are named as SQL would name them.
       createScratch: async (spec) => {
