@@ -48,12 +48,11 @@ async function printed(engineName: string): Promise<string[]> {
     );
 }
 
-test('the demo prints the same figures on DuckDB and on ClickHouse (chdb) for the same seed', async () => {
-  assert.deepEqual(
-    ENGINES.map((e) => e.name),
-    ['duckdb', 'clickhouse'],
-    'runs with both engines (SEGFLOW_TEST_ENGINES unset)',
-  );
+const both = ENGINES.length === 2;
+
+test('the demo prints the same figures on DuckDB and on ClickHouse (chdb) for the same seed', {
+  skip: !both && 'compares two engines: SEGFLOW_TEST_ENGINES names one',
+}, async () => {
   const duckdb = await printed('duckdb');
   const clickhouse = await printed('clickhouse');
   // Every section printed (an empty or failed section on both would compare equal).
