@@ -58,7 +58,10 @@ export interface Dialect {
   concatArrays(first: string, second: string): string;
   /** Parse text with a strftime-style format (a placeholder such as `$2`) to a timestamp; NULL when it does not match. */
   parseTimestampFormat(expr: string, format: string): string;
-  /** A JSON object from (key placeholder or literal, value expression) pairs. */
+  /**
+   * A JSON object from (key placeholder or literal, JSON value) pairs: the values are JSON already (DuckDB's JSON type,
+   * JSON text on ClickHouse) and are embedded as they are; SQL NULL is null. `jsonObject` takes SQL values instead.
+   */
   jsonObjectOf(pairs: readonly (readonly [key: string, valueExpr: string])[]): string;
   /**
    * A timestamp as text the way DuckDB casts it (`2026-01-31 09:30:00.5`: no trailing zeros in the fraction, none
@@ -69,6 +72,12 @@ export interface Dialect {
   isoText(expr: string): string;
   /** Any SQL value as a JSON value. */
   toJsonValue(expr: string): string;
+  /**
+   * JSON text (or NULL) as a value of the ingest stage's JSON fields: DuckDB's JSON type; on ClickHouse the text
+   * itself, nullable (its JSON type holds objects only, so a mapped `"track"` could not be one, and the stage reads
+   * JSON fields as text there).
+   */
+  jsonFromText(expr: string): string;
   /** The 1-based position of each row in its source, in source order. */
   rowNumber(): string;
   /** Split text on runs of whitespace after trimming; a text array. */

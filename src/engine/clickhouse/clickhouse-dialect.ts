@@ -66,6 +66,16 @@ function objectOf(pairs: readonly (readonly [key: string, valueExpr: string])[])
   return `concat('{', ${members.join(", ',', ")}, '}')`;
 }
 
+/**
+ * An object of values that are JSON text already (JSON columns are String here): embedded as they are, where
+ * `objectOf` would encode them again as strings (`"\"1\""` for a mapped `1`).
+ */
+function objectOfJson(pairs: readonly (readonly [key: string, valueExpr: string])[]): string {
+  if (pairs.length === 0) return `'{}'`;
+  const members = pairs.map(([k, v]) => `toJSONString(${k}), ':', ifNull(${v}, 'null')`);
+  return `concat('{', ${members.join(", ',', ")}, '}')`;
+}
+
 /** One `file()` argument list: the path placeholder, a format and optionally a structure. */
 const file = (path: string, format: string, structure?: string) =>
   `file(${path}, '${format}'${structure ? `, ${stringLiteral(structure)}` : ''})`;
@@ -124,13 +134,21 @@ export const clickhouseDialect: Dialect = {
   concatArrays: (first, second) => `arrayConcat(ifNull(${first}, []), ${second})`,
   parseTimestampFormat: (expr, format) =>
     `toDateTime64(parseDateTimeOrNull(${expr}, ${format}, 'UTC'), 6, 'UTC')`,
-  jsonObjectOf: objectOf,
+  jsonObjectOf: objectOfJson,
   // toString writes all six digits of the fraction; DuckDB drops trailing zeros (and the point of a whole second).
   timestampText: (expr) =>
     `replaceRegexpOne(replaceRegexpOne(toString(toDateTime64(${expr}, 6, 'UTC')), '0+$', ''), '\\.$', '')`,
   isoText: (expr) =>
     `concat(formatDateTime(${expr}, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Milli(${expr}) % 1000), 3, '0'), 'Z')`,
-  toJsonValue: (expr) => `toJSONString(${expr})`,
+  // Numbers written as DuckDB's to_json writes them, since derived message ids digest this text: 64-bit integers bare
+  // (toJSONString follows the session's output_format_json_quote_64bit_integers, set so that results reach
+  // JavaScript exactly, and would quote them), whole doubles with a `.0` (81.0, not 81) and no negative zero.
+  toJsonValue: (expr) =>
+    `multiIf(match(toTypeName(${expr}), 'Int(64|128|256)'), ifNull(toString(${expr}), 'null'),
+      match(toTypeName(${expr}), 'Float'),
+      replaceRegexpOne(replaceRegexpOne(toJSONString(${expr}), '^-0$', '0'), '^(-?[0-9]+)$', '\\\\1.0'),
+      toJSONString(${expr}))`,
+  jsonFromText: (expr) => `CAST(${expr} AS Nullable(String))`,
   rowNumber: () => `(rowNumberInAllBlocks() + 1)`,
   splitWhitespace: (expr) => `splitByRegexp('\\\\s+', trimBoth(${expr}))`,
   hashHex: (expr) => `lower(hex(MD5(${expr})))`,
