@@ -3,13 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { demoEngine } from '../../src/demo/demo-engine.js';
-import { shopDemo } from '../../src/demo/run-demo.js';
+import { type DemoEngine, demoEngine } from '../../src/demo/demo-engine.js';
+import { cdnowDemo, shopDemo } from '../../src/demo/run-demo.js';
 import { ENGINES } from '../helpers/engines.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * `npm start -- --engine clickhouse` prints the same figures as the DuckDB demo for the same seed. The demo's shop runs
+ * `npm start -- --engine clickhouse` prints the same figures as the DuckDB demo for the same seed (and `--cdnow` for
+ * the bundled log). The demo's shop runs
  * on each engine (every section but real time, which runs on the real clock and prints latencies:
  * realtime-section.test.ts runs it on both engines) and what each prints must be equal line for line, once the
  * figures that measure the run rather than the data are masked: durations, rates, the loopback URL, where the database
@@ -21,7 +22,10 @@ import { tempDir } from '../helpers/temp.js';
 const SHOP = { people: 100, days: 60, seed: 7 };
 
 /** What the demo printed on one engine, with the figures that measure the run masked. */
-async function printed(engineName: string): Promise<string[]> {
+async function printed(
+  engineName: string,
+  run: (engine: DemoEngine, dir: string) => Promise<void>,
+): Promise<string[]> {
   const dir = tempDir(`segflow-demo-${engineName}-`);
   const engine = demoEngine(engineName, dir);
   const lines: string[] = [];
@@ -30,7 +34,7 @@ async function printed(engineName: string): Promise<string[]> {
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
     typeof chunk === 'string' ? lines.push(chunk) > 0 : write(chunk, ...rest)) as typeof process.stdout.write;
   try {
-    await shopDemo({ dir, engine, ...SHOP, realtime: false });
+    await run(engine, dir);
   } finally {
     process.stdout.write = write;
   }
@@ -53,8 +57,9 @@ const both = ENGINES.length === 2;
 test('the demo prints the same figures on DuckDB and on ClickHouse (chdb) for the same seed', {
   skip: !both && 'compares two engines: SEGFLOW_TEST_ENGINES names one',
 }, async () => {
-  const duckdb = await printed('duckdb');
-  const clickhouse = await printed('clickhouse');
+  const shop = (engine: DemoEngine, dir: string) => shopDemo({ dir, engine, ...SHOP, realtime: false });
+  const duckdb = await printed('duckdb', shop);
+  const clickhouse = await printed('clickhouse', shop);
   // Every section printed (an empty or failed section on both would compare equal).
   const report = duckdb.join('\n');
   for (const heading of [
@@ -74,6 +79,25 @@ test('the demo prints the same figures on DuckDB and on ClickHouse (chdb) for th
     'webhooks delivered',
     'revenue_per_person',
     'In-app play',
+  ]) {
+    assert.ok(report.includes(heading), `the demo printed "${heading}"`);
+  }
+  assert.deepEqual(clickhouse, duckdb);
+});
+
+test('the CDNOW demo prints the same figures on DuckDB and on ClickHouse (chdb)', {
+  skip: !both && 'compares two engines: SEGFLOW_TEST_ENGINES names one',
+}, async () => {
+  const duckdb = await printed('duckdb', cdnowDemo);
+  const clickhouse = await printed('clickhouse', cdnowDemo);
+  const report = duckdb.join('\n');
+  for (const heading of [
+    'purchases imported',
+    'bought again',
+    '2. Model',
+    'RFM groups',
+    'BG/NBD on all',
+    'holdout to',
   ]) {
     assert.ok(report.includes(heading), `the demo printed "${heading}"`);
   }
