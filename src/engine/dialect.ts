@@ -59,8 +59,8 @@ export interface Dialect {
   /** Parse text with a strftime-style format (a placeholder such as `$2`) to a timestamp; NULL when it does not match. */
   parseTimestampFormat(expr: string, format: string): string;
   /**
-   * A JSON object from (key placeholder or literal, JSON value) pairs: the values are JSON already (DuckDB's JSON type,
-   * JSON text on ClickHouse) and are embedded as they are; SQL NULL is null. `jsonObject` takes SQL values instead.
+   * A JSON object from (key placeholder or literal, JSON value) pairs: each value is JSON already (a JSON column, or
+   * `toJsonValue`'s result) and is embedded as it is; a NULL value is `null`.
    */
   jsonObjectOf(pairs: readonly (readonly [key: string, valueExpr: string])[]): string;
   /**
@@ -72,12 +72,6 @@ export interface Dialect {
   isoText(expr: string): string;
   /** Any SQL value as a JSON value. */
   toJsonValue(expr: string): string;
-  /**
-   * JSON text (or NULL) as a value of the ingest stage's JSON fields: DuckDB's JSON type; on ClickHouse the text
-   * itself, nullable (its JSON type holds objects only, so a mapped `"track"` could not be one, and the stage reads
-   * JSON fields as text there).
-   */
-  jsonFromText(expr: string): string;
   /** The 1-based position of each row in its source, in source order. */
   rowNumber(): string;
   /** Split text on runs of whitespace after trimming; a text array. */

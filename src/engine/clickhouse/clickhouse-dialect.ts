@@ -66,16 +66,6 @@ function objectOf(pairs: readonly (readonly [key: string, valueExpr: string])[])
   return `concat('{', ${members.join(", ',', ")}, '}')`;
 }
 
-/**
- * An object of values that are JSON text already (JSON columns are String here): embedded as they are, where
- * `objectOf` would encode them again as strings (`"\"1\""` for a mapped `1`).
- */
-function objectOfJson(pairs: readonly (readonly [key: string, valueExpr: string])[]): string {
-  if (pairs.length === 0) return `'{}'`;
-  const members = pairs.map(([k, v]) => `toJSONString(${k}), ':', ifNull(${v}, 'null')`);
-  return `concat('{', ${members.join(", ',', ")}, '}')`;
-}
-
 /** One `file()` argument list: the path placeholder, a format and optionally a structure. */
 const file = (path: string, format: string, structure?: string) =>
   `file(${path}, '${format}'${structure ? `, ${stringLiteral(structure)}` : ''})`;
@@ -134,7 +124,12 @@ export const clickhouseDialect: Dialect = {
   concatArrays: (first, second) => `arrayConcat(ifNull(${first}, []), ${second})`,
   parseTimestampFormat: (expr, format) =>
     `toDateTime64(parseDateTimeOrNull(${expr}, ${format}, 'UTC'), 6, 'UTC')`,
-  jsonObjectOf: objectOfJson,
+  // The values are JSON texts already (toJsonValue's, or JSON columns): embedded as they are, NULL as null, as
+  // DuckDB's json_object embeds JSON values.
+  jsonObjectOf: (pairs) =>
+    pairs.length === 0
+      ? `'{}'`
+      : `concat('{', ${pairs.map(([k, v]) => `toJSONString(${k}), ':', ifNull(${v}, 'null')`).join(", ',', ")}, '}')`,
   // toString writes all six digits of the fraction; DuckDB drops trailing zeros (and the point of a whole second).
   timestampText: (expr) =>
     `replaceRegexpOne(replaceRegexpOne(toString(toDateTime64(${expr}, 6, 'UTC')), '0+$', ''), '\\.$', '')`,
@@ -148,7 +143,6 @@ export const clickhouseDialect: Dialect = {
       match(toTypeName(${expr}), 'Float'),
       replaceRegexpOne(replaceRegexpOne(toJSONString(${expr}), '^-0$', '0'), '^(-?[0-9]+)$', '\\\\1.0'),
       toJSONString(${expr}))`,
-  jsonFromText: (expr) => `CAST(${expr} AS Nullable(String))`,
   rowNumber: () => `(rowNumberInAllBlocks() + 1)`,
   splitWhitespace: (expr) => `splitByRegexp('\\\\s+', trimBoth(${expr}))`,
   hashHex: (expr) => `lower(hex(MD5(${expr})))`,

@@ -62,7 +62,6 @@ export const duckdbDialect: Dialect = {
   timestampText: (expr) => `CAST(${expr} AS VARCHAR)`,
   isoText: (expr) => `strftime(${expr}, '%Y-%m-%dT%H:%M:%S.%gZ')`,
   toJsonValue: (expr) => `to_json(${expr})`,
-  jsonFromText: (expr) => `CAST(${expr} AS JSON)`,
   // DuckDB streams ROW_NUMBER() OVER () without materialising, and preserves the reader's order.
   rowNumber: () => `row_number() OVER ()`,
   splitWhitespace: (expr) => `regexp_split_to_array(trim(${expr}), '\\s+')`,

@@ -304,7 +304,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
         const fields = STAGE_FIELDS.map((f) =>
           columns.includes(f)
             ? `${d.toJsonValue(d.quoteIdent(f))} AS ${d.quoteIdent(f)}`
-            : `${d.jsonFromText('NULL')} AS ${d.quoteIdent(f)}`,
+            : `CAST(NULL AS ${d.columnType('json')}) AS ${d.quoteIdent(f)}`,
         );
         const segmentShaped = stageFromFields(d, `SELECT row_no, ${fields.join(', ')} FROM (${src})`);
         await readingFile(path, () => checkStage(tx, segmentShaped, [path], options.receivedAt));
