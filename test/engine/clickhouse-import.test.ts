@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Row, Warehouse } from '../../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
-import { type ImportOptions, importFile } from '../../src/instrument/import/import-file.js';
-import type { ImportMapping } from '../../src/instrument/import/mapping.js';
+import { importFile } from '../../src/instrument/import/import-file.js';
+import { parseMapping } from '../../src/instrument/import/mapping.js';
 import { ingestJsonTexts, ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { comparableRows } from '../helpers/comparable-rows.js';
@@ -79,7 +79,7 @@ function open(engine: 'duckdb' | 'clickhouse', dir: string): Promise<Warehouse> 
 async function importWhole(
   wh: Warehouse,
   path: string,
-  options: Pick<ImportOptions, 'preset' | 'mapping'> = {},
+  options: Pick<Parameters<typeof importFile>[1], 'preset' | 'mapping'> = {},
 ): Promise<Record<string, unknown[]>> {
   const summary = await importFile(wh, { path, rejectsPath: null, receivedAt: RECEIVED_AT, ...options });
   return { counts: [{ ...summary, seconds: 0, rowsPerSecond: 0 }], ...(await tables(wh)) };
@@ -147,13 +147,16 @@ describe('import and identity merges give the same rows on DuckDB and ClickHouse
         'o5,,20260109,paid,3,', // no user id: rejected
       ].join('\n'),
     );
-    const mapping: ImportMapping = {
-      event: { value: 'Order Completed' },
-      messageId: 'order_id',
-      userId: 'customer',
-      timestamp: { column: 'day', format: '%Y%m%d' },
-      properties: { status: 'status', revenue: { column: 'price', type: 'number' }, coupon: 'coupon' },
-    };
+    const mapping = parseMapping(
+      {
+        event: { value: 'Order Completed' },
+        messageId: 'order_id',
+        userId: 'customer',
+        timestamp: { column: 'day', format: '%Y%m%d' },
+        properties: { status: 'status', revenue: { column: 'price', type: 'number' }, coupon: 'coupon' },
+      },
+      'test mapping',
+    );
     const cases = [
       { path: CDNOW_SAMPLE, options: { preset: 'cdnow' } },
       { path: csv, options: { mapping } },
