@@ -68,6 +68,21 @@ describe('segflow --engine clickhouse', () => {
     assert.match(error.hint, /SEGFLOW_CLICKHOUSE_PASSWORD/);
   });
 
+  // Without the refusal serve would start and never return: the timeout turns that into a failure.
+  test('serve and privacy erase, file-only so far, refuse ClickHouse instead of opening a DuckDB file', {
+    timeout: 60_000,
+  }, async () => {
+    for (const args of [
+      ['serve', '--port', '0'],
+      ['privacy', 'erase'],
+    ]) {
+      const r = await segflowHere(['--engine', 'clickhouse', ...args], dir);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, /works on a DuckDB database file and does not run on ClickHouse yet/);
+      assert.match(r.stderr, /without --engine clickhouse/);
+    }
+  });
+
   test('an unknown engine is a usage error', async () => {
     const r = await segflowHere(['--engine', 'postgres', 'sql', 'SELECT 1', '--json'], dir);
     assert.notEqual(r.status, 0);

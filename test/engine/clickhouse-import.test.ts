@@ -11,7 +11,7 @@ import { ingestJsonTexts, ingestMessages } from '../../src/instrument/ingest-mes
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { comparableRows } from '../helpers/comparable-rows.js';
 import { mulberry32 } from '../helpers/random.js';
-import { tempDir } from '../helpers/temp.js';
+import { CDNOW_SAMPLE, tempDir } from '../helpers/temp.js';
 
 /**
  * Import and identity merges on both engines: the same generated shop imported into DuckDB and into ClickHouse
@@ -76,8 +76,12 @@ function open(engine: 'duckdb' | 'clickhouse', dir: string): Promise<Warehouse> 
     : openWarehouse({ clickhouse: { folder: join(dir, `chdb-${Date.now()}`), database: 'segflow' } });
 }
 
-async function importWhole(wh: Warehouse, path: string): Promise<Record<string, unknown[]>> {
-  const summary = await importFile(wh, { path, rejectsPath: null, receivedAt: RECEIVED_AT });
+async function importWhole(
+  wh: Warehouse,
+  path: string,
+  options: Pick<Parameters<typeof importFile>[1], 'preset' | 'mapping'> = {},
+): Promise<Record<string, unknown[]>> {
+  const summary = await importFile(wh, { path, rejectsPath: null, receivedAt: RECEIVED_AT, ...options });
   return { counts: [{ ...summary, seconds: 0, rowsPerSecond: 0 }], ...(await tables(wh)) };
 }
 
@@ -128,6 +132,46 @@ describe('import and identity merges give the same rows on DuckDB and ClickHouse
       }
     });
   }
+
+  test('mapped files: a preset (CDNOW) and a CSV with a mapping, conversions that fail included', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'orders.csv');
+    writeFileSync(
+      csv,
+      [
+        'order_id,customer,day,status,price,coupon',
+        'o1,c1,20260105,paid,19.5,',
+        'o2,c2,20260106,paid,7,SPRING',
+        'o3,c1,2026-01-07,paid,12,', // a date not in the format: located problem
+        'o4,c3,20260108,paid,twelve,', // a price that is not a number: located problem
+        'o5,,20260109,paid,3,', // no user id: rejected
+      ].join('\n'),
+    );
+    const mapping = parseMapping(
+      {
+        event: { value: 'Order Completed' },
+        messageId: 'order_id',
+        userId: 'customer',
+        timestamp: { column: 'day', format: '%Y%m%d' },
+        properties: { status: 'status', revenue: { column: 'price', type: 'number' }, coupon: 'coupon' },
+      },
+      'test mapping',
+    );
+    const cases = [
+      { path: CDNOW_SAMPLE, options: { preset: 'cdnow' } },
+      { path: csv, options: { mapping } },
+    ] as const;
+    for (const { path, options } of cases) {
+      const duck = await open('duckdb', dir);
+      const expected = await importWhole(duck, path, options).finally(() => duck.close());
+      assert.ok(expected.events!.length > 0, `${path}: events imported`);
+      const ch = await open('clickhouse', dir);
+      const actual = await importWhole(ch, path, options).finally(() => ch.close());
+      for (const name of Object.keys(expected)) {
+        assert.deepEqual(actual[name], expected[name], `${path}: ${name}`);
+      }
+    }
+  });
 
   test('ecommerce: shuffled batches (merges across batches become overrides), then the squash', async () => {
     const { dir, out } = await generatedLog('ecommerce', 22, 60);

@@ -169,7 +169,14 @@ export const clickhouseDialect: Dialect = {
     `replaceRegexpOne(replaceRegexpOne(toString(toDateTime64(${expr}, 6, 'UTC')), '0+$', ''), '\\.$', '')`,
   isoText: (expr) =>
     `concat(formatDateTime(${expr}, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Milli(${expr}) % 1000), 3, '0'), 'Z')`,
-  toJsonValue: (expr) => `toJSONString(${expr})`,
+  // Numbers written as DuckDB's to_json writes them, since derived message ids digest this text: 64-bit integers bare
+  // (toJSONString follows the session's output_format_json_quote_64bit_integers, set so that results reach
+  // JavaScript exactly, and would quote them), whole doubles with a `.0` (81.0, not 81) and no negative zero.
+  toJsonValue: (expr) =>
+    `multiIf(match(toTypeName(${expr}), 'Int(64|128|256)'), ifNull(toString(${expr}), 'null'),
+      match(toTypeName(${expr}), 'Float'),
+      replaceRegexpOne(replaceRegexpOne(toJSONString(${expr}), '^-0$', '0'), '^(-?[0-9]+)$', '\\\\1.0'),
+      toJSONString(${expr}))`,
   rowNumber: () => `(rowNumberInAllBlocks() + 1)`,
   splitWhitespace: (expr) => `splitByRegexp('\\\\s+', trimBoth(${expr}))`,
   hashHex: (expr) => `lower(hex(MD5(${expr})))`,
