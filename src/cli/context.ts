@@ -99,9 +99,17 @@ export function parseAsOf(value: string | undefined): Date | undefined {
 
 /**
  * For commands that need the database file to themselves (the erasure rewrites it; `serve` holds it): refused
- * inside a server, and refused with who holds it and what to do when a server runs.
+ * inside a server, and refused with who holds it and what to do when a server runs. They work on a DuckDB file only
+ * so far: with ClickHouse selected they are refused too, rather than quietly opening ./segflow.duckdb.
  */
 export function requireDatabaseClosed(globals: GlobalOptions, command: string, whatToDo: string): string {
+  if (resolveClickHouse(globals)) {
+    throw new SegflowError(
+      'USAGE',
+      `${command} works on a DuckDB database file and does not run on ClickHouse yet`,
+      'run it without --engine clickhouse (and without SEGFLOW_ENGINE or engine: clickhouse in segflow.config.yaml); docs/scaling.md lists what runs on ClickHouse',
+    );
+  }
   if (currentInvocation()) {
     throw new SegflowError('SERVER_RUNNING', `${command} cannot run inside segflow serve`, whatToDo);
   }

@@ -1,10 +1,10 @@
 import { loadPlaybook } from '../activate/playbook.js';
 import { packagePath } from '../config/package-files.js';
-import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { importFile } from '../instrument/import/import-file.js';
 import { ingestMessages } from '../instrument/ingest-messages.js';
 import { decide } from '../personalize/decide.js';
+import type { DemoEngine } from './demo-engine.js';
 import { IN_APP_PLAY, runInAppExperiment } from './in-app-experiment.js';
 import { runPlayExperiment } from './play-experiment.js';
 
@@ -66,8 +66,8 @@ export async function personalizeSection(wh: Warehouse, lastEvent: Date): Promis
 }
 
 /** Measure: a play with a 10 % holdout on simulated customers with a known response, and its lift report. */
-export async function measureSection(events: string, db: string): Promise<void> {
-  const wh = await openWarehouse({ path: db });
+export async function measureSection(events: string, engine: DemoEngine): Promise<void> {
+  const wh = await engine.open('measure');
   try {
     await importFile(wh, { path: events, rejectsPath: null });
     const [span] = await wh.query<{ first: Date; last: Date }>(

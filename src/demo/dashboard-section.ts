@@ -1,3 +1,4 @@
+import type { ClickHouseConfig } from '../engine/clickhouse/clickhouse-config.js';
 import { openWarehouse } from '../engine/open.js';
 import { createApiKey } from '../govern/api-keys.js';
 import { startServer } from '../server/app.js';
@@ -18,11 +19,12 @@ export function interactiveTerminal(): boolean {
  * link (as notebook servers print one) for a fresh admin key, until Ctrl-C.
  */
 export async function keepDashboardOpen(options: {
-  db: string;
+  dbPath: string;
+  clickhouse?: ClickHouseConfig;
   segmentsDir?: string;
   playbook?: string;
 }): Promise<void> {
-  const wh = await openWarehouse({ path: options.db });
+  const wh = await openWarehouse({ path: options.dbPath, clickhouse: options.clickhouse });
   let key: string;
   try {
     key = (await createApiKey(wh, 'admin', { name: 'npm start (demo dashboard)' })).key;
@@ -31,7 +33,8 @@ export async function keepDashboardOpen(options: {
   }
   const open = (port: number) =>
     startServer({
-      dbPath: options.db,
+      dbPath: options.dbPath,
+      ...(options.clickhouse ? { clickhouse: options.clickhouse } : {}),
       host: '127.0.0.1',
       port,
       ...(options.playbook ? { playbook: options.playbook } : {}),

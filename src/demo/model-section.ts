@@ -49,9 +49,10 @@ export async function modelSection(
     say(
       `   ${g.group.padEnd(20)} ${n(g.customers).padStart(7)}  ${pct(g.share).padStart(6)} → ${pct(g.revenueShare).padStart(6)}`,
     );
+  // Ties in size are listed by name: engines order them differently, and the report must not depend on the engine.
   const count = async (column: string) =>
     wh.query<{ v: string; n: number }>(
-      `SELECT ${column} AS v, count(*) AS n FROM features WHERE as_of = ? GROUP BY 1 ORDER BY 2 DESC`,
+      `SELECT ${column} AS v, count(*) AS n FROM features WHERE as_of = ? GROUP BY 1 ORDER BY 2 DESC, 1`,
       [options.asOf],
     );
   say(`   lifecycle: ${(await count('lifecycle_stage')).map((r) => `${r.v} ${n(Number(r.n))}`).join(' · ')}`);

@@ -75,8 +75,9 @@ export async function predictSection(
     say(`   churn probabilities for ${n(sc.people)} active people → predicted.churn_probability`);
   }
   const clusters = await fitClusterModel(wh, {
+    // In person order: k-means++ starts from rows picked by position, and engines return unordered rows differently.
     sql: `SELECT person_id, rfm_frequency, rfm_monetary_avg, rfm_recency_days FROM features
-          WHERE as_of = ? AND rfm_frequency > 0`,
+          WHERE as_of = ? AND rfm_frequency > 0 ORDER BY person_id`,
     params: [options.asOf],
     idColumn: 'person_id',
     columns: [

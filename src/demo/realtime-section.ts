@@ -2,9 +2,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { openWarehouse } from '../engine/open.js';
 import { createApiKey } from '../govern/api-keys.js';
 import { buildServer } from '../server/app.js';
+import { type DemoEngine, demoEngine } from './demo-engine.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const WAIT_MS = 60_000;
@@ -20,6 +20,7 @@ const WAIT_MS = 60_000;
  */
 export async function realtimeSection(
   dir: string,
+  engine: DemoEngine = demoEngine('duckdb', dir),
 ): Promise<{ due: Date; webhooks: { person: string; at: Date }[] }> {
   const root = join(dir, 'realtime');
   rmSync(root, { recursive: true, force: true });
@@ -50,7 +51,7 @@ plays:
   - { name: recover-cart, segment: abandoners, offer: 10% off, channel: webhook, destination: shop }
 `,
   );
-  const wh = await openWarehouse({ path: join(root, 'realtime.duckdb') });
+  const wh = await engine.open(join('realtime', 'realtime'));
   const write = await createApiKey(wh, 'write', { name: 'demo shop' });
   const server = await buildServer({
     warehouse: wh,

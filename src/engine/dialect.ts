@@ -58,7 +58,10 @@ export interface Dialect {
   concatArrays(first: string, second: string): string;
   /** Parse text with a strftime-style format (a placeholder such as `$2`) to a timestamp; NULL when it does not match. */
   parseTimestampFormat(expr: string, format: string): string;
-  /** A JSON object from (key placeholder or literal, value expression) pairs. */
+  /**
+   * A JSON object from (key placeholder or literal, JSON value) pairs: each value is JSON already (a JSON column, or
+   * `toJsonValue`'s result) and is embedded as it is; a NULL value is `null`.
+   */
   jsonObjectOf(pairs: readonly (readonly [key: string, valueExpr: string])[]): string;
   /**
    * A timestamp as text the way DuckDB casts it (`2026-01-31 09:30:00.5`: no trailing zeros in the fraction, none

@@ -91,6 +91,15 @@ async function openClickHouseWarehouse(
 }
 
 /**
+ * Fails with CLICKHOUSE_UNAVAILABLE, saying how to install it, when the embedded ClickHouse engine (chdb, an optional
+ * dependency) is missing: for callers that would otherwise find out only after minutes of work.
+ */
+export async function requireEmbeddedClickHouse(): Promise<void> {
+  const { requireChdb } = await import('./clickhouse/chdb-transport.js');
+  await requireChdb();
+}
+
+/**
  * Rewrite a closed database into a fresh file holding only live rows, swapped in atomically (see rewrite-file.ts):
  * the erasure step of privacy deletes. The database must not be open anywhere.
  */

@@ -1,4 +1,4 @@
-import type { ColumnType } from './dialect.js';
+import type { ColumnType, FileColumns } from './dialect.js';
 import type { Row, SqlValue } from './values.js';
 
 /**
@@ -116,6 +116,35 @@ export interface PortRenderer {
   replaceSnapshot(spec: ReplaceSnapshotSpec): { statements: Statement[]; inserting: number };
 }
 
+/** How a file's rows are read: Segment-spec NDJSON (each field as the given type), CSV, or Parquet. */
+export type FileFormat =
+  | { kind: 'ndjson'; columns: FileColumns }
+  | { kind: 'csv'; header: boolean; delimiter?: string }
+  | { kind: 'parquet' };
+
+/**
+ * A file on this machine to read as a relation (an import). `name` is the scratch relation its rows are sent into
+ * where the engine cannot read this machine's disk (drop it with `dropScratch` when done); `onProgress` hears the
+ * fraction of the file sent, where it is sent.
+ */
+export interface FileSourceSpec {
+  name: string;
+  path: string;
+  format: FileFormat;
+  /** The `row_no` of the first row (e.g. 2 for CSV with a header: row numbers are then line numbers). Default 1. */
+  firstRowNo?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+/**
+ * A file's rows as a relation, in file order: `row_no`, then the file's columns (for NDJSON, the columns asked for),
+ * to use as `SELECT … FROM ${relation}` with `params` bound as `$1…$n` (the caller numbers its own after them).
+ */
+export interface FileSource {
+  relation: string;
+  params: SqlValue[];
+}
+
 /** The ports as the steps call them: `wh.storage.upsert(…)` runs on that warehouse (or transaction). */
 export interface Storage {
   readonly render: PortRenderer;
@@ -133,4 +162,10 @@ export interface Storage {
   updateFrom(spec: UpdateFromSpec): Promise<number>;
   /** Returns the number of rows the snapshot now holds. */
   replaceSnapshot(spec: ReplaceSnapshotSpec): Promise<number>;
+  /**
+   * A file on this machine as a relation. An engine that reads this machine's disk (DuckDB, embedded ClickHouse)
+   * reads the file where it lies, when the relation is queried; a server is sent the file's bytes (streamed, never
+   * whole in memory) into the scratch relation `spec.name` first, since its file readers see only its own disk.
+   */
+  stageFile(spec: FileSourceSpec): Promise<FileSource>;
 }

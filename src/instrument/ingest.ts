@@ -233,7 +233,7 @@ function checkedSelect(d: Dialect, source: string, receivedAt: string): string {
              coalesce(${ts('receivedAt')}, ${d.toTimestamp(receivedAt)}) AS received
       FROM ids)
     SELECT row_no,
-      CASE WHEN invalid THEN coalesce(raw, CAST(${d.jsonObject(STAGE_FIELDS.map((f) => [f, q(f)]))} AS VARCHAR)) END AS raw,
+      CASE WHEN invalid THEN coalesce(raw, CAST(${d.jsonObjectOf(STAGE_FIELDS.map((f) => [d.textLiteral(f), q(f)]))} AS VARCHAR)) END AS raw,
       problems,
       NOT invalid AS valid,
       is_object AND ${STAGE_FIELDS.map((f) => `${q(f)} IS NULL`).join(' AND ')} AS blank,

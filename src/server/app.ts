@@ -9,6 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { packageVersion } from '../config/package-files.js';
+import type { ClickHouseConfig } from '../engine/clickhouse/clickhouse-config.js';
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { isSegflowError } from '../errors.js';
@@ -365,6 +366,8 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
 
 export interface StartOptions {
   dbPath: string;
+  /** ClickHouse instead of the DuckDB file at dbPath (a server, or the embedded engine in a folder). */
+  clickhouse?: ClickHouseConfig;
   host?: string;
   port?: number;
   logger?: ServerOptions['logger'];
@@ -385,7 +388,7 @@ export interface RunningServer extends SegflowServer {
 
 /** Open the database and listen. The caller owns the returned server and must close it. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const warehouse = await openWarehouse({ path: options.dbPath });
+  const warehouse = await openWarehouse({ path: options.dbPath, clickhouse: options.clickhouse });
   let server: SegflowServer;
   try {
     server = await buildServer({

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Row, Warehouse } from '../../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
+import { parseMapping } from '../../src/instrument/import/mapping.js';
 import { ingestJsonTexts, ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { squashPersonOverrides } from '../../src/instrument/persons-on-events.js';
 import { comparableRows } from '../helpers/comparable-rows.js';
 import { mulberry32 } from '../helpers/random.js';
-import { tempDir } from '../helpers/temp.js';
+import { CDNOW_SAMPLE, tempDir } from '../helpers/temp.js';
 
 /**
  * Import and identity merges on both engines: the same generated shop imported into DuckDB and into ClickHouse
@@ -75,8 +76,12 @@ function open(engine: 'duckdb' | 'clickhouse', dir: string): Promise<Warehouse> 
     : openWarehouse({ clickhouse: { folder: join(dir, `chdb-${Date.now()}`), database: 'segflow' } });
 }
 
-async function importWhole(wh: Warehouse, path: string): Promise<Record<string, unknown[]>> {
-  const summary = await importFile(wh, { path, rejectsPath: null, receivedAt: RECEIVED_AT });
+async function importWhole(
+  wh: Warehouse,
+  path: string,
+  options: Pick<Parameters<typeof importFile>[1], 'preset' | 'mapping'> = {},
+): Promise<Record<string, unknown[]>> {
+  const summary = await importFile(wh, { path, rejectsPath: null, receivedAt: RECEIVED_AT, ...options });
   return { counts: [{ ...summary, seconds: 0, rowsPerSecond: 0 }], ...(await tables(wh)) };
 }
 
@@ -128,6 +133,46 @@ describe('import and identity merges give the same rows on DuckDB and ClickHouse
     });
   }
 
+  test('mapped files: a preset (CDNOW) and a CSV with a mapping, conversions that fail included', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'orders.csv');
+    writeFileSync(
+      csv,
+      [
+        'order_id,customer,day,status,price,coupon',
+        'o1,c1,20260105,paid,19.5,',
+        'o2,c2,20260106,paid,7,SPRING',
+        'o3,c1,2026-01-07,paid,12,', // a date not in the format: located problem
+        'o4,c3,20260108,paid,twelve,', // a price that is not a number: located problem
+        'o5,,20260109,paid,3,', // no user id: rejected
+      ].join('\n'),
+    );
+    const mapping = parseMapping(
+      {
+        event: { value: 'Order Completed' },
+        messageId: 'order_id',
+        userId: 'customer',
+        timestamp: { column: 'day', format: '%Y%m%d' },
+        properties: { status: 'status', revenue: { column: 'price', type: 'number' }, coupon: 'coupon' },
+      },
+      'test mapping',
+    );
+    const cases = [
+      { path: CDNOW_SAMPLE, options: { preset: 'cdnow' } },
+      { path: csv, options: { mapping } },
+    ] as const;
+    for (const { path, options } of cases) {
+      const duck = await open('duckdb', dir);
+      const expected = await importWhole(duck, path, options).finally(() => duck.close());
+      assert.ok(expected.events!.length > 0, `${path}: events imported`);
+      const ch = await open('clickhouse', dir);
+      const actual = await importWhole(ch, path, options).finally(() => ch.close());
+      for (const name of Object.keys(expected)) {
+        assert.deepEqual(actual[name], expected[name], `${path}: ${name}`);
+      }
+    }
+  });
+
   test('ecommerce: shuffled batches (merges across batches become overrides), then the squash', async () => {
     const { dir, out } = await generatedLog('ecommerce', 22, 60);
     const duck = await open('duckdb', dir);
@@ -142,5 +187,36 @@ describe('import and identity merges give the same rows on DuckDB and ClickHouse
         assert.deepEqual(actual[stage][name], expected[stage][name], `${stage} the squash: ${name}`);
       }
     }
+  });
+
+  test('a CSV with a mapping: the same messages (JSON values as JSON) and the same rejects, with their text', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'orders.csv');
+    writeFileSync(
+      csv,
+      'order_id,customer,day,amount,plan\n' +
+        'o1,c1,20260101,1.50,"pro, annual"\no2,c2,20260102,three,free\no3,c1,20260103,,free\n',
+    );
+    const mapping = parseMapping(
+      {
+        event: { value: 'Order Completed' },
+        userId: 'customer',
+        messageId: 'order_id',
+        timestamp: { column: 'day', format: '%Y%m%d' },
+        properties: { revenue: { column: 'amount', type: 'number' }, plan: 'plan' },
+      },
+      'test mapping',
+    );
+    const run = async (wh: Warehouse) => {
+      await importFile(wh, { path: csv, mapping, rejectsPath: null, receivedAt: RECEIVED_AT });
+      return tables(wh);
+    };
+    const duck = await open('duckdb', dir);
+    const expected = await run(duck).finally(() => duck.close());
+    assert.equal(expected.events!.length, 2);
+    assert.match(String(expected.rejected_events![0]!.raw), /"properties":\{"plan":"free","revenue":null\}/);
+    const ch = await open('clickhouse', dir);
+    const actual = await run(ch).finally(() => ch.close());
+    for (const name of Object.keys(expected)) assert.deepEqual(actual[name], expected[name], name);
   });
 });

@@ -54,17 +54,21 @@ async function loop(wh: Warehouse, path: string): Promise<Record<string, unknown
     window: { end: new Date(t.getTime() - 20 * DAY), holdoutEnd: t },
     timeUnit: 'days',
   });
-  // The groups come in the engine's order: sorted for comparison.
-  const sorted = (rows: number[][]) => rows.sort((a, b) => String(a).localeCompare(String(b)));
+  // Compared in the order they come: every engine hands the groups over sorted by their keys, since the fits sum
+  // over them in that order (a diverged fit on a small shop otherwise stops elsewhere on each engine).
   out.summaries = comparable({
     people: s.people,
     repeatCustomers: s.repeatCustomers,
     withoutValue: s.repeatCustomersWithoutValue,
     holdoutLength: s.holdoutLength,
-    rfm: sorted(
-      Array.from(s.rfm.x, (x, i) => [x, s.rfm.tx[i]!, s.rfm.T[i]!, s.rfm.weight[i]!, s.holdoutPurchases[i]!]),
-    ),
-    monetary: sorted(Array.from(s.monetary.x, (x, i) => [x, s.monetary.m[i]!, s.monetary.weight[i]!])),
+    rfm: Array.from(s.rfm.x, (x, i) => [
+      x,
+      s.rfm.tx[i]!,
+      s.rfm.T[i]!,
+      s.rfm.weight[i]!,
+      s.holdoutPurchases[i]!,
+    ]),
+    monetary: Array.from(s.monetary.x, (x, i) => [x, s.monetary.m[i]!, s.monetary.weight[i]!]),
   });
   return out;
 }

@@ -80,6 +80,42 @@ describe('ClickHouse warehouse (chdb)', () => {
     ]);
   });
 
+  test('NaN and infinities survive append, bound values and sums (JSON has no number for them)', async () => {
+    // A diverged model fit scores NaN: stored as NULL it vanished from sums, where DuckDB's sum is NaN.
+    await wh.run(
+      wh.dialect.createTable({
+        name: 'floats',
+        columns: [
+          { name: 'k', type: 'text', notNull: true },
+          { name: 'x', type: 'double' },
+        ],
+        primaryKey: ['k'],
+      }),
+    );
+    const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5, null];
+    await wh.append(
+      'floats',
+      ['k', 'x'],
+      values.map((x, i) => [String(i), x]),
+    );
+    const rows = await wh.query<{ x: number | null }>('SELECT x FROM floats ORDER BY k');
+    assert.deepEqual(
+      rows.map((r) => r.x),
+      values,
+    );
+    const [bound] = await wh.query('SELECT ? AS nan, ? AS inf, ? AS neg', values.slice(0, 3));
+    assert.deepEqual(bound, {
+      nan: Number.NaN,
+      inf: Number.POSITIVE_INFINITY,
+      neg: Number.NEGATIVE_INFINITY,
+    });
+    const [sums] = await wh.query<{ all: number; finite: number }>(
+      "SELECT sum(x) AS all, sum(x) FILTER (WHERE k IN ('3', '4')) AS finite FROM floats",
+    );
+    assert.ok(Number.isNaN(sums!.all));
+    assert.equal(sums!.finite, 1.5);
+  });
+
   test('stream yields every row in batches of the asked size', async () => {
     const batches: number[] = [];
     for await (const rows of wh.stream('SELECT number AS i FROM numbers(10)', [], { batchRows: 4 })) {

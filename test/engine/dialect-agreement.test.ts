@@ -69,6 +69,17 @@ const CASES: Case[] = [
       ].join(', '),
   },
   {
+    name: 'jsonObjectOf embeds JSON values as they are and a NULL as null (a mapped import builds messages so)',
+    select: (d) =>
+      `CAST(${d.jsonObjectOf([
+        [d.textLiteral('n'), d.toJsonValue('1.5')],
+        ['$1', d.toJsonValue(`'pro, "annual"'`)],
+        [d.textLiteral('o'), `CAST('{"p":[1,"x"]}' AS ${d.columnType('json')})`],
+        [d.textLiteral('z'), `CAST(NULL AS ${d.columnType('json')})`],
+      ])} AS VARCHAR) AS object`,
+    params: ['plan'],
+  },
+  {
     name: 'timestamps: parsing with offsets, ISO text, epochs, day start, arithmetic, skew correction',
     select: (d) =>
       [

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 import type { TableDef } from '../../src/engine/dialect.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
@@ -7,6 +10,7 @@ import type { Statement } from '../../src/engine/ports.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { startClickHouseHttpEndpoint } from '../helpers/clickhouse-http-endpoint.js';
 import { openChdbForTest } from '../helpers/engines.js';
+import { tempDir } from '../helpers/temp.js';
 
 /**
  * The statement-level ports, tested the way kysely tests its dialects: for every engine, the SQL each port renders
@@ -586,6 +590,56 @@ for (const engine of ENGINES) {
         [10, 20],
       );
       await assert.rejects(rowsOf('_sf_next_kv'), /_sf_next_kv/);
+    });
+
+    /** A file on this machine as a relation: read where it lies, or sent to a server first (over HTTP). */
+    test('stageFile: NDJSON, CSV (also gzipped) and Parquet rows in file order, numbered', async () => {
+      const dir = tempDir();
+      const people = Array.from({ length: 30 }, (_, i) => ({
+        name: `p${i}`,
+        city: i % 3 ? 'Oslo' : 'Rome, IT',
+      }));
+      const ndjson = join(dir, 'people.ndjson');
+      writeFileSync(ndjson, `${people.map((p) => JSON.stringify(p)).join('\n')}\nnot json\n`);
+      const csvText = `name,city\n${people.map((p) => `${p.name},"${p.city}"`).join('\n')}\n`;
+      const csv = join(dir, 'people.csv');
+      writeFileSync(csv, csvText);
+      writeFileSync(join(dir, 'people.csv.gz'), gzipSync(csvText));
+      const parquet = join(dir, 'people.parquet');
+      const duck = await openDuckDB({ path: ':memory:' });
+      await duck
+        .exportToFile(`SELECT * FROM ${duck.dialect.readCsv('?', { header: true })}`, [csv], {
+          path: parquet,
+          format: 'parquet',
+        })
+        .finally(() => duck.close());
+
+      const read = async (
+        path: string,
+        format: Parameters<Warehouse['storage']['stageFile']>[0]['format'],
+      ) => {
+        const file = await wh.storage.stageFile({ name: '_sf_file', path, format, firstRowNo: 2 });
+        const rows = await wh.query(
+          `SELECT row_no, name, city FROM ${file.relation} ORDER BY row_no`,
+          file.params,
+        );
+        await wh.storage.dropScratch('_sf_file');
+        return rows;
+      };
+      const expected = people.map((p, i) => ({ row_no: i + 2, name: p.name, city: p.city }));
+      const asJson = (rows: Record<string, unknown>[]) =>
+        rows.map((r) => ({ ...r, name: JSON.stringify(r.name), city: JSON.stringify(r.city) }));
+      const columns = { name: 'json', city: 'json' } as const;
+      assert.deepEqual(await read(ndjson, { kind: 'ndjson', columns }), [
+        ...asJson(expected),
+        { row_no: 32, name: null, city: null },
+      ]);
+      assert.deepEqual(await read(csv, { kind: 'csv', header: true }), expected);
+      assert.deepEqual(await read(join(dir, 'people.csv.gz'), { kind: 'csv', header: true }), expected);
+      assert.deepEqual(await read(parquet, { kind: 'parquet' }), expected);
+      const semicolons = join(dir, 'people-semicolons.csv');
+      writeFileSync(semicolons, csvText.replaceAll(',"', ';"').replace('name,city', 'name;city'));
+      assert.deepEqual(await read(semicolons, { kind: 'csv', header: true, delimiter: ';' }), expected);
     });
   });
 }

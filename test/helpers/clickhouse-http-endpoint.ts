@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,25 +8,25 @@ import { join } from 'node:path';
  * A test endpoint on 127.0.0.1 that speaks ClickHouse's HTTP interface and passes each query to the embedded engine
  * (chdb), so that the official client (`@clickhouse/client`) runs the ClickHouse adapter's real SQL on the real
  * engine without a server. What it covers of the protocol (docs/scaling.md repeats this):
- * - POST with the query in the body, or in the `query` URL parameter followed by data in the body
- *   (`INSERT INTO t (cols) FORMAT JSONCompactEachRow` + rows);
+ * - POST with the query in the body, or in the `query` URL parameter followed by data in the body, in any input
+ *   format (JSONCompactEachRow rows, LineAsString, CSVWithNames, RawBLOB bytes…): `INSERT INTO t (cols) FORMAT F`,
+ *   and `INSERT INTO t SELECT … FROM input('structure') FORMAT F`, which reads the body through `input()`;
  * - `database` (USE; an unknown one fails with code 81), settings as URL parameters (applied with SET), one
  *   session for every `session_id` (the engine has one connection);
  * - HTTP basic authentication against one user name and password (a wrong one fails with code 516);
  * - errors as ClickHouse sends them: status 500, the `X-ClickHouse-Exception-Code` header and the
  *   `Code: N. DB::Exception: …` text the client parses;
  * - GET /ping.
+ * Like a server whose user has no FILE grant, it refuses what would read or write the server's disk (`file()`,
+ * `INFILE`, `INTO OUTFILE`) with code 497: the engine behind it shares this machine's disk, and this refusal is what
+ * makes a test prove that a file's rows came over HTTP. Data sent with a query is written to a folder of the
+ * endpoint's own and read from there by the engine (chdb takes no byte stream for every format), the way a server
+ * buffers what it receives.
  * Not covered: compression, progress headers, concurrent sessions, query cancellation.
  */
 
 interface ChdbSession {
   queryAsync(sql: string, options?: { format?: string }): Promise<{ text(): string }>;
-  insert(params: {
-    table: string;
-    values: string;
-    format: string;
-    columns?: readonly string[];
-  }): Promise<unknown>;
   close(): void;
 }
 
@@ -41,12 +41,33 @@ const PROTOCOL_PARAMS = new Set([
   'password',
 ]);
 
-const INSERT_WITH_DATA = /^\s*INSERT\s+INTO\s+("?[\w.]+"?)\s*(?:\(([^)]*)\))?\s*FORMAT\s+(\w+)\s*$/is;
+/** An INSERT whose data follows it in the body: the statement up to its FORMAT clause, and the format. */
+const INSERT_WITH_DATA = /^(\s*INSERT\s+INTO\s[\s\S]*?)\s+FORMAT\s+(\w+)\s*$/i;
 
-async function body(req: IncomingMessage): Promise<string> {
+/** What a user without the FILE grant may not run: table functions and clauses that read or write the server's disk. */
+const SERVER_DISK = /(?<![\w.])(?:file|fileCluster)\s*\(|\bINFILE\b|\bOUTFILE\b/i;
+
+function refusedServerDisk(user: string): { status: number; text: string; code: string } {
+  const text = `Code: 497. DB::Exception: ${user}: Not enough privileges. To execute this query, it's necessary to have the grant FILE ON *.*. (ACCESS_DENIED)\n`;
+  return { status: 500, text, code: '497' };
+}
+
+async function body(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The statement the engine runs for an INSERT with data saved at `path`: `input(…)` reads the saved data (as it
+ * reads the request body on a server), and a plain INSERT takes its rows FROM INFILE.
+ */
+function insertFromSaved(statement: string, format: string, path: string): string {
+  const file = `'${path}'`;
+  if (/\binput\s*\(/i.test(statement)) {
+    return statement.replace(/\binput\s*\(\s*/i, `file(${file}, '${format}', `);
+  }
+  return `${statement} FROM INFILE ${file} FORMAT ${format}`;
 }
 
 function codeOf(message: string): string {
@@ -79,6 +100,7 @@ export async function startClickHouseHttpEndpoint(
     await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${db}`);
   const username = options.username ?? 'default';
   const password = options.password ?? '';
+  let uploads = 0;
   // One query at a time, as a ClickHouse session serves them.
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -98,7 +120,8 @@ export async function startClickHouseHttpEndpoint(
     }
     const data = await body(req);
     const fromUrl = url.searchParams.get('query');
-    const query = fromUrl ?? data;
+    const query = fromUrl ?? data.toString('utf8');
+    if (SERVER_DISK.test(query)) return refusedServerDisk(user ?? 'default');
     try {
       const database = url.searchParams.get('database');
       if (database) await session.queryAsync(`USE ${database}`);
@@ -110,16 +133,16 @@ export async function startClickHouseHttpEndpoint(
       }
       const insert = fromUrl ? INSERT_WITH_DATA.exec(fromUrl) : null;
       if (insert) {
-        const columns = insert[2]?.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-        await session.insert({
-          table: insert[1]!.replace(/^"(.*)"$/, '$1'),
-          values: data,
-          format: insert[3]!,
-          ...(columns ? { columns } : {}),
-        });
+        const saved = join(folder, `upload-${++uploads}`);
+        writeFileSync(saved, data);
+        try {
+          await session.queryAsync(insertFromSaved(insert[1]!, insert[2]!, saved));
+        } finally {
+          rmSync(saved, { force: true });
+        }
         return { status: 200, text: '' };
       }
-      const sql = fromUrl ? `${fromUrl}\n${data}` : query;
+      const sql = fromUrl ? `${fromUrl}\n${data.toString('utf8')}` : query;
       return { status: 200, text: (await session.queryAsync(sql)).text() };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

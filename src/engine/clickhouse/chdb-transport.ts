@@ -36,6 +36,11 @@ async function loadChdb(): Promise<{ Session: new (path: string) => ChdbSession 
   }
 }
 
+/** Fails with CLICKHOUSE_UNAVAILABLE and how to get chdb when it is not installed (before any work that needs it). */
+export async function requireChdb(): Promise<void> {
+  await loadChdb();
+}
+
 /**
  * The embedded ClickHouse engine: chdb's Session keeps its tables in `folder` (a throwaway folder when omitted).
  * chdb runs one engine per process, so open one at a time.

@@ -71,6 +71,40 @@ const file = (path: string, format: string, structure?: string) =>
   `file(${path}, '${format}'${structure ? `, ${stringLiteral(structure)}` : ''})`;
 
 /**
+ * The SETTINGS clause that reads CSV fields separated by `delimiter` (one character: ClickHouse takes no longer one).
+ *
+ * @example
+ * csvDelimiterSetting(';') // "SETTINGS format_csv_delimiter = ';'"
+ */
+export function csvDelimiterSetting(delimiter: string): string {
+  return `SETTINGS format_csv_delimiter = ${stringLiteral(delimiter)}`;
+}
+
+/**
+ * The fields of an NDJSON line (a String column `line`) as the reader of DuckDB gives them, for `readNdjson` and for
+ * lines sent to a server (clickhouse-file-upload.ts). ClickHouse's JSON reader hands a String column a JSON string's
+ * text without its quotes, so the kind of value is lost; each line is read whole instead and every field taken from
+ * it: JSON columns as minified JSON, a JSON null as SQL NULL, a line that is not an object as a row of NULLs.
+ *
+ * @example
+ * ndjsonFields({ type: 'json' }) // "nullIf(nullIf(JSONExtractRaw(line, 'type'), ''), 'null') AS \"type\""
+ */
+export function ndjsonFields(columns: FileColumns): string {
+  return Object.entries(columns)
+    .map(([name, type]) => {
+      const raw = `nullIf(nullIf(JSONExtractRaw(line, ${stringLiteral(name)}), ''), 'null')`;
+      const value =
+        type === 'json'
+          ? raw
+          : type === 'text'
+            ? `if(startsWith(${raw}, '"'), JSONExtractString(line, ${stringLiteral(name)}), ${raw})`
+            : `CAST(${raw} AS ${clickhouseColumnType(type)})`;
+      return `${value} AS ${quoteIdent(name)}`;
+    })
+    .join(', ');
+}
+
+/**
  * ClickHouse's SQL (26.x; the embedded engine chdb runs the same). The warehouse sets the session to SQL's
  * semantics where ClickHouse differs by default (outer joins yield NULLs, UNION is DISTINCT, UTC): see
  * `CLICKHOUSE_SESSION_SETTINGS`.
@@ -124,13 +158,25 @@ export const clickhouseDialect: Dialect = {
   concatArrays: (first, second) => `arrayConcat(ifNull(${first}, []), ${second})`,
   parseTimestampFormat: (expr, format) =>
     `toDateTime64(parseDateTimeOrNull(${expr}, ${format}, 'UTC'), 6, 'UTC')`,
-  jsonObjectOf: objectOf,
+  // The values are JSON texts already (toJsonValue's, or JSON columns): embedded as they are, NULL as null, as
+  // DuckDB's json_object embeds JSON values.
+  jsonObjectOf: (pairs) =>
+    pairs.length === 0
+      ? `'{}'`
+      : `concat('{', ${pairs.map(([k, v]) => `toJSONString(${k}), ':', ifNull(${v}, 'null')`).join(", ',', ")}, '}')`,
   // toString writes all six digits of the fraction; DuckDB drops trailing zeros (and the point of a whole second).
   timestampText: (expr) =>
     `replaceRegexpOne(replaceRegexpOne(toString(toDateTime64(${expr}, 6, 'UTC')), '0+$', ''), '\\.$', '')`,
   isoText: (expr) =>
     `concat(formatDateTime(${expr}, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Milli(${expr}) % 1000), 3, '0'), 'Z')`,
-  toJsonValue: (expr) => `toJSONString(${expr})`,
+  // Numbers written as DuckDB's to_json writes them, since derived message ids digest this text: 64-bit integers bare
+  // (toJSONString follows the session's output_format_json_quote_64bit_integers, set so that results reach
+  // JavaScript exactly, and would quote them), whole doubles with a `.0` (81.0, not 81) and no negative zero.
+  toJsonValue: (expr) =>
+    `multiIf(match(toTypeName(${expr}), 'Int(64|128|256)'), ifNull(toString(${expr}), 'null'),
+      match(toTypeName(${expr}), 'Float'),
+      replaceRegexpOne(replaceRegexpOne(toJSONString(${expr}), '^-0$', '0'), '^(-?[0-9]+)$', '\\\\1.0'),
+      toJSONString(${expr}))`,
   rowNumber: () => `(rowNumberInAllBlocks() + 1)`,
   splitWhitespace: (expr) => `splitByRegexp('\\\\s+', trimBoth(${expr}))`,
   hashHex: (expr) => `lower(hex(MD5(${expr})))`,
@@ -197,25 +243,15 @@ export const clickhouseDialect: Dialect = {
   epochSeconds: (expr) => `(toUnixTimestamp64Micro(${expr}) / 1000000.0)`,
   now: () => `now64(6, 'UTC')`,
   readNdjson(path: string, columns: FileColumns): string {
-    const named = Object.entries(columns);
-    if (named.length === 0) return file(path, 'JSONEachRow');
-    // ClickHouse's JSON reader hands a String column a JSON string's text without its quotes, so the kind of value
-    // is lost; each line is read whole and every field taken from it as the reader of DuckDB gives it (JSON columns
-    // as minified JSON, a JSON null as SQL NULL, a line that is not an object as a row of NULLs).
-    const fields = named.map(([name, type]) => {
-      const raw = `nullIf(nullIf(JSONExtractRaw(line, ${stringLiteral(name)}), ''), 'null')`;
-      const value =
-        type === 'json' || type === 'text'
-          ? type === 'text'
-            ? `if(startsWith(${raw}, '"'), JSONExtractString(line, ${stringLiteral(name)}), ${raw})`
-            : raw
-          : `CAST(${raw} AS ${clickhouseColumnType(type)})`;
-      return `${value} AS ${quoteIdent(name)}`;
-    });
-    return `(SELECT ${fields.join(', ')} FROM ${file(path, 'LineAsString', 'line String')})`;
+    if (Object.keys(columns).length === 0) return file(path, 'JSONEachRow');
+    return `(SELECT ${ndjsonFields(columns)} FROM ${file(path, 'LineAsString', 'line String')})`;
   },
   readCsvLines: (path) => file(path, 'LineAsString', 'line String'),
-  readCsv: (path, { header }) => file(path, header ? 'CSVWithNames' : 'CSV'),
+  // The delimiter is a format setting in ClickHouse: set on a subquery of its own, it applies to this reader only.
+  readCsv: (path, { header, delimiter }) => {
+    const reader = file(path, header ? 'CSVWithNames' : 'CSV');
+    return delimiter ? `(SELECT * FROM ${reader} ${csvDelimiterSetting(delimiter)})` : reader;
+  },
   readParquet: (path) => file(path, 'Parquet'),
   toTimestamp: (expr) => `toDateTime64(${expr}, 6, 'UTC')`,
   // cast_keep_nullable (a session setting) keeps a NULL a NULL.

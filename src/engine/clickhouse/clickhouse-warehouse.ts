@@ -4,6 +4,7 @@ import type { Storage } from '../ports.js';
 import { createStorage } from '../storage.js';
 import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { clickhouseDialect } from './clickhouse-dialect.js';
+import { uploadFile } from './clickhouse-file-upload.js';
 import { bindLiterals, dateTimeText } from './clickhouse-literals.js';
 import { clickhousePorts } from './clickhouse-ports.js';
 import type { ClickHouseTransport, CompactResult } from './transport.js';
@@ -91,11 +92,23 @@ function integer(v: unknown): unknown {
     : b.toString();
 }
 
+/**
+ * A float as JSON gives it: a number, or text for what JSON has no number for (`output_format_json_quote_denormals`
+ * writes "nan", "inf", "-inf", which Number() does not read as infinities).
+ */
+function float(v: unknown): number {
+  if (typeof v === 'number') return v;
+  const text = String(v);
+  if (text === 'inf' || text === '+inf') return Number.POSITIVE_INFINITY;
+  if (text === '-inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
+}
+
 /** The converter of a column's values from JSON to what JavaScript callers get from the DuckDB adapter. */
 function converter(type: string): ((v: unknown) => unknown) | undefined {
   const t = baseType(type);
   if (/^U?Int(64|128|256)$/.test(t)) return integer;
-  if (/^(Float|Decimal|BFloat)/.test(t)) return (v) => (typeof v === 'number' ? v : Number(v));
+  if (/^(Float|Decimal|BFloat)/.test(t)) return float;
   if (/^DateTime/.test(t)) return (v) => new Date(`${String(v).replace(' ', 'T')}Z`);
   if (/^Date(32)?$/.test(t)) return (v) => new Date(`${String(v)}T00:00:00Z`);
   return undefined;
@@ -130,6 +143,8 @@ function toRows<T extends Row>(result: CompactResult): T[] {
 /** A value for JSONCompactEachRow input. */
 function inputValue(v: SqlValue): unknown {
   if (v instanceof Date) return dateTimeText(v);
+  // JSON has no NaN or infinities (JSON.stringify would write null, a different value): ClickHouse reads them quoted.
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
   if (typeof v === 'bigint') return v.toString();
   return v;
 }
@@ -204,7 +219,21 @@ class ClickHouseWarehouse implements Warehouse {
     private readonly inTransaction: boolean,
   ) {
     const render = clickhousePorts(database);
+    const sendFile = transport.sendFile?.bind(transport);
     this.storage = createStorage(this, render, {
+      // A server reads files on its own disk only: files on this machine are sent to it (the embedded engine reads
+      // them where they lie, the default).
+      ...(sendFile && {
+        stageFile: (spec) =>
+          uploadFile(
+            {
+              run: (sql) => this.run(sql),
+              query: <T extends Row>(sql: string) => this.query<T>(sql),
+              send: (insert, body) => this.guard(() => this.attempt(insert, () => sendFile(insert, body))),
+            },
+            spec,
+          ),
+      }),
       // Columns taken through two or more joins come out named `t.x` (see columnNames); a scratch relation is read
       // by plain names, so its columns are named as SQL would name them.
       createScratch: async (spec) => {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { CLICKHOUSE_SESSION_SETTINGS, type ClickHouseTransport, type CompactResult } from './transport.js';
 
@@ -48,6 +50,12 @@ export function openHttpTransport(options: ClickHouseServerOptions): ClickHouseT
     // One statement at a time per session: the server refuses a second while the session is busy.
     max_open_connections: 1,
   });
+  const sendFile = async (insert: string, body: Readable): Promise<void> => {
+    // The query goes in the URL and the stream is the request body, sent as it is read.
+    const result = await client.exec({ query: insert, values: body });
+    // Read the (empty) answer to its end, which frees the one connection for the next statement.
+    await finished(result.stream.resume());
+  };
   return {
     location: safeUrl(options.url),
     async exec(sql) {
@@ -58,16 +66,13 @@ export function openHttpTransport(options: ClickHouseServerOptions): ClickHouseT
       return (await result.json()) as unknown as CompactResult;
     },
     async insert(table, columns, lines) {
-      await client.insert({
-        table,
-        values: lines
-          .split('\n')
-          .filter((l) => l)
-          .map((l) => JSON.parse(l) as unknown[]),
-        format: 'JSONCompactEachRow',
-        columns: columns as [string, ...string[]],
-      });
+      // The lines go as the request body as they are: the client's insert() would parse and re-encode every row.
+      await sendFile(
+        `INSERT INTO ${table} (${columns.join(', ')}) FORMAT JSONCompactEachRow`,
+        Readable.from([Buffer.from(lines)], { objectMode: false }),
+      );
     },
+    sendFile,
     async raw(sql, format) {
       const result = await client.exec({ query: `${sql} FORMAT ${format}` });
       const chunks: Buffer[] = [];

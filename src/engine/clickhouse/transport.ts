@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * How the ClickHouse warehouse reaches its engine: the embedded engine (chdb, in this process) or a server over HTTP
  * (`@clickhouse/client`). Both take one statement at a time and answer rows in the JSONCompact format, so the
@@ -21,6 +23,12 @@ export interface ClickHouseTransport {
   insert(table: string, columns: readonly string[], lines: string): Promise<void>;
   /** A query's result in a ClickHouse output format (Parquet, CSVWithNames, JSONEachRow), as bytes. */
   raw(sql: string, format: string): Promise<Uint8Array>;
+  /**
+   * Run an INSERT that ends with its FORMAT clause, its data streamed from `body`. Only where the engine runs
+   * elsewhere (a server): its `file()` reads the server's disk, so files on this machine are sent with this. The
+   * embedded engine has none: it reads this machine's files where they lie.
+   */
+  sendFile?(insert: string, body: Readable): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { closeSync, createWriteStream, openSync, readSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { fromWorkingDir, workingDir } from '../../config/working-dir.js';
-import type { Warehouse } from '../../engine/warehouse.js';
+import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { errorMessage, isSegflowError, SegflowError } from '../../errors.js';
 import {
   checkStage,
@@ -54,6 +54,12 @@ export interface ImportSummary extends IngestCounts {
   seconds: number;
   rowsPerSecond: number;
 }
+
+/**
+ * The scratch relation a file's rows are sent into when the engine cannot read this machine's disk (a ClickHouse
+ * server); engines that can read the file where it lies and leave it unused.
+ */
+const FILE_TABLE = '_sf_file';
 
 function formatOf(path: string, preset: ImportPreset | undefined): ImportFormat {
   if (preset === 'segment') return 'ndjson';
@@ -170,20 +176,23 @@ async function checkNdjson(
     );
     if (census.blank === 0) {
       const columns = Object.fromEntries(STAGE_FIELDS.map((f) => [f, 'json' as const]));
-      const source = stageFromFields(
-        d,
-        `SELECT ${d.rowNumber()} AS row_no, * FROM ${d.readNdjson('$1', columns)}`,
-        {
-          nullsAreSqlNull: true,
-        },
+      const file = await readingFile(path, () =>
+        tx.storage.stageFile({
+          name: FILE_TABLE,
+          path,
+          format: { kind: 'ndjson', columns },
+          onProgress: (fraction) => onProgress?.({ phase: 'loading', fraction }),
+        }),
       );
+      const source = stageFromFields(d, `SELECT * FROM ${file.relation}`, { nullsAreSqlNull: true });
       const stop = watchProgress(tx, 'loading', onProgress);
       let checked: Awaited<ReturnType<typeof checkStage>>;
       try {
-        checked = await readingFile(path, () => checkStage(tx, source, [path], receivedAt));
+        checked = await readingFile(path, () => checkStage(tx, source, file.params, receivedAt));
       } finally {
         stop();
       }
+      await tx.storage.dropScratch(FILE_TABLE);
       if (checked.rows === census.nonBlank && checked.blankRows === 0) return 'engine';
     }
   }
@@ -204,12 +213,12 @@ async function checkMapped(
   source: string,
   mapping: ImportMapping,
   path: string,
-  readsFile: boolean,
+  sourceParams: readonly SqlValue[],
   receivedAt: Date | undefined,
 ) {
   const d = tx.dialect;
   const params = new Params();
-  if (readsFile) params.add(path); // $1 in `source`
+  for (const p of sourceParams) params.add(p); // $1… in `source`
   const columns = await readingFile(path, () => sourceColumns(tx, source, params.values));
   const mapped = mappedStageSource(d, source, columns, mapping, params);
   await readingFile(path, () =>
@@ -260,10 +269,11 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
 
   const counts = await wh.transaction(async (tx) => {
     await dropStage(tx);
+    await tx.storage.dropScratch(FILE_TABLE);
     const d = tx.dialect;
     if (preset === 'cdnow') {
       await stageLines(tx, path);
-      await checkMapped(tx, cdnowSource(tx), CDNOW_MAPPING, path, false, options.receivedAt);
+      await checkMapped(tx, cdnowSource(tx), CDNOW_MAPPING, path, [], options.receivedAt);
       reader = 'lines';
     } else if (format === 'ndjson') {
       if (options.mapping)
@@ -275,17 +285,22 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
       reader = await checkNdjson(tx, path, options.receivedAt, options.onProgress);
     } else {
       const header = options.mapping?.csv?.header ?? true;
-      const base =
-        format === 'parquet'
-          ? d.readParquet('$1')
-          : d.readCsv('$1', {
-              header,
-              ...(options.mapping?.csv?.delimiter ? { delimiter: options.mapping.csv.delimiter } : {}),
-            });
-      // Row numbers are file line numbers for CSV with a header (line 1) and no embedded newlines.
-      const rowNo = format === 'csv' && header ? `${d.rowNumber()} + 1` : d.rowNumber();
+      const delimiter = options.mapping?.csv?.delimiter;
+      const file = await readingFile(path, () =>
+        tx.storage.stageFile({
+          name: FILE_TABLE,
+          path,
+          format:
+            format === 'parquet'
+              ? { kind: 'parquet' }
+              : { kind: 'csv', header, ...(delimiter ? { delimiter } : {}) },
+          // Row numbers are file line numbers for CSV with a header (line 1) and no embedded newlines.
+          firstRowNo: format === 'csv' && header ? 2 : 1,
+          onProgress: (fraction) => options.onProgress?.({ phase: 'loading', fraction }),
+        }),
+      );
       let mapping = options.mapping;
-      let src = `SELECT ${rowNo} AS row_no, * FROM ${base}`;
+      let src = `SELECT * FROM ${file.relation}`;
       if (preset === 'rees46') {
         mapping = REES46_MAPPING;
         src = `SELECT *, CASE WHEN event_type = 'purchase' THEN price END AS purchase_revenue FROM (${src})`;
@@ -293,7 +308,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
       if (!mapping) {
         // A table whose columns are Segment's own field names (e.g. `segflow generate --out x.parquet`) needs no
         // mapping: each field is read as JSON from its column.
-        const columns = await readingFile(path, () => sourceColumns(tx, src, [path]));
+        const columns = await readingFile(path, () => sourceColumns(tx, src, file.params));
         if (!columns.includes('type')) {
           throw new SegflowError(
             'IMPORT_MAPPING_INVALID',
@@ -304,15 +319,15 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
         const fields = STAGE_FIELDS.map((f) =>
           columns.includes(f)
             ? `${d.toJsonValue(d.quoteIdent(f))} AS ${d.quoteIdent(f)}`
-            : `CAST(NULL AS JSON) AS ${d.quoteIdent(f)}`,
+            : `CAST(NULL AS ${d.columnType('json')}) AS ${d.quoteIdent(f)}`,
         );
         const segmentShaped = stageFromFields(d, `SELECT row_no, ${fields.join(', ')} FROM (${src})`);
-        await readingFile(path, () => checkStage(tx, segmentShaped, [path], options.receivedAt));
+        await readingFile(path, () => checkStage(tx, segmentShaped, file.params, options.receivedAt));
         reader = 'table';
       } else {
         const stop = watchProgress(tx, 'loading', options.onProgress);
         try {
-          await checkMapped(tx, src, mapping, path, true, options.receivedAt);
+          await checkMapped(tx, src, mapping, path, file.params, options.receivedAt);
         } finally {
           stop();
         }
@@ -322,6 +337,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
     const c = await storeChecked(tx, { source, onRejected: (rows) => rejects.write(rows) });
     options.onProgress?.({ phase: 'writing' });
     await dropStage(tx);
+    await tx.storage.dropScratch(FILE_TABLE);
     await tx.run(
       `INSERT INTO import_runs (started_at, finished_at, file, format, preset, rows_read, inserted, duplicates, rejected, rejects_file)
        VALUES (?, ${d.now()}, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -163,11 +163,9 @@ export function mappedStageSource(
       if (spec) json = valueJson(spec, field);
     } else if (field === 'properties') json = objectJson(mapping.properties, 'properties');
     else if (field === 'traits') json = objectJson(mapping.traits, 'traits');
-    select.push(
-      `${json === null ? 'CAST(NULL AS JSON)' : `CAST(${json} AS JSON)`} AS ${d.quoteIdent(field)}`,
-    );
+    select.push(`CAST(${json ?? 'NULL'} AS ${d.columnType('json')}) AS ${d.quoteIdent(field)}`);
   }
-  const upstream = columns.includes('source_problems') ? 'source_problems' : 'CAST(NULL AS VARCHAR[])';
+  const upstream = columns.includes('source_problems') ? 'source_problems' : d.noTextList();
   select.push(`${d.concatArrays(upstream, d.compactArray(problems))} AS source_problems`);
   return `SELECT ${select.join(', ')} FROM (${source})`;
 }

@@ -211,7 +211,8 @@ export async function clusterColumns(data: ColumnData, options: ClusterOptions):
 
 /**
  * Clusters over the rows of a read-only SQL query (later: the feature table). The query must return `idColumn` and
- * every chosen column; anything but a single SELECT is refused (SQL_NOT_READ_ONLY).
+ * every chosen column; anything but a single SELECT is refused (SQL_NOT_READ_ONLY). Samples and k-means++ starts
+ * pick rows by position: a query with an ORDER BY gives the same clusters on every engine, one without it may not.
  */
 export async function clusterQuery(
   wh: Warehouse,
