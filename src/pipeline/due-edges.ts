@@ -1,6 +1,7 @@
 import { Params } from '../engine/params.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import type { TimeDependence } from '../segment/compile.js';
+import { edgeEventTest } from '../segment/time-edges.js';
 
 /**
  * Time edges without events. A membership can change when nothing happens: an event leaves a `within` window, an
@@ -26,7 +27,9 @@ export interface DueEdge {
 }
 
 /**
- * The edges falling due in (after, until], earliest first: for each person and edge, the first time in the range.
+ * The edges falling due in (after, until], earliest first: each person's distinct due times for each edge, from the
+ * events that edge concerns (`segment/time-edges.ts`). With `batches`, only the edges of the events stored by those
+ * ingest batches (after, upTo] — what new events add to a queue already read up to `until`, from the newest rows.
  *
  * @example
  * const due = await dueEdges(wh, compileSegments(wh.dialect, defs, { asOf }).dependence, {
@@ -37,19 +40,27 @@ export interface DueEdge {
 export async function dueEdges(
   wh: Warehouse,
   dependence: TimeDependence,
-  range: { after: Date; until: Date },
+  range: { after: Date; until: Date; batches?: { after: number; upTo: number } },
 ): Promise<DueEdge[]> {
   const after = range.after.getTime();
   const until = range.until.getTime();
   if (until <= after) return [];
   const out: DueEdge[] = [];
+  const inBatches = (p: Params) =>
+    range.batches
+      ? ` AND ev.ingest_batch > ${p.add(range.batches.after)} AND ev.ingest_batch <= ${p.add(range.batches.upTo)}`
+      : '';
   // Events: an event at ts crosses edge W when T passes ts + W, i.e. ts in (after − W, until − W].
   const d = wh.dialect;
-  for (const ms of dependence.edges) {
+  for (const edge of dependence.edges) {
+    const { ms } = edge;
+    const p = new Params();
+    const events = edgeEventTest(edge, 'ev', p);
     const rows = await wh.query<{ person_id: string; ts: Date }>(
-      `SELECT person_id, min(ts) AS ts FROM person_events
-       WHERE ts > ? AND ts <= ? AND ${d.plusMs('ts', ms)} > received_at GROUP BY person_id`,
-      [new Date(after - ms), new Date(until - ms)],
+      `SELECT DISTINCT ev.person_id, ev.ts FROM person_events ev
+       WHERE ev.ts > ${p.add(new Date(after - ms))} AND ev.ts <= ${p.add(new Date(until - ms))}
+         AND ${d.plusMs('ev.ts', ms)} > ev.received_at${events === 'TRUE' ? '' : ` AND ${events}`}${inBatches(p)}`,
+      p.values,
     );
     for (const r of rows)
       out.push({ due: new Date(r.ts.getTime() + ms), personId: r.person_id, edge: `event+${ms}` });
@@ -62,9 +73,10 @@ export async function dueEdges(
       const lo = p.add(new Date(after - offset));
       const hi = p.add(new Date(until - offset));
       const rows = await wh.query<{ person_id: string; ts: Date }>(
-        `SELECT person_id, min(t) AS ts FROM (
-           SELECT ev.person_id, ${at} AS t, ev.received_at FROM person_events ev WHERE ev.type = 'identify') x
-         WHERE t > ${lo} AND t <= ${hi} AND ${d.plusMs('t', offset)} > received_at GROUP BY person_id`,
+        `SELECT DISTINCT person_id, t AS ts FROM (
+           SELECT ev.person_id, ${at} AS t, ev.received_at FROM person_events ev
+           WHERE ev.type = 'identify'${inBatches(p)}) x
+         WHERE t > ${lo} AND t <= ${hi} AND ${d.plusMs('t', offset)} > received_at`,
         p.values,
       );
       for (const r of rows) {
@@ -95,10 +107,14 @@ export async function earliestDue(
     if (ts && (best === undefined || ts.getTime() + ms < best)) best = ts.getTime() + ms;
   };
   const d = wh.dialect;
-  for (const ms of dependence.edges) {
+  for (const edge of dependence.edges) {
+    const { ms } = edge;
+    const p = new Params();
+    const events = edgeEventTest(edge, 'ev', p);
     const [row] = await wh.query<{ ts: Date | null }>(
-      `SELECT min(ts) AS ts FROM person_events WHERE ts > ? AND ${d.plusMs('ts', ms)} > received_at`,
-      [new Date(after.getTime() - ms)],
+      `SELECT min(ev.ts) AS ts FROM person_events ev
+       WHERE ev.ts > ${p.add(new Date(after.getTime() - ms))} AND ${d.plusMs('ev.ts', ms)} > ev.received_at${events === 'TRUE' ? '' : ` AND ${events}`}`,
+      p.values,
     );
     consider(row?.ts ?? null, ms);
   }
@@ -120,7 +136,8 @@ export async function earliestDue(
 
 /**
  * The due-time queue: the edges falling due within a horizon after the last evaluation, earliest first. The stream
- * refills it after every evaluation (new events bring new edges) and takes what has fallen due.
+ * reads it from every event when the horizon passes, adds the edges of each new load's events (`add`), and takes what
+ * has fallen due.
  *
  * @example
  * const queue = new DueQueue();
@@ -136,6 +153,20 @@ export class DueQueue {
   fill(edges: readonly DueEdge[], horizon: Date): void {
     this.entries = [...edges];
     this.horizon = horizon;
+  }
+
+  /** Add edges (of new events) due up to the horizon, in due order; an edge already held is kept once. */
+  add(edges: readonly DueEdge[]): void {
+    if (!edges.length) return;
+    const key = (e: DueEdge) => `${e.due.getTime()} ${e.personId} ${e.edge}`;
+    const held = new Set(this.entries.map(key));
+    for (const e of edges) {
+      const k = key(e);
+      if (held.has(k)) continue;
+      held.add(k);
+      this.entries.push(e);
+    }
+    this.entries.sort((x, y) => x.due.getTime() - y.due.getTime() || x.personId.localeCompare(y.personId));
   }
 
   /** The earliest entry, if any. */

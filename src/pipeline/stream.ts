@@ -13,6 +13,7 @@ import { refreshFeatures } from '../model/refresh-features.js';
 import { compileSegments, type TimeDependence } from '../segment/compile.js';
 import { refreshSegments } from '../segment/memberships.js';
 import { foldRefresh, lastEvaluation } from '../segment/refresh-history.js';
+import { mergeEdges } from '../segment/time-edges.js';
 import { Timestamp } from '../shared/timestamp.js';
 import type { CycleInputs } from './cycle.js';
 import { DueQueue, dueEdges, earliestDue } from './due-edges.js';
@@ -45,8 +46,9 @@ export function featureMode(dependence: TimeDependence): { mode: FeatureMode; mo
 /** The segments' time edges, with the models' windows when segments read features (a feature changes at them too). */
 function queueDependence(dependence: TimeDependence, model: ModelConfig): TimeDependence {
   if (featureMode(dependence).mode === 'none') return dependence;
-  const edges = [...new Set([...dependence.edges, ...featureWindowsMs(model)])].sort((a, b) => a - b);
-  return { ...dependence, edges };
+  // A feature window counts every kind of event.
+  const windows = featureWindowsMs(model).map((ms) => ({ ms, events: null }));
+  return { ...dependence, edges: mergeEdges(dependence.edges, windows) };
 }
 
 /**
@@ -172,6 +174,11 @@ export class StreamEvaluator {
   private readonly behindAfterMs: number;
   private readonly pollMs: number;
   private readonly queue = new DueQueue();
+  /**
+   * What the queue holds: the edges of the events stored up to `batch`, for the segments' time dependence `key`. New
+   * loads add their events' edges; the whole queue is read again when the horizon passes or the definitions change.
+   */
+  private queueOf: { batch: number; key: string } | undefined;
   /** Real-clock times (ms) of notifications not yet covered by an evaluation. */
   private notified: number[] = [];
   private seenBatch = -1;
@@ -401,17 +408,14 @@ export class StreamEvaluator {
    * due that soon, the first due time: a wait of a day is one query away, not a day of polling.
    */
   private async refill(after: Date): Promise<void> {
-    const inputs = this.options.inputs();
-    const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
-    if (!active.length) {
+    const batch = await this.currentBatch();
+    const dependence = this.queueDependence(after);
+    if (!dependence) {
       this.queue.fill([], NO_HORIZON);
+      this.queueOf = undefined;
       return;
     }
-    const dependence = queueDependence(
-      compileSegments(this.wh.dialect, active, { asOf: after, features: featureSource(this.wh.dialect) })
-        .dependence,
-      inputs.model,
-    );
+    this.queueOf = { batch, key: JSON.stringify([dependence.edges, dependence.traitWindows]) };
     const first = await earliestDue(this.wh, dependence, after);
     if (!first) {
       this.queue.fill([], NO_HORIZON);
@@ -419,6 +423,54 @@ export class StreamEvaluator {
     }
     const until = new Date(Math.max(after.getTime() + this.horizonMs, first.getTime()));
     this.queue.fill(await dueEdges(this.wh, dependence, { after, until }), until);
+  }
+
+  /** The time dependence the queue follows: the active segments' edges (with the models' windows), or none. */
+  private queueDependence(asOf: Date): TimeDependence | undefined {
+    const inputs = this.options.inputs();
+    const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
+    if (!active.length) return undefined;
+    return queueDependence(
+      compileSegments(this.wh.dialect, active, { asOf, features: featureSource(this.wh.dialect) }).dependence,
+      inputs.model,
+    );
+  }
+
+  /**
+   * After an evaluation as of `after`: add the edges of the events stored since the queue was read, due up to its
+   * horizon — a read of the newest rows only (events are stored in batch order), where reading the queue again would
+   * scan every event once per edge, on every evaluation. The whole queue is read again when its horizon has passed or
+   * the definitions changed.
+   */
+  private async extend(after: Date): Promise<void> {
+    const horizon = this.queue.horizon;
+    const held = this.queueOf;
+    const dependence = this.queueDependence(after);
+    const key = dependence ? JSON.stringify([dependence.edges, dependence.traitWindows]) : undefined;
+    // The queue must hold the first edge due after `after` (the stream takes edges in order): with its horizon passed,
+    // or with none left before a horizon that only bounds what was read, edges beyond the horizon may come first.
+    const exhausted = this.queue.size === 0 && horizon?.getTime() !== NO_HORIZON.getTime();
+    if (
+      !horizon ||
+      !held ||
+      !dependence ||
+      key !== held.key ||
+      exhausted ||
+      horizon.getTime() <= after.getTime()
+    ) {
+      await this.refill(after);
+      return;
+    }
+    const batch = await this.currentBatch();
+    if (batch <= held.batch) return;
+    this.queue.add(
+      await dueEdges(this.wh, dependence, {
+        after,
+        until: horizon,
+        batches: { after: held.batch, upTo: batch },
+      }),
+    );
+    this.queueOf = { batch, key: held.key };
   }
 
   private destinations(inputs: CycleInputs): ReadonlyMap<string, Destination> {
@@ -527,7 +579,7 @@ export class StreamEvaluator {
         sent = activation.outbox.sent;
       }
       this.queue.dropUntil(asOf);
-      await this.refill(asOf);
+      await this.extend(asOf);
       const ended = performance.now();
       const evaluation: StreamEvaluation = {
         asOf,

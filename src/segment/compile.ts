@@ -16,6 +16,7 @@ import {
 } from './definition.js';
 import { parseFeatureExpression } from './feature-expression.js';
 import type { FeatureSource } from './feature-source.js';
+import { type EdgeEvent, edgeEventOf, type TimeEdge, TimeEdges } from './time-edges.js';
 
 export type { FeatureColumn, FeatureSource } from './feature-source.js';
 
@@ -36,8 +37,11 @@ export type { FeatureColumn, FeatureSource } from './feature-source.js';
  * memberships may have changed (see `segment/incremental.ts`).
  */
 export interface TimeDependence {
-  /** Offsets W (ms) such that a condition compares an event's time with T − W (0: the as-of time itself). */
-  edges: number[];
+  /**
+   * Offsets W (ms) such that a condition compares an event's time with T − W (0: the as-of time itself), each with the
+   * events it compares (`segment/time-edges.ts`).
+   */
+  edges: TimeEdge[];
   /** Trait values compared as dates with a window ending at T: the trait's JSON path and the window. */
   traitWindows: { path: string; ms: number }[];
   /** Relations joined by person (features, model scores), each with the columns the segments read from it. */
@@ -92,7 +96,7 @@ class Compiler {
   private featureJoined = false;
   private readonly joinedRelations = new Set<string>();
   private readonly sequenceMatchers = new Map<string, string>();
-  private readonly edges = new Set<number>([0]);
+  private readonly edges = new TimeEdges();
   private readonly traitWindows: { path: string; ms: number }[] = [];
   private readonly relationSql = new Map<string, (params: Params, asOf: Date) => string>();
 
@@ -112,11 +116,13 @@ class Compiler {
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
+    // A future-dated event (of any kind) becomes past: W = 0.
+    this.edges.add(0, null);
   }
 
-  /** A timestamp W before T, as a bound parameter. */
-  private ago(ms: number): string {
-    this.edges.add(ms);
+  /** A timestamp W before T, as a bound parameter; `event`: the events compared with it (null: any). */
+  private ago(ms: number, event: EdgeEvent | null): string {
+    this.edges.add(ms, event);
     return this.params.add(new Date(this.asOf.getTime() - ms));
   }
 
@@ -233,9 +239,9 @@ class Compiler {
     throw new Error('value test without a test');
   }
 
-  private windowFilter(w: { within?: string; from?: string; to?: string }): string {
+  private windowFilter(w: EventMatch & { within?: string; from?: string; to?: string }): string {
     const parts: string[] = [];
-    if (w.within !== undefined) parts.push(`ev.ts > ${this.ago(durationMs(w.within))}`);
+    if (w.within !== undefined) parts.push(`ev.ts > ${this.ago(durationMs(w.within), edgeEventOf(w))}`);
     if (w.from !== undefined) parts.push(`ev.ts >= ${this.params.add(parseInstant(w.from)!)}`);
     if (w.to !== undefined) parts.push(`ev.ts < ${this.params.add(parseInstant(w.to)!)}`);
     return parts.length ? ` AND ${parts.join(' AND ')}` : '';
@@ -248,7 +254,7 @@ class Compiler {
   private countBetween(m: EventMatch, afterMs: number, untilMs: number): string {
     // Events with T − afterMs < ts ≤ T − untilMs.
     return this.aggregate(
-      `count(*) FILTER (WHERE ${this.match(m)} AND ev.ts > ${this.ago(afterMs)} AND ev.ts <= ${this.ago(untilMs)})`,
+      `count(*) FILTER (WHERE ${this.match(m)} AND ev.ts > ${this.ago(afterMs, edgeEventOf(m))} AND ev.ts <= ${this.ago(untilMs, edgeEventOf(m))})`,
     );
   }
 
@@ -268,7 +274,7 @@ class Compiler {
     if ('firstPerformed' in c || 'lastPerformed' in c) return this.firstLast(c);
     if ('startedDoing' in c) {
       const first = this.aggregate(`min(ev.ts) FILTER (WHERE ${this.match(c.startedDoing)})`);
-      return `coalesce(${first} > ${this.ago(durationMs(c.startedDoing.within))}, FALSE)`;
+      return `coalesce(${first} > ${this.ago(durationMs(c.startedDoing.within), edgeEventOf(c.startedDoing))}, FALSE)`;
     }
     if ('stoppedDoing' in c) {
       const w = durationMs(c.stoppedDoing.within);
@@ -278,7 +284,7 @@ class Compiler {
       const w = durationMs(c.restarted.within);
       const gap = durationMs(c.restarted.inactiveFor);
       const before = this.aggregate(
-        `count(*) FILTER (WHERE ${this.match(c.restarted)} AND ev.ts <= ${this.ago(w + gap)})`,
+        `count(*) FILTER (WHERE ${this.match(c.restarted)} AND ev.ts <= ${this.ago(w + gap, edgeEventOf(c.restarted))})`,
       );
       return `(${this.countBetween(c.restarted, w, 0)} > 0 AND ${this.countBetween(c.restarted, w + gap, w)} = 0 AND ${before} > 0)`;
     }
@@ -286,9 +292,9 @@ class Compiler {
       const r = c.didRegularly;
       const period = durationMs(r.period);
       // An event moves to the next period when T − k·P passes it.
-      for (let k = 1; k < r.periods; k++) this.edges.add(k * period);
+      for (let k = 1; k < r.periods; k++) this.edges.add(k * period, edgeEventOf(r));
       const periods = this.aggregate(
-        `count(DISTINCT floor((${this.d.epochMs(this.asOfParam)} - ${this.d.epochMs('ev.ts')}) / ${period})) FILTER (WHERE ${this.match(r)} AND ev.ts > ${this.ago(period * r.periods)})`,
+        `count(DISTINCT floor((${this.d.epochMs(this.asOfParam)} - ${this.d.epochMs('ev.ts')}) / ${period})) FILTER (WHERE ${this.match(r)} AND ev.ts > ${this.ago(period * r.periods, edgeEventOf(r))})`,
       );
       return `(${periods} >= ${this.text(r.atLeast)})`;
     }
@@ -337,9 +343,9 @@ class Compiler {
     const at = this.aggregate(`${first ? 'min' : 'max'}(ev.ts) FILTER (WHERE ${this.match(spec)})`);
     const parts: string[] = [`(${at} IS NOT NULL)`];
     if (spec.within !== undefined)
-      parts.push(`coalesce(${at} > ${this.ago(durationMs(spec.within))}, FALSE)`);
+      parts.push(`coalesce(${at} > ${this.ago(durationMs(spec.within), edgeEventOf(spec))}, FALSE)`);
     if (spec.before !== undefined)
-      parts.push(`coalesce(${at} <= ${this.ago(durationMs(spec.before))}, FALSE)`);
+      parts.push(`coalesce(${at} <= ${this.ago(durationMs(spec.before), edgeEventOf(spec))}, FALSE)`);
     if (!first && spec.property !== undefined) {
       const m = this.matcher(spec);
       const value = this.aggregate(
@@ -383,7 +389,8 @@ class Compiler {
     if (c.after !== undefined) return `coalesce(${asDate} > ${this.params.add(new Date(c.after))}, FALSE)`;
     if (c.within !== undefined) {
       this.traitWindows.push({ path: jsonPathOf(c.trait), ms: durationMs(c.within) });
-      return `coalesce(${asDate} > ${this.ago(durationMs(c.within))} AND ${asDate} <= ${this.asOfParam}, FALSE)`;
+      // The trait's own edges are `traitWindows`; the identify calls that carry it are recorded as an edge too.
+      return `coalesce(${asDate} > ${this.ago(durationMs(c.within), { type: 'identify' })} AND ${asDate} <= ${this.asOfParam}, FALSE)`;
     }
     return this.valueTest(value, c);
   }
@@ -468,7 +475,10 @@ class Compiler {
     const d = this.d;
     const id = `sq${this.ctes.length}`;
     const step = (i: number) => `${id}_${i}`;
-    const lookback = s.lookback !== undefined ? ` AND ev.ts > ${this.ago(durationMs(s.lookback))}` : '';
+    const lookback =
+      s.lookback !== undefined
+        ? ` AND ev.ts > ${this.ago(durationMs(s.lookback), edgeEventOf(s.steps[0]!))}`
+        : '';
     this.ctes.push(
       `${step(0)} AS (SELECT ev.person_id, ev.ts AS t0, ev.ts AS t FROM ${this.sequenceEvents(s.steps[0]!)}${lookback.replace(' AND ', ' WHERE ')})`,
     );
@@ -492,7 +502,8 @@ class Compiler {
     let from = `${last} done`;
     if (s.thenNot) {
       const w = durationMs(s.thenNot.within);
-      this.edges.add(w);
+      // The wait ends W after the last step's event.
+      this.edges.add(w, edgeEventOf(s.steps[s.steps.length - 1]!));
       // Abandonment can only be known once the wait is over, and then only if nothing came within it.
       from = d.nextRowJoin({
         left: `${last} done`,
@@ -541,7 +552,7 @@ class Compiler {
       sql,
     }));
     return {
-      edges: [...this.edges].sort((x, y) => x - y),
+      edges: this.edges.list(),
       traitWindows: this.traitWindows,
       relations,
       accounts: this.accountConditions.length > 0,

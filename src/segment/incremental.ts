@@ -1,6 +1,7 @@
 import { Params } from '../engine/params.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import type { TimeDependence } from './compile.js';
+import { edgeEventTest } from './time-edges.js';
 
 /**
  * Incremental segment refresh: which people's memberships can have changed since an earlier refresh.
@@ -8,7 +9,8 @@ import type { TimeDependence } from './compile.js';
  * Between a refresh as of T0 and one as of T, a person's membership can change only if
  * - one of their events was stored since (a later ingest batch: new events, late events, identity merges, group calls);
  * - one of their events crosses a time edge of some condition: its time lies in (T0 − W, T − W] for a W the compiler
- *   recorded (every window, period boundary, abandonment wait, lookback, and W = 0 for events newly at or before T);
+ *   recorded (every window, period boundary, abandonment wait, lookback, and W = 0 for events newly at or before T),
+ *   and it is one of the events that edge concerns (`segment/time-edges.ts`);
  * - a trait value compared as a date with a window ending at T crosses that window's edges;
  * - a feature or model score a condition reads changed between the snapshots T0 and T see (for a relation its keeper
  *   changes in place, the people it lists: `LiveRelations`);
@@ -138,7 +140,10 @@ export function scopeSql(
     `(${expr} > ${p.add(new Date(T0 - ms))} AND ${expr} <= ${p.add(new Date(T - ms))})`;
   const eventTests = [
     `ev.ingest_batch > ${p.add(start.batch)}`,
-    ...dependence.edges.map((ms) => crossed('ev.ts', ms)),
+    ...dependence.edges.map((edge) => {
+      const events = edgeEventTest(edge, 'ev', p);
+      return events === 'TRUE' ? crossed('ev.ts', edge.ms) : `(${crossed('ev.ts', edge.ms)} AND ${events})`;
+    }),
     ...dependence.traitWindows.map(({ path, ms }) => {
       const at = d.parseTimestamp(d.jsonText('ev.traits', p.add(path)));
       return `(ev.type = 'identify' AND (${crossed(at, ms)} OR ${crossed(at, 0)}))`;

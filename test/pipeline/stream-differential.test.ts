@@ -12,6 +12,7 @@ import { modelConfig } from '../../src/model/model-config.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
 import { compileSegments } from '../../src/segment/compile.js';
 import { refreshSegments } from '../../src/segment/memberships.js';
+import type { TimeEdge } from '../../src/segment/time-edges.js';
 import { at, type Receiver, startReceiver } from '../activate/helpers.js';
 import { mulberry32 } from '../helpers/random.js';
 import { Clock, definitions, simulatedStream, webhookPlaybook } from './stream-helpers.js';
@@ -182,16 +183,28 @@ for (const { seed, segments: SEGMENTS, plays: PLAYS, model: modelRaw } of CASES)
         ts: Date;
         received_at: Date;
         type: string;
+        event: string | null;
+        name: string | null;
         traits: string | null;
-      }>('SELECT ts, received_at, type, traits FROM events');
+      }>('SELECT ts, received_at, type, event, name, traits FROM events');
       // An edge that fell due before its event arrived is covered by the evaluation of that arrival.
       const add = (t: number, received: Date) => {
         if (t > received.getTime()) times.add(t);
       };
-      // A feature changes when an event crosses one of the models' windows.
-      const edges = [...dependence.edges, ...featureWindowsMs(model)];
+      // A segment's edge concerns the events its conditions compare (by call type and name); a feature changes when
+      // any event crosses one of the models' windows.
+      const edges: TimeEdge[] = [
+        ...dependence.edges,
+        ...featureWindowsMs(model).map((ms) => ({ ms, events: null })),
+      ];
+      const concerns = (edge: TimeEdge, e: { type: string; event: string | null; name: string | null }) =>
+        edge.events === null ||
+        edge.events.some(
+          (x) =>
+            x.type === e.type && (x.name === undefined || x.name === (e.type === 'track' ? e.event : e.name)),
+        );
       for (const e of events) {
-        for (const w of edges) add(e.ts.getTime() + w, e.received_at);
+        for (const edge of edges) if (concerns(edge, e)) add(e.ts.getTime() + edge.ms, e.received_at);
         const signedUp = e.type === 'identify' && e.traits ? JSON.parse(e.traits).signed_up : undefined;
         if (signedUp) {
           const d = Date.parse(signedUp);

@@ -141,6 +141,50 @@ describe('streaming evaluation on a simulated clock', () => {
     await stream.stop();
   });
 
+  test('an edge concerns only the events its condition compares: other events bring no evaluation at their time + W', async () => {
+    // The abandonment's wait ends an hour after a checkout; an hour after a product view or a pricing page nothing can
+    // change, so the stream must not evaluate then (at a million people each evaluation costs seconds).
+    const clock = new Clock(at(0).getTime());
+    const pb = webhookPlaybook(receiver, [
+      '{ name: recover, segment: abandoners, offer: 10% off, channel: webhook, destination: hook }',
+    ]);
+    const { stream, evaluations } = simulatedStream(wh, clock, {
+      segments: definitions(ABANDONERS),
+      playbook: pb,
+    });
+    await stream.settle();
+    const viewed = at(MINUTE);
+    clock.set(viewed);
+    await send(wh, clock, stream, [
+      track('ann', 'Product Viewed', viewed),
+      track('bob', 'Product Viewed', viewed),
+      { type: 'page', name: 'Pricing', userId: 'cat', timestamp: viewed.toISOString(), messageId: 'pv1' },
+    ]);
+    await stream.settle();
+    const started = at(2 * MINUTE);
+    clock.set(started);
+    await send(wh, clock, stream, [track('ann', 'Checkout Started', started)]);
+    await stream.settle();
+    assert.equal(
+      stream.status().nextDue?.getTime(),
+      started.getTime() + HOUR,
+      'the checkout is the next edge',
+    );
+    assert.equal(stream.status().dueEdges, 1);
+
+    const before = evaluations.length;
+    clock.set(at(2 * MINUTE + HOUR + 1));
+    await stream.settle();
+    const turns = evaluations.slice(before);
+    assert.deepEqual(
+      turns.map((e) => [e.reason, e.asOf.getTime()]),
+      [['edge', started.getTime() + HOUR]],
+      'one evaluation, at the end of the wait; none an hour after the views',
+    );
+    assert.deepEqual(await members('abandoners'), ['ann']);
+    await stream.stop();
+  });
+
   test('a window expiry removes a member with no new event, and its exit play fires then', async () => {
     const clock = new Clock(at(0).getTime());
     const pb = webhookPlaybook(receiver, [

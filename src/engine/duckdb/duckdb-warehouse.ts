@@ -34,6 +34,20 @@ export interface DuckDBOpenOptions {
  */
 const SMALL_WAL_BYTES = 1 << 20;
 
+/**
+ * `SEGFLOW_LOG_SLOW_SQL_MS=N`: every statement that takes N ms or more is written to stderr with its time — how the
+ * costs of a streaming evaluation or a refresh on a big database are found statement by statement. Off by default.
+ */
+const SLOW_SQL_MS = (() => {
+  const v = Number(process.env.SEGFLOW_LOG_SLOW_SQL_MS);
+  return process.env.SEGFLOW_LOG_SLOW_SQL_MS && Number.isFinite(v) ? v : undefined;
+})();
+
+function logIfSlow(sql: string, ms: number): void {
+  if (SLOW_SQL_MS === undefined || ms < SLOW_SQL_MS) return;
+  process.stderr.write(`segflow slow sql ${ms.toFixed(0)} ms: ${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+}
+
 function toDuckValue(v: SqlValue): DuckDBValue {
   if (v instanceof Date) return timestampValue(BigInt(v.getTime()) * 1000n);
   return v;
@@ -143,13 +157,18 @@ class DuckDBWarehouse implements Warehouse {
    * run (the client's own path with values also splits the text into statements first, a third call).
    */
   private async execute(sql: string, params: readonly SqlValue[]): Promise<DuckDBMaterializedResult> {
-    if (params.length === 0) return this.conn.run(sql);
-    const prepared = await this.conn.prepare(sql);
+    const started = SLOW_SQL_MS === undefined ? 0 : performance.now();
     try {
-      prepared.bind(params.map(toDuckValue), duckTypes(params));
-      return await prepared.run();
+      if (params.length === 0) return await this.conn.run(sql);
+      const prepared = await this.conn.prepare(sql);
+      try {
+        prepared.bind(params.map(toDuckValue), duckTypes(params));
+        return await prepared.run();
+      } finally {
+        prepared.destroySync();
+      }
     } finally {
-      prepared.destroySync();
+      if (SLOW_SQL_MS !== undefined) logIfSlow(sql, performance.now() - started);
     }
   }
 
