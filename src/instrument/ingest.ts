@@ -488,6 +488,10 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
     await updateIdentityGraph(tx, `(SELECT c.* FROM ${storing})`);
     await addEventKinds(tx, storing);
   }
+  // An import (history, often written one person at a time) is stored in time order: reads of a time range — the
+  // stream's time edges, an incremental refresh's scope — then skip the row groups outside it. A collector's batches
+  // arrive in time order already.
+  const importing = options.source.startsWith('import:');
   const inserted =
     Number(toStore) === 0
       ? 0
@@ -496,7 +500,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
      SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?, bp.person_id, k.kind
      FROM ${CHECKED} c LEFT JOIN ${BATCH_PERSONS} bp ON bp.identifier = coalesce(c.user_id, c.anonymous_id)
        LEFT JOIN event_kinds k ON k.type = c.type AND k.event = coalesce(c.event, '')
-     WHERE ${toStoreWhere}`,
+     WHERE ${toStoreWhere}${importing ? ' ORDER BY c.ts' : ''}`,
           [options.source.startsWith('import:') ? 'import' : options.source, batch],
         );
   await dropBatchPersons(tx);

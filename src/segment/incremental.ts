@@ -149,7 +149,10 @@ export function scopeSql(
       return `(ev.type = 'identify' AND (${crossed(at, ms)} OR ${crossed(at, 0)}))`;
     }),
   ];
-  const parts = [`SELECT ev.person_id FROM person_events ev WHERE ${eventTests.join(' OR ')}`];
+  // One select per test, not one scan with ORs: each range then reaches the scan as a filter of its own, so the
+  // engine skips the row groups whose min/max rule it out (events are stored in batch order and, within a batch, in
+  // time order), where an OR of ranges reads every row's time.
+  const parts = eventTests.map((test) => `SELECT ev.person_id FROM person_events ev WHERE ${test}`);
   if (live) parts.push(`SELECT person_id FROM ${live.changed}`);
   for (const r of dependence.relations.filter((x) => start.changedRelations.includes(x.alias))) {
     const same = r.columns.map((c) => `n.${c} IS NOT DISTINCT FROM o.${c}`).join(' AND ');
