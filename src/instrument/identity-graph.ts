@@ -50,6 +50,7 @@ function better(a: Candidate, b: Candidate): boolean {
 }
 
 const TOUCHED = '_sf_touched';
+const TOUCHED_IDS = '_sf_touched_ids';
 const REMAP = '_sf_remap';
 /**
  * After `updateIdentityGraph`, a scratch table of every identifier its events carried with the person it belongs to
@@ -84,20 +85,28 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     when: (r) => `${r.incoming('ts')} < ${r.current('ts')}`,
   });
 
+  // The batch's identifiers first, on their own: with their count known, the lookups below read identities through a
+  // filter on a few thousand values instead of building a hash table of every identity for each load (at a million
+  // people that was ~0.2 s on a quiet machine and 0.5–1.2 s under the realtime benchmark, on every load).
+  await tx.storage.createScratch({
+    name: TOUCHED_IDS,
+    select: `SELECT identifier, ${d.boolOr('is_user')} AS is_user FROM (
+        SELECT user_id AS identifier, TRUE AS is_user FROM ${newEvents} WHERE user_id IS NOT NULL
+        UNION ALL SELECT anonymous_id, FALSE FROM ${newEvents} WHERE anonymous_id IS NOT NULL
+        UNION ALL SELECT previous_id, FALSE FROM ${newEvents} WHERE type = 'alias' AND previous_id IS NOT NULL
+      ) GROUP BY identifier`,
+  });
+  const known = `(SELECT identifier, person_id, is_user FROM identities WHERE identifier IN (SELECT identifier FROM ${TOUCHED_IDS}))`;
   await tx.storage.createScratch({
     name: TOUCHED,
     select: `SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
            coalesce(p.is_user, FALSE) AS person_is_user
-    FROM (
-      SELECT identifier, ${d.boolOr('is_user')} AS is_user FROM (
-        SELECT user_id AS identifier, TRUE AS is_user FROM ${newEvents} WHERE user_id IS NOT NULL
-        UNION ALL SELECT anonymous_id, FALSE FROM ${newEvents} WHERE anonymous_id IS NOT NULL
-        UNION ALL SELECT previous_id, FALSE FROM ${newEvents} WHERE type = 'alias' AND previous_id IS NOT NULL
-      ) GROUP BY identifier
-    ) t
-    LEFT JOIN identities i ON i.identifier = t.identifier
-    LEFT JOIN identities p ON p.identifier = i.person_id`,
+    FROM ${TOUCHED_IDS} t
+    LEFT JOIN ${known} i ON i.identifier = t.identifier
+    LEFT JOIN (SELECT identifier, is_user FROM identities WHERE identifier IN (SELECT person_id FROM ${known} k)) p
+      ON p.identifier = i.person_id`,
   });
+  await tx.storage.dropScratch(TOUCHED_IDS);
 
   const sets = new DisjointSets();
   const touched: { identifier: string; isUser: boolean; node: string }[] = [];
