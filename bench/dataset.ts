@@ -60,17 +60,14 @@ export async function benchDatabase(options: { people: number; days: number }): 
  * join, no override), materialised; best of `runs`.
  */
 export async function aggregateScanSeconds(wh: Warehouse, runs = 2): Promise<number> {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
-    await wh.run('DROP TABLE IF EXISTS _bench_scan');
-    const t = performance.now();
-    await wh.run(
-      'CREATE TEMP TABLE _bench_scan AS SELECT person_id, count(*) AS n, sum(revenue) AS revenue, max(ts) AS last FROM events GROUP BY person_id',
-    );
-    best = Math.min(best, seconds(t));
-  }
-  await wh.run('DROP TABLE IF EXISTS _bench_scan');
-  return best;
+  return querySeconds(
+    wh,
+    {
+      sql: 'SELECT person_id, count(*) AS n, sum(revenue) AS revenue, max(ts) AS last FROM events GROUP BY person_id',
+      params: [],
+    },
+    runs,
+  );
 }
 
 export function argValue(args: string[], flag: string, fallback: number): number {
@@ -92,7 +89,11 @@ export function standalone(sql: string, params: readonly SqlValue[]): { sql: str
   return { sql: text, params: [...used.keys()].map((k) => params[k - 1]!) };
 }
 
-/** Seconds to materialise a query's result, best of `runs`. */
+/**
+ * Seconds to materialise a query's result into a scratch relation of the engine (a temporary table: DuckDB's, or a
+ * Memory table of the ClickHouse session), best of `runs`. The storage port writes the engine's own statement, so the
+ * same yardstick runs on either engine.
+ */
 export async function querySeconds(
   wh: Warehouse,
   query: { sql: string; params: readonly SqlValue[] },
@@ -100,11 +101,11 @@ export async function querySeconds(
 ): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < runs; i++) {
-    await wh.run('DROP TABLE IF EXISTS _bench_part');
+    await wh.storage.dropScratch('_bench_part');
     const t = performance.now();
-    await wh.run(`CREATE TEMP TABLE _bench_part AS ${query.sql}`, query.params);
+    await wh.storage.createScratch({ name: '_bench_part', select: query.sql, params: query.params });
     best = Math.min(best, seconds(t));
   }
-  await wh.run('DROP TABLE IF EXISTS _bench_part');
+  await wh.storage.dropScratch('_bench_part');
   return best;
 }

@@ -2,6 +2,7 @@ import { activateBenchmark } from './activate.js';
 import { collectBenchmark } from './collect.js';
 import { dashboardBenchmark } from './dashboard.js';
 import { decideBenchmark } from './decide.js';
+import { enginesBenchmark } from './engines.js';
 import { type Benchmark, render, save } from './harness.js';
 import { importBenchmark } from './import.js';
 import { modelsBenchmark } from './models.js';
@@ -22,6 +23,7 @@ const BENCHMARKS: Benchmark[] = [
   activateBenchmark,
   dashboardBenchmark,
   realtimeBenchmark,
+  enginesBenchmark,
 ];
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config.js';
 import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
 import {
   type ClickHouseConfig,
+  DEFAULT_CHDB_FOLDER,
   EngineName,
   resolveClickHouseConfig,
 } from '../engine/clickhouse/clickhouse-config.js';
@@ -61,6 +62,23 @@ export function resolveDbPath(globals: GlobalOptions): string {
 }
 
 /**
+ * What `segflow serve` holds, as other processes of this machine look for it (its advertisement beside it, see
+ * served-database.ts): the DuckDB file, or the embedded ClickHouse engine's folder — chdb runs one engine per folder
+ * and a second process cannot open it, so commands go through the server as they do for a DuckDB file. Undefined for
+ * a ClickHouse server: any number of processes use it at once, so nothing is held and nothing is forwarded.
+ *
+ * @example
+ * servedLocation({ db: 'shop.duckdb' }) // 'shop.duckdb'
+ * servedLocation({ engine: 'clickhouse' }) // './segflow.clickhouse' (clickhouse.folder when configured)
+ * servedLocation({ engine: 'clickhouse', clickhouseUrl: 'http://127.0.0.1:8123' }) // undefined
+ */
+export function servedLocation(globals: GlobalOptions): string | undefined {
+  const clickhouse = resolveClickHouse(globals);
+  if (!clickhouse) return resolveDbPath(globals);
+  return clickhouse.url ? undefined : (clickhouse.folder ?? DEFAULT_CHDB_FOLDER);
+}
+
+/**
  * Open the database for one command and always close it, so the file is never left locked. When `segflow serve`
  * holds it, the command runs through the server instead: inside the server it gets the server's open database;
  * in another process `DatabaseServed` stops the command before it starts, and `main` sends it to the server.
@@ -74,7 +92,8 @@ export async function withWarehouse<T>(
   if (held) return fn(held);
   const clickhouse = resolveClickHouse(globals);
   const path = resolveDbPath(globals);
-  const served = clickhouse ? undefined : await serverHolding(path);
+  const location = servedLocation(globals);
+  const served = location === undefined ? undefined : await serverHolding(location);
   if (served) throw new DatabaseServed(served);
   const wh = await openWarehouse({
     path,
@@ -98,9 +117,9 @@ export function parseAsOf(value: string | undefined): Date | undefined {
 }
 
 /**
- * For commands that need the database file to themselves (the erasure rewrites it; `serve` holds it): refused
- * inside a server, and refused with who holds it and what to do when a server runs. They work on a DuckDB file only
- * so far: with ClickHouse selected they are refused too, rather than quietly opening ./segflow.duckdb.
+ * For commands that need the database file to themselves (the erasure rewrites it): refused inside a server, and
+ * refused with who holds it and what to do when a server runs. They work on a DuckDB file only so far: with ClickHouse
+ * selected they are refused too, rather than quietly opening ./segflow.duckdb.
  */
 export function requireDatabaseClosed(globals: GlobalOptions, command: string, whatToDo: string): string {
   if (resolveClickHouse(globals)) {
@@ -110,12 +129,38 @@ export function requireDatabaseClosed(globals: GlobalOptions, command: string, w
       'run it without --engine clickhouse (and without SEGFLOW_ENGINE or engine: clickhouse in segflow.config.yaml); docs/scaling.md lists what runs on ClickHouse',
     );
   }
+  return claimDatabase(globals, command, whatToDo).dbPath;
+}
+
+/** The database a command that holds it (`serve`) opens, and where it advertises itself (see `servedLocation`). */
+export interface ClaimedDatabase {
+  /** The DuckDB file (unused with ClickHouse). */
+  dbPath: string;
+  clickhouse?: ClickHouseConfig;
+  /** The file or chdb folder other processes find the server by; undefined for a ClickHouse server. */
+  location?: string;
+}
+
+/**
+ * For a command that holds the database while it runs (`segflow serve`), on either engine: refused inside a server,
+ * and refused with who holds it and what to do when a server already holds the DuckDB file or the chdb folder. A
+ * ClickHouse server is shared: nothing is refused there (several collectors may load into one ClickHouse).
+ *
+ * @example
+ * const { dbPath, clickhouse, location } = claimDatabase(globals, 'segflow serve', 'use the running one');
+ */
+export function claimDatabase(globals: GlobalOptions, command: string, whatToDo: string): ClaimedDatabase {
   if (currentInvocation()) {
     throw new SegflowError('SERVER_RUNNING', `${command} cannot run inside segflow serve`, whatToDo);
   }
-  const path = resolveDbPath(globals);
-  refuseWhileServed(path, command, whatToDo);
-  return path;
+  const clickhouse = resolveClickHouse(globals);
+  const location = servedLocation(globals);
+  if (location !== undefined) refuseWhileServed(location, command, whatToDo);
+  return {
+    dbPath: resolveDbPath(globals),
+    ...(clickhouse ? { clickhouse } : {}),
+    ...(location !== undefined ? { location } : {}),
+  };
 }
 
 /**
@@ -124,6 +169,13 @@ export function requireDatabaseClosed(globals: GlobalOptions, command: string, w
  */
 export async function forwardWhenServed(action: Command): Promise<void> {
   if (currentInvocation()) return;
-  const served = await serverHolding(resolveDbPath(action.optsWithGlobals()));
+  let location: string | undefined;
+  try {
+    location = servedLocation(action.optsWithGlobals());
+  } catch {
+    return; // a bad --engine or clickhouse: section: the command says so itself if it opens the database
+  }
+  if (location === undefined) return;
+  const served = await serverHolding(location);
   if (served) throw new DatabaseServed(served);
 }

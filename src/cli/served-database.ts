@@ -17,7 +17,7 @@ export const ServedDatabaseSchema = z.object({
   pid: z.number().int().positive(),
   url: z.url().describe('where the server listens, as the CLI reaches it (loopback)'),
   token: z.string().min(32).describe('the local token: only CLI processes of the same user can read it'),
-  db: z.string().describe('the database file, absolute'),
+  db: z.string().describe("the database file (or the embedded ClickHouse engine's folder), absolute"),
   startedAt: z.iso.datetime(),
 });
 export type ServedDatabase = z.infer<typeof ServedDatabaseSchema>;

@@ -119,13 +119,16 @@ function errorResponse(e: unknown): { status: number; body: ErrorBody; headers: 
 }
 
 /**
- * The collector's intake log: next to a database file unless told otherwise (`false`: none); an in-memory database
- * has nothing durable to log for.
+ * The collector's intake log: next to a database file (or chdb's folder) unless told otherwise (`false`: none); an
+ * in-memory database has nothing durable to log for. A ClickHouse server's location is its URL, not a place on this
+ * machine: its intake log is ./segflow.intake in the working directory (the log belongs to this collector, whose
+ * acknowledged events it keeps until they are loaded; --intake-log puts it elsewhere).
  */
 function intakeLogDir(wh: Warehouse, option: string | false | undefined): string | undefined {
   if (option === false) return undefined;
   if (option !== undefined) return option;
-  return wh.location === ':memory:' || wh.location === '' ? undefined : `${wh.location}.intake`;
+  if (wh.location === ':memory:' || wh.location === '') return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(wh.location) ? 'segflow.intake' : `${wh.location}.intake`;
 }
 
 /** Acknowledged events the loader has not reached beyond which streaming counts as batch evaluation of a backlog. */

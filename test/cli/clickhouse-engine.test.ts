@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openWarehouse } from '../../src/engine/open.js';
 import { writeGeneratedFiles } from '../../src/generate/index.js';
+import { segflowAsync } from '../helpers/cli.js';
 import { segflowHere } from '../helpers/cli-in-process.js';
 import {
   type ClickHouseHttpEndpoint,
   startClickHouseHttpEndpoint,
 } from '../helpers/clickhouse-http-endpoint.js';
 import { tempDir } from '../helpers/temp.js';
+import { spawnServe } from '../server/helpers.js';
 
 /** The CLI on ClickHouse: --engine and --clickhouse-url select it, the password comes from the environment. */
 describe('segflow --engine clickhouse', () => {
@@ -68,19 +70,42 @@ describe('segflow --engine clickhouse', () => {
     assert.match(error.hint, /SEGFLOW_CLICKHOUSE_PASSWORD/);
   });
 
-  // Without the refusal serve would start and never return: the timeout turns that into a failure.
-  test('serve and privacy erase, file-only so far, refuse ClickHouse instead of opening a DuckDB file', {
+  // Without the refusal the erasure would start on ./segflow.duckdb: the timeout turns a hang into a failure.
+  test('privacy erase, file-only so far, refuses ClickHouse instead of opening a DuckDB file', {
     timeout: 60_000,
   }, async () => {
-    for (const args of [
-      ['serve', '--port', '0'],
-      ['privacy', 'erase'],
-    ]) {
-      const r = await segflowHere(['--engine', 'clickhouse', ...args], dir);
-      assert.notEqual(r.status, 0, args.join(' '));
-      assert.match(r.stderr, /works on a DuckDB database file and does not run on ClickHouse yet/);
-      assert.match(r.stderr, /without --engine clickhouse/);
+    const r = await segflowHere(['--engine', 'clickhouse', 'privacy', 'erase'], dir);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /works on a DuckDB database file and does not run on ClickHouse yet/);
+    assert.match(r.stderr, /without --engine clickhouse/);
+  });
+
+  test('serve on the embedded engine advertises itself beside its folder; commands run through it', {
+    timeout: 120_000,
+  }, async () => {
+    const here = tempDir();
+    const env = { SEGFLOW_ENGINE: 'clickhouse' };
+    const serve = await spawnServe('', [], { cwd: here, env });
+    try {
+      const advertised = join(here, 'segflow.clickhouse.serve.json');
+      assert.equal(
+        (JSON.parse(readFileSync(advertised, 'utf8')) as { db: string }).db,
+        join(here, 'segflow.clickhouse'),
+      );
+      // chdb runs one engine per folder: a second process could not open it, so the command goes to the server.
+      const r = await segflowAsync(['sql', 'SELECT count(*) AS n FROM events', '--json'], { cwd: here, env });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { columns: ['n'], rows: [{ n: 0 }] });
+      assert.match(serve.stderr(), /"route":"\/api\/local\/cli","status":200/);
+      // A second server on the same folder is refused, naming the running one.
+      const second = await segflowAsync(['serve', '--port', '0'], { cwd: here, env });
+      assert.notEqual(second.status, 0);
+      assert.match(second.stderr, /needs the database closed, and `segflow serve` \(pid \d+/);
+    } finally {
+      serve.child.kill('SIGTERM');
+      assert.equal(await serve.exited, 0, serve.stderr());
     }
+    assert.equal(existsSync(join(here, 'segflow.clickhouse.serve.json')), false, 'withdrawn at shutdown');
   });
 
   test('an unknown engine is a usage error', async () => {

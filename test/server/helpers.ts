@@ -83,13 +83,13 @@ export interface ServeProcess {
 export function spawnServe(
   dbPath: string,
   extraArgs: string[] = [],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     ['--import', TSX, RUN, '--db', dbPath, 'serve', '--port', '0', '--host', '127.0.0.1', ...extraArgs],
     {
-      env: { ...process.env, SEGFLOW_DB: '' },
+      env: { ...process.env, SEGFLOW_DB: '', ...options.env },
       stdio: ['ignore', 'ignore', 'pipe'],
       ...(options.cwd ? { cwd: options.cwd } : {}),
     },

@@ -7,7 +7,7 @@ import { erasePendingAtStart } from '../../govern/erasure.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { runCycle } from '../../pipeline/cycle.js';
 import { type RunningServer, startServer } from '../../server/app.js';
-import { requireDatabaseClosed } from '../context.js';
+import { claimDatabase } from '../context.js';
 import { runForClient } from '../run-for-client.js';
 import { advertiseServer, announceStarting, newLocalToken, withdrawServer } from '../served-database.js';
 
@@ -47,7 +47,7 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
     )
     .option(
       '--intake-log <dir>',
-      "where acknowledged events wait, fsync'd, until the warehouse loads them (default: <database>.intake)",
+      "where acknowledged events wait, fsync'd, until the warehouse loads them (default: <database>.intake; ./segflow.intake with a ClickHouse server)",
     )
     .option('--no-intake-log', 'acknowledge only after a warehouse commit (slower; for comparison)')
     .option(
@@ -66,46 +66,60 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           logLevel: string;
           playbook?: string;
           cycleEvery?: string;
-          intakeLog: string | boolean;
+          /** A directory, false for --no-intake-log, undefined (commander's default for the pair) for the default. */
+          intakeLog?: string | boolean;
           stream: boolean;
         },
         cmd: Command,
       ) => {
         const every = flags.cycleEvery ? durationMs(flags.cycleEvery) : null;
-        const dbPath = requireDatabaseClosed(
+        const { dbPath, clickhouse, location } = claimDatabase(
           cmd.optsWithGlobals(),
           'segflow serve',
           'one server per database: use the running one, or stop it first',
         );
-        // Other commands on this database wait for the server from now on instead of failing on the file lock.
-        const db = resolve(dbPath);
-        const inFile = dbPath !== ':memory:' && dbPath !== '';
+        // Other commands on this database wait for the server from now on instead of failing on the file lock. The
+        // advertisement lies beside what the server holds: the DuckDB file, or chdb's folder (one process per folder).
+        // A ClickHouse server is shared by every process that reaches it, so there is nothing to advertise.
+        const db = location === undefined ? undefined : resolve(location);
+        const advertised =
+          location !== undefined && location !== ':memory:' && location !== '' ? db : undefined;
         const startedAt = new Date().toISOString();
-        if (inFile) announceStarting({ pid: process.pid, db, startedAt });
-        // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md).
-        const erasure = await erasePendingAtStart({
-          dbPath,
-          ...(typeof flags.intakeLog === 'string' ? { intakeLog: flags.intakeLog } : {}),
-        }).catch((e: Error) => e);
+        if (advertised) announceStarting({ pid: process.pid, db: advertised, startedAt });
+        // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md). That
+        // erasure rewrites a DuckDB file; ClickHouse has no such step: its deletes leave disk as its parts merge
+        // (docs/scaling.md), so there is nothing to run at start.
+        const erasure = clickhouse
+          ? null
+          : await erasePendingAtStart({
+              dbPath,
+              ...(typeof flags.intakeLog === 'string' ? { intakeLog: flags.intakeLog } : {}),
+            }).catch((e: Error) => e);
         const token = newLocalToken();
         let running: RunningServer | undefined;
         const server = await startServer({
           dbPath,
+          ...(clickhouse ? { clickhouse } : {}),
           host: flags.host,
           port: port(flags.port),
           ...(flags.playbook ? { playbook: flags.playbook } : {}),
-          ...(flags.intakeLog !== true ? { groupCommit: { intakeLog: flags.intakeLog || false } } : {}),
+          // Commander leaves the option undefined when neither --intake-log nor --no-intake-log is given (not true):
+          // that is the default log beside the database, not "no log".
+          ...(typeof flags.intakeLog === 'string' || flags.intakeLog === false
+            ? { groupCommit: { intakeLog: flags.intakeLog } }
+            : {}),
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
           localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
           // On by default: an event's play follows it within about a second; the cycle stays as the safety net.
           stream: flags.stream ? {} : false,
         }).catch((e: unknown) => {
-          withdrawServer(db);
+          if (advertised) withdrawServer(advertised);
           throw e;
         });
         running = server;
-        if (inFile) advertiseServer({ pid: process.pid, url: localUrl(server.url), token, db, startedAt });
+        if (advertised)
+          advertiseServer({ pid: process.pid, url: localUrl(server.url), token, db: advertised, startedAt });
         server.app.log.info(
           { url: server.url, db: server.warehouse.location, stream: server.stream ? 'on' : 'off' },
           'segflow serve listening',
@@ -172,7 +186,7 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           process.on('SIGTERM', stop);
         });
         for (const t of timers) clearInterval(t);
-        withdrawServer(db);
+        if (advertised) withdrawServer(advertised);
         await server.close();
       },
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SegflowError } from '../../errors.js';
 import { type StreamStatus, StreamStatusSchema, streamOffStatus } from '../../pipeline/stream.js';
-import { resolveDbPath } from '../context.js';
+import { servedLocation } from '../context.js';
 import { emit } from '../output.js';
 import { serverHolding } from '../served-database.js';
 
@@ -19,13 +19,17 @@ export function registerStream(program: Command): void {
     .description("the stream's mode, lag, due-time queue, feature mode and last evaluation, from the server")
     .option('--json', 'print as one JSON document')
     .action(async (flags: { json?: boolean }, cmd: Command) => {
-      const db = resolveDbPath(cmd.optsWithGlobals());
-      const served = await serverHolding(db);
+      // The DuckDB file or chdb folder a local server advertises itself beside; a ClickHouse server has none.
+      const db = servedLocation(cmd.optsWithGlobals());
+      const served = db === undefined ? undefined : await serverHolding(db);
       const status = served
         ? await serverStatus(served.url)
         : {
             ...streamOffStatus(),
-            reason: `no segflow serve holds ${db}: streaming runs inside the server (segflow serve)`,
+            reason:
+              db === undefined
+                ? 'on a ClickHouse server no local segflow serve is recorded: ask the server you run for its /healthz'
+                : `no segflow serve holds ${db}: streaming runs inside the server (segflow serve)`,
           };
       emit(Boolean(flags.json), StreamStatusSchema.encode(status), () => describeStatus(status));
     });

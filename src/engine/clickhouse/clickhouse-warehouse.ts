@@ -55,6 +55,33 @@ export function clickhouseWrite(sql: string, scratch: ReadonlySet<string>): stri
   return text;
 }
 
+/**
+ * A scratch table's DELETE whose WHERE reads other tables, as statements that work: ClickHouse refuses a mutation of
+ * a temporary table with a subquery (code 291: "Direct access to `_temporary_and_external_tables` database is not
+ * allowed"), so the rows to keep are copied out, the table emptied and refilled — all within the session. A row is
+ * kept where the condition is false or NULL, as a DELETE keeps it. Undefined for any other statement (mutations
+ * without a subquery work on temporary tables and stay as they are).
+ *
+ * @example
+ * scratchDeleteByRefill('ALTER TABLE _sf_checked DELETE WHERE id IN (SELECT id FROM t)', new Set(['_sf_checked']))
+ * // ['DROP TEMPORARY TABLE IF EXISTS "_sf_keep"',
+ * //  'CREATE TEMPORARY TABLE "_sf_keep" ENGINE = Memory AS SELECT * FROM _sf_checked WHERE isZeroOrNull(id IN (SELECT id FROM t))',
+ * //  'TRUNCATE TABLE _sf_checked', 'INSERT INTO _sf_checked SELECT * FROM "_sf_keep"', 'DROP TEMPORARY TABLE IF EXISTS "_sf_keep"']
+ */
+export function scratchDeleteByRefill(sql: string, scratch: ReadonlySet<string>): string[] | undefined {
+  const del = /^\s*ALTER\s+TABLE\s+((?:"[^"]+"|[\w.]+))\s+DELETE\s+WHERE\s+([\s\S]+?)\s*;?\s*$/i.exec(sql);
+  if (!del || !scratch.has(bareName(del[1]!)) || !/\bSELECT\b/i.test(del[2]!)) return undefined;
+  const table = del[1]!;
+  const keep = q('_sf_keep');
+  return [
+    `DROP TEMPORARY TABLE IF EXISTS ${keep}`,
+    `CREATE TEMPORARY TABLE ${keep} ENGINE = Memory AS SELECT * FROM ${table} WHERE isZeroOrNull(${del[2]})`,
+    `TRUNCATE TABLE ${table}`,
+    `INSERT INTO ${table} SELECT * FROM ${keep}`,
+    `DROP TEMPORARY TABLE IF EXISTS ${keep}`,
+  ];
+}
+
 /** A reference to table `name` in SQL text, quoted or not (not part of a longer name). */
 function scratchReference(name: string, flags = ''): RegExp {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -326,7 +353,9 @@ class ClickHouseWarehouse implements Warehouse {
         // Counted in SQL's form (a TRUNCATE or a scratch table's mutation counts as its DELETE or UPDATE would).
         const counting = changedRowsQuery(bound);
         const before = target ? await counted(rowsOf) : counting ? await counted(counting) : 0;
-        await this.withScratchCopies(text, (statement) => this.transport.exec(statement));
+        const refill = scratchDeleteByRefill(text, this.mutex.scratch);
+        if (refill) for (const statement of refill) await this.transport.exec(statement);
+        else await this.withScratchCopies(text, (statement) => this.transport.exec(statement));
         return target ? (await counted(rowsOf)) - before : before;
       });
     });
