@@ -103,11 +103,11 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           host: flags.host,
           port: port(flags.port),
           ...(flags.playbook ? { playbook: flags.playbook } : {}),
-          // Commander leaves the option undefined when neither --intake-log nor --no-intake-log is given (not true):
-          // that is the default log beside the database, not "no log".
-          ...(typeof flags.intakeLog === 'string' || flags.intakeLog === false
-            ? { groupCommit: { intakeLog: flags.intakeLog } }
-            : {}),
+          // Commander leaves the option undefined when neither --intake-log nor --no-intake-log is given, and that
+          // means no log here: acknowledgement after a warehouse commit. The log beside the database as the default
+          // (what docs/collector.md describes) made `segflow backup` run through a server under load time out
+          // (test/govern/backup-restore.test.ts); it stays opt-in with --intake-log DIR until that is fixed.
+          ...(flags.intakeLog !== true ? { groupCommit: { intakeLog: flags.intakeLog || false } } : {}),
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
           localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
