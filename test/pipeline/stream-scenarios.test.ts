@@ -47,15 +47,22 @@ describe('streaming evaluation on a simulated clock', () => {
       )
     ).map((r) => r.person_id);
 
-  test('an abandonment fires when its wait ends: not earlier, not twice', async () => {
+  /** A stream on a simulated clock at at(0) over the abandoners segment, with its webhook play `recover`. */
+  const abandonersWithRecoverPlay = (options?: { behindAfterMs: number }) => {
     const clock = new Clock(at(0).getTime());
-    const pb = webhookPlaybook(receiver, [
+    const playbook = webhookPlaybook(receiver, [
       '{ name: recover, segment: abandoners, offer: 10% off, channel: webhook, destination: hook }',
     ]);
     const { stream, evaluations } = simulatedStream(wh, clock, {
       segments: definitions(ABANDONERS),
-      playbook: pb,
+      playbook,
+      ...(options ? { options } : {}),
     });
+    return { clock, stream, evaluations };
+  };
+
+  test('an abandonment fires when its wait ends: not earlier, not twice', async () => {
+    const { clock, stream, evaluations } = abandonersWithRecoverPlay();
     await stream.settle(); // the play starts from now
 
     const started = at(MINUTE);
@@ -99,15 +106,7 @@ describe('streaming evaluation on a simulated clock', () => {
     // Five abandonments whose waits end a minute apart, and the clock already 30 s past the last of them (as when
     // evaluations take longer than edges arrive; well within the 5 minutes after which any stream catches up): behind, the stream does not evaluate as of each due time in
     // turn but once as of now, with the order that came in meanwhile; the result is what a full refresh says then.
-    const clock = new Clock(at(0).getTime());
-    const pb = webhookPlaybook(receiver, [
-      '{ name: recover, segment: abandoners, offer: 10% off, channel: webhook, destination: hook }',
-    ]);
-    const { stream, evaluations } = simulatedStream(wh, clock, {
-      segments: definitions(ABANDONERS),
-      playbook: pb,
-      options: { behindAfterMs: 1_000 },
-    });
+    const { clock, stream, evaluations } = abandonersWithRecoverPlay({ behindAfterMs: 1_000 });
     await stream.settle();
     const people = ['p1', 'p2', 'p3', 'p4', 'p5'];
     for (const [i, person] of people.entries()) {
@@ -144,14 +143,7 @@ describe('streaming evaluation on a simulated clock', () => {
   test('an edge concerns only the events its condition compares: other events bring no evaluation at their time + W', async () => {
     // The abandonment's wait ends an hour after a checkout; an hour after a product view or a pricing page nothing can
     // change, so the stream must not evaluate then (at a million people each evaluation costs seconds).
-    const clock = new Clock(at(0).getTime());
-    const pb = webhookPlaybook(receiver, [
-      '{ name: recover, segment: abandoners, offer: 10% off, channel: webhook, destination: hook }',
-    ]);
-    const { stream, evaluations } = simulatedStream(wh, clock, {
-      segments: definitions(ABANDONERS),
-      playbook: pb,
-    });
+    const { clock, stream, evaluations } = abandonersWithRecoverPlay();
     await stream.settle();
     const viewed = at(MINUTE);
     clock.set(viewed);
