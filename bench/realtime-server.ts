@@ -18,12 +18,30 @@ if (!dbPath || !segmentsDir || !playbook || (mode !== 'stream' && mode !== 'cycl
 const wh = await openWarehouse({ path: dbPath });
 const write = (await createApiKey(wh, 'write')).key;
 const read = (await createApiKey(wh, 'read')).key;
+/** Each evaluation's seconds per step, summarised on stderr at the end: where an evaluation's time goes. */
+const phases = new Map<string, number[]>();
 const server = await buildServer({
   warehouse: wh,
   playbook,
   segmentsDir,
-  stream: mode === 'stream' ? {} : false,
+  stream:
+    mode === 'stream'
+      ? {
+          onEvaluation: (e) => {
+            for (const [name, s] of Object.entries({ ...e.phases, total: e.seconds }))
+              phases.set(name, [...(phases.get(name) ?? []), s]);
+          },
+        }
+      : false,
 });
+function phaseSummary(): string {
+  const lines = [...phases].map(([name, xs]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(3);
+    return `  ${name.padEnd(10)} n=${s.length} p50 ${at(0.5)} s  p90 ${at(0.9)} s  max ${at(1)} s`;
+  });
+  return lines.length ? `evaluation steps:\n${lines.join('\n')}\n` : '';
+}
 let timer: NodeJS.Timeout | undefined;
 if (mode === 'cycle') {
   // One turn first: a play starts from its first run, so people entering later are its triggers (as with streaming).
@@ -50,6 +68,7 @@ const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`${JSON.stringify({ url, key: `${write} ${read}` })}\n`);
 process.on('SIGTERM', () => {
   if (timer) clearInterval(timer);
+  process.stderr.write(phaseSummary());
   void server.app
     .close()
     .then(() => wh.close())

@@ -519,6 +519,22 @@ export const PERSON_OVERRIDES: TableDef = {
 };
 
 /**
+ * Every person id ever merged away, with the person it now belongs to (chains resolved: always the surviving id).
+ * Unlike the overrides, a squash does not empty it: rows stored under a merged-away id (an open membership, a live
+ * feature row) are found through it when the surviving person is evaluated again, where a pass over every identity
+ * would otherwise be needed (~0.25 s per streaming evaluation on a million people).
+ */
+export const PERSON_MERGES: TableDef = {
+  name: 'person_merges',
+  columns: [
+    { name: 'old_person_id', type: 'text', notNull: true },
+    { name: 'person_id', type: 'text', notNull: true },
+    { name: 'merged_at', type: 'timestamp', notNull: true },
+  ],
+  primaryKey: ['old_person_id'],
+};
+
+/**
  * Event kinds: each distinct (type, event name) pair the events have, numbered. Ingest stamps every event with its
  * kind (`events.event_kind`, added by migration 19), so the feature and segment passes over millions of events test
  * a small integer instead of comparing two strings per event and per condition (about half of a feature pass's
@@ -853,6 +869,23 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX IF NOT EXISTS consent_history_identifier ON consent_history (identifier)',
     ],
   },
+  {
+    version: 21,
+    description: 'every merged-away person id with its survivor, kept after squashes',
+    statements: (d) => [d.createTable(PERSON_MERGES), personMergesFromIdentities(d)],
+  },
 ];
+
+/**
+ * A database made before person_merges: the merged-away ids that still hold rows — an identifier that is not its
+ * person's id but is the person id of an open membership or a features row (a person id is always one of its own
+ * identifiers, so every merged-away id is in identities).
+ */
+export function personMergesFromIdentities(d: Dialect): string {
+  return `INSERT INTO person_merges (old_person_id, person_id, merged_at)
+    SELECT i.identifier, i.person_id, ${d.now()} FROM identities i
+    WHERE i.identifier <> i.person_id AND i.identifier IN (
+      SELECT person_id FROM segment_memberships WHERE exited_at IS NULL UNION SELECT person_id FROM features)`;
+}
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

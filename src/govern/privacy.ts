@@ -224,6 +224,7 @@ async function deleteOne(
       rows[t] = await tx.run(`DELETE FROM ${t} WHERE person_id = ?`, [personId]);
     rows.identities = await tx.run('DELETE FROM identities WHERE person_id = ?', [personId]);
     rows.person_overrides = await tx.run('DELETE FROM person_overrides WHERE person_id = ?', [personId]);
+    rows.person_merges = await tx.run('DELETE FROM person_merges WHERE person_id = ?', [personId]);
     // Rejected rows keep their raw text: drop any that mention one of the identifiers or deleted message ids.
     let rejected = 0;
     for (const needle of [...ids, ...messageIds, ...traitValues]) {

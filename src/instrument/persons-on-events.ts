@@ -36,20 +36,38 @@ export function scopedPersonEventsSql(people: string, columns: readonly string[]
  * surviving id is never itself overridden.
  */
 export async function recordPersonOverrides(tx: Warehouse, remap: string): Promise<void> {
-  await tx.storage.updateFrom({
-    table: 'person_overrides',
-    from: { table: remap },
-    match: { person_id: 'old_id' },
-    set: { person_id: 'new_id' },
-  });
-  await tx.run(`DELETE FROM person_overrides WHERE old_person_id IN (SELECT new_id FROM ${remap})`);
-  await tx.storage.upsert({
-    table: 'person_overrides',
-    columns: ['old_person_id', 'person_id', 'overridden_at'],
-    key: ['old_person_id'],
-    from: { select: `SELECT old_id, new_id, ${tx.dialect.now()} FROM ${remap}` },
-    update: ['person_id', 'overridden_at'],
-  });
+  // The same for the overrides (emptied by squashes) and the merges (kept: `person_merges`).
+  for (const [table, at] of [
+    ['person_overrides', 'overridden_at'],
+    ['person_merges', 'merged_at'],
+  ] as const) {
+    await tx.storage.updateFrom({
+      table,
+      from: { table: remap },
+      match: { person_id: 'old_id' },
+      set: { person_id: 'new_id' },
+    });
+    await tx.run(`DELETE FROM ${table} WHERE old_person_id IN (SELECT new_id FROM ${remap})`);
+    await tx.storage.upsert({
+      table,
+      columns: ['old_person_id', 'person_id', at],
+      key: ['old_person_id'],
+      from: { select: `SELECT old_id, new_id, ${tx.dialect.now()} FROM ${remap}` },
+      update: ['person_id', at],
+    });
+  }
+}
+
+/**
+ * SQL for the people of `people` (a relation with a `person_id` column) and every person id ever merged into them:
+ * the ids rows may still be stored under (an open membership, a live feature row) when those people are evaluated.
+ *
+ * @example
+ * withMergedIdsSql('_sf_seg_scope') // SELECT person_id FROM _sf_seg_scope UNION SELECT old_person_id FROM person_merges …
+ */
+export function withMergedIdsSql(people: string): string {
+  return `SELECT person_id FROM ${people} UNION
+    SELECT old_person_id FROM person_merges WHERE person_id IN (SELECT person_id FROM ${people})`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { Params } from '../engine/params.js';
 import { FEATURE_REFRESHES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { loadEventKinds } from '../instrument/event-kinds.js';
-import { eventsRelation } from '../instrument/persons-on-events.js';
+import { eventsRelation, withMergedIdsSql } from '../instrument/persons-on-events.js';
 import { dirtyPersonsSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
 
@@ -93,13 +93,11 @@ export async function updateLiveFeatures(
         select: `SELECT * FROM (${sql}) x WHERE x.person_id IN (SELECT person_id FROM ${DIRTY})`,
         params: p.values,
       });
-      // A person merged into a recomputed one since has an id that is now one of that person's identifiers: their
-      // row goes (as a refresh would no longer carry it).
-      await tx.run(
-        `DELETE FROM features WHERE as_of = ? AND (person_id IN (SELECT person_id FROM ${DIRTY})
-           OR person_id IN (SELECT identifier FROM identities WHERE person_id IN (SELECT person_id FROM ${DIRTY})))`,
-        [o.snapshot],
-      );
+      // A person merged into a recomputed one since has a merged-away id: their row goes (as a refresh would no longer
+      // carry it).
+      await tx.run(`DELETE FROM features WHERE as_of = ? AND person_id IN (${withMergedIdsSql(DIRTY)})`, [
+        o.snapshot,
+      ]);
       const columns = FEATURES.columns.map((c) => c.name);
       await tx.run(
         `INSERT INTO features (${columns.join(', ')})

@@ -89,6 +89,8 @@ export interface StreamEvaluation {
   eventLatencies: number[];
   /** For 'edge': seconds from the due time to the end of this evaluation (on the stream's clock). */
   edgeDelay?: number;
+  /** Seconds spent in each step, in order (squash, features, segments, audit, activation, queue): where time goes. */
+  phases: Record<string, number>;
 }
 
 /** The stream's state for /healthz, the admin API and the CLI. */
@@ -535,6 +537,13 @@ export class StreamEvaluator {
       this.notified = [];
       this.eventsPending = false;
     }
+    const phases: Record<string, number> = {};
+    let mark = started;
+    const lap = (name: string) => {
+      const t = performance.now();
+      phases[name] = (t - mark) / 1000;
+      mark = t;
+    };
     try {
       const inputs = this.options.inputs();
       const active = inputs.segments.map((d) => d.definition).filter((d) => d.active);
@@ -545,10 +554,12 @@ export class StreamEvaluator {
       let featuresRecomputed = 0;
       if (active.length) {
         await squashPersonOverrides(this.wh);
+        lap('squash');
         const { dependence } = compileSegments(this.wh.dialect, active, { asOf, features });
         this.features = featureMode(dependence);
         const { live, drop, recomputed } = await this.keepFeatures(inputs.model, asOf);
         featuresRecomputed = recomputed;
+        lap('features');
         const versions = await definitionVersions(this.wh, 'segments');
         let r: Awaited<ReturnType<typeof refreshSegments>>;
         try {
@@ -560,6 +571,7 @@ export class StreamEvaluator {
         } finally {
           if (live) await this.wh.storage.dropScratch(LIVE_CHANGED);
         }
+        lap('segments');
         await auditDefinitionChanges(this.wh, 'segments', versions, { actor: 'server', source: 'stream' });
         // The snapshot before is no longer what an incremental start reads (that is now this one's).
         if (drop) await dropFeatureSnapshot(this.wh, drop);
@@ -569,6 +581,7 @@ export class StreamEvaluator {
           entered += s.entered;
           exited += s.exited;
         }
+        lap('audit');
       }
       let sent = 0;
       if (inputs.playbook) {
@@ -577,9 +590,11 @@ export class StreamEvaluator {
           destinations: this.destinations(inputs),
         });
         sent = activation.outbox.sent;
+        lap('activation');
       }
       this.queue.dropUntil(asOf);
       await this.extend(asOf);
+      lap('queue');
       const ended = performance.now();
       const evaluation: StreamEvaluation = {
         asOf,
@@ -592,6 +607,7 @@ export class StreamEvaluator {
         sent,
         eventLatencies: covered.map((t) => (ended - t) / 1000),
         ...(due ? { edgeDelay: Math.max(0, this.now().getTime() - due.getTime()) / 1000 } : {}),
+        phases,
       };
       this.evaluations++;
       this.last = evaluation;

@@ -1,5 +1,6 @@
 import { Params } from '../engine/params.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
+import { withMergedIdsSql } from '../instrument/persons-on-events.js';
 import type { TimeDependence } from './compile.js';
 import { edgeEventTest } from './time-edges.js';
 
@@ -15,8 +16,8 @@ import { edgeEventTest } from './time-edges.js';
  * - a feature or model score a condition reads changed between the snapshots T0 and T see (for a relation its keeper
  *   changes in place, the people it lists: `LiveRelations`);
  * - with account conditions: any of the above holds for another member of one of their accounts.
- * Everyone else keeps their memberships. The people to re-evaluate are those, plus every identifier of theirs (a person
- * merged into another since has an id that is now one of the survivor's identifiers: their memberships must close).
+ * Everyone else keeps their memberships. The people to re-evaluate are those, plus every person id merged into them
+ * (`person_merges`: a person merged into another since keeps open memberships under the old id, which must close).
  */
 export interface IncrementalStart {
   refreshId: number;
@@ -121,7 +122,7 @@ export async function incrementalStart(
 }
 
 /**
- * The people (and their identifiers) whose memberships can have changed between `start.asOf` and `asOf`; with account
+ * The people (and every person id merged into them) whose memberships can have changed between `start.asOf` and `asOf`; with account
  * conditions also the `context`: those people and every member of their accounts, whose events an evaluation of them
  * must read (a person in two accounts whose peer in the first changed is evaluated with the second's members too).
  */
@@ -171,8 +172,8 @@ export function scopeSql(
   const people = dependence.accounts
     ? `people AS (${peersOf('changed')})`
     : 'people AS (SELECT person_id FROM changed)';
-  const withIdentifiers = (relation: string) =>
-    `SELECT person_id FROM ${relation} UNION SELECT identifier FROM identities WHERE person_id IN (SELECT person_id FROM ${relation})`;
+  // With every id merged into them (their open memberships under the old id exit): a small table, not the identities.
+  const withIdentifiers = withMergedIdsSql;
   return {
     sql: `WITH ${changed}, ${people}
       ${withIdentifiers('people')}`,

@@ -35,6 +35,7 @@ const TABLES: Record<string, string> = {
   account_traits: 'SELECT * FROM account_traits ORDER BY group_id, key',
   account_members: 'SELECT * FROM account_members ORDER BY group_id, identifier',
   person_overrides: 'SELECT old_person_id, person_id FROM person_overrides ORDER BY old_person_id',
+  person_merges: 'SELECT old_person_id, person_id FROM person_merges ORDER BY old_person_id',
   persons: 'SELECT * FROM persons ORDER BY person_id',
   accounts: 'SELECT * FROM accounts ORDER BY group_id',
   person_events: 'SELECT person_id, message_id FROM person_events ORDER BY message_id',

@@ -171,6 +171,22 @@ describe('migrations', () => {
     await reopened.close();
   });
 
+  test('migration 21 lists the merged-away person ids that still hold rows', async () => {
+    const path = join(tempDir(), 'v20.duckdb');
+    const old = await openWarehouse({ path, schemaVersion: 20 });
+    // anon-1 was a person with a membership, then merged into user-1; anon-2 merged too but holds nothing.
+    await old.run(`INSERT INTO identities (identifier, person_id, is_user) VALUES
+      ('anon-1', 'user-1', FALSE), ('user-1', 'user-1', TRUE), ('anon-2', 'user-1', FALSE), ('u9', 'u9', TRUE)`);
+    await old.run(`INSERT INTO segment_memberships (segment, person_id, entered_at, exited_at) VALUES
+      ('buyers', 'anon-1', TIMESTAMP '2026-01-01 00:00:00', NULL), ('buyers', 'u9', TIMESTAMP '2026-01-01 00:00:00', NULL)`);
+    await old.close();
+    const wh = await openWarehouse({ path });
+    assert.deepEqual(await wh.query('SELECT old_person_id, person_id FROM person_merges'), [
+      { old_person_id: 'anon-1', person_id: 'user-1' },
+    ]);
+    await wh.close();
+  });
+
   test('a database from a newer segflow is refused with a clear message', async () => {
     const path = join(tempDir(), 'new.duckdb');
     const wh = await openWarehouse({ path });

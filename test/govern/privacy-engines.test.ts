@@ -56,7 +56,9 @@ for (const engine of ENGINES) {
     let wh: Warehouse;
     before(async () => {
       wh = await engine.open();
-      const result = await ingestMessages(
+      // The anonymous visit is stored first, as a person of its own: the identify then merges that person away
+      // (an override, and a row of person_merges, both naming the canary ids).
+      const visit = await ingestMessages(
         wh,
         [
           {
@@ -66,6 +68,12 @@ for (const engine of ENGINES) {
             timestamp: '2026-03-01T10:00:00Z',
             messageId: 'c1',
           },
+        ],
+        { source: 'collector' },
+      );
+      const result = await ingestMessages(
+        wh,
+        [
           {
             type: 'identify',
             userId: 'canary-user-7731',
@@ -111,7 +119,9 @@ for (const engine of ENGINES) {
         ],
         { source: 'collector' },
       );
-      assert.deepEqual([result.inserted, result.rejected], [6, 1]);
+      assert.deepEqual([visit.inserted + result.inserted, result.rejected], [6, 1]);
+      const [merged] = await wh.query<{ n: number }>('SELECT count(*) AS n FROM person_merges');
+      assert.equal(Number(merged!.n), 1, 'the identify merged the anonymous person away');
     });
     after(async () => {
       await wh.close();

@@ -1,6 +1,12 @@
 import type { ColumnDef, TableDef } from '../dialect.js';
 import * as schema from '../schema.js';
-import { MIGRATIONS, type Migration, traitEmailsOf } from '../schema.js';
+import {
+  MIGRATIONS,
+  type Migration,
+  PERSON_MERGES,
+  personMergesFromIdentities,
+  traitEmailsOf,
+} from '../schema.js';
 import { clickhouseColumnType, clickhouseDialect } from './clickhouse-dialect.js';
 
 /**
@@ -142,5 +148,10 @@ export const CLICKHOUSE_MIGRATIONS: readonly Migration[] = [
     version: 20,
     description: "point lookups by person and by identifier: served by the tables' sort keys, nothing to add",
     statements: () => [],
+  },
+  {
+    version: 21,
+    description: 'every merged-away person id with its survivor, kept after squashes',
+    statements: () => [createTable(PERSON_MERGES), personMergesFromIdentities(clickhouseDialect)],
   },
 ];
