@@ -140,8 +140,23 @@ export async function eraseDeletedRows(options: {
   }
 }
 
+/**
+ * What to do instead of `segflow backup` on ClickHouse: segflow's backups are DuckDB files, and chdb cannot write
+ * ClickHouse's own backups (its BACKUP needs `backups.allowed_path` or `backups.allowed_disk` in a server
+ * configuration, which the embedded engine does not take: refused with code 318 when tried).
+ */
+export const CLICKHOUSE_BACKUP_HINT =
+  "back ClickHouse up with ClickHouse itself: on a server whose configuration allows a backup disk, BACKUP DATABASE segflow TO Disk('backups', 'segflow.zip') (RESTORE DATABASE … FROM the same to bring it back); for the embedded engine (chdb), stop `segflow serve` and copy its folder (cp -a segflow.clickhouse segflow-backup.clickhouse), and to restore point clickhouse.folder at a copy; docs/scaling.md";
+
 /** A consistent copy of an open database into a new file, while it stays in use (see duckdb/backup-file.ts). */
-export function backupToFile(wh: Warehouse, target: string): Promise<{ bytes: number }> {
+export async function backupToFile(wh: Warehouse, target: string): Promise<{ bytes: number }> {
+  if (wh.engine === 'clickhouse') {
+    throw new SegflowError(
+      'USAGE',
+      `segflow backup writes a DuckDB file and does not back up ClickHouse (${wh.location})`,
+      CLICKHOUSE_BACKUP_HINT,
+    );
+  }
   return backupDuckDB(wh, target);
 }
 
