@@ -5,6 +5,9 @@ import { stringLiteral } from './clickhouse-literals.js';
 
 const q = clickhouseDialect.quoteIdent;
 
+/** The name of a table's fresh copy while it is rewritten. */
+const ERASE_PREFIX = '_sf_erase_';
+
 /** What the erasure step did to ClickHouse's files. */
 export interface ClickHouseErasure {
   /** The tables whose files were rewritten (or whose deleted rows were merged out). */
@@ -58,6 +61,12 @@ export async function eraseClickHouseDeletes(
   mode: ErasureMode,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<ClickHouseErasure> {
+  // A run killed between its swap and its drop leaves the old table (deleted rows and all) under the copy's name:
+  // its requests are still pending, and this run removes it first.
+  const leftovers = await wh.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = currentDatabase() AND NOT is_temporary AND startsWith(name, '${ERASE_PREFIX}')`,
+  );
+  for (const { name } of leftovers) await wh.run(`DROP TABLE IF EXISTS ${q(name)} SYNC`);
   const tables = await tablesToErase(wh);
   const bytesBefore = await partBytes(wh);
   if (mode === 'rewrite') {
@@ -74,7 +83,7 @@ export async function eraseClickHouseDeletes(
  * last and a copy reads parts in no fixed order), swapped in by name and the old one dropped with its files.
  */
 async function rewriteTable(wh: Warehouse, table: string): Promise<void> {
-  const fresh = q(`_sf_erase_${table}`);
+  const fresh = q(`${ERASE_PREFIX}${table}`);
   await wh.run(`DROP TABLE IF EXISTS ${fresh} SYNC`);
   await wh.run(`CREATE TABLE ${fresh} AS ${q(table)}`);
   try {
