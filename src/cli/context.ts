@@ -117,19 +117,16 @@ export function parseAsOf(value: string | undefined): Date | undefined {
 }
 
 /**
- * For commands that need the database file to themselves (the erasure rewrites it): refused inside a server, and
- * refused with who holds it and what to do when a server runs. They work on a DuckDB file only so far: with ClickHouse
- * selected they are refused too, rather than quietly opening ./segflow.duckdb.
+ * For commands that need the database to themselves (the erasure rewrites it): refused inside a server, and refused
+ * with who holds it and what to do when a server holds the DuckDB file or the chdb folder. A ClickHouse server is
+ * shared by every process that reaches it, so nothing is refused there (the command must be safe beside other writers).
  */
-export function requireDatabaseClosed(globals: GlobalOptions, command: string, whatToDo: string): string {
-  if (resolveClickHouse(globals)) {
-    throw new SegflowError(
-      'USAGE',
-      `${command} works on a DuckDB database file and does not run on ClickHouse yet`,
-      'run it without --engine clickhouse (and without SEGFLOW_ENGINE or engine: clickhouse in segflow.config.yaml); docs/scaling.md lists what runs on ClickHouse',
-    );
-  }
-  return claimDatabase(globals, command, whatToDo).dbPath;
+export function requireDatabaseClosed(
+  globals: GlobalOptions,
+  command: string,
+  whatToDo: string,
+): ClaimedDatabase {
+  return claimDatabase(globals, command, whatToDo);
 }
 
 /** The database a command that holds it (`serve`) opens, and where it advertises itself (see `servedLocation`). */

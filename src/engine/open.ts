@@ -109,8 +109,54 @@ export async function rewriteDatabaseFile(
   return rewriteDuckDBFile(path);
 }
 
+/** What the erasure step did to the engine's files. */
+export interface StorageErasure {
+  /** Bytes on disk before and after: the DuckDB file (and its WAL), or ClickHouse's parts. */
+  bytesBefore: number;
+  bytesAfter: number;
+  /** ClickHouse: the tables rewritten or merged (those that had deletes or mutations). */
+  tables?: string[];
+}
+
+/**
+ * The erasure step's engine part: make rows already deleted leave the engine's files, so that no byte of a deleted
+ * person stays on disk. Each engine does it its own way: a DuckDB file is rewritten whole into a fresh file
+ * (rewrite-file.ts); ClickHouse embedded (chdb) rewrites each table that had deletes and drops the old one with its
+ * files; a ClickHouse server, which other processes may be writing to, merges the deleted rows out and waits for its
+ * cleanup to remove the replaced parts (clickhouse-erase.ts). The database must not be open in this process; a file
+ * or chdb folder must not be open anywhere.
+ */
+export async function eraseDeletedRows(options: {
+  path?: string;
+  clickhouse?: ClickHouseConfig;
+}): Promise<StorageErasure> {
+  if (!options.clickhouse) return rewriteDuckDBFile(options.path ?? DEFAULT_DB_PATH);
+  const { eraseClickHouseDeletes } = await import('./clickhouse/clickhouse-erase.js');
+  const wh = await openClickHouseWarehouse(options.clickhouse, {});
+  try {
+    return await eraseClickHouseDeletes(wh, options.clickhouse.url ? 'merge' : 'rewrite');
+  } finally {
+    await wh.close();
+  }
+}
+
+/**
+ * What to do instead of `segflow backup` on ClickHouse: segflow's backups are DuckDB files, and chdb cannot write
+ * ClickHouse's own backups (its BACKUP needs `backups.allowed_path` or `backups.allowed_disk` in a server
+ * configuration, which the embedded engine does not take: refused with code 318 when tried).
+ */
+export const CLICKHOUSE_BACKUP_HINT =
+  "back ClickHouse up with ClickHouse itself: on a server whose configuration allows a backup disk, BACKUP DATABASE segflow TO Disk('backups', 'segflow.zip') (RESTORE DATABASE … FROM the same to bring it back); for the embedded engine (chdb), stop `segflow serve` and copy its folder (cp -a segflow.clickhouse segflow-backup.clickhouse), and to restore point clickhouse.folder at a copy; docs/scaling.md";
+
 /** A consistent copy of an open database into a new file, while it stays in use (see duckdb/backup-file.ts). */
-export function backupToFile(wh: Warehouse, target: string): Promise<{ bytes: number }> {
+export async function backupToFile(wh: Warehouse, target: string): Promise<{ bytes: number }> {
+  if (wh.engine === 'clickhouse') {
+    throw new SegflowError(
+      'USAGE',
+      `segflow backup writes a DuckDB file and does not back up ClickHouse (${wh.location})`,
+      CLICKHOUSE_BACKUP_HINT,
+    );
+  }
   return backupDuckDB(wh, target);
 }
 

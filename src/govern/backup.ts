@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { backupToFile, fileSchemaVersion, openWarehouse } from '../engine/open.js';
+import { backupToFile, CLICKHOUSE_BACKUP_HINT, fileSchemaVersion, openWarehouse } from '../engine/open.js';
 import { LATEST_SCHEMA_VERSION } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
@@ -154,6 +154,15 @@ async function missing<T extends { identifier_hash: string }>(
   return rows.filter((r) => !have.has(r.identifier_hash));
 }
 
+/** segflow's restore brings back DuckDB files only: what to do instead when the database is ClickHouse. */
+export function restoreRefusedOnClickHouse(location: string): SegflowError {
+  return new SegflowError(
+    'USAGE',
+    `segflow restore brings back a DuckDB backup file and does not restore ClickHouse (${location})`,
+    CLICKHOUSE_BACKUP_HINT,
+  );
+}
+
 /**
  * Bring a backup back into a new file. `current` is the database the backup stands in for (open, e.g. the server's),
  * whose tombstones and suppressions are applied; without it none are (say so to the user).
@@ -163,6 +172,9 @@ export async function restoreBackup(o: {
   to: string;
   current?: Warehouse;
 }): Promise<RestoreResult> {
+  // A restore writes a DuckDB file from a DuckDB backup: with ClickHouse as the current database it would quietly
+  // make a database nobody uses (and apply ClickHouse's tombstones to it).
+  if (o.current && o.current.engine !== 'duckdb') throw restoreRefusedOnClickHouse(o.current.location);
   if (!existsSync(o.backup) || !statSync(o.backup).isFile()) {
     throw new SegflowError('BACKUP_INVALID', `no backup file at ${o.backup}`, 'check the path');
   }

@@ -1,13 +1,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openWarehouse, rewriteDatabaseFile, zeroAndRemove } from '../engine/open.js';
+import { type ClickHouseConfig, DEFAULT_CHDB_FOLDER } from '../engine/clickhouse/clickhouse-config.js';
+import { eraseDeletedRows, openWarehouse, type StorageErasure, zeroAndRemove } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { defaultIntakeLogDir } from '../instrument/intake-log.js';
 
 /**
  * Privacy requests and their erasure from storage. A delete removes the person's rows at once; the bytes those rows
- * occupied stay in the database file's freed blocks (and in intake log segments) until the erasure step rewrites
- * them (see compactStorage). Each request records when that happened, so an operator can show a deletion reached
+ * occupied stay in the database file's freed blocks, in ClickHouse's parts (and in intake log segments) until the
+ * erasure step removes them (eraseFromStorage). Each request records when that happened, so an operator can show a deletion reached
  * storage: `segflow privacy status`.
  */
 
@@ -65,7 +67,8 @@ export interface ErasureResult {
   /** Privacy requests whose erasure this run completed. */
   requests: number;
   erasedAt: Date;
-  database: { bytesBefore: number; bytesAfter: number };
+  /** Bytes on disk before and after: the DuckDB file, or ClickHouse's parts (and, there, the tables rewritten). */
+  database: StorageErasure;
   /** Intake log segments overwritten and removed (everything in them was already in the warehouse). */
   intakeSegments: number;
 }
@@ -74,30 +77,37 @@ export interface ErasureResult {
 const LOG_POSITION_KEY = 'intake_log_position';
 const SEGMENT = /^(\d{10})\.log$/;
 
+/** The database the erasure step works on: a DuckDB file, or ClickHouse (embedded in a folder, or a server). */
+export interface ErasureTarget {
+  dbPath: string;
+  clickhouse?: ClickHouseConfig;
+  /** The collector's intake log (default: beside the database, see defaultIntakeLogDir). */
+  intakeLog?: string;
+}
+
 /**
  * The erasure step: make every completed delete reach storage. The collector's intake log segments (whose events the
- * warehouse has all loaded) are overwritten with zeros and removed, and the database is rewritten into a fresh file
- * holding only live rows, swapped in atomically (rewriteDatabaseFile). Then every pending request is marked erased.
- * Runs on a closed database: `segflow privacy erase`, or `segflow serve` at start. Rejects and audience files are
- * rewritten at the delete itself.
+ * warehouse has all loaded) are overwritten with zeros and removed, and the engine makes the deleted rows leave its
+ * files (eraseDeletedRows: a DuckDB file is rewritten into a fresh one; chdb's tables that had deletes are rewritten;
+ * a ClickHouse server merges them out and removes the replaced parts). Then every pending request is marked erased.
+ * Runs on a database this process has not opened: `segflow privacy erase`, or `segflow serve` at start. Rejects and
+ * audience files are rewritten at the delete itself.
  */
-export async function eraseFromStorage(options: {
-  dbPath: string;
-  intakeLog?: string;
-}): Promise<ErasureResult> {
-  const intakeDir = options.intakeLog ?? `${options.dbPath}.intake`;
-  let wh = await openWarehouse({ path: options.dbPath });
+export async function eraseFromStorage(options: ErasureTarget): Promise<ErasureResult> {
+  const target = { path: options.dbPath, ...(options.clickhouse ? { clickhouse: options.clickhouse } : {}) };
+  let wh = await openWarehouse(target);
   let intakeSegments = 0;
   try {
+    const intakeDir = options.intakeLog ?? defaultIntakeLogDir(wh.location);
     const [row] = await wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
       LOG_POSITION_KEY,
     ]);
-    intakeSegments = removeLoadedSegments(intakeDir, row?.value);
+    if (intakeDir) intakeSegments = removeLoadedSegments(intakeDir, row?.value);
   } finally {
     await wh.close();
   }
-  const database = await rewriteDatabaseFile(options.dbPath);
-  wh = await openWarehouse({ path: options.dbPath });
+  const database = await eraseDeletedRows(target);
+  wh = await openWarehouse(target);
   const erasedAt = new Date();
   try {
     const requests = await markErased(wh, erasedAt);
@@ -133,15 +143,17 @@ function removeLoadedSegments(dir: string, position: string | undefined): number
 
 /**
  * `segflow serve` at start: if deletes are waiting to reach storage, run the erasure step before the server opens the
- * database. Returns null when nothing was pending. An intake log with unloaded events defers it to the next start
- * (the server loads them first), reported as an error the caller logs.
+ * database. Returns null when nothing was pending (or there is no database yet). An intake log with unloaded events
+ * defers it to the next start (the server loads them first), reported as an error the caller logs. Not for a
+ * ClickHouse server: other processes may be using it, and its cleanup takes minutes (`segflow privacy erase` there).
  */
-export async function erasePendingAtStart(options: {
-  dbPath: string;
-  intakeLog?: string;
-}): Promise<ErasureResult | null> {
-  if (!existsSync(options.dbPath)) return null;
-  const wh = await openWarehouse({ path: options.dbPath });
+export async function erasePendingAtStart(options: ErasureTarget): Promise<ErasureResult | null> {
+  const where = options.clickhouse ? (options.clickhouse.folder ?? DEFAULT_CHDB_FOLDER) : options.dbPath;
+  if (options.clickhouse?.url || !existsSync(where)) return null;
+  const wh = await openWarehouse({
+    path: options.dbPath,
+    ...(options.clickhouse ? { clickhouse: options.clickhouse } : {}),
+  });
   let pending: number;
   try {
     pending = (await privacyStatus(wh)).filter((r) => r.erasedAt === null).length;

@@ -33,6 +33,21 @@ import { RECORD_FIELDS } from './prepare-message.js';
  * mid-write, never acknowledged) is cut off when the log is opened.
  */
 
+/**
+ * Where the collector keeps its intake log when not told: beside a database file (or chdb's folder), `<location>.intake`.
+ * A ClickHouse server's location is its URL, not a place on this machine: its intake log is ./segflow.intake in the
+ * working directory (the log belongs to this collector, whose acknowledged events it keeps until they are loaded). An
+ * in-memory database has nothing durable to log for (undefined).
+ *
+ * @example
+ * defaultIntakeLogDir('/data/segflow.duckdb') // '/data/segflow.duckdb.intake'
+ * defaultIntakeLogDir('http://ch:8123') // 'segflow.intake'
+ */
+export function defaultIntakeLogDir(location: string): string | undefined {
+  if (location === ':memory:' || location === '') return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? 'segflow.intake' : `${location}.intake`;
+}
+
 /** Where a frame ends: the segment and the byte offset just after the frame. */
 export interface LogPosition {
   segment: number;

@@ -13,6 +13,7 @@ import type { ClickHouseConfig } from '../engine/clickhouse/clickhouse-config.js
 import { openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { isSegflowError } from '../errors.js';
+import { defaultIntakeLogDir } from '../instrument/intake-log.js';
 import { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { cycleInputs } from '../pipeline/cycle.js';
 import { StreamEvaluator, type StreamOptions, streamOffStatus } from '../pipeline/stream.js';
@@ -118,17 +119,10 @@ function errorResponse(e: unknown): { status: number; body: ErrorBody; headers: 
   };
 }
 
-/**
- * The collector's intake log: next to a database file (or chdb's folder) unless told otherwise (`false`: none); an
- * in-memory database has nothing durable to log for. A ClickHouse server's location is its URL, not a place on this
- * machine: its intake log is ./segflow.intake in the working directory (the log belongs to this collector, whose
- * acknowledged events it keeps until they are loaded; --intake-log puts it elsewhere).
- */
+/** The collector's intake log: where told (`false`: none), else beside the database (defaultIntakeLogDir). */
 function intakeLogDir(wh: Warehouse, option: string | false | undefined): string | undefined {
   if (option === false) return undefined;
-  if (option !== undefined) return option;
-  if (wh.location === ':memory:' || wh.location === '') return undefined;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(wh.location) ? 'segflow.intake' : `${wh.location}.intake`;
+  return option ?? defaultIntakeLogDir(wh.location);
 }
 
 /** Acknowledged events the loader has not reached beyond which streaming counts as batch evaluation of a backlog. */

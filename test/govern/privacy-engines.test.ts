@@ -5,31 +5,14 @@ import { findPeople } from '../../src/govern/find-people.js';
 import { deletePerson, exportPerson, type PersonExport } from '../../src/govern/privacy.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { ENGINES, type TestEngine } from '../helpers/engines.js';
+import { TABLE_CATALOG } from '../helpers/table-catalog.js';
 
 const CANARIES = ['canary-user-7731', 'canary-anon-5519', 'canary-mail-4242@example.test'];
 const ACTOR = { actor: 'cli:test' };
 
-/** The test's own SQL per engine: where the tables are listed, and a column's value as text. */
-const CATALOG = {
-  duckdb: {
-    schema: 'main',
-    tables: `SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'`,
-    columns: 'SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?',
-    text: (c: string) => `CAST("${c}" AS VARCHAR)`,
-  },
-  clickhouse: {
-    schema: 'segflow',
-    // The session's temporary tables are listed too, in a database nobody may read: stored tables only.
-    tables: `SELECT name AS table_name FROM system.tables WHERE database = ? AND NOT is_temporary AND engine NOT LIKE '%View'`,
-    // information_schema.columns reads the session's temporary tables as well (refused the same way).
-    columns: 'SELECT name AS column_name FROM system.columns WHERE database = ? AND table = ?',
-    text: (c: string) => `toString("${c}")`,
-  },
-} as const;
-
 /** The tables (of every kind segflow stores) whose rows mention one of the canaries, read back through SQL. */
 async function tablesMentioning(wh: Warehouse, engine: TestEngine): Promise<string[]> {
-  const { schema, tables: listed, columns: columnsOf, text } = CATALOG[engine.name];
+  const { schema, tables: listed, columns: columnsOf, text } = TABLE_CATALOG[engine.name];
   const tables = await wh.query<{ table_name: string }>(listed, [schema]);
   const found: string[] = [];
   for (const { table_name: t } of tables) {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fromWorkingDir } from '../../config/working-dir.js';
-import { backupDatabase, restoreBackup } from '../../govern/backup.js';
-import { resolveDbPath, withWarehouse } from '../context.js';
+import { DEFAULT_CHDB_FOLDER } from '../../engine/clickhouse/clickhouse-config.js';
+import { backupDatabase, restoreBackup, restoreRefusedOnClickHouse } from '../../govern/backup.js';
+import { resolveClickHouse, resolveDbPath, withWarehouse } from '../context.js';
 import { currentInvocation } from '../invocation.js';
 import { emit } from '../output.js';
 
@@ -32,6 +33,10 @@ export function registerBackup(program: Command): void {
     .option('--json', 'print as one JSON document')
     .action(async (backup: string, flags: { to: string; json?: boolean }, cmd: Command) => {
       const globals = cmd.optsWithGlobals();
+      // With ClickHouse selected there is no DuckDB file to restore for: refused before anything is opened or made.
+      const clickhouse = currentInvocation() === undefined ? resolveClickHouse(globals) : undefined;
+      if (clickhouse)
+        throw restoreRefusedOnClickHouse(clickhouse.url ?? clickhouse.folder ?? DEFAULT_CHDB_FOLDER);
       const paths = { backup: fromWorkingDir(backup), to: fromWorkingDir(flags.to) };
       // The current database holds the tombstones of people deleted since the backup; without one there are none.
       const current = currentInvocation() !== undefined || existsSync(resolveDbPath(globals));

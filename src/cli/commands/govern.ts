@@ -132,24 +132,27 @@ export function registerGovern(program: Command): void {
   privacy
     .command('erase')
     .description(
-      'make completed deletes reach storage: rewrite the database file and clear the loaded intake log (server stopped)',
+      'make completed deletes reach storage: rewrite the database file (or ClickHouse tables) and clear the loaded intake log (server stopped)',
     )
     .option('--intake-log <dir>', "the collector's intake log (default: <database>.intake)")
     .option('--json', 'print as one JSON document')
     .action(async (flags: { intakeLog?: string; json?: boolean }, cmd: Command) => {
-      const dbPath = requireDatabaseClosed(
+      const { dbPath, clickhouse } = requireDatabaseClosed(
         cmd.optsWithGlobals(),
         'privacy erase',
         'stop the server (Ctrl-C, or kill -TERM its pid) and run `segflow privacy erase`; or just restart it: `segflow serve` erases pending requests when it starts',
       );
       const r = await eraseFromStorage({
         dbPath,
+        ...(clickhouse ? { clickhouse } : {}),
         ...(flags.intakeLog ? { intakeLog: flags.intakeLog } : {}),
       });
       emit(Boolean(flags.json), r, () =>
         [
           `erased: ${r.requests} pending ${r.requests === 1 ? 'request' : 'requests'} reached storage at ${r.erasedAt.toISOString()}`,
-          `database rewritten: ${r.database.bytesBefore} → ${r.database.bytesAfter} bytes`,
+          r.database.tables
+            ? `ClickHouse tables rewritten: ${r.database.tables.length ? r.database.tables.join(', ') : 'none'} (parts: ${r.database.bytesBefore} → ${r.database.bytesAfter} bytes)`
+            : `database rewritten: ${r.database.bytesBefore} → ${r.database.bytesAfter} bytes`,
           `intake log segments cleared: ${r.intakeSegments}`,
         ].join('\n'),
       );

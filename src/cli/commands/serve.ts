@@ -86,15 +86,14 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           location !== undefined && location !== ':memory:' && location !== '' ? db : undefined;
         const startedAt = new Date().toISOString();
         if (advertised) announceStarting({ pid: process.pid, db: advertised, startedAt });
-        // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md). That
-        // erasure rewrites a DuckDB file; ClickHouse has no such step: its deletes leave disk as its parts merge
-        // (docs/scaling.md), so there is nothing to run at start.
-        const erasure = clickhouse
-          ? null
-          : await erasePendingAtStart({
-              dbPath,
-              ...(typeof flags.intakeLog === 'string' ? { intakeLog: flags.intakeLog } : {}),
-            }).catch((e: Error) => e);
+        // Deletes waiting to reach storage are erased before the server holds the database (docs/govern.md): a DuckDB
+        // file is rewritten, chdb's tables that had deletes are rewritten. A ClickHouse server is skipped: other
+        // processes may be writing to it and its cleanup takes minutes, so there it is `segflow privacy erase`.
+        const erasure = await erasePendingAtStart({
+          dbPath,
+          ...(clickhouse ? { clickhouse } : {}),
+          ...(typeof flags.intakeLog === 'string' ? { intakeLog: flags.intakeLog } : {}),
+        }).catch((e: Error) => e);
         const token = newLocalToken();
         let running: RunningServer | undefined;
         const server = await startServer({
