@@ -173,6 +173,57 @@ describe('intake log', () => {
     }
   });
 
+  test('settled() waits for what was acknowledged before it, not for an empty log, while acknowledgements keep arriving', async () => {
+    // Each load acknowledges one more batch while its transaction is open, as a steady stream of SDK batches does on a
+    // busy server: the log is never empty when a load ends. Waiting for an empty log (what settled() did) returned only
+    // once the stream stopped, so admin requests and `segflow backup` through the server hung for minutes.
+    const STREAM = 20;
+    const dir = tempDir('segflow-intake-');
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    let streamed = 0;
+    let url = '';
+    let key = '';
+    const server = await startTestServer({
+      dbPath: join(dir, 'settle.duckdb'),
+      groupCommit: {
+        beforeLoad: async () => {
+          // No load ends before the test has called settled(), whatever the loader's timer does meanwhile.
+          await gate;
+          if (streamed >= STREAM) return;
+          streamed++;
+          const batch = [track(streamed, 'during')];
+          assert.equal((await postBatch(url, key, batch)).status, 200);
+        },
+      },
+    });
+    url = server.url;
+    key = server.keys.write;
+    try {
+      assert.equal((await postBatch(url, key, [track(0, 'before')])).status, 200);
+      const settling = server.committer.settled();
+      open();
+      await settling;
+      const streamedWhenSettled = streamed;
+      const stored = await storedEvents(server.wh);
+      assert.ok(stored.has('before-0'), 'acknowledged before settled() was called, loaded when it returns');
+      assert.ok(
+        streamedWhenSettled < STREAM,
+        `settled() returned only after the stream stopped (${streamedWhenSettled} of ${STREAM} batches)`,
+      );
+      // Once the stream stops, settling again loads the rest, each event once.
+      while (streamed < STREAM) await server.committer.settled();
+      await server.committer.settled();
+      const all = await storedEvents(server.wh);
+      assert.equal(all.size, STREAM + 1);
+      for (let i = 1; i <= STREAM; i++) assert.ok(all.has(`during-${i}`), `during-${i}`);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('segflow serve keeps the log where --intake-log says, or none with --no-intake-log', async () => {
     const dir = tempDir('segflow-intake-');
     for (const [flag, logDir] of [
