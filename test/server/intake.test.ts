@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Analytics } from '@segment/analytics-node';
@@ -221,6 +221,45 @@ describe('intake log', () => {
       for (let i = 1; i <= STREAM; i++) assert.ok(all.has(`during-${i}`), `during-${i}`);
     } finally {
       await server.close();
+    }
+  });
+
+  test('a plain segflow serve (no flag) answers 200 once the batch is in <database>.intake; SIGKILL right after loses nothing', async () => {
+    const dir = tempDir('segflow-intake-');
+    const db = join(dir, 'plain.duckdb');
+    const created = segflow(['--db', db, 'keys', 'create', '--role', 'write', '--json']);
+    assert.equal(created.status, 0, created.stderr);
+    const key = (JSON.parse(created.stdout) as { key: string }).key;
+    const batch = Array.from({ length: 20 }, (_, i) => track(i, 'plain'));
+    let serve = await spawnServe(db);
+    try {
+      assert.equal((await postBatch(serve.url, key, batch)).status, 200);
+      // The segment being written is never removed by the loader, so the frame is there whether or not it is loaded.
+      const logDir = `${db}.intake`;
+      const logged = readdirSync(logDir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(logDir, f), 'utf8'))
+        .join('');
+      for (const m of batch) assert.ok(logged.includes(m.messageId), `${m.messageId} in the log at its 200`);
+    } finally {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+    // The next start loads what the killed one acknowledged (if its loader had not) before it listens; that load is
+    // committed, so it survives this process's SIGKILL too.
+    serve = await spawnServe(db);
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+    const wh = await openWarehouse({ path: db, readOnly: true });
+    try {
+      const stored = await storedEvents(wh);
+      assert.deepEqual(
+        batch.filter((m) => !stored.has(m.messageId)).map((m) => m.messageId),
+        [],
+        'acknowledged before the kill, stored after the restart',
+      );
+    } finally {
+      await wh.close();
     }
   });
 
