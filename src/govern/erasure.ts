@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openWarehouse, rewriteDatabaseFile, zeroAndRemove } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { INTAKE_LOG_POSITION_KEY } from '../instrument/intake-log.js';
 
 /**
  * Privacy requests and their erasure from storage. A delete removes the person's rows at once; the bytes those rows
@@ -70,8 +71,6 @@ export interface ErasureResult {
   intakeSegments: number;
 }
 
-/** The intake log position the warehouse has loaded up to (segflow_meta, written by the collector). */
-const LOG_POSITION_KEY = 'intake_log_position';
 const SEGMENT = /^(\d{10})\.log$/;
 
 /**
@@ -90,7 +89,7 @@ export async function eraseFromStorage(options: {
   let intakeSegments = 0;
   try {
     const [row] = await wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
-      LOG_POSITION_KEY,
+      INTAKE_LOG_POSITION_KEY,
     ]);
     intakeSegments = removeLoadedSegments(intakeDir, row?.value);
   } finally {

@@ -1,7 +1,13 @@
 import type { Warehouse } from '../engine/warehouse.js';
 import type { IngestCounts, IngestOptions } from '../instrument/ingest.js';
 import { ingestPrepared } from '../instrument/ingest-messages.js';
-import { formatPosition, IntakeLog, type LogFrame, parsePosition } from '../instrument/intake-log.js';
+import {
+  formatPosition,
+  IntakeLog,
+  INTAKE_LOG_POSITION_KEY as LOG_POSITION_KEY,
+  type LogFrame,
+  parsePosition,
+} from '../instrument/intake-log.js';
 import type { PreparedMessage } from '../instrument/prepare-message.js';
 import { HttpError, maskedMessage } from './http-error.js';
 
@@ -462,9 +468,6 @@ export class GroupCommitter {
     }
   }
 }
-
-/** The key in segflow_meta of the intake log position the warehouse has loaded up to. */
-const LOG_POSITION_KEY = 'intake_log_position';
 
 /** A record without a line break (the log's record separator; the fast path never makes one, this makes sure). */
 function isLoggable(m: PreparedMessage): boolean {

@@ -114,7 +114,14 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
             : {}),
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
-          localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
+          localCli: {
+            token,
+            run: runForClient({
+              warehouse: () => running!.warehouse,
+              settled: () => running!.committer.settled(),
+              runCli: o.runCli,
+            }),
+          },
           // On by default: an event's play follows it within about a second; the cycle stays as the safety net.
           stream: flags.stream ? {} : false,
         }).catch((e: unknown) => {
