@@ -13,6 +13,11 @@ export interface Invocation {
   stderrIsTTY: boolean;
   /** The database the server holds, used as it is and never closed by the command. */
   warehouse: Warehouse;
+  /**
+   * Resolves once every event the server's collector acknowledged before the call is in the warehouse (its intake log
+   * loaded that far): a backup calls it after noting its start time, so "acknowledged before the start" holds.
+   */
+  settled?: () => Promise<void>;
 }
 
 const invocations = new AsyncLocalStorage<Invocation>();

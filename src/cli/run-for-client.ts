@@ -11,6 +11,8 @@ import { withInvocation } from './invocation.js';
  */
 export function runForClient(o: {
   warehouse: () => Warehouse;
+  /** The server's collector: loads what it acknowledged before the call (see Invocation.settled). */
+  settled?: () => Promise<void>;
   runCli: (argv: string[]) => Promise<number>;
 }): LocalCliOptions['run'] {
   return async (request, output) => {
@@ -22,7 +24,7 @@ export function runForClient(o: {
       return 1;
     }
     return inWorkingDir(request.cwd, () =>
-      withInvocation({ ...output, stderrIsTTY: request.stderrIsTTY, warehouse }, () =>
+      withInvocation({ ...output, stderrIsTTY: request.stderrIsTTY, warehouse, settled: o.settled }, () =>
         o.runCli(request.argv),
       ),
     );

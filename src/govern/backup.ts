@@ -4,6 +4,7 @@ import { backupToFile, CLICKHOUSE_BACKUP_HINT, fileSchemaVersion, openWarehouse 
 import { LATEST_SCHEMA_VERSION } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import { INTAKE_LOG_POSITION_KEY } from '../instrument/intake-log.js';
 import { Timestamp } from '../shared/timestamp.js';
 import { eraseFromStorage } from './erasure.js';
 import { deletePerson } from './privacy.js';
@@ -28,6 +29,12 @@ export const BackupResultSchema = z
     events: z.int().describe('events in the backup'),
     startedAt: Timestamp.describe('every event acknowledged before this time is in the backup'),
     finishedAt: Timestamp,
+    intakeLogPosition: z
+      .string()
+      .nullable()
+      .describe(
+        "how far the collector's intake log is in the backup (segment:byte): the frames up to it are, later ones are not (null: no log was ever loaded)",
+      ),
   })
   .meta({ id: 'BackupResult' });
 export type BackupResult = z.output<typeof BackupResultSchema>;
@@ -48,14 +55,34 @@ export const RestoreResultSchema = z
   .meta({ id: 'RestoreResult' });
 export type RestoreResult = z.output<typeof RestoreResultSchema>;
 
+/** How far the collector's intake log was loaded into this database (instrument/intake-log.ts's position). */
+async function intakeLogPositionOf(wh: Warehouse): Promise<string | null> {
+  const [row] = await wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
+    INTAKE_LOG_POSITION_KEY,
+  ]);
+  return row?.value ?? null;
+}
+
 async function eventCount(wh: Warehouse): Promise<number> {
   const [row] = await wh.query<{ n: number }>('SELECT count(*) AS n FROM events');
   return Number(row?.n ?? 0);
 }
 
-/** Copy the database `wh` into a new file while it stays in use. */
-export async function backupDatabase(wh: Warehouse, file: string): Promise<BackupResult> {
+/**
+ * Copy the database `wh` into a new file while it stays in use. `settled` (a running server's collector) loads what
+ * the collector acknowledged before it is called: it is called after the start time is taken, so every event
+ * acknowledged before `startedAt` is in the copy. Events acknowledged while the backup runs wait in the intake log
+ * and may or may not be in it; the copy's own record of how far the log is loaded (written in the same transaction
+ * as each load) says exactly, and is reported. The log's frames themselves are not copied: what they add beyond that
+ * position was acknowledged after the backup started, and stays in the live database.
+ */
+export async function backupDatabase(
+  wh: Warehouse,
+  file: string,
+  options: { settled?: () => Promise<void> } = {},
+): Promise<BackupResult> {
   const startedAt = new Date();
+  await options.settled?.();
   const { bytes } = await backupToFile(wh, file);
   const check = await openWarehouse({ path: file, readOnly: true });
   try {
@@ -66,6 +93,7 @@ export async function backupDatabase(wh: Warehouse, file: string): Promise<Backu
       events: await eventCount(check),
       startedAt,
       finishedAt: new Date(),
+      intakeLogPosition: await intakeLogPositionOf(check),
     };
   } finally {
     await check.close();

@@ -4,7 +4,7 @@ import { type ClickHouseConfig, DEFAULT_CHDB_FOLDER } from '../engine/clickhouse
 import { eraseDeletedRows, openWarehouse, type StorageErasure, zeroAndRemove } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
-import { defaultIntakeLogDir } from '../instrument/intake-log.js';
+import { defaultIntakeLogDir, INTAKE_LOG_POSITION_KEY } from '../instrument/intake-log.js';
 
 /**
  * Privacy requests and their erasure from storage. A delete removes the person's rows at once; the bytes those rows
@@ -73,8 +73,6 @@ export interface ErasureResult {
   intakeSegments: number;
 }
 
-/** The intake log position the warehouse has loaded up to (segflow_meta, written by the collector). */
-const LOG_POSITION_KEY = 'intake_log_position';
 const SEGMENT = /^(\d{10})\.log$/;
 
 /** The database the erasure step works on: a DuckDB file, or ClickHouse (embedded in a folder, or a server). */
@@ -100,7 +98,7 @@ export async function eraseFromStorage(options: ErasureTarget): Promise<ErasureR
   try {
     const intakeDir = options.intakeLog ?? defaultIntakeLogDir(wh.location);
     const [row] = await wh.query<{ value: string }>('SELECT value FROM segflow_meta WHERE key = ?', [
-      LOG_POSITION_KEY,
+      INTAKE_LOG_POSITION_KEY,
     ]);
     if (intakeDir) intakeSegments = removeLoadedSegments(intakeDir, row?.value);
   } finally {

@@ -235,6 +235,9 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** The key in segflow_meta of the position the warehouse has loaded the collector's log up to. */
+export const INTAKE_LOG_POSITION_KEY = 'intake_log_position';
+
 /** The position as stored in segflow_meta, and back. */
 export function formatPosition(p: LogPosition): string {
   return `${p.segment}:${p.offset}`;

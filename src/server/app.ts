@@ -19,7 +19,7 @@ import { cycleInputs } from '../pipeline/cycle.js';
 import { StreamEvaluator, type StreamOptions, streamOffStatus } from '../pipeline/stream.js';
 import { activateRoutes } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
-import { BACKUP_ROUTES } from './backup-routes.js';
+import { backupRoutes } from './backup-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
 import { dashboardApiRoutes } from './dashboard-api-routes.js';
@@ -304,7 +304,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...PROPENSITY_ROUTES,
     ...MEASURE_ROUTES,
     ...GOVERN_ROUTES,
-    ...BACKUP_ROUTES,
+    ...backupRoutes({ committer }),
     ...activateRoutes({
       playbook: options.playbook,
       segmentsDir: options.segmentsDir,

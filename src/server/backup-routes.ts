@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config.js';
 import { BackupResultSchema, backupDatabase, RestoreResultSchema, restoreBackup } from '../govern/backup.js';
 import { confinedFile, dataRootOf } from '../govern/confined-path.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
+import type { GroupCommitter } from './group-commit.js';
 
 const FileName = z
   .string()
@@ -10,8 +11,11 @@ const FileName = z
   .max(1000)
   .describe('a file name relative to the data root (absolute paths, `..` and symlinks out are refused)');
 
-/** Backup and restore over the admin API (docs/govern.md#backup-and-restore); files stay under the data root. */
-export const BACKUP_ROUTES = [
+/**
+ * Backup and restore over the admin API (docs/govern.md#backup-and-restore); files stay under the data root. A backup
+ * first loads what the collector acknowledged before it started (`committer`: the server's write queue).
+ */
+export const backupRoutes = (o: { committer?: GroupCommitter } = {}) => [
   defineRoute({
     method: 'POST',
     path: '/api/v1/backups',
@@ -20,13 +24,15 @@ export const BACKUP_ROUTES = [
     summary: 'Back the database up into a new file while the server runs',
     description:
       'A consistent snapshot of every table of the database, written into a new file under the data root. Every ' +
-      'event acknowledged before the call is in it: the intake log is loaded first.',
+      'event acknowledged before the call is in it: what waits in the intake log is loaded first; events ' +
+      'acknowledged while the backup runs may be in it or not (`intakeLogPosition` says how far the log it holds goes).',
     body: z.object({ file: FileName }),
     response: BackupResultSchema,
     status: 201,
     handler: async ({ body }, { wh }) => {
       const path = confinedFile(dataRootOf(wh, loadConfig().dataRoot), body.file);
-      const r = await backupDatabase(wh, path);
+      const committer = o.committer;
+      const r = await backupDatabase(wh, path, committer ? { settled: () => committer.settled() } : {});
       return jsonDates({ ...r, file: body.file }) as z.input<typeof BackupResultSchema>;
     },
   }),

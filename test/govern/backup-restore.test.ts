@@ -10,9 +10,10 @@ import { tempDir } from '../helpers/temp.js';
 import { basicAuth, type ServeProcess, spawnServe } from '../server/helpers.js';
 
 /**
- * Backup while events arrive, and restore: with a real `segflow serve` taking ~1,000 events/s over HTTP, `segflow
- * backup` (run through the server) copies the database; every event acknowledged before the backup started is in the
- * copy. A person deleted after the backup is deleted again when the backup is restored into a new file.
+ * Backup while events arrive, and restore: with a real `segflow serve` (its intake log on, the default) taking ~1,000
+ * events/s over HTTP, `segflow backup` (run through the server) copies the database; every event acknowledged before
+ * the backup started is in the copy, and the backup says how far the intake log it holds goes. A person deleted after
+ * the backup is deleted again when the backup is restored into a new file.
  */
 
 const dir = tempDir('segflow-backup-');
@@ -114,6 +115,12 @@ test('a backup under load holds every event acknowledged before it started; a re
   const backup = await segflowAsync(['--db', db, 'backup', 'backup.duckdb', '--json'], { cwd: dir });
   const finishedAt = Date.now();
   assert.equal(backup.status, 0, backup.stderr);
+  const cliResult = JSON.parse(backup.stdout) as { startedAt: string; intakeLogPosition: string | null };
+  assert.match(
+    String(cliResult.intakeLogPosition),
+    /^\d+:\d+$/,
+    'the backup holds the intake log up to a position',
+  );
   // The same through the admin API, which starts within milliseconds: events acknowledged just before it may still
   // wait in the intake log, and must be in the backup too.
   await new Promise((r) => setTimeout(r, 500));
@@ -125,6 +132,7 @@ test('a backup under load holds every event acknowledged before it started; a re
     body: JSON.stringify({ file: 'api-under-load.duckdb' }),
   });
   assert.equal(api.status, 201, await api.clone().text());
+  const apiResult = (await api.json()) as { startedAt: string; intakeLogPosition: string | null };
   await new Promise((r) => setTimeout(r, 1_000));
   await load.stop();
   const inApiBackup = await messageIds(join(dir, 'api-under-load.duckdb'));
@@ -133,6 +141,15 @@ test('a backup under load holds every event acknowledged before it started; a re
     [],
     'acknowledged before the API backup started, missing from it',
   );
+  // What each backup reports as its start holds too: this process saw each 200 after the server sent it.
+  const ackedBeforeReported = (result: { startedAt: string }) =>
+    [...load.acked].filter(([, at]) => at < Date.parse(result.startedAt)).map(([id]) => id);
+  assert.deepEqual(
+    ackedBeforeReported(apiResult).filter((id) => !inApiBackup.has(id)),
+    [],
+    'acknowledged before the API backup’s startedAt, missing from it',
+  );
+  assert.match(String(apiResult.intakeLogPosition), /^\d+:\d+$/);
   assert.ok(
     [...load.acked.values()].some((at) => at > apiStartedAt),
     'events kept arriving after the API backup started',
@@ -144,6 +161,11 @@ test('a backup under load holds every event acknowledged before it started; a re
   const backedUp = await messageIds(join(dir, 'backup.duckdb'));
   const lost = ackedBefore.filter((id) => !backedUp.has(id));
   assert.deepEqual(lost, [], 'acknowledged before the backup started, missing from it');
+  assert.deepEqual(
+    ackedBeforeReported(cliResult).filter((id) => !backedUp.has(id)),
+    [],
+    'acknowledged before the backup’s startedAt, missing from it',
+  );
   assert.ok(await personRows(join(dir, 'backup.duckdb'), 'leaving-user'), 'the backup holds the person');
   assert.equal(JSON.parse(backup.stdout).events, backedUp.size);
 

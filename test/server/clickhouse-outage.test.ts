@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openWarehouse } from '../../src/engine/open.js';
@@ -71,7 +70,7 @@ describe('segflow serve on a ClickHouse server that goes away', {
     });
     assert.equal(created.status, 0, created.stderr);
     const writeKey = (JSON.parse(created.stdout) as { key: string }).key;
-    serve = await spawnServe('', ['--intake-log', join(dir, 'segflow.intake')], { cwd: dir, env: env() });
+    serve = await spawnServe('', [], { cwd: dir, env: env() });
     const send = async (messageIds: string[]) => {
       const res = await fetch(`${serve!.url}/v1/batch`, {
         method: 'POST',
@@ -127,7 +126,7 @@ describe('segflow serve on a ClickHouse server that goes away', {
     serve.child.kill('SIGKILL');
     await serve.exited;
     await endpoint.start();
-    serve = await spawnServe('', ['--intake-log', join(dir, 'segflow.intake')], { cwd: dir, env: env() });
+    serve = await spawnServe('', [], { cwd: dir, env: env() });
     assert.deepEqual(await waitForStored(80), ids(0, 80));
     // Resent after the restart (an SDK that never saw the answer): a no-op.
     assert.equal(await send(ids(60, 80)), 200);

@@ -79,11 +79,7 @@ for (const engine of ENGINES) {
 
     const port = await freePort();
     // --db '' leaves the database to the environment (SEGFLOW_DB, or SEGFLOW_ENGINE's folder).
-    let serve: ServeProcess = await spawnServe(
-      '',
-      ['--port', String(port), '--intake-log', database.intakeLog],
-      cli,
-    );
+    let serve: ServeProcess = await spawnServe('', ['--port', String(port)], cli);
     const acked = new Set<string>();
     const ackedBeforeKill = new Set<string>();
     let killed = false;
@@ -139,11 +135,11 @@ for (const engine of ENGINES) {
     await producing;
     assert.ok(ackedBeforeKill.size >= beforeKill);
     assert.ok(inFlightAtKill >= 2);
-    // What was acknowledged waited in the intake log, not in a warehouse commit.
+    // What was acknowledged waited in the intake log (the default), not in a warehouse commit.
     assert.ok(existsSync(database.intakeLog), `serve keeps its intake log at ${database.intakeLog}`);
 
     // The SDK keeps what failed and retries it; the restarted server on the same port takes the retries.
-    serve = await spawnServe('', ['--port', String(port), '--intake-log', database.intakeLog], cli);
+    serve = await spawnServe('', ['--port', String(port)], cli);
     await produce(total);
     await analytics.closeAndFlush({ timeout: 100_000 });
     assert.deepEqual(errors, [], 'the SDK gave up on nothing');

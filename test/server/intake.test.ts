@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Analytics } from '@segment/analytics-node';
@@ -170,6 +170,96 @@ describe('intake log', () => {
       assert.ok(!stored.has('mixed-3'));
     } finally {
       await server.close();
+    }
+  });
+
+  test('settled() waits for what was acknowledged before it, not for an empty log, while acknowledgements keep arriving', async () => {
+    // Each load acknowledges one more batch while its transaction is open, as a steady stream of SDK batches does on a
+    // busy server: the log is never empty when a load ends. Waiting for an empty log (what settled() did) returned only
+    // once the stream stopped, so admin requests and `segflow backup` through the server hung for minutes.
+    const STREAM = 20;
+    const dir = tempDir('segflow-intake-');
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    let streamed = 0;
+    let url = '';
+    let key = '';
+    const server = await startTestServer({
+      dbPath: join(dir, 'settle.duckdb'),
+      groupCommit: {
+        beforeLoad: async () => {
+          // No load ends before the test has called settled(), whatever the loader's timer does meanwhile.
+          await gate;
+          if (streamed >= STREAM) return;
+          streamed++;
+          const batch = [track(streamed, 'during')];
+          assert.equal((await postBatch(url, key, batch)).status, 200);
+        },
+      },
+    });
+    url = server.url;
+    key = server.keys.write;
+    try {
+      assert.equal((await postBatch(url, key, [track(0, 'before')])).status, 200);
+      const settling = server.committer.settled();
+      open();
+      await settling;
+      const streamedWhenSettled = streamed;
+      const stored = await storedEvents(server.wh);
+      assert.ok(stored.has('before-0'), 'acknowledged before settled() was called, loaded when it returns');
+      assert.ok(
+        streamedWhenSettled < STREAM,
+        `settled() returned only after the stream stopped (${streamedWhenSettled} of ${STREAM} batches)`,
+      );
+      // Once the stream stops, settling again loads the rest, each event once.
+      while (streamed < STREAM) await server.committer.settled();
+      await server.committer.settled();
+      const all = await storedEvents(server.wh);
+      assert.equal(all.size, STREAM + 1);
+      for (let i = 1; i <= STREAM; i++) assert.ok(all.has(`during-${i}`), `during-${i}`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a plain segflow serve (no flag) answers 200 once the batch is in <database>.intake; SIGKILL right after loses nothing', async () => {
+    const dir = tempDir('segflow-intake-');
+    const db = join(dir, 'plain.duckdb');
+    const created = segflow(['--db', db, 'keys', 'create', '--role', 'write', '--json']);
+    assert.equal(created.status, 0, created.stderr);
+    const key = (JSON.parse(created.stdout) as { key: string }).key;
+    const batch = Array.from({ length: 20 }, (_, i) => track(i, 'plain'));
+    let serve = await spawnServe(db);
+    try {
+      assert.equal((await postBatch(serve.url, key, batch)).status, 200);
+      // The segment being written is never removed by the loader, so the frame is there whether or not it is loaded.
+      const logDir = `${db}.intake`;
+      const logged = readdirSync(logDir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(logDir, f), 'utf8'))
+        .join('');
+      for (const m of batch) assert.ok(logged.includes(m.messageId), `${m.messageId} in the log at its 200`);
+    } finally {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+    // The next start loads what the killed one acknowledged (if its loader had not) before it listens; that load is
+    // committed, so it survives this process's SIGKILL too.
+    serve = await spawnServe(db);
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+    const wh = await openWarehouse({ path: db, readOnly: true });
+    try {
+      const stored = await storedEvents(wh);
+      assert.deepEqual(
+        batch.filter((m) => !stored.has(m.messageId)).map((m) => m.messageId),
+        [],
+        'acknowledged before the kill, stored after the restart',
+      );
+    } finally {
+      await wh.close();
     }
   });
 

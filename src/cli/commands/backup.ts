@@ -15,11 +15,18 @@ export function registerBackup(program: Command): void {
     .argument('<file>', 'the backup file to write (must not exist)')
     .option('--json', 'print as one JSON document')
     .action(async (file: string, flags: { json?: boolean }, cmd: Command) => {
-      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) => backupDatabase(wh, fromWorkingDir(file)));
+      // Through a running server: what its collector acknowledged before the backup started is loaded first.
+      const settled = currentInvocation()?.settled;
+      const r = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
+        backupDatabase(wh, fromWorkingDir(file), settled ? { settled } : {}),
+      );
       emit(Boolean(flags.json), { ...r, file }, () =>
         [
           `backup written: ${file} (${r.bytes.toLocaleString('en-US')} bytes, schema version ${r.schemaVersion})`,
           `  events ${r.events.toLocaleString('en-US')}: every event acknowledged before ${r.startedAt.toISOString()}`,
+          ...(r.intakeLogPosition
+            ? [`  the collector's intake log up to ${r.intakeLogPosition} (segment:byte) is in it`]
+            : []),
         ].join('\n'),
       );
     });

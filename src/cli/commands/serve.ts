@@ -47,9 +47,12 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
     )
     .option(
       '--intake-log <dir>',
-      "where acknowledged events wait, fsync'd, until the warehouse loads them (default: <database>.intake; ./segflow.intake with a ClickHouse server)",
+      "where acknowledged events wait, fsync'd, until the warehouse loads them (on by default: <database>.intake; ./segflow.intake with a ClickHouse server)",
     )
-    .option('--no-intake-log', 'acknowledge only after a warehouse commit (slower; for comparison)')
+    .option(
+      '--no-intake-log',
+      'no intake log: acknowledge only after a warehouse commit (slower; for comparison)',
+    )
     .option(
       '--no-stream',
       'no streaming evaluation: memberships and plays wait for the cycle instead of following each load (docs/realtime.md)',
@@ -102,14 +105,22 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           host: flags.host,
           port: port(flags.port),
           ...(flags.playbook ? { playbook: flags.playbook } : {}),
-          // Commander leaves the option undefined when neither --intake-log nor --no-intake-log is given, and that
-          // means no log here: acknowledgement after a warehouse commit. The log beside the database as the default
-          // (what docs/collector.md describes) made `segflow backup` run through a server under load time out
-          // (test/govern/backup-restore.test.ts); it stays opt-in with --intake-log DIR until that is fixed.
-          ...(flags.intakeLog !== true ? { groupCommit: { intakeLog: flags.intakeLog || false } } : {}),
+          // Commander leaves the option undefined when neither --intake-log nor --no-intake-log is given (not true):
+          // that is the default log beside the database (app.ts intakeLogDir), not "no log" — a 200 then waits for the
+          // log's fsync, not a warehouse commit (docs/collector.md).
+          ...(typeof flags.intakeLog === 'string' || flags.intakeLog === false
+            ? { groupCommit: { intakeLog: flags.intakeLog } }
+            : {}),
           // Logs are JSON lines on stderr (stdout stays free for anything a script reads).
           logger: { level: flags.logLevel, stream: process.stderr },
-          localCli: { token, run: runForClient({ warehouse: () => running!.warehouse, runCli: o.runCli }) },
+          localCli: {
+            token,
+            run: runForClient({
+              warehouse: () => running!.warehouse,
+              settled: () => running!.committer.settled(),
+              runCli: o.runCli,
+            }),
+          },
           // On by default: an event's play follows it within about a second; the cycle stays as the safety net.
           stream: flags.stream ? {} : false,
         }).catch((e: unknown) => {
