@@ -6,7 +6,7 @@ import { assignArm, HOLDOUT_ARM } from '../shared/arm-assignment.js';
 import { Timestamp } from '../shared/timestamp.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
-import { consentAsOf, consentBlock, consentRelied, suppressionCheck } from './guards.js';
+import { consentBlock, consentRelied, GuardReads } from './guards.js';
 import { DrainSummarySchema, drainOutbox } from './outbox.js';
 import { type Play, type Playbook, purposeOf } from './playbook.js';
 import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
@@ -79,14 +79,17 @@ export function destinationsOf(pb: Playbook): Map<string, Destination> {
   return new Map(Object.entries(pb.destinations).map(([name, cfg]) => [name, createDestination(name, cfg)]));
 }
 
+type Pending = Awaited<ReturnType<typeof pendingOccurrences>>;
+
 async function decidePlay(
   wh: Warehouse,
   pb: Playbook,
   play: Play,
   asOf: Date,
   includeCurrent: boolean,
+  { occurrences, cursor, started }: Pending,
+  reads: GuardReads,
 ): Promise<ActivationSummary['plays'][number]> {
-  const { occurrences, cursor, started } = await pendingOccurrences(wh, pb, play, asOf, { includeCurrent });
   const counts = {
     play: play.name,
     occurrences: occurrences.length,
@@ -108,8 +111,8 @@ async function decidePlay(
     return counts;
   }
   const persons = [...new Set(occurrences.map((o) => o.personId))];
-  const consent = await consentAsOf(wh, persons, asOf);
-  const suppressed = await suppressionCheck(wh);
+  const consent = await reads.consentOf(persons);
+  const suppressed = await reads.suppressed();
   // What each person already got from this play (for the re-entry policy), updated as this run decides.
   const history = new Map<string, Date[]>();
   const earlier = await wh.query<{ person_id: string; occurred_at: Date }>(
@@ -264,14 +267,23 @@ export async function runActivation(
 ): Promise<ActivationSummary> {
   const asOf = options.asOf ?? new Date();
   await upsertPlays(wh, pb, asOf);
-  const plays: ActivationSummary['plays'] = [];
+  const includeCurrent = options.includeCurrent === true;
   // Plays without a destination are served by decide() alone.
-  for (const play of pb.plays.filter((p) => p.destination)) {
-    plays.push(await decidePlay(wh, pb, play, asOf, options.includeCurrent === true));
+  const withDestination = pb.plays.filter((p) => p.destination);
+  // Every play's occurrences first, so the consent of everyone they concern is one read (GuardReads), shared with
+  // the drain below, which sends to mostly the same people.
+  const pending: Pending[] = [];
+  for (const play of withDestination)
+    pending.push(await pendingOccurrences(wh, pb, play, asOf, { includeCurrent }));
+  const reads = new GuardReads(wh, asOf);
+  await reads.consentOf(pending.flatMap((p) => p.occurrences.map((o) => o.personId)));
+  const plays: ActivationSummary['plays'] = [];
+  for (const [i, play] of withDestination.entries()) {
+    plays.push(await decidePlay(wh, pb, play, asOf, includeCurrent, pending[i]!, reads));
   }
   const owned = options.destinations ? null : destinationsOf(pb);
   try {
-    const outbox = await drainOutbox(wh, pb, options.destinations ?? owned!, asOf);
+    const outbox = await drainOutbox(wh, pb, options.destinations ?? owned!, asOf, reads);
     return { asOf, plays, outbox };
   } finally {
     if (owned) for (const d of owned.values()) await d.close();

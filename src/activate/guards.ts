@@ -83,6 +83,45 @@ export async function consentAsOf(
   return out;
 }
 
+/**
+ * Consent and the suppression list as of one activation run, read once and shared by its decisions and its outbox
+ * drain: each read of consent is a pass over the consent answers (about a second at a million people), and a run
+ * that decides two plays and then sends what it queued asked for the same people three times. The drain's
+ * "consent at send time" is the same instant as the decision's (the run's asOf), so the answers are the same ones.
+ *
+ * @example
+ * const reads = new GuardReads(wh, asOf);
+ * const consent = await reads.consentOf(['user-1', 'user-2']); // read
+ * await reads.consentOf(['user-1']); // already known: no statement
+ */
+export class GuardReads {
+  private readonly consent = new Map<string, Map<string, ConsentAnswer>>();
+  private readonly asked = new Set<string>();
+  private suppressions: Promise<(personId: string) => string | null> | undefined;
+
+  constructor(
+    private readonly wh: Warehouse,
+    readonly asOf: Date,
+  ) {}
+
+  /** Consent of these people as of the run (consentAsOf), reading only those not asked for before. */
+  async consentOf(personIds: readonly string[]): Promise<ReadonlyMap<string, Map<string, ConsentAnswer>>> {
+    const missing = [...new Set(personIds.filter((p) => !this.asked.has(p)))];
+    if (missing.length) {
+      const read = await consentAsOf(this.wh, missing, this.asOf);
+      for (const p of missing) this.asked.add(p);
+      for (const [p, answers] of read) this.consent.set(p, answers);
+    }
+    return this.consent;
+  }
+
+  /** The suppression check (suppressionCheck), loaded once. */
+  suppressed(): Promise<(personId: string) => string | null> {
+    this.suppressions ??= suppressionCheck(this.wh);
+    return this.suppressions;
+  }
+}
+
 /** `?, ?, …`: one placeholder per value of an IN list. */
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');

@@ -5,15 +5,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { Timestamp } from '../shared/timestamp.js';
 import type { DeliveryMessage, DeliveryResult, Destination } from './destinations/destination.js';
-import {
-  consentAsOf,
-  consentBlock,
-  consentRelied,
-  loadSendLog,
-  quietUntil,
-  suppressionCheck,
-  traitsOf,
-} from './guards.js';
+import { consentBlock, consentRelied, GuardReads, loadSendLog, quietUntil, traitsOf } from './guards.js';
 import { type Playbook, purposeOf } from './playbook.js';
 
 /**
@@ -85,6 +77,8 @@ export async function drainOutbox(
   pb: Playbook,
   destinations: ReadonlyMap<string, Destination>,
   asOf: Date,
+  /** Consent and suppressions this run already read (activation's decisions): only the others are read. */
+  reads: GuardReads = new GuardReads(wh, asOf),
 ): Promise<DrainSummary> {
   const summary: DrainSummary = { sent: 0, blocked: 0, deferred: 0, retried: 0, dead: 0 };
   const due = await wh.query<DeliveryRow & Record<string, unknown>>(
@@ -94,11 +88,11 @@ export async function drainOutbox(
   );
   if (!due.length) return summary;
   const persons = [...new Set(due.map((d) => d.person_id))];
-  const consent = await consentAsOf(wh, persons, asOf);
+  const consent = await reads.consentOf(persons);
   const traits = await traitsOf(wh, persons);
   const sendLog = await loadSendLog(wh, pb, persons, asOf);
   const plays = new Map(pb.plays.map((p) => [p.name, p]));
-  const suppressed = await suppressionCheck(wh);
+  const suppressed = await reads.suppressed();
   const batches = new Map<string, { row: DeliveryRow; message: DeliveryMessage }[]>();
   // Row changes are gathered and written in one statement per flush (a drain of 50,000 rows is not 50,000 UPDATEs).
   // Sent rows are flushed after each destination's batch; a crash before that re-sends them with the same key.

@@ -213,6 +213,52 @@ plays:
     await wh.close();
   });
 
+  test('a run with two plays and their sends reads consent once, and each play still gets its own answer', async () => {
+    const pb = playbook(
+      receiver,
+      `plays:
+  - { name: promo, segment: recent-buyers, offer: a, channel: webhook, purpose: marketing, destination: hook }
+  - { name: survey, segment: recent-buyers, offer: b, channel: webhook, purpose: research, destination: hook }`,
+      'consent: { default: deny }',
+    );
+    await runActivation(wh, pb, { asOf: at(0) });
+    await events(wh, [
+      identify('both', at(0), {}, { marketing: true, research: true }),
+      identify('promo-only', at(0), {}, { marketing: true, research: false }),
+    ]);
+    await enterAt(['both', 'promo-only', 'never'], at(HOUR));
+    // Every statement that reads the consent answers, counted on the warehouse the run is given.
+    const query = wh.query.bind(wh);
+    let consentReads = 0;
+    wh.query = ((sql: string, params?: never) => {
+      if (sql.includes('consent_history')) consentReads++;
+      return query(sql, params);
+    }) as typeof wh.query;
+    const run = await runActivation(wh, pb, { asOf: at(2 * HOUR) });
+    wh.query = query;
+    assert.equal(consentReads, 1, 'the two decisions and the drain share one read');
+    assert.deepEqual(
+      run.plays.map((p) => [p.play, p.queued, p.blocked]),
+      [
+        ['promo', 2, 1],
+        ['survey', 1, 2],
+      ],
+    );
+    assert.equal(run.outbox.sent, 3);
+    const reasons = (await listDeliveries(wh, {}))
+      .map((d) => `${d.play} ${d.person_id} ${d.status} ${d.reason ?? ''}`.trim())
+      .sort();
+    assert.deepEqual(reasons, [
+      'promo both sent',
+      'promo never blocked consent: never given for marketing',
+      'promo promo-only sent',
+      'survey both sent',
+      'survey never blocked consent: never given for research',
+      'survey promo-only blocked consent: research withdrawn',
+    ]);
+    await wh.close();
+  });
+
   test('the holdout arm records an exposure and sends nothing; decide() says why', async () => {
     const pb = playbook(
       receiver,
