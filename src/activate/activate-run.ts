@@ -111,8 +111,8 @@ async function decidePlay(
     return counts;
   }
   const persons = [...new Set(occurrences.map((o) => o.personId))];
-  const consent = await reads.consentOf(persons);
-  const suppressed = await reads.suppressed();
+  const consent = await reads.consentOf(wh, persons);
+  const suppressed = await reads.suppressed(wh);
   // What each person already got from this play (for the re-entry policy), updated as this run decides.
   const history = new Map<string, Date[]>();
   const earlier = await wh.query<{ person_id: string; occurred_at: Date }>(
@@ -266,21 +266,28 @@ export async function runActivation(
   } = {},
 ): Promise<ActivationSummary> {
   const asOf = options.asOf ?? new Date();
-  await upsertPlays(wh, pb, asOf);
   const includeCurrent = options.includeCurrent === true;
   // Plays without a destination are served by decide() alone.
   const withDestination = pb.plays.filter((p) => p.destination);
-  // Every play's occurrences first, so the consent of everyone they concern is one read (GuardReads), shared with
-  // the drain below, which sends to mostly the same people.
-  const pending: Pending[] = [];
-  for (const play of withDestination)
-    pending.push(await pendingOccurrences(wh, pb, play, asOf, { includeCurrent }));
-  const reads = new GuardReads(wh, asOf);
-  await reads.consentOf(pending.flatMap((p) => p.occurrences.map((o) => o.personId)));
-  const plays: ActivationSummary['plays'] = [];
-  for (const [i, play] of withDestination.entries()) {
-    plays.push(await decidePlay(wh, pb, play, asOf, includeCurrent, pending[i]!, reads));
-  }
+  const reads = new GuardReads(asOf);
+  // The decisions' statements run back to back (exclusive), not each one behind a load of the collector's intake log.
+  const plays = await wh.exclusive(async (db) => {
+    await upsertPlays(db, pb, asOf);
+    // Every play's occurrences first, so the consent of everyone they concern is one read (GuardReads), shared with
+    // the drain below, which sends to mostly the same people.
+    const pending: Pending[] = [];
+    for (const play of withDestination)
+      pending.push(await pendingOccurrences(db, pb, play, asOf, { includeCurrent }));
+    await reads.consentOf(
+      db,
+      pending.flatMap((p) => p.occurrences.map((o) => o.personId)),
+    );
+    const decided: ActivationSummary['plays'] = [];
+    for (const [i, play] of withDestination.entries()) {
+      decided.push(await decidePlay(db, pb, play, asOf, includeCurrent, pending[i]!, reads));
+    }
+    return decided;
+  });
   const owned = options.destinations ? null : destinationsOf(pb);
   try {
     const outbox = await drainOutbox(wh, pb, options.destinations ?? owned!, asOf, reads);

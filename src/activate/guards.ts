@@ -90,25 +90,25 @@ export async function consentAsOf(
  * "consent at send time" is the same instant as the decision's (the run's asOf), so the answers are the same ones.
  *
  * @example
- * const reads = new GuardReads(wh, asOf);
- * const consent = await reads.consentOf(['user-1', 'user-2']); // read
- * await reads.consentOf(['user-1']); // already known: no statement
+ * const reads = new GuardReads(asOf);
+ * const consent = await reads.consentOf(wh, ['user-1', 'user-2']); // read
+ * await reads.consentOf(wh, ['user-1']); // already known: no statement
  */
 export class GuardReads {
   private readonly consent = new Map<string, Map<string, ConsentAnswer>>();
   private readonly asked = new Set<string>();
   private suppressions: Promise<(personId: string) => string | null> | undefined;
 
-  constructor(
-    private readonly wh: Warehouse,
-    readonly asOf: Date,
-  ) {}
+  constructor(readonly asOf: Date) {}
 
   /** Consent of these people as of the run (consentAsOf), reading only those not asked for before. */
-  async consentOf(personIds: readonly string[]): Promise<ReadonlyMap<string, Map<string, ConsentAnswer>>> {
+  async consentOf(
+    wh: Warehouse,
+    personIds: readonly string[],
+  ): Promise<ReadonlyMap<string, Map<string, ConsentAnswer>>> {
     const missing = [...new Set(personIds.filter((p) => !this.asked.has(p)))];
     if (missing.length) {
-      const read = await consentAsOf(this.wh, missing, this.asOf);
+      const read = await consentAsOf(wh, missing, this.asOf);
       for (const p of missing) this.asked.add(p);
       for (const [p, answers] of read) this.consent.set(p, answers);
     }
@@ -116,8 +116,8 @@ export class GuardReads {
   }
 
   /** The suppression check (suppressionCheck), loaded once. */
-  suppressed(): Promise<(personId: string) => string | null> {
-    this.suppressions ??= suppressionCheck(this.wh);
+  suppressed(wh: Warehouse): Promise<(personId: string) => string | null> {
+    this.suppressions ??= suppressionCheck(wh);
     return this.suppressions;
   }
 }

@@ -78,31 +78,18 @@ export async function drainOutbox(
   destinations: ReadonlyMap<string, Destination>,
   asOf: Date,
   /** Consent and suppressions this run already read (activation's decisions): only the others are read. */
-  reads: GuardReads = new GuardReads(wh, asOf),
+  reads: GuardReads = new GuardReads(asOf),
 ): Promise<DrainSummary> {
   const summary: DrainSummary = { sent: 0, blocked: 0, deferred: 0, retried: 0, dead: 0 };
-  const due = await wh.query<DeliveryRow & Record<string, unknown>>(
-    `SELECT * FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
-     ORDER BY next_attempt_at, id`,
-    [asOf],
-  );
-  if (!due.length) return summary;
-  const persons = [...new Set(due.map((d) => d.person_id))];
-  const consent = await reads.consentOf(persons);
-  const traits = await traitsOf(wh, persons);
-  const sendLog = await loadSendLog(wh, pb, persons, asOf);
-  const plays = new Map(pb.plays.map((p) => [p.name, p]));
-  const suppressed = await reads.suppressed();
-  const batches = new Map<string, { row: DeliveryRow; message: DeliveryMessage }[]>();
   // Row changes are gathered and written in one statement per flush (a drain of 50,000 rows is not 50,000 UPDATEs).
   // Sent rows are flushed after each destination's batch; a crash before that re-sends them with the same key.
   const pending = new Map<number, DeliveryRow>();
-  const update = async (row: DeliveryRow, set: Partial<DeliveryRow>) => {
+  const update = (row: DeliveryRow, set: Partial<DeliveryRow>) => {
     pending.set(Number(row.id), { ...(pending.get(Number(row.id)) ?? row), ...set });
   };
-  const flush = async () => {
+  const flush = async (db: Warehouse) => {
     if (pending.size === 0) return;
-    const d = wh.dialect;
+    const d = db.dialect;
     const cols: [string, 'text' | 'double' | 'timestamp'][] = [
       ['id', 'double'],
       ['status', 'text'],
@@ -113,7 +100,7 @@ export async function drainOutbox(
       ['sent_at', 'timestamp'],
       ['consent', 'text'],
     ];
-    await wh.storage.createScratch({
+    await db.storage.createScratch({
       name: '_sf_delivery_updates',
       columns: cols,
       rows: [...pending.values()].map((r) => [
@@ -128,7 +115,7 @@ export async function drainOutbox(
       ]),
     });
     const updated = ['status', 'reason', 'attempts', 'next_attempt_at', 'last_error', 'sent_at', 'consent'];
-    await wh.storage.updateFrom({
+    await db.storage.updateFrom({
       table: 'deliveries',
       from: {
         select: `SELECT CAST(id AS ${d.columnType('bigint')}) AS id, status, reason,
@@ -138,13 +125,85 @@ export async function drainOutbox(
       match: { id: 'id' },
       set: Object.fromEntries(updated.map((c) => [c, c])),
     });
-    await wh.storage.dropScratch('_sf_delivery_updates');
+    await db.storage.dropScratch('_sf_delivery_updates');
     pending.clear();
   };
+  // The guards' reads and the decisions of this drain run back to back (exclusive), and so does each flush; the
+  // sends do not hold the warehouse, so a slow destination does not hold up the collector's loads.
+  const batches = await wh.exclusive((db) =>
+    planDrain(db, pb, destinations, asOf, reads, summary, update, flush),
+  );
+  for (const [name, list] of batches) {
+    let results: DeliveryResult[];
+    try {
+      results = await destinations.get(name)!.send(list.map((x) => x.message));
+    } catch (e) {
+      results = list.map(() => ({ ok: false, retryable: true, error: (e as Error).message }));
+    }
+    for (const [i, { row }] of list.entries()) {
+      const r = results[i] ?? { ok: false, retryable: true, error: 'no result from the destination' };
+      const attempts = Number(row.attempts) + 1;
+      if (r.ok) {
+        update(row, { status: 'sent', sent_at: asOf, attempts, reason: null, last_error: null });
+        summary.sent++;
+      } else if (!r.retryable || attempts >= pb.retry.max_attempts) {
+        update(row, {
+          status: 'dead',
+          attempts,
+          last_error: r.error,
+          reason: r.retryable ? `gave up after ${attempts} attempts` : 'the destination refused it',
+        });
+        summary.dead++;
+      } else {
+        const delay = Math.max(backoffMs(pb, row.idempotency_key, attempts), r.retryAfterMs ?? 0);
+        update(row, {
+          status: 'pending',
+          attempts,
+          last_error: r.error,
+          reason: `retry ${attempts + 1} of ${pb.retry.max_attempts}`,
+          next_attempt_at: new Date(asOf.getTime() + delay),
+        });
+        summary.retried++;
+      }
+    }
+    await wh.exclusive(flush);
+  }
+  return summary;
+}
+
+type Batches = Map<string, { row: DeliveryRow; message: DeliveryMessage }[]>;
+
+/**
+ * The drain's part before the sends: the due rows, the guards' reads, each row blocked, deferred or batched for its
+ * destination; the rows that are not sent are flushed. Returns the batches to send.
+ */
+async function planDrain(
+  wh: Warehouse,
+  pb: Playbook,
+  destinations: ReadonlyMap<string, Destination>,
+  asOf: Date,
+  reads: GuardReads,
+  summary: DrainSummary,
+  update: (row: DeliveryRow, set: Partial<DeliveryRow>) => void,
+  flush: (db: Warehouse) => Promise<void>,
+): Promise<Batches> {
+  const batches: Batches = new Map();
+  const due = await wh.query<DeliveryRow & Record<string, unknown>>(
+    `SELECT * FROM deliveries WHERE status IN ('pending', 'deferred') AND next_attempt_at <= ?
+     ORDER BY next_attempt_at, id`,
+    [asOf],
+  );
+  if (!due.length) return batches;
+  const persons = [...new Set(due.map((d) => d.person_id))];
+  const consent = await reads.consentOf(wh, persons);
+  const traits = await traitsOf(wh, persons);
+  const sendLog = await loadSendLog(wh, pb, persons, asOf);
+  const plays = new Map(pb.plays.map((p) => [p.name, p]));
+  const suppressed = await reads.suppressed(wh);
   for (const row of due) {
     const play = plays.get(row.play);
     if (!play) {
-      await update(row, { status: 'blocked', reason: 'the play is no longer in the playbook' });
+      update(row, { status: 'blocked', reason: 'the play is no longer in the playbook' });
       summary.blocked++;
       continue;
     }
@@ -153,20 +212,20 @@ export async function drainOutbox(
     // The consent in force at this attempt is what the send relies on: recorded on the row whatever happens next.
     row.consent = consentRelied(pb, consent.get(row.person_id), purposeOf(play));
     if (consentReason) {
-      await update(row, { status: 'blocked', reason: consentReason });
+      update(row, { status: 'blocked', reason: consentReason });
       summary.blocked++;
       continue;
     }
     const capReason = sendLog.capBlock(pb, row.person_id, row.channel, asOf);
     if (capReason) {
-      await update(row, { status: 'blocked', reason: capReason });
+      update(row, { status: 'blocked', reason: capReason });
       summary.blocked++;
       continue;
     }
     const personTraits = traits.get(row.person_id) ?? {};
     const until = quietUntil(pb, personTraits, asOf);
     if (until) {
-      await update(row, {
+      update(row, {
         status: 'deferred',
         reason: `quiet hours until ${until.toISOString()}`,
         next_attempt_at: until,
@@ -176,7 +235,7 @@ export async function drainOutbox(
     }
     const destination = row.destination ?? '';
     if (!destinations.has(destination)) {
-      await update(row, {
+      update(row, {
         status: 'dead',
         reason: `no destination '${destination}'`,
         last_error: 'not configured',
@@ -209,43 +268,8 @@ export async function drainOutbox(
     }
     list.push({ row, message });
   }
-  await flush();
-  for (const [name, list] of batches) {
-    let results: DeliveryResult[];
-    try {
-      results = await destinations.get(name)!.send(list.map((x) => x.message));
-    } catch (e) {
-      results = list.map(() => ({ ok: false, retryable: true, error: (e as Error).message }));
-    }
-    for (const [i, { row }] of list.entries()) {
-      const r = results[i] ?? { ok: false, retryable: true, error: 'no result from the destination' };
-      const attempts = Number(row.attempts) + 1;
-      if (r.ok) {
-        await update(row, { status: 'sent', sent_at: asOf, attempts, reason: null, last_error: null });
-        summary.sent++;
-      } else if (!r.retryable || attempts >= pb.retry.max_attempts) {
-        await update(row, {
-          status: 'dead',
-          attempts,
-          last_error: r.error,
-          reason: r.retryable ? `gave up after ${attempts} attempts` : 'the destination refused it',
-        });
-        summary.dead++;
-      } else {
-        const delay = Math.max(backoffMs(pb, row.idempotency_key, attempts), r.retryAfterMs ?? 0);
-        await update(row, {
-          status: 'pending',
-          attempts,
-          last_error: r.error,
-          reason: `retry ${attempts + 1} of ${pb.retry.max_attempts}`,
-          next_attempt_at: new Date(asOf.getTime() + delay),
-        });
-        summary.retried++;
-      }
-    }
-    await flush();
-  }
-  return summary;
+  await flush(wh);
+  return batches;
 }
 
 /** Deliveries, newest first, optionally by status or play. */

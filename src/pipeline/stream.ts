@@ -488,6 +488,7 @@ export class StreamEvaluator {
    * writes one, and the stream's previous one is to be dropped (`drop`) once the segments no longer start from it.
    */
   private async keepFeatures(
+    db: Warehouse,
     model: ModelConfig,
     asOf: Date,
   ): Promise<{ live: boolean; drop?: Date; recomputed: number }> {
@@ -495,14 +496,14 @@ export class StreamEvaluator {
     const key = JSON.stringify(model);
     const own = this.ownSnapshot;
     if (this.features.mode === 'live' && own && own.model === key) {
-      const last = await lastEvaluation(this.wh);
-      const [latest] = await this.wh.query<{ as_of: Date | null }>(
+      const last = await lastEvaluation(db);
+      const [latest] = await db.query<{ as_of: Date | null }>(
         'SELECT max(as_of) AS as_of FROM feature_refreshes WHERE as_of <= ?',
         [asOf],
       );
       // From the last evaluation of the segments: a failed one is redone with the people of both.
       if (last && latest?.as_of?.getTime() === own.asOf.getTime()) {
-        const u = await updateLiveFeatures(this.wh, model, {
+        const u = await updateLiveFeatures(db, model, {
           snapshot: own.asOf,
           since: last.asOf,
           batch: last.batch,
@@ -512,19 +513,19 @@ export class StreamEvaluator {
         return { live: true, recomputed: u.recomputed };
       }
     }
-    const f = await refreshFeatures(this.wh, model, { asOf });
+    const f = await refreshFeatures(db, model, { asOf });
     this.ownSnapshot = { asOf, model: key };
     const drop = own && own.asOf.getTime() !== asOf.getTime() ? own.asOf : undefined;
     return { live: false, recomputed: f.recomputed, ...(drop ? { drop } : {}) };
   }
 
   /** Fold the previous refresh of this stream into this one when nothing came between and both are in the same hour. */
-  private async foldLog(refreshId: number, asOf: Date): Promise<void> {
+  private async foldLog(db: Warehouse, refreshId: number, asOf: Date): Promise<void> {
     const prev = this.lastRefresh;
     this.lastRefresh = { id: refreshId, asOf };
     const hour = (d: Date) => Math.floor(d.getTime() / 3_600_000);
     if (prev && prev.id === refreshId - 1 && hour(prev.asOf) === hour(asOf))
-      await foldRefresh(this.wh, { from: prev.id, into: refreshId });
+      await foldRefresh(db, { from: prev.id, into: refreshId });
   }
 
   /** One incremental turn of the loop as of `asOf`. */
@@ -553,29 +554,34 @@ export class StreamEvaluator {
       let evaluated = 0;
       let featuresRecomputed = 0;
       if (active.length) {
-        await squashPersonOverrides(this.wh);
-        lap('squash');
-        const { dependence } = compileSegments(this.wh.dialect, active, { asOf, features });
-        this.features = featureMode(dependence);
-        const { live, drop, recomputed } = await this.keepFeatures(inputs.model, asOf);
-        featuresRecomputed = recomputed;
-        lap('features');
-        const versions = await definitionVersions(this.wh, 'segments');
-        let r: Awaited<ReturnType<typeof refreshSegments>>;
-        try {
-          r = await refreshSegments(this.wh, inputs.segments, {
-            asOf,
-            features,
-            ...(live ? { live: { aliases: ['f'], changed: LIVE_CHANGED } } : {}),
-          });
-        } finally {
-          if (live) await this.wh.storage.dropScratch(LIVE_CHANGED);
-        }
-        lap('segments');
-        await auditDefinitionChanges(this.wh, 'segments', versions, { actor: 'server', source: 'stream' });
-        // The snapshot before is no longer what an incremental start reads (that is now this one's).
-        if (drop) await dropFeatureSnapshot(this.wh, drop);
-        await this.foldLog(r.refreshId, asOf);
+        // The evaluation's statements run back to back: one at a time, each waited behind a whole load of the
+        // collector's intake log (Warehouse.exclusive).
+        const r = await this.wh.exclusive(async (db) => {
+          await squashPersonOverrides(db);
+          lap('squash');
+          const { dependence } = compileSegments(db.dialect, active, { asOf, features });
+          this.features = featureMode(dependence);
+          const { live, drop, recomputed } = await this.keepFeatures(db, inputs.model, asOf);
+          featuresRecomputed = recomputed;
+          lap('features');
+          const versions = await definitionVersions(db, 'segments');
+          let refreshed: Awaited<ReturnType<typeof refreshSegments>>;
+          try {
+            refreshed = await refreshSegments(db, inputs.segments, {
+              asOf,
+              features,
+              ...(live ? { live: { aliases: ['f'], changed: LIVE_CHANGED } } : {}),
+            });
+          } finally {
+            if (live) await db.storage.dropScratch(LIVE_CHANGED);
+          }
+          lap('segments');
+          await auditDefinitionChanges(db, 'segments', versions, { actor: 'server', source: 'stream' });
+          // The snapshot before is no longer what an incremental start reads (that is now this one's).
+          if (drop) await dropFeatureSnapshot(db, drop);
+          await this.foldLog(db, refreshed.refreshId, asOf);
+          return refreshed;
+        });
         evaluated = r.recomputed;
         for (const s of r.segments) {
           entered += s.entered;

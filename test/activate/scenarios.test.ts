@@ -227,15 +227,25 @@ plays:
       identify('promo-only', at(0), {}, { marketing: true, research: false }),
     ]);
     await enterAt(['both', 'promo-only', 'never'], at(HOUR));
-    // Every statement that reads the consent answers, counted on the warehouse the run is given.
-    const query = wh.query.bind(wh);
+    // Every statement that reads the consent answers, counted on the warehouse the run is given (and on the handles
+    // it hands out for exclusive runs and transactions).
     let consentReads = 0;
-    wh.query = ((sql: string, params?: never) => {
-      if (sql.includes('consent_history')) consentReads++;
-      return query(sql, params);
-    }) as typeof wh.query;
-    const run = await runActivation(wh, pb, { asOf: at(2 * HOUR) });
-    wh.query = query;
+    const counting = (w: Warehouse): Warehouse =>
+      new Proxy(w, {
+        get(target, key) {
+          if (key === 'query')
+            return (sql: string, params?: never) => {
+              if (sql.includes('consent_history')) consentReads++;
+              return target.query(sql, params);
+            };
+          if (key === 'exclusive' || key === 'transaction')
+            return (fn: (db: Warehouse) => Promise<unknown>) =>
+              target[key]((db: Warehouse) => fn(counting(db)));
+          const value = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    const run = await runActivation(counting(wh), pb, { asOf: at(2 * HOUR) });
     assert.equal(consentReads, 1, 'the two decisions and the drain share one read');
     assert.deepEqual(
       run.plays.map((p) => [p.play, p.queued, p.blocked]),

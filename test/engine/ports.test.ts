@@ -403,6 +403,29 @@ for (const engine of ENGINES) {
       await assert.rejects(rowsOf('scratch_w'), /scratch_w/);
     });
 
+    test("exclusive runs its statements back to back: another caller's statement waits for the end", async () => {
+      await kv();
+      // Each insert records how many rows it found: the order in which the statements ran.
+      const put = (db: Warehouse, k: string) =>
+        db.run(`INSERT INTO kv (k, n) SELECT '${k}', count(*) FROM kv`);
+      const tick = () => new Promise((r) => setTimeout(r, 20));
+      let other: Promise<number> | undefined;
+      const inside = wh.exclusive(async (db) => {
+        await put(db, 'a');
+        other = put(wh, 'c'); // another caller, while the first statement's caller still holds the warehouse
+        await tick();
+        await put(db, 'b');
+        await db.transaction(async (tx) => put(tx, 'd')); // a transaction inside commits as usual
+      });
+      await inside;
+      await other;
+      const rows = await wh.query<{ k: string; n: number }>('SELECT k, n FROM kv ORDER BY n');
+      assert.deepEqual(
+        rows.map((r) => `${r.k}${Number(r.n)}`),
+        ['a0', 'b1', 'd2', 'c3'],
+      );
+    });
+
     test('updateFrom a table updates the matching rows from it', async () => {
       await kv([
         ['a', 'x', 1, null],

@@ -122,11 +122,32 @@ class DuckDBWarehouse implements Warehouse {
     private readonly checkpointOnClose = true,
     /** A reader connection (`reader()`): closing it closes only the connection, not the instance. */
     private readonly isReader = false,
+    /** Set on the handle `exclusive()` gives: the warehouse whose lock it holds (and whose reader it shares). */
+    private readonly heldFor?: DuckDBWarehouse,
   ) {}
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
     // Inside a transaction the caller already holds the lock; taking it again would deadlock.
     return this.inTransaction ? fn() : this.mutex.lock(fn);
+  }
+
+  exclusive<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+    if (this.inTransaction || this.heldFor) return fn(this);
+    // The handle holds the connection's lock throughout; its own lock still takes its statements one at a time.
+    return this.mutex.lock(() =>
+      fn(
+        new DuckDBWarehouse(
+          this.location,
+          this.instance,
+          this.conn,
+          new Mutex(),
+          false,
+          this.checkpointOnClose,
+          this.isReader,
+          this,
+        ),
+      ),
+    );
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
@@ -265,6 +286,7 @@ class DuckDBWarehouse implements Warehouse {
 
   reader(): Promise<Warehouse> {
     if (this.inTransaction) return Promise.resolve(this);
+    if (this.heldFor) return this.heldFor.reader();
     this.readerOpening ??= this.instance
       .connect()
       .then(
@@ -383,7 +405,7 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    if (this.closed || this.inTransaction) return;
+    if (this.closed || this.inTransaction || this.heldFor) return;
     this.closed = true;
     if (this.isReader) {
       await this.mutex.lock(async () => this.conn.closeSync());
