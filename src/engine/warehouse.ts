@@ -64,14 +64,17 @@ export interface Warehouse {
   /**
    * The same database for reads that must not wait behind writes (decide() while the stream and the loader write):
    * on DuckDB a second connection with its own queue, which sees what is committed — never an open transaction's
-   * changes or another connection's scratch tables. Engines whose connections already run side by side, and a
-   * warehouse inside a transaction, answer themselves. Closed with this warehouse; do not close it.
+   * changes or another connection's scratch tables. Each `name` is a connection of its own, so long reads under one
+   * name (the decide snapshot's loads) do not hold up short ones under another (a decision's lookups). Engines whose
+   * connections already run side by side, and a warehouse inside a transaction, answer themselves. Closed with this
+   * warehouse; do not close it.
    *
    * @example
    * const reads = await wh.reader();
    * await reads.query('SELECT segment FROM segment_memberships WHERE person_id = ?', [id]);
+   * const bulk = await wh.reader('decide-snapshot'); // another connection: its loads do not hold up `reads`
    */
-  reader(): Promise<Warehouse>;
+  reader(name?: string): Promise<Warehouse>;
   /** Fraction of the running statement done (0..1), or undefined when the engine cannot tell. */
   progress(): number | undefined;
   close(): Promise<void>;

@@ -288,4 +288,27 @@ describe('the reader: reads that do not wait behind writes', () => {
     // Closing the warehouse closed its reader too.
     await assert.rejects(reads.query('SELECT 1'));
   });
+
+  test('each name is a connection of its own: one held in a long read does not hold up another', async () => {
+    const wh = await openWarehouse({ path: join(tempDir(), 'n.duckdb') });
+    const reads = await wh.reader();
+    const bulk = await wh.reader('bulk');
+    assert.equal(await wh.reader(), reads, 'the same name is the same connection');
+    assert.notEqual(bulk, reads);
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    // The bulk connection is held (as by a snapshot's load of a million people) until released.
+    const holding = bulk.exclusive(async () => held);
+    const during = await Promise.race([
+      reads.query<{ one: number }>('SELECT 1 AS one'),
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 10_000)),
+    ]);
+    release();
+    await holding;
+    assert.notEqual(during, 'waited', 'the read waited for the other connection');
+    await wh.close();
+    await assert.rejects(bulk.query('SELECT 1'), 'closing the warehouse closed every reader');
+  });
 });

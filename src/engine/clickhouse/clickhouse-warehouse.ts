@@ -471,7 +471,7 @@ class ClickHouseWarehouse implements Warehouse {
   }
 
   /** Reads share the client: a ClickHouse server runs requests side by side (the embedded engine has one session). */
-  reader(): Promise<Warehouse> {
+  reader(_name?: string): Promise<Warehouse> {
     return Promise.resolve(this);
   }
 

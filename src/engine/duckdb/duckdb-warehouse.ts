@@ -281,27 +281,31 @@ class DuckDBWarehouse implements Warehouse {
     });
   }
 
-  /** The second connection (see `Warehouse.reader`), opened on first use. */
-  private readerOpening: Promise<DuckDBWarehouse> | undefined;
+  /** The reading connections (see `Warehouse.reader`), one per name, each opened on first use. */
+  private readonly readers = new Map<string, Promise<DuckDBWarehouse>>();
 
-  reader(): Promise<Warehouse> {
+  reader(name = 'reads'): Promise<Warehouse> {
     if (this.inTransaction) return Promise.resolve(this);
-    if (this.heldFor) return this.heldFor.reader();
-    this.readerOpening ??= this.instance
-      .connect()
-      .then(
-        (conn) =>
-          new DuckDBWarehouse(
-            this.location,
-            this.instance,
-            conn,
-            new Mutex(),
-            false,
-            this.checkpointOnClose,
-            true,
-          ),
-      );
-    return this.readerOpening;
+    if (this.heldFor) return this.heldFor.reader(name);
+    let opening = this.readers.get(name);
+    if (!opening) {
+      opening = this.instance
+        .connect()
+        .then(
+          (conn) =>
+            new DuckDBWarehouse(
+              this.location,
+              this.instance,
+              conn,
+              new Mutex(),
+              false,
+              this.checkpointOnClose,
+              true,
+            ),
+        );
+      this.readers.set(name, opening);
+    }
+    return opening;
   }
 
   transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
@@ -411,8 +415,8 @@ class DuckDBWarehouse implements Warehouse {
       await this.mutex.lock(async () => this.conn.closeSync());
       return;
     }
-    // The reader goes first: the instance closes with no connection of its own still open.
-    if (this.readerOpening) await (await this.readerOpening.catch(() => undefined))?.close();
+    // The readers go first: the instance closes with no connection of its own still open.
+    for (const opening of this.readers.values()) await (await opening.catch(() => undefined))?.close();
     await this.mutex.lock(async () => {
       if (!this.checkpointOnClose && this.walBytes() < SMALL_WAL_BYTES) {
         // The log is durable (each commit is flushed), so leaving it is safe; a later writer folds it in.
