@@ -391,8 +391,8 @@ export class StreamEvaluator {
     }
   }
 
-  private async currentBatch(): Promise<number> {
-    const [row] = await this.wh.query<{ value: string }>(
+  private async currentBatch(db: Warehouse = this.wh): Promise<number> {
+    const [row] = await db.query<{ value: string }>(
       "SELECT value FROM segflow_meta WHERE key = 'ingest_batch'",
     );
     return Number(row?.value ?? 0);
@@ -409,8 +409,8 @@ export class StreamEvaluator {
    * Fill the queue with the edges due in (after, horizon], the horizon being `horizonMs` ahead or, when nothing falls
    * due that soon, the first due time: a wait of a day is one query away, not a day of polling.
    */
-  private async refill(after: Date): Promise<void> {
-    const batch = await this.currentBatch();
+  private async refill(after: Date, db: Warehouse = this.wh): Promise<void> {
+    const batch = await this.currentBatch(db);
     const dependence = this.queueDependence(after);
     if (!dependence) {
       this.queue.fill([], NO_HORIZON);
@@ -418,13 +418,13 @@ export class StreamEvaluator {
       return;
     }
     this.queueOf = { batch, key: JSON.stringify([dependence.edges, dependence.traitWindows]) };
-    const first = await earliestDue(this.wh, dependence, after);
+    const first = await earliestDue(db, dependence, after);
     if (!first) {
       this.queue.fill([], NO_HORIZON);
       return;
     }
     const until = new Date(Math.max(after.getTime() + this.horizonMs, first.getTime()));
-    this.queue.fill(await dueEdges(this.wh, dependence, { after, until }), until);
+    this.queue.fill(await dueEdges(db, dependence, { after, until }), until);
   }
 
   /** The time dependence the queue follows: the active segments' edges (with the models' windows), or none. */
@@ -444,7 +444,7 @@ export class StreamEvaluator {
    * scan every event once per edge, on every evaluation. The whole queue is read again when its horizon has passed or
    * the definitions changed.
    */
-  private async extend(after: Date): Promise<void> {
+  private async extend(after: Date, db: Warehouse = this.wh): Promise<void> {
     const horizon = this.queue.horizon;
     const held = this.queueOf;
     const dependence = this.queueDependence(after);
@@ -460,13 +460,13 @@ export class StreamEvaluator {
       exhausted ||
       horizon.getTime() <= after.getTime()
     ) {
-      await this.refill(after);
+      await this.refill(after, db);
       return;
     }
-    const batch = await this.currentBatch();
+    const batch = await this.currentBatch(db);
     if (batch <= held.batch) return;
     this.queue.add(
-      await dueEdges(this.wh, dependence, {
+      await dueEdges(db, dependence, {
         after,
         until: horizon,
         batches: { after: held.batch, upTo: batch },
@@ -599,7 +599,7 @@ export class StreamEvaluator {
         lap('activation');
       }
       this.queue.dropUntil(asOf);
-      await this.extend(asOf);
+      await this.wh.exclusive((db) => this.extend(asOf, db));
       lap('queue');
       const ended = performance.now();
       const evaluation: StreamEvaluation = {
