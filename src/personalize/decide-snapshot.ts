@@ -26,7 +26,14 @@ const UNSETTLED_STATES = ['pending', 'deferred', 'dead'];
 const MAX_CATCH_UP = 50_000;
 
 /** Which people a read covers: everyone, or a list (bound as one JSON parameter). */
-type Scope = { list: string } | null;
+/**
+ * Whose state to read: everyone (null), or the people of `list` (JSON), whose identifiers are in the relation
+ * `identities` (identifier, person_id) — the catch-up's few thousand rows instead of the table of every identity.
+ */
+type Scope = { list: string; identities: string } | null;
+
+/** The scratch relation holding the identifiers of the people a catch-up reads again. */
+const CHANGED_IDENTITIES = '_sf_decide_changed_ids';
 
 /**
  * decide() for a server answering many requests: everything a decision reads — current memberships, consent, the
@@ -139,15 +146,29 @@ export class DecideSnapshot {
         changed.add(r.person_id);
     }
     if (changed.size > MAX_CATCH_UP) return false;
-    const scope: Scope = { list: JSON.stringify([...changed]) };
-    const state = changed.size ? await readState(wh, pb, now, scope) : undefined;
+    const list = JSON.stringify([...changed]);
     // Which of them are people now, and which identifiers now belong to someone else (merged away).
     const owners = changed.size
       ? await wh.query<{ identifier: string; person_id: string }>(
           `SELECT identifier, person_id FROM identities WHERE ${d.inTextList('person_id', '?')}`,
-          [scope.list],
+          [list],
         )
       : [];
+    // Their consent and traits are read through their identifiers alone: joining the answers with every identity to
+    // find them cost ~0.7 s per catch-up on a million people.
+    const state = changed.size
+      ? await wh.storage.withScratch(
+          {
+            name: CHANGED_IDENTITIES,
+            columns: [
+              ['identifier', 'text'],
+              ['person_id', 'text'],
+            ],
+            rows: owners.map((o) => [o.identifier, o.person_id]),
+          },
+          () => readState(wh, pb, now, { list, identities: CHANGED_IDENTITIES }),
+        )
+      : undefined;
     const suppressed = to.suppressions !== from.suppressions ? await suppressionCheck(wh) : undefined;
     // Everything read: apply at once.
     const people = new Set(owners.map((o) => o.person_id));
@@ -295,19 +316,21 @@ async function readState(wh: Warehouse, pb: Playbook, now: Date, scope: Scope): 
      GROUP BY person_id, segment ORDER BY segment`,
     [JSON.stringify(wanted), ...list],
   );
+  // The identifiers of the people read (a scope's own relation holds only theirs).
+  const identities = scope?.identities ?? 'identities';
   const consent = await wh.query<PersonStateRows['consent'][number]>(
     `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
-     FROM identity_consent c JOIN identities i ON i.identifier = c.identifier
-     WHERE c.ts <= ?${only('i.person_id')} GROUP BY i.person_id, c.purpose`,
-    [now, ...list],
+     FROM identity_consent c JOIN ${identities} i ON i.identifier = c.identifier
+     WHERE c.ts <= ? GROUP BY i.person_id, c.purpose`,
+    [now],
   );
   const tzTrait = pb.quiet_hours?.timezone_trait ?? null;
   const timezones = tzTrait
     ? await wh.query<PersonStateRows['timezones'][number]>(
         `SELECT i.person_id, ${d.argMax('t.value', '(t.ts, t.message_id)')} AS value
-         FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
-         WHERE t.key = ?${only('i.person_id')} GROUP BY i.person_id`,
-        [tzTrait, ...list],
+         FROM identity_traits t JOIN ${identities} i ON i.identifier = t.identifier
+         WHERE t.key = ? GROUP BY i.person_id`,
+        [tzTrait],
       )
     : [];
   const deliveries = await wh.query<PersonStateRows['deliveries'][number]>(
