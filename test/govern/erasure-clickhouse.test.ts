@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { Analytics } from '@segment/analytics-node';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { createApiKey } from '../../src/govern/api-keys.js';
@@ -14,6 +13,7 @@ import { modelConfig } from '../../src/model/model-config.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
 import { buildServer } from '../../src/server/app.js';
 import { at, HOUR, refresh } from '../activate/helpers.js';
+import { CANARY, sendCanaryThroughSdk, writeCanaryHistory } from '../helpers/canary.js';
 import { segflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { spawnServe } from '../server/helpers.js';
@@ -25,14 +25,8 @@ import { spawnServe } from '../server/helpers.js';
  * the data directory — chdb's folder, its intake log, the rejects file — holds a byte of the person.
  */
 
-const CANARIES = [
-  'canary-user-7731',
-  'canary-anon-5519',
-  'canary-mail-4242@example.test',
-  'Canarina-9083',
-  'canary-order-1177',
-  'canary-sku-3361',
-];
+/** Every string that identifies the canary (userId, anonymousId and email first). */
+const CANARIES = Object.values(CANARY);
 const ACTOR = { actor: 'cli:test' };
 const ENV = { SEGFLOW_ENGINE: 'clickhouse' };
 
@@ -90,62 +84,12 @@ test('chdb: after a delete by email and `segflow privacy erase`, no file under t
     exposures: { logDir: false },
   });
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
-  const analytics = new Analytics({ writeKey: write, host: url, flushAt: 20, flushInterval: 50 });
-  const failures: unknown[] = [];
-  analytics.on('error', (e) => failures.push(e));
-  analytics.track({
-    anonymousId: 'canary-anon-5519',
-    event: 'Product Viewed',
-    properties: { sku: 'canary-sku-3361' },
-    timestamp: at(0),
-  });
-  analytics.identify({
-    userId: 'canary-user-7731',
-    anonymousId: 'canary-anon-5519',
-    traits: { email: 'canary-mail-4242@example.test', first_name: 'Canarina-9083' },
-    timestamp: at(HOUR / 2),
-  });
-  analytics.track({
-    userId: 'canary-user-7731',
-    event: 'Order Completed',
-    properties: { revenue: 42, order_id: 'canary-order-1177' },
-    timestamp: at(HOUR),
-  });
-  for (let i = 0; i < 10; i++) {
-    analytics.identify({
-      userId: `other-${i}`,
-      traits: { email: `other-${i}@example.test` },
-      timestamp: at(0),
-    });
-    analytics.track({
-      userId: `other-${i}`,
-      event: 'Order Completed',
-      properties: { revenue: 10 + i, order_id: `order-${i}` },
-      timestamp: at(HOUR),
-    });
-  }
-  await analytics.closeAndFlush();
-  assert.deepEqual(failures, []);
+  await sendCanaryThroughSdk({ host: url, writeKey: write, others: 10 });
   await server.committer.settled();
 
   // 2. History by import, with a row rejected into a rejects file; then features and a segment.
   const source = join(root, 'history.ndjson');
-  writeFileSync(
-    source,
-    `${[
-      {
-        type: 'track',
-        event: 'Product Viewed',
-        userId: 'canary-user-7731',
-        properties: { sku: 'canary-sku-3361' },
-        timestamp: at(-HOUR).toISOString(),
-        messageId: 'hist-1',
-      },
-      { type: 'track', userId: 'canary-user-7731', timestamp: at(0).toISOString(), messageId: 'hist-bad' },
-    ]
-      .map((m) => JSON.stringify(m))
-      .join('\n')}\n`,
-  );
+  writeCanaryHistory(source);
   const imported = await importFile(wh, { path: source, rejectsPath: join(data, 'rejects.ndjson') });
   assert.equal(imported.rejected, 1);
   await refreshFeatures(wh, modelConfig(), { asOf: at(3 * HOUR) });

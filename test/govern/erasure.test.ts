@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Analytics } from '@segment/analytics-node';
 import { runActivation } from '../../src/activate/activate-run.js';
 import { parsePlaybook } from '../../src/activate/playbook.js';
 import { openWarehouse } from '../../src/engine/open.js';
@@ -12,18 +11,13 @@ import { importFile } from '../../src/instrument/import/import-file.js';
 import { modelConfig } from '../../src/model/model-config.js';
 import { refreshFeatures } from '../../src/model/refresh-features.js';
 import { at, BUYERS, HOUR, type Receiver, refresh, SECRET, startReceiver } from '../activate/helpers.js';
+import { CANARY, sendCanaryThroughSdk, writeCanaryHistory } from '../helpers/canary.js';
 import { segflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { startTestServer, type TestServer } from '../server/helpers.js';
 
-const CANARIES = [
-  'canary-user-7731',
-  'canary-anon-5519',
-  'canary-mail-4242@example.test',
-  'Canarina-9083',
-  'canary-order-1177',
-  'canary-sku-3361',
-];
+/** Every string that identifies the canary (userId, anonymousId and email first). */
+const CANARIES = Object.values(CANARY);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -80,66 +74,11 @@ after(async () => {
 
 test('after a delete by email and the erasure step, no file under the data directory holds a byte of the person', async () => {
   // 1. The canary person arrives through the collector with the real SDK, beside twenty others.
-  const analytics = new Analytics({
-    writeKey: server.keys.write,
-    host: server.url,
-    flushAt: 20,
-    flushInterval: 50,
-  });
-  const failures: unknown[] = [];
-  analytics.on('error', (e) => failures.push(e));
-  analytics.track({
-    anonymousId: 'canary-anon-5519',
-    event: 'Product Viewed',
-    properties: { sku: 'canary-sku-3361' },
-    timestamp: at(0),
-  });
-  analytics.identify({
-    userId: 'canary-user-7731',
-    anonymousId: 'canary-anon-5519',
-    traits: { email: 'canary-mail-4242@example.test', first_name: 'Canarina-9083' },
-    timestamp: at(HOUR / 2),
-  });
-  analytics.track({
-    userId: 'canary-user-7731',
-    event: 'Order Completed',
-    properties: { revenue: 42, order_id: 'canary-order-1177' },
-    timestamp: at(HOUR),
-  });
-  for (let i = 0; i < 20; i++) {
-    analytics.identify({
-      userId: `other-${i}`,
-      traits: { email: `other-${i}@example.test` },
-      timestamp: at(0),
-    });
-    analytics.track({
-      userId: `other-${i}`,
-      event: 'Order Completed',
-      properties: { revenue: 10 + i, order_id: `order-${i}` },
-      timestamp: at(HOUR),
-    });
-  }
-  await analytics.closeAndFlush();
-  assert.deepEqual(failures, []);
+  await sendCanaryThroughSdk({ host: server.url, writeKey: server.keys.write, others: 20 });
 
   // 2. History for the canary by import, with a row that is rejected into a rejects file.
   const source = join(root, 'history.ndjson');
-  writeFileSync(
-    source,
-    `${[
-      {
-        type: 'track',
-        event: 'Product Viewed',
-        userId: 'canary-user-7731',
-        properties: { sku: 'canary-sku-3361' },
-        timestamp: at(-HOUR).toISOString(),
-        messageId: 'hist-1',
-      },
-      { type: 'track', userId: 'canary-user-7731', timestamp: at(0).toISOString(), messageId: 'hist-bad' },
-    ]
-      .map((m) => JSON.stringify(m))
-      .join('\n')}\n`,
-  );
+  writeCanaryHistory(source);
   await server.committer.settled();
   const imported = await importFile(server.wh, { path: source, rejectsPath: join(data, 'rejects.ndjson') });
   assert.equal(imported.rejected, 1);
