@@ -364,6 +364,8 @@ export class DecideService {
     private readonly checkMs = 1000,
     /** Where decisions' exposures go (the server's); without one, decisions record nothing. */
     private readonly recorder?: ExposureRecorder,
+    /** The time decisions are made at (tests pass a fixed one: quiet hours and caps depend on it). */
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   /**
@@ -376,8 +378,8 @@ export class DecideService {
       const snap = this.current;
       this.loading = this.bulkReads()
         .then(async (reads) => {
-          const ok = snap && this.playbook === pb ? await snap.catchUp(reads, pb) : false;
-          return ok && snap ? snap : DecideSnapshot.load(reads, pb);
+          const ok = snap && this.playbook === pb ? await snap.catchUp(reads, pb, this.clock()) : false;
+          return ok && snap ? snap : DecideSnapshot.load(reads, pb, this.clock());
         })
         .then((s) => {
           this.current = s;
@@ -413,7 +415,7 @@ export class DecideService {
   async decide(pb: Playbook, identifier: string, options: { record?: boolean } = {}): Promise<Decision> {
     const recorder = options.record === false ? undefined : this.recorder;
     if (recorder) await recorder.lastExposed();
-    const now = new Date();
+    const now = this.clock();
     const snap = this.current;
     if (!snap || this.playbook !== pb) {
       // Loading everyone takes seconds on a big database: until it is ready, this person is read alone.
