@@ -37,11 +37,18 @@ export async function consentAsOf(
   personIds: readonly string[],
   asOf: Date,
 ): Promise<Map<string, Map<string, ConsentAnswer>>> {
-  if (personIds.length === 0) return new Map();
+  const out = new Map<string, Map<string, ConsentAnswer>>();
+  if (personIds.length === 0) return out;
   const d = wh.dialect;
   const answers = (where: string, params: SqlValue[]) =>
-    wh.query<ConsentRow>(consentSql(wh, 'identities', where), [asOf, ...params]);
-  let rows: ConsentRow[] | undefined;
+    wh.query<{ person_id: string; purpose: string; granted: boolean; ts: Date }>(
+      `SELECT i.person_id, c.purpose, ${d.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
+       FROM consent_history c JOIN identities i ON i.identifier = c.identifier
+       WHERE c.ts <= ? AND ${where}
+       GROUP BY i.person_id, c.purpose`,
+      [asOf, ...params],
+    );
+  let rows: Awaited<ReturnType<typeof answers>> | undefined;
   if (personIds.length <= POINT_LOOKUP_PEOPLE) {
     // Their identifiers (one filtered pass over identities), then only those identifiers' answers, which the engine
     // finds through its index on consent_history.identifier (schema version 20); the answer is the same statement's.
@@ -51,11 +58,11 @@ export async function consentAsOf(
         [...personIds],
       )
     ).map((r) => r.identifier);
-    if (identifiers.length === 0) return new Map();
+    if (identifiers.length === 0) return out;
     if (identifiers.length <= POINT_LOOKUP_IDENTIFIERS) {
       const list = placeholders(identifiers.length);
       // (A person test here too made the engine join by scanning: 70 ms instead of 5. An identifier merged into
-      // someone else between the two reads names a person not asked for: consentByPerson leaves it out.)
+      // someone else between the two reads names a person not asked for: the loop below leaves it out.)
       rows = await answers(`c.identifier IN (${list}) AND i.identifier IN (${list})`, [
         ...identifiers,
         ...identifiers,
@@ -63,13 +70,23 @@ export async function consentAsOf(
     }
   }
   rows ??= await answers(d.inTextList('i.person_id', '?'), [JSON.stringify(personIds)]);
-  return consentByPerson(rows, new Set(personIds));
+  const asked = new Set(personIds);
+  for (const r of rows) {
+    if (!asked.has(r.person_id)) continue;
+    let m = out.get(r.person_id);
+    if (!m) {
+      m = new Map();
+      out.set(r.person_id, m);
+    }
+    m.set(r.purpose, { granted: r.granted, at: r.ts });
+  }
+  return out;
 }
 
 /**
- * Consent, traits and the suppression list as of one activation run, read once and shared by its decisions and its
- * outbox drain: each read of consent is a pass over the consent answers (about a second at a million people), and a
- * run that decides two plays and then sends what it queued asked for the same people three times. The drain's
+ * Consent and the suppression list as of one activation run, read once and shared by its decisions and its outbox
+ * drain: each read of consent is a pass over the consent answers (about a second at a million people), and a run
+ * that decides two plays and then sends what it queued asked for the same people three times. The drain's
  * "consent at send time" is the same instant as the decision's (the run's asOf), so the answers are the same ones.
  *
  * @example
@@ -84,24 +101,18 @@ export class GuardReads {
 
   constructor(readonly asOf: Date) {}
 
-  /** Consent of these people as of the run (as consentAsOf reads it), reading only those not asked for before. */
+  /** Consent of these people as of the run (consentAsOf), reading only those not asked for before. */
   async consentOf(
     wh: Warehouse,
     personIds: readonly string[],
   ): Promise<ReadonlyMap<string, Map<string, ConsentAnswer>>> {
-    return (await this.read(wh, personIds, false)).consent;
-  }
-
-  /** Consent (as consentOf) and the latest traits (as traitsOf) of these people, through one pass over identities. */
-  async consentAndTraitsOf(
-    wh: Warehouse,
-    personIds: readonly string[],
-  ): Promise<{
-    consent: ReadonlyMap<string, Map<string, ConsentAnswer>>;
-    traits: Map<string, Record<string, unknown>>;
-  }> {
-    const { consent, traits } = await this.read(wh, personIds, true);
-    return { consent, traits: traits ?? new Map() };
+    const missing = [...new Set(personIds.filter((p) => !this.asked.has(p)))];
+    if (missing.length) {
+      const read = await consentAsOf(wh, missing, this.asOf);
+      for (const p of missing) this.asked.add(p);
+      for (const [p, answers] of read) this.consent.set(p, answers);
+    }
+    return this.consent;
   }
 
   /** The suppression check (suppressionCheck), loaded once. */
@@ -109,113 +120,6 @@ export class GuardReads {
     this.suppressions ??= suppressionCheck(wh);
     return this.suppressions;
   }
-
-  /**
-   * The people's identifiers in a scratch relation (one filtered pass over identities), then their consent answers
-   * and traits joined with those few rows: joining the answers (a million rows) and the traits (five million) with
-   * every identity cost more than the passes themselves on a million people.
-   */
-  private async read(
-    wh: Warehouse,
-    personIds: readonly string[],
-    withTraits: boolean,
-  ): Promise<{
-    consent: ReadonlyMap<string, Map<string, ConsentAnswer>>;
-    traits?: Map<string, Record<string, unknown>>;
-  }> {
-    const missing = [...new Set(personIds.filter((p) => !this.asked.has(p)))];
-    if (!missing.length && !withTraits) return { consent: this.consent };
-    const people = [...new Set(withTraits ? personIds : missing)];
-    if (!people.length) return { consent: this.consent, traits: new Map() };
-    return wh.storage.withScratch(
-      {
-        name: GUARD_IDENTIFIERS,
-        select: `SELECT identifier, person_id FROM identities WHERE ${wh.dialect.inTextList('person_id', '?')}`,
-        params: [JSON.stringify(people)],
-      },
-      async () => {
-        if (missing.length) {
-          const answers = await wh.query<ConsentRow>(consentSql(wh, GUARD_IDENTIFIERS, 'TRUE'), [this.asOf]);
-          for (const p of missing) this.asked.add(p);
-          for (const [p, m] of consentByPerson(answers, new Set(missing))) this.consent.set(p, m);
-        }
-        if (!withTraits) return { consent: this.consent };
-        const rows = await wh.query<TraitRow>(traitsSql(wh, GUARD_IDENTIFIERS, 'TRUE'));
-        return { consent: this.consent, traits: traitsByPerson(rows, people) };
-      },
-    );
-  }
-}
-
-/** The scratch relation of the identifiers a GuardReads read asks about. */
-const GUARD_IDENTIFIERS = '_sf_guard_ids';
-
-type ConsentRow = {
-  person_id: string;
-  purpose: string;
-  granted: boolean;
-  ts: Date;
-};
-
-type TraitRow = {
-  person_id: string;
-  key: string;
-  value: string;
-};
-
-/**
- * Each person's latest answer per purpose at or before the first parameter (T), from the answers of the identifiers
- * in `identities` (a relation of identifier, person_id) that pass `where`.
- */
-function consentSql(wh: Warehouse, identities: string, where: string): string {
-  return `SELECT i.person_id, c.purpose, ${wh.dialect.argMax('c.granted', '(c.ts, c.message_id)')} AS granted, max(c.ts) AS ts
-     FROM consent_history c JOIN ${identities} i ON i.identifier = c.identifier
-     WHERE c.ts <= ? AND ${where}
-     GROUP BY i.person_id, c.purpose`;
-}
-
-/** Each person's latest value per trait key, from the traits of the identifiers in `identities` that pass `where`. */
-function traitsSql(wh: Warehouse, identities: string, where: string): string {
-  return `SELECT i.person_id, t.key, ${wh.dialect.argMax('t.value', '(t.ts, t.message_id)')} AS value
-     FROM identity_traits t JOIN ${identities} i ON i.identifier = t.identifier
-     WHERE ${where} GROUP BY i.person_id, t.key`;
-}
-
-/** The answers of the people asked for (a row can name another person: an identifier merged between two reads). */
-function consentByPerson(
-  rows: readonly ConsentRow[],
-  asked: ReadonlySet<string>,
-): Map<string, Map<string, ConsentAnswer>> {
-  const out = new Map<string, Map<string, ConsentAnswer>>();
-  for (const r of rows) {
-    if (!asked.has(r.person_id)) continue;
-    let m = out.get(r.person_id);
-    if (!m) {
-      m = new Map();
-      out.set(r.person_id, m);
-    }
-    m.set(r.purpose, { granted: r.granted, at: r.ts });
-  }
-  return out;
-}
-
-/** Traits per person (JSON values parsed), with an empty record for each person asked for who has none. */
-function traitsByPerson(
-  rows: readonly TraitRow[],
-  personIds: readonly string[],
-): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>();
-  for (const id of personIds) out.set(id, {});
-  for (const r of rows) {
-    const traits = out.get(r.person_id);
-    if (!traits) continue;
-    try {
-      traits[r.key] = JSON.parse(r.value);
-    } catch {
-      traits[r.key] = r.value;
-    }
-  }
-  return out;
 }
 
 /** `?, ?, …`: one placeholder per value of an IN list. */
@@ -378,12 +282,23 @@ export async function traitsOf(
   wh: Warehouse,
   personIds: readonly string[],
 ): Promise<Map<string, Record<string, unknown>>> {
-  if (personIds.length === 0) return new Map();
-  const rows = await wh.query<TraitRow>(
-    traitsSql(wh, 'identities', wh.dialect.inTextList('i.person_id', '?')),
+  const out = new Map<string, Record<string, unknown>>();
+  if (personIds.length === 0) return out;
+  const rows = await wh.query<{ person_id: string; key: string; value: string }>(
+    `SELECT i.person_id, t.key, ${wh.dialect.argMax('t.value', '(t.ts, t.message_id)')} AS value
+     FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+     WHERE ${wh.dialect.inTextList('i.person_id', '?')} GROUP BY i.person_id, t.key`,
     [JSON.stringify(personIds)],
   );
-  return traitsByPerson(rows, personIds);
+  for (const id of personIds) out.set(id, {});
+  for (const r of rows) {
+    try {
+      out.get(r.person_id)![r.key] = JSON.parse(r.value);
+    } catch {
+      out.get(r.person_id)![r.key] = r.value;
+    }
+  }
+  return out;
 }
 
 /**
