@@ -7,7 +7,7 @@ import { Timestamp } from '../shared/timestamp.js';
 import { createDestination } from './destinations/create-destination.js';
 import type { Destination } from './destinations/destination.js';
 import { consentBlock, consentRelied, GuardReads } from './guards.js';
-import { DrainSummarySchema, drainOutbox } from './outbox.js';
+import { DrainSummarySchema, OutboxDrain } from './outbox.js';
 import { type Play, type Playbook, purposeOf } from './playbook.js';
 import { type Occurrence, pendingOccurrences, saveCursor } from './triggers.js';
 
@@ -266,33 +266,62 @@ export async function runActivation(
   } = {},
 ): Promise<ActivationSummary> {
   const asOf = options.asOf ?? new Date();
+  const owned = options.destinations ? null : destinationsOf(pb);
+  try {
+    // The decisions and the drain's plan run back to back (exclusive), not each statement behind a load of the
+    // collector's intake log; the sends hold nothing, and each destination's outcome is written after its sends.
+    const { plays, drain } = await wh.exclusive((db) =>
+      prepareActivation(db, pb, { ...options, asOf, destinations: options.destinations ?? owned! }),
+    );
+    for (const name of drain.destinationNames()) {
+      await drain.send(name);
+      await wh.exclusive((db) => drain.record(db));
+    }
+    return { asOf, plays, outbox: drain.summary };
+  } finally {
+    if (owned) for (const d of owned.values()) await d.close();
+  }
+}
+
+/**
+ * The part of an activation run that reads and writes the warehouse before any send: each play's decisions, then
+ * the outbox drain's plan. Run it holding the warehouse (`exclusive`); then `drain.send()` (holding nothing) and
+ * `drain.record(db)` (holding it again) finish the run — the stream does the last together with its next step.
+ *
+ * @example
+ * const { plays, drain } = await wh.exclusive((db) => prepareActivation(db, pb, { asOf, destinations }));
+ * await drain.send();
+ * await wh.exclusive((db) => drain.record(db));
+ */
+export async function prepareActivation(
+  db: Warehouse,
+  pb: Playbook,
+  options: {
+    asOf: Date;
+    destinations: ReadonlyMap<string, Destination>;
+    includeCurrent?: boolean;
+  },
+): Promise<{ plays: ActivationSummary['plays']; drain: OutboxDrain }> {
+  const { asOf } = options;
   const includeCurrent = options.includeCurrent === true;
   // Plays without a destination are served by decide() alone.
   const withDestination = pb.plays.filter((p) => p.destination);
   const reads = new GuardReads(asOf);
-  // The decisions' statements run back to back (exclusive), not each one behind a load of the collector's intake log.
-  const plays = await wh.exclusive(async (db) => {
-    await upsertPlays(db, pb, asOf);
-    // Every play's occurrences first, so the consent of everyone they concern is one read (GuardReads), shared with
-    // the drain below, which sends to mostly the same people.
-    const pending: Pending[] = [];
-    for (const play of withDestination)
-      pending.push(await pendingOccurrences(db, pb, play, asOf, { includeCurrent }));
-    await reads.consentOf(
-      db,
-      pending.flatMap((p) => p.occurrences.map((o) => o.personId)),
-    );
-    const decided: ActivationSummary['plays'] = [];
-    for (const [i, play] of withDestination.entries()) {
-      decided.push(await decidePlay(db, pb, play, asOf, includeCurrent, pending[i]!, reads));
-    }
-    return decided;
-  });
-  const owned = options.destinations ? null : destinationsOf(pb);
-  try {
-    const outbox = await drainOutbox(wh, pb, options.destinations ?? owned!, asOf, reads);
-    return { asOf, plays, outbox };
-  } finally {
-    if (owned) for (const d of owned.values()) await d.close();
+  await upsertPlays(db, pb, asOf);
+  // Every play's occurrences first, so the consent of everyone they concern is one read (GuardReads), shared with
+  // the drain, which sends to mostly the same people.
+  const pending: Pending[] = [];
+  for (const play of withDestination)
+    pending.push(await pendingOccurrences(db, pb, play, asOf, { includeCurrent }));
+  await reads.consentOf(
+    db,
+    pending.flatMap((p) => p.occurrences.map((o) => o.personId)),
+  );
+  const plays: ActivationSummary['plays'] = [];
+  for (const [i, play] of withDestination.entries()) {
+    plays.push(await decidePlay(db, pb, play, asOf, includeCurrent, pending[i]!, reads));
   }
+  const drain = new OutboxDrain(pb, options.destinations, asOf, reads);
+  await drain.plan(db);
+  return { plays, drain };
 }

@@ -80,15 +80,105 @@ export async function drainOutbox(
   /** Consent and suppressions this run already read (activation's decisions): only the others are read. */
   reads: GuardReads = new GuardReads(asOf),
 ): Promise<DrainSummary> {
-  const summary: DrainSummary = { sent: 0, blocked: 0, deferred: 0, retried: 0, dead: 0 };
-  // Row changes are gathered and written in one statement per flush (a drain of 50,000 rows is not 50,000 UPDATEs).
-  // Sent rows are flushed after each destination's batch; a crash before that re-sends them with the same key.
-  const pending = new Map<number, DeliveryRow>();
-  const update = (row: DeliveryRow, set: Partial<DeliveryRow>) => {
-    pending.set(Number(row.id), { ...(pending.get(Number(row.id)) ?? row), ...set });
-  };
-  const flush = async (db: Warehouse) => {
-    if (pending.size === 0) return;
+  const drain = new OutboxDrain(pb, destinations, asOf, reads);
+  // The guards' reads and the decisions of this drain run back to back (exclusive), and so does each write of the
+  // outcome; the sends do not hold the warehouse, so a slow destination does not hold up the collector's loads.
+  await wh.exclusive((db) => drain.plan(db));
+  for (const name of drain.destinationNames()) {
+    await drain.send(name);
+    // Sent rows are written after each destination's batch; a crash before that re-sends them with the same key.
+    await wh.exclusive((db) => drain.record(db));
+  }
+  return drain.summary;
+}
+
+/**
+ * One drain of the outbox in three steps, so that a caller holds the warehouse for the first and the last only:
+ * `plan` reads what is due and decides each row through the guards (rows that are not sent are written at once),
+ * `send` hands the batches to their destinations (no warehouse), `record` writes what the sends did. Row changes are
+ * gathered and written in one statement per write (a drain of 50,000 rows is not 50,000 UPDATEs).
+ *
+ * @example
+ * const drain = new OutboxDrain(pb, destinations, asOf);
+ * await wh.exclusive((db) => drain.plan(db));
+ * for (const name of drain.destinationNames()) await drain.send(name);
+ * await wh.exclusive((db) => drain.record(db));
+ */
+export class OutboxDrain {
+  readonly summary: DrainSummary = { sent: 0, blocked: 0, deferred: 0, retried: 0, dead: 0 };
+  private readonly pending = new Map<number, DeliveryRow>();
+  private batches: Batches = new Map();
+
+  constructor(
+    private readonly pb: Playbook,
+    private readonly destinations: ReadonlyMap<string, Destination>,
+    private readonly asOf: Date,
+    /** Consent and suppressions already read in this run (activation's decisions): only the others are read. */
+    private readonly reads: GuardReads = new GuardReads(asOf),
+  ) {}
+
+  /** Read what is due and decide each row; the rows not to be sent are written now. */
+  async plan(db: Warehouse): Promise<void> {
+    this.batches = await planDrain(
+      db,
+      this.pb,
+      this.destinations,
+      this.asOf,
+      this.reads,
+      this.summary,
+      (row, set) => this.update(row, set),
+      (w) => this.record(w),
+    );
+  }
+
+  /** The destinations with messages to send, after `plan`. */
+  destinationNames(): string[] {
+    return [...this.batches.keys()];
+  }
+
+  /** Send one destination's batch (or every batch) and note the outcome of each message, to be written by `record`. */
+  async send(name?: string): Promise<void> {
+    const pb = this.pb;
+    for (const [dest, list] of this.batches) {
+      if (name !== undefined && dest !== name) continue;
+      let results: DeliveryResult[];
+      try {
+        results = await this.destinations.get(dest)!.send(list.map((x) => x.message));
+      } catch (e) {
+        results = list.map(() => ({ ok: false, retryable: true, error: (e as Error).message }));
+      }
+      for (const [i, { row }] of list.entries()) {
+        const r = results[i] ?? { ok: false, retryable: true, error: 'no result from the destination' };
+        const attempts = Number(row.attempts) + 1;
+        if (r.ok) {
+          this.update(row, { status: 'sent', sent_at: this.asOf, attempts, reason: null, last_error: null });
+          this.summary.sent++;
+        } else if (!r.retryable || attempts >= pb.retry.max_attempts) {
+          this.update(row, {
+            status: 'dead',
+            attempts,
+            last_error: r.error,
+            reason: r.retryable ? `gave up after ${attempts} attempts` : 'the destination refused it',
+          });
+          this.summary.dead++;
+        } else {
+          const delay = Math.max(backoffMs(pb, row.idempotency_key, attempts), r.retryAfterMs ?? 0);
+          this.update(row, {
+            status: 'pending',
+            attempts,
+            last_error: r.error,
+            reason: `retry ${attempts + 1} of ${pb.retry.max_attempts}`,
+            next_attempt_at: new Date(this.asOf.getTime() + delay),
+          });
+          this.summary.retried++;
+        }
+      }
+    }
+  }
+
+  /** Write the row changes noted so far. */
+  async record(db: Warehouse): Promise<void> {
+    if (this.pending.size === 0) return;
     const d = db.dialect;
     const cols: [string, 'text' | 'double' | 'timestamp'][] = [
       ['id', 'double'],
@@ -103,7 +193,7 @@ export async function drainOutbox(
     await db.storage.createScratch({
       name: '_sf_delivery_updates',
       columns: cols,
-      rows: [...pending.values()].map((r) => [
+      rows: [...this.pending.values()].map((r) => [
         Number(r.id),
         r.status,
         r.reason,
@@ -126,49 +216,12 @@ export async function drainOutbox(
       set: Object.fromEntries(updated.map((c) => [c, c])),
     });
     await db.storage.dropScratch('_sf_delivery_updates');
-    pending.clear();
-  };
-  // The guards' reads and the decisions of this drain run back to back (exclusive), and so does each flush; the
-  // sends do not hold the warehouse, so a slow destination does not hold up the collector's loads.
-  const batches = await wh.exclusive((db) =>
-    planDrain(db, pb, destinations, asOf, reads, summary, update, flush),
-  );
-  for (const [name, list] of batches) {
-    let results: DeliveryResult[];
-    try {
-      results = await destinations.get(name)!.send(list.map((x) => x.message));
-    } catch (e) {
-      results = list.map(() => ({ ok: false, retryable: true, error: (e as Error).message }));
-    }
-    for (const [i, { row }] of list.entries()) {
-      const r = results[i] ?? { ok: false, retryable: true, error: 'no result from the destination' };
-      const attempts = Number(row.attempts) + 1;
-      if (r.ok) {
-        update(row, { status: 'sent', sent_at: asOf, attempts, reason: null, last_error: null });
-        summary.sent++;
-      } else if (!r.retryable || attempts >= pb.retry.max_attempts) {
-        update(row, {
-          status: 'dead',
-          attempts,
-          last_error: r.error,
-          reason: r.retryable ? `gave up after ${attempts} attempts` : 'the destination refused it',
-        });
-        summary.dead++;
-      } else {
-        const delay = Math.max(backoffMs(pb, row.idempotency_key, attempts), r.retryAfterMs ?? 0);
-        update(row, {
-          status: 'pending',
-          attempts,
-          last_error: r.error,
-          reason: `retry ${attempts + 1} of ${pb.retry.max_attempts}`,
-          next_attempt_at: new Date(asOf.getTime() + delay),
-        });
-        summary.retried++;
-      }
-    }
-    await wh.exclusive(flush);
+    this.pending.clear();
   }
-  return summary;
+
+  private update(row: DeliveryRow, set: Partial<DeliveryRow>): void {
+    this.pending.set(Number(row.id), { ...(this.pending.get(Number(row.id)) ?? row), ...set });
+  }
 }
 
 type Batches = Map<string, { row: DeliveryRow; message: DeliveryMessage }[]>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { destinationsOf, runActivation } from '../activate/activate-run.js';
+import { destinationsOf, prepareActivation } from '../activate/activate-run.js';
 import type { Destination } from '../activate/destinations/destination.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
@@ -553,10 +553,14 @@ export class StreamEvaluator {
       let exited = 0;
       let evaluated = 0;
       let featuresRecomputed = 0;
-      if (active.length) {
-        // The evaluation's statements run back to back: one at a time, each waited behind a whole load of the
-        // collector's intake log (Warehouse.exclusive).
-        const r = await this.wh.exclusive(async (db) => {
+      const playbook = inputs.playbook;
+      // The evaluation's statements run back to back (Warehouse.exclusive): the segments, activation's decisions and
+      // the outbox drain's plan in one hold, then the sends holding nothing, then the sends' outcome and the queue in
+      // another. Each hold waits for the collector's load in progress: one statement at a time, or one step at a time,
+      // the evaluation waited behind a whole load each time.
+      const { refreshed, drain } = await this.wh.exclusive(async (db) => {
+        let refreshed: Awaited<ReturnType<typeof refreshSegments>> | undefined;
+        if (active.length) {
           await squashPersonOverrides(db);
           lap('squash');
           const { dependence } = compileSegments(db.dialect, active, { asOf, features });
@@ -565,7 +569,6 @@ export class StreamEvaluator {
           featuresRecomputed = recomputed;
           lap('features');
           const versions = await definitionVersions(db, 'segments');
-          let refreshed: Awaited<ReturnType<typeof refreshSegments>>;
           try {
             refreshed = await refreshSegments(db, inputs.segments, {
               asOf,
@@ -580,26 +583,31 @@ export class StreamEvaluator {
           // The snapshot before is no longer what an incremental start reads (that is now this one's).
           if (drop) await dropFeatureSnapshot(db, drop);
           await this.foldLog(db, refreshed.refreshId, asOf);
-          return refreshed;
-        });
-        evaluated = r.recomputed;
-        for (const s of r.segments) {
+          lap('audit');
+        }
+        const prepared = playbook
+          ? await prepareActivation(db, playbook, { asOf, destinations: this.destinations(inputs) })
+          : undefined;
+        if (prepared) lap('activation');
+        return { refreshed, drain: prepared?.drain };
+      });
+      if (refreshed) {
+        evaluated = refreshed.recomputed;
+        for (const s of refreshed.segments) {
           entered += s.entered;
           exited += s.exited;
         }
-        lap('audit');
       }
-      let sent = 0;
-      if (inputs.playbook) {
-        const activation = await runActivation(this.wh, inputs.playbook, {
-          asOf,
-          destinations: this.destinations(inputs),
-        });
-        sent = activation.outbox.sent;
-        lap('activation');
+      if (drain) {
+        await drain.send();
+        lap('send');
       }
       this.queue.dropUntil(asOf);
-      await this.wh.exclusive((db) => this.extend(asOf, db));
+      await this.wh.exclusive(async (db) => {
+        if (drain) await drain.record(db);
+        await this.extend(asOf, db);
+      });
+      const sent = drain?.summary.sent ?? 0;
       lap('queue');
       const ended = performance.now();
       const evaluation: StreamEvaluation = {
