@@ -71,27 +71,6 @@ export function backoffMs(pb: Playbook, key: string, failures: number): number {
   return Math.max(1000, Math.round(cap * u));
 }
 
-/** Send everything due at `asOf` through the guards and the destinations. */
-export async function drainOutbox(
-  wh: Warehouse,
-  pb: Playbook,
-  destinations: ReadonlyMap<string, Destination>,
-  asOf: Date,
-  /** Consent and suppressions this run already read (activation's decisions): only the others are read. */
-  reads: GuardReads = new GuardReads(asOf),
-): Promise<DrainSummary> {
-  const drain = new OutboxDrain(pb, destinations, asOf, reads);
-  // The guards' reads and the decisions of this drain run back to back (exclusive), and so does each write of the
-  // outcome; the sends do not hold the warehouse, so a slow destination does not hold up the collector's loads.
-  await wh.exclusive((db) => drain.plan(db));
-  for (const name of drain.destinationNames()) {
-    await drain.send(name);
-    // Sent rows are written after each destination's batch; a crash before that re-sends them with the same key.
-    await wh.exclusive((db) => drain.record(db));
-  }
-  return drain.summary;
-}
-
 /**
  * One drain of the outbox in three steps, so that a caller holds the warehouse for the first and the last only:
  * `plan` reads what is due and decides each row through the guards (rows that are not sent are written at once),
