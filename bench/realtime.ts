@@ -28,8 +28,30 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/**
+ * p50 / p99 / count per window of `width` seconds into the run: whether the tail comes from the start (the server's
+ * first loads) or from the steady state.
+ */
+function byWindow(xs: [number, number][], width = 10): string {
+  const windows = new Map<number, number[]>();
+  for (const [at, v] of xs) {
+    const w = Math.floor(at / width);
+    windows.set(w, [...(windows.get(w) ?? []), v]);
+  }
+  return [...windows]
+    .sort((a, b) => a[0] - b[0])
+    .map(
+      ([w, vs]) =>
+        `${w * width}–${(w + 1) * width} s: p50 ${percentile(vs, 50).toFixed(2)} p99 ${percentile(vs, 99).toFixed(2)} n=${vs.length}`,
+    )
+    .join('; ');
+}
+
 interface RunResult {
   eventToWebhook: number[];
+  /** The same latencies with when (seconds into the run) each event was acknowledged / each decide call started. */
+  webhookAt: [number, number][];
+  decideAt: [number, number][];
   edgeDelay: number[];
   decide: number[];
   healthz: number[];
@@ -46,6 +68,7 @@ async function runOnce(o: {
   decideRps: number;
 }): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'segflow-rt-bench-'));
+  let runStart = 0;
   const arrivals = new Map<string, number>();
   const receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -88,6 +111,7 @@ plays:
   const acks = new Map<string, number>();
   const dues = new Map<string, number>();
   const ended = Date.now() + o.seconds * 1000;
+  runStart = performance.timeOrigin + performance.now();
   let n = 0;
   const batchSize = 20;
   const interval = (batchSize * o.clients * 1000) / o.rate;
@@ -139,19 +163,21 @@ plays:
     }
   };
   const decide: number[] = [];
+  const decideAt: [number, number][] = [];
   const healthz: number[] = [];
-  const probe = async (path: string, out: number[], key?: string) => {
+  const probe = async (path: string, out: number[], key?: string, at?: [number, number][]) => {
     const t0 = performance.now();
     const r = await fetch(`${server.url}${path}`, key ? { headers: { authorization: auth(key) } } : {});
     await r.arrayBuffer();
     out.push((performance.now() - t0) / 1000);
+    at?.push([(performance.timeOrigin + t0 - runStart) / 1000, (performance.now() - t0) / 1000]);
   };
   const prober = async () => {
     let i = 0;
     while (Date.now() < ended) {
       const t0 = Date.now();
       const person = `rt-${200 * Math.floor((Math.random() * n) / 200)}`;
-      await Promise.all([probe(`/api/v1/decide/${person}`, decide, readKey), probe('/healthz', healthz)]);
+      await Promise.all([probe(`/api/v1/decide/${person}`, decide, readKey, decideAt), probe('/healthz', healthz)]);
       i++;
       const wait = 1000 / o.decideRps - (Date.now() - t0);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -173,19 +199,23 @@ plays:
   receiver.close();
   rmSync(dir, { recursive: true, force: true });
   const eventToWebhook: number[] = [];
+  const webhookAt: [number, number][] = [];
   const edgeDelay: number[] = [];
   let missing = 0;
   for (const [k, t] of acks) {
     const a = arrivals.get(k);
     if (a === undefined) missing++;
-    else eventToWebhook.push((a - t) / 1000);
+    else {
+      eventToWebhook.push((a - t) / 1000);
+      webhookAt.push([(t - runStart) / 1000, (a - t) / 1000]);
+    }
   }
   for (const [k, due] of dues) {
     const a = arrivals.get(k);
     if (a === undefined) missing++;
     else edgeDelay.push((a - due) / 1000);
   }
-  return { eventToWebhook, edgeDelay, decide, healthz, acked: n, missing };
+  return { eventToWebhook, webhookAt, decideAt, edgeDelay, decide, healthz, acked: n, missing };
 }
 
 export const realtimeBenchmark: Benchmark = {
@@ -218,7 +248,7 @@ export const realtimeBenchmark: Benchmark = {
             ...(mode === 'stream'
               ? { limit: 0.5, limitLabel: 'target', ratio: 0.5 / percentile(r.eventToWebhook, 50), target: 1 }
               : {}),
-            note: `${r.eventToWebhook.length} plays, ${r.missing} not delivered in time`,
+            note: `${r.eventToWebhook.length} plays, ${r.missing} not delivered in time; by ack time: ${byWindow(r.webhookAt)}`,
           },
           {
             metric: `${mode}: ack → webhook p99`,
@@ -247,7 +277,7 @@ export const realtimeBenchmark: Benchmark = {
                   limitLabel: '2 × /healthz p99',
                   ratio: (2 * percentile(r.healthz, 99)) / percentile(r.decide, 99),
                   target: 1,
-                  note: `${r.decide.length} decide calls; ${r.acked} events sent`,
+                  note: `${r.decide.length} decide calls; ${r.acked} events sent; by call time: ${byWindow(r.decideAt)}`,
                 },
               ]
             : []),
