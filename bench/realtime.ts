@@ -177,7 +177,10 @@ plays:
     while (Date.now() < ended) {
       const t0 = Date.now();
       const person = `rt-${200 * Math.floor((Math.random() * n) / 200)}`;
-      await Promise.all([probe(`/api/v1/decide/${person}`, decide, readKey, decideAt), probe('/healthz', healthz)]);
+      await Promise.all([
+        probe(`/api/v1/decide/${person}`, decide, readKey, decideAt),
+        probe('/healthz', healthz),
+      ]);
       i++;
       const wait = 1000 / o.decideRps - (Date.now() - t0);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
