@@ -4,6 +4,7 @@ import { openChdbTransport } from './chdb-transport.js';
 import { type ClickHouseConfig, DEFAULT_CHDB_FOLDER } from './clickhouse-config.js';
 import { clickhouseError, openClickHouseOn } from './clickhouse-warehouse.js';
 import { openHttpTransport, safeUrl } from './http-transport.js';
+import { timedTransport } from './transport.js';
 
 /**
  * Open a ClickHouse warehouse (without migrating): over HTTP when `url` is set, else the embedded engine. A server
@@ -14,18 +15,22 @@ import { openHttpTransport, safeUrl } from './http-transport.js';
  */
 export async function openClickHouse(config: ClickHouseConfig): Promise<Warehouse> {
   if (!config.url) {
-    const transport = await openChdbTransport({
-      folder: config.folder ?? DEFAULT_CHDB_FOLDER,
-      database: config.database,
-    });
+    const transport = timedTransport(
+      await openChdbTransport({
+        folder: config.folder ?? DEFAULT_CHDB_FOLDER,
+        database: config.database,
+      }),
+    );
     return openClickHouseOn(transport, config.database);
   }
-  const transport = openHttpTransport({
-    url: config.url,
-    database: config.database,
-    username: config.username,
-    password: config.password,
-  });
+  const transport = timedTransport(
+    openHttpTransport({
+      url: config.url,
+      database: config.database,
+      username: config.username,
+      password: config.password,
+    }),
+  );
   try {
     const result = await transport.select('SELECT currentDatabase() AS db');
     if (result.data[0]?.[0] !== config.database) {

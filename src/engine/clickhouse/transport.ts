@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { logIfSlow, SLOW_SQL_MS } from '../slow-sql.js';
 
 /**
  * How the ClickHouse warehouse reaches its engine: the embedded engine (chdb, in this process) or a server over HTTP
@@ -56,3 +57,35 @@ export const CLICKHOUSE_SESSION_SETTINGS = {
   // CSV files written (exports, audience files) show NULL as an empty field, as DuckDB's writer does.
   format_csv_null_representation: '',
 } as const;
+
+/**
+ * The transport with each statement timed for `SEGFLOW_LOG_SLOW_SQL_MS` (the same log as DuckDB's); the transport
+ * itself when the log is off.
+ *
+ * @example
+ * const transport = timedTransport(await openChdbTransport({ folder, database: 'segflow' }));
+ */
+export function timedTransport(t: ClickHouseTransport): ClickHouseTransport {
+  if (SLOW_SQL_MS === undefined) return t;
+  const timed = async <R>(label: string, run: () => Promise<R>): Promise<R> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      logIfSlow(label, performance.now() - started);
+    }
+  };
+  const { sendFile } = t;
+  return {
+    location: t.location,
+    exec: (sql) => timed(sql, () => t.exec(sql)),
+    select: (sql) => timed(sql, () => t.select(sql)),
+    insert: (table, columns, lines) =>
+      timed(`INSERT INTO ${table} (rows)`, () => t.insert(table, columns, lines)),
+    raw: (sql, format) => timed(sql, () => t.raw(sql, format)),
+    ...(sendFile
+      ? { sendFile: (insert: string, body: Readable) => timed(insert, () => sendFile.call(t, insert, body)) }
+      : {}),
+    close: () => t.close(),
+  };
+}

@@ -9,6 +9,7 @@ import type {
 } from '@duckdb/node-api';
 import { errorMessage, SegflowError } from '../../errors.js';
 import type { Storage } from '../ports.js';
+import { logIfSlow, SLOW_SQL_MS } from '../slow-sql.js';
 import { createStorage } from '../storage.js';
 import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { duckdbDialect } from './duckdb-dialect.js';
@@ -33,20 +34,6 @@ export interface DuckDBOpenOptions {
  * tables' blocks and the file's metadata, whatever the size of the change).
  */
 const SMALL_WAL_BYTES = 1 << 20;
-
-/**
- * `SEGFLOW_LOG_SLOW_SQL_MS=N`: every statement that takes N ms or more is written to stderr with its time — how the
- * costs of a streaming evaluation or a refresh on a big database are found statement by statement. Off by default.
- */
-const SLOW_SQL_MS = (() => {
-  const v = Number(process.env.SEGFLOW_LOG_SLOW_SQL_MS);
-  return process.env.SEGFLOW_LOG_SLOW_SQL_MS && Number.isFinite(v) ? v : undefined;
-})();
-
-function logIfSlow(sql: string, ms: number): void {
-  if (SLOW_SQL_MS === undefined || ms < SLOW_SQL_MS) return;
-  process.stderr.write(`segflow slow sql ${ms.toFixed(0)} ms: ${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
-}
 
 function toDuckValue(v: SqlValue): DuckDBValue {
   if (v instanceof Date) return timestampValue(BigInt(v.getTime()) * 1000n);
