@@ -122,17 +122,20 @@ export async function incrementalStart(
 }
 
 /**
- * The people (and every person id merged into them) whose memberships can have changed between `start.asOf` and `asOf`; with account
- * conditions also the `context`: those people and every member of their accounts, whose events an evaluation of them
- * must read (a person in two accounts whose peer in the first changed is evaluated with the second's members too).
+ * The people (and every person id merged into them) whose memberships can have changed between `start.asOf` and
+ * `asOf`, in three statements: `changed`, the people whose events, time edges or relations changed (to be stored as
+ * `changedRelation`), then the `scope` read from it; with account conditions also the `context`: those people and
+ * every member of their accounts, whose events an evaluation of them must read (a person in two accounts whose peer
+ * in the first changed is evaluated with the second's members too).
  */
 export function scopeSql(
   wh: Warehouse,
   dependence: TimeDependence,
   start: IncrementalStart,
   asOf: Date,
-  live?: LiveRelations,
-): { sql: string; params: SqlValue[]; context?: { sql: string; params: SqlValue[] } } {
+  live: LiveRelations | undefined,
+  changedRelation: string,
+): { changed: { sql: string; params: SqlValue[] }; scope: string; context?: string } {
   const d = wh.dialect;
   const p = new Params();
   const T0 = start.asOf.getTime();
@@ -165,27 +168,20 @@ export function scopeSql(
        WHERE n.person_id IS NULL OR o.person_id IS NULL OR NOT (${same})`,
     );
   }
-  const changed = `changed AS (${parts.join('\nUNION ')})`;
   const peersOf = (relation: string) => `SELECT person_id FROM ${relation} UNION
          SELECT am.person_id FROM account_persons ap JOIN account_persons am ON am.group_id = ap.group_id
          WHERE ap.person_id IN (SELECT person_id FROM ${relation})`;
+  // The changed people are stored first (`changed`, read by both statements below): as a CTE, ClickHouse evaluated
+  // every scan of it once per reference — eight times in the context statement with account conditions.
   const people = dependence.accounts
-    ? `people AS (${peersOf('changed')})`
-    : 'people AS (SELECT person_id FROM changed)';
+    ? `WITH people AS (${peersOf(changedRelation)})`
+    : `WITH people AS (SELECT person_id FROM ${changedRelation})`;
   // With every id merged into them (their open memberships under the old id exit): a small table, not the identities.
-  const withIdentifiers = withMergedIdsSql;
   return {
-    sql: `WITH ${changed}, ${people}
-      ${withIdentifiers('people')}`,
-    params: p.values,
+    changed: { sql: parts.join('\nUNION '), params: p.values },
+    scope: `${people}\n      ${withMergedIdsSql('people')}`,
     ...(dependence.accounts
-      ? {
-          context: {
-            sql: `WITH ${changed}, ${people}, context AS (${peersOf('people')})
-      ${withIdentifiers('context')}`,
-            params: p.values,
-          },
-        }
+      ? { context: `${people}, context AS (${peersOf('people')})\n      ${withMergedIdsSql('context')}` }
       : {}),
   };
 }

@@ -35,6 +35,7 @@ const NOW = '_sf_seg_now';
 const EXITS = '_sf_seg_exits';
 const SCOPE = '_sf_seg_scope';
 const CONTEXT = '_sf_seg_context';
+const CHANGED = '_sf_seg_changed';
 
 function definitionHash(def: SegmentDefinition): string {
   return createHash('sha256').update(JSON.stringify(def)).digest('hex');
@@ -150,7 +151,7 @@ export async function refreshSegments(
       ? undefined
       : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints, live: options.live });
 
-    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT]) await tx.storage.dropScratch(t);
+    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT, CHANGED]) await tx.storage.dropScratch(t);
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
     const source = await eventsRelation(tx);
     const kinds = await loadEventKinds(tx);
@@ -161,15 +162,15 @@ export async function refreshSegments(
       kinds,
     });
     if (start) {
-      const scope = scopeSql(tx, dependence, start, asOf, options.live);
-      await tx.storage.createScratch({ name: SCOPE, select: scope.sql, params: scope.params });
-      if (scope.context) {
-        await tx.storage.createScratch({
-          name: CONTEXT,
-          select: scope.context.sql,
-          params: scope.context.params,
-        });
-      }
+      const scope = scopeSql(tx, dependence, start, asOf, options.live, CHANGED);
+      await tx.storage.createScratch({
+        name: CHANGED,
+        select: scope.changed.sql,
+        params: scope.changed.params,
+      });
+      await tx.storage.createScratch({ name: SCOPE, select: scope.scope });
+      if (scope.context) await tx.storage.createScratch({ name: CONTEXT, select: scope.context });
+      await tx.storage.dropScratch(CHANGED);
       compiled = compileSegments(wh.dialect, active, {
         asOf,
         features: options.features,
@@ -285,7 +286,7 @@ export async function refreshSegments(
         now,
       ],
     );
-    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT]) await tx.storage.dropScratch(t);
+    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT, CHANGED]) await tx.storage.dropScratch(t);
     return {
       refreshId,
       asOf,

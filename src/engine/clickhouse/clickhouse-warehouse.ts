@@ -264,33 +264,45 @@ class ClickHouseWarehouse implements Warehouse {
       // Columns taken through two or more joins come out named `t.x` (see columnNames); a scratch relation is read
       // by plain names, so its columns are named as SQL would name them.
       createScratch: async (spec) => {
-        let named = spec;
-        if ('select' in spec) {
-          const described = await this.query<{ name: string }>(
-            `DESCRIBE (${spec.select})`,
-            spec.params ?? [],
-          );
-          const meta = described.map((d) => ({ name: d.name, type: '' }));
-          const names = columnNames(meta);
-          if (names.some((n, i) => n !== meta[i]!.name)) {
-            const list = meta.map((m, i) => `${q(m.name)} AS ${q(names[i]!)}`).join(', ');
-            named = { ...spec, select: `SELECT ${list} FROM (${spec.select})` };
-          }
-        }
-        for (const s of render.createScratch(named)) await this.run(s.sql, s.params);
-        if ('columns' in named && named.rows) {
+        for (const s of render.createScratch(spec)) await this.run(s.sql, s.params);
+        if ('columns' in spec && spec.rows) {
           await this.append(
-            named.name,
-            named.columns.map(([n]) => n),
-            named.rows,
+            spec.name,
+            spec.columns.map(([n]) => n),
+            spec.rows,
           );
         }
+        if ('select' in spec) await this.nameScratchColumns(spec.name);
       },
     });
   }
 
   get location(): string {
     return this.transport.location;
+  }
+
+  /**
+   * Name a scratch table's columns as SQL would: columns taken through two or more joins come out named `t.x` (see
+   * columnNames), and a scratch relation is read by plain names. Read from the stored table, after it is made: asking
+   * first (`DESCRIBE (select)`) analysed the select a second time, which builds its IN sets and runs its scalar
+   * subqueries — half the cost of making the table again for a scoped segment evaluation. ClickHouse cannot rename
+   * a dotted (nested) column, so the rare table that needs it is copied once under the plain names.
+   */
+  private async nameScratchColumns(name: string): Promise<void> {
+    const described = await this.query<{ name: string }>(`DESCRIBE TABLE ${q(name)}`);
+    const meta = described.map((d) => ({ name: d.name, type: '' }));
+    const names = columnNames(meta);
+    if (names.every((n, i) => n === meta[i]!.name)) return;
+    const list = meta.map((m, i) => `${q(m.name)} AS ${q(names[i]!)}`).join(', ');
+    const named = `${name}__named`;
+    for (const s of [
+      `DROP TEMPORARY TABLE IF EXISTS ${q(named)}`,
+      `CREATE TEMPORARY TABLE ${q(named)} ENGINE = Memory AS SELECT ${list} FROM ${q(name)}`,
+      `DROP TEMPORARY TABLE ${q(name)}`,
+      `CREATE TEMPORARY TABLE ${q(name)} ENGINE = Memory AS SELECT * FROM ${q(named)}`,
+      `DROP TEMPORARY TABLE ${q(named)}`,
+    ])
+      await this.run(s);
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
