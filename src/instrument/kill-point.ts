@@ -9,6 +9,8 @@ export const KILL_POINTS = [
   'ingest:events-stored',
   /** The new events' activity (first/last seen, event counts) is added up; their traits, consent, … are not written. */
   'facts:activity-added',
+  /** Between the two writes of an identity merge: the person override, and the merged-away person's identifiers moved. */
+  'identity:mid-merge',
 ] as const;
 export type KillPoint = (typeof KILL_POINTS)[number];
 
