@@ -38,8 +38,17 @@ export interface Warehouse {
     columns: readonly string[],
     rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>,
   ): Promise<number>;
-  /** Run `fn` inside one transaction: everything it does commits together or not at all. */
+  /**
+   * Run `fn` inside one transaction: everything it does commits together or not at all — where `atomicTransactions`
+   * says so; elsewhere `fn` only has the connection to itself and what it wrote before a failure stays written.
+   */
   transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T>;
+  /**
+   * Whether a transaction commits whole or not at all: DuckDB's do; ClickHouse has no multi-statement transactions.
+   * Work of many statements that must be exact after a crash checks it, to redo on retry what a run cut short may
+   * have left out (storeChecked: the facts of events a replayed load finds stored).
+   */
+  readonly atomicTransactions: boolean;
   /**
    * Run `fn`'s statements back to back on this connection: no other caller's statement (the collector's loads) runs
    * between them, but each commits on its own (not a transaction). A streaming evaluation is some 30 short

@@ -1,4 +1,5 @@
 import type { Warehouse } from '../engine/warehouse.js';
+import { killPoint } from './kill-point.js';
 import { recordPersonOverrides } from './persons-on-events.js';
 
 /**
@@ -168,13 +169,18 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
       ],
       rows: remaps,
     });
+    // The override first, then the move: on an engine without atomic transactions (ClickHouse) a load cut short in
+    // between is retried, and the retry finds the merge to make only while the identifiers have not moved. Moved
+    // first, the retry would see one person already and never record the override, leaving the merged-away
+    // person's stored events with a person id that no longer exists.
+    await recordPersonOverrides(tx, REMAP);
+    killPoint('identity:mid-merge');
     await tx.storage.updateFrom({
       table: 'identities',
       from: { table: REMAP },
       match: { person_id: 'old_id' },
       set: { person_id: 'new_id' },
     });
-    await recordPersonOverrides(tx, REMAP);
     await tx.storage.dropScratch(REMAP);
   }
   await tx.storage.upsert({

@@ -1,6 +1,7 @@
 import type { Dialect } from '../engine/dialect.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { BATCH_PERSONS, dropBatchPersons, updateIdentityGraph } from './identity-graph.js';
+import { killPoint } from './kill-point.js';
 import {
   RECORD_FIELDS,
   RECORD_JSON,
@@ -8,7 +9,7 @@ import {
   RECORD_TIMESTAMPS,
   type RecordField,
 } from './prepare-message.js';
-import { updateProfileFacts } from './profile-facts.js';
+import { rederiveProfileFacts, updateProfileFacts } from './profile-facts.js';
 import {
   MAX_EVENT_BYTES,
   MESSAGE_OBJECT_FIELDS,
@@ -46,6 +47,8 @@ export type { ScalarField };
 export const RAW_TABLE = '_sf_raw';
 const CHECKED = '_sf_checked';
 const DUPLICATES = '_sf_duplicates';
+/** The already-stored events a batch names again, while their facts are derived again (see rederiveStoredFacts). */
+const STORED = '_sf_stored';
 
 export interface IngestCounts {
   /** Rows read from the source. */
@@ -279,7 +282,7 @@ async function count(wh: Warehouse, sql: string, params: readonly SqlValue[] = [
 
 /** Drop the temp tables of an ingest. */
 export async function dropStage(tx: Warehouse): Promise<void> {
-  for (const t of [RAW_TABLE, RECORD_TABLE, CHECKED, DUPLICATES]) await tx.storage.dropScratch(t);
+  for (const t of [RAW_TABLE, RECORD_TABLE, CHECKED, DUPLICATES, STORED]) await tx.storage.dropScratch(t);
 }
 
 export interface CheckedStage {
@@ -365,6 +368,27 @@ async function nextIngestBatch(tx: Warehouse): Promise<number> {
     ['value'],
   );
   return Number(row!.value);
+}
+
+/**
+ * Derive again the profile facts of the events this batch names that are stored already. On an engine whose
+ * transaction is not atomic (ClickHouse) a load is cut short (a SIGKILL, the engine going away) with whatever it wrote
+ * kept: its events may be stored while their facts — traits, emails, consent, accounts, activity — are not, or only
+ * in part. The retry (the intake log's replay, a client's resend, a re-import) finds those events stored and skips
+ * them, so their facts would never be written; hence they are derived here from the stored rows, for every stored
+ * event the batch names, since nothing records which load was cut short where. Writing them again is harmless: every
+ * fact but activity merges (profile-facts.ts), and activity is recounted. This runs before the batch's new events are
+ * inserted, so the recount does not see them and their own addition counts them once. The identity graph needs
+ * nothing of the kind: it is written before the events, so a retry that finds them stored finds it written too.
+ * DuckDB's load is one transaction, so events there are never stored without their facts and this is skipped.
+ */
+async function rederiveStoredFacts(tx: Warehouse): Promise<void> {
+  await tx.storage.createScratch({
+    name: STORED,
+    select: `SELECT * FROM events WHERE message_id IN (SELECT message_id FROM ${DUPLICATES})`,
+  });
+  await rederiveProfileFacts(tx, STORED);
+  await tx.storage.dropScratch(STORED);
 }
 
 /** Step 2: store what step 1 checked. Inside the same transaction. */
@@ -478,6 +502,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
      WHERE message_id IN (SELECT message_id FROM ${CHECKED} WHERE ${valid})`,
   });
   const stored = await count(tx, `SELECT count(*) AS n FROM ${DUPLICATES}`);
+  if (stored > 0 && !tx.atomicTransactions) await rederiveStoredFacts(tx);
   const notStored = stored > 0 ? `AND c.message_id NOT IN (SELECT message_id FROM ${DUPLICATES})` : '';
   const toStoreWhere = `c.${valid} ${firstOnly} ${notStored}`;
   const storing = `${CHECKED} c WHERE ${toStoreWhere}`;
@@ -503,6 +528,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
      WHERE ${toStoreWhere}${importing ? ' ORDER BY c.ts' : ''}`,
           [options.source.startsWith('import:') ? 'import' : options.source, batch],
         );
+  if (inserted > 0) killPoint('ingest:events-stored');
   await dropBatchPersons(tx);
   if (inserted > 0) {
     // The batch number is ours (an integer), so it is safe to inline; it lets the engine skip older row groups.

@@ -1,6 +1,7 @@
 import type { ConflictRefs } from '../engine/ports.js';
 import { consentAnswersOf, emailKey } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
+import { killPoint } from './kill-point.js';
 
 /**
  * Profile facts: first/last seen, latest traits, consent and account membership, kept per identifier and merged into
@@ -10,21 +11,60 @@ import type { Warehouse } from '../engine/warehouse.js';
  * Consent is read from `context.consent.categoryPreferences` (Segment's Consent Management format: an object of
  * purpose → true/false) on any message; the latest answer per purpose wins.
  */
+
+/** Which kinds of facts some events may carry (false only when none can): the others' statements are skipped. */
+export interface CarriedFacts {
+  traits: boolean;
+  groups: boolean;
+  consent: boolean;
+}
+
+const EVERY_FACT: CarriedFacts = { traits: true, groups: true, consent: true };
+
+/** The facts of events just stored: their activity is added to what each identifier had, the rest merged in. */
 export async function updateProfileFacts(
   tx: Warehouse,
   newEvents: string,
-  /** Which kinds of facts the new events may carry (false only when none can): the others' statements are skipped. */
-  carries: { traits: boolean; groups: boolean; consent: boolean } = {
-    traits: true,
-    groups: true,
-    consent: true,
-  },
+  carries: CarriedFacts = EVERY_FACT,
 ): Promise<void> {
-  const d = tx.dialect;
-  const storage = tx.storage;
-  await storage.upsert({
+  await addActivity(tx, newEvents);
+  killPoint('facts:activity-added');
+  await mergeEventFacts(tx, newEvents, carries);
+}
+
+/**
+ * The facts of events stored earlier, derived again: for a load that was cut short after storing its events (on an
+ * engine whose transaction is not atomic, see storeChecked), so that whatever part of their facts it wrote, they end
+ * up as one clean load leaves them. Activity is counted again from the stored events rather than added to, since the
+ * addition may already have happened; every other fact merges, so writing it twice changes nothing.
+ */
+export async function rederiveProfileFacts(tx: Warehouse, storedEvents: string): Promise<void> {
+  await recountActivity(tx, storedEvents);
+  await mergeEventFacts(tx, storedEvents, await factsCarried(tx, storedEvents));
+}
+
+/** Which kinds of facts the events of `relation` carry (one pass over it). */
+async function factsCarried(tx: Warehouse, relation: string): Promise<CarriedFacts> {
+  const [r] = await tx.query<{ identifies: number; groups: number; consents: number }>(
+    `SELECT count(*) FILTER (WHERE type = 'identify' AND traits IS NOT NULL) AS identifies,
+      count(*) FILTER (WHERE type = 'group') AS groups,
+      count(*) FILTER (WHERE ${tx.dialect.jsonTextContains('context', '"categoryPreferences"')}) AS consents
+    FROM ${relation}`,
+  );
+  return {
+    traits: Number(r?.identifies) > 0,
+    groups: Number(r?.groups) > 0,
+    consent: Number(r?.consents) > 0,
+  };
+}
+
+const ACTIVITY_COLUMNS = ['identifier', 'first_seen', 'last_seen', 'events'];
+
+/** First/last seen widen and the event count adds up: right once per event, so only for events just stored. */
+async function addActivity(tx: Warehouse, newEvents: string): Promise<void> {
+  await tx.storage.upsert({
     table: 'identity_activity',
-    columns: ['identifier', 'first_seen', 'last_seen', 'events'],
+    columns: ACTIVITY_COLUMNS,
     key: ['identifier'],
     from: {
       select: `SELECT coalesce(user_id, anonymous_id), min(ts), max(ts), count(*) FROM ${newEvents} GROUP BY 1`,
@@ -35,7 +75,30 @@ export async function updateProfileFacts(
       events: `${x.current('events')} + ${x.incoming('events')}`,
     }),
   });
+}
 
+/** The activity of the identifiers of `events`, counted from every stored event of each: right however often run. */
+async function recountActivity(tx: Warehouse, events: string): Promise<void> {
+  await tx.storage.upsert({
+    table: 'identity_activity',
+    columns: ACTIVITY_COLUMNS,
+    key: ['identifier'],
+    from: {
+      select: `SELECT coalesce(user_id, anonymous_id), min(ts), max(ts), count(*) FROM events
+        WHERE coalesce(user_id, anonymous_id) IN (SELECT coalesce(user_id, anonymous_id) FROM ${events}) GROUP BY 1`,
+    },
+    update: ['first_seen', 'last_seen', 'events'],
+  });
+}
+
+/**
+ * The facts that merge, from `rows` (a relation shaped like `events`): the newest value per key (by event time, then
+ * message id), sets (emails, consent answers) and the earliest membership. Writing the same events' facts twice, in
+ * any order with others, changes nothing.
+ */
+async function mergeEventFacts(tx: Warehouse, rows: string, carries: CarriedFacts): Promise<void> {
+  const d = tx.dialect;
+  const storage = tx.storage;
   // A fact is replaced only by a newer one: later event time, then later message id.
   const newer = (x: ConflictRefs) =>
     `(${x.incoming('ts')}, ${x.incoming('message_id')}) > (${x.current('ts')}, ${x.current('message_id')})`;
@@ -48,7 +111,7 @@ export async function updateProfileFacts(
       from: {
         select: `SELECT identifier, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key AS key, je.value AS value, e.ts, e.message_id
-          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${newEvents} WHERE type = 'identify' AND traits IS NOT NULL) e`, 'e.traits', 'je')})
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${rows} WHERE type = 'identify' AND traits IS NOT NULL) e`, 'e.traits', 'je')})
     GROUP BY identifier, key`,
       },
       update: latest,
@@ -64,7 +127,7 @@ export async function updateProfileFacts(
       columns: ['email', 'identifier'],
       key: ['email', 'identifier'],
       from: {
-        select: `SELECT DISTINCT ${email}, coalesce(user_id, anonymous_id) FROM ${newEvents}
+        select: `SELECT DISTINCT ${email}, coalesce(user_id, anonymous_id) FROM ${rows}
     WHERE type = 'identify' AND traits IS NOT NULL AND ${email} IS NOT NULL AND coalesce(user_id, anonymous_id) IS NOT NULL`,
       },
     });
@@ -78,7 +141,7 @@ export async function updateProfileFacts(
       columns: ['identifier', 'purpose', 'granted', 'ts', 'message_id'],
       key: ['identifier', 'purpose', 'message_id'],
       from: {
-        select: `SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, newEvents)})
+        select: `SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, rows)})
       WHERE identifier IS NOT NULL`,
       },
     });
@@ -91,7 +154,7 @@ export async function updateProfileFacts(
         select: `SELECT identifier, key, ${d.argMax('granted', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT coalesce(e.user_id, e.anonymous_id) AS identifier, je.key AS key,
                  ${d.jsonText('je.value', "'$'")} = 'true' AS granted, e.ts, e.message_id
-          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${newEvents} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e`, prefs, 'je')}
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${rows} WHERE ${d.jsonTextContains('context', '"categoryPreferences"')}) e`, prefs, 'je')}
           WHERE ${d.jsonKind(prefs)} = 'object' AND ${d.jsonKind('je.value')} = 'boolean')
     GROUP BY identifier, key`,
       },
@@ -107,7 +170,7 @@ export async function updateProfileFacts(
     from: {
       select: `SELECT group_id, key, ${d.argMax('value', '(ts, message_id)')}, max(ts), ${d.argMax('message_id', '(ts, message_id)')}
     FROM (SELECT e.group_id, je.key AS key, je.value AS value, e.ts, e.message_id
-          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${newEvents} WHERE type = 'group' AND traits IS NOT NULL) e`, 'e.traits', 'je')})
+          FROM ${d.jsonMembersJoin(`(SELECT * FROM ${rows} WHERE type = 'group' AND traits IS NOT NULL) e`, 'e.traits', 'je')})
     GROUP BY group_id, key`,
     },
     update: latest,
@@ -119,7 +182,7 @@ export async function updateProfileFacts(
     columns: ['group_id', 'identifier', 'first_seen'],
     key: ['group_id', 'identifier'],
     from: {
-      select: `SELECT group_id, coalesce(user_id, anonymous_id), min(ts) FROM ${newEvents} WHERE type = 'group' GROUP BY 1, 2`,
+      select: `SELECT group_id, coalesce(user_id, anonymous_id), min(ts) FROM ${rows} WHERE type = 'group' GROUP BY 1, 2`,
     },
     update: (x) => ({ first_seen: `least(${x.current('first_seen')}, ${x.incoming('first_seen')})` }),
   });

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { Analytics } from '@segment/analytics-node';
-import { openWarehouse } from '../../src/engine/open.js';
-import type { Warehouse } from '../../src/engine/warehouse.js';
 import { segflow } from '../helpers/cli.js';
-import { ENGINES, type TestEngine } from '../helpers/engines.js';
+import { ENGINES } from '../helpers/engines.js';
 import { tempDir } from '../helpers/temp.js';
-import { type ServeProcess, spawnServe, storedEvents } from './helpers.js';
+import { type ServeProcess, servedDatabase, spawnServe, storedEvents } from './helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,42 +22,6 @@ function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Where one engine's database lives for a child `segflow serve`: the CLI's environment that selects it and how the
- * test opens it afterwards. On ClickHouse it is the embedded engine (chdb) in the default folder of the working
- * directory (./segflow.clickhouse, its intake log ./segflow.clickhouse.intake beside it).
- */
-interface ServedDatabaseUnderTest {
-  env: Record<string, string>;
-  open(): Promise<Warehouse>;
-  /** Where serve keeps its intake log by default: beside the database file or folder. */
-  intakeLog: string;
-  /** Events to send: chdb loads each batch far more slowly than DuckDB, so its run is smaller (CI time). */
-  total: number;
-}
-
-function databaseFor(engine: TestEngine, dir: string): ServedDatabaseUnderTest {
-  if (engine.name === 'duckdb') {
-    const db = join(dir, 'crash.duckdb');
-    return {
-      env: { SEGFLOW_DB: db },
-      open: () => openWarehouse({ path: db, readOnly: true }),
-      intakeLog: `${db}.intake`,
-      total: 12_000,
-    };
-  }
-  return {
-    env: { SEGFLOW_ENGINE: 'clickhouse' },
-    open: () =>
-      openWarehouse({
-        clickhouse: { folder: join(dir, 'segflow.clickhouse'), database: 'segflow' },
-        readOnly: true,
-      }),
-    intakeLog: join(dir, 'segflow.clickhouse.intake'),
-    total: 4_000,
-  };
-}
-
-/**
  * kill -9 under load: `segflow serve` runs as a child process, a real SDK drives events at it, the server is killed
  * with SIGKILL mid-stream and restarted on the same port. Every event acknowledged with 200 before the kill is stored,
  * and after the SDK retries what was not acknowledged, every event is stored exactly once. On each engine: the
@@ -71,7 +32,7 @@ function databaseFor(engine: TestEngine, dir: string): ServedDatabaseUnderTest {
 for (const engine of ENGINES) {
   test(`${engine.name}: SIGKILL mid-stream loses no acknowledged event; retries land the rest exactly once`, async () => {
     const dir = tempDir('segflow-crash-');
-    const database = databaseFor(engine, dir);
+    const database = servedDatabase(engine, dir);
     const cli = { cwd: dir, env: database.env };
     const created = segflow(['keys', 'create', '--role', 'write', '--json'], cli);
     assert.equal(created.status, 0, created.stderr);
@@ -108,7 +69,8 @@ for (const engine of ENGINES) {
     const errors: unknown[] = [];
     analytics.on('error', (e) => errors.push(e));
 
-    const total = database.total;
+    // chdb loads each batch far more slowly than DuckDB, so its run is smaller (CI time).
+    const total = engine.name === 'duckdb' ? 12_000 : 4_000;
     const beforeKill = total / 8;
     let sent = 0;
     const produce = async (until: number) => {

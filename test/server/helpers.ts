@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { createApiKey } from '../../src/govern/api-keys.js';
 import { buildServer, type SegflowServer, type ServerOptions } from '../../src/server/app.js';
+import type { TestEngine } from '../helpers/engines.js';
 import { mulberry32 } from '../helpers/random.js';
 
 export interface TestServer extends SegflowServer {
@@ -115,4 +117,37 @@ export function spawnServe(
       reject(new Error(`segflow serve exited with ${code} before listening:\n${err}`));
     });
   });
+}
+
+/**
+ * Where one engine's database lives for a child `segflow serve`: the CLI's environment that selects it and how the
+ * test opens it afterwards. On ClickHouse it is the embedded engine (chdb) in the default folder of the working
+ * directory (./segflow.clickhouse, its intake log ./segflow.clickhouse.intake beside it).
+ */
+export interface ServedDatabaseUnderTest {
+  env: Record<string, string>;
+  open(): Promise<Warehouse>;
+  /** Where serve keeps its intake log by default: beside the database file or folder. */
+  intakeLog: string;
+}
+
+/** The database a child `segflow serve` (and the CLI) run in `dir` uses on `engine`. */
+export function servedDatabase(engine: TestEngine, dir: string): ServedDatabaseUnderTest {
+  if (engine.name === 'duckdb') {
+    const db = join(dir, 'served.duckdb');
+    return {
+      env: { SEGFLOW_DB: db },
+      open: () => openWarehouse({ path: db, readOnly: true }),
+      intakeLog: `${db}.intake`,
+    };
+  }
+  return {
+    env: { SEGFLOW_ENGINE: 'clickhouse' },
+    open: () =>
+      openWarehouse({
+        clickhouse: { folder: join(dir, 'segflow.clickhouse'), database: 'segflow' },
+        readOnly: true,
+      }),
+    intakeLog: join(dir, 'segflow.clickhouse.intake'),
+  };
 }

@@ -128,6 +128,19 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           throw e;
         });
         running = server;
+        // Stop cleanly on a signal from the moment the server says it listens, so the handlers go in before that line:
+        // installed after the first retention purge below, a SIGTERM sent on seeing the line killed the process
+        // without closing it.
+        const stopped = new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            server.app.log.info({ signal }, 'shutting down: committing what is queued');
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
         if (advertised)
           advertiseServer({ pid: process.pid, url: localUrl(server.url), token, db: advertised, startedAt });
         server.app.log.info(
@@ -185,16 +198,7 @@ export function registerServe(program: Command, o: { runCli: (argv: string[]) =>
           timers.push(setInterval(() => void turn(), every));
         }
         for (const t of timers) t.unref();
-        await new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
-            server.app.log.info({ signal }, 'shutting down: committing what is queued');
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            resolve();
-          };
-          process.on('SIGINT', stop);
-          process.on('SIGTERM', stop);
-        });
+        await stopped;
         for (const t of timers) clearInterval(t);
         if (advertised) withdrawServer(advertised);
         await server.close();

@@ -236,6 +236,8 @@ class Mutex {
 
 class ClickHouseWarehouse implements Warehouse {
   readonly engine: string = 'clickhouse';
+  /** See `transaction`. */
+  readonly atomicTransactions = false;
   readonly dialect = clickhouseDialect;
   readonly storage: Storage;
   private closed = false;
@@ -419,15 +421,15 @@ class ClickHouseWarehouse implements Warehouse {
     });
   }
 
-  /**
-   * ClickHouse has no multi-statement transactions: `fn` runs with the session to itself (nothing interleaves), but
-   * what it wrote before a failure stays written. The steps are written to be re-runnable for this reason.
-   */
   /** The session runs one request at a time already; holding its lock keeps others' statements out between these. */
   exclusive<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
     return this.transaction(fn);
   }
 
+  /**
+   * ClickHouse has no multi-statement transactions: `fn` runs with the session to itself (nothing interleaves), but
+   * what it wrote before a failure stays written. The steps are written to be re-runnable for this reason.
+   */
   transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
     return this.mutex.lock(() =>

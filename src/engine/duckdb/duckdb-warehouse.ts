@@ -97,6 +97,7 @@ class Mutex {
 
 class DuckDBWarehouse implements Warehouse {
   readonly engine: string = 'duckdb';
+  readonly atomicTransactions = true;
   readonly dialect = duckdbDialect;
   readonly storage: Storage = createStorage(this, duckdbPorts);
   private closed = false;
