@@ -7,6 +7,7 @@ import { openWarehouse } from '../../src/engine/open.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { createRng } from '../../src/shared/seeded-random.js';
 import { tempDir } from '../helpers/temp.js';
+import { randomCases } from '../helpers/thorough.js';
 import {
   at,
   DAY,
@@ -32,7 +33,7 @@ before(async () => {
 });
 after(() => receiver.close());
 
-const SCENARIOS = 12;
+const SCENARIOS = randomCases(6, 12);
 
 test(`${SCENARIOS} random schedules keep consent, caps and once-per-occurrence`, async () => {
   for (let seed = 1; seed <= SCENARIOS; seed++) {

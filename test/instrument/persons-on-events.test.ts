@@ -12,6 +12,7 @@ import type { SegmentDefinition } from '../../src/segment/definition.js';
 import { refreshSegments } from '../../src/segment/memberships.js';
 import { segflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { randomCases } from '../helpers/thorough.js';
 import { randomDefinitions, randomLog, rng } from '../segment/random-segments.js';
 import { startTestServer } from '../server/helpers.js';
 
@@ -261,7 +262,7 @@ describe('persons on events', () => {
    */
   test('random logs with merges in random batches: every feature and membership equals the identity-join path', async () => {
     const only = process.env.SEGFLOW_POE_SEED;
-    const seeds = only ? [Number(only)] : Array.from({ length: 12 }, (_, i) => 900 + i);
+    const seeds = only ? [Number(only)] : Array.from({ length: randomCases(6, 12) }, (_, i) => 900 + i);
     let overridden = 0;
     for (const seed of seeds) {
       const r = rng(seed);
@@ -320,6 +321,11 @@ describe('persons on events', () => {
         await wh.close();
       }
     }
-    if (!only) assert.ok(overridden > 20, `the logs exercised overrides (${overridden} pending at reads)`);
+    // More than 20 over 12 logs when this was written: the same rate over fewer.
+    if (!only)
+      assert.ok(
+        overridden > (20 * seeds.length) / 12,
+        `the logs exercised overrides (${overridden} pending at reads)`,
+      );
   });
 });

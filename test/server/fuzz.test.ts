@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { revokeApiKey } from '../../src/govern/api-keys.js';
 import { tempDir } from '../helpers/temp.js';
+import { randomCases } from '../helpers/thorough.js';
 import { basicAuth, prng, startTestServer, type TestServer } from './helpers.js';
 
 /**
@@ -13,7 +14,7 @@ import { basicAuth, prng, startTestServer, type TestServer } from './helpers.js'
  * {code, message} whose code names the problem; the server must never answer 5xx, crash or hang.
  */
 const SEED = Number(process.env.SEGFLOW_FUZZ_SEED ?? 20260123);
-const CASES = Number(process.env.SEGFLOW_FUZZ_CASES ?? 10_000);
+const CASES = Number(process.env.SEGFLOW_FUZZ_CASES ?? randomCases(4_000, 10_000));
 const CONCURRENCY = 64;
 const BODY_TIMEOUT_MS = 800;
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { Warehouse } from '../../src/engine/warehouse.js';
 import { importFile } from '../../src/instrument/import/import-file.js';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
-import { KILL_POINTS } from '../../src/instrument/kill-point.js';
+import { KILL_POINTS, type KillPoint } from '../../src/instrument/kill-point.js';
 import { segflow } from '../helpers/cli.js';
 import { ENGINES } from '../helpers/engines.js';
 import { tempDir } from '../helpers/temp.js';
@@ -124,7 +124,11 @@ function writeNdjson(path: string, messages: readonly object[]): string {
 }
 
 for (const engine of ENGINES) {
-  for (const point of KILL_POINTS) {
+  // A DuckDB load is one transaction: killed anywhere in it, nothing of it is stored, so one point shows it (each case
+  // is a child serve started twice, ~20 s: npm test must stay under 20 minutes). ClickHouse keeps what a load wrote
+  // before the kill: every point.
+  const points: readonly KillPoint[] = engine.name === 'duckdb' ? ['ingest:events-stored'] : KILL_POINTS;
+  for (const point of points) {
     test(`${engine.name}: a load SIGKILLed at ${point} and replayed gives the people one clean load gives`, async () => {
       const dir = tempDir('segflow-load-crash-');
       const earlier = writeNdjson(join(dir, 'earlier.ndjson'), EARLIER);
