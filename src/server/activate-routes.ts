@@ -63,6 +63,11 @@ export function activateRoutes(
           .describe('false: a preview that records no exposure'),
       }),
       response: DecisionSchema,
+      // A decision now is answered from the decide snapshot, which follows the loads on its own (within about a
+      // second); waiting for the intake log's next load made every decision wait as long as a load (0.4–0.8 s at
+      // 5,000 events/s on a million people) without its answer being any fresher. A decision as of a time reads the
+      // warehouse, so it sees every acknowledged event first, as other admin reads do.
+      settles: (query) => query.asOf !== undefined,
       handler: async ({ params, query }, { wh }) =>
         jsonDates(
           query.asOf

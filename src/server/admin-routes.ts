@@ -50,7 +50,24 @@ export interface ApiRoute {
   response: z.ZodType;
   /** Status of a successful answer; default 200. */
   status?: number;
+  /**
+   * Whether the answer waits until every event acknowledged before the request is loaded (see `settles`): true unless
+   * the route says otherwise for a request's raw query.
+   */
+  settles?: (query: Record<string, unknown>) => boolean;
   handler(input: { params: unknown; query: unknown; body: unknown }, ctx: ApiContext): Promise<unknown>;
+}
+
+/**
+ * Whether an admin request waits for the intake log's load of what was acknowledged before it (read-your-writes): every
+ * admin route does, unless it declares `settles`.
+ *
+ * @example
+ * if (settles(request.routeOptions.config, request.query)) await committer.settled();
+ */
+export function settles(config: unknown, query: unknown): boolean {
+  const s = (config as { settles?: ApiRoute['settles'] } | undefined)?.settles;
+  return s ? s((query ?? {}) as Record<string, unknown>) : true;
 }
 
 /** Declare a route with its handler typed from its schemas. */
@@ -71,6 +88,7 @@ export function defineRoute<
   body?: B;
   response: R;
   status?: number;
+  settles?: ApiRoute['settles'];
   handler(
     input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
     ctx: ApiContext,
@@ -356,7 +374,7 @@ export function registerAdminRoutes(
     app.route({
       method: route.method,
       url: route.path,
-      config: { kind: 'admin' },
+      config: { kind: 'admin', ...(route.settles ? { settles: route.settles } : {}) },
       handler: async (request, reply) => {
         const key = await adminKey(wh, request, route.permission, sessions);
         const input = {

@@ -18,7 +18,7 @@ import { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { cycleInputs } from '../pipeline/cycle.js';
 import { StreamEvaluator, type StreamOptions, streamOffStatus } from '../pipeline/stream.js';
 import { activateRoutes } from './activate-routes.js';
-import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes } from './admin-routes.js';
+import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes, settles } from './admin-routes.js';
 import { backupRoutes } from './backup-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
 import { registerCollectorRoutes } from './collector-routes.js';
@@ -292,9 +292,11 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   if (opened.replayed > 0 || opened.discardedBytes > 0) {
     app.log.info({ replayed: opened.replayed, discardedBytes: opened.discardedBytes }, 'intake log replayed');
   }
-  // Admin reads see every acknowledged event: what waits in the intake log is loaded first (at once, not on the timer).
+  // Admin reads see every acknowledged event: what waits in the intake log is loaded first (at once, not on the timer),
+  // unless the route answers from what it keeps in memory (decide: see its `settles`).
   app.addHook('preHandler', async (request) => {
-    if (kindOf(request) === 'admin') await committer.settled().catch(() => undefined);
+    if (kindOf(request) === 'admin' && settles(request.routeOptions.config, request.query))
+      await committer.settled().catch(() => undefined);
   });
 
   registerCollectorRoutes(app, { wh, committer, limits });

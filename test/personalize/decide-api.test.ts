@@ -6,7 +6,7 @@ import { openWarehouse } from '../../src/engine/open.js';
 import { events, HOUR, refresh, track } from '../activate/helpers.js';
 import { segflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-import { startTestServer } from '../server/helpers.js';
+import { basicAuth, startTestServer } from '../server/helpers.js';
 
 const PLAYBOOK = `consent: { default: allow }
 plays:
@@ -87,5 +87,66 @@ test('segflow decide records the exposure (text and --json); --as-of and --no-re
     assert.deepEqual(rows, [{ person_id: 'bo', arm: 'treatment' }]);
   } finally {
     await check.close();
+  }
+});
+
+// A timeout: were decide() to wait for the held load again, the test would wait for ever.
+test('a decision now answers while the intake log waits to be loaded; other admin reads wait for what was acknowledged', {
+  timeout: 60_000,
+}, async () => {
+  // Loads are held at a gate: an acknowledged event stays in the intake log until the test opens it. decide() answers
+  // from its snapshot, which follows the loads on its own; waiting for the load made every decision as slow as one.
+  const dir = tempDir();
+  const file = join(dir, 'playbook.yaml');
+  writeFileSync(file, PLAYBOOK);
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  let held = false;
+  const server = await startTestServer({
+    playbook: file,
+    dbPath: join(dir, 'gate.duckdb'),
+    groupCommit: {
+      beforeLoad: async () => {
+        if (held) await gate;
+      },
+    },
+  });
+  try {
+    await events(server.wh, [
+      track('ann', 'Order Completed', new Date(Date.now() - HOUR), { properties: { revenue: 5 } }),
+    ]);
+    await refresh(server.wh, new Date());
+    const auth = { authorization: `Bearer ${server.keys.read}` };
+    held = true;
+    const batch = await fetch(`${server.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(server.keys.write), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [{ type: 'track', userId: 'bob', event: 'Logged', messageId: 'gate-1' }],
+      }),
+    });
+    assert.equal(batch.status, 200);
+    let personAnswered = false;
+    const person = fetch(`${server.url}/api/v1/persons/bob`, { headers: auth }).then((r) => {
+      personAnswered = true;
+      return r;
+    });
+    const decision = await fetch(`${server.url}/api/v1/decide/ann?record=false`, { headers: auth });
+    assert.equal(decision.status, 200);
+    assert.equal(((await decision.json()) as { play: { name: string } | null }).play?.name, 'banner');
+    assert.equal(personAnswered, false, 'the person read waits for the acknowledged event to be loaded');
+    open();
+    const answer = await person;
+    assert.equal(answer.status, 200);
+    const body = (await answer.json()) as { recentEvents: { event?: string }[] };
+    assert.deepEqual(
+      body.recentEvents.map((e) => e.event),
+      ['Logged'],
+    );
+  } finally {
+    open();
+    await server.close();
   }
 });
