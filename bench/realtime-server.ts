@@ -24,6 +24,8 @@ const server = await buildServer({
   warehouse: wh,
   playbook,
   segmentsDir,
+  // As `segflow serve` does: decide()'s snapshot loaded before the server listens.
+  warmDecide: true,
   stream:
     mode === 'stream'
       ? {

@@ -411,6 +411,15 @@ export class DecideService {
     return this.wh.reader('decide-snapshot');
   }
 
+  /**
+   * Load the snapshot (and the recorder's last exposures) now, before the first request: a server does it before it
+   * listens, so that its first decisions are lookups too, not each a person read alone while the load of everyone
+   * competes with the stream's first evaluations (seconds at a million people).
+   */
+  async warm(pb: Playbook): Promise<void> {
+    await Promise.all([this.reload(pb), this.recorder?.lastExposed()]);
+  }
+
   /** Decide now; with a recorder, record the exposures unless `record: false`. */
   async decide(pb: Playbook, identifier: string, options: { record?: boolean } = {}): Promise<Decision> {
     const recorder = options.record === false ? undefined : this.recorder;

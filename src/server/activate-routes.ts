@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ActivationSummarySchema, runActivation } from '../activate/activate-run.js';
 import {
@@ -9,6 +10,7 @@ import { DELIVERY_STATUSES, DeliveryRowSchema, listDeliveries, retryDeliveries }
 import { PlayTestSendSchema, testSendPlay } from '../activate/play-test-send.js';
 import { cachedPlaybook, playbookPath } from '../activate/playbook-file.js';
 import { loadConfig } from '../config/config.js';
+import { fromWorkingDir } from '../config/working-dir.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
 import { confinedDir, dataRootOf } from '../govern/confined-path.js';
@@ -21,19 +23,15 @@ import { defineRoute, jsonDates } from './admin-routes.js';
 
 const STATUS = z.enum(DELIVERY_STATUSES);
 
-/** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
-export function activateRoutes(
-  options: {
-    playbook?: string;
-    segmentsDir?: string;
-    exposures?: ExposureRecorder;
-    /** Runs a refresh where no streaming evaluation runs beside it (the server's stream, when on). */
-    exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
-  } = {},
-) {
-  const exclusive = options.exclusive ?? (<T>(fn: () => Promise<T>) => fn());
-  const playbook = () => cachedPlaybook(playbookPath(options.playbook));
-  // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
+/**
+ * The decide services of a server, one per warehouse (its snapshot kept in memory), and how to load it before the
+ * server listens.
+ *
+ * @example
+ * const decide = decideServices({ playbook: 'playbook.yaml', exposures });
+ * await decide.warm(wh); // before listen: the first decisions are lookups
+ */
+export function decideServices(options: { playbook?: string; exposures?: ExposureRecorder }) {
   const services = new WeakMap<Warehouse, DecideService>();
   const serviceFor = (wh: Warehouse) => {
     let s = services.get(wh);
@@ -43,6 +41,33 @@ export function activateRoutes(
     }
     return s;
   };
+  return {
+    serviceFor,
+    /** Load the snapshot when there is a playbook file (a server without one decides nothing). */
+    async warm(wh: Warehouse): Promise<void> {
+      const path = playbookPath(options.playbook);
+      if (!existsSync(fromWorkingDir(path))) return;
+      await serviceFor(wh).warm(cachedPlaybook(path));
+    },
+  };
+}
+
+/** Activate and Personalize over the admin API: the same functions as `segflow decide | activate | deliveries`. */
+export function activateRoutes(
+  options: {
+    playbook?: string;
+    segmentsDir?: string;
+    exposures?: ExposureRecorder;
+    /** Runs a refresh where no streaming evaluation runs beside it (the server's stream, when on). */
+    exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+    /** The server's decide services (decideServices), when it loads them before it listens. */
+    decide?: ReturnType<typeof decideServices>;
+  } = {},
+) {
+  const exclusive = options.exclusive ?? (<T>(fn: () => Promise<T>) => fn());
+  const playbook = () => cachedPlaybook(playbookPath(options.playbook));
+  // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
+  const { serviceFor } = options.decide ?? decideServices(options);
   return [
     defineRoute({
       method: 'GET',

@@ -17,7 +17,7 @@ import { defaultIntakeLogDir } from '../instrument/intake-log.js';
 import { ExposureRecorder } from '../personalize/exposure-recorder.js';
 import { cycleInputs } from '../pipeline/cycle.js';
 import { StreamEvaluator, type StreamOptions, streamOffStatus } from '../pipeline/stream.js';
-import { activateRoutes } from './activate-routes.js';
+import { activateRoutes, decideServices } from './activate-routes.js';
 import { ADMIN_ROUTES, type ApiRoute, registerAdminRoutes, settles } from './admin-routes.js';
 import { backupRoutes } from './backup-routes.js';
 import { DEFAULT_LIMITS, type Limits, parseJson, readBody } from './body.js';
@@ -65,6 +65,13 @@ export interface ServerOptions {
    * cycle's (segflow.config.yaml, the segments folder, the playbook).
    */
   stream?: false | Partial<StreamOptions>;
+  /**
+   * Load decide()'s snapshot before the server answers (what `segflow serve` does): its first decisions are lookups
+   * instead of each reading its person alone while the load of everyone competes with the stream's first evaluations.
+   * Off by default: a decision then follows writes made beside the server (tests write to the warehouse directly)
+   * until the snapshot is first loaded, on the first decision.
+   */
+  warmDecide?: boolean;
 }
 
 export interface SegflowServer {
@@ -300,6 +307,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   });
 
   registerCollectorRoutes(app, { wh, committer, limits });
+  const decide = decideServices({ playbook: options.playbook, exposures });
   const adminRoutes = [
     ...ADMIN_ROUTES,
     ...MODEL_ROUTES,
@@ -311,6 +319,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
       playbook: options.playbook,
       segmentsDir: options.segmentsDir,
       exposures,
+      decide,
       exclusive: (fn) => (stream ? stream.exclusive(fn) : fn()),
     }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
@@ -360,6 +369,10 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
   await app.ready();
   // Evaluates at once (rebuilding the due-time queue from the warehouse), then follows loads and due edges.
   if (stream) void stream.start();
+  // decide()'s snapshot is loaded before the server answers: its first decisions are lookups, not reads of their own.
+  // A playbook that does not load is reported by the routes that read it, as before: the server still starts.
+  if (options.warmDecide)
+    await decide.warm(wh).catch((e: Error) => app.log.warn({ err: e.message }, 'decide snapshot not loaded'));
   return { app, committer, exposures, metrics, openapi, sessions, stream };
 }
 
@@ -399,6 +412,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       segmentsDir: options.segmentsDir,
       localCli: options.localCli,
       stream: options.stream,
+      warmDecide: true,
     });
     await server.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
   } catch (e) {
