@@ -7,9 +7,13 @@ import { modelConfig } from '../../model/model-config.js';
 import {
   fitClusterModel,
   fitPurchaseModel,
+  fitPurchaseModels,
   getModelFit,
+  isPurchaseModel,
   MODEL_NAMES,
   type ModelName,
+  PURCHASE_MODELS,
+  type PurchaseModelOptions,
   type StoredFit,
 } from '../../model/predict/model-fits.js';
 import { scorePredictions } from '../../model/predict/score.js';
@@ -250,6 +254,62 @@ function describeFit(f: StoredFit): string {
   return lines.join('\n');
 }
 
+/** The purchase histories `--events`, `--from`, `--to`, `--holdout-to`, `--unit` and `--each-purchase` describe. */
+function purchaseModelOptions(models: readonly string[], flags: FitFlags): PurchaseModelOptions {
+  if (!flags.to) {
+    throw new SegflowError(
+      'USAGE',
+      `${models.join(' and ')} ${models.length > 1 ? 'need' : 'needs'} the calibration window's last day`,
+      'e.g. --to 1997-09-30',
+    );
+  }
+  const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
+  return {
+    purchases: {
+      events: flags.events
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+      sameDayAsOne: !flags.eachPurchase,
+    },
+    window: {
+      ...(flags.from ? { start: parseDay(flags.from, '--from') } : {}),
+      end,
+      ...(flags.holdoutTo
+        ? { holdoutEnd: new Date(parseDay(flags.holdoutTo, '--holdout-to').getTime() + DAY_MS) }
+        : {}),
+    },
+    timeUnit: parseTimeUnit(flags.unit),
+  };
+}
+
+/**
+ * `segflow models fit bgnbd gammagamma`: both purchase models on one read of the purchase histories, stored together.
+ * --json prints an object keyed by model (`{"bgnbd": fit, "gammagamma": fit}`), each fit as `models fit NAME --json`
+ * prints it; without, each fit's report in turn.
+ */
+async function fitPurchaseModelsCommand(models: ModelName[], flags: FitFlags, cmd: Command): Promise<void> {
+  const other = models.filter((m) => !isPurchaseModel(m));
+  if (other.length > 0) {
+    throw new SegflowError(
+      'USAGE',
+      `${other.join(', ')} cannot be fitted together with other models`,
+      `only ${PURCHASE_MODELS.join(' and ')} are fitted together (they share the purchase histories); fit the others one at a time`,
+    );
+  }
+  const purchaseModels = models.filter(isPurchaseModel);
+  const options = purchaseModelOptions(purchaseModels, flags);
+  const fits = await withWarehouse(
+    cmd.optsWithGlobals(),
+    (wh) => fitPurchaseModels(wh, { models: purchaseModels, ...options }),
+    // Two rows written: see the single fit's note below.
+    { checkpointOnClose: false },
+  );
+  emit(Boolean(flags.json), Object.fromEntries(fits.map((f) => [f.model, f])), () =>
+    fits.map(describeFit).join('\n\n'),
+  );
+}
+
 export function registerModels(program: Command): void {
   const models = program
     .command('models')
@@ -258,9 +318,12 @@ export function registerModels(program: Command): void {
   models
     .command('fit')
     .description(
-      'fit a model and store it (bgnbd and gammagamma: on purchase histories; clusters: on a query)',
+      'fit a model and store it (bgnbd and gammagamma: on purchase histories, both in one run with `fit bgnbd gammagamma`; clusters: on a query)',
     )
-    .argument('<name>', MODEL_NAMES.join(' | '))
+    .argument(
+      '<name...>',
+      `${MODEL_NAMES.join(' | ')}; bgnbd gammagamma together read the purchase histories once (--json: an object keyed by model)`,
+    )
     .option('--events <names>', 'purchase track events, comma-separated', 'Order Completed')
     .option('--from <date>', 'calibration start day (UTC): the cohort is who first bought on or after it')
     .option('--to <date>', 'calibration last day (UTC, inclusive)')
@@ -303,8 +366,13 @@ export function registerModels(program: Command): void {
       "propensity: a column of 'train' / 'test' (default: 30% test by id hash)",
     )
     .option('--json', 'print the stored fit as one JSON document')
-    .action(async (name: string, flags: FitFlags, cmd: Command) => {
-      const model = modelName(name);
+    .action(async (names: string[], flags: FitFlags, cmd: Command) => {
+      const requested = [...new Set(names.map(modelName))];
+      if (requested.length > 1) {
+        await fitPurchaseModelsCommand(requested, flags, cmd);
+        return;
+      }
+      const model = requested[0]!;
       const fit = await withWarehouse(
         cmd.optsWithGlobals(),
         async (wh) => {
@@ -363,33 +431,8 @@ export function registerModels(program: Command): void {
               ...(flags.assignAsOf ? { assignAsOf: parseDay(flags.assignAsOf, '--assign-as-of') } : {}),
             });
           }
-          if (!flags.to) {
-            throw new SegflowError(
-              'USAGE',
-              `${model} needs the calibration window's last day`,
-              'e.g. --to 1997-09-30',
-            );
-          }
-          const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
-          if (model !== 'bgnbd' && model !== 'gammagamma') throw new Error(`unreachable: ${model}`);
-          return fitPurchaseModel(wh, {
-            model,
-            purchases: {
-              events: flags.events
-                .split(',')
-                .map((e) => e.trim())
-                .filter(Boolean),
-              sameDayAsOne: !flags.eachPurchase,
-            },
-            window: {
-              ...(flags.from ? { start: parseDay(flags.from, '--from') } : {}),
-              end,
-              ...(flags.holdoutTo
-                ? { holdoutEnd: new Date(parseDay(flags.holdoutTo, '--holdout-to').getTime() + DAY_MS) }
-                : {}),
-            },
-            timeUnit: parseTimeUnit(flags.unit),
-          });
+          if (!isPurchaseModel(model)) throw new Error(`unreachable: ${model}`);
+          return fitPurchaseModel(wh, { model, ...purchaseModelOptions([model], flags) });
         },
         // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed).
         { checkpointOnClose: false },
