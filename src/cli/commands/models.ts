@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/config.js';
 import { fromWorkingDir } from '../../config/working-dir.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterColumn } from '../../model/clusters/clusters.js';
-import { modelConfig } from '../../model/model-config.js';
 import {
   fitClusterModel,
   fitPurchaseModel,
@@ -16,17 +14,9 @@ import {
   type PurchaseModelOptions,
   type StoredFit,
 } from '../../model/predict/model-fits.js';
-import { scorePredictions } from '../../model/predict/score.js';
 import { parseDuration, parseTimeUnit, TIME_UNITS } from '../../model/predict/time-unit.js';
-import {
-  type Classifier,
-  importance,
-  type ModelChoice,
-  parseModelKind,
-} from '../../model/propensity/classifier.js';
-import { fitPropensityFromFile, scorePropensityFile } from '../../model/propensity/file-propensity.js';
+import type { Classifier, importance, ModelChoice } from '../../model/propensity/classifier.js';
 import type { Backtest } from '../../model/propensity/metrics.js';
-import { fitPropensity, scorePropensity } from '../../model/propensity/propensity.js';
 import { withWarehouse } from '../context.js';
 import { emit, table } from '../output.js';
 
@@ -55,6 +45,37 @@ interface FitFlags {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The propensity models' code and the config file's `model:` section, loaded by the commands that use them only: a
+ * purchase model's fit or report needs neither (each module loaded is start-up time of every such command).
+ */
+async function propensityModules() {
+  const [config, modelConfig, classifier, propensity, filePropensity] = await Promise.all([
+    import('../../config/config.js'),
+    import('../../model/model-config.js'),
+    import('../../model/propensity/classifier.js'),
+    import('../../model/propensity/propensity.js'),
+    import('../../model/propensity/file-propensity.js'),
+  ]);
+  return {
+    ...classifier,
+    ...propensity,
+    ...filePropensity,
+    /** The config file's `model:` section. */
+    config: () => modelConfig.modelConfig(config.loadConfig().model),
+  };
+}
+
+/** The reports of stored fits, one after another; a propensity model's needs the classifier code. */
+async function describeFits(fits: readonly StoredFit[]): Promise<string> {
+  const propensity = fits.some(
+    (f) => f.model === 'churn' || f.model === 'purchase' || f.model === 'propensity',
+  )
+    ? await import('../../model/propensity/classifier.js')
+    : undefined;
+  return fits.map((f) => describeFit(f, propensity?.importance)).join('\n\n');
+}
 
 /** A whole UTC day: YYYY-MM-DD → its 00:00. */
 function parseDay(text: string, flag: string): Date {
@@ -102,7 +123,7 @@ function fmt(v: unknown): string {
 }
 
 /** The human-readable report of a stored fit. */
-function describeFit(f: StoredFit): string {
+function describeFit(f: StoredFit, importanceOf?: typeof importance): string {
   const lines = [
     `${f.model} fit ${f.id}`,
     `fitted      ${f.fittedAt.toISOString()} in ${f.seconds.toFixed(3)} s`,
@@ -163,7 +184,7 @@ function describeFit(f: StoredFit): string {
         ? `feature importance (share of the trees' total split gain; ${m.iterations} trees, up to ${m.options.maxLeaves} leaves, learning rate ${m.options.learningRate})`
         : `coefficients (standardised inputs, L2 λ = ${m.lambda}; intercept ${m.intercept.toFixed(3)})`,
       table(
-        importance(m).map((r) => ({
+        importanceOf!(m).map((r) => ({
           input: r.input,
           [m.kind === 'gbt' ? 'gain' : 'weight']: r.weight.toFixed(3),
         })),
@@ -305,9 +326,8 @@ async function fitPurchaseModelsCommand(models: ModelName[], flags: FitFlags, cm
     // Two rows written: see the single fit's note below.
     { checkpointOnClose: false },
   );
-  emit(Boolean(flags.json), Object.fromEntries(fits.map((f) => [f.model, f])), () =>
-    fits.map(describeFit).join('\n\n'),
-  );
+  const report = flags.json ? '' : await describeFits(fits);
+  emit(Boolean(flags.json), Object.fromEntries(fits.map((f) => [f.model, f])), () => report);
 }
 
 export function registerModels(program: Command): void {
@@ -384,13 +404,14 @@ export function registerModels(program: Command): void {
                 'e.g. --train-as-of 2026-03-01,2026-04-01,2026-05-01 --test-as-of 2026-06-01 --horizon 30d',
               );
             }
-            const result = await fitPropensity(wh, {
+            const p = await propensityModules();
+            const result = await p.fitPropensity(wh, {
               target: model,
               horizon: flags.horizon ?? '30d',
               trainAsOf: flags.trainAsOf.split(',').map((d) => parseDay(d.trim(), '--train-as-of')),
               testAsOf: parseDay(flags.testAsOf, '--test-as-of'),
-              config: modelConfig(loadConfig().model),
-              model: parseModelKind(flags.model),
+              config: p.config(),
+              model: p.parseModelKind(flags.model),
               ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
             });
             return result.fit;
@@ -403,10 +424,11 @@ export function registerModels(program: Command): void {
                 'e.g. --file features.parquet --label churned --id-column person_id',
               );
             }
-            const result = await fitPropensityFromFile(wh, {
+            const p = await propensityModules();
+            const result = await p.fitPropensityFromFile(wh, {
               path: fromWorkingDir(flags.file),
               label: flags.label,
-              model: parseModelKind(flags.model),
+              model: p.parseModelKind(flags.model),
               // Without --id-column, person_id when the file has one, else row numbers.
               ...(cmd.getOptionValueSource('idColumn') === 'default' ? {} : { idColumn: flags.idColumn }),
               ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
@@ -437,7 +459,8 @@ export function registerModels(program: Command): void {
         // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed).
         { checkpointOnClose: false },
       );
-      emit(Boolean(flags.json), fit, () => describeFit(fit));
+      const report = flags.json ? '' : await describeFits([fit]);
+      emit(Boolean(flags.json), fit, () => report);
     });
 
   models
@@ -455,7 +478,8 @@ export function registerModels(program: Command): void {
           readOnly: true,
         },
       );
-      emit(Boolean(flags.json), fit, () => describeFit(fit));
+      const report = flags.json ? '' : await describeFits([fit]);
+      emit(Boolean(flags.json), fit, () => report);
     });
 
   models
@@ -489,11 +513,12 @@ export function registerModels(program: Command): void {
       ) => {
         if (name === 'churn' || name === 'purchase') {
           const target = name;
+          const p = await propensityModules();
           const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-            scorePropensity(wh, {
+            p.scorePropensity(wh, {
               target,
               asOf: flags.asOf ? parseDay(flags.asOf, '--as-of') : new Date(),
-              config: modelConfig(loadConfig().model),
+              config: p.config(),
               ...(flags.id ? { fitId: flags.id } : {}),
             }),
           );
@@ -514,8 +539,9 @@ export function registerModels(program: Command): void {
             );
           }
           const { file, out } = flags;
+          const p = await propensityModules();
           const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-            scorePropensityFile(wh, {
+            p.scorePropensityFile(wh, {
               path: fromWorkingDir(file),
               out: fromWorkingDir(out),
               ...(flags.id ? { fitId: flags.id } : {}),
@@ -539,6 +565,7 @@ export function registerModels(program: Command): void {
             'e.g. --discount 0.01/month',
           );
         }
+        const { scorePredictions } = await import('../../model/predict/score.js');
         const summary = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
           scorePredictions(wh, {
             ...(flags.asOf ? { asOf: parseDay(flags.asOf, '--as-of') } : {}),

@@ -1,23 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
-import { Timestamp } from '../../shared/timestamp.js';
-import { type ClusterOptions, clusterQuery } from '../clusters/clusters.js';
+import type { ClusterOptions } from '../clusters/clusters.js';
 import { fitBgNbd } from './bgnbd.js';
 import { bgnbdDiagnostics, gammaGammaDiagnostics } from './diagnostics.js';
 import { fitGammaGamma } from './gamma-gamma.js';
+import { type ModelName, PURCHASE_MODELS, type PurchaseModelName } from './model-names.js';
+import type { StoredFit } from './stored-fit.js';
 import {
   type CalibrationWindow,
   type PurchaseDefinition,
   type PurchaseSummaries,
   summarizePurchases,
 } from './summarize.js';
-import { TIME_UNITS, type TimeUnit } from './time-unit.js';
+import type { TimeUnit } from './time-unit.js';
 
-/** The models `segflow models fit NAME` knows. */
-export const MODEL_NAMES = ['bgnbd', 'gammagamma', 'clusters', 'churn', 'purchase', 'propensity'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+// The names and the stored fit's type, for callers of the fitting functions; the fit's schema (zod) is in
+// stored-fit.ts, apart, so that a command that fits a model does not load it.
+export {
+  isPurchaseModel,
+  MODEL_NAMES,
+  type ModelName,
+  PURCHASE_MODELS,
+  type PurchaseModelName,
+} from './model-names.js';
+export type { StoredFit } from './stored-fit.js';
 
 /** What a purchase model is fitted on. */
 export interface PurchaseModelOptions {
@@ -25,31 +32,6 @@ export interface PurchaseModelOptions {
   window: CalibrationWindow;
   timeUnit: TimeUnit;
 }
-
-/** A fit as stored in `model_fits`. Dates in `options` are ISO-8601 text. */
-export const StoredFitSchema = z
-  .object({
-    id: z.string(),
-    model: z.enum(MODEL_NAMES),
-    fittedAt: Timestamp,
-    timeUnit: z
-      .enum(TIME_UNITS)
-      .nullable()
-      .describe(
-        "the unit of every time parameter and input (BG/NBD's α, t_x, T); null for models without time",
-      ),
-    options: z.record(z.string(), z.unknown()).describe('what the model was fitted on (dates as ISO text)'),
-    params: z.record(z.string(), z.unknown()).describe("the fitted parameters, by the model's own names"),
-    standardErrors: z.record(z.string(), z.number()).nullable(),
-    logLikelihood: z.number().nullable(),
-    people: z.number(),
-    diagnostics: z
-      .record(z.string(), z.unknown())
-      .describe('fit checks and the backtest; see docs/predictive-models.md'),
-    seconds: z.number(),
-  })
-  .meta({ id: 'ModelFit' });
-export type StoredFit = z.output<typeof StoredFitSchema>;
 
 function windowJson(o: PurchaseModelOptions): Record<string, unknown> {
   return {
@@ -88,14 +70,6 @@ export async function storeModelFits(wh: Warehouse, fits: readonly StoredFit[]):
 export async function storeModelFit(wh: Warehouse, fit: StoredFit): Promise<StoredFit> {
   await storeModelFits(wh, [fit]);
   return fit;
-}
-
-/** The models fitted on purchase summaries: BG/NBD on (x, t_x, T), Gamma-Gamma on (x, m). */
-export const PURCHASE_MODELS = ['bgnbd', 'gammagamma'] as const;
-export type PurchaseModelName = (typeof PURCHASE_MODELS)[number];
-
-export function isPurchaseModel(name: string): name is PurchaseModelName {
-  return (PURCHASE_MODELS as readonly string[]).includes(name);
 }
 
 /** One model's fit and checks on summaries already read; `seconds` is filled in by the caller. */
@@ -216,6 +190,8 @@ export async function fitClusterModel(
   args: { sql: string; params?: readonly SqlValue[]; idColumn: string; assignAsOf?: Date } & ClusterOptions,
 ): Promise<StoredFit> {
   const started = performance.now();
+  // Loaded here: a purchase model's fit has no use for k-means.
+  const { clusterQuery } = await import('../clusters/clusters.js');
   const r = await clusterQuery(wh, args);
   const id = `clusters-${randomUUID()}`;
   if (args.assignAsOf) {
