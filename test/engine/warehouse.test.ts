@@ -40,6 +40,33 @@ describe('DuckDB warehouse', () => {
     await wh.close();
   });
 
+  test('queryColumns: numbers column by column, NULL as NaN, across chunks; other types refused', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    // 5,000 rows span several of DuckDB's 2,048-row chunks; every 7th d is NULL. Integers of every width come as numbers.
+    const sql = `SELECT CAST(i AS DOUBLE) / 4 AS d_all, CASE WHEN i % 7 = 0 THEN NULL ELSE CAST(i AS DOUBLE) / 2 END AS d,
+        CAST(i AS INTEGER) AS int, i AS big, CAST(i AS HUGEINT) * 3 AS huge, i % 2 = 0 AS even, i * 0.5 AS dec
+      FROM range(5000) t(i) WHERE i >= ? ORDER BY i`;
+    const { rows, columns } = await wh.queryColumns(sql, [0]);
+    assert.equal(rows, 5000);
+    assert.deepEqual(Object.keys(columns), ['d_all', 'd', 'int', 'big', 'huge', 'even', 'dec']);
+    const asRows = await wh.query<Record<string, number | boolean | null>>(sql, [0]);
+    for (const name of Object.keys(columns)) {
+      const column = columns[name]!;
+      assert.ok(column instanceof Float64Array && column.length === 5000, name);
+      const expected = asRows.map((r) => (r[name] === null ? Number.NaN : Number(r[name])));
+      assert.deepEqual(Array.from(column), expected, name);
+    }
+    assert.ok(Number.isNaN(columns.d![4907]!) && columns.d![4908] === 2454, 'NULLs stay where they are');
+
+    const none = await wh.queryColumns('SELECT CAST(1 AS DOUBLE) AS a, 2 AS b WHERE false');
+    assert.deepEqual(none, { rows: 0, columns: { a: new Float64Array(0), b: new Float64Array(0) } });
+    await assert.rejects(wh.queryColumns("SELECT 1.5 AS a, 'x' AS name"), {
+      code: 'SQL_FAILED',
+      message: /column name is not a number/,
+    });
+    await wh.close();
+  });
+
   test('streams a large result in batches without materialising it', async () => {
     const wh = await openWarehouse({ path: ':memory:' });
     let total = 0;
