@@ -536,9 +536,9 @@ export async function openDuckDB(options: DuckDBOpenOptions): Promise<Warehouse>
     );
   }
   const conn = await instance.connect();
-  // Progress tracking feeds `progress()` (the CLI's bars); DuckDB's own printing stays off.
-  await conn.run('SET enable_progress_bar = true');
-  await conn.run('SET enable_progress_bar_print = false');
+  // Progress tracking feeds `progress()` (the CLI's bars); DuckDB's own printing stays off. One call: each is a trip
+  // through the event loop (these are the connection's settings, which an instance's configuration cannot carry).
+  await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
   return new DuckDBWarehouse(
     options.path,
     instance,
