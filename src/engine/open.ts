@@ -26,7 +26,7 @@ export interface OpenWarehouseOptions {
   /**
    * false for a command that writes a few rows (a model fit): DuckDB then leaves them in its write-ahead log, durable
    * and replayed at the next open, instead of checkpointing at close — about 100 ms of a short command on any file.
-   * A log above 1 MB is still checkpointed, so it never grows across such commands. Default true.
+   * A log above 64 kB is still checkpointed, so it never grows across such commands (every open replays it). Default true.
    */
   checkpointOnClose?: boolean;
   /** Use ClickHouse (a server, or the embedded engine) instead of a DuckDB file; `path` is then ignored. */
