@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { configFileExists } from '../config/config-location.js';
 import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
 import type { ClickHouseConfig } from '../engine/clickhouse/clickhouse-config.js';
-import { DEFAULT_DB_PATH, openWarehouse } from '../engine/open.js';
+import { DEFAULT_DB_PATH, isSmallDatabaseFile, openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import type { GlobalOptions } from './database-location.js';
@@ -49,7 +49,12 @@ async function serverAt(location: string): Promise<ServedDatabase | undefined> {
 export async function withWarehouse<T>(
   globals: GlobalOptions,
   fn: (wh: Warehouse) => Promise<T>,
-  options: { readOnly?: boolean; checkpointOnClose?: boolean } = {},
+  options: {
+    readOnly?: boolean;
+    checkpointOnClose?: boolean;
+    /** DuckDB on one thread when the database file is small (`isSmallDatabaseFile`): for commands of a few queries. */
+    oneThreadWhenSmall?: boolean;
+  } = {},
 ): Promise<T> {
   const held = currentInvocation()?.warehouse;
   if (held) return fn(held);
@@ -61,6 +66,7 @@ export async function withWarehouse<T>(
     readOnly: options.readOnly ?? false,
     clickhouse,
     checkpointOnClose: options.checkpointOnClose ?? true,
+    ...(options.oneThreadWhenSmall && !clickhouse && isSmallDatabaseFile(path) ? { threads: 1 } : {}),
   });
   try {
     return await fn(wh);

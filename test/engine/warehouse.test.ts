@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { migrate, schemaVersion } from '../../src/engine/migrate.js';
-import { openWarehouse } from '../../src/engine/open.js';
+import { isSmallDatabaseFile, openWarehouse } from '../../src/engine/open.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/engine/schema.js';
 import { SegflowError } from '../../src/errors.js';
 import { tempDir } from '../helpers/temp.js';
@@ -139,6 +139,24 @@ describe('DuckDB warehouse', () => {
     }
     assert.deepEqual(await wh.query('SELECT count(*) AS n FROM events'), [{ n: 0 }]);
     await wh.close();
+  });
+});
+
+describe('threads', () => {
+  test('a small database file is run on one thread when asked; a large one, :memory: and none are not small', async () => {
+    const dir = tempDir();
+    const path = join(dir, 's.duckdb');
+    await (await openWarehouse({ path })).close();
+    assert.equal(isSmallDatabaseFile(path), true);
+    const wh = await openWarehouse({ path, threads: 1 });
+    assert.deepEqual(await wh.query(`SELECT current_setting('threads')::INTEGER AS n`), [{ n: 1 }]);
+    await wh.close();
+    const large = join(dir, 'large.duckdb');
+    writeFileSync(large, '');
+    truncateSync(large, 17 << 20);
+    assert.equal(isSmallDatabaseFile(large), false);
+    assert.equal(isSmallDatabaseFile(':memory:'), false);
+    assert.equal(isSmallDatabaseFile(join(dir, 'none.duckdb')), false);
   });
 });
 

@@ -323,8 +323,8 @@ async function fitPurchaseModelsCommand(models: ModelName[], flags: FitFlags, cm
   const fits = await withWarehouse(
     cmd.optsWithGlobals(),
     (wh) => fitPurchaseModels(wh, { models: purchaseModels, ...options }),
-    // Two rows written: see the single fit's note below.
-    { checkpointOnClose: false },
+    // Two rows written, and one query: see the single fit's notes below.
+    { checkpointOnClose: false, oneThreadWhenSmall: true },
   );
   const report = flags.json ? '' : await describeFits(fits);
   emit(Boolean(flags.json), Object.fromEntries(fits.map((f) => [f.model, f])), () => report);
@@ -456,8 +456,9 @@ export function registerModels(program: Command): void {
           if (!isPurchaseModel(model)) throw new Error(`unreachable: ${model}`);
           return fitPurchaseModel(wh, { model, ...purchaseModelOptions([model], flags) });
         },
-        // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed).
-        { checkpointOnClose: false },
+        // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed). A purchase
+        // model's fit is one query over the events: on a small database, DuckDB on one thread.
+        { checkpointOnClose: false, oneThreadWhenSmall: isPurchaseModel(model) },
       );
       const report = flags.json ? '' : await describeFits([fit]);
       emit(Boolean(flags.json), fit, () => report);
