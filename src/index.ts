@@ -228,9 +228,12 @@ export {
 export {
   fitClusterModel,
   fitPurchaseModel,
+  fitPurchaseModels,
   getModelFit,
   MODEL_NAMES,
   type ModelName,
+  PURCHASE_MODELS,
+  type PurchaseModelName,
   type PurchaseModelOptions,
   type StoredFit,
 } from './model/predict/model-fits.js';

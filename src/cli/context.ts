@@ -1,81 +1,44 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { configFileExists } from '../config/config-location.js';
 import { INSTANT_FORMAT, parseInstant } from '../config/instant.js';
-import {
-  type ClickHouseConfig,
-  DEFAULT_CHDB_FOLDER,
-  EngineName,
-  resolveClickHouseConfig,
-} from '../engine/clickhouse/clickhouse-config.js';
-import { DEFAULT_DB_PATH, openWarehouse } from '../engine/open.js';
+import type { ClickHouseConfig } from '../engine/clickhouse/clickhouse-config.js';
+import { DEFAULT_DB_PATH, isSmallDatabaseFile, openWarehouse } from '../engine/open.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
+import type { GlobalOptions } from './database-location.js';
 import { DatabaseServed } from './database-served.js';
 import { currentInvocation } from './invocation.js';
-import { refuseWhileServed, serverHolding } from './served-database.js';
+import type { ServedDatabase } from './served-database.js';
+import { servedFilePath } from './served-file.js';
 
-export interface GlobalOptions {
-  db?: string;
-  engine?: string;
-  clickhouseUrl?: string;
-}
+export type { GlobalOptions } from './database-location.js';
 
 /**
- * The ClickHouse settings when the engine is ClickHouse (--engine, else $SEGFLOW_ENGINE, else `engine:` in
- * segflow.config.yaml; a --clickhouse-url alone also selects it), else undefined (DuckDB).
- *
- * @example
- * resolveClickHouse({ engine: 'clickhouse', clickhouseUrl: 'http://127.0.0.1:8123' })
- * // { url: 'http://127.0.0.1:8123', database: 'segflow' } (plus SEGFLOW_CLICKHOUSE_* and the config file)
+ * The database a command opens (`path`, or `clickhouse`) and where a server holding it would advertise itself
+ * (`location`, see database-location.ts's `servedLocation`). With no config file and no engine named (the usual
+ * case) it is DuckDB at --db, else $SEGFLOW_DB, else ./segflow.duckdb — database-location.ts's rules when nothing
+ * else is set, known here without loading the config file's parser and schemas (YAML, zod).
  */
-export function resolveClickHouse(globals: GlobalOptions): ClickHouseConfig | undefined {
-  const config = loadConfig();
-  const named =
-    globals.engine ||
-    process.env.SEGFLOW_ENGINE ||
-    config.engine ||
-    (globals.clickhouseUrl ? 'clickhouse' : 'duckdb');
-  const engine = EngineName.safeParse(named);
-  if (!engine.success) {
-    throw new SegflowError(
-      'USAGE',
-      `engine '${named}' is not known`,
-      'use --engine duckdb or --engine clickhouse',
-    );
+async function databaseOf(
+  globals: GlobalOptions,
+): Promise<{ path: string; clickhouse?: ClickHouseConfig; location?: string }> {
+  if (!globals.engine && !globals.clickhouseUrl && !process.env.SEGFLOW_ENGINE && !configFileExists()) {
+    // An empty variable counts as unset, as in resolveDbPath.
+    const path = globals.db || process.env.SEGFLOW_DB || DEFAULT_DB_PATH;
+    return { path, location: path };
   }
-  if (engine.data !== 'clickhouse') return undefined;
-  try {
-    return resolveClickHouseConfig(config.clickhouse, process.env, { url: globals.clickhouseUrl });
-  } catch (e) {
-    throw new SegflowError(
-      'CONFIG_INVALID',
-      `ClickHouse settings: ${e instanceof Error ? e.message : String(e)}`,
-      'check --clickhouse-url, the SEGFLOW_CLICKHOUSE_* variables and the clickhouse: section of segflow.config.yaml',
-    );
-  }
+  const where = await import('./database-location.js');
+  const clickhouse = where.resolveClickHouse(globals);
+  const path = where.resolveDbPath(globals);
+  const location = where.servedLocation(globals);
+  return { path, ...(clickhouse ? { clickhouse } : {}), ...(location === undefined ? {} : { location }) };
 }
 
-/** --db, else $SEGFLOW_DB, else `db:` in segflow.config.yaml, else ./segflow.duckdb. */
-export function resolveDbPath(globals: GlobalOptions): string {
-  // An empty variable counts as unset, as shells make it easy to export one by accident.
-  return globals.db || process.env.SEGFLOW_DB || loadConfig().db || DEFAULT_DB_PATH;
-}
-
-/**
- * What `segflow serve` holds, as other processes of this machine look for it (its advertisement beside it, see
- * served-database.ts): the DuckDB file, or the embedded ClickHouse engine's folder — chdb runs one engine per folder
- * and a second process cannot open it, so commands go through the server as they do for a DuckDB file. Undefined for
- * a ClickHouse server: any number of processes use it at once, so nothing is held and nothing is forwarded.
- *
- * @example
- * servedLocation({ db: 'shop.duckdb' }) // 'shop.duckdb'
- * servedLocation({ engine: 'clickhouse' }) // './segflow.clickhouse' (clickhouse.folder when configured)
- * servedLocation({ engine: 'clickhouse', clickhouseUrl: 'http://127.0.0.1:8123' }) // undefined
- */
-export function servedLocation(globals: GlobalOptions): string | undefined {
-  const clickhouse = resolveClickHouse(globals);
-  if (!clickhouse) return resolveDbPath(globals);
-  return clickhouse.url ? undefined : (clickhouse.folder ?? DEFAULT_CHDB_FOLDER);
+/** The live server holding the database at `location`, if any (served-database.ts is loaded only when it advertises). */
+async function serverAt(location: string): Promise<ServedDatabase | undefined> {
+  if (location === ':memory:' || location === '' || !existsSync(servedFilePath(location))) return undefined;
+  return (await import('./served-database.js')).serverHolding(location);
 }
 
 /**
@@ -86,20 +49,24 @@ export function servedLocation(globals: GlobalOptions): string | undefined {
 export async function withWarehouse<T>(
   globals: GlobalOptions,
   fn: (wh: Warehouse) => Promise<T>,
-  options: { readOnly?: boolean; checkpointOnClose?: boolean } = {},
+  options: {
+    readOnly?: boolean;
+    checkpointOnClose?: boolean;
+    /** DuckDB on one thread when the database file is small (`isSmallDatabaseFile`): for commands of a few queries. */
+    oneThreadWhenSmall?: boolean;
+  } = {},
 ): Promise<T> {
   const held = currentInvocation()?.warehouse;
   if (held) return fn(held);
-  const clickhouse = resolveClickHouse(globals);
-  const path = resolveDbPath(globals);
-  const location = servedLocation(globals);
-  const served = location === undefined ? undefined : await serverHolding(location);
+  const { path, clickhouse, location } = await databaseOf(globals);
+  const served = location === undefined ? undefined : await serverAt(location);
   if (served) throw new DatabaseServed(served);
   const wh = await openWarehouse({
     path,
     readOnly: options.readOnly ?? false,
     clickhouse,
     checkpointOnClose: options.checkpointOnClose ?? true,
+    ...(options.oneThreadWhenSmall && !clickhouse && isSmallDatabaseFile(path) ? { threads: 1 } : {}),
   });
   try {
     return await fn(wh);
@@ -117,50 +84,6 @@ export function parseAsOf(value: string | undefined): Date | undefined {
 }
 
 /**
- * For commands that need the database to themselves (the erasure rewrites it): refused inside a server, and refused
- * with who holds it and what to do when a server holds the DuckDB file or the chdb folder. A ClickHouse server is
- * shared by every process that reaches it, so nothing is refused there (the command must be safe beside other writers).
- */
-export function requireDatabaseClosed(
-  globals: GlobalOptions,
-  command: string,
-  whatToDo: string,
-): ClaimedDatabase {
-  return claimDatabase(globals, command, whatToDo);
-}
-
-/** The database a command that holds it (`serve`) opens, and where it advertises itself (see `servedLocation`). */
-export interface ClaimedDatabase {
-  /** The DuckDB file (unused with ClickHouse). */
-  dbPath: string;
-  clickhouse?: ClickHouseConfig;
-  /** The file or chdb folder other processes find the server by; undefined for a ClickHouse server. */
-  location?: string;
-}
-
-/**
- * For a command that holds the database while it runs (`segflow serve`), on either engine: refused inside a server,
- * and refused with who holds it and what to do when a server already holds the DuckDB file or the chdb folder. A
- * ClickHouse server is shared: nothing is refused there (several collectors may load into one ClickHouse).
- *
- * @example
- * const { dbPath, clickhouse, location } = claimDatabase(globals, 'segflow serve', 'use the running one');
- */
-export function claimDatabase(globals: GlobalOptions, command: string, whatToDo: string): ClaimedDatabase {
-  if (currentInvocation()) {
-    throw new SegflowError('SERVER_RUNNING', `${command} cannot run inside segflow serve`, whatToDo);
-  }
-  const clickhouse = resolveClickHouse(globals);
-  const location = servedLocation(globals);
-  if (location !== undefined) refuseWhileServed(location, command, whatToDo);
-  return {
-    dbPath: resolveDbPath(globals),
-    ...(clickhouse ? { clickhouse } : {}),
-    ...(location !== undefined ? { location } : {}),
-  };
-}
-
-/**
  * Before a command's action runs (main's preAction hook): when a live `segflow serve` holds its database, stop it
  * here — before it prints or writes anything — with `DatabaseServed`, which `main` answers by running it there.
  */
@@ -168,11 +91,11 @@ export async function forwardWhenServed(action: Command): Promise<void> {
   if (currentInvocation()) return;
   let location: string | undefined;
   try {
-    location = servedLocation(action.optsWithGlobals());
+    ({ location } = await databaseOf(action.optsWithGlobals()));
   } catch {
     return; // a bad --engine or clickhouse: section: the command says so itself if it opens the database
   }
   if (location === undefined) return;
-  const served = await serverHolding(location);
+  const served = await serverAt(location);
   if (served) throw new DatabaseServed(served);
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { SegflowError } from '../errors.js';
+import { servedFilePath } from './served-file.js';
+
+export { servedFilePath } from './served-file.js';
 
 /**
  * How `segflow serve` tells other segflow processes that it holds a database: a file beside the database
@@ -25,10 +27,6 @@ export type ServedDatabase = z.infer<typeof ServedDatabaseSchema>;
 /** What the file says while the server opens the database and has no address yet. */
 const StartingSchema = ServedDatabaseSchema.pick({ pid: true, db: true, startedAt: true });
 type Starting = z.infer<typeof StartingSchema>;
-
-export function servedFilePath(dbPath: string): string {
-  return `${resolve(dbPath)}.serve.json`;
-}
 
 export function newLocalToken(): string {
   return randomBytes(32).toString('base64url');

@@ -1,12 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ClickHouseConfig, EngineName } from '../engine/clickhouse/clickhouse-config.js';
 import { SegflowError } from '../errors.js';
 import { didYouMeanSuffix } from '../shared/did-you-mean.js';
+import { CONFIG_FILE, configFileExists } from './config-location.js';
 import { fromWorkingDir } from './working-dir.js';
 
-export const CONFIG_FILE = 'segflow.config.yaml';
+export { CONFIG_FILE } from './config-location.js';
 
 /**
  * The top-level keys of segflow.config.yaml. The sections after `segments` belong to later steps, which validate
@@ -58,7 +59,7 @@ export const SegflowConfig = z
 export type SegflowConfig = z.infer<typeof SegflowConfig>;
 
 export function loadConfig(path = CONFIG_FILE): SegflowConfig {
-  if (!existsSync(fromWorkingDir(path))) return {};
+  if (!configFileExists(path)) return {};
   let doc: unknown;
   try {
     doc = parse(readFileSync(fromWorkingDir(path), 'utf8'));

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * Times in options, definitions and config: ISO-8601 only (a date, or a date and time), read as UTC when there is no
  * offset. Everything else is refused rather than guessed: `03/01/2026` is 1 March in one country and 3 January in
@@ -34,9 +32,3 @@ export function parseInstant(text: string): Date | undefined {
   }
   return new Date(ms);
 }
-
-/** A time in a definition or config file, checked as {@link parseInstant} reads it. */
-export const Instant = z
-  .string()
-  .refine((s) => parseInstant(s) !== undefined, `not a date or time: use ${INSTANT_FORMAT}`)
-  .describe(`a date or time: ${INSTANT_FORMAT}`);

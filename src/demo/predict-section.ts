@@ -1,6 +1,6 @@
 import type { Warehouse } from '../engine/warehouse.js';
 import { modelConfig } from '../model/model-config.js';
-import { fitClusterModel, fitPurchaseModel } from '../model/predict/model-fits.js';
+import { fitClusterModel, fitPurchaseModels, type StoredFit } from '../model/predict/model-fits.js';
 import { scorePredictions } from '../model/predict/score.js';
 import { fitPropensity, scorePropensity } from '../model/propensity/propensity.js';
 
@@ -19,18 +19,13 @@ export async function predictSection(
   options: { asOf: Date; firstEvent: Date; churnHorizonDays: number },
 ): Promise<void> {
   const purchases = { events: ['Order Completed'], sameDayAsOne: true };
-  const bg = await fitPurchaseModel(wh, {
-    model: 'bgnbd',
+  // Both on one read of the purchase summaries.
+  const [bg, gg] = (await fitPurchaseModels(wh, {
+    models: ['bgnbd', 'gammagamma'],
     purchases,
     window: { end: options.asOf },
     timeUnit: 'weeks',
-  });
-  const gg = await fitPurchaseModel(wh, {
-    model: 'gammagamma',
-    purchases,
-    window: { end: options.asOf },
-    timeUnit: 'weeks',
-  });
+  })) as [StoredFit, StoredFit];
   const p = bg.params as Record<string, number>;
   const q = gg.params as Record<string, number>;
   say(

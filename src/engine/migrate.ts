@@ -49,6 +49,32 @@ async function appliedVersions(
 }
 
 /**
+ * The schema version when every migration up to `target` is recorded as applied (and the version is one this build
+ * knows), read in one statement; undefined otherwise — no meta table yet, a migration missing, a database from before
+ * migrations were recorded one by one, or a newer one — and `migrate` takes its full path. Opening a current
+ * database, what nearly every command does, then writes nothing and reads once.
+ */
+async function upToDate(
+  wh: Warehouse,
+  target: number,
+  migrations: readonly Migration[],
+): Promise<number | undefined> {
+  let rows: { key: string; value: string }[];
+  try {
+    rows = await wh.query(
+      `SELECT key, value FROM ${META} WHERE key = 'schema_version' OR key LIKE 'migration:%'`,
+    );
+  } catch {
+    return undefined; // no meta table: a new database
+  }
+  const version = Number(rows.find((r) => r.key === 'schema_version')?.value ?? Number.NaN);
+  if (!(version <= LATEST_SCHEMA_VERSION)) return undefined;
+  const applied = new Set(rows.map((r) => r.key));
+  const missing = migrations.some((m) => m.version <= target && !applied.has(`migration:${m.version}`));
+  return missing ? undefined : version;
+}
+
+/**
  * Bring a database up to `target` (default: the newest schema this build knows). Each migration commits on its own,
  * so a crash between two leaves a valid older version that the next open continues from. An engine with a schema of
  * its own (ClickHouse) passes its `migrations`; their versions are the same as DuckDB's.
@@ -58,6 +84,8 @@ export async function migrate(
   target = LATEST_SCHEMA_VERSION,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<{ from: number; to: number }> {
+  const current = await upToDate(wh, target, migrations);
+  if (current !== undefined) return { from: current, to: current };
   const from = await schemaVersion(wh);
   if (from > LATEST_SCHEMA_VERSION) {
     throw new SegflowError(

@@ -10,7 +10,7 @@ import { z } from 'zod';
  */
 
 import { Duration, durationMs } from '../config/duration.js';
-import { Instant } from '../config/instant.js';
+import { Instant } from '../config/instant-schema.js';
 
 export { Duration, durationMs };
 

@@ -3,7 +3,8 @@ import { loadConfig } from '../config/config.js';
 import { SegflowError } from '../errors.js';
 import { modelConfig } from '../model/model-config.js';
 import { PersonScoresSchema, personScores } from '../model/person-scores.js';
-import { getModelFit, MODEL_NAMES, StoredFitSchema } from '../model/predict/model-fits.js';
+import { getModelFit, MODEL_NAMES } from '../model/predict/model-fits.js';
+import { StoredFitSchema } from '../model/predict/stored-fit.js';
 import { scorePropensity } from '../model/propensity/propensity.js';
 import { defineRoute, jsonDates } from './admin-routes.js';
 

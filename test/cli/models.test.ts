@@ -55,6 +55,46 @@ describe('segflow models', () => {
     assert.deepEqual((JSON.parse(q.stdout) as { rows: unknown[] }).rows, [{ e: 1.226 }]);
   });
 
+  test('bgnbd and gammagamma fitted in one process are the fits of two processes, both stored', () => {
+    const window = [
+      '--from',
+      '1997-01-01',
+      '--to',
+      '1997-09-30',
+      '--holdout-to',
+      '1998-06-30',
+      '--unit',
+      'weeks',
+    ];
+    const fitted = (args: string[]) => {
+      const r = run(['models', 'fit', ...args, ...window, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const alone = { bgnbd: fitted(['bgnbd']), gammagamma: fitted(['gammagamma']) };
+    const together = fitted(['bgnbd', 'gammagamma']) as Record<
+      'bgnbd' | 'gammagamma',
+      Record<string, unknown>
+    >;
+    assert.deepEqual(Object.keys(together), ['bgnbd', 'gammagamma']);
+    // Everything but the fit's own id, time and duration: parameters, people, errors, diagnostics, window.
+    const result = ({ id: _id, fittedAt: _at, seconds: _s, ...rest }: Record<string, unknown>) => rest;
+    for (const model of ['bgnbd', 'gammagamma'] as const) {
+      assert.deepEqual(result(together[model]), result(alone[model]), model);
+      assert.notEqual(together[model].id, alone[model].id);
+      const report = run(['models', 'report', model, '--json']);
+      assert.equal((JSON.parse(report.stdout) as { id: string }).id, together[model].id, 'stored');
+    }
+    assert.equal(together.bgnbd.people, 2357);
+
+    const mixed = run(['models', 'fit', 'bgnbd', 'clusters', ...window, '--json']);
+    assert.equal(mixed.status, 2);
+    assert.match(
+      (JSON.parse(mixed.stdout) as { error: { hint: string } }).error.hint,
+      /only bgnbd and gammagamma/,
+    );
+  });
+
   test('clusters from a query; errors say how to fix the input', () => {
     const c = run([
       'models',

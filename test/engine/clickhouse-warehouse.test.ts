@@ -124,6 +124,27 @@ describe('ClickHouse warehouse (chdb)', () => {
     assert.deepEqual(batches, [4, 4, 2]);
   });
 
+  test('queryColumns: numbers column by column, NULL as NaN; other types refused', async () => {
+    const { rows, columns } = await wh.queryColumns(
+      `SELECT number / 4 AS d, if(number % 3 = 0, NULL, number * 2) AS n, toUInt64(number) * 1000000000000 AS big,
+         number % 2 = 0 AS even, CAST(NULL AS Nullable(Float64)) AS none
+       FROM numbers(6) WHERE number >= ? ORDER BY number`,
+      [0],
+    );
+    assert.equal(rows, 6);
+    assert.deepEqual(columns, {
+      d: Float64Array.from([0, 0.25, 0.5, 0.75, 1, 1.25]),
+      n: Float64Array.from([Number.NaN, 2, 4, Number.NaN, 8, 10]),
+      big: Float64Array.from([0, 1e12, 2e12, 3e12, 4e12, 5e12]),
+      even: Float64Array.from([1, 0, 1, 0, 1, 0]),
+      none: Float64Array.from([Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN]),
+    });
+    await assert.rejects(wh.queryColumns("SELECT 1.5 AS a, 'x' AS name"), {
+      code: 'SQL_FAILED',
+      message: /column name is not a number/,
+    });
+  });
+
   test('readOnlyQuery runs one SELECT and refuses writes and second statements', async () => {
     assert.deepEqual(await wh.readOnlyQuery('SELECT count() AS n FROM t'), {
       columns: ['n'],

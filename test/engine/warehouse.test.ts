@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { migrate, schemaVersion } from '../../src/engine/migrate.js';
-import { openWarehouse } from '../../src/engine/open.js';
+import { isSmallDatabaseFile, openWarehouse } from '../../src/engine/open.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/engine/schema.js';
 import { SegflowError } from '../../src/errors.js';
 import { tempDir } from '../helpers/temp.js';
@@ -37,6 +37,33 @@ describe('DuckDB warehouse', () => {
     for await (const batch of wh.stream<{ ll: number }>('SELECT ll FROM fits WHERE ll < ?', [1e10]))
       seen += batch.length;
     assert.equal(seen, 3);
+    await wh.close();
+  });
+
+  test('queryColumns: numbers column by column, NULL as NaN, across chunks; other types refused', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    // 5,000 rows span several of DuckDB's 2,048-row chunks; every 7th d is NULL. Integers of every width come as numbers.
+    const sql = `SELECT CAST(i AS DOUBLE) / 4 AS d_all, CASE WHEN i % 7 = 0 THEN NULL ELSE CAST(i AS DOUBLE) / 2 END AS d,
+        CAST(i AS INTEGER) AS int, i AS big, CAST(i AS HUGEINT) * 3 AS huge, i % 2 = 0 AS even, i * 0.5 AS dec
+      FROM range(5000) t(i) WHERE i >= ? ORDER BY i`;
+    const { rows, columns } = await wh.queryColumns(sql, [0]);
+    assert.equal(rows, 5000);
+    assert.deepEqual(Object.keys(columns), ['d_all', 'd', 'int', 'big', 'huge', 'even', 'dec']);
+    const asRows = await wh.query<Record<string, number | boolean | null>>(sql, [0]);
+    for (const name of Object.keys(columns)) {
+      const column = columns[name]!;
+      assert.ok(column instanceof Float64Array && column.length === 5000, name);
+      const expected = asRows.map((r) => (r[name] === null ? Number.NaN : Number(r[name])));
+      assert.deepEqual(Array.from(column), expected, name);
+    }
+    assert.ok(Number.isNaN(columns.d![4907]!) && columns.d![4908] === 2454, 'NULLs stay where they are');
+
+    const none = await wh.queryColumns('SELECT CAST(1 AS DOUBLE) AS a, 2 AS b WHERE false');
+    assert.deepEqual(none, { rows: 0, columns: { a: new Float64Array(0), b: new Float64Array(0) } });
+    await assert.rejects(wh.queryColumns("SELECT 1.5 AS a, 'x' AS name"), {
+      code: 'SQL_FAILED',
+      message: /column name is not a number/,
+    });
     await wh.close();
   });
 
@@ -115,6 +142,24 @@ describe('DuckDB warehouse', () => {
   });
 });
 
+describe('threads', () => {
+  test('a small database file is run on one thread when asked; a large one, :memory: and none are not small', async () => {
+    const dir = tempDir();
+    const path = join(dir, 's.duckdb');
+    await (await openWarehouse({ path })).close();
+    assert.equal(isSmallDatabaseFile(path), true);
+    const wh = await openWarehouse({ path, threads: 1 });
+    assert.deepEqual(await wh.query(`SELECT current_setting('threads')::INTEGER AS n`), [{ n: 1 }]);
+    await wh.close();
+    const large = join(dir, 'large.duckdb');
+    writeFileSync(large, '');
+    truncateSync(large, 17 << 20);
+    assert.equal(isSmallDatabaseFile(large), false);
+    assert.equal(isSmallDatabaseFile(':memory:'), false);
+    assert.equal(isSmallDatabaseFile(join(dir, 'none.duckdb')), false);
+  });
+});
+
 describe('closing without a checkpoint (checkpointOnClose: false)', () => {
   test('a small write stays in the write-ahead log, and the next open reads it', async () => {
     const path = join(tempDir(), 'w.duckdb');
@@ -133,22 +178,23 @@ describe('closing without a checkpoint (checkpointOnClose: false)', () => {
     await again.close();
   });
 
-  test('a log above 1 MB is checkpointed at close all the same', async () => {
+  test('a log above 64 kB is checkpointed at close all the same (every later open would replay it)', async () => {
     const path = join(tempDir(), 'w.duckdb');
     await (await openWarehouse({ path })).close();
     const wh = await openWarehouse({ path, checkpointOnClose: false });
     // Inserts smaller than a row group go through the log (a large one is written to the file directly).
     await wh.run('CREATE TABLE big (i BIGINT, h VARCHAR)');
-    for (let k = 0; k < 10; k++) {
+    for (let k = 0; k < 4; k++) {
       await wh.run(
-        `INSERT INTO big SELECT range, md5(range::VARCHAR) FROM range(${k * 20000}, ${(k + 1) * 20000})`,
+        `INSERT INTO big SELECT range, md5(range::VARCHAR) FROM range(${k * 1000}, ${(k + 1) * 1000})`,
       );
     }
-    assert.ok(statSync(`${path}.wal`).size > 1 << 20);
+    const size = statSync(`${path}.wal`).size;
+    assert.ok(size > 64 << 10 && size < 1 << 20, `a log of ${size} bytes`);
     await wh.close();
     assert.equal(existsSync(`${path}.wal`), false);
     const again = await openWarehouse({ path, readOnly: true });
-    assert.deepEqual(await again.query('SELECT count(*)::INTEGER AS n FROM big'), [{ n: 200000 }]);
+    assert.deepEqual(await again.query('SELECT count(*)::INTEGER AS n FROM big'), [{ n: 4000 }]);
     await again.close();
   });
 });

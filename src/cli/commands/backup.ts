@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { fromWorkingDir } from '../../config/working-dir.js';
 import { DEFAULT_CHDB_FOLDER } from '../../engine/clickhouse/clickhouse-config.js';
 import { backupDatabase, restoreBackup, restoreRefusedOnClickHouse } from '../../govern/backup.js';
-import { resolveClickHouse, resolveDbPath, withWarehouse } from '../context.js';
+import { withWarehouse } from '../context.js';
+import { resolveClickHouse, resolveDbPath } from '../database-location.js';
 import { currentInvocation } from '../invocation.js';
 import { emit } from '../output.js';
 

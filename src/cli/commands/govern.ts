@@ -8,7 +8,8 @@ import { eraseFromStorage, privacyStatus } from '../../govern/erasure.js';
 import { deletePerson, exportPerson, suppressPerson } from '../../govern/privacy.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { retireSegment, reviewSegments } from '../../govern/segment-review.js';
-import { parseAsOf, requireDatabaseClosed, withWarehouse } from '../context.js';
+import { parseAsOf, withWarehouse } from '../context.js';
+import { requireDatabaseClosed } from '../database-location.js';
 import { emit, table, toJsonText, writeStdout } from '../output.js';
 
 const CLI = { actor: cliActor(), source: 'cli' };

@@ -1,28 +1,22 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/config.js';
 import { fromWorkingDir } from '../../config/working-dir.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterColumn } from '../../model/clusters/clusters.js';
-import { modelConfig } from '../../model/model-config.js';
 import {
   fitClusterModel,
   fitPurchaseModel,
+  fitPurchaseModels,
   getModelFit,
+  isPurchaseModel,
   MODEL_NAMES,
   type ModelName,
+  PURCHASE_MODELS,
+  type PurchaseModelOptions,
   type StoredFit,
 } from '../../model/predict/model-fits.js';
-import { scorePredictions } from '../../model/predict/score.js';
 import { parseDuration, parseTimeUnit, TIME_UNITS } from '../../model/predict/time-unit.js';
-import {
-  type Classifier,
-  importance,
-  type ModelChoice,
-  parseModelKind,
-} from '../../model/propensity/classifier.js';
-import { fitPropensityFromFile, scorePropensityFile } from '../../model/propensity/file-propensity.js';
+import type { Classifier, importance, ModelChoice } from '../../model/propensity/classifier.js';
 import type { Backtest } from '../../model/propensity/metrics.js';
-import { fitPropensity, scorePropensity } from '../../model/propensity/propensity.js';
 import { withWarehouse } from '../context.js';
 import { emit, table } from '../output.js';
 
@@ -51,6 +45,37 @@ interface FitFlags {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The propensity models' code and the config file's `model:` section, loaded by the commands that use them only: a
+ * purchase model's fit or report needs neither (each module loaded is start-up time of every such command).
+ */
+async function propensityModules() {
+  const [config, modelConfig, classifier, propensity, filePropensity] = await Promise.all([
+    import('../../config/config.js'),
+    import('../../model/model-config.js'),
+    import('../../model/propensity/classifier.js'),
+    import('../../model/propensity/propensity.js'),
+    import('../../model/propensity/file-propensity.js'),
+  ]);
+  return {
+    ...classifier,
+    ...propensity,
+    ...filePropensity,
+    /** The config file's `model:` section. */
+    config: () => modelConfig.modelConfig(config.loadConfig().model),
+  };
+}
+
+/** The reports of stored fits, one after another; a propensity model's needs the classifier code. */
+async function describeFits(fits: readonly StoredFit[]): Promise<string> {
+  const propensity = fits.some(
+    (f) => f.model === 'churn' || f.model === 'purchase' || f.model === 'propensity',
+  )
+    ? await import('../../model/propensity/classifier.js')
+    : undefined;
+  return fits.map((f) => describeFit(f, propensity?.importance)).join('\n\n');
+}
 
 /** A whole UTC day: YYYY-MM-DD → its 00:00. */
 function parseDay(text: string, flag: string): Date {
@@ -98,7 +123,7 @@ function fmt(v: unknown): string {
 }
 
 /** The human-readable report of a stored fit. */
-function describeFit(f: StoredFit): string {
+function describeFit(f: StoredFit, importanceOf?: typeof importance): string {
   const lines = [
     `${f.model} fit ${f.id}`,
     `fitted      ${f.fittedAt.toISOString()} in ${f.seconds.toFixed(3)} s`,
@@ -159,7 +184,7 @@ function describeFit(f: StoredFit): string {
         ? `feature importance (share of the trees' total split gain; ${m.iterations} trees, up to ${m.options.maxLeaves} leaves, learning rate ${m.options.learningRate})`
         : `coefficients (standardised inputs, L2 λ = ${m.lambda}; intercept ${m.intercept.toFixed(3)})`,
       table(
-        importance(m).map((r) => ({
+        importanceOf!(m).map((r) => ({
           input: r.input,
           [m.kind === 'gbt' ? 'gain' : 'weight']: r.weight.toFixed(3),
         })),
@@ -250,6 +275,61 @@ function describeFit(f: StoredFit): string {
   return lines.join('\n');
 }
 
+/** The purchase histories `--events`, `--from`, `--to`, `--holdout-to`, `--unit` and `--each-purchase` describe. */
+function purchaseModelOptions(models: readonly string[], flags: FitFlags): PurchaseModelOptions {
+  if (!flags.to) {
+    throw new SegflowError(
+      'USAGE',
+      `${models.join(' and ')} ${models.length > 1 ? 'need' : 'needs'} the calibration window's last day`,
+      'e.g. --to 1997-09-30',
+    );
+  }
+  const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
+  return {
+    purchases: {
+      events: flags.events
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+      sameDayAsOne: !flags.eachPurchase,
+    },
+    window: {
+      ...(flags.from ? { start: parseDay(flags.from, '--from') } : {}),
+      end,
+      ...(flags.holdoutTo
+        ? { holdoutEnd: new Date(parseDay(flags.holdoutTo, '--holdout-to').getTime() + DAY_MS) }
+        : {}),
+    },
+    timeUnit: parseTimeUnit(flags.unit),
+  };
+}
+
+/**
+ * `segflow models fit bgnbd gammagamma`: both purchase models on one read of the purchase histories, stored together.
+ * --json prints an object keyed by model (`{"bgnbd": fit, "gammagamma": fit}`), each fit as `models fit NAME --json`
+ * prints it; without, each fit's report in turn.
+ */
+async function fitPurchaseModelsCommand(models: ModelName[], flags: FitFlags, cmd: Command): Promise<void> {
+  const other = models.filter((m) => !isPurchaseModel(m));
+  if (other.length > 0) {
+    throw new SegflowError(
+      'USAGE',
+      `${other.join(', ')} cannot be fitted together with other models`,
+      `only ${PURCHASE_MODELS.join(' and ')} are fitted together (they share the purchase histories); fit the others one at a time`,
+    );
+  }
+  const purchaseModels = models.filter(isPurchaseModel);
+  const options = purchaseModelOptions(purchaseModels, flags);
+  const fits = await withWarehouse(
+    cmd.optsWithGlobals(),
+    (wh) => fitPurchaseModels(wh, { models: purchaseModels, ...options }),
+    // Two rows written, and one query: see the single fit's notes below.
+    { checkpointOnClose: false, oneThreadWhenSmall: true },
+  );
+  const report = flags.json ? '' : await describeFits(fits);
+  emit(Boolean(flags.json), Object.fromEntries(fits.map((f) => [f.model, f])), () => report);
+}
+
 export function registerModels(program: Command): void {
   const models = program
     .command('models')
@@ -258,9 +338,12 @@ export function registerModels(program: Command): void {
   models
     .command('fit')
     .description(
-      'fit a model and store it (bgnbd and gammagamma: on purchase histories; clusters: on a query)',
+      'fit a model and store it (bgnbd and gammagamma: on purchase histories, both in one run with `fit bgnbd gammagamma`; clusters: on a query)',
     )
-    .argument('<name>', MODEL_NAMES.join(' | '))
+    .argument(
+      '<name...>',
+      `${MODEL_NAMES.join(' | ')}; bgnbd gammagamma together read the purchase histories once (--json: an object keyed by model)`,
+    )
     .option('--events <names>', 'purchase track events, comma-separated', 'Order Completed')
     .option('--from <date>', 'calibration start day (UTC): the cohort is who first bought on or after it')
     .option('--to <date>', 'calibration last day (UTC, inclusive)')
@@ -303,8 +386,13 @@ export function registerModels(program: Command): void {
       "propensity: a column of 'train' / 'test' (default: 30% test by id hash)",
     )
     .option('--json', 'print the stored fit as one JSON document')
-    .action(async (name: string, flags: FitFlags, cmd: Command) => {
-      const model = modelName(name);
+    .action(async (names: string[], flags: FitFlags, cmd: Command) => {
+      const requested = [...new Set(names.map(modelName))];
+      if (requested.length > 1) {
+        await fitPurchaseModelsCommand(requested, flags, cmd);
+        return;
+      }
+      const model = requested[0]!;
       const fit = await withWarehouse(
         cmd.optsWithGlobals(),
         async (wh) => {
@@ -316,13 +404,14 @@ export function registerModels(program: Command): void {
                 'e.g. --train-as-of 2026-03-01,2026-04-01,2026-05-01 --test-as-of 2026-06-01 --horizon 30d',
               );
             }
-            const result = await fitPropensity(wh, {
+            const p = await propensityModules();
+            const result = await p.fitPropensity(wh, {
               target: model,
               horizon: flags.horizon ?? '30d',
               trainAsOf: flags.trainAsOf.split(',').map((d) => parseDay(d.trim(), '--train-as-of')),
               testAsOf: parseDay(flags.testAsOf, '--test-as-of'),
-              config: modelConfig(loadConfig().model),
-              model: parseModelKind(flags.model),
+              config: p.config(),
+              model: p.parseModelKind(flags.model),
               ...(flags.lambda ? { lambda: Number(flags.lambda) } : {}),
             });
             return result.fit;
@@ -335,10 +424,11 @@ export function registerModels(program: Command): void {
                 'e.g. --file features.parquet --label churned --id-column person_id',
               );
             }
-            const result = await fitPropensityFromFile(wh, {
+            const p = await propensityModules();
+            const result = await p.fitPropensityFromFile(wh, {
               path: fromWorkingDir(flags.file),
               label: flags.label,
-              model: parseModelKind(flags.model),
+              model: p.parseModelKind(flags.model),
               // Without --id-column, person_id when the file has one, else row numbers.
               ...(cmd.getOptionValueSource('idColumn') === 'default' ? {} : { idColumn: flags.idColumn }),
               ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
@@ -363,38 +453,15 @@ export function registerModels(program: Command): void {
               ...(flags.assignAsOf ? { assignAsOf: parseDay(flags.assignAsOf, '--assign-as-of') } : {}),
             });
           }
-          if (!flags.to) {
-            throw new SegflowError(
-              'USAGE',
-              `${model} needs the calibration window's last day`,
-              'e.g. --to 1997-09-30',
-            );
-          }
-          const end = new Date(parseDay(flags.to, '--to').getTime() + DAY_MS);
-          if (model !== 'bgnbd' && model !== 'gammagamma') throw new Error(`unreachable: ${model}`);
-          return fitPurchaseModel(wh, {
-            model,
-            purchases: {
-              events: flags.events
-                .split(',')
-                .map((e) => e.trim())
-                .filter(Boolean),
-              sameDayAsOne: !flags.eachPurchase,
-            },
-            window: {
-              ...(flags.from ? { start: parseDay(flags.from, '--from') } : {}),
-              end,
-              ...(flags.holdoutTo
-                ? { holdoutEnd: new Date(parseDay(flags.holdoutTo, '--holdout-to').getTime() + DAY_MS) }
-                : {}),
-            },
-            timeUnit: parseTimeUnit(flags.unit),
-          });
+          if (!isPurchaseModel(model)) throw new Error(`unreachable: ${model}`);
+          return fitPurchaseModel(wh, { model, ...purchaseModelOptions([model], flags) });
         },
-        // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed).
-        { checkpointOnClose: false },
+        // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed). A purchase
+        // model's fit is one query over the events: on a small database, DuckDB on one thread.
+        { checkpointOnClose: false, oneThreadWhenSmall: isPurchaseModel(model) },
       );
-      emit(Boolean(flags.json), fit, () => describeFit(fit));
+      const report = flags.json ? '' : await describeFits([fit]);
+      emit(Boolean(flags.json), fit, () => report);
     });
 
   models
@@ -412,7 +479,8 @@ export function registerModels(program: Command): void {
           readOnly: true,
         },
       );
-      emit(Boolean(flags.json), fit, () => describeFit(fit));
+      const report = flags.json ? '' : await describeFits([fit]);
+      emit(Boolean(flags.json), fit, () => report);
     });
 
   models
@@ -446,11 +514,12 @@ export function registerModels(program: Command): void {
       ) => {
         if (name === 'churn' || name === 'purchase') {
           const target = name;
+          const p = await propensityModules();
           const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-            scorePropensity(wh, {
+            p.scorePropensity(wh, {
               target,
               asOf: flags.asOf ? parseDay(flags.asOf, '--as-of') : new Date(),
-              config: modelConfig(loadConfig().model),
+              config: p.config(),
               ...(flags.id ? { fitId: flags.id } : {}),
             }),
           );
@@ -471,8 +540,9 @@ export function registerModels(program: Command): void {
             );
           }
           const { file, out } = flags;
+          const p = await propensityModules();
           const s = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
-            scorePropensityFile(wh, {
+            p.scorePropensityFile(wh, {
               path: fromWorkingDir(file),
               out: fromWorkingDir(out),
               ...(flags.id ? { fitId: flags.id } : {}),
@@ -496,6 +566,7 @@ export function registerModels(program: Command): void {
             'e.g. --discount 0.01/month',
           );
         }
+        const { scorePredictions } = await import('../../model/predict/score.js');
         const summary = await withWarehouse(cmd.optsWithGlobals(), (wh) =>
           scorePredictions(wh, {
             ...(flags.asOf ? { asOf: parseDay(flags.asOf, '--as-of') } : {}),

@@ -7,7 +7,7 @@ import { erasePendingAtStart } from '../../govern/erasure.js';
 import { purgeExpired, retentionConfig } from '../../govern/retention.js';
 import { runCycle } from '../../pipeline/cycle.js';
 import { type RunningServer, startServer } from '../../server/app.js';
-import { claimDatabase } from '../context.js';
+import { claimDatabase } from '../database-location.js';
 import { runForClient } from '../run-for-client.js';
 import { advertiseServer, announceStarting, newLocalToken, withdrawServer } from '../served-database.js';
 

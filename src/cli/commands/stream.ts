@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SegflowError } from '../../errors.js';
 import { type StreamStatus, StreamStatusSchema, streamOffStatus } from '../../pipeline/stream.js';
-import { servedLocation } from '../context.js';
+import { servedLocation } from '../database-location.js';
 import { emit } from '../output.js';
 import { serverHolding } from '../served-database.js';
 

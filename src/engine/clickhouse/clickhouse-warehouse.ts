@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { errorMessage, SegflowError } from '../../errors.js';
 import type { Storage } from '../ports.js';
 import { createStorage } from '../storage.js';
-import type { Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
+import type { NumericColumns, Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { clickhouseDialect } from './clickhouse-dialect.js';
 import { uploadFile } from './clickhouse-file-upload.js';
 import { bindLiterals, dateTimeText } from './clickhouse-literals.js';
@@ -383,6 +383,30 @@ class ClickHouseWarehouse implements Warehouse {
         return [];
       }
       return toRows<T>(await this.attempt(sql, () => this.transport.select(text)));
+    });
+  }
+
+  queryColumns(sql: string, params: readonly SqlValue[] = []): Promise<NumericColumns> {
+    return this.guard(async () => {
+      const result = await this.attempt(sql, () => this.transport.select(bindLiterals(sql, params)));
+      const names = columnNames(result.meta);
+      const rows = result.data.length;
+      const columns = names.map((name, j) => {
+        if (!/^(U?Int\d+|Float\d+|BFloat16|Decimal.*|Bool|Nothing)$/.test(baseType(result.meta[j]!.type))) {
+          throw new SegflowError(
+            'SQL_FAILED',
+            `column ${name} is not a number (${result.meta[j]!.type}), and queryColumns reads numbers only`,
+            `cast it in the query (CAST(… AS DOUBLE)); the statement was: ${sql.slice(0, 200)}`,
+          );
+        }
+        const out = new Float64Array(rows);
+        for (let i = 0; i < rows; i++) {
+          const v = result.data[i]![j];
+          out[i] = v === null || v === undefined ? Number.NaN : typeof v === 'boolean' ? Number(v) : float(v);
+        }
+        return [name, out] as const;
+      });
+      return { rows, columns: Object.fromEntries(columns) };
     });
   }
 

@@ -161,17 +161,15 @@ class BgNbdLikelihood {
       const iTx = txIndex[i]!;
       const lnAtx = lnTime[iTx]!;
       const a4 = lnA - lnBx[xi]! - rx * lnAtx;
-      // share = weight of the "dropped out after the last purchase" term in the sum.
-      let share: number;
-      if (a4 > a3) {
-        const e = Math.exp(a3 - a4);
-        ll += w * (a4 + Math.log1p(e));
-        share = 1 / (1 + e);
-      } else {
-        const e = Math.exp(a4 - a3);
-        ll += w * (a3 + Math.log1p(e));
-        share = e / (1 + e);
-      }
+      // ln(e^a3 + e^a4) = larger + ln(1 + e^(smaller − larger)); share = weight of the "dropped out after the last
+      // purchase" term in the sum. The two orders only select operands: the optimizing compiler, which compiles this
+      // loop while a process's first fit runs, has then seen every arithmetic operation in it (one first met later,
+      // in a branch, threw the compiled code away).
+      const a4Larger = a4 > a3;
+      const larger = a4Larger ? a4 : a3;
+      const e = Math.exp((a4Larger ? a3 : a4) - larger);
+      ll += w * (larger + Math.log1p(e));
+      const share = (a4Larger ? 1 : e) / (1 + e);
       const stay = 1 - share;
       dr -= w * (stay * lnAT + share * lnAtx);
       dAlpha -= w * rx * (stay * invTime[iT]! + share * invTime[iTx]!);

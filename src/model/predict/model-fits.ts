@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
-import { Timestamp } from '../../shared/timestamp.js';
-import { type ClusterOptions, clusterQuery } from '../clusters/clusters.js';
+import type { ClusterOptions } from '../clusters/clusters.js';
 import { fitBgNbd } from './bgnbd.js';
 import { bgnbdDiagnostics, gammaGammaDiagnostics } from './diagnostics.js';
 import { fitGammaGamma } from './gamma-gamma.js';
-import { type CalibrationWindow, type PurchaseDefinition, summarizePurchases } from './summarize.js';
-import { TIME_UNITS, type TimeUnit } from './time-unit.js';
+import { type ModelName, PURCHASE_MODELS, type PurchaseModelName } from './model-names.js';
+import type { StoredFit } from './stored-fit.js';
+import {
+  type CalibrationWindow,
+  type PurchaseDefinition,
+  type PurchaseSummaries,
+  summarizePurchases,
+} from './summarize.js';
+import type { TimeUnit } from './time-unit.js';
 
-/** The models `segflow models fit NAME` knows. */
-export const MODEL_NAMES = ['bgnbd', 'gammagamma', 'clusters', 'churn', 'purchase', 'propensity'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+// The names and the stored fit's type, for callers of the fitting functions; the fit's schema (zod) is in
+// stored-fit.ts, apart, so that a command that fits a model does not load it.
+export {
+  isPurchaseModel,
+  MODEL_NAMES,
+  type ModelName,
+  PURCHASE_MODELS,
+  type PurchaseModelName,
+} from './model-names.js';
+export type { StoredFit } from './stored-fit.js';
 
 /** What a purchase model is fitted on. */
 export interface PurchaseModelOptions {
@@ -20,31 +32,6 @@ export interface PurchaseModelOptions {
   window: CalibrationWindow;
   timeUnit: TimeUnit;
 }
-
-/** A fit as stored in `model_fits`. Dates in `options` are ISO-8601 text. */
-export const StoredFitSchema = z
-  .object({
-    id: z.string(),
-    model: z.enum(MODEL_NAMES),
-    fittedAt: Timestamp,
-    timeUnit: z
-      .enum(TIME_UNITS)
-      .nullable()
-      .describe(
-        "the unit of every time parameter and input (BG/NBD's α, t_x, T); null for models without time",
-      ),
-    options: z.record(z.string(), z.unknown()).describe('what the model was fitted on (dates as ISO text)'),
-    params: z.record(z.string(), z.unknown()).describe("the fitted parameters, by the model's own names"),
-    standardErrors: z.record(z.string(), z.number()).nullable(),
-    logLikelihood: z.number().nullable(),
-    people: z.number(),
-    diagnostics: z
-      .record(z.string(), z.unknown())
-      .describe('fit checks and the backtest; see docs/predictive-models.md'),
-    seconds: z.number(),
-  })
-  .meta({ id: 'ModelFit' });
-export type StoredFit = z.output<typeof StoredFitSchema>;
 
 function windowJson(o: PurchaseModelOptions): Record<string, unknown> {
   return {
@@ -57,11 +44,14 @@ function windowJson(o: PurchaseModelOptions): Record<string, unknown> {
   };
 }
 
-export async function storeModelFit(wh: Warehouse, fit: StoredFit): Promise<StoredFit> {
+/** Store fits in `model_fits`: one statement, so several fits of one run are stored together or not at all. */
+export async function storeModelFits(wh: Warehouse, fits: readonly StoredFit[]): Promise<void> {
+  if (fits.length === 0) return;
+  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
   await wh.run(
     `INSERT INTO model_fits (id, model, fitted_at, time_unit, options, params, standard_errors, log_likelihood,
-       people, diagnostics, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
+       people, diagnostics, seconds) VALUES ${fits.map(() => row).join(', ')}`,
+    fits.flatMap((fit) => [
       fit.id,
       fit.model,
       fit.fittedAt,
@@ -73,29 +63,25 @@ export async function storeModelFit(wh: Warehouse, fit: StoredFit): Promise<Stor
       fit.people,
       JSON.stringify(fit.diagnostics),
       fit.seconds,
-    ],
+    ]),
   );
+}
+
+export async function storeModelFit(wh: Warehouse, fit: StoredFit): Promise<StoredFit> {
+  await storeModelFits(wh, [fit]);
   return fit;
 }
 
-/**
- * Fit BG/NBD or Gamma-Gamma on purchase summaries computed in SQL, check the fit (calibration and, with a holdout,
- * holdout diagnostics), and store it in `model_fits`.
- */
-export async function fitPurchaseModel(
-  wh: Warehouse,
-  args: { model: 'bgnbd' | 'gammagamma' } & PurchaseModelOptions,
-): Promise<StoredFit> {
-  const started = performance.now();
-  // Only the fitted model's summaries: the other's rows would be read from the engine for nothing.
-  const s = await summarizePurchases(wh, { ...args, only: args.model === 'bgnbd' ? 'rfm' : 'monetary' });
-  const base = {
-    id: `${args.model}-${randomUUID()}`,
-    model: args.model,
-    fittedAt: new Date(),
-    options: windowJson(args),
-  };
-  switch (args.model) {
+/** One model's fit and checks on summaries already read; `seconds` is filled in by the caller. */
+function fitOnSummaries(
+  model: PurchaseModelName,
+  s: PurchaseSummaries,
+  base: Omit<
+    StoredFit,
+    'timeUnit' | 'params' | 'standardErrors' | 'logLikelihood' | 'people' | 'diagnostics'
+  >,
+): StoredFit {
+  switch (model) {
     case 'bgnbd': {
       const fit = fitBgNbd(s.rfm);
       const diagnostics = bgnbdDiagnostics({
@@ -104,7 +90,7 @@ export async function fitPurchaseModel(
         holdoutPurchases: s.holdoutPurchases,
         holdoutLength: s.holdoutLength,
       });
-      return storeModelFit(wh, {
+      return {
         ...base,
         timeUnit: fit.timeUnit,
         params: { ...fit.params },
@@ -117,12 +103,11 @@ export async function fitPurchaseModel(
           iterations: fit.iterations,
           groups: fit.groups,
         },
-        seconds: (performance.now() - started) / 1000,
-      });
+      };
     }
     case 'gammagamma': {
       const fit = fitGammaGamma(s.monetary);
-      return storeModelFit(wh, {
+      return {
         ...base,
         timeUnit: null,
         params: { ...fit.params },
@@ -136,14 +121,67 @@ export async function fitPurchaseModel(
           iterations: fit.iterations,
           groups: fit.groups,
         },
-        seconds: (performance.now() - started) / 1000,
-      });
+      };
     }
     default: {
-      const never: never = args.model;
+      const never: never = model;
       throw new Error(`unknown model ${String(never)}`);
     }
   }
+}
+
+/**
+ * Fit several purchase models (BG/NBD and Gamma-Gamma) on one read of the purchase summaries, check each fit
+ * (calibration and, with a holdout, holdout diagnostics) and store them together (all or none) in `model_fits`.
+ * Returns the fits in the order asked (a model named twice is fitted once). Each fit is the one `fitPurchaseModel`
+ * stores for that model alone; its `seconds` are the shared read plus its own fitting.
+ *
+ * @example
+ * const [bg, gg] = await fitPurchaseModels(wh, {
+ *   models: ['bgnbd', 'gammagamma'],
+ *   purchases: { events: ['Order Completed'] },
+ *   window: { end: new Date('1997-10-01T00:00:00Z') },
+ *   timeUnit: 'weeks',
+ * });
+ */
+export async function fitPurchaseModels(
+  wh: Warehouse,
+  args: { models: readonly PurchaseModelName[] } & PurchaseModelOptions,
+): Promise<StoredFit[]> {
+  const models = [...new Set(args.models)];
+  if (models.length === 0) {
+    throw new SegflowError('USAGE', 'no model to fit', `name one or more of ${PURCHASE_MODELS.join(', ')}`);
+  }
+  const started = performance.now();
+  // Only the fitted models' summaries: another model's rows would be read from the engine for nothing.
+  const only = models.length > 1 ? undefined : models[0] === 'bgnbd' ? 'rfm' : 'monetary';
+  const s = await summarizePurchases(wh, { ...args, ...(only ? { only } : {}) });
+  const readSeconds = (performance.now() - started) / 1000;
+  const fits = models.map((model) => {
+    const t = performance.now();
+    const fit = fitOnSummaries(model, s, {
+      id: `${model}-${randomUUID()}`,
+      model,
+      fittedAt: new Date(),
+      options: windowJson(args),
+      seconds: 0,
+    });
+    return { ...fit, seconds: readSeconds + (performance.now() - t) / 1000 };
+  });
+  await storeModelFits(wh, fits);
+  return fits;
+}
+
+/**
+ * Fit BG/NBD or Gamma-Gamma on purchase summaries computed in SQL, check the fit (calibration and, with a holdout,
+ * holdout diagnostics), and store it in `model_fits`. To fit both, `fitPurchaseModels` reads the summaries once.
+ */
+export async function fitPurchaseModel(
+  wh: Warehouse,
+  args: { model: PurchaseModelName } & PurchaseModelOptions,
+): Promise<StoredFit> {
+  const [fit] = await fitPurchaseModels(wh, { ...args, models: [args.model] });
+  return fit!;
 }
 
 /** Cluster the rows of a query and store the clusters (centroids, labels, sizes) in `model_fits`. */
@@ -152,6 +190,8 @@ export async function fitClusterModel(
   args: { sql: string; params?: readonly SqlValue[]; idColumn: string; assignAsOf?: Date } & ClusterOptions,
 ): Promise<StoredFit> {
   const started = performance.now();
+  // Loaded here: a purchase model's fit has no use for k-means.
+  const { clusterQuery } = await import('../clusters/clusters.js');
   const r = await clusterQuery(wh, args);
   const id = `clusters-${randomUUID()}`;
   if (args.assignAsOf) {
