@@ -239,6 +239,68 @@ function halfDistances(s: Lloyd): void {
  * look at the centroids only for points whose bounds no longer settle them. Returns how many points changed cluster
  * (sums and counts follow each change).
  */
+/** assignPass for three columns (RFM-like tables): the distances unrolled, the centroids read once per search. */
+function assignPass3(s: Lloyd): number {
+  const { data, n, k, centroids, assignment, upper, lower, sums, counts, moved, half, most, mostAt, second } =
+    s;
+  let changed = 0;
+  for (let i = 0; i < n; i++) {
+    const a = assignment[i]!;
+    let u = upper[i]! + moved[a]!;
+    const l = lower[i]! - (a === mostAt ? second : most);
+    lower[i] = l;
+    const bound = Math.max(half[a]!, l);
+    if (u <= bound) {
+      upper[i] = u;
+      continue;
+    }
+    const at = i * 3;
+    const x0 = data[at]!;
+    const x1 = data[at + 1]!;
+    const x2 = data[at + 2]!;
+    const ca = a * 3;
+    const e0 = x0 - centroids[ca]!;
+    const e1 = x1 - centroids[ca + 1]!;
+    const e2 = x2 - centroids[ca + 2]!;
+    u = Math.sqrt(e0 * e0 + e1 * e1 + e2 * e2);
+    upper[i] = u;
+    if (u <= bound) continue;
+    let best = 0;
+    let d1 = Number.POSITIVE_INFINITY;
+    let d2 = Number.POSITIVE_INFINITY;
+    for (let c = 0, cc = 0; c < k; c++, cc += 3) {
+      const f0 = x0 - centroids[cc]!;
+      const f1 = x1 - centroids[cc + 1]!;
+      const f2 = x2 - centroids[cc + 2]!;
+      const dist = f0 * f0 + f1 * f1 + f2 * f2;
+      if (dist < d1) {
+        d2 = d1;
+        d1 = dist;
+        best = c;
+      } else if (dist < d2) {
+        d2 = dist;
+      }
+    }
+    upper[i] = Math.sqrt(d1);
+    lower[i] = Math.sqrt(d2);
+    if (best !== a) {
+      changed++;
+      assignment[i] = best;
+      counts[a] = counts[a]! - 1;
+      counts[best] = counts[best]! + 1;
+      const sa = a * 3;
+      const sb = best * 3;
+      sums[sa] = sums[sa]! - x0;
+      sums[sa + 1] = sums[sa + 1]! - x1;
+      sums[sa + 2] = sums[sa + 2]! - x2;
+      sums[sb] = sums[sb]! + x0;
+      sums[sb + 1] = sums[sb + 1]! + x1;
+      sums[sb + 2] = sums[sb + 2]! + x2;
+    }
+  }
+  return changed;
+}
+
 function assignPass(s: Lloyd): number {
   const {
     data,
@@ -357,7 +419,7 @@ function lloyd(points: Points, k: number, rng: Rng, maxIterations: number, toler
       movedSinceLastPass = true;
       break;
     }
-    if (assignPass(s) === 0) {
+    if ((s.d === 3 ? assignPass3(s) : assignPass(s)) === 0) {
       iterations++;
       break;
     }
