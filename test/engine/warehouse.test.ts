@@ -358,3 +358,59 @@ describe('the reader: reads that do not wait behind writes', () => {
     await assert.rejects(bulk.query('SELECT 1'), 'closing the warehouse closed every reader');
   });
 });
+
+describe('the writer: work of its own beside the warehouse connection', () => {
+  test('DuckDB: commits a transaction while a load holds the warehouse, and conflicts on the same row', async () => {
+    const wh = await openWarehouse({ path: join(tempDir(), 'w.duckdb') });
+    await wh.run('CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER)');
+    await wh.run('INSERT INTO t VALUES (1, 0), (2, 0)');
+    const own = await wh.writer('stream');
+    assert.ok(own, 'DuckDB has connections that write beside each other');
+    assert.equal(await wh.writer('stream'), own, 'the same name is the same connection');
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let updated!: () => void;
+    const didUpdate = new Promise<void>((r) => {
+      updated = r;
+    });
+    // A load's transaction holds the warehouse's connection (and row 1) until released.
+    const loading = wh.transaction(async (tx) => {
+      await tx.run('UPDATE t SET v = 1 WHERE k = 1');
+      updated();
+      await held;
+    });
+    await didUpdate;
+    const writing = own.transaction(async (tx) => {
+      await tx.run('UPDATE t SET v = 2 WHERE k = 2');
+      return (await tx.query<{ v: number }>('SELECT v FROM t WHERE k = 1'))[0]!.v;
+    });
+    const during = await Promise.race([
+      writing,
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 10_000)),
+    ]);
+    assert.notEqual(during, 'waited', 'the writer waited for the load');
+    assert.equal(during, 0, "it read what was committed, not the load's open change");
+    // The same row as the open load: one of the two gives way (the writer's whole transaction, retried by its caller).
+    await assert.rejects(own.transaction((tx) => tx.run('UPDATE t SET v = 3 WHERE k = 1')));
+    release();
+    await loading;
+    const rows = await wh.query<{ k: number; v: number }>('SELECT k, v FROM t ORDER BY k');
+    assert.deepEqual(
+      rows.map((r) => [r.k, r.v]),
+      [
+        [1, 1],
+        [2, 2],
+      ],
+    );
+    await wh.close();
+    await assert.rejects(own.query('SELECT 1'), 'closing the warehouse closed the writer');
+  });
+
+  test('inside a transaction the writer is the transaction itself', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    await wh.transaction(async (tx) => assert.equal(await tx.writer('stream'), tx));
+    await wh.close();
+  });
+});
