@@ -9,7 +9,13 @@ import {
   RECORD_TIMESTAMPS,
   type RecordField,
 } from './prepare-message.js';
-import { rederiveProfileFacts, updateProfileFacts } from './profile-facts.js';
+import {
+  carriedFacts,
+  type FactCounts,
+  factCountsSql,
+  rederiveProfileFacts,
+  updateProfileFacts,
+} from './profile-facts.js';
 import {
   MAX_EVENT_BYTES,
   MESSAGE_OBJECT_FIELDS,
@@ -401,19 +407,14 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
       count(*) FILTER (WHERE ${valid}) - count(DISTINCT message_id) FILTER (WHERE ${valid}) AS repeated,
       count(*) FILTER (WHERE message_id IS NULL AND ${valid}) AS missing,
       (SELECT count(*) FROM privacy_tombstones) AS tombstones,
-      count(*) FILTER (WHERE ${valid} AND type = 'identify' AND traits IS NOT NULL) AS identifies,
-      count(*) FILTER (WHERE ${valid} AND type = 'group') AS groups,
-      count(*) FILTER (WHERE ${valid} AND ${d.jsonTextContains('context', '"categoryPreferences"')}) AS consents
+      ${factCountsSql(d, valid)}
     FROM ${CHECKED}`;
-  type Totals = {
+  type Totals = FactCounts & {
     received: number;
     rejected: number;
     repeated: number;
     missing: number;
     tombstones: number;
-    identifies: number;
-    groups: number;
-    consents: number;
   };
   let [totals] = await tx.query<Totals>(totalsSql);
   const missingIds = totals!.missing;
@@ -533,11 +534,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   if (inserted > 0) {
     // The batch number is ours (an integer), so it is safe to inline; it lets the engine skip older row groups.
     const newEvents = `(SELECT * FROM events WHERE ingest_batch = ${Math.trunc(batch)})`;
-    await updateProfileFacts(tx, newEvents, {
-      traits: totals!.identifies > 0,
-      groups: totals!.groups > 0,
-      consent: totals!.consents > 0,
-    });
+    await updateProfileFacts(tx, newEvents, carriedFacts(totals));
   }
   return {
     received,

@@ -1,3 +1,4 @@
+import type { Dialect } from '../engine/dialect.js';
 import type { ConflictRefs } from '../engine/ports.js';
 import { consentAnswersOf, emailKey } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
@@ -21,6 +22,40 @@ export interface CarriedFacts {
 
 const EVERY_FACT: CarriedFacts = { traits: true, groups: true, consent: true };
 
+/** The counts `carriedFacts` reads, as one query's row. */
+export type FactCounts = {
+  identifies: number;
+  groups: number;
+  consents: number;
+};
+
+/**
+ * Select-list items counting the rows that carry each kind of fact (`identifies`, `groups`, `consents`), among those
+ * meeting `where`: one pass over a batch answers them beside its other totals (ingest's) or alone (a replay's).
+ *
+ * @example
+ * await tx.query<FactCounts>(`SELECT ${factCountsSql(tx.dialect)} FROM _sf_batch`);
+ */
+export function factCountsSql(d: Dialect, where = 'TRUE'): string {
+  return `count(*) FILTER (WHERE ${where} AND type = 'identify' AND traits IS NOT NULL) AS identifies,
+      count(*) FILTER (WHERE ${where} AND type = 'group') AS groups,
+      count(*) FILTER (WHERE ${where} AND ${d.jsonTextContains('context', '"categoryPreferences"')}) AS consents`;
+}
+
+/**
+ * Which facts events carry, from their counts (`factCountsSql`).
+ *
+ * @example
+ * carriedFacts({ identifies: 3, groups: 0, consents: 0 }); // { traits: true, groups: false, consent: false }
+ */
+export function carriedFacts(counts: FactCounts | undefined): CarriedFacts {
+  return {
+    traits: Number(counts?.identifies) > 0,
+    groups: Number(counts?.groups) > 0,
+    consent: Number(counts?.consents) > 0,
+  };
+}
+
 /** The facts of events just stored: their activity is added to what each identifier had, the rest merged in. */
 export async function updateProfileFacts(
   tx: Warehouse,
@@ -40,22 +75,8 @@ export async function updateProfileFacts(
  */
 export async function rederiveProfileFacts(tx: Warehouse, storedEvents: string): Promise<void> {
   await recountActivity(tx, storedEvents);
-  await mergeEventFacts(tx, storedEvents, await factsCarried(tx, storedEvents));
-}
-
-/** Which kinds of facts the events of `relation` carry (one pass over it). */
-async function factsCarried(tx: Warehouse, relation: string): Promise<CarriedFacts> {
-  const [r] = await tx.query<{ identifies: number; groups: number; consents: number }>(
-    `SELECT count(*) FILTER (WHERE type = 'identify' AND traits IS NOT NULL) AS identifies,
-      count(*) FILTER (WHERE type = 'group') AS groups,
-      count(*) FILTER (WHERE ${tx.dialect.jsonTextContains('context', '"categoryPreferences"')}) AS consents
-    FROM ${relation}`,
-  );
-  return {
-    traits: Number(r?.identifies) > 0,
-    groups: Number(r?.groups) > 0,
-    consent: Number(r?.consents) > 0,
-  };
+  const [counts] = await tx.query<FactCounts>(`SELECT ${factCountsSql(tx.dialect)} FROM ${storedEvents}`);
+  await mergeEventFacts(tx, storedEvents, carriedFacts(counts));
 }
 
 const ACTIVITY_COLUMNS = ['identifier', 'first_seen', 'last_seen', 'events'];
