@@ -58,13 +58,10 @@ export function activateRoutes(
     playbook?: string;
     segmentsDir?: string;
     exposures?: ExposureRecorder;
-    /** Runs a refresh where no streaming evaluation runs beside it (the server's stream, when on). */
-    exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
     /** The server's decide services (decideServices), when it loads them before it listens. */
     decide?: ReturnType<typeof decideServices>;
   } = {},
 ) {
-  const exclusive = options.exclusive ?? (<T>(fn: () => Promise<T>) => fn());
   const playbook = () => cachedPlaybook(playbookPath(options.playbook));
   // Decisions "now" come from an in-memory snapshot kept fresh in the background; "as of" ones query directly.
   const { serviceFor } = options.decide ?? decideServices(options);
@@ -126,7 +123,9 @@ export function activateRoutes(
       summary: 'Queue dead deliveries again (one by id, or all)',
       body: z.object({ id: z.number().int().optional(), allDead: z.boolean().optional() }),
       response: z.object({ requeued: z.number() }),
-      handler: async ({ body }, { wh }) => ({ requeued: await retryDeliveries(wh, body) }),
+      handler: async ({ body }, { wh, between }) => ({
+        requeued: await between(() => retryDeliveries(wh, body)),
+      }),
     }),
     defineRoute({
       method: 'POST',
@@ -142,16 +141,18 @@ export function activateRoutes(
           .describe('a new play (on enter) also decides about everyone already in its segment'),
       }),
       response: ActivationSummarySchema,
-      handler: async ({ body }, { wh, key }) => {
-        // Plays created or changed by this run are audited under the key, as the CLI audits them under its user.
-        const versions = await definitionVersions(wh, 'plays');
-        const run = await runActivation(wh, playbook(), {
-          ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
-          includeCurrent: body.includeCurrent === true,
-        });
-        await auditDefinitionChanges(wh, 'plays', versions, { actor: `key:${key.id}`, source: 'api' });
-        return jsonDates(run) as z.input<typeof ActivationSummarySchema>;
-      },
+      // Between evaluations: a streaming evaluation runs the same plays (cursors, deliveries) in its own transaction.
+      handler: async ({ body }, { wh, key, between }) =>
+        between(async () => {
+          // Plays created or changed by this run are audited under the key, as the CLI audits them under its user.
+          const versions = await definitionVersions(wh, 'plays');
+          const run = await runActivation(wh, playbook(), {
+            ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),
+            includeCurrent: body.includeCurrent === true,
+          });
+          await auditDefinitionChanges(wh, 'plays', versions, { actor: `key:${key.id}`, source: 'api' });
+          return jsonDates(run) as z.input<typeof ActivationSummarySchema>;
+        }),
     }),
     defineRoute({
       method: 'POST',
@@ -242,9 +243,9 @@ export function activateRoutes(
           ),
       }),
       response: RefreshSummarySchema,
-      handler: async ({ body }, { wh }) =>
+      handler: async ({ body }, { wh, between }) =>
         jsonDates(
-          await exclusive(() =>
+          await between(() =>
             runCycle(wh, {
               fullRefresh: body.full,
               ...(body.asOf ? { asOf: new Date(body.asOf) } : {}),

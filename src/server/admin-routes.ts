@@ -32,6 +32,12 @@ import { CSRF_HEADER, type SessionStore, sessionOf } from './session.js';
 export interface ApiContext {
   wh: Warehouse;
   key: VerifiedKey;
+  /**
+   * Run `fn` between streaming evaluations, never beside one. An evaluation writes memberships, deliveries, cursors
+   * and feature rows in a transaction on a connection of its own; a route changing the same rows beside it would
+   * conflict with it, and one of the two would fail. Without a stream it runs `fn` at once.
+   */
+  between<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
@@ -369,6 +375,7 @@ export function registerAdminRoutes(
   wh: Warehouse,
   routes: readonly ApiRoute[],
   sessions?: SessionStore,
+  between: ApiContext['between'] = (fn) => fn(),
 ): void {
   for (const route of routes) {
     app.route({
@@ -382,7 +389,7 @@ export function registerAdminRoutes(
           query: route.query ? validate(route.query, request.query ?? {}, 'query') : {},
           body: route.body ? validate(route.body, request.body, 'body') : undefined,
         };
-        const out = await route.handler(input, { wh, key });
+        const out = await route.handler(input, { wh, key, between });
         const audit = auditActionOf(route);
         if (audit) {
           const params = (input.params ?? {}) as Record<string, unknown>;

@@ -320,7 +320,6 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
       segmentsDir: options.segmentsDir,
       exposures,
       decide,
-      exclusive: (fn) => (stream ? stream.exclusive(fn) : fn()),
     }),
     ...dashboardApiRoutes({ playbook: options.playbook, segmentsDir: options.segmentsDir }),
     ...dashboardReportRoutes({ committer, metrics }),
@@ -328,7 +327,7 @@ export async function buildServer(options: ServerOptions): Promise<SegflowServer
     ...(options.routes ?? []),
   ];
   const sessions = new SessionStore();
-  registerAdminRoutes(app, wh, adminRoutes, sessions);
+  registerAdminRoutes(app, wh, adminRoutes, sessions, (fn) => (stream ? stream.exclusive(fn) : fn()));
   registerDashboardRoutes(app, { wh, sessions, uiDir: options.uiDir });
   if (options.localCli) registerLocalCliRoute(app, options.localCli);
 

@@ -71,8 +71,9 @@ export const GOVERN_ROUTES = [
         .describe('nobody has this identifier yet: only record its tombstone'),
     }).default({ allMatching: false, tombstoneOnly: false }),
     response: DeleteResultSchema,
-    handler: async ({ params, body }, { wh, key }) =>
-      deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }, body),
+    // Between evaluations: it deletes the person's memberships, deliveries and feature rows, which an evaluation writes.
+    handler: async ({ params, body }, { wh, key, between }) =>
+      between(() => deletePerson(wh, params.id, { actor: `key:${key.id}`, source: 'api' }, body)),
   }),
   defineRoute({
     method: 'GET',
