@@ -63,6 +63,8 @@ interface RunResult {
   healthz: number[];
   acked: number;
   missing: number;
+  /** Loads and evaluations as the server counted them (`metricsSummary`). */
+  serverSide: string;
 }
 
 async function runOnce(o: {
@@ -204,6 +206,7 @@ plays:
   while (Date.now() < grace && [...acks.keys(), ...dues.keys()].some((k) => !arrivals.has(k))) {
     await new Promise((r) => setTimeout(r, 200));
   }
+  const serverSide = await metricsSummary(server.url);
   await stopBenchServer(server);
   receiver.close();
   rmSync(dir, { recursive: true, force: true });
@@ -224,7 +227,27 @@ plays:
     if (a === undefined) missing++;
     else edgeDelay.push((a - due) / 1000);
   }
-  return { eventToWebhook, webhookAt, decideAt, edgeDelay, decide, healthz, acked: n, missing };
+  return { eventToWebhook, webhookAt, decideAt, edgeDelay, decide, healthz, acked: n, missing, serverSide };
+}
+
+/**
+ * The server's own account of the run, from its /metrics: how many loads of the intake log, their mean time and size,
+ * and the evaluations' mean time — an event waits for a load, then for an evaluation.
+ */
+async function metricsSummary(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm'))?.[1] ?? Number.NaN);
+  const loads = value('segflow_load_duration_seconds_count');
+  const evaluations = value('segflow_stream_evaluation_seconds_count');
+  const parts = [
+    `${loads} loads, mean ${(value('segflow_load_duration_seconds_sum') / loads).toFixed(3)} s and ${(value('segflow_load_events_sum') / loads).toFixed(0)} events`,
+  ];
+  if (evaluations > 0)
+    parts.push(
+      `${evaluations} evaluations, mean ${(value('segflow_stream_evaluation_seconds_sum') / evaluations).toFixed(3)} s`,
+    );
+  return parts.join('; ');
 }
 
 export const realtimeBenchmark: Benchmark = {
@@ -257,7 +280,7 @@ export const realtimeBenchmark: Benchmark = {
             ...(mode === 'stream'
               ? { limit: 0.5, limitLabel: 'target', ratio: 0.5 / percentile(r.eventToWebhook, 50), target: 1 }
               : {}),
-            note: `${r.eventToWebhook.length} plays, ${r.missing} not delivered in time; by ack time: ${byWindow(r.webhookAt)}`,
+            note: `${r.eventToWebhook.length} plays, ${r.missing} not delivered in time; server: ${r.serverSide}; by ack time: ${byWindow(r.webhookAt)}`,
           },
           {
             metric: `${mode}: ack → webhook p99`,
