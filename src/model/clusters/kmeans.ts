@@ -88,6 +88,12 @@ export interface KMeansState {
   maxDrift: Float64Array;
   /** Half the distance from each centroid to its nearest other centroid. */
   half: Float64Array;
+  /**
+   * The settling test with the drifts folded in, per cluster a: a point of a is settled when `upper[i]` is at most
+   * `settleHalf[a]` (half[a] - drift[a]) or `upper[i] - lower[i]` is at most `settleGap[a]` (-maxDrift - drift[a]).
+   */
+  settleHalf: Float64Array;
+  settleGap: Float64Array;
   /** Per chunk, the pass's total: Σ squared distances while seeding, points changed, inertia. */
   chunkTotals: Float64Array;
   /** Per chunk, k × d coordinate sums (after seeding) or their changes (after an assignment pass). */
@@ -124,6 +130,8 @@ export function newKMeansState(
     drift: f64(k),
     maxDrift: f64(1),
     half: f64(k),
+    settleHalf: f64(k),
+    settleGap: f64(k),
     chunkTotals: f64(chunks),
     chunkSums: f64(chunks * k * d),
     chunkCounts: f64(chunks * k),
@@ -324,9 +332,12 @@ function moveCentroids(s: KMeansState): number {
   return shift;
 }
 
-/** Half the distance from each centroid to its nearest other: a point nearer than that to its own is settled. */
+/**
+ * Half the distance from each centroid to its nearest other (a point nearer than that to its own is settled), and
+ * the settling test's thresholds per cluster.
+ */
 function halfDistances(s: KMeansState): void {
-  const { d, k, centroids, half } = s;
+  const { d, k, centroids, half, drift, settleHalf, settleGap } = s;
   for (let c = 0; c < k; c++) {
     let nearestOther = Number.POSITIVE_INFINITY;
     for (let o = 0; o < k; o++) {
@@ -334,6 +345,8 @@ function halfDistances(s: KMeansState): void {
         nearestOther = Math.min(nearestOther, squaredDistance(centroids, c * d, centroids, o * d, d));
     }
     half[c] = Math.sqrt(nearestOther) / 2;
+    settleHalf[c] = half[c]! - drift[c]!;
+    settleGap[c] = -s.maxDrift[0]! - drift[c]!;
   }
 }
 
@@ -346,7 +359,8 @@ function halfDistances(s: KMeansState): void {
  * pass).
  */
 function assignPass(s: KMeansState, from: number, to: number, chunk: number): void {
-  const { data, d, k, centroids, assignment, upper, lower, drift, half, chunkSums, chunkCounts } = s;
+  const { data, d, k, centroids, assignment, upper, lower, drift, half, settleHalf, settleGap } = s;
+  const { chunkSums, chunkCounts } = s;
   const maxDrift = s.maxDrift[0]!;
   const sumsAt = chunk * k * d;
   const countsAt = chunk * k;
@@ -355,8 +369,10 @@ function assignPass(s: KMeansState, from: number, to: number, chunk: number): vo
   let changed = 0;
   for (let i = from; i < to; i++) {
     const a = assignment[i]!;
-    const bound = Math.max(half[a]!, lower[i]! - maxDrift);
-    if (upper[i]! + drift[a]! <= bound) continue;
+    const up = upper[i]!;
+    const low = lower[i]!;
+    if (up <= settleHalf[a]! || up - low <= settleGap[a]!) continue;
+    const bound = Math.max(half[a]!, low - maxDrift);
     const at = i * d;
     const u = Math.sqrt(squaredDistance(data, at, centroids, a * d, d));
     upper[i] = u - drift[a]!;
@@ -395,7 +411,8 @@ function assignPass(s: KMeansState, from: number, to: number, chunk: number): vo
 
 /** assignPass for three columns (RFM-like tables): the distances unrolled, the point read once per search. */
 function assignPass3(s: KMeansState, from: number, to: number, chunk: number): void {
-  const { data, k, centroids, assignment, upper, lower, drift, half, chunkSums, chunkCounts } = s;
+  const { data, k, centroids, assignment, upper, lower, drift, half, settleHalf, settleGap } = s;
+  const { chunkSums, chunkCounts } = s;
   const maxDrift = s.maxDrift[0]!;
   const sumsAt = chunk * k * 3;
   const countsAt = chunk * k;
@@ -404,8 +421,10 @@ function assignPass3(s: KMeansState, from: number, to: number, chunk: number): v
   let changed = 0;
   for (let i = from; i < to; i++) {
     const a = assignment[i]!;
-    const bound = Math.max(half[a]!, lower[i]! - maxDrift);
-    if (upper[i]! + drift[a]! <= bound) continue;
+    const up = upper[i]!;
+    const low = lower[i]!;
+    if (up <= settleHalf[a]! || up - low <= settleGap[a]!) continue;
+    const bound = Math.max(half[a]!, low - maxDrift);
     const at = i * 3;
     const x0 = data[at]!;
     const x1 = data[at + 1]!;
