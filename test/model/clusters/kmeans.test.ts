@@ -183,7 +183,7 @@ describe('k-means with Hamerly bounds against plain Lloyd', () => {
   it('gives the same fit in chunks as in one: chunk sums change only the order of additions', () => {
     const n = 20_000;
     const points = { data: rfmLike(n), n, d: 3 };
-    const whole = kMeans({ points, k: 8, rng: createRng(1, 0), restarts: 4 });
+    const whole = kMeans({ points, k: 8, rng: createRng(1, 0), restarts: 4, chunkSize: n });
     const chunked = kMeans({ points, k: 8, rng: createRng(1, 0), restarts: 4, chunkSize: 1_000 });
     assert.equal(chunked.iterations, whole.iterations);
     assert.deepEqual([...chunked.assignment], [...whole.assignment]);
