@@ -71,27 +71,33 @@ export async function kMeansParallel(
 ): Promise<KMeansResult> {
   const threads = args.threads ?? availableParallelism();
   if (threads <= 1 || args.points.n * args.k < (args.parallelFrom ?? PARALLEL_FROM)) return kMeans(args);
-  const plan = planRestarts(args);
   // The points are shared, not copied per thread (nor at all when the caller's are in shared memory already).
-  let data = args.points.data;
-  if (!(data.buffer instanceof SharedArrayBuffer)) {
-    data = new Float64Array(new SharedArrayBuffer(args.points.data.byteLength));
-    data.set(args.points.data);
-  }
+  const given = args.points.data;
+  const inShared = given.buffer instanceof SharedArrayBuffer;
+  const data = inShared ? given : new Float64Array(new SharedArrayBuffer(given.byteLength));
   const state = newKMeansState({ data, n: args.points.n, d: args.points.d }, args.k, true, args.chunkSize);
   const control = newControl();
-  const job = (role: TeamJob['role']) => finished(startWorker({ role, state, control, plan }));
-  const helpers = Array.from({ length: Math.min(threads, state.chunks) - 1 }, () => job('helper'));
+  const start = (job: TeamJob) => finished(startWorker(job));
+  const helpers = (count: number) =>
+    Array.from({ length: count }, () => start({ role: 'helper', state, control }));
   if (args.callingThread === false) {
-    const [result] = await Promise.all([job('lead'), ...helpers]);
+    if (!inShared) data.set(given);
+    const plan = planRestarts(args);
+    const [result] = await Promise.all([
+      start({ role: 'lead', state, control, plan }),
+      ...helpers(Math.min(threads, state.chunks) - 1),
+    ]);
     if (!result) throw new Error('k-means: the lead worker sent no result');
     return result;
   }
-  const helpersDone = Promise.all(helpers);
+  // The helpers start first, and boot while this thread copies the points and plans the restarts (the tolerance is a
+  // pass over every point): a helper reads the shared arrays only once a pass is published.
+  const helpersDone = Promise.all(helpers(Math.min(threads, state.chunks) - 1));
   const run = leadTeam(control, state.chunks, (pass, arg, chunk) => runPass(state, pass, arg, chunk));
   let result: KMeansResult;
   try {
-    result = fitRestarts(state, plan, run);
+    if (!inShared) data.set(given);
+    result = fitRestarts(state, planRestarts(args), run);
   } catch (error) {
     stopTeam(control);
     await helpersDone.catch(() => undefined); // the lead's error is the one to report

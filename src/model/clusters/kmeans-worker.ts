@@ -11,7 +11,8 @@ export interface TeamJob {
   role: 'lead' | 'helper';
   state: KMeansState;
   control: Int32Array;
-  plan: RestartPlan;
+  /** The lead's only. */
+  plan?: RestartPlan;
 }
 
 // Run as a worker thread only: the module is also imported for its types.
@@ -23,6 +24,7 @@ if (parentPort && workerData) {
   } else {
     let result: KMeansResult;
     try {
+      if (!plan) throw new Error('k-means: a lead worker without a plan');
       result = fitRestarts(state, plan, leadTeam(control, state.chunks, work));
     } finally {
       stopTeam(control);

@@ -39,6 +39,21 @@ describe('k-means on worker threads', () => {
     });
   }
 
+  it('reports a bad k after its helpers have started, and stops them (the call settles, the process can exit)', async () => {
+    const p = points(3_000);
+    await assert.rejects(
+      kMeansParallel({
+        points: p,
+        k: 3_001,
+        rng: createRng(1, 0),
+        chunkSize: 250,
+        threads: 2,
+        parallelFrom: 0,
+      }),
+      /k = 3001 with 3000 points/,
+    );
+  });
+
   it('gives the same result with three threads on two cores (more helpers than needed)', async () => {
     const p = points(6_000);
     const single = kMeans({ points: p, k: 4, rng: createRng(4, 0), restarts: 2, chunkSize: 500 });
