@@ -376,16 +376,18 @@ function assignPass(s: KMeansState, from: number, to: number, chunk: number): vo
     if (up <= settleHalf[a]! || up - low <= settleGap[a]!) continue;
     const bound = Math.max(half[a]!, low - maxDrift);
     const at = i * d;
-    const u = Math.sqrt(squaredDistance(data, at, centroids, a * d, d));
+    const own = squaredDistance(data, at, centroids, a * d, d);
+    const u = Math.sqrt(own);
     upper[i] = u - drift[a]!;
     if (u <= bound) continue;
-    // The two nearest centroids, in order (ties to the lower index).
-    let best = 0;
-    let d1 = Number.POSITIVE_INFINITY;
+    // The two nearest centroids, in order (ties to the lower index), from the own centroid's distance known already.
+    let best = a;
+    let d1 = own;
     let d2 = Number.POSITIVE_INFINITY;
     for (let c = 0; c < k; c++) {
+      if (c === a) continue;
       const dist = squaredDistance(data, at, centroids, c * d, d);
-      if (dist < d1) {
+      if (dist < d1 || (dist === d1 && c < best)) {
         d2 = d1;
         d1 = dist;
         best = c;
@@ -435,18 +437,22 @@ function assignPass3(s: KMeansState, from: number, to: number, chunk: number): v
     const e0 = x0 - centroids[ca]!;
     const e1 = x1 - centroids[ca + 1]!;
     const e2 = x2 - centroids[ca + 2]!;
-    const u = Math.sqrt(e0 * e0 + e1 * e1 + e2 * e2);
+    const own = e0 * e0 + e1 * e1 + e2 * e2;
+    const u = Math.sqrt(own);
     upper[i] = u - drift[a]!;
     if (u <= bound) continue;
-    let best = 0;
-    let d1 = Number.POSITIVE_INFINITY;
+    // The search starts from the own centroid's distance, known already (the same arithmetic as below, so the same
+    // value); ties still go to the lower index.
+    let best = a;
+    let d1 = own;
     let d2 = Number.POSITIVE_INFINITY;
     for (let c = 0, cc = 0; c < k; c++, cc += 3) {
+      if (c === a) continue;
       const f0 = x0 - centroids[cc]!;
       const f1 = x1 - centroids[cc + 1]!;
       const f2 = x2 - centroids[cc + 2]!;
       const dist = f0 * f0 + f1 * f1 + f2 * f2;
-      if (dist < d1) {
+      if (dist < d1 || (dist === d1 && c < best)) {
         d2 = d1;
         d1 = dist;
         best = c;

@@ -172,6 +172,32 @@ describe('k-means with Hamerly bounds against plain Lloyd', () => {
     }
   });
 
+  it('breaks ties as plain Lloyd does (to the lower index), on integer points where distances tie often', () => {
+    // A 5 × 5 (× 5) grid, each point twice: k-means++ seeds are grid points, so many points are equally far from two
+    // centres while seeding (a seeding that let a later centre win a tie fails here), and wherever ties occur later.
+    for (const d of [2, 3]) {
+      const n = 2 * 5 ** d;
+      const data = Float64Array.from(
+        { length: n * d },
+        (_, i) => Math.floor((i % (5 ** d * d)) / d / 5 ** (i % d)) % 5,
+      );
+      const points = { data, n, d };
+      for (const k of [3, 4, 6]) {
+        const plan = planRestarts({ points, k, rng: createRng(7, k), restarts: 3, tolerance: 0 });
+        plan.seeds.forEach((seed, i) => {
+          const plain = plainLloyd(data, n, d, k, createRng(seed, i, 7), plan.tolerance);
+          for (const chunkSize of [CHUNK_SIZE, 16]) {
+            assertSame(
+              runRestart(points, plan, i, chunkSize),
+              plain,
+              `grid d=${d} k=${k} chunks of ${chunkSize} restart ${i}`,
+            );
+          }
+        });
+      }
+    }
+  });
+
   it('on the benchmark’s data shape, the best of four is no worse than before this implementation', () => {
     // 20,000 RFM-like points, k = 8, four restarts from createRng(1, 0): the previous implementation (one function,
     // a full search after the loop) reached this inertia with these iterations; the result must not get worse.
