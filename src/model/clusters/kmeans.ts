@@ -373,7 +373,9 @@ function assignPass(s: KMeansState, from: number, to: number, chunk: number): vo
     const a = assignment[i]!;
     const up = upper[i]!;
     const low = lower[i]!;
-    if (up <= settleHalf[a]! || up - low <= settleGap[a]!) continue;
+    // Both tests, then one branch: with `||` the second test's branch went either way unpredictably (about 11% of
+    // a fit's CPU time on 1M RFM-like rows).
+    if (+(up <= settleHalf[a]!) | +(up - low <= settleGap[a]!)) continue;
     const bound = Math.max(half[a]!, low - maxDrift);
     const at = i * d;
     const own = squaredDistance(data, at, centroids, a * d, d);
@@ -427,7 +429,7 @@ function assignPass3(s: KMeansState, from: number, to: number, chunk: number): v
     const a = assignment[i]!;
     const up = upper[i]!;
     const low = lower[i]!;
-    if (up <= settleHalf[a]! || up - low <= settleGap[a]!) continue;
+    if (+(up <= settleHalf[a]!) | +(up - low <= settleGap[a]!)) continue; // one branch, as in assignPass
     const bound = Math.max(half[a]!, low - maxDrift);
     const at = i * 3;
     const x0 = data[at]!;
