@@ -352,6 +352,13 @@ function halfDistances(s: KMeansState): void {
   }
 }
 
+/** This thread's list of the points of a chunk that the bounds do not settle. */
+let openPoints = new Int32Array(0);
+function openList(size: number): Int32Array {
+  if (openPoints.length < size) openPoints = new Int32Array(size);
+  return openPoints;
+}
+
 /**
  * One assignment pass over a chunk with Hamerly's bounds (Hamerly 2010): a point's bounds, moved by the centroids'
  * drifts since they were stored, settle it when the distance to its own centroid cannot exceed the distance to any
@@ -369,14 +376,20 @@ function assignPass(s: KMeansState, from: number, to: number, chunk: number): vo
   chunkSums.fill(0, sumsAt, sumsAt + k * d);
   chunkCounts.fill(0, countsAt, countsAt + k);
   let changed = 0;
+  // First the points the bounds do not settle, listed without a branch (settled or not mixes unpredictably: a branch
+  // per test cost about 11% of a fit's CPU time on 1M RFM-like rows, one branch for both 7% more), then those alone.
+  const open = openList(to - from);
+  let opened = 0;
   for (let i = from; i < to; i++) {
     const a = assignment[i]!;
     const up = upper[i]!;
-    const low = lower[i]!;
-    // Both tests, then one branch: with `||` the second test's branch went either way unpredictably (about 11% of
-    // a fit's CPU time on 1M RFM-like rows).
-    if (+(up <= settleHalf[a]!) | +(up - low <= settleGap[a]!)) continue;
-    const bound = Math.max(half[a]!, low - maxDrift);
+    open[opened] = i;
+    opened += 1 - (+(up <= settleHalf[a]!) | +(up - lower[i]! <= settleGap[a]!));
+  }
+  for (let o = 0; o < opened; o++) {
+    const i = open[o]!;
+    const a = assignment[i]!;
+    const bound = Math.max(half[a]!, lower[i]! - maxDrift);
     const at = i * d;
     const own = squaredDistance(data, at, centroids, a * d, d);
     const u = Math.sqrt(own);
@@ -425,12 +438,19 @@ function assignPass3(s: KMeansState, from: number, to: number, chunk: number): v
   chunkSums.fill(0, sumsAt, sumsAt + k * 3);
   chunkCounts.fill(0, countsAt, countsAt + k);
   let changed = 0;
+  // The points the bounds do not settle listed first, as in assignPass.
+  const open = openList(to - from);
+  let opened = 0;
   for (let i = from; i < to; i++) {
     const a = assignment[i]!;
     const up = upper[i]!;
-    const low = lower[i]!;
-    if (+(up <= settleHalf[a]!) | +(up - low <= settleGap[a]!)) continue; // one branch, as in assignPass
-    const bound = Math.max(half[a]!, low - maxDrift);
+    open[opened] = i;
+    opened += 1 - (+(up <= settleHalf[a]!) | +(up - lower[i]! <= settleGap[a]!));
+  }
+  for (let o = 0; o < opened; o++) {
+    const i = open[o]!;
+    const a = assignment[i]!;
+    const bound = Math.max(half[a]!, lower[i]! - maxDrift);
     const at = i * 3;
     const x0 = data[at]!;
     const x1 = data[at + 1]!;
