@@ -44,9 +44,9 @@ describe('the installed segflow command (the bundled CLI)', () => {
     assert.match(error.message, /db: Invalid input: expected string, received array/);
   });
 
-  it("runs k-means' restarts on the worker threads written beside the bundle", () => {
+  it("runs k-means' passes on the worker threads written beside the bundle", () => {
     const dir = tempDir();
-    // 300,000 rows × k = 8 is above the size from which restarts go to worker threads.
+    // 300,000 rows × k = 8 is above the size from which the passes are shared with worker threads.
     const query = `SELECT 'p' || i AS person_id, (i % 7) + random() AS recency, (i % 5) * 2 + random() AS spend
       FROM range(300000) t(i)`;
     const r = segflow(

@@ -1,15 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { leadTeam, newControl, stopTeam } from './chunk-team.js';
 import {
-  bestRestart,
+  fitRestarts,
   type KMeansArgs,
   type KMeansResult,
   kMeans,
+  newKMeansState,
   planRestarts,
-  runRestart,
-  takeRestart,
+  runPass,
 } from './kmeans.js';
-import type { RestartJob, RestartOutcome } from './kmeans-worker.js';
+import type { TeamJob } from './kmeans-worker.js';
 
 /**
  * Below this many point-centroid pairs a restart takes a few milliseconds, less than starting a thread.
@@ -28,19 +29,34 @@ const WORKER_URL = new URL(`./kmeans-worker${FROM_SOURCE ? '.ts' : '.js'}`, impo
  * A worker thread running kmeans-worker. From source (the tests, `npm run bench`) the worker first registers the
  * TypeScript loader itself: on Node 20 a worker's `--import` does not apply to its entry module.
  */
-function startWorker(workerData: RestartJob): Worker {
+function startWorker(workerData: TeamJob): Worker {
   if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData });
   const code = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
   return new Worker(code, { eval: true, workerData });
 }
 
+/** A worker's end: resolves when it exits cleanly, with its message (the lead's result) if it sent one. */
+function finished(worker: Worker): Promise<KMeansResult | undefined> {
+  return new Promise((resolve, reject) => {
+    let result: KMeansResult | undefined;
+    worker.on('message', (message: KMeansResult) => {
+      result = message;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      code === 0 ? resolve(result) : reject(new Error(`k-means worker stopped with exit code ${code}`)),
+    );
+  });
+}
+
 /**
- * k-means with its restarts spread over threads, as scikit-learn spreads its iterations over OpenMP threads: the
- * calling thread and one worker thread per further core (at most one thread per restart) take restarts from a shared
- * counter until none is left, so the calling thread starts at once, a worker joins when it has started, and a thread
- * that drew short restarts takes more. The calling thread is busy for its share (as with `kMeans`). The result is
- * exactly `kMeans`'s: each restart has its own seed, and the best is chosen in restart order. Small inputs run on the
- * calling thread alone.
+ * k-means with every pass over the points shared among threads, as scikit-learn shares its iterations among OpenMP
+ * threads: the restarts run one after another, and within each, the calling thread and one worker thread per further
+ * core claim chunks of points (chunk-team.ts) until none is left. So both cores work to the end of every restart
+ * (with a restart per thread, the thread that drew the longer restarts ran on alone), a worker joins as soon as it
+ * has started, and the working arrays are allocated once for all restarts. The calling thread is busy meanwhile (as
+ * with `kMeans`) unless `callingThread` is false. The result is exactly `kMeans`'s with the same chunk size: chunk
+ * results are added in chunk order, whichever thread ran them. Small inputs run on the calling thread alone.
  *
  * @example
  * const fit = await kMeansParallel({ points: { data, n, d: 3 }, k: 8, rng: createRng(1, 0), restarts: 4 });
@@ -49,41 +65,45 @@ export async function kMeansParallel(
   args: KMeansArgs & {
     threads?: number;
     parallelFrom?: number;
-    /** false: every restart on a worker thread, so that the calling thread's event loop stays free (default true). */
+    /** false: the restarts led from a worker thread, so that the calling thread's event loop stays free (default true). */
     callingThread?: boolean;
   },
 ): Promise<KMeansResult> {
-  const restarts = args.restarts ?? 4;
-  const threads = Math.min(args.threads ?? availableParallelism(), restarts);
+  const threads = args.threads ?? availableParallelism();
   if (threads <= 1 || args.points.n * args.k < (args.parallelFrom ?? PARALLEL_FROM)) return kMeans(args);
-  const plan = planRestarts(args);
   // The points are shared, not copied per thread (nor at all when the caller's are in shared memory already).
-  let shared = args.points.data;
-  if (!(shared.buffer instanceof SharedArrayBuffer)) {
-    shared = new Float64Array(new SharedArrayBuffer(args.points.data.byteLength));
-    shared.set(args.points.data);
+  const given = args.points.data;
+  const inShared = given.buffer instanceof SharedArrayBuffer;
+  const data = inShared ? given : new Float64Array(new SharedArrayBuffer(given.byteLength));
+  const state = newKMeansState({ data, n: args.points.n, d: args.points.d }, args.k, true, args.chunkSize);
+  const control = newControl();
+  const start = (job: TeamJob) => finished(startWorker(job));
+  const helpers = (count: number) =>
+    Array.from({ length: count }, () => start({ role: 'helper', state, control }));
+  if (args.callingThread === false) {
+    if (!inShared) data.set(given);
+    const plan = planRestarts(args);
+    const [result] = await Promise.all([
+      start({ role: 'lead', state, control, plan }),
+      ...helpers(Math.min(threads, state.chunks) - 1),
+    ]);
+    if (!result) throw new Error('k-means: the lead worker sent no result');
+    return result;
   }
-  const points = { data: shared, n: args.points.n, d: args.points.d };
-  const next = new Int32Array(new SharedArrayBuffer(4));
-  const results: KMeansResult[] = new Array(restarts);
-  const helps = args.callingThread ?? true;
-  const workers = Array.from(
-    { length: helps ? threads - 1 : threads },
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const job: RestartJob = { points, plan, next };
-        const worker = startWorker(job);
-        worker.on('message', (outcome: RestartOutcome) => {
-          results[outcome.index] = outcome.result;
-        });
-        worker.once('error', reject);
-        worker.once('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`k-means worker stopped with exit code ${code}`)),
-        );
-      }),
-  );
-  for (let i = takeRestart(next); i < restarts; i = takeRestart(next))
-    results[i] = runRestart(points, plan, i);
-  await Promise.all(workers);
-  return bestRestart(results);
+  // The helpers start first, and boot while this thread copies the points and plans the restarts (the tolerance is a
+  // pass over every point): a helper reads the shared arrays only once a pass is published.
+  const helpersDone = Promise.all(helpers(Math.min(threads, state.chunks) - 1));
+  const run = leadTeam(control, state.chunks, (pass, arg, chunk) => runPass(state, pass, arg, chunk));
+  let result: KMeansResult;
+  try {
+    if (!inShared) data.set(given);
+    result = fitRestarts(state, planRestarts(args), run);
+  } catch (error) {
+    stopTeam(control);
+    await helpersDone.catch(() => undefined); // the lead's error is the one to report
+    throw error;
+  }
+  stopTeam(control);
+  await helpersDone;
+  return result;
 }

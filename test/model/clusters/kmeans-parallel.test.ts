@@ -16,16 +16,18 @@ function points(n: number) {
 }
 
 describe('k-means on worker threads', () => {
-  // parallelFrom: 0 sends restarts to threads whatever the size (a failing worker fails the call).
+  // parallelFrom: 0 shares the passes among threads whatever the size (a failing worker fails the call); chunks of
+  // 250 points make 24 chunks per pass, so every thread has chunks to claim.
   for (const callingThread of [false, true]) {
-    it(`gives exactly the single-thread result: same centroids, assignment, inertia and iterations (${callingThread ? 'the calling thread and a worker' : 'two workers'})`, async () => {
+    it(`gives exactly the single-thread result: same centroids, assignment, inertia and iterations (${callingThread ? 'the calling thread and a worker' : 'a lead worker and a helper'})`, async () => {
       const p = points(6_000);
-      const single = kMeans({ points: p, k: 5, rng: createRng(3, 0), restarts: 3 });
+      const single = kMeans({ points: p, k: 5, rng: createRng(3, 0), restarts: 3, chunkSize: 250 });
       const threaded = await kMeansParallel({
         points: p,
         k: 5,
         rng: createRng(3, 0),
         restarts: 3,
+        chunkSize: 250,
         threads: 2,
         parallelFrom: 0,
         callingThread,
@@ -36,4 +38,35 @@ describe('k-means on worker threads', () => {
       assert.deepEqual([...threaded.assignment], [...single.assignment]);
     });
   }
+
+  it('reports a bad k after its helpers have started, and stops them (the call settles, the process can exit)', async () => {
+    const p = points(3_000);
+    await assert.rejects(
+      kMeansParallel({
+        points: p,
+        k: 3_001,
+        rng: createRng(1, 0),
+        chunkSize: 250,
+        threads: 2,
+        parallelFrom: 0,
+      }),
+      /k = 3001 with 3000 points/,
+    );
+  });
+
+  it('gives the same result with three threads on two cores (more helpers than needed)', async () => {
+    const p = points(6_000);
+    const single = kMeans({ points: p, k: 4, rng: createRng(4, 0), restarts: 2, chunkSize: 500 });
+    const threaded = await kMeansParallel({
+      points: p,
+      k: 4,
+      rng: createRng(4, 0),
+      restarts: 2,
+      chunkSize: 500,
+      threads: 3,
+      parallelFrom: 0,
+    });
+    assert.equal(threaded.inertia, single.inertia);
+    assert.deepEqual([...threaded.assignment], [...single.assignment]);
+  });
 });

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type KMeansResult, kMeans, planRestarts, runRestart } from '../../../src/model/clusters/kmeans.js';
+import {
+  CHUNK_SIZE,
+  type KMeansResult,
+  kMeans,
+  planRestarts,
+  runRestart,
+} from '../../../src/model/clusters/kmeans.js';
 import { createRng, type Rng } from '../../../src/shared/seeded-random.js';
 
 /**
@@ -127,18 +133,21 @@ function assertSame(fast: KMeansResult, plain: ReturnType<typeof plainLloyd>, la
 }
 
 describe('k-means with Hamerly bounds against plain Lloyd', () => {
-  it('gives plain Lloyd’s result from the same seeds: each restart, with and without the tolerance stop', () => {
+  // 128 points per chunk: the passes run over 12 chunks (and 7 below), and the k-means++ draws skip whole chunks.
+  it('gives plain Lloyd’s result from the same seeds: each restart, with and without the tolerance stop, in one chunk or many', () => {
     const n = 1_500;
     const data = rfmLike(n);
     const points = { data, n, d: 3 };
-    for (const tolerance of [1e-4, 0]) {
-      for (const k of [3, 8]) {
-        const plan = planRestarts({ points, k, rng: createRng(5, k), restarts: 3, tolerance });
-        plan.seeds.forEach((seed, i) => {
-          const fast = runRestart(points, plan, i);
-          const plain = plainLloyd(data, n, 3, k, createRng(seed, i, 7), plan.tolerance);
-          assertSame(fast, plain, `k=${k} tol=${tolerance} restart ${i}`);
-        });
+    for (const chunkSize of [CHUNK_SIZE, 128]) {
+      for (const tolerance of [1e-4, 0]) {
+        for (const k of [3, 8]) {
+          const plan = planRestarts({ points, k, rng: createRng(5, k), restarts: 3, tolerance });
+          plan.seeds.forEach((seed, i) => {
+            const fast = runRestart(points, plan, i, chunkSize);
+            const plain = plainLloyd(data, n, 3, k, createRng(seed, i, 7), plan.tolerance);
+            assertSame(fast, plain, `chunks of ${chunkSize}, k=${k} tol=${tolerance} restart ${i}`);
+          });
+        }
       }
     }
   });
@@ -151,12 +160,41 @@ describe('k-means with Hamerly bounds against plain Lloyd', () => {
       const points = { data, n, d };
       const plan = planRestarts({ points, k: 4, rng: createRng(2, d), restarts: 2 });
       plan.seeds.forEach((seed, i) => {
-        assertSame(
-          runRestart(points, plan, i),
-          plainLloyd(data, n, d, 4, createRng(seed, i, 7), plan.tolerance),
-          `d=${d} restart ${i}`,
-        );
+        const plain = plainLloyd(data, n, d, 4, createRng(seed, i, 7), plan.tolerance);
+        for (const chunkSize of [CHUNK_SIZE, 128]) {
+          assertSame(
+            runRestart(points, plan, i, chunkSize),
+            plain,
+            `d=${d} chunks of ${chunkSize} restart ${i}`,
+          );
+        }
       });
+    }
+  });
+
+  it('breaks ties as plain Lloyd does (to the lower index), on integer points where distances tie often', () => {
+    // A 5 × 5 (× 5) grid, each point twice: k-means++ seeds are grid points, so many points are equally far from two
+    // centres while seeding (a seeding that let a later centre win a tie fails here), and wherever ties occur later.
+    for (const d of [2, 3]) {
+      const n = 2 * 5 ** d;
+      const data = Float64Array.from(
+        { length: n * d },
+        (_, i) => Math.floor((i % (5 ** d * d)) / d / 5 ** (i % d)) % 5,
+      );
+      const points = { data, n, d };
+      for (const k of [3, 4, 6]) {
+        const plan = planRestarts({ points, k, rng: createRng(7, k), restarts: 3, tolerance: 0 });
+        plan.seeds.forEach((seed, i) => {
+          const plain = plainLloyd(data, n, d, k, createRng(seed, i, 7), plan.tolerance);
+          for (const chunkSize of [CHUNK_SIZE, 16]) {
+            assertSame(
+              runRestart(points, plan, i, chunkSize),
+              plain,
+              `grid d=${d} k=${k} chunks of ${chunkSize} restart ${i}`,
+            );
+          }
+        });
+      }
     }
   });
 
@@ -166,6 +204,22 @@ describe('k-means with Hamerly bounds against plain Lloyd', () => {
     const n = 20_000;
     const fit = kMeans({ points: { data: rfmLike(n), n, d: 3 }, k: 8, rng: createRng(1, 0), restarts: 4 });
     assert.ok(fit.inertia <= PREVIOUS_INERTIA * (1 + 1e-12), `inertia ${fit.inertia} vs ${PREVIOUS_INERTIA}`);
+  });
+
+  it('gives the same fit in chunks as in one: chunk sums change only the order of additions', () => {
+    const n = 20_000;
+    const points = { data: rfmLike(n), n, d: 3 };
+    const whole = kMeans({ points, k: 8, rng: createRng(1, 0), restarts: 4, chunkSize: n });
+    const chunked = kMeans({ points, k: 8, rng: createRng(1, 0), restarts: 4, chunkSize: 1_000 });
+    assert.equal(chunked.iterations, whole.iterations);
+    assert.deepEqual([...chunked.assignment], [...whole.assignment]);
+    assert.ok(
+      Math.abs(chunked.inertia / whole.inertia - 1) < 1e-12,
+      `${chunked.inertia} vs ${whole.inertia}`,
+    );
+    for (let j = 0; j < whole.centroids.length; j++) {
+      assert.ok(Math.abs(chunked.centroids[j]! - whole.centroids[j]!) < 1e-9, `centroid ${j}`);
+    }
   });
 });
 
