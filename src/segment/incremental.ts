@@ -183,7 +183,16 @@ export function scopeSql(
   // With every id merged into them (their open memberships under the old id exit): a small table, not the identities.
   return {
     changed: { sql: parts.join('\nUNION '), params: p.values },
-    ...(dependence.accounts ? { accounts: 'SELECT group_id, person_id FROM account_persons' } : {}),
+    // `account_persons` itself, with the identities read narrowed to the members' identifiers (implied by the join):
+    // ClickHouse builds the join's table from the right side, otherwise every identity (7 ms against 113 ms at
+    // 200,000 people with no accounts).
+    ...(dependence.accounts
+      ? {
+          accounts: `SELECT DISTINCT m.group_id AS group_id, i.person_id AS person_id
+            FROM account_members m JOIN identities i ON i.identifier = m.identifier
+            WHERE i.identifier IN (SELECT identifier FROM account_members)`,
+        }
+      : {}),
     scope: `${people}\n      ${withMergedIdsSql('people')}`,
     ...(dependence.accounts
       ? { context: `${people}, context AS (${peersOf('people')})\n      ${withMergedIdsSql('context')}` }

@@ -232,7 +232,7 @@ export async function refreshSegments(
        FROM (
          SELECT n.segment AS segment, n.person_id AS person_id, 'enter' AS change FROM ${NOW} n
          LEFT JOIN (SELECT segment, person_id FROM segment_memberships
-                    WHERE exited_at IS NULL AND person_id IN (SELECT person_id FROM ${NOW})) m
+                    WHERE exited_at IS NULL${start ? ` AND person_id IN (SELECT person_id FROM ${NOW})` : ''}) m
            ON m.segment = n.segment AND m.person_id = n.person_id
          WHERE m.person_id IS NULL
          UNION ALL
