@@ -1,7 +1,8 @@
 import { durationMs } from '../config/duration.js';
 import type { Dialect } from '../engine/dialect.js';
-import type { Params } from '../engine/params.js';
+import { Params } from '../engine/params.js';
 import { FEATURES } from '../engine/schema.js';
+import type { SqlValue } from '../engine/warehouse.js';
 import { type EventKinds, kindTest } from '../instrument/event-kinds.js';
 import { scopedPersonEventsSql } from '../instrument/persons-on-events.js';
 import type { ModelConfig } from './model-config.js';
@@ -62,6 +63,66 @@ function isEvent(kinds: EventKinds, names: readonly string[], alias = 'ev'): str
   return kindTest(`${alias}.event_kind`, kinds.ofEvents(names));
 }
 
+/** The events whose JSON properties the side passes read (surveys, feature uses, usage reports, tickets). */
+function propertyEventsTest(cfg: ModelConfig, kinds: EventKinds, alias: string): string {
+  const a = cfg.adoption;
+  const s = cfg.support;
+  return isEvent(kinds, [s.survey.event, a.usage.event, s.created, s.resolved, a.event], alias);
+}
+
+/** The scratch tables an incremental refresh stages (`dirtyStagingSql`) and `featureSql` with `since` reads. */
+const STAGED = {
+  identities: '_sf_feat_identities',
+  events: '_sf_feat_events',
+  props: '_sf_feat_props',
+} as const;
+
+/** The scratch tables of `dirtyStagingSql`, to drop after the refresh. */
+export const DIRTY_STAGED: readonly string[] = Object.values(STAGED);
+
+/**
+ * What an incremental refresh reads of the people in `features_dirty`, to be stored (in this order) before
+ * `featureSql` with `since` runs: their identifiers (a person merged into one of them since the last refresh is no
+ * longer carried), their events up to T picked by the person id stored on them (persons on events) without
+ * properties, and their few events whose properties the side passes read (reading every event's properties cost most
+ * of an incremental refresh). Stored, not CTEs: ClickHouse inlines a CTE at each reference, and the feature query
+ * refers to these a dozen times (each pass, each funnel step), each a read of the events table.
+ *
+ * @example
+ * for (const s of dirtyStagingSql(cfg, asOf, kinds)) await tx.storage.createScratch(s);
+ */
+export function dirtyStagingSql(
+  cfg: ModelConfig,
+  asOf: Date,
+  kinds: EventKinds,
+): { name: string; select: string; params: SqlValue[] }[] {
+  const staged = (name: string, build: (p: Params) => string) => {
+    const p = new Params();
+    return { name, select: build(p), params: p.values };
+  };
+  return [
+    staged(
+      STAGED.identities,
+      () =>
+        'SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)',
+    ),
+    staged(STAGED.events, (p) =>
+      scopedPersonEventsSql(
+        'features_dirty',
+        ['ts', 'type', 'event', 'event_kind', 'revenue'],
+        `e.ts <= ${p.add(asOf)}`,
+      ),
+    ),
+    staged(STAGED.props, (p) =>
+      scopedPersonEventsSql(
+        'features_dirty',
+        ['ts', 'type', 'event', 'event_kind', 'properties', 'message_id'],
+        `e.ts <= ${p.add(asOf)} AND ${propertyEventsTest(cfg, kinds, 'e')}`,
+      ),
+    ),
+  ];
+}
+
 /** The weight of the row's event, or NULL when it is not one of the weighted events ($page / $screen: page, screen). */
 function weightOf(p: Params, kinds: EventKinds, weights: Record<string, number>): string {
   const whens = Object.keys(weights)
@@ -104,7 +165,7 @@ export function featureSql(
     kinds: EventKinds;
     /**
      * Recompute from events only the people in table `features_dirty` (see `dirtyPersonsSql`) and carry everyone else's row
-     * over from the refresh at `since`.
+     * over from the refresh at `since`. Their events must first be staged (`dirtyStagingSql`).
      */
     since?: Date;
   },
@@ -136,8 +197,7 @@ export function featureSql(
   // with properties for all of them read the properties of every funnel step, the commonest events of a shop: that
   // was most of a full refresh.
   const funnels = Object.entries(cfg.funnels);
-  const propertyKinds = (alias: string) =>
-    isEvent(kinds, [s.survey.event, a.usage.event, s.created, s.resolved, a.event], alias);
+  const propertyKinds = (alias: string) => propertyEventsTest(cfg, kinds, alias);
   // Funnel steps after the first are rare; the first step is the commonest event of a shop and is read straight from
   // the events, only for the people who reached step 2 (see furthestStepSql).
   const laterSteps = isEvent(
@@ -147,13 +207,7 @@ export function featureSql(
   const sideEvents = [
     `prop_events AS ${d.materialized()} (${
       since
-        ? // The recomputed people's events carry no properties (reading every one of them cost most of an incremental
-          // refresh): their few events with useful properties are read here.
-          scopedPersonEventsSql(
-            'features_dirty',
-            ['ts', 'type', 'event', 'event_kind', 'properties', 'message_id'],
-            `e.ts <= ${T} AND ${propertyKinds('e')}`,
-          )
+        ? `SELECT * FROM ${STAGED.props}`
         : `SELECT ev.person_id, ev.ts, ev.type, ev.event, ev.event_kind, ev.properties, ev.message_id FROM ${source} ev
     WHERE ev.ts <= ${T} AND ${propertyKinds('ev')}`
     })`,
@@ -239,13 +293,10 @@ export function featureSql(
     intent: (score: string) => `CASE WHEN ${score} >= ${p.add(cfg.intent.tiers.high)} THEN 'high'
          WHEN ${score} >= ${p.add(cfg.intent.tiers.medium)} THEN 'medium' ELSE 'low' END`,
   };
+  // The staged relations of the people to recompute (`dirtyStagingSql`).
   const prelude = since
-    ? `-- The events of the people to recompute, picked by the person id stored on them (persons on events), and
-  -- their identifiers (a person merged into one of them since the last refresh is no longer carried).
-  dirty_identities AS ${d.materialized()} (
-    SELECT identifier, person_id FROM identities WHERE person_id IN (SELECT person_id FROM features_dirty)),
-  dirty_events AS ${d.materialized()} (
-    ${scopedPersonEventsSql('features_dirty', ['ts', 'type', 'event', 'event_kind', 'revenue'], `e.ts <= ${T}`)}),
+    ? `dirty_identities AS (SELECT identifier, person_id FROM ${STAGED.identities}),
+  dirty_events AS (SELECT * FROM ${STAGED.events}),
   `
     : '';
   return `WITH ${prelude}${sideEvents},

@@ -3,7 +3,7 @@ import { FEATURE_REFRESHES, FEATURES } from '../engine/schema.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { loadEventKinds } from '../instrument/event-kinds.js';
 import { eventsRelation, withMergedIdsSql } from '../instrument/persons-on-events.js';
-import { dirtyPersonsSql, featureSql } from './feature-sql.js';
+import { DIRTY_STAGED, dirtyPersonsSql, dirtyStagingSql, featureSql } from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
 
 /**
@@ -83,11 +83,9 @@ export async function updateLiveFeatures(
     if (count) {
       // Their rows as of T, scored against everyone (the other rows are read only for the RFM ranks).
       const p = new Params();
-      const sql = featureSql(tx.dialect, cfg, p, o.asOf, {
-        since: o.snapshot,
-        events: relation,
-        kinds: await loadEventKinds(tx),
-      });
+      const kinds = await loadEventKinds(tx);
+      for (const staged of dirtyStagingSql(cfg, o.asOf, kinds)) await tx.storage.createScratch(staged);
+      const sql = featureSql(tx.dialect, cfg, p, o.asOf, { since: o.snapshot, events: relation, kinds });
       await tx.storage.createScratch({
         name: FRESH,
         select: `SELECT * FROM (${sql}) x WHERE x.person_id IN (SELECT person_id FROM ${DIRTY})`,
@@ -105,7 +103,7 @@ export async function updateLiveFeatures(
          FROM ${FRESH}`,
         [o.snapshot],
       );
-      await tx.storage.dropScratch(FRESH);
+      for (const t of [FRESH, ...DIRTY_STAGED]) await tx.storage.dropScratch(t);
       await recountSnapshot(tx, o.snapshot);
     }
     await tx.storage.dropScratch(DIRTY);

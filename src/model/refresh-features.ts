@@ -4,7 +4,13 @@ import { ACCOUNT_FEATURES, FEATURE_REFRESHES, FEATURES } from '../engine/schema.
 import type { Warehouse } from '../engine/warehouse.js';
 import { type EventKinds, loadEventKinds } from '../instrument/event-kinds.js';
 import { eventsRelation } from '../instrument/persons-on-events.js';
-import { accountFeatureSql, dirtyPersonsSql, featureSql } from './feature-sql.js';
+import {
+  accountFeatureSql,
+  DIRTY_STAGED,
+  dirtyPersonsSql,
+  dirtyStagingSql,
+  featureSql,
+} from './feature-sql.js';
 import type { ModelConfig } from './model-config.js';
 
 /** Bumped whenever the feature SQL changes what it computes, so rows of an older version are never carried over. */
@@ -62,6 +68,7 @@ export async function refreshFeatures(
       });
       const [n] = await tx.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${DIRTY}`);
       recomputed = Number(n!.n);
+      for (const staged of dirtyStagingSql(cfg, asOf, kinds)) await tx.storage.createScratch(staged);
     }
     const p = new Params();
     const sql = featureSql(wh.dialect, cfg, p, asOf, {
@@ -78,7 +85,7 @@ export async function refreshFeatures(
       // Carried rows come from the rows about to be replaced: compute them all before deleting.
       readsOwnRows: since !== undefined && since.asOf.getTime() === asOf.getTime(),
     });
-    if (since) await tx.storage.dropScratch(DIRTY);
+    if (since) for (const t of [DIRTY, ...DIRTY_STAGED]) await tx.storage.dropScratch(t);
     const refresh: Omit<FeatureRefresh, 'seconds'> = {
       asOf,
       persons,

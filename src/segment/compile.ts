@@ -58,6 +58,11 @@ export interface CompiledSegments {
   /** The main pass alone (one scan of every event, one GROUP BY), with `params`: the benchmark compares it with a scan. */
   mainPass: string;
   dependence: TimeDependence;
+  /**
+   * With `stageEvents`: the scratch table to create from `select` (with `params`) before `sql` runs — the scoped
+   * people's events, which `sql` reads from it.
+   */
+  staged?: { name: string; select: string; params: SqlValue[] };
 }
 
 const IDENTIFY = `(ev.type = 'identify')`;
@@ -113,6 +118,8 @@ class Compiler {
     private readonly eventsSource = 'person_events',
     /** The stored event kinds: track events are then matched by their kind (an integer) instead of their name. */
     private readonly kinds?: EventKinds,
+    /** With a scope: the scratch table the scoped people's events are staged in (`CompiledSegments.staged`). */
+    private readonly stagedEvents?: string,
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
@@ -539,7 +546,7 @@ class Compiler {
 
   /** Where events come from: everyone's, or (with a scope) only the scoped people's, through their identifiers. */
   private get events(): string {
-    return this.scope ? 'scoped_events' : this.eventsSource;
+    return this.scope ? (this.stagedEvents ?? 'scoped_events') : this.eventsSource;
   }
 
   private dependence(segmentSql: readonly string[]): TimeDependence {
@@ -575,13 +582,25 @@ class Compiler {
     const optional = ['message_id', 'properties', 'traits'].filter((c) =>
       new RegExp(`\\bev\\.${c}\\b`).test(read),
     );
-    const scoped = this.scope
-      ? `scoped_events AS ${this.d.materialized()} (${scopedPersonEventsSql(
-          this.context ?? this.scope,
-          ['type', 'event', 'event_kind', 'name', 'ts', ...optional],
-          `e.ts <= ${this.asOfParam}`,
-        )}),\n`
-      : '';
+    const scopedSql = (asOf: string) =>
+      scopedPersonEventsSql(
+        this.context ?? this.scope!,
+        ['type', 'event', 'event_kind', 'name', 'ts', ...optional],
+        `e.ts <= ${asOf}`,
+      );
+    const stagedParams = new Params();
+    const staged =
+      this.scope && this.stagedEvents
+        ? {
+            name: this.stagedEvents,
+            select: scopedSql(stagedParams.add(this.asOf)),
+            params: stagedParams.values,
+          }
+        : undefined;
+    const scoped =
+      this.scope && !staged
+        ? `scoped_events AS ${this.d.materialized()} (${scopedSql(this.asOfParam)}),\n`
+        : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
       `evf AS (SELECT ev.person_id, ev.ts${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
@@ -648,6 +667,7 @@ FROM agg ${relations.map((r) => r.sql).join(' ')}${
       columns: columns.map(({ name, column }) => ({ name, column })),
       mainPass,
       dependence: this.dependence(columns.map((c) => c.sql)),
+      ...(staged ? { staged } : {}),
     };
   }
 }
@@ -669,6 +689,13 @@ export function compileSegments(
      * account conditions see whole accounts; rows are still returned for the scope only.
      */
     context?: string;
+    /**
+     * With `scope`: stage the scoped people's events in this scratch table (`CompiledSegments.staged`, to be created
+     * before the query runs) instead of a CTE. ClickHouse inlines a CTE at every reference, and the evaluation refers
+     * to the events a dozen times (the main pass, the detail pass and each sequence step): each was a read of the
+     * events table.
+     */
+    stageEvents?: string;
     /** The relation everyone's events are read from (`eventsRelation`); default `person_events`. */
     events?: string;
     /** Only these segments' columns (the others are there for their references): reads only what they need. */
@@ -701,5 +728,6 @@ export function compileSegments(
     options.context,
     options.events,
     options.kinds,
+    options.stageEvents,
   ).build(only ? definitions.filter((s) => only.includes(s.name)) : definitions);
 }

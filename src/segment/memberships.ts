@@ -36,6 +36,9 @@ const EXITS = '_sf_seg_exits';
 const SCOPE = '_sf_seg_scope';
 const CONTEXT = '_sf_seg_context';
 const CHANGED = '_sf_seg_changed';
+const ACCOUNTS = '_sf_seg_accounts';
+const EVENTS = '_sf_seg_events';
+const SCRATCH = [EVAL, NOW, EXITS, SCOPE, CONTEXT, CHANGED, ACCOUNTS, EVENTS];
 
 function definitionHash(def: SegmentDefinition): string {
   return createHash('sha256').update(JSON.stringify(def)).digest('hex');
@@ -151,7 +154,7 @@ export async function refreshSegments(
       ? undefined
       : await incrementalStart(tx, { asOf, signature, events, dependence, fingerprints, live: options.live });
 
-    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT, CHANGED]) await tx.storage.dropScratch(t);
+    for (const t of SCRATCH) await tx.storage.dropScratch(t);
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
     const source = await eventsRelation(tx);
     const kinds = await loadEventKinds(tx);
@@ -162,24 +165,32 @@ export async function refreshSegments(
       kinds,
     });
     if (start) {
-      const scope = scopeSql(tx, dependence, start, asOf, options.live, CHANGED);
+      const scope = scopeSql(tx, dependence, start, asOf, options.live, {
+        changed: CHANGED,
+        accounts: ACCOUNTS,
+      });
       await tx.storage.createScratch({
         name: CHANGED,
         select: scope.changed.sql,
         params: scope.changed.params,
       });
+      if (scope.accounts) await tx.storage.createScratch({ name: ACCOUNTS, select: scope.accounts });
       await tx.storage.createScratch({ name: SCOPE, select: scope.scope });
       if (scope.context) await tx.storage.createScratch({ name: CONTEXT, select: scope.context });
       await tx.storage.dropScratch(CHANGED);
+      await tx.storage.dropScratch(ACCOUNTS);
       compiled = compileSegments(wh.dialect, active, {
         asOf,
         features: options.features,
         kinds,
         scope: SCOPE,
         ...(scope.context ? { context: CONTEXT } : {}),
+        stageEvents: EVENTS,
       });
     }
+    if (compiled.staged) await tx.storage.createScratch(compiled.staged);
     await tx.storage.createScratch({ name: EVAL, select: compiled.sql, params: compiled.params });
+    await tx.storage.dropScratch(EVENTS);
     const [evaluatedRows] = await tx.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${EVAL}`);
     const recomputed = Number(evaluatedRows?.n ?? 0);
     const names: SqlValue[] = [];
@@ -199,12 +210,17 @@ export async function refreshSegments(
           },
     );
     const evaluated = compiled.columns.map((c) => c.name);
-    const inEvaluated = evaluated.length ? `m.segment IN (${evaluated.map(() => '?').join(', ')})` : 'FALSE';
+    const inEvaluated = evaluated.length ? `segment IN (${evaluated.map(() => '?').join(', ')})` : 'FALSE';
+    // Open memberships are compared with NOW by an outer join, here and in the changes below, not NOT EXISTS:
+    // ClickHouse runs a correlated subquery row by row (6.2 s for 3,438 rows against 272,033 memberships at 200,000
+    // people, 0.2 s as a join).
+    const open = `(SELECT segment, person_id FROM segment_memberships
+       WHERE exited_at IS NULL AND ${inEvaluated}${start ? ` AND person_id IN (SELECT person_id FROM ${SCOPE})` : ''})`;
     await tx.storage.createScratch({
       name: EXITS,
-      select: `SELECT m.segment, m.person_id FROM segment_memberships m
-       WHERE m.exited_at IS NULL AND ${inEvaluated}${start ? ` AND m.person_id IN (SELECT person_id FROM ${SCOPE})` : ''}
-         AND NOT EXISTS (SELECT 1 FROM ${NOW} n WHERE n.segment = m.segment AND n.person_id = m.person_id)`,
+      select: `SELECT m.segment AS segment, m.person_id AS person_id FROM ${open} m
+       LEFT JOIN ${NOW} n ON n.segment = m.segment AND n.person_id = m.person_id
+       WHERE n.person_id IS NULL`,
       params: evaluated,
     });
     const [seqRow] = await tx.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM segment_changes');
@@ -214,9 +230,11 @@ export async function refreshSegments(
       `INSERT INTO segment_changes (seq, segment, person_id, change, changed_at, refresh_id)
        SELECT ? + row_number() OVER (ORDER BY change, segment, person_id), segment, person_id, change, ?, ?
        FROM (
-         SELECT n.segment, n.person_id, 'enter' AS change FROM ${NOW} n
-         WHERE NOT EXISTS (SELECT 1 FROM segment_memberships m
-                           WHERE m.segment = n.segment AND m.person_id = n.person_id AND m.exited_at IS NULL)
+         SELECT n.segment AS segment, n.person_id AS person_id, 'enter' AS change FROM ${NOW} n
+         LEFT JOIN (SELECT segment, person_id FROM segment_memberships
+                    WHERE exited_at IS NULL${start ? ` AND person_id IN (SELECT person_id FROM ${NOW})` : ''}) m
+           ON m.segment = n.segment AND m.person_id = n.person_id
+         WHERE m.person_id IS NULL
          UNION ALL
          SELECT segment, person_id, 'exit' AS change FROM ${EXITS})`,
       [seqBase, asOf, refreshId],
@@ -286,7 +304,7 @@ export async function refreshSegments(
         now,
       ],
     );
-    for (const t of [EVAL, NOW, EXITS, SCOPE, CONTEXT, CHANGED]) await tx.storage.dropScratch(t);
+    for (const t of SCRATCH) await tx.storage.dropScratch(t);
     return {
       refreshId,
       asOf,
