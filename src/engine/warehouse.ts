@@ -98,20 +98,6 @@ export interface Warehouse {
    * const bulk = await wh.reader('decide-snapshot'); // another connection: its loads do not hold up `reads`
    */
   reader(name?: string): Promise<Warehouse>;
-  /**
-   * A connection of its own that writes beside this one, for work that must not wait behind this connection's queue
-   * (a streaming evaluation behind the collector's loads) — on DuckDB a second connection: its transactions run
-   * beside the others' (multi-version concurrency; two that change the same row conflict, and the later one fails and
-   * is retried). Run its work in `transaction()`, so it reads one consistent state and commits whole. `undefined` where
-   * the engine has no atomic transactions (ClickHouse): hold this warehouse (`exclusive`) instead. Closed with this
-   * warehouse; do not close it.
-   *
-   * @example
-   * const own = await wh.writer('stream');
-   * if (own) await own.transaction(async (tx) => tx.run('INSERT INTO segment_changes SELECT …'));
-   * else await wh.exclusive(async (db) => db.run('INSERT INTO segment_changes SELECT …'));
-   */
-  writer(name: string): Promise<Warehouse | undefined>;
   /** Fraction of the running statement done (0..1), or undefined when the engine cannot tell. */
   progress(): number | undefined;
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import { destinationsOf, prepareActivation } from '../activate/activate-run.js';
 import type { Destination } from '../activate/destinations/destination.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { auditDefinitionChanges, definitionVersions } from '../govern/audit.js';
-import { pendingPersonOverrides, squashPersonOverrides } from '../instrument/persons-on-events.js';
+import { squashPersonOverrides } from '../instrument/persons-on-events.js';
 import { featureSource } from '../model/feature-catalog.js';
 import { dropFeatureSnapshot } from '../model/feature-snapshots.js';
 import { featureWindowsMs } from '../model/feature-sql.js';
@@ -17,8 +17,6 @@ import { mergeEdges } from '../segment/time-edges.js';
 import { Timestamp } from '../shared/timestamp.js';
 import type { CycleInputs } from './cycle.js';
 import { DueQueue, dueEdges, earliestDue } from './due-edges.js';
-
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The queue's horizon when no edge will fall due without new events (which refill it). */
 const NO_HORIZON = new Date('9999-12-31T00:00:00Z');
@@ -213,8 +211,6 @@ export class StreamEvaluator {
   private last: StreamEvaluation | undefined;
   private lastError: { at: Date; message: string } | undefined;
   private externalBehind: string | null = null;
-  /** The stream's own connection (`Warehouse.writer`), opened on first use; undefined where the engine has none. */
-  private own: Promise<Warehouse | undefined> | undefined;
 
   constructor(
     private readonly wh: Warehouse,
@@ -403,50 +399,7 @@ export class StreamEvaluator {
     }
   }
 
-  /**
-   * Where evaluations read and write: a connection of their own where the engine has one, so an evaluation never waits
-   * behind the collector's loads on the warehouse's connection (nor a load behind an evaluation); else the warehouse.
-   */
-  private async connection(): Promise<Warehouse> {
-    this.own ??= this.wh.writer('stream');
-    return (await this.own) ?? this.wh;
-  }
-
-  /**
-   * One step of an evaluation, whole: a transaction on the stream's own connection — one consistent state read, and
-   * nothing of it committed if it fails (the next evaluation redoes it) — or, where the engine has no transactions to
-   * run beside the loads, the warehouse held so no load's statement comes between the step's (`Warehouse.exclusive`).
-   */
-  private async step<T>(fn: (db: Warehouse) => Promise<T>): Promise<T> {
-    this.own ??= this.wh.writer('stream');
-    const own = await this.own;
-    return own ? own.transaction(fn) : this.wh.exclusive(fn);
-  }
-
-  /**
-   * Fold pending person overrides into the events before an evaluation (reads are cheaper without them; no result
-   * changes). Held evaluations do it in their hold (`held`). On the stream's own connection it is a short transaction
-   * of its own before the evaluation's: a load that merges the same person at that moment may conflict with it, and
-   * then the squash, not the evaluation, gives way — the next evaluation squashes again.
-   */
-  private async squash(held?: Warehouse): Promise<void> {
-    if (held) {
-      await squashPersonOverrides(held);
-      return;
-    }
-    const own = await this.own;
-    if (!own || (await pendingPersonOverrides(own)) === 0) return;
-    await squashPersonOverrides(own).catch((e) =>
-      this.options.onError?.(
-        new Error(`squashing person overrides failed; the next evaluation tries again: ${errorText(e)}`, {
-          cause: e,
-        }),
-      ),
-    );
-  }
-
-  private async currentBatch(db?: Warehouse): Promise<number> {
-    db ??= await this.connection();
+  private async currentBatch(db: Warehouse = this.wh): Promise<number> {
     const [row] = await db.query<{ value: string }>(
       "SELECT value FROM segflow_meta WHERE key = 'ingest_batch'",
     );
@@ -454,7 +407,7 @@ export class StreamEvaluator {
   }
 
   private async lastAsOf(): Promise<Date | undefined> {
-    const [row] = await (await this.connection()).query<{ as_of: Date | null }>(
+    const [row] = await this.wh.query<{ as_of: Date | null }>(
       'SELECT max(as_of) AS as_of FROM segment_refreshes',
     );
     return row?.as_of ?? undefined;
@@ -464,8 +417,7 @@ export class StreamEvaluator {
    * Fill the queue with the edges due in (after, horizon], the horizon being `horizonMs` ahead or, when nothing falls
    * due that soon, the first due time: a wait of a day is one query away, not a day of polling.
    */
-  private async refill(after: Date, db?: Warehouse): Promise<void> {
-    db ??= await this.connection();
+  private async refill(after: Date, db: Warehouse = this.wh): Promise<void> {
     const batch = await this.currentBatch(db);
     const dependence = this.queueDependence(after);
     if (!dependence) {
@@ -500,7 +452,7 @@ export class StreamEvaluator {
    * scan every event once per edge, on every evaluation. The whole queue is read again when its horizon has passed or
    * the definitions changed.
    */
-  private async extend(after: Date, db: Warehouse): Promise<void> {
+  private async extend(after: Date, db: Warehouse = this.wh): Promise<void> {
     const horizon = this.queue.horizon;
     const held = this.queueOf;
     const dependence = this.queueDependence(after);
@@ -610,15 +562,14 @@ export class StreamEvaluator {
       let evaluated = 0;
       let featuresRecomputed = 0;
       const playbook = inputs.playbook;
-      // Two steps (`step`): the segments, activation's decisions and the outbox drain's plan, then — after the sends,
-      // which hold nothing — the sends' outcome and the queue. On DuckDB each step is a transaction on the stream's own
-      // connection, beside the collector's loads; held on the warehouse's one connection instead, each waited for the
-      // load in progress, about half of an evaluation at 5,000 events/s.
-      if (active.length) await this.squash();
-      const { refreshed, drain } = await this.step(async (db) => {
+      // The evaluation's statements run back to back (Warehouse.exclusive): the segments, activation's decisions and
+      // the outbox drain's plan in one hold, then the sends holding nothing, then the sends' outcome and the queue in
+      // another. Each hold waits for the collector's load in progress: one statement at a time, or one step at a time,
+      // the evaluation waited behind a whole load each time.
+      const { refreshed, drain } = await this.wh.exclusive(async (db) => {
         let refreshed: Awaited<ReturnType<typeof refreshSegments>> | undefined;
         if (active.length) {
-          if (!(await this.own)) await this.squash(db);
+          await squashPersonOverrides(db);
           lap('squash');
           const { dependence } = compileSegments(db.dialect, active, { asOf, features });
           this.features = featureMode(dependence);
@@ -660,7 +611,7 @@ export class StreamEvaluator {
         lap('send');
       }
       this.queue.dropUntil(asOf);
-      await this.step(async (db) => {
+      await this.wh.exclusive(async (db) => {
         if (drain) await drain.record(db);
         await this.extend(asOf, db);
       });

@@ -141,7 +141,7 @@ export function activateRoutes(
           .describe('a new play (on enter) also decides about everyone already in its segment'),
       }),
       response: ActivationSummarySchema,
-      // Between evaluations: a streaming evaluation runs the same plays (cursors, deliveries) in its own transaction.
+      // Between evaluations: a streaming evaluation runs the same plays (cursors, deliveries) across two holds.
       handler: async ({ body }, { wh, key, between }) =>
         between(async () => {
           // Plays created or changed by this run are audited under the key, as the CLI audits them under its user.

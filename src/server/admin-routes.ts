@@ -33,9 +33,10 @@ export interface ApiContext {
   wh: Warehouse;
   key: VerifiedKey;
   /**
-   * Run `fn` between streaming evaluations, never beside one. An evaluation writes memberships, deliveries, cursors
-   * and feature rows in a transaction on a connection of its own; a route changing the same rows beside it would
-   * conflict with it, and one of the two would fail. Without a stream it runs `fn` at once.
+   * Run `fn` between streaming evaluations, never during one. An evaluation reads memberships, cursors and deliveries
+   * in one hold of the warehouse and records the sends' outcome in another; a route changing those rows in between (a
+   * privacy delete, an activation run) would act beside a decision already taken. Without a stream it runs `fn` at
+   * once.
    */
   between<T>(fn: () => Promise<T>): Promise<T>;
 }

@@ -30,11 +30,6 @@ describe('ClickHouse warehouse (chdb)', () => {
     await wh.close();
   });
 
-  test('no writer beside the loads: without atomic transactions callers hold the warehouse instead', async () => {
-    assert.equal(wh.atomicTransactions, false);
-    assert.equal(await wh.writer('stream'), undefined);
-  });
-
   test('bound values come back as they went in, whatever their characters', async () => {
     const tricky = "it's \\ a 'quote', a ? and $1 -- not a comment /* nor this */ \n and a newline";
     const when = new Date('2026-03-01T10:20:30.123Z');

@@ -513,11 +513,6 @@ class ClickHouseWarehouse implements Warehouse {
     return Promise.resolve(this);
   }
 
-  /** No atomic transactions to run beside the loads: callers hold this warehouse (`exclusive`) instead. */
-  writer(_name: string): Promise<Warehouse | undefined> {
-    return Promise.resolve(undefined);
-  }
-
   async close(): Promise<void> {
     if (this.closed || this.inTransaction) return;
     this.closed = true;

@@ -376,13 +376,6 @@ class DuckDBWarehouse implements Warehouse {
     return opening;
   }
 
-  writer(name: string): Promise<Warehouse | undefined> {
-    // Inside a transaction or a hold, the caller's own connection: a second one would not see its uncommitted work.
-    if (this.inTransaction || this.heldFor) return Promise.resolve(this);
-    // A reader's connection writes as well as any (closing it closes only the connection); its own name keeps it apart.
-    return this.reader(`writer:${name}`);
-  }
-
   transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
     return this.mutex.lock(async () => {
