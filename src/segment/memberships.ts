@@ -185,7 +185,10 @@ export async function refreshSegments(
         kinds,
         scope: SCOPE,
         ...(scope.context ? { context: CONTEXT } : {}),
-        stageEvents: EVENTS,
+        // Staged only where the engine cannot materialise a CTE (ClickHouse inlines it at each of its dozen
+        // references): on DuckDB the materialised CTE costs a third of a stored table (the stream's evaluations at a
+        // million people: segments 0.33 s at p50 against 1.06 s staged).
+        ...(wh.dialect.materialized() ? {} : { stageEvents: EVENTS }),
       });
     }
     if (compiled.staged) await tx.storage.createScratch(compiled.staged);
