@@ -190,7 +190,7 @@ async function decidePlay(
     const [top] = await tx.query<{ id: number | null }>('SELECT max(id) AS id FROM deliveries');
     const first = Number(top?.id ?? 0) + 1;
     // Staged with the appender and inserted in one statement each: a refresh where 50,000 people enter a segment is
-    // two statements, not 100,000. ON CONFLICT keeps a replay (after a crash) from adding anything.
+    // two statements, not 100,000. Skipping rows whose key is stored keeps a replay (after a crash) from adding anything.
     await stageAndInsert(
       tx,
       'deliveries',
