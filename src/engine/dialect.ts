@@ -97,7 +97,17 @@ export interface Dialect {
   epochMs(expr: string): string;
   /** A JSON array of the (non-NULL) values of `expr` in ascending order, for rows where `filter` holds; an aggregate. */
   jsonArrayAgg(expr: string, filter: string, options?: { distinct?: boolean }): string;
-  /** The median of a numeric expression (an aggregate; FILTER may follow). */
+  /**
+   * An aggregate over only the rows where `condition` holds, SQL's `FILTER (WHERE …)` clause. `aggregate` is a whole
+   * aggregate call (`count(*)`, `max(ts)`, `count(DISTINCT x)`, `median`'s…). Over no matching rows a count is 0 and
+   * every other aggregate NULL, on every engine.
+   *
+   * @example
+   * d.aggregateIf('count(*)', 'is_purchase') // "count(*) FILTER (WHERE is_purchase)"
+   * d.aggregateIf('sum(revenue)', "event = 'Order Completed'") // NULL, not 0, for a person with no order
+   */
+  aggregateIf(aggregate: string, condition: string): string;
+  /** The median of a numeric expression (an aggregate; `aggregateIf` limits the rows it reads). */
   median(expr: string): string;
   /** The continuous (interpolated) quantile at `fraction` (a literal in [0, 1]) of a numeric expression; an aggregate. */
   quantile(expr: string, fraction: number): string;

@@ -194,6 +194,43 @@ describe('the DuckDB and ClickHouse dialects agree', () => {
     assert.deepEqual(await members(house, ENGINE_SQL.clickhouse.rows), expected);
   });
 
+  test('aggregateIf per group: the matching rows only; a count of none 0, any other aggregate of none NULL', async () => {
+    const grouped = async (wh: Warehouse, rowsOf: (typeof ENGINE_SQL)['duckdb']['rows']) => {
+      const d = wh.dialect;
+      const rows = [
+        ['k1', 'first', 1],
+        ['k2', 'second', 2],
+        ['k2', 'dup', null],
+        ['k3', null, 4],
+        ['k3', 'third', 8],
+      ].map((r) =>
+        r.map((v) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : d.textLiteral(v))),
+      );
+      const found = await wh.query(
+        `SELECT k, ${d.aggregateIf('count(*)', 'n > 1')} AS count, ${d.aggregateIf('count(DISTINCT v)', 'n > 1')} AS values,
+                ${d.aggregateIf('sum(n)', 'n > 1')} AS sum, ${d.aggregateIf('avg(n)', 'n > 1')} AS avg,
+                ${d.aggregateIf('max(n)', 'n > 1')} AS max, ${d.aggregateIf('min(v)', 'n > 1')} AS min_v,
+                ${d.aggregateIf(d.median('n'), 'n > 1')} AS med
+         FROM ${rowsOf(['k', 'v', 'n'], rows)} GROUP BY k ORDER BY k`,
+      );
+      return found.map((r) =>
+        Object.fromEntries(
+          Object.entries(r).map(([k, v]) => [
+            k,
+            typeof v === 'bigint' || typeof v === 'number' ? Number(v) : v,
+          ]),
+        ),
+      );
+    };
+    const expected = [
+      { k: 'k1', count: 0, values: 0, sum: null, avg: null, max: null, min_v: null, med: null },
+      { k: 'k2', count: 1, values: 1, sum: 2, avg: 2, max: 2, min_v: 'second', med: 2 },
+      { k: 'k3', count: 2, values: 1, sum: 12, avg: 6, max: 8, min_v: 'third', med: 6 },
+    ];
+    assert.deepEqual(await grouped(duck, ENGINE_SQL.duckdb.rows), expected);
+    assert.deepEqual(await grouped(house, ENGINE_SQL.clickhouse.rows), expected);
+  });
+
   for (const c of CASES) {
     test(c.name, async () => {
       const expected = await evaluate(duck, c, ENGINE_SQL.duckdb.rows);

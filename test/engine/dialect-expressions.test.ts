@@ -6,8 +6,20 @@ import { ENGINE_SQL, openChdbForTest } from '../helpers/engines.js';
 
 /** Dialect expressions that replaced engine-only SQL in the steps, run on each engine (one line per engine). */
 const ENGINES = [
-  { name: 'duckdb', open: () => openDuckDB({ path: ':memory:' }), numbers: 'range(11)', column: 'range' },
-  { name: 'clickhouse', open: openChdbForTest, numbers: 'numbers(11)', column: 'number' },
+  {
+    name: 'duckdb',
+    open: () => openDuckDB({ path: ':memory:' }),
+    numbers: 'range(11)',
+    column: 'range',
+    countIfBig: 'count(*) FILTER (WHERE x > 8)',
+  },
+  {
+    name: 'clickhouse',
+    open: openChdbForTest,
+    numbers: 'numbers(11)',
+    column: 'number',
+    countIfBig: 'count(*) FILTER (WHERE x > 8)',
+  },
 ] as const;
 
 for (const engine of ENGINES) {
@@ -32,6 +44,21 @@ for (const engine of ENGINES) {
       );
       assert.equal(even!.q, 1.5);
       assert.throws(() => d.quantile('x', 1.5), /not in \[0, 1\]/);
+    });
+
+    test('aggregateIf renders the FILTER clause: a count of none is 0, any other aggregate of none NULL', async () => {
+      const d = wh.dialect;
+      assert.equal(d.aggregateIf('count(*)', 'x > 8'), engine.countIfBig);
+      const [r] = await wh.query<Record<string, unknown>>(
+        `SELECT ${d.aggregateIf('count(*)', 'x > 8')} AS big, ${d.aggregateIf('sum(x)', 'x > 8')} AS big_sum,
+                ${d.aggregateIf('count(*)', 'x > 100')} AS none, ${d.aggregateIf('sum(x)', 'x > 100')} AS none_sum,
+                ${d.aggregateIf('max(x)', 'x > 100')} AS none_max, ${d.aggregateIf('avg(x)', 'x > 100')} AS none_avg
+         FROM (SELECT CAST(${engine.column} AS DOUBLE) AS x FROM ${engine.numbers})`,
+      );
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(r!).map(([k, v]) => [k, v === null ? null : Number(v)])),
+        { big: 2, big_sum: 19, none: 0, none_sum: null, none_max: null, none_avg: null },
+      );
     });
 
     test('allColumnsExcept leaves out the named columns and keeps the rest in order', async () => {

@@ -218,6 +218,9 @@ export const clickhouseDialect: Dialect = {
     // No rows give NULL, as DuckDB's list() does, rather than an empty array.
     return `if(countIf(${where}) = 0, NULL, toJSONString(arraySort(${values})))`;
   },
+  // ClickHouse rewrites the clause to its -If combinator (count(*) to countIf), and the session's
+  // aggregate_functions_null_for_empty keeps SQL's NULL over no matching rows where sumIf, maxIf… alone give 0.
+  aggregateIf: (aggregate, condition) => `${aggregate} FILTER (WHERE ${condition})`,
   // quantileExactInclusive interpolates linearly between the neighbouring values, as DuckDB's quantile_cont does.
   median: (expr) => `quantileExactInclusive(0.5)(toFloat64(${expr}))`,
   quantile(expr, fraction) {

@@ -99,6 +99,7 @@ export const duckdbDialect: Dialect = {
     options?.distinct
       ? `to_json(list_sort(list_distinct(list(${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))))`
       : `to_json(list(${expr} ORDER BY ${expr}) FILTER (WHERE ${filter} AND ${expr} IS NOT NULL))`,
+  aggregateIf: (aggregate, condition) => `${aggregate} FILTER (WHERE ${condition})`,
   median: (expr) => `median(${expr})`,
   quantile(expr, fraction) {
     if (!(fraction >= 0 && fraction <= 1)) throw new Error(`quantile: fraction ${fraction} is not in [0, 1]`);
