@@ -28,7 +28,7 @@ export async function deliveryActivity(
   const where = options.play ? 'WHERE play = ?' : '';
   const params = options.play ? [options.play] : [];
   const [last] = await wh.query<{ ts: Date | null; dead: bigint }>(
-    `SELECT max(created_at) AS ts, count(*) FILTER (WHERE status = 'dead') AS dead FROM deliveries ${where}`,
+    `SELECT max(created_at) AS ts, ${d.aggregateIf('count(*)', "status = 'dead'")} AS dead FROM deliveries ${where}`,
     params,
   );
   if (!last?.ts) return { days: [], dead: 0 };

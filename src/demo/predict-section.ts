@@ -37,9 +37,10 @@ export async function predictSection(
     horizon: { value: 12, unit: 'weeks' },
     clv: { horizon: { value: 12, unit: 'months' }, discount: { rate: 0.01, per: 'months' } },
   });
+  const d = wh.dialect;
   const [s] = await wh.query<{ alive: number; likely_gone: number; clv: number; top: number }>(
-    `SELECT avg(p_alive) AS alive, count(*) FILTER (WHERE p_alive < 0.3) AS likely_gone, sum(clv) AS clv,
-       sum(clv) FILTER (WHERE clv >= (SELECT ${wh.dialect.quantile('clv', 0.9)} FROM predictions WHERE as_of = ?)) AS top
+    `SELECT avg(p_alive) AS alive, ${d.aggregateIf('count(*)', 'p_alive < 0.3')} AS likely_gone, sum(clv) AS clv,
+       ${d.aggregateIf('sum(clv)', `clv >= (SELECT ${d.quantile('clv', 0.9)} FROM predictions WHERE as_of = ?)`)} AS top
      FROM predictions WHERE as_of = ?`,
     [options.asOf, options.asOf],
   );

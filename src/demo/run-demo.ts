@@ -23,6 +23,7 @@ const pct = (part: number, whole: number) => `${((100 * part) / Math.max(1, whol
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function identitySection(wh: Warehouse): Promise<void> {
+  const d = wh.dialect;
   const [id] = await wh.query<{
     persons: number;
     identified: number;
@@ -30,9 +31,9 @@ async function identitySection(wh: Warehouse): Promise<void> {
     anonymous: number;
     ids: number;
   }>(
-    `SELECT count(*) AS persons, count(*) FILTER (WHERE identified) AS identified,
-            count(*) FILTER (WHERE identified AND identifier_count > 1) AS merged,
-            count(*) FILTER (WHERE NOT identified) AS anonymous, sum(identifier_count) AS ids FROM persons`,
+    `SELECT count(*) AS persons, ${d.aggregateIf('count(*)', 'identified')} AS identified,
+            ${d.aggregateIf('count(*)', 'identified AND identifier_count > 1')} AS merged,
+            ${d.aggregateIf('count(*)', 'NOT identified')} AS anonymous, sum(identifier_count) AS ids FROM persons`,
   );
   say('\nWho is who (identity resolution)');
   say(`   ${n(id!.ids)} identifiers resolve to ${n(id!.persons)} people`);
@@ -106,10 +107,10 @@ export async function shopDemo(o: ShopDemoOptions): Promise<void> {
     }>(
       `WITH truth AS (SELECT CAST(personKey AS VARCHAR) AS person_id, archetype FROM ${d.readNdjson('?', {})})
        SELECT archetype, count(DISTINCT t.person_id) AS people,
-              count(*) FILTER (WHERE e.event = 'Order Completed') / count(DISTINCT t.person_id) AS orders,
-              coalesce(sum(e.revenue) FILTER (WHERE e.event = 'Order Completed'), 0) / count(DISTINCT t.person_id) AS revenue_each,
-              count(*) FILTER (WHERE e.event = 'Product Viewed') / count(DISTINCT t.person_id) AS views,
-              count(*) FILTER (WHERE e.event = 'Email Opened') / count(DISTINCT t.person_id) AS opens
+              ${d.aggregateIf('count(*)', "e.event = 'Order Completed'")} / count(DISTINCT t.person_id) AS orders,
+              coalesce(${d.aggregateIf('sum(e.revenue)', "e.event = 'Order Completed'")}, 0) / count(DISTINCT t.person_id) AS revenue_each,
+              ${d.aggregateIf('count(*)', "e.event = 'Product Viewed'")} / count(DISTINCT t.person_id) AS views,
+              ${d.aggregateIf('count(*)', "e.event = 'Email Opened'")} / count(DISTINCT t.person_id) AS opens
        FROM truth t LEFT JOIN person_events e ON e.person_id = t.person_id
        GROUP BY archetype ORDER BY revenue_each DESC, archetype`,
       [truth],
@@ -147,8 +148,9 @@ export async function cdnowDemo(engine: DemoEngine): Promise<void> {
     const imp = await importFile(wh, { path: CDNOW, preset: 'cdnow', rejectsPath: null });
     say(`   ${n(imp.inserted)} purchases imported in ${imp.seconds.toFixed(1)} s, ${imp.rejected} rejected`);
     const s = await summarize(wh);
+    const d = wh.dialect;
     const [repeat] = await wh.query<{ repeaters: number; one_and_done: number }>(
-      `SELECT count(*) FILTER (WHERE n > 1) AS repeaters, count(*) FILTER (WHERE n = 1) AS one_and_done
+      `SELECT ${d.aggregateIf('count(*)', 'n > 1')} AS repeaters, ${d.aggregateIf('count(*)', 'n = 1')} AS one_and_done
        FROM (SELECT person_id, count(*) AS n FROM person_events WHERE event = 'Order Completed' GROUP BY person_id)`,
     );
     say('\nWhat the data says');

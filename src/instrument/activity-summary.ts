@@ -134,9 +134,10 @@ async function currentState(wh: Warehouse): Promise<SummaryState> {
 
 /** The per-person-day row of each event group, with its person as the events resolve today. */
 function personDays(wh: Warehouse, where: string): string {
-  return `SELECT ${wh.dialect.dayStart('ts')} AS day, person_id, count(*) AS events,
-                 coalesce(sum(revenue) FILTER (WHERE ${ORDER}), 0) AS revenue,
-                 count(*) FILTER (WHERE ${ORDER}) AS orders
+  const d = wh.dialect;
+  return `SELECT ${d.dayStart('ts')} AS day, person_id, count(*) AS events,
+                 coalesce(${d.aggregateIf('sum(revenue)', ORDER)}, 0) AS revenue,
+                 ${d.aggregateIf('count(*)', ORDER)} AS orders
           FROM person_events ${where} GROUP BY 1, 2`;
 }
 
@@ -219,7 +220,7 @@ async function bringUpToDate(tx: Warehouse, previous: SummaryState | null): Prom
   );
   // A person's canonical id is one of their identifiers (a userId when they have one): one row each.
   const [p] = await tx.query<{ persons: bigint; identified: bigint }>(
-    `SELECT count(*) AS persons, count(*) FILTER (WHERE is_user) AS identified
+    `SELECT count(*) AS persons, ${tx.dialect.aggregateIf('count(*)', 'is_user')} AS identified
      FROM identities WHERE identifier = person_id`,
   );
   const state: SummaryState = {

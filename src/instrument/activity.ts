@@ -42,8 +42,9 @@ export async function intakeRate(
   options: { now?: Date } = {},
 ): Promise<{ lastMinute: number; lastHour: number; lastReceived: Date | null }> {
   const now = options.now ?? new Date();
+  const d = wh.dialect;
   const [row] = await wh.query<{ minute: bigint; hour: bigint; last: Date | null }>(
-    `SELECT count(*) FILTER (WHERE received_at > ?) AS minute, count(*) FILTER (WHERE received_at > ?) AS hour,
+    `SELECT ${d.aggregateIf('count(*)', 'received_at > ?')} AS minute, ${d.aggregateIf('count(*)', 'received_at > ?')} AS hour,
             max(received_at) AS last
      FROM events WHERE received_at > ?`,
     [

@@ -317,7 +317,7 @@ export async function checkStage(
 
 async function countChecked(tx: Warehouse): Promise<CheckedStage> {
   const [r] = await tx.query<{ rows: number; blank: number }>(
-    `SELECT count(*) AS rows, count(*) FILTER (WHERE blank) AS blank FROM ${CHECKED}`,
+    `SELECT count(*) AS rows, ${tx.dialect.aggregateIf('count(*)', 'blank')} AS blank FROM ${CHECKED}`,
   );
   return { rows: r?.rows ?? 0, blankRows: r?.blank ?? 0 };
 }
@@ -403,9 +403,9 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   const valid = 'valid';
 
   // One look at the batch decides which of the steps below have anything to do; most collector batches need none.
-  const totalsSql = `SELECT count(*) AS received, count(*) FILTER (WHERE NOT ${valid}) AS rejected,
-      count(*) FILTER (WHERE ${valid}) - count(DISTINCT message_id) FILTER (WHERE ${valid}) AS repeated,
-      count(*) FILTER (WHERE message_id IS NULL AND ${valid}) AS missing,
+  const totalsSql = `SELECT count(*) AS received, ${d.aggregateIf('count(*)', `NOT ${valid}`)} AS rejected,
+      ${d.aggregateIf('count(*)', valid)} - ${d.aggregateIf('count(DISTINCT message_id)', valid)} AS repeated,
+      ${d.aggregateIf('count(*)', `message_id IS NULL AND ${valid}`)} AS missing,
       (SELECT count(*) FROM privacy_tombstones) AS tombstones,
       ${factCountsSql(d, valid)}
     FROM ${CHECKED}`;

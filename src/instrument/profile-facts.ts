@@ -37,9 +37,9 @@ export type FactCounts = {
  * await tx.query<FactCounts>(`SELECT ${factCountsSql(tx.dialect)} FROM _sf_batch`);
  */
 export function factCountsSql(d: Dialect, where = 'TRUE'): string {
-  return `count(*) FILTER (WHERE ${where} AND type = 'identify' AND traits IS NOT NULL) AS identifies,
-      count(*) FILTER (WHERE ${where} AND type = 'group') AS groups,
-      count(*) FILTER (WHERE ${where} AND ${d.jsonTextContains('context', '"categoryPreferences"')}) AS consents`;
+  return `${d.aggregateIf('count(*)', `${where} AND type = 'identify' AND traits IS NOT NULL`)} AS identifies,
+      ${d.aggregateIf('count(*)', `${where} AND type = 'group'`)} AS groups,
+      ${d.aggregateIf('count(*)', `${where} AND ${d.jsonTextContains('context', '"categoryPreferences"')}`)} AS consents`;
 }
 
 /**

@@ -18,6 +18,7 @@ export interface WarehouseSummary {
 
 /** What is in the database: the numbers a growth marketer checks first after an import. */
 export async function summarize(wh: Warehouse): Promise<WarehouseSummary> {
+  const d = wh.dialect;
   const [totals] = await wh.query<{
     events: number;
     revenue: number | null;
@@ -26,12 +27,12 @@ export async function summarize(wh: Warehouse): Promise<WarehouseSummary> {
     last: Date | null;
   }>(
     // Revenue counts completed orders only (Segment's e-commerce spec): checkout and cart events carry totals too.
-    `SELECT count(*) AS events, round(sum(revenue) FILTER (WHERE event = 'Order Completed'), 2) AS revenue,
-            count(DISTINCT person_id) FILTER (WHERE event = 'Order Completed') AS purchasers,
+    `SELECT count(*) AS events, round(${d.aggregateIf('sum(revenue)', "event = 'Order Completed'")}, 2) AS revenue,
+            ${d.aggregateIf('count(DISTINCT person_id)', "event = 'Order Completed'")} AS purchasers,
             min(ts) AS first, max(ts) AS last FROM person_events`,
   );
   const [people] = await wh.query<{ persons: number; identified: number }>(
-    `SELECT count(*) AS persons, count(*) FILTER (WHERE identified) AS identified FROM persons`,
+    `SELECT count(*) AS persons, ${d.aggregateIf('count(*)', 'identified')} AS identified FROM persons`,
   );
   const [acc] = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM accounts`);
   const [rej] = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM rejected_events`);

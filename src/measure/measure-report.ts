@@ -241,7 +241,7 @@ async function armRows(
     k.eventsFrom === Number.NEGATIVE_INFINITY ? '' : `AND ev.ts > ${d.plusMs('f.t0', k.eventsFrom)}`;
   const boughtBefore =
     args.kpi.kind === 'repeat_purchase'
-      ? `, count(*) FILTER (WHERE ev.type = 'track' AND ev.event IN (${(args.kpi.events ?? args.purchase).map((e) => p.add(e)).join(', ')}) AND ev.ts <= f.t0) AS bought_before`
+      ? `, ${d.aggregateIf('count(*)', `ev.type = 'track' AND ev.event IN (${(args.kpi.events ?? args.purchase).map((e) => p.add(e)).join(', ')}) AND ev.ts <= f.t0`)} AS bought_before`
       : '';
   const predictions =
     args.kpi.kind === 'ltv' && args.kpi.predicted

@@ -236,7 +236,7 @@ export function featureSql(
     const id = `fn${fi}`;
     // Step 1 needs no chain: any step-1 event reaches it, and the last one is the latest start.
     funnelFlags.push(`${isTrack(f.steps[0]!)} AS is_${id}_start`);
-    funnelStarts.push(`max(ts) FILTER (WHERE is_${id}_start) AS ${id}_start`);
+    funnelStarts.push(`${d.aggregateIf('max(ts)', `is_${id}_start`)} AS ${id}_start`);
     funnelCtes.push(furthestStepSql(d, kinds, id, f.steps, f.within, { first: firstStep, later: step }));
     funnelJoins.push(`LEFT JOIN ${id} ON ${id}.person_id = b.person_id`);
     const reached = `coalesce(${id}.reached, CASE WHEN b.${id}_start IS NOT NULL THEN 1 ELSE 0 END)`;
@@ -259,16 +259,16 @@ export function featureSql(
   base AS (
     SELECT person_id,
       min(ts) AS first_seen, max(ts) AS last_seen,
-      max(ts) FILTER (WHERE active) AS last_activity,
-      max(ts) FILTER (WHERE is_purchase) AS last_purchase,
-      count(*) FILTER (WHERE is_purchase) AS purchases,
-      coalesce(sum(revenue) FILTER (WHERE is_purchase), 0.0) AS revenue_total,
-      min(ts) FILTER (WHERE is_activation) AS activated_at,
+      ${d.aggregateIf('max(ts)', 'active')} AS last_activity,
+      ${d.aggregateIf('max(ts)', 'is_purchase')} AS last_purchase,
+      ${d.aggregateIf('count(*)', 'is_purchase')} AS purchases,
+      coalesce(${d.aggregateIf('sum(revenue)', 'is_purchase')}, 0.0) AS revenue_total,
+      ${d.aggregateIf('min(ts)', 'is_activation')} AS activated_at,
       ${decayedSum(d, 'w_eng', cfg.engagement.halfLife, T)} AS engagement_score,
-      count(*) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_events,
-      min(ts) FILTER (WHERE w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}) AS engaged_since,
+      ${d.aggregateIf('count(*)', `w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}`)} AS engaged_events,
+      ${d.aggregateIf('min(ts)', `w_eng IS NOT NULL AND ts > ${ago(cfg.lifecycle.engagedWithin)}`)} AS engaged_since,
       ${decayedSum(d, 'w_int', cfg.intent.halfLife, T)} AS intent_score,
-      count(*) FILTER (WHERE is_ticket AND ts > ${ago(s.window)}) AS tickets${funnelStarts.map((f) => `,\n      ${f}`).join('')}
+      ${d.aggregateIf('count(*)', `is_ticket AND ts > ${ago(s.window)}`)} AS tickets${funnelStarts.map((f) => `,\n      ${f}`).join('')}
     FROM flags GROUP BY person_id)`;
   // base's columns, named one by one where it is joined: after two joins ClickHouse names `b.*`'s columns `b.x`.
   const baseColumns = [
@@ -320,13 +320,13 @@ export function featureSql(
   purchase_days AS (
     SELECT person_id, count(DISTINCT ${d.dayOf('ts')}) AS purchase_days FROM purchase_events GROUP BY person_id),
   ticket_state AS (
-    SELECT person_id, count(*) FILTER (WHERE created AND NOT resolved) AS open_tickets FROM (
+    SELECT person_id, ${d.aggregateIf('count(*)', 'created AND NOT resolved')} AS open_tickets FROM (
       SELECT person_id, ${text(s.ticketProperty)} AS ticket,
              ${d.boolOr(isTrack(s.created))} AS created, ${d.boolOr(isTrack(s.resolved))} AS resolved
       FROM ${side(`${isTrack(s.created)} OR ${isTrack(s.resolved)}`)} GROUP BY 1, 2)
     WHERE ticket IS NOT NULL GROUP BY person_id),
   uses AS (
-    SELECT person_id, ${featureName} AS feature, count(*) FILTER (WHERE ts > ${ago(a.window)}) AS n, count(*) AS n_ever
+    SELECT person_id, ${featureName} AS feature, ${d.aggregateIf('count(*)', `ts > ${ago(a.window)}`)} AS n, count(*) AS n_ever
     FROM ${side(isTrack(a.event))} GROUP BY 1, 2),
   adoption AS (
     SELECT person_id, count(*) AS breadth, sum(n) AS uses, ${d.jsonObjectAgg('feature', 'n')} AS depth,
@@ -576,13 +576,13 @@ export function accountFeatureSql(
       SELECT ap.group_id AS group_id, count(*) AS members, ${d.jsonArrayAgg('r.role', 'TRUE', { distinct: true })} AS roles
       FROM account_persons ap LEFT JOIN role r ON r.person_id = ap.person_id GROUP BY ap.group_id)
     SELECT ${d.toTimestamp(T)} AS as_of, m.group_id AS group_id, m.members AS members,
-      count(DISTINCT ev.person_id) FILTER (WHERE ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}) AS active_users,
+      ${d.aggregateIf('count(DISTINCT ev.person_id)', `ev.type IN ('track', 'page', 'screen') AND ev.ts > ${windowStart}`)} AS active_users,
       m.roles AS roles,
-      count(DISTINCT ${feature}) FILTER (WHERE ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}) AS feature_breadth,
+      ${d.aggregateIf(`count(DISTINCT ${feature})`, `ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}`)} AS feature_breadth,
       coalesce(${d.jsonArrayAgg(feature, `ev.type = 'track' AND ev.event = ${p.add(a.event)} AND ev.ts > ${windowStart}`, { distinct: true })}, '[]') AS features_used,
-      count(*) FILTER (WHERE ${purchase}) AS purchases,
-      coalesce(sum(ev.revenue) FILTER (WHERE ${purchase}), 0.0) AS revenue,
-      max(ev.ts) FILTER (WHERE ev.type IN ('track', 'page', 'screen')) AS last_activity
+      ${d.aggregateIf('count(*)', purchase)} AS purchases,
+      coalesce(${d.aggregateIf('sum(ev.revenue)', purchase)}, 0.0) AS revenue,
+      ${d.aggregateIf('max(ev.ts)', "ev.type IN ('track', 'page', 'screen')")} AS last_activity
     FROM members m LEFT JOIN ev ON ev.group_id = m.group_id
     GROUP BY m.group_id, m.members, m.roles`;
 }

@@ -145,11 +145,11 @@ export async function funnelReport(
   }
   const perStep = f.steps
     .map((_, k) => {
-      const people = `count(*) FILTER (WHERE reached >= ${k + 1}) AS n${k}`;
+      const people = `${d.aggregateIf('count(*)', `reached >= ${k + 1}`)} AS n${k}`;
       const gap =
         k === 0
           ? `CAST(NULL AS DOUBLE) AS g${k}`
-          : `${d.median(`(${d.epochMs(`t${k}`)} - ${d.epochMs(`t${k - 1}`)}) / 3600000.0`)} FILTER (WHERE reached >= ${k + 1}) AS g${k}`;
+          : `${d.aggregateIf(d.median(`(${d.epochMs(`t${k}`)} - ${d.epochMs(`t${k - 1}`)}) / 3600000.0`), `reached >= ${k + 1}`)} AS g${k}`;
       return `${people}, ${gap}`;
     })
     .join(', ');

@@ -255,13 +255,16 @@ class Compiler {
   }
 
   private countOf(m: EventMatch, window: string): string {
-    return this.aggregate(`count(*) FILTER (WHERE ${this.match(m)}${window})`);
+    return this.aggregate(this.d.aggregateIf('count(*)', `${this.match(m)}${window}`));
   }
 
   private countBetween(m: EventMatch, afterMs: number, untilMs: number): string {
     // Events with T − afterMs < ts ≤ T − untilMs.
     return this.aggregate(
-      `count(*) FILTER (WHERE ${this.match(m)} AND ev.ts > ${this.ago(afterMs, edgeEventOf(m))} AND ev.ts <= ${this.ago(untilMs, edgeEventOf(m))})`,
+      this.d.aggregateIf(
+        'count(*)',
+        `${this.match(m)} AND ev.ts > ${this.ago(afterMs, edgeEventOf(m))} AND ev.ts <= ${this.ago(untilMs, edgeEventOf(m))}`,
+      ),
     );
   }
 
@@ -280,7 +283,7 @@ class Compiler {
       return `(${this.countOf(c.notPerformed, this.windowFilter(c.notPerformed))} = 0)`;
     if ('firstPerformed' in c || 'lastPerformed' in c) return this.firstLast(c);
     if ('startedDoing' in c) {
-      const first = this.aggregate(`min(ev.ts) FILTER (WHERE ${this.match(c.startedDoing)})`);
+      const first = this.aggregate(this.d.aggregateIf('min(ev.ts)', this.match(c.startedDoing)));
       return `coalesce(${first} > ${this.ago(durationMs(c.startedDoing.within), edgeEventOf(c.startedDoing))}, FALSE)`;
     }
     if ('stoppedDoing' in c) {
@@ -291,7 +294,10 @@ class Compiler {
       const w = durationMs(c.restarted.within);
       const gap = durationMs(c.restarted.inactiveFor);
       const before = this.aggregate(
-        `count(*) FILTER (WHERE ${this.match(c.restarted)} AND ev.ts <= ${this.ago(w + gap, edgeEventOf(c.restarted))})`,
+        this.d.aggregateIf(
+          'count(*)',
+          `${this.match(c.restarted)} AND ev.ts <= ${this.ago(w + gap, edgeEventOf(c.restarted))}`,
+        ),
       );
       return `(${this.countBetween(c.restarted, w, 0)} > 0 AND ${this.countBetween(c.restarted, w + gap, w)} = 0 AND ${before} > 0)`;
     }
@@ -301,7 +307,10 @@ class Compiler {
       // An event moves to the next period when T − k·P passes it.
       for (let k = 1; k < r.periods; k++) this.edges.add(k * period, edgeEventOf(r));
       const periods = this.aggregate(
-        `count(DISTINCT floor((${this.d.epochMs(this.asOfParam)} - ${this.d.epochMs('ev.ts')}) / ${period})) FILTER (WHERE ${this.match(r)} AND ev.ts > ${this.ago(period * r.periods, edgeEventOf(r))})`,
+        this.d.aggregateIf(
+          `count(DISTINCT floor((${this.d.epochMs(this.asOfParam)} - ${this.d.epochMs('ev.ts')}) / ${period}))`,
+          `${this.match(r)} AND ev.ts > ${this.ago(period * r.periods, edgeEventOf(r))}`,
+        ),
       );
       return `(${periods} >= ${this.text(r.atLeast)})`;
     }
@@ -347,7 +356,7 @@ class Compiler {
   private firstLast(c: Extract<Condition, { firstPerformed: unknown } | { lastPerformed: unknown }>): string {
     const first = 'firstPerformed' in c;
     const spec: LastPerformed = first ? c.firstPerformed : c.lastPerformed;
-    const at = this.aggregate(`${first ? 'min' : 'max'}(ev.ts) FILTER (WHERE ${this.match(spec)})`);
+    const at = this.aggregate(this.d.aggregateIf(`${first ? 'min' : 'max'}(ev.ts)`, this.match(spec)));
     const parts: string[] = [`(${at} IS NOT NULL)`];
     if (spec.within !== undefined)
       parts.push(`coalesce(${at} > ${this.ago(durationMs(spec.within), edgeEventOf(spec))}, FALSE)`);

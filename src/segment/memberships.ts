@@ -267,7 +267,7 @@ export async function refreshSegments(
           `SELECT segment, count(*) AS n FROM ${NOW} GROUP BY segment`,
         );
     const changes = await tx.query<{ segment: string; entered: number; exited: number }>(
-      `SELECT segment, count(*) FILTER (WHERE change = 'enter') AS entered, count(*) FILTER (WHERE change = 'exit') AS exited
+      `SELECT segment, ${tx.dialect.aggregateIf('count(*)', "change = 'enter'")} AS entered, ${tx.dialect.aggregateIf('count(*)', "change = 'exit'")} AS exited
        FROM segment_changes WHERE refresh_id = ? GROUP BY segment`,
       [refreshId],
     );
@@ -393,7 +393,7 @@ export async function previewSegment(
   const compiled = compileSegments(wh.dialect, defs, { asOf, features: options.features });
   const column = compiled.columns.find((c) => c.name === name)!.column;
   const [counts] = await wh.query<{ size: number; population: number }>(
-    `SELECT count(*) FILTER (WHERE "${column}") AS size, count(*) AS population FROM (${compiled.sql})`,
+    `SELECT ${wh.dialect.aggregateIf('count(*)', `"${column}"`)} AS size, count(*) AS population FROM (${compiled.sql})`,
     compiled.params,
   );
   const sample = await wh.query<{ person_id: string }>(

@@ -102,7 +102,7 @@ export async function estimateSegmentDraft(
   const rows = await wh.query<{ person_id: string | null; size: bigint; population: bigint }>(
     `WITH draft AS ${d.materialized()} (${compiled.sql})
      SELECT s.person_id, c.size, c.population
-     FROM (SELECT count(*) FILTER (WHERE ${member}) AS size, count(*) AS population FROM draft) c
+     FROM (SELECT ${d.aggregateIf('count(*)', member)} AS size, count(*) AS population FROM draft) c
      LEFT JOIN (SELECT person_id FROM draft WHERE ${member} ORDER BY person_id LIMIT ${Math.trunc(options.sample ?? 10)}) s ON TRUE
      ORDER BY s.person_id`,
     compiled.params,

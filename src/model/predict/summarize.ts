@@ -128,11 +128,11 @@ export function personSummarySql(
       SELECT person_id, t, cal, value, row_number() OVER (PARTITION BY person_id ORDER BY t) = 1 AS is_first
       FROM occasions)
     SELECT person_id,
-      count(*) FILTER (WHERE cal) - 1 AS x,
-      ${d.epochSeconds('max(t) FILTER (WHERE cal)')} - ${d.epochSeconds('min(t)')} AS tx_s,
+      ${d.aggregateIf('count(*)', 'cal')} - 1 AS x,
+      ${d.epochSeconds(d.aggregateIf('max(t)', 'cal'))} - ${d.epochSeconds('min(t)')} AS tx_s,
       ${d.epochSeconds('$3')} - ${d.epochSeconds('min(t)')} AS t_s,
-      avg(value) FILTER (WHERE cal AND NOT is_first) AS m,
-      count(*) FILTER (WHERE NOT cal) AS holdout
+      ${d.aggregateIf('avg(value)', 'cal AND NOT is_first')} AS m,
+      ${d.aggregateIf('count(*)', 'NOT cal')} AS holdout
     FROM ranked GROUP BY person_id
     HAVING ${d.boolOr('is_first AND cal')} AND ($4 IS NULL OR min(t) >= $4)`;
   return { sql, params, sameDay };
