@@ -77,6 +77,11 @@ const CONSTRUCTS: Construct[] = [
     pattern: /\bjson_extract(?:_string)?\s*\(/i,
     why: 'DuckDB/SQLite; ClickHouse: JSONExtract',
   },
+  {
+    name: 'FILTER (WHERE …)',
+    pattern: /\bFILTER\s*\(\s*WHERE\b/i,
+    why: 'the aggregate filter clause, which engines spell differently (ClickHouse: -If combinators); the dialect has aggregateIf',
+  },
   { name: 'PRAGMA / ATTACH', pattern: /^\s*(?:PRAGMA|ATTACH)\b/im, why: 'DuckDB/SQLite session statements' },
   { name: 'COPY … TO', pattern: /\bCOPY\s*\(/i, why: 'DuckDB/Postgres export statement' },
 ];
