@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,9 +13,9 @@ import { spawnBenchServer, stopBenchServer } from './spawn-server.js';
  * [--only stream|cycle]`:
  * from an event's acknowledgement to the verified webhook of the play it triggers, with streaming evaluation on, and
  * the same run with the cycle (every 60 s) beside it. C concurrent SDK-style clients post batches to /v1/batch at
- * RATE events/s for S seconds over a copy of the benchmark database; one event in 200 is an order by a new person
- * (who enters a segment whose play calls a webhook here), one in 400 a checkout started 55 s ago (whose 1-minute
- * abandonment wait ends 5 s later: a time edge). Meanwhile decide() and /healthz are called at R requests/s each.
+ * RATE events/s for S seconds over a copy of the benchmark database, each event with a random (UUID) messageId as
+ * SDKs send them; one event in 200 is an order by a new person (who enters a segment whose play calls a webhook
+ * here), one in 400 a checkout started 55 s ago (whose 1-minute abandonment wait ends 5 s later: a time edge). Meanwhile decide() and /healthz are called at R requests/s each.
  */
 const SEGMENTS = {
   'rt-buyers.yaml': 'name: rt-buyers\nwhere: { performed: { event: Realtime Order, within: 1h } }\n',
@@ -134,7 +135,7 @@ plays:
         const ts = new Date();
         if (k % 200 === 0) {
           orders.push(`rt-${k}`);
-          batch.push({ type: 'track', event: 'Realtime Order', userId: `rt-${k}`, messageId: `rt-${k}` });
+          batch.push({ type: 'track', event: 'Realtime Order', userId: `rt-${k}`, messageId: randomUUID() });
         } else if (k % 400 === 1) {
           const started = Date.now() - 55_000;
           checkouts.push([`rte-${k}`, started + 60_000]);
@@ -142,7 +143,7 @@ plays:
             type: 'track',
             event: 'Realtime Checkout',
             userId: `rte-${k}`,
-            messageId: `rte-${k}`,
+            messageId: randomUUID(),
             timestamp: new Date(started).toISOString(),
           });
         } else {
@@ -150,7 +151,7 @@ plays:
             type: 'track',
             event: 'Product Viewed',
             userId: `user-${k % 50_000}`,
-            messageId: `pv-${k}`,
+            messageId: randomUUID(),
             timestamp: ts.toISOString(),
           });
         }

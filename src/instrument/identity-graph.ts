@@ -101,7 +101,7 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
   await tx.storage.createScratch({
     name: TOUCHED,
     select: `SELECT t.identifier, t.is_user OR coalesce(i.is_user, FALSE) AS is_user, i.person_id,
-           coalesce(p.is_user, FALSE) AS person_is_user
+           i.is_user AS stored_is_user, coalesce(p.is_user, FALSE) AS person_is_user
     FROM ${TOUCHED_IDS} t
     LEFT JOIN ${known} i ON i.identifier = t.identifier
     LEFT JOIN (SELECT identifier, is_user FROM identities WHERE identifier IN (SELECT person_id FROM ${known} k)) p
@@ -110,20 +110,29 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
   await tx.storage.dropScratch(TOUCHED_IDS);
 
   const sets = new DisjointSets();
-  const touched: { identifier: string; isUser: boolean; node: string }[] = [];
+  const touched: {
+    identifier: string;
+    isUser: boolean;
+    node: string;
+    /** As stored before this batch: null for a new identifier. */
+    stored: { personId: string; isUser: boolean } | null;
+  }[] = [];
   const personKind = new Map<string, boolean>();
   for await (const rows of tx.stream<{
     identifier: string;
     is_user: boolean;
     person_id: string | null;
+    stored_is_user: boolean | null;
     person_is_user: boolean;
-  }>(`SELECT identifier, is_user, person_id, person_is_user FROM ${TOUCHED}`)) {
+  }>(`SELECT identifier, is_user, person_id, stored_is_user, person_is_user FROM ${TOUCHED}`)) {
     for (const r of rows) {
       // A stored identifier stands for its whole component, labelled by its person id.
       const node = r.person_id ?? r.identifier;
       if (r.person_id !== null) personKind.set(r.person_id, r.person_is_user);
       sets.find(node);
-      touched.push({ identifier: r.identifier, isUser: r.is_user, node });
+      const stored =
+        r.person_id === null ? null : { personId: r.person_id, isUser: Boolean(r.stored_is_user) };
+      touched.push({ identifier: r.identifier, isUser: r.is_user, node, stored });
     }
   }
   const nodeOf = new Map<string, string>();
@@ -155,9 +164,16 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
       ['identifier', 'text'],
       ['person_id', 'text'],
       ['is_user', 'boolean'],
+      ['changed', 'boolean'],
     ],
     rows: (function* () {
-      for (const t of touched) yield [t.identifier, best.get(sets.find(t.node))!.id, t.isUser];
+      for (const t of touched) {
+        const personId = best.get(sets.find(t.node))!.id;
+        // Merges move the identifiers of a merged-away person below (the remap); the upsert writes only new
+        // identifiers and changed ones.
+        const changed = !t.stored || t.stored.personId !== personId || t.stored.isUser !== t.isUser;
+        yield [t.identifier, personId, t.isUser, changed];
+      }
     })(),
   });
   if (remaps.length > 0) {
@@ -187,7 +203,9 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
     table: 'identities',
     columns: ['identifier', 'person_id', 'is_user'],
     key: ['identifier'],
-    from: { select: `SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS}` },
+    // Most identifiers of a busy collector's load are known and unchanged: rewriting them cost an upsert of every
+    // identifier each load (~0.05–0.1 s per 2,000 events at a million people).
+    from: { select: `SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS} WHERE changed` },
     update: ['person_id', 'is_user'],
   });
   await tx.storage.dropScratch(TOUCHED);

@@ -265,6 +265,46 @@ describe('event model', () => {
     await wh.close();
   });
 
+  test('a resent message is a duplicate within a day of its time; a messageId reused a day away is a new event', async () => {
+    const wh = await openWarehouse({ path: ':memory:' });
+    const sent = (messageId: string, timestamp: string, sentAt: string, receivedAt: string) => ({
+      type: 'track',
+      event: 'Order Completed',
+      userId: 'u',
+      messageId,
+      timestamp,
+      sentAt,
+      receivedAt,
+    });
+    // The first send: the clock-skew correction puts it at 10:00:00 (received − (sentAt − timestamp)).
+    const first = sent('m1', '2026-03-01T10:00:00Z', '2026-03-01T10:00:05Z', '2026-03-01T10:00:05Z');
+    assert.equal((await ingestMessages(wh, [first], { source: 'test' })).inserted, 1);
+    // A retry of the same message an hour later: a new sentAt and a slower trip move its corrected time by 3 s.
+    const retry = sent('m1', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z', '2026-03-01T11:00:03Z');
+    // Among many other events, days earlier and later, so the batch's own window is wide.
+    const others = [-3, 3].map((days) => ({
+      ...sent(`other${days}`, '', '', ''),
+      timestamp: new Date(Date.parse('2026-03-01T10:00:00Z') + days * 86_400_000).toISOString(),
+      sentAt: undefined,
+      receivedAt: undefined,
+    }));
+    assert.deepEqual(await ingestMessages(wh, [retry, ...others], { source: 'test' }), {
+      received: 3,
+      inserted: 2,
+      duplicates: 1,
+      rejected: 0,
+    });
+    // The same messageId for an event two days later is another event (see DUPLICATE_WINDOW_MS).
+    const reused = sent('m1', '2026-03-03T10:00:00Z', '2026-03-03T10:00:00Z', '2026-03-03T10:00:00Z');
+    assert.equal((await ingestMessages(wh, [reused], { source: 'test' })).inserted, 1);
+    const rows = await wh.query<{ ts: Date }>(`SELECT ts FROM events WHERE message_id = 'm1' ORDER BY ts`);
+    assert.deepEqual(
+      rows.map((r) => r.ts.toISOString()),
+      ['2026-03-01T10:00:00.000Z', '2026-03-03T10:00:00.000Z'],
+    );
+    await wh.close();
+  });
+
   test('page and screen keep their name; identify and group keep traits; consent is read per purpose', async () => {
     const wh = await openWarehouse({ path: ':memory:' });
     await ingestMessages(
