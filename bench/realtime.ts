@@ -19,8 +19,10 @@ import { spawnBenchServer, stopBenchServer } from './spawn-server.js';
  */
 const SEGMENTS = {
   'rt-buyers.yaml': 'name: rt-buyers\nwhere: { performed: { event: Realtime Order, within: 1h } }\n',
+  // Checkouts of the last day, as the examples' abandonment segments look back (14d, 7d): with both segments reading
+  // recent events only, an evaluation reads only the events since then (segment/event-lookback.ts).
   'rt-abandoners.yaml':
-    'name: rt-abandoners\nwhere:\n  sequence:\n    steps: [{ event: Realtime Checkout }]\n    thenNot: { event: Realtime Paid, within: 1m }\n',
+    'name: rt-abandoners\nwhere:\n  sequence:\n    steps: [{ event: Realtime Checkout }]\n    lookback: 1d\n    thenNot: { event: Realtime Paid, within: 1m }\n',
 };
 
 function percentile(xs: number[], p: number): number {

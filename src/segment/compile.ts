@@ -14,6 +14,7 @@ import {
   type SegmentDefinition,
   type ValueTest,
 } from './definition.js';
+import { eventLookbackMs } from './event-lookback.js';
 import { parseFeatureExpression } from './feature-expression.js';
 import type { FeatureSource } from './feature-source.js';
 import { type EdgeEvent, edgeEventOf, type TimeEdge, TimeEdges } from './time-edges.js';
@@ -591,29 +592,37 @@ class Compiler {
     const optional = ['message_id', 'properties', 'traits'].filter((c) =>
       new RegExp(`\\bev\\.${c}\\b`).test(read),
     );
-    const scopedSql = (asOf: string) =>
+    // When every segment reads only recent events and is false for a person without any (eventLookbackMs), only the
+    // events since T − lookback are read: the engine skips every older row group, and people without a recent event
+    // get no row, which is what being in none of the segments means (accounts read everything: no bound then).
+    const lookback = this.accountConditions.length ? null : eventLookbackMs([...this.byName.values()]);
+    const since = lookback === null ? null : new Date(this.asOf.getTime() - lookback);
+    const sinceParam = since === null ? null : this.params.add(since);
+    const recent = (column: string, param: string | null) =>
+      param === null ? '' : ` AND ${column} > ${param}`;
+    const scopedSql = (asOf: string, sinceAt: string | null) =>
       scopedPersonEventsSql(
         this.context ?? this.scope!,
         ['type', 'event', 'event_kind', 'name', 'ts', ...optional],
-        `e.ts <= ${asOf}`,
+        `e.ts <= ${asOf}${recent('e.ts', sinceAt)}`,
       );
     const stagedParams = new Params();
     const staged =
       this.scope && this.stagedEvents
         ? {
             name: this.stagedEvents,
-            select: scopedSql(stagedParams.add(this.asOf)),
+            select: scopedSql(stagedParams.add(this.asOf), since === null ? null : stagedParams.add(since)),
             params: stagedParams.values,
           }
         : undefined;
     const scoped =
       this.scope && !staged
-        ? `scoped_events AS ${this.d.materialized()} (${scopedSql(this.asOfParam)}),\n`
+        ? `scoped_events AS ${this.d.materialized()} (${scopedSql(this.asOfParam, sinceParam)}),\n`
         : '';
     const ctes = [
       // One pass over the events: every matcher and extracted value is computed once per event, then aggregated.
       `evf AS (SELECT ev.person_id, ev.ts${[...this.rowColumns].map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
-        FROM ${this.events} ev WHERE ev.ts <= ${this.asOfParam})`,
+        FROM ${this.events} ev WHERE ev.ts <= ${this.asOfParam}${recent('ev.ts', sinceParam)})`,
       `agg AS (SELECT ev.person_id${aggregates} FROM evf ev GROUP BY ev.person_id)`,
     ];
     // The detail pass: the few events that JSON-reading columns and sequences concern, read once (materialised).
@@ -622,7 +631,7 @@ class Compiler {
       const columns = [...this.detailColumns, ...this.sequenceMatchers];
       ctes.push(
         `detail_events AS ${this.d.materialized()} (SELECT ev.person_id, ev.ts, ev.message_id${columns.map(([sql, name]) => `, ${sql} AS ${name}`).join('')}
-        FROM ${this.events} ev WHERE ev.ts <= ${this.asOfParam} AND (${selectors.map((m) => `(${m})`).join(' OR ')}))`,
+        FROM ${this.events} ev WHERE ev.ts <= ${this.asOfParam}${recent('ev.ts', sinceParam)} AND (${selectors.map((m) => `(${m})`).join(' OR ')}))`,
       );
     }
     if (this.detailAggregates.length) {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ingestMessages } from '../../src/instrument/ingest-messages.js';
 import { compileSegments } from '../../src/segment/compile.js';
 import { SegmentDefinition } from '../../src/segment/definition.js';
+import { eventLookbackMs } from '../../src/segment/event-lookback.js';
 import { refreshSegments } from '../../src/segment/memberships.js';
 import { casesOn, ENGINES, type TestEngine } from '../helpers/engines.js';
 import { randomCases } from '../helpers/thorough.js';
@@ -152,5 +153,69 @@ for (const engine of ENGINES)
       assert.equal(checked, seeds.length * perRound(engine));
       // Worth something only if some people were not re-evaluated.
       if (!only) assert.ok(carried > 0, `${carried} people kept their memberships without being evaluated`);
+    });
+
+    /**
+     * Definitions that read only recent events (`eventLookbackMs` is not null for them together): the evaluation reads
+     * only the events since T − lookback and leaves people without one out. Full, then incremental through the refresh,
+     * and compiled as one query: each equals the reference over all events. SEGFLOW_RECENT_SEGMENT_SEED=<n> replays one.
+     */
+    const RECENT_ROUNDS = randomCases(4, 10);
+
+    test(`${casesOn(engine, RECENT_ROUNDS)} rounds of definitions reading only recent events: bounded reads equal the reference`, async () => {
+      const only = process.env.SEGFLOW_RECENT_SEGMENT_SEED;
+      const seeds = only
+        ? [Number(only)]
+        : Array.from({ length: casesOn(engine, RECENT_ROUNDS) }, (_, i) => 7000 + i);
+      let checked = 0;
+      let members = 0;
+      for (const seed of seeds) {
+        const r = rng(seed);
+        const log = randomLog(r, PEOPLE, `b${seed}-`);
+        // Of many random definitions, those with a bounded read (a fifth or so).
+        const defs = randomDefinitions(r, 10 * perRound(engine), 'seg')
+          .filter((d) => !JSON.stringify(d.where).includes('Segment') && eventLookbackMs([d]) !== null)
+          .slice(0, perRound(engine));
+        const lookback = eventLookbackMs(defs);
+        const replay = `(replay: SEGFLOW_RECENT_SEGMENT_SEED=${seed})`;
+        assert.ok(defs.length >= 10 && lookback !== null, `seed ${seed}: ${defs.length} bounded definitions`);
+        const T0 = new Date(log.asOf.getTime() - STEPS_MS[seed % STEPS_MS.length]!);
+        const first = log.messages.filter(
+          (m) => Date.parse(String(m.timestamp)) <= T0.getTime() && r() < 0.9,
+        );
+        const rest = log.messages.filter((m) => !first.includes(m));
+        const wh = await engine.open();
+        try {
+          await ingestMessages(wh, first, { source: 'test' });
+          const stored = defs.map((definition) => ({ definition }));
+          await refreshSegments(wh, stored, { asOf: T0 });
+          await ingestMessages(wh, rest, { source: 'test' });
+          const after = await refreshSegments(wh, stored, { asOf: log.asOf });
+          assert.equal(after.mode, 'incremental', `seed ${seed} ${replay}`);
+          const expected = evaluateSegmentsReference(defs, log.events, log.asOf);
+          const compiled = compileSegments(wh.dialect, defs, { asOf: log.asOf });
+          // The bound is there: events since T − lookback.
+          assert.ok(
+            compiled.params.some((p) => p instanceof Date && p.getTime() === log.asOf.getTime() - lookback),
+          );
+          const rows = await wh.query<Record<string, unknown>>(compiled.sql, compiled.params);
+          const current = await wh.query<{ segment: string; person_id: string }>(
+            'SELECT segment, person_id FROM segment_memberships WHERE exited_at IS NULL',
+          );
+          for (const { name, column } of compiled.columns) {
+            const want = [...expected.get(name)!].sort();
+            const def = JSON.stringify(defs.find((d) => d.name === name)!.where);
+            const queried = rows.filter((row) => row[column] === true).map((row) => String(row.person_id));
+            assert.deepEqual(queried.sort(), want, `seed ${seed}, ${name} queried ${replay}:\n${def}`);
+            const refreshed = current.filter((m) => m.segment === name).map((m) => m.person_id);
+            assert.deepEqual(refreshed.sort(), want, `seed ${seed}, ${name} refreshed ${replay}:\n${def}`);
+            checked++;
+            members += want.length;
+          }
+        } finally {
+          await wh.close();
+        }
+      }
+      assert.ok(checked >= 10 * seeds.length && members > 0, `${checked} definitions, ${members} members`);
     });
   });
