@@ -25,8 +25,29 @@ const POINT_LOOKUP_PEOPLE = 500;
 const POINT_LOOKUP_IDENTIFIERS = 2_000;
 
 /**
+ * The identifiers of these people (one filtered pass over identities), when there are few enough of them for reads
+ * through the per-identifier indexes to pay (POINT_LOOKUP_PEOPLE, POINT_LOOKUP_IDENTIFIERS); else null: join instead.
+ * An identifier merged into someone else meanwhile names a person not asked for: readers leave such rows out.
+ *
+ * @example
+ * await identifiersOf(wh, ['user-1']); // ['user-1', 'anon-7'], or null for thousands of people
+ */
+export async function identifiersOf(wh: Warehouse, personIds: readonly string[]): Promise<string[] | null> {
+  if (personIds.length === 0) return [];
+  if (personIds.length > POINT_LOOKUP_PEOPLE) return null;
+  const identifiers = (
+    await wh.query<{ identifier: string }>(
+      `SELECT identifier FROM identities WHERE person_id IN (${placeholders(personIds.length)})`,
+      [...personIds],
+    )
+  ).map((r) => r.identifier);
+  return identifiers.length <= POINT_LOOKUP_IDENTIFIERS ? identifiers : null;
+}
+
+/**
  * Each person's consent per purpose as of T: the latest answer (by event time, then message id) at or before T, from
- * the full history of answers — so a backtest as of last month sees the answer in force then.
+ * the full history of answers — so a backtest as of last month sees the answer in force then. `identifiers`: the
+ * people's identifiers when already read (identifiersOf).
  *
  * @example
  * const consent = await consentAsOf(wh, ['user-1'], new Date());
@@ -36,6 +57,7 @@ export async function consentAsOf(
   wh: Warehouse,
   personIds: readonly string[],
   asOf: Date,
+  identifiers?: readonly string[] | null,
 ): Promise<Map<string, Map<string, ConsentAnswer>>> {
   const out = new Map<string, Map<string, ConsentAnswer>>();
   if (personIds.length === 0) return out;
@@ -48,28 +70,15 @@ export async function consentAsOf(
        GROUP BY i.person_id, c.purpose`,
       [asOf, ...params],
     );
-  let rows: Awaited<ReturnType<typeof answers>> | undefined;
-  if (personIds.length <= POINT_LOOKUP_PEOPLE) {
-    // Their identifiers (one filtered pass over identities), then only those identifiers' answers, which the engine
-    // finds through its index on consent_history.identifier (schema version 20); the answer is the same statement's.
-    const identifiers = (
-      await wh.query<{ identifier: string }>(
-        `SELECT identifier FROM identities WHERE person_id IN (${placeholders(personIds.length)})`,
-        [...personIds],
-      )
-    ).map((r) => r.identifier);
-    if (identifiers.length === 0) return out;
-    if (identifiers.length <= POINT_LOOKUP_IDENTIFIERS) {
-      const list = placeholders(identifiers.length);
-      // (A person test here too made the engine join by scanning: 70 ms instead of 5. An identifier merged into
-      // someone else between the two reads names a person not asked for: the loop below leaves it out.)
-      rows = await answers(`c.identifier IN (${list}) AND i.identifier IN (${list})`, [
-        ...identifiers,
-        ...identifiers,
-      ]);
-    }
-  }
-  rows ??= await answers(d.inTextList('i.person_id', '?'), [JSON.stringify(personIds)]);
+  // Their identifiers, then only those identifiers' answers, which the engine finds through its index on
+  // consent_history.identifier (schema version 20). (A person test here too made the engine join by scanning: 70 ms
+  // instead of 5.)
+  const ids = identifiers === undefined ? await identifiersOf(wh, personIds) : identifiers;
+  if (ids?.length === 0) return out;
+  const list = ids ? placeholders(ids.length) : '';
+  const rows = ids
+    ? await answers(`c.identifier IN (${list}) AND i.identifier IN (${list})`, [...ids, ...ids])
+    : await answers(d.inTextList('i.person_id', '?'), [JSON.stringify(personIds)]);
   const asked = new Set(personIds);
   for (const r of rows) {
     if (!asked.has(r.person_id)) continue;
@@ -97,6 +106,8 @@ export async function consentAsOf(
 export class GuardReads {
   private readonly consent = new Map<string, Map<string, ConsentAnswer>>();
   private readonly asked = new Set<string>();
+  /** The identifiers last read (identifiersOf) and for whom: the drain's traits follow its consent for the same people. */
+  private identifiers: { people: string; ids: string[] | null } | undefined;
   private suppressions: Promise<(personId: string) => string | null> | undefined;
 
   constructor(readonly asOf: Date) {}
@@ -108,11 +119,23 @@ export class GuardReads {
   ): Promise<ReadonlyMap<string, Map<string, ConsentAnswer>>> {
     const missing = [...new Set(personIds.filter((p) => !this.asked.has(p)))];
     if (missing.length) {
-      const read = await consentAsOf(wh, missing, this.asOf);
+      const read = await consentAsOf(wh, missing, this.asOf, await this.identifiersOf(wh, missing));
       for (const p of missing) this.asked.add(p);
       for (const [p, answers] of read) this.consent.set(p, answers);
     }
     return this.consent;
+  }
+
+  /** Traits of these people (traitsOf), through the identifiers read for their consent when it was the same people. */
+  async traitsOf(wh: Warehouse, personIds: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    return traitsOf(wh, personIds, await this.identifiersOf(wh, personIds));
+  }
+
+  private async identifiersOf(wh: Warehouse, personIds: readonly string[]): Promise<string[] | null> {
+    const people = JSON.stringify([...personIds].sort());
+    if (this.identifiers?.people !== people)
+      this.identifiers = { people, ids: await identifiersOf(wh, personIds) };
+    return this.identifiers.ids;
   }
 
   /** The suppression check (suppressionCheck), loaded once. */
@@ -277,21 +300,34 @@ export function quietUntil(pb: Playbook, traits: Record<string, unknown>, asOf: 
   return until;
 }
 
-/** Latest traits per person (for templates and time zones). */
+/**
+ * Latest traits per person (for templates and time zones). `identifiers`: the people's identifiers when already read
+ * (identifiersOf); with them the engine finds the traits through its index on identity_traits.identifier instead of
+ * joining every trait (5.1M rows at a million people) with the identities.
+ */
 export async function traitsOf(
   wh: Warehouse,
   personIds: readonly string[],
+  identifiers?: readonly string[] | null,
 ): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
   if (personIds.length === 0) return out;
-  const rows = await wh.query<{ person_id: string; key: string; value: string }>(
-    `SELECT i.person_id, t.key, ${wh.dialect.argMax('t.value', '(t.ts, t.message_id)')} AS value
-     FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
-     WHERE ${wh.dialect.inTextList('i.person_id', '?')} GROUP BY i.person_id, t.key`,
-    [JSON.stringify(personIds)],
-  );
+  const ids = identifiers === undefined ? await identifiersOf(wh, personIds) : identifiers;
+  const list = ids ? placeholders(ids.length) : '';
+  const rows =
+    ids?.length === 0
+      ? []
+      : await wh.query<{ person_id: string; key: string; value: string }>(
+          `SELECT i.person_id, t.key, ${wh.dialect.argMax('t.value', '(t.ts, t.message_id)')} AS value
+           FROM identity_traits t JOIN identities i ON i.identifier = t.identifier
+           WHERE ${ids ? `t.identifier IN (${list}) AND i.identifier IN (${list})` : wh.dialect.inTextList('i.person_id', '?')}
+           GROUP BY i.person_id, t.key`,
+          ids ? [...ids, ...ids] : [JSON.stringify(personIds)],
+        );
+  const asked = new Set(personIds);
   for (const id of personIds) out.set(id, {});
   for (const r of rows) {
+    if (!asked.has(r.person_id)) continue;
     try {
       out.get(r.person_id)![r.key] = JSON.parse(r.value);
     } catch {

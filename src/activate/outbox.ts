@@ -5,7 +5,7 @@ import type { Warehouse } from '../engine/warehouse.js';
 import { SegflowError } from '../errors.js';
 import { Timestamp } from '../shared/timestamp.js';
 import type { DeliveryMessage, DeliveryResult, Destination } from './destinations/destination.js';
-import { consentBlock, consentRelied, GuardReads, loadSendLog, quietUntil, traitsOf } from './guards.js';
+import { consentBlock, consentRelied, GuardReads, loadSendLog, quietUntil } from './guards.js';
 import { type Playbook, purposeOf } from './playbook.js';
 
 /**
@@ -228,7 +228,7 @@ async function planDrain(
   if (!due.length) return batches;
   const persons = [...new Set(due.map((d) => d.person_id))];
   const consent = await reads.consentOf(wh, persons);
-  const traits = await traitsOf(wh, persons);
+  const traits = await reads.traitsOf(wh, persons);
   const sendLog = await loadSendLog(wh, pb, persons, asOf);
   const plays = new Map(pb.plays.map((p) => [p.name, p]));
   const suppressed = await reads.suppressed(wh);

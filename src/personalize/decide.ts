@@ -4,6 +4,7 @@ import {
   type ConsentAnswer,
   consentAsOf,
   consentBlock,
+  identifiersOf,
   loadSendLog,
   quietUntil,
   SendLog,
@@ -155,9 +156,11 @@ export async function readPersonState(
     // No play to weigh: nothing else is read.
     return { segments, enteredAt, consent: undefined, traits: {}, sendLog: new SendLog(), got: new Map() };
   }
+  // One read of the person's identifiers serves consent and traits.
+  const identifiers = await identifiersOf(wh, [personId]);
   const [consent, traits, sendLog, history, suppressed, exposed] = await Promise.all([
-    consentAsOf(wh, [personId], asOf),
-    traitsOf(wh, [personId]),
+    consentAsOf(wh, [personId], asOf, identifiers),
+    traitsOf(wh, [personId], identifiers),
     loadSendLog(wh, pb, [personId], asOf),
     wh.query<{ play: string; occurred_at: Date }>(
       `SELECT play, occurred_at FROM deliveries WHERE person_id = ? AND status IN ('pending', 'deferred', 'sent', 'withheld', 'dead')`,
