@@ -37,9 +37,26 @@ export type FactCounts = {
  * await tx.query<FactCounts>(`SELECT ${factCountsSql(tx.dialect)} FROM _sf_batch`);
  */
 export function factCountsSql(d: Dialect, where = 'TRUE'): string {
-  return `${d.aggregateIf('count(*)', `${where} AND type = 'identify' AND traits IS NOT NULL`)} AS identifies,
-      ${d.aggregateIf('count(*)', `${where} AND type = 'group'`)} AS groups,
-      ${d.aggregateIf('count(*)', `${where} AND ${d.jsonTextContains('context', '"categoryPreferences"')}`)} AS consents`;
+  const carries = factConditions(d);
+  return `${d.aggregateIf('count(*)', `${where} AND ${carries.traits}`)} AS identifies,
+      ${d.aggregateIf('count(*)', `${where} AND ${carries.groups}`)} AS groups,
+      ${d.aggregateIf('count(*)', `${where} AND ${carries.consent}`)} AS consents`;
+}
+
+/**
+ * Which events carry which facts, as conditions on an events row (`alias.` before each column when given): traits
+ * (an identify with traits), groups (a group call), consent answers (a context with category preferences).
+ *
+ * @example
+ * factConditions(d, 'e').traits; // "(e.type = 'identify' AND e.traits IS NOT NULL)"
+ */
+export function factConditions(d: Dialect, alias?: string): Record<keyof CarriedFacts, string> {
+  const c = (column: string) => (alias ? `${alias}.${column}` : column);
+  return {
+    traits: `(${c('type')} = 'identify' AND ${c('traits')} IS NOT NULL)`,
+    groups: `(${c('type')} = 'group')`,
+    consent: d.jsonTextContains(c('context'), '"categoryPreferences"'),
+  };
 }
 
 /**

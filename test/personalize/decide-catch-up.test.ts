@@ -67,7 +67,13 @@ test('a snapshot caught up with the people who changed decides as a full load do
         if (roll < 5) batch.push(track(who, 'Order Completed', when, { properties: { revenue: 10 } }));
         else if (roll < 7) {
           const consent = { marketing: rng.chance(0.6), product: rng.chance(0.7) };
-          batch.push(identify(who, when, { timezone: rng.chance(0.5) ? 'Asia/Tokyo' : 'UTC' }, consent));
+          if (rng.chance(0.5))
+            batch.push(identify(who, when, { timezone: rng.chance(0.5) ? 'Asia/Tokyo' : 'UTC' }, consent));
+          // Consent alone, on a track event (a consent banner's): no traits, no new identifier.
+          else
+            batch.push(
+              track(who, 'Consent Updated', when, { context: { consent: { categoryPreferences: consent } } }),
+            );
         } else if (roll < 9) {
           // An anonymous buyer, linked to a known person in the next round (a merge of a person with events).
           const a = `anon-${anon++}`;
