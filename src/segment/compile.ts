@@ -121,6 +121,8 @@ class Compiler {
     private readonly kinds?: EventKinds,
     /** With a scope: the scratch table the scoped people's events are staged in (`CompiledSegments.staged`). */
     private readonly stagedEvents?: string,
+    /** Read only recent events when the segments allow it (see compileSegments' option). */
+    private readonly recentEventsOnly = false,
   ) {
     this.byName = new Map(definitions.map((s) => [s.name, s]));
     this.asOfParam = this.params.add(asOf);
@@ -592,10 +594,13 @@ class Compiler {
     const optional = ['message_id', 'properties', 'traits'].filter((c) =>
       new RegExp(`\\bev\\.${c}\\b`).test(read),
     );
-    // When every segment reads only recent events and is false for a person without any (eventLookbackMs), only the
-    // events since T − lookback are read: the engine skips every older row group, and people without a recent event
-    // get no row, which is what being in none of the segments means (accounts read everything: no bound then).
-    const lookback = this.accountConditions.length ? null : eventLookbackMs([...this.byName.values()]);
+    // When asked, and every segment reads only recent events and is false for a person without any (eventLookbackMs),
+    // only the events since T − lookback are read: the engine skips every older row group, and people without a
+    // recent event get no row, which to a refresh means being in none of the segments (accounts read everything).
+    const lookback =
+      !this.recentEventsOnly || this.accountConditions.length
+        ? null
+        : eventLookbackMs([...this.byName.values()]);
     const since = lookback === null ? null : new Date(this.asOf.getTime() - lookback);
     const sinceParam = since === null ? null : this.params.add(since);
     const recent = (column: string, param: string | null) =>
@@ -719,6 +724,12 @@ export function compileSegments(
     /** Only these segments' columns (the others are there for their references): reads only what they need. */
     only?: readonly string[];
     /**
+     * Read only the events since T − the segments' lookback when every segment allows it (`eventLookbackMs`): people
+     * without a recent event then get no row. For callers to whom a missing row means "in none of the segments" (the
+     * refreshes); a count of everyone evaluated (a preview's population) needs every row, so it is off by default.
+     */
+    recentEventsOnly?: boolean;
+    /**
      * The stored event kinds (`loadEventKinds`, read in the transaction that evaluates): track events are matched by
      * kind. Without them (a compile that only checks definitions), by type and name; both give the same rows.
      */
@@ -747,5 +758,6 @@ export function compileSegments(
     options.events,
     options.kinds,
     options.stageEvents,
+    options.recentEventsOnly ?? false,
   ).build(only ? definitions.filter((s) => only.includes(s.name)) : definitions);
 }

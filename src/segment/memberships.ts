@@ -158,11 +158,14 @@ export async function refreshSegments(
     // Everyone's events straight from the table when no merge is pending (the pipeline squashes first).
     const source = await eventsRelation(tx);
     const kinds = await loadEventKinds(tx);
+    // Memberships are the rows that say so: people without a recent event need none when the segments read only
+    // recent events (compileSegments' recentEventsOnly).
     let compiled = compileSegments(wh.dialect, active, {
       asOf,
       features: options.features,
       events: source,
       kinds,
+      recentEventsOnly: true,
     });
     if (start) {
       const scope = scopeSql(tx, dependence, start, asOf, options.live, {
@@ -183,6 +186,7 @@ export async function refreshSegments(
         asOf,
         features: options.features,
         kinds,
+        recentEventsOnly: true,
         scope: SCOPE,
         ...(scope.context ? { context: CONTEXT } : {}),
         // Staged only where the engine cannot materialise a CTE (ClickHouse inlines it at each of its dozen

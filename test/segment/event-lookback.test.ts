@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Condition } from '../../src/segment/definition.js';
+import { openWarehouse } from '../../src/engine/open.js';
+import { ingestMessages } from '../../src/instrument/ingest-messages.js';
+import { type Condition, SegmentDefinition } from '../../src/segment/definition.js';
 import { eventLookbackMs } from '../../src/segment/event-lookback.js';
+import { previewSegment, refreshSegments, segmentMembers } from '../../src/segment/memberships.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -76,4 +79,31 @@ test('event lookback of several definitions: the longest, or null when any reads
   assert.equal(eventLookbackMs([recent, week]), 7 * D);
   assert.equal(eventLookbackMs([recent, ever]), null);
   assert.equal(eventLookbackMs([]), null);
+});
+
+test('a refresh of recent-only segments reads recent events; a preview still counts everyone evaluated', async () => {
+  const wh = await openWarehouse({ path: ':memory:' });
+  const asOf = new Date('2026-05-01T12:00:00Z');
+  const order = (userId: string, hoursAgo: number) => ({
+    type: 'track',
+    event: 'Order Completed',
+    userId,
+    messageId: `${userId}-${hoursAgo}`,
+    timestamp: new Date(asOf.getTime() - hoursAgo * H).toISOString(),
+  });
+  await ingestMessages(wh, [order('recent', 0.5), order('old', 30), order('older', 300)], { source: 'test' });
+  const buyers = SegmentDefinition.parse({
+    name: 'buyers',
+    where: { performed: { event: 'Order Completed', within: '1h' } },
+  });
+  const refreshed = await refreshSegments(wh, [{ definition: buyers }], { asOf });
+  assert.equal(refreshed.recomputed, 1, 'only the person with a recent event was read');
+  const { members } = await segmentMembers(wh, 'buyers');
+  assert.deepEqual(
+    members.map((m) => m.personId),
+    ['recent'],
+  );
+  const preview = await previewSegment(wh, [buyers], 'buyers', { asOf });
+  assert.deepEqual([preview.size, preview.population], [1, 3]);
+  await wh.close();
 });
