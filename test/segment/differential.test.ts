@@ -23,13 +23,29 @@ const PEOPLE = 30;
 /** Definitions per round: on engines that run a share of the rounds, fewer (ClickHouse plans 100 in a minute). */
 const perRound = (engine: TestEngine) => (engine.share < 1 ? 30 : DEFINITIONS_PER_ROUND);
 
+/** The seeds of a test's rounds: `count` from `first`, or the one its replay variable names. */
+function seedsOf(replay: string | undefined, count: number, first: number): number[] {
+  return replay ? [Number(replay)] : Array.from({ length: count }, (_, i) => first + i);
+}
+
+/**
+ * Two steps of arrival: an earlier time T0 and the messages received by then (timed at or before it, except a tenth
+ * that arrive late), then the rest (late events, identity links, group calls, events after T).
+ */
+function inTwoSteps(r: () => number, log: ReturnType<typeof randomLog>, seed: number) {
+  const T0 = new Date(log.asOf.getTime() - STEPS_MS[seed % STEPS_MS.length]!);
+  const first = log.messages.filter((m) => Date.parse(String(m.timestamp)) <= T0.getTime() && r() < 0.9);
+  const rest = log.messages.filter((m) => !first.includes(m));
+  return { T0, first, rest };
+}
+
+const STEPS_MS = [0, 1000, 3_600_000, 86_400_000, 3 * 86_400_000, 8 * 86_400_000];
+
 for (const engine of ENGINES)
   describe(engine.name, () => {
     test(`${casesOn(engine, ROUNDS) * perRound(engine)} random definitions: compiled SQL equals the reference evaluator`, async () => {
       const only = process.env.SEGFLOW_SEGMENT_SEED;
-      const seeds = only
-        ? [Number(only)]
-        : Array.from({ length: casesOn(engine, ROUNDS) }, (_, i) => 1000 + i);
+      const seeds = seedsOf(only, casesOn(engine, ROUNDS), 1000);
       let checked = 0;
       let members = 0;
       let alone = 0;
@@ -95,25 +111,17 @@ for (const engine of ENGINES)
      * members must equal the reference evaluator's at T over all events. SEGFLOW_INCREMENTAL_SEGMENT_SEED=<n> replays one.
      */
     const INCREMENTAL_ROUNDS = randomCases(5, 12);
-    const STEPS_MS = [0, 1000, 3_600_000, 86_400_000, 3 * 86_400_000, 8 * 86_400_000];
 
     test(`${casesOn(engine, INCREMENTAL_ROUNDS) * perRound(engine)} random definitions refreshed in two steps: the incremental refresh equals the reference`, async () => {
       const only = process.env.SEGFLOW_INCREMENTAL_SEGMENT_SEED;
-      const seeds = only
-        ? [Number(only)]
-        : Array.from({ length: casesOn(engine, INCREMENTAL_ROUNDS) }, (_, i) => 5000 + i);
+      const seeds = seedsOf(only, casesOn(engine, INCREMENTAL_ROUNDS), 5000);
       let checked = 0;
       let carried = 0;
       for (const seed of seeds) {
         const r = rng(seed);
         const log = randomLog(r, PEOPLE, `i${seed}-`);
         const defs = randomDefinitions(r, perRound(engine), 'seg');
-        const T0 = new Date(log.asOf.getTime() - STEPS_MS[seed % STEPS_MS.length]!);
-        // Received by T0: messages timed at or before it, except a tenth that arrive late.
-        const first = log.messages.filter(
-          (m) => Date.parse(String(m.timestamp)) <= T0.getTime() && r() < 0.9,
-        );
-        const rest = log.messages.filter((m) => !first.includes(m));
+        const { T0, first, rest } = inTwoSteps(r, log, seed);
         const wh = await engine.open();
         try {
           await ingestMessages(wh, first, { source: 'test' });
@@ -164,9 +172,7 @@ for (const engine of ENGINES)
 
     test(`${casesOn(engine, RECENT_ROUNDS)} rounds of definitions reading only recent events: bounded reads equal the reference`, async () => {
       const only = process.env.SEGFLOW_RECENT_SEGMENT_SEED;
-      const seeds = only
-        ? [Number(only)]
-        : Array.from({ length: casesOn(engine, RECENT_ROUNDS) }, (_, i) => 7000 + i);
+      const seeds = seedsOf(only, casesOn(engine, RECENT_ROUNDS), 7000);
       let checked = 0;
       let members = 0;
       for (const seed of seeds) {
@@ -179,11 +185,7 @@ for (const engine of ENGINES)
         const lookback = eventLookbackMs(defs);
         const replay = `(replay: SEGFLOW_RECENT_SEGMENT_SEED=${seed})`;
         assert.ok(defs.length >= 10 && lookback !== null, `seed ${seed}: ${defs.length} bounded definitions`);
-        const T0 = new Date(log.asOf.getTime() - STEPS_MS[seed % STEPS_MS.length]!);
-        const first = log.messages.filter(
-          (m) => Date.parse(String(m.timestamp)) <= T0.getTime() && r() < 0.9,
-        );
-        const rest = log.messages.filter((m) => !first.includes(m));
+        const { T0, first, rest } = inTwoSteps(r, log, seed);
         const wh = await engine.open();
         try {
           await ingestMessages(wh, first, { source: 'test' });
