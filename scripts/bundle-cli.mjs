@@ -15,9 +15,47 @@ const outdir = new URL('../dist/cli-bundle/', import.meta.url).pathname;
 const DUCKDB_API_FILE = 'duckdb-node-api.cjs';
 
 /**
+ * Node's `child_process` (with `net`, `dgram` and the stream internals it loads) cost a command about 5–15 ms to
+ * compile at start-up, and two packages require it at the top of a module for a path segflow never takes: commander
+ * to run executable subcommands (segflow has none), detect-libc (loaded by DuckDB's bindings to tell glibc from musl)
+ * to run `ldd` when reading /proc/self/exe and /usr/bin/ldd did not tell. In the bundle each gets the module on first
+ * use instead. The build fails if either line is no longer there, rather than silently bundling the eager require.
+ */
+const LAZY_CHILD_PROCESS = [
+  {
+    file: /[\\/]commander[\\/]lib[\\/]command\.js$/,
+    line: "const childProcess = require('node:child_process');",
+  },
+  {
+    file: /[\\/]detect-libc[\\/]lib[\\/]detect-libc\.js$/,
+    line: "const childProcess = require('child_process');",
+  },
+];
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    for (const { file, line } of LAZY_CHILD_PROCESS) {
+      b.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes(line))
+          throw new Error(`${args.path} no longer has \`${line}\`: see lazyChildProcess`);
+        return {
+          contents: source.replace(
+            line,
+            "const childProcess = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+          ),
+          loader: 'js',
+        };
+      });
+    }
+  },
+};
+
+/**
  * `@duckdb/node-api` is pure JavaScript over the native `@duckdb/node-bindings`, but CommonJS in about 180 files:
  * resolving, reading and compiling them one by one cost every command about 50–90 ms before it opened a database
- * (measured with `--cpu-prof`). Here it becomes one CommonJS file; the bindings (the native library) stay external.
+ * (measured with `--cpu-prof`). Here it becomes one CommonJS file, with the bindings' loader (which picks the
+ * platform's package) and detect-libc; only the platform packages (the native library) stay external.
  */
 async function duckdbApiOneFile() {
   await build({
@@ -27,7 +65,8 @@ async function duckdbApiOneFile() {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    external: ['@duckdb/node-bindings'],
+    external: ['@duckdb/node-bindings-*'],
+    plugins: [lazyChildProcess],
     minify: true,
     logLevel: 'warning',
   });
@@ -86,7 +125,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: [...external, ...external.map((name) => `${name}/*`)],
-  plugins: [duckdbApiBesideChunks, zodEnglishOnly],
+  plugins: [duckdbApiBesideChunks, zodEnglishOnly, lazyChildProcess],
   // Less text for V8 to parse on every start (zod alone is about 750 kB unminified); names are kept so that errors
   // read, and the source map leads back to the sources. SEGFLOW_BUNDLE_MINIFY=0 keeps the text as is, so that a
   // CPU profile (`node --cpu-prof bin/segflow.js …`) names the functions.

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterOptions } from '../clusters/clusters.js';
@@ -153,10 +152,13 @@ export async function fitPurchaseModels(
     throw new SegflowError('USAGE', 'no model to fit', `name one or more of ${PURCHASE_MODELS.join(', ')}`);
   }
   const started = performance.now();
+  // node:crypto (for the fits' ids) takes a few milliseconds to load: it loads while the engine reads the summaries.
+  const crypto = import('node:crypto');
   // Only the fitted models' summaries: another model's rows would be read from the engine for nothing.
   const only = models.length > 1 ? undefined : models[0] === 'bgnbd' ? 'rfm' : 'monetary';
   const s = await summarizePurchases(wh, { ...args, ...(only ? { only } : {}) });
   const readSeconds = (performance.now() - started) / 1000;
+  const { randomUUID } = await crypto;
   const fits = models.map((model) => {
     const t = performance.now();
     const fit = fitOnSummaries(model, s, {
@@ -193,7 +195,7 @@ export async function fitClusterModel(
   // Loaded here: a purchase model's fit has no use for k-means.
   const { clusterQuery } = await import('../clusters/clusters.js');
   const r = await clusterQuery(wh, args);
-  const id = `clusters-${randomUUID()}`;
+  const id = `clusters-${(await import('node:crypto')).randomUUID()}`;
   if (args.assignAsOf) {
     // Each row's cluster becomes a score segments read as `cluster` (its label) and `cluster.id`.
     const asOf = args.assignAsOf;
