@@ -8,6 +8,7 @@ import {
   MODEL_NAMES,
   type ModelName,
   PURCHASE_MODELS,
+  type PurchaseModelName,
 } from '../../model/predict/model-names.js';
 import { parseDuration, parseTimeUnit, TIME_UNITS } from '../../model/predict/time-unit.js';
 import type { Classifier, importance, ModelChoice } from '../../model/propensity/classifier.js';
@@ -71,6 +72,17 @@ function modelFits() {
   const loading = import('../../model/predict/model-fits.js');
   loading.catch(() => undefined); // awaited where used; a command that fails first must not also report this
   return loading;
+}
+
+/**
+ * Once the fitting code is loaded, fit on made-up data (`warmUpPurchaseModels`) while DuckDB is still opening the
+ * file (it was started first: the code loads in later callbacks), so that the real fit runs compiled.
+ */
+function warmUpWhileOpening(
+  fitting: ReturnType<typeof modelFits>,
+  models: readonly PurchaseModelName[],
+): void {
+  fitting.then((m) => m.warmUpPurchaseModels(models)).catch(() => undefined);
 }
 
 /** The reports of stored fits, one after another; a propensity model's needs the classifier code. */
@@ -327,6 +339,7 @@ async function fitPurchaseModelsCommand(models: ModelName[], flags: FitFlags, cm
   const purchaseModels = models.filter(isPurchaseModel);
   const options = purchaseModelOptions(purchaseModels, flags);
   const fitting = modelFits();
+  warmUpWhileOpening(fitting, purchaseModels);
   const fits = await withWarehouse(
     cmd.optsWithGlobals(),
     async (wh) => (await fitting).fitPurchaseModels(wh, { models: purchaseModels, ...options }),
@@ -401,6 +414,7 @@ export function registerModels(program: Command): void {
       }
       const model = requested[0]!;
       const fitting = model === 'clusters' || isPurchaseModel(model) ? modelFits() : undefined;
+      if (fitting && isPurchaseModel(model)) warmUpWhileOpening(fitting, [model]);
       const fit = await withWarehouse(
         cmd.optsWithGlobals(),
         async (wh) => {
