@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { Script } from 'node:vm';
 import { tempDir } from '../helpers/temp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -22,6 +23,17 @@ describe('the installed segflow command (the bundled CLI)', () => {
     // Bundled from the current sources, so this test never runs a stale bundle.
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
+  });
+
+  it("loads DuckDB's API with the V8 code cache made at build time, which this Node accepts", () => {
+    // The cache is of the API compiled in this wrapper (scripts/bundle-cli.mjs, API_WRAPPER); a rejected cache would
+    // only cost the compilation it saves.
+    const file = join(ROOT, 'dist/cli-bundle/duckdb-node-api.cjs');
+    const script = new Script(
+      `(function (exports, require, module, __filename, __dirname) {\n${readFileSync(file, 'utf8')}\n})`,
+      { filename: file, lineOffset: -1, cachedData: readFileSync(`${file}.v8cache`) },
+    );
+    assert.equal(script.cachedDataRejected, false);
   });
 
   it('finds its package files from the bundle: --version and init', () => {

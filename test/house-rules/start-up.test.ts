@@ -66,18 +66,24 @@ describe('house rules: start-up cost', () => {
   // zod's and the YAML parser's modules took tens of milliseconds of each `segflow models fit` process (issue 23):
   // result schemas live apart from the code that computes the results (e.g. model/predict/stored-fit.ts), and the
   // config file's parser is loaded only when there is a config file (cli/context.ts).
+  // The command loads the fitting code (model-fits.ts) with `import()` while DuckDB opens the file: both are walked.
   it('`segflow models fit bgnbd|gammagamma` loads neither zod nor the YAML parser', () => {
     const files = sourceFiles();
     const loaded = [
       ...staticallyLoaded(files, 'cli/run.ts').packages,
       ...staticallyLoaded(files, 'cli/commands/models.ts').packages,
+      ...staticallyLoaded(files, 'model/predict/model-fits.ts').packages,
     ];
     const heavy = loaded
       .filter(([name]) => /^(zod|yaml)(\/|$)/.test(name))
       .map(([name, by]) => `${name} (by ${by})`);
     assert.deepEqual(heavy, []);
     // The walk itself sees imports: the fit's own code is reached, and the server's schemas load zod.
-    assert.ok(staticallyLoaded(files, 'cli/commands/models.ts').files.has('model/predict/bgnbd.ts'));
+    assert.ok(staticallyLoaded(files, 'model/predict/model-fits.ts').files.has('model/predict/bgnbd.ts'));
+    assert.match(
+      files.find((f) => f.path === 'cli/commands/models.ts')!.text,
+      /import\('\.\.\/\.\.\/model\/predict\/model-fits\.js'\)/,
+    );
     assert.ok(staticallyLoaded(files, 'server/model-routes.ts').packages.has('zod'));
   });
 });

@@ -2,18 +2,14 @@ import type { Command } from 'commander';
 import { fromWorkingDir } from '../../config/working-dir.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterColumn } from '../../model/clusters/clusters.js';
+import type { PurchaseModelOptions, StoredFit } from '../../model/predict/model-fits.js';
 import {
-  fitClusterModel,
-  fitPurchaseModel,
-  fitPurchaseModels,
-  getModelFit,
   isPurchaseModel,
   MODEL_NAMES,
   type ModelName,
   PURCHASE_MODELS,
-  type PurchaseModelOptions,
-  type StoredFit,
-} from '../../model/predict/model-fits.js';
+  type PurchaseModelName,
+} from '../../model/predict/model-names.js';
 import { parseDuration, parseTimeUnit, TIME_UNITS } from '../../model/predict/time-unit.js';
 import type { Classifier, importance, ModelChoice } from '../../model/propensity/classifier.js';
 import type { Backtest } from '../../model/propensity/metrics.js';
@@ -65,6 +61,28 @@ async function propensityModules() {
     /** The config file's `model:` section. */
     config: () => modelConfig.modelConfig(config.loadConfig().model),
   };
+}
+
+/**
+ * The fitting code (model-fits.js and the models it fits), loaded by the commands that use it. A fit starts loading it
+ * before it opens the database, so that compiling it overlaps DuckDB's opening of the file (tens of milliseconds, on
+ * another thread) instead of coming before it.
+ */
+function modelFits() {
+  const loading = import('../../model/predict/model-fits.js');
+  loading.catch(() => undefined); // awaited where used; a command that fails first must not also report this
+  return loading;
+}
+
+/**
+ * Once the fitting code is loaded, fit on made-up data (`warmUpPurchaseModels`) while DuckDB is still opening the
+ * file (it was started first: the code loads in later callbacks), so that the real fit runs compiled.
+ */
+function warmUpWhileOpening(
+  fitting: ReturnType<typeof modelFits>,
+  models: readonly PurchaseModelName[],
+): void {
+  fitting.then((m) => m.warmUpPurchaseModels(models)).catch(() => undefined);
 }
 
 /** The reports of stored fits, one after another; a propensity model's needs the classifier code. */
@@ -320,9 +338,11 @@ async function fitPurchaseModelsCommand(models: ModelName[], flags: FitFlags, cm
   }
   const purchaseModels = models.filter(isPurchaseModel);
   const options = purchaseModelOptions(purchaseModels, flags);
+  const fitting = modelFits();
+  warmUpWhileOpening(fitting, purchaseModels);
   const fits = await withWarehouse(
     cmd.optsWithGlobals(),
-    (wh) => fitPurchaseModels(wh, { models: purchaseModels, ...options }),
+    async (wh) => (await fitting).fitPurchaseModels(wh, { models: purchaseModels, ...options }),
     // Two rows written, and one query: see the single fit's notes below.
     { checkpointOnClose: false, oneThreadWhenSmall: true },
   );
@@ -393,6 +413,8 @@ export function registerModels(program: Command): void {
         return;
       }
       const model = requested[0]!;
+      const fitting = model === 'clusters' || isPurchaseModel(model) ? modelFits() : undefined;
+      if (fitting && isPurchaseModel(model)) warmUpWhileOpening(fitting, [model]);
       const fit = await withWarehouse(
         cmd.optsWithGlobals(),
         async (wh) => {
@@ -444,7 +466,7 @@ export function registerModels(program: Command): void {
                 "e.g. --query 'SELECT person_id, frequency, spend FROM …' --column frequency:frequent:infrequent",
               );
             }
-            return fitClusterModel(wh, {
+            return (await fitting!).fitClusterModel(wh, {
               sql: flags.query,
               idColumn: flags.idColumn,
               columns: flags.column.map(parseColumn),
@@ -454,7 +476,8 @@ export function registerModels(program: Command): void {
             });
           }
           if (!isPurchaseModel(model)) throw new Error(`unreachable: ${model}`);
-          return fitPurchaseModel(wh, { model, ...purchaseModelOptions([model], flags) });
+          const options = purchaseModelOptions([model], flags);
+          return (await fitting!).fitPurchaseModel(wh, { model, ...options });
         },
         // A fit writes one row (clusters with --assign-as-of, more: a large log is still checkpointed). A purchase
         // model's fit is one query over the events: on a small database, DuckDB on one thread.
@@ -474,7 +497,7 @@ export function registerModels(program: Command): void {
       const model = modelName(name);
       const fit = await withWarehouse(
         cmd.optsWithGlobals(),
-        (wh) => getModelFit(wh, { model, id: flags.id }),
+        async (wh) => (await modelFits()).getModelFit(wh, { model, id: flags.id }),
         {
           readOnly: true,
         },

@@ -42,17 +42,28 @@ export function bgnbdDiagnostics(args: {
   const withHoldout = args.holdoutPurchases !== undefined && (args.holdoutLength ?? 0) > 0;
   // E[X(T)] and P(X(T) = n) depend on the person only through T, and many people share one (a cohort's ages are
   // whole days): the expected side is summed per distinct T (people's weights added up first), not per person.
-  const weightByT = new Map<number, number>();
+  // The distinct T in the order met, and the weight at each.
+  const indexOfT = new Map<number, number>();
+  const ages: number[] = [];
+  const weightAtT: number[] = [];
   for (let i = 0; i < data.x.length; i++) {
     const w = data.weight[i]!;
     const x = data.x[i]!;
     const bucket = Math.min(x, BUCKETS);
     actualRepeat += w * x;
     actualPeople[bucket] = actualPeople[bucket]! + w;
-    weightByT.set(data.T[i]!, (weightByT.get(data.T[i]!) ?? 0) + w);
+    let j = indexOfT.get(data.T[i]!);
+    if (j === undefined) {
+      j = ages.length;
+      indexOfT.set(data.T[i]!, j);
+      ages.push(data.T[i]!);
+      weightAtT.push(0);
+    }
+    weightAtT[j] = weightAtT[j]! + w;
   }
-  for (const [value, w] of weightByT) {
-    const T = { value, unit };
+  for (let j = 0; j < ages.length; j++) {
+    const w = weightAtT[j]!;
+    const T = { value: ages[j]!, unit };
     expectedRepeat += w * bgnbdExpectedPurchasesFromStart(model, T);
     const distribution = bgnbdPurchaseDistribution(model, T, BUCKETS);
     let below = 0;

@@ -2,7 +2,7 @@ import { SegflowError } from '../../errors.js';
 import { digamma, lnGamma } from '../../shared/special-functions.js';
 import { minimizeBfgs, minimizeNelderMead } from './optimize.js';
 import { standardErrors } from './standard-errors.js';
-import { checkMonetary, type MonetarySummaries, totalWeight } from './summaries-types.js';
+import { checkMonetary, type MonetarySummaries } from './summaries-types.js';
 
 /**
  * The Gamma-Gamma model of monetary value (Fader & Hardie 2013, "The Gamma-Gamma Model of Monetary Value",
@@ -34,6 +34,47 @@ function toParams(v: ArrayLike<number>): GammaGammaParams {
   return { p: v[0]!, q: v[1]!, gamma: v[2]! };
 }
 
+/** Groups per call of groupTerms: see there. */
+const GROUP_BLOCK = 1024;
+
+/**
+ * The share of groups [from, to) in ln L and its gradient, −(px+q) ln(γ + mx) per group, added to the running sums in
+ * `acc` (ln L, ∂/∂p, ∂/∂q, ∂/∂γ) in group order, exactly as one loop over all groups adds them. A function of its own,
+ * called per block of groups, for the reason bgnbd.ts's groupTerms gives: the optimizing compiler takes it up within
+ * a few blocks of a process's first (and only) fit.
+ */
+function groupTerms(
+  x: Float64Array,
+  m: Float64Array,
+  weight: Float64Array,
+  p: number,
+  q: number,
+  gamma: number,
+  from: number,
+  to: number,
+  acc: Float64Array,
+): void {
+  let ll = acc[0]!;
+  let dp = acc[1]!;
+  let dq = acc[2]!;
+  let dGamma = acc[3]!;
+  for (let i = from; i < to; i++) {
+    const w = weight[i]!;
+    const xi = x[i]!;
+    const den = gamma + m[i]! * xi;
+    const lnDen = Math.log(den);
+    const pxq = p * xi + q;
+    ll -= w * pxq * lnDen;
+    dp -= w * xi * lnDen;
+    dq -= w * lnDen;
+    dGamma -= (w * pxq) / den;
+  }
+  acc[0] = ll;
+  acc[1] = dp;
+  acc[2] = dq;
+  acc[3] = dGamma;
+}
+
 /**
  * The log-likelihood and its gradient, prepared once per data set. Groups are distinct (x, m) and m is continuous, so
  * there are about as many groups as repeat customers; but the special functions (ln Γ and ψ of px and px + q) depend
@@ -42,7 +83,6 @@ function toParams(v: ArrayLike<number>): GammaGammaParams {
  */
 class GammaGammaLikelihood {
   readonly people: number;
-  private readonly lnM: Float64Array;
   /** The distinct x values, each x's total weight, and the per-group index into them. */
   private readonly xs: Float64Array;
   private readonly weightAtX: Float64Array;
@@ -50,20 +90,44 @@ class GammaGammaLikelihood {
   private readonly wxLnM: number;
   /** Σ over groups of w·ln m (the −ln m of (px − 1) ln m). */
   private readonly wLnM: number;
+  /** The sums groupTerms carries from one block of groups to the next. */
+  private readonly acc = new Float64Array(4);
   constructor(private readonly d: MonetarySummaries) {
-    this.people = totalWeight(d.weight);
-    this.lnM = d.m.map(Math.log);
-    const atX = new Map<number, number>();
+    const { x, m, weight } = d;
+    const n = x.length;
+    // x → its index in xs, in the order met. Rows come sorted by x, so x mostly repeats the previous row's and is not
+    // looked up again (one pass over the groups: it runs cold, see groupTerms).
+    const index = new Map<number, number>();
+    const xs: number[] = [];
+    const weightAtX: number[] = [];
+    let people = 0;
     let wxLnM = 0;
     let wLnM = 0;
-    for (let i = 0; i < d.x.length; i++) {
-      const w = d.weight[i]!;
-      atX.set(d.x[i]!, (atX.get(d.x[i]!) ?? 0) + w);
-      wxLnM += w * d.x[i]! * this.lnM[i]!;
-      wLnM += w * this.lnM[i]!;
+    let lastX = Number.NaN;
+    let lastIndex = -1;
+    for (let i = 0; i < n; i++) {
+      const w = weight[i]!;
+      const xi = x[i]!;
+      const l = Math.log(m[i]!);
+      people += w;
+      if (xi !== lastX) {
+        let k = index.get(xi);
+        if (k === undefined) {
+          k = xs.length;
+          index.set(xi, k);
+          xs.push(xi);
+          weightAtX.push(0);
+        }
+        lastX = xi;
+        lastIndex = k;
+      }
+      weightAtX[lastIndex] = weightAtX[lastIndex]! + w;
+      wxLnM += w * xi * l;
+      wLnM += w * l;
     }
-    this.xs = Float64Array.from(atX.keys());
-    this.weightAtX = Float64Array.from(atX.values());
+    this.people = people;
+    this.xs = Float64Array.from(xs);
+    this.weightAtX = Float64Array.from(weightAtX);
     this.wxLnM = wxLnM;
     this.wLnM = wLnM;
   }
@@ -95,20 +159,19 @@ class GammaGammaLikelihood {
         dq += W * psiSum;
       }
     }
-    // Per group: −(px+q) ln(γ + mx).
-    for (let i = 0; i < x.length; i++) {
-      const w = weight[i]!;
-      const xi = x[i]!;
-      const den = gamma + m[i]! * xi;
-      const lnDen = Math.log(den);
-      const pxq = p * xi + q;
-      ll -= w * pxq * lnDen;
-      if (gradient) {
-        dp -= w * xi * lnDen;
-        dq -= w * lnDen;
-        dGamma -= (w * pxq) / den;
-      }
+    // Per group: −(px+q) ln(γ + mx), in blocks (see groupTerms).
+    const acc = this.acc;
+    acc[0] = ll;
+    acc[1] = dp;
+    acc[2] = dq;
+    acc[3] = dGamma;
+    for (let from = 0; from < x.length; from += GROUP_BLOCK) {
+      groupTerms(x, m, weight, p, q, gamma, from, Math.min(x.length, from + GROUP_BLOCK), acc);
     }
+    ll = acc[0]!;
+    dp = acc[1]!;
+    dq = acc[2]!;
+    dGamma = acc[3]!;
     if (gradient) {
       gradient[0] = dp;
       gradient[1] = dq;
@@ -130,11 +193,18 @@ export function gammaGammaLogLikelihood(data: MonetarySummaries, params: GammaGa
  */
 export function fitGammaGamma(data: MonetarySummaries): GammaGammaFit {
   checkMonetary(data);
+  const n = data.x.length;
+  let people = 0;
   let sum = 0;
-  const people = totalWeight(data.weight);
-  for (let i = 0; i < data.m.length; i++) sum += data.m[i]! * data.weight[i]!;
+  for (let i = 0; i < n; i++) {
+    people += data.weight[i]!;
+    sum += data.m[i]! * data.weight[i]!;
+  }
   const factor = people / sum;
-  const lik = new GammaGammaLikelihood({ ...data, m: data.m.map((v) => v * factor) });
+  const scaled = new Float64Array(n);
+  for (let i = 0; i < n; i++) scaled[i] = data.m[i]! * factor;
+  // Both likelihoods' data are objects of one shape, so that the compiled evaluate serves both.
+  const lik = new GammaGammaLikelihood({ x: data.x, m: scaled, weight: data.weight });
   const grad = new Float64Array(3);
   const objective = (theta: Float64Array, g: Float64Array): number => {
     const p = toParams(theta.map(Math.exp));
@@ -163,7 +233,7 @@ export function fitGammaGamma(data: MonetarySummaries): GammaGammaFit {
   const est = result.x.map(Math.exp);
   est[2] = est[2]! / factor;
   const params = toParams(est);
-  const full = new GammaGammaLikelihood(data);
+  const full = new GammaGammaLikelihood({ x: data.x, m: data.m, weight: data.weight });
   const se = standardErrors((v, g) => full.evaluate(toParams(v), g), est);
   return {
     params,

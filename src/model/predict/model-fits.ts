@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { SegflowError } from '../../errors.js';
 import type { ClusterOptions } from '../clusters/clusters.js';
@@ -131,6 +130,96 @@ function fitOnSummaries(
 }
 
 /**
+ * Made-up purchase summaries for `warmUpPurchaseModels`, small but drawn as BG/NBD says real ones arise, so that the
+ * fits take the paths real data makes them take: 300 people who buy at a rate λ ~ Gamma(1, 1/4) per week and drop out
+ * after a purchase with probability p ~ Beta(1, 3), watched for 6 to 36 weeks (whole days); the people of a history
+ * share a mean order value drawn as Gamma-Gamma says (p = 6, q = 4). A fixed xorshift sequence: the same every time.
+ */
+function practiceSummaries(): PurchaseSummaries {
+  let state = 0x9e3779b9;
+  const uniform = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return ((state >>> 0) + 0.5) / 4294967296;
+  };
+  // Gamma(k) for a whole k: a sum of k exponential draws.
+  const gammaDraw = (k: number) => {
+    let product = 1;
+    for (let j = 0; j < k; j++) product *= uniform();
+    return -Math.log(product);
+  };
+  const people = 300;
+  const groups = new Map<number, number>(); // x·2²⁰ + t_x·2¹⁰ + T, in days → people
+  for (let i = 0; i < people; i++) {
+    const T = 42 * (1 + Math.floor(uniform() * 6));
+    const rate = -Math.log(uniform()) / 28; // per day
+    const dropout = 1 - Math.cbrt(uniform());
+    let t = 0;
+    let x = 0;
+    let tx = 0;
+    for (;;) {
+      t += -Math.log(uniform()) / rate;
+      if (t > T) break;
+      x++;
+      tx = Math.floor(t);
+      if (uniform() < dropout) break;
+    }
+    const key = x * 1048576 + tx * 1024 + T;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  const n = groups.size;
+  const rfm = {
+    timeUnit: 'weeks' as const,
+    x: new Float64Array(n),
+    tx: new Float64Array(n),
+    T: new Float64Array(n),
+    weight: new Float64Array(n),
+  };
+  const monetary = { x: new Float64Array(n), m: new Float64Array(n), weight: new Float64Array(n) };
+  let i = 0;
+  let k = 0;
+  for (const [key, w] of groups) {
+    const x = Math.floor(key / 1048576);
+    rfm.x[i] = x;
+    rfm.tx[i] = (Math.floor(key / 1024) % 1024) / 7;
+    rfm.T[i] = (key % 1024) / 7;
+    rfm.weight[i] = w;
+    i++;
+    if (x === 0) continue;
+    monetary.x[k] = x;
+    monetary.m[k] = gammaDraw(6 * x) / gammaDraw(4) / x;
+    monetary.weight[k] = w;
+    k++;
+  }
+  return {
+    rfm,
+    holdoutPurchases: new Float64Array(n),
+    holdoutLength: 0,
+    monetary: { x: monetary.x.slice(0, k), m: monetary.m.slice(0, k), weight: monetary.weight.slice(0, k) },
+    people,
+    repeatCustomers: k,
+    repeatCustomersWithoutValue: 0,
+  };
+}
+
+/**
+ * Fit the models on made-up summaries and throw the fits away, for a process about to fit them once: run while it
+ * waits for the engine (the CLI runs it while DuckDB opens the file, on another thread). A process's first fit
+ * otherwise runs cold — interpreted, each arithmetic result a heap allocation — until V8's optimizing compiler, in the
+ * background, has compiled its loops (several milliseconds each); done here, that waiting overlaps the engine's, and
+ * the real fit runs compiled. Nothing but compiled code carries over: the real fits are the same to the last bit.
+ * One model at a time, each in a callback of its own, so that the engine's callbacks are not held up for long.
+ */
+export async function warmUpPurchaseModels(models: readonly PurchaseModelName[]): Promise<void> {
+  const s = practiceSummaries();
+  for (const model of models) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    fitOnSummaries(model, s, { id: '', model, fittedAt: new Date(0), options: {}, seconds: 0 });
+  }
+}
+
+/**
  * Fit several purchase models (BG/NBD and Gamma-Gamma) on one read of the purchase summaries, check each fit
  * (calibration and, with a holdout, holdout diagnostics) and store them together (all or none) in `model_fits`.
  * Returns the fits in the order asked (a model named twice is fitted once). Each fit is the one `fitPurchaseModel`
@@ -153,10 +242,13 @@ export async function fitPurchaseModels(
     throw new SegflowError('USAGE', 'no model to fit', `name one or more of ${PURCHASE_MODELS.join(', ')}`);
   }
   const started = performance.now();
+  // node:crypto (for the fits' ids) takes a few milliseconds to load: it loads while the engine reads the summaries.
+  const crypto = import('node:crypto');
   // Only the fitted models' summaries: another model's rows would be read from the engine for nothing.
   const only = models.length > 1 ? undefined : models[0] === 'bgnbd' ? 'rfm' : 'monetary';
   const s = await summarizePurchases(wh, { ...args, ...(only ? { only } : {}) });
   const readSeconds = (performance.now() - started) / 1000;
+  const { randomUUID } = await crypto;
   const fits = models.map((model) => {
     const t = performance.now();
     const fit = fitOnSummaries(model, s, {
@@ -193,7 +285,7 @@ export async function fitClusterModel(
   // Loaded here: a purchase model's fit has no use for k-means.
   const { clusterQuery } = await import('../clusters/clusters.js');
   const r = await clusterQuery(wh, args);
-  const id = `clusters-${randomUUID()}`;
+  const id = `clusters-${(await import('node:crypto')).randomUUID()}`;
   if (args.assignAsOf) {
     // Each row's cluster becomes a score segments read as `cluster` (its label) and `cluster.id`.
     const asOf = args.assignAsOf;

@@ -185,23 +185,19 @@ export async function summarizePurchases(
     'rfm_row',
     'without_value',
   ].map((name) => c[name]!);
-  let rfmRows = 0;
-  let moneyRows = 0;
-  for (let i = 0; i < rows; i++) {
-    if (RFM![i] === 1) rfmRows++;
-    else if (!Number.isNaN(M![i]!)) moneyRows++;
-  }
+  // One pass over the rows (it runs cold, in the interpreter): each set's values go to arrays as long as the result,
+  // cut to the set's length at the end.
   const rfm = {
-    x: new Float64Array(rfmRows),
-    tx: new Float64Array(rfmRows),
-    T: new Float64Array(rfmRows),
-    weight: new Float64Array(rfmRows),
+    x: new Float64Array(rows),
+    tx: new Float64Array(rows),
+    T: new Float64Array(rows),
+    weight: new Float64Array(rows),
   };
-  const holdoutPurchases = new Float64Array(rfmRows);
+  const holdoutPurchases = new Float64Array(rows);
   const monetary = {
-    x: new Float64Array(moneyRows),
-    m: new Float64Array(moneyRows),
-    weight: new Float64Array(moneyRows),
+    x: new Float64Array(rows),
+    m: new Float64Array(rows),
+    weight: new Float64Array(rows),
   };
   let people = 0;
   let repeatCustomers = 0;
@@ -234,12 +230,18 @@ export async function summarizePurchases(
     }
   }
   return {
-    rfm: { timeUnit, ...rfm },
-    holdoutPurchases,
+    rfm: {
+      timeUnit,
+      x: rfm.x.slice(0, r),
+      tx: rfm.tx.slice(0, r),
+      T: rfm.T.slice(0, r),
+      weight: rfm.weight.slice(0, r),
+    },
+    holdoutPurchases: holdoutPurchases.slice(0, r),
     holdoutLength: window.holdoutEnd
       ? (window.holdoutEnd.getTime() - window.end.getTime()) / 1000 / unitSeconds
       : 0,
-    monetary,
+    monetary: { x: monetary.x.slice(0, k), m: monetary.m.slice(0, k), weight: monetary.weight.slice(0, k) },
     people,
     repeatCustomers,
     repeatCustomersWithoutValue: withoutValue,
