@@ -33,15 +33,33 @@ const POINT_LOOKUP_IDENTIFIERS = 2_000;
  * await identifiersOf(wh, ['user-1']); // ['user-1', 'anon-7'], or null for thousands of people
  */
 export async function identifiersOf(wh: Warehouse, personIds: readonly string[]): Promise<string[] | null> {
-  if (personIds.length === 0) return [];
+  const byPerson = await identifiersByPerson(wh, personIds);
+  return byPerson && flatIdentifiers(personIds, byPerson);
+}
+
+/** Each person's identifiers (an unknown person's: none), or null beyond POINT_LOOKUP_PEOPLE people. */
+async function identifiersByPerson(
+  wh: Warehouse,
+  personIds: readonly string[],
+): Promise<Map<string, string[]> | null> {
   if (personIds.length > POINT_LOOKUP_PEOPLE) return null;
-  const identifiers = (
-    await wh.query<{ identifier: string }>(
-      `SELECT identifier FROM identities WHERE person_id IN (${placeholders(personIds.length)})`,
-      [...personIds],
-    )
-  ).map((r) => r.identifier);
-  return identifiers.length <= POINT_LOOKUP_IDENTIFIERS ? identifiers : null;
+  const out = new Map(personIds.map((p) => [p, [] as string[]]));
+  if (personIds.length === 0) return out;
+  for (const r of await wh.query<{ identifier: string; person_id: string }>(
+    `SELECT identifier, person_id FROM identities WHERE person_id IN (${placeholders(personIds.length)})`,
+    [...personIds],
+  ))
+    out.get(r.person_id)?.push(r.identifier);
+  return out;
+}
+
+/** The identifiers of `personIds` as one list, or null beyond POINT_LOOKUP_IDENTIFIERS (join instead). */
+function flatIdentifiers(
+  personIds: readonly string[],
+  byPerson: ReadonlyMap<string, string[]>,
+): string[] | null {
+  const ids = personIds.flatMap((p) => byPerson.get(p) ?? []);
+  return ids.length <= POINT_LOOKUP_IDENTIFIERS ? ids : null;
 }
 
 /**
@@ -106,8 +124,11 @@ export async function consentAsOf(
 export class GuardReads {
   private readonly consent = new Map<string, Map<string, ConsentAnswer>>();
   private readonly asked = new Set<string>();
-  /** The identifiers last read (identifiersOf) and for whom: the drain's traits follow its consent for the same people. */
-  private identifiers: { people: string; ids: string[] | null } | undefined;
+  /**
+   * Each person's identifiers as read in this run: a run reads consent for its decisions, then consent and traits for
+   * the people its drain sends to, mostly the same people.
+   */
+  private readonly identifiers = new Map<string, string[]>();
   private suppressions: Promise<(personId: string) => string | null> | undefined;
 
   constructor(readonly asOf: Date) {}
@@ -132,10 +153,11 @@ export class GuardReads {
   }
 
   private async identifiersOf(wh: Warehouse, personIds: readonly string[]): Promise<string[] | null> {
-    const people = JSON.stringify([...personIds].sort());
-    if (this.identifiers?.people !== people)
-      this.identifiers = { people, ids: await identifiersOf(wh, personIds) };
-    return this.identifiers.ids;
+    const unread = [...new Set(personIds.filter((p) => !this.identifiers.has(p)))];
+    if (personIds.length > POINT_LOOKUP_PEOPLE) return null;
+    const read = await identifiersByPerson(wh, unread);
+    for (const [p, ids] of read ?? []) this.identifiers.set(p, ids);
+    return flatIdentifiers(personIds, this.identifiers);
   }
 
   /** The suppression check (suppressionCheck), loaded once. */

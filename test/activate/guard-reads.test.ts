@@ -53,8 +53,9 @@ test('traits and consent of a person come from all their identifiers, read once 
     consent.get('user-1'),
     (await consentAsOf(wh, ['user-1'], new Date(at(10)))).get('user-1'),
   );
-  // Two people: each gets only their own.
+  // Two people: each gets only their own, read alone or with one of them already known to the run's reads.
   const both = await traitsOf(wh, ['user-1', 'user-2']);
+  assert.deepEqual(await reads.traitsOf(wh, ['user-2', 'user-1']), both);
   assert.deepEqual(both.get('user-2'), { plan: 'team' });
   assert.deepEqual(both.get('user-1'), { timezone: 'Europe/Paris', plan: 'pro' });
   // Someone unknown: no identifiers, no traits.
