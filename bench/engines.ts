@@ -4,7 +4,6 @@ import type { Warehouse } from '../src/engine/warehouse.js';
 import { writeGeneratedFiles } from '../src/generate/index.js';
 import { loadEventKinds } from '../src/instrument/event-kinds.js';
 import { importFile } from '../src/instrument/import/import-file.js';
-import { STAGE_FIELDS } from '../src/instrument/ingest.js';
 import { eventsRelation } from '../src/instrument/persons-on-events.js';
 import { featureSource } from '../src/model/feature-catalog.js';
 import { modelConfig } from '../src/model/model-config.js';
@@ -12,7 +11,7 @@ import { refreshFeatures } from '../src/model/refresh-features.js';
 import { compileSegments } from '../src/segment/compile.js';
 import { loadDefinitions } from '../src/segment/load-definitions.js';
 import { refreshSegments } from '../src/segment/memberships.js';
-import { aggregateScanSeconds, argValue, querySeconds } from './dataset.js';
+import { aggregateScanSeconds, argValue, plainNdjsonReader, querySeconds } from './dataset.js';
 import { type Benchmark, type BenchRow, seconds, timeAgainst } from './harness.js';
 
 /**
@@ -97,16 +96,11 @@ async function freshWarehouse(engine: 'duckdb' | 'clickhouse'): Promise<Warehous
 }
 
 /**
- * The import's limit: the engine's own NDJSON reader into a plain stored table, nothing checked — the reader the
- * import's fast path uses, with the same columns (each top-level field as JSON text). Not the schema-inferring read
- * of `npm run bench -- import`: on a small shop its sample misses keys that appear later in the file and DuckDB
- * refuses the file. The CREATE is each engine's own: a bench may speak the engine's SQL; the library does not.
+ * The import's limit: the engine's own NDJSON reader into a plain stored table, nothing checked (`plainNdjsonReader`).
+ * The CREATE is each engine's own: a bench may speak the engine's SQL; the library does not.
  */
 async function readerSeconds(wh: Warehouse, path: string): Promise<number> {
-  const reader = wh.dialect.readNdjson(
-    '?',
-    Object.fromEntries(STAGE_FIELDS.map((f) => [f, 'json' as const])),
-  );
+  const reader = plainNdjsonReader(wh, '?');
   const create =
     wh.dialect.name === 'duckdb'
       ? `CREATE TABLE _bench_plain AS SELECT * FROM ${reader}`

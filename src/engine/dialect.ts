@@ -188,7 +188,10 @@ export interface Dialect {
   epochSeconds(expr: string): string;
   /** The current UTC time as a timestamp. */
   now(): string;
-  /** Files as relations; `path` is the placeholder the caller binds the file name to (e.g. `$1`). */
+  /**
+   * Files as relations; `path` is the placeholder the caller binds the file name to (e.g. `$1`). With no columns
+   * the NDJSON reader infers them (DuckDB: from every line, so a key first seen late in the file is a column too).
+   */
   readNdjson(path: string, columns: FileColumns): string;
   readCsvLines(path: string): string;
   readCsv(path: string, options: { header: boolean; delimiter?: string; inferTypes?: boolean }): string;

@@ -126,8 +126,11 @@ export const duckdbDialect: Dialect = {
       .map(([name, type]) => `${sqlString(name)}: ${sqlString(COLUMN_TYPES[type])}`)
       .join(', ');
     // With a schema, ignore_errors turns lines that are not JSON objects into empty rows; the importer counts
-    // lines to notice them and falls back to reading line by line. Without one, the reader infers the columns.
-    if (!cols) return `read_json(${path}, format = 'newline_delimited', maximum_object_size = 67108864)`;
+    // lines to notice them and falls back to reading line by line. Without one, the reader infers the columns from
+    // every line: from its default sample it refuses a file whose objects gain a key after the sample (a generated
+    // shop's first resolved ticket is line 23,957).
+    if (!cols)
+      return `read_json(${path}, format = 'newline_delimited', maximum_object_size = 67108864, sample_size = -1)`;
     return `read_json(${path}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 67108864, columns = {${cols}})`;
   },
   readCsvLines: (path) =>
