@@ -163,9 +163,10 @@ export interface Storage {
   /** Returns the number of rows the snapshot now holds. */
   replaceSnapshot(spec: ReplaceSnapshotSpec): Promise<number>;
   /**
-   * A file on this machine as a relation. An engine that reads this machine's disk (DuckDB, embedded ClickHouse)
-   * reads the file where it lies, when the relation is queried; a server is sent the file's bytes (streamed, never
-   * whole in memory) into the scratch relation `spec.name` first, since its file readers see only its own disk.
+   * A file on this machine as a relation. Embedded ClickHouse reads the file where it lies, when the relation is
+   * queried; DuckDB copies it into the scratch relation `spec.name` first with its parallel reader (numbering rows
+   * while reading would read on one thread: duckdb/file-copy.ts); a server is sent the file's bytes (streamed, never
+   * whole in memory) into `spec.name`, since its file readers see only its own disk. Drop `spec.name` when done.
    */
   stageFile(spec: FileSourceSpec): Promise<FileSource>;
 }

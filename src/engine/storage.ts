@@ -3,7 +3,7 @@ import type { FileFormat, FileSource, FileSourceSpec, PortRenderer, Statement, S
 import type { Row, Warehouse } from './warehouse.js';
 
 /** The dialect's reader of a file in `format`, its path bound to the placeholder `path`. */
-function fileReader(d: Dialect, format: FileFormat, path: string): string {
+export function fileReader(d: Dialect, format: FileFormat, path: string): string {
   switch (format.kind) {
     case 'ndjson':
       return d.readNdjson(path, format.columns);

@@ -664,5 +664,30 @@ for (const engine of ENGINES) {
       writeFileSync(semicolons, csvText.replaceAll(',"', ';"').replace('name,city', 'name;city'));
       assert.deepEqual(await read(semicolons, { kind: 'csv', header: true, delimiter: ';' }), expected);
     });
+
+    // Numbers must follow the file even when the engine reads it on several threads (DuckDB: 122,880 rows a group).
+    test('stageFile: each row of a file of many row groups is numbered by its line', async () => {
+      const lines = 300_000;
+      const ndjson = join(tempDir(), 'numbered.ndjson');
+      writeFileSync(
+        ndjson,
+        `${Array.from({ length: lines }, (_, i) => `{"line":${i + 1},"pad":"${'x'.repeat(i % 40)}"}`).join('\n')}\n`,
+      );
+      // In a transaction, as an import stages its file (DuckDB numbers a transaction's new rows from a high base).
+      const [r] = await wh.transaction(async (tx) => {
+        const file = await tx.storage.stageFile({
+          name: '_sf_file',
+          path: ndjson,
+          format: { kind: 'ndjson', columns: { line: 'json' } },
+        });
+        const rows = await tx.query<{ n: number; misplaced: number }>(
+          `SELECT count(*) AS n, ${wh.dialect.aggregateIf('count(*)', `row_no <> CAST(CAST(line AS ${wh.dialect.columnType('text')}) AS ${wh.dialect.columnType('bigint')})`)} AS misplaced FROM ${file.relation}`,
+          file.params,
+        );
+        await tx.storage.dropScratch('_sf_file');
+        return rows;
+      });
+      assert.deepEqual([Number(r!.n), Number(r!.misplaced)], [lines, 0]);
+    });
   });
 }

@@ -15,6 +15,7 @@ import { createStorage } from '../storage.js';
 import type { NumericColumns, Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { duckdbDialect } from './duckdb-dialect.js';
 import { duckdbPorts } from './duckdb-ports.js';
+import { copyFileIn } from './file-copy.js';
 import { duckdb } from './node-api.js';
 
 const {
@@ -142,7 +143,9 @@ class DuckDBWarehouse implements Warehouse {
   readonly engine: string = 'duckdb';
   readonly atomicTransactions = true;
   readonly dialect = duckdbDialect;
-  readonly storage: Storage = createStorage(this, duckdbPorts);
+  readonly storage: Storage = createStorage(this, duckdbPorts, {
+    stageFile: (spec) => copyFileIn(this, spec),
+  });
   private closed = false;
   constructor(
     readonly location: string,

@@ -56,8 +56,8 @@ export interface ImportSummary extends IngestCounts {
 }
 
 /**
- * The scratch relation a file's rows are sent into when the engine cannot read this machine's disk (a ClickHouse
- * server); engines that can read the file where it lies and leave it unused.
+ * The scratch relation a file's rows are copied or sent into (DuckDB, a ClickHouse server; embedded ClickHouse reads
+ * the file where it lies and leaves it unused). Dropped once the rows are checked: it holds the whole file.
  */
 const FILE_TABLE = '_sf_file';
 
@@ -332,6 +332,7 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
           stop();
         }
       }
+      await tx.storage.dropScratch(FILE_TABLE);
     }
     options.onProgress?.({ phase: 'validating' });
     const c = await storeChecked(tx, { source, onRejected: (rows) => rejects.write(rows) });
