@@ -267,7 +267,10 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
   const source = `import:${basename(path)}`;
   let reader: ImportSummary['reader'] = 'table';
 
-  const counts = await wh.transaction(async (tx) => {
+  // The file is read and checked into scratch tables before the transaction, holding the connection throughout:
+  // nothing durable is written until the checked rows are stored, and DuckDB scans a table created inside a
+  // transaction far slower than a committed one (a 2M-event check took 7.1–7.4 s inside, 3.5–3.8 s outside).
+  const counts = await wh.exclusive(async (tx) => {
     await dropStage(tx);
     await tx.storage.dropScratch(FILE_TABLE);
     const d = tx.dialect;
@@ -335,26 +338,29 @@ export async function importFile(wh: Warehouse, options: ImportOptions): Promise
       await tx.storage.dropScratch(FILE_TABLE);
     }
     options.onProgress?.({ phase: 'validating' });
-    const c = await storeChecked(tx, { source, onRejected: (rows) => rejects.write(rows) });
-    options.onProgress?.({ phase: 'writing' });
-    await dropStage(tx);
-    await tx.storage.dropScratch(FILE_TABLE);
-    await tx.run(
-      `INSERT INTO import_runs (started_at, finished_at, file, format, preset, rows_read, inserted, duplicates, rejected, rejects_file)
+    // Everything of one file commits together: a failure from here on stores nothing.
+    return tx.transaction(async (tx) => {
+      const c = await storeChecked(tx, { source, onRejected: (rows) => rejects.write(rows) });
+      options.onProgress?.({ phase: 'writing' });
+      await dropStage(tx);
+      await tx.storage.dropScratch(FILE_TABLE);
+      await tx.run(
+        `INSERT INTO import_runs (started_at, finished_at, file, format, preset, rows_read, inserted, duplicates, rejected, rejects_file)
        VALUES (?, ${d.now()}, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        new Date(started),
-        path,
-        format,
-        preset ?? null,
-        c.received,
-        c.inserted,
-        c.duplicates,
-        c.rejected,
-        c.rejected > 0 && rejectsPath ? resolve(workingDir(), rejectsPath) : null,
-      ],
-    );
-    return c;
+        [
+          new Date(started),
+          path,
+          format,
+          preset ?? null,
+          c.received,
+          c.inserted,
+          c.duplicates,
+          c.rejected,
+          c.rejected > 0 && rejectsPath ? resolve(workingDir(), rejectsPath) : null,
+        ],
+      );
+      return c;
+    });
   });
   await rejects.close();
   const seconds = (Date.now() - started) / 1000;
