@@ -117,7 +117,12 @@ export const duckdbDialect: Dialect = {
     `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${rightTime} > ${leftTime}`,
   previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
     `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
-  jsonMembersJoin: (left, object, alias) => `${left}, json_each(${object}) ${alias}`,
+  // The object read once into a MAP, not json_each (which walks the document per member): 5.1M members of 855k
+  // objects took 2.4–3.3 s against 6.9–9.3 s. The map gives a JSON null member as SQL NULL: made JSON null again.
+  // An array or a scalar has no members (json_each would number an array's items).
+  jsonMembersJoin: (left, object, alias) =>
+    `${left}, (SELECT _sf_member.key AS key, coalesce(_sf_member.value, CAST('null' AS JSON)) AS value
+      FROM (SELECT unnest(map_entries(json_transform(${object}, '"MAP(VARCHAR, JSON)"'))) AS _sf_member)) ${alias}`,
   dayStart: (expr) => `date_trunc('day', ${expr})`,
   epochSeconds: (expr) => `epoch(${expr})`,
   now: () => `CAST(now() AS TIMESTAMP)`,
