@@ -557,8 +557,9 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   if (inserted > 0) killPoint('ingest:events-stored');
   await dropBatchPersons(tx);
   if (inserted > 0) {
-    // The batch number is ours (an integer), so it is safe to inline; it lets the engine skip older row groups.
-    const newEvents = `(SELECT * FROM events WHERE ingest_batch = ${Math.trunc(batch)})`;
+    // The rows just stored, read where they were copied from: the same values, and an import's checked rows are a
+    // committed scratch table on DuckDB, which scans about twice as fast as the rows this transaction added to events.
+    const newEvents = `(SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')} FROM ${storing})`;
     await updateProfileFacts(tx, newEvents, carriedFacts(totals));
   }
   return {
