@@ -239,7 +239,7 @@ export const clickhouseDialect: Dialect = {
     `${left} ASOF ${outer ? 'LEFT ' : ''}JOIN ${right} ON ${on} AND ${leftTime} < ${rightTime}`,
   previousRowJoin: ({ left, right, on, leftTime, rightTime }) =>
     `${left} ASOF JOIN ${right} ON ${on} AND ${leftTime} > ${rightTime}`,
-  // Named tuple elements read as `alias.key` and `alias.value`, as the columns of DuckDB's json_each do.
+  // Named tuple elements read as `alias.key` and `alias.value`, as the columns of DuckDB's rendering do.
   jsonMembersJoin: (left, object, alias) =>
     `${left} ARRAY JOIN CAST(JSONExtractKeysAndValuesRaw(ifNull(${object}, '')) AS Array(Tuple(key String, value String))) AS ${alias}`,
   dayStart: (expr) => `toDateTime64(toStartOfDay(${expr}, 'UTC'), 6, 'UTC')`,
