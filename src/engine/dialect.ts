@@ -16,6 +16,12 @@ export interface TableDef {
   columns: readonly ColumnDef[];
   /** Columns that identify a row; engines use it for upserts (DuckDB) or as a sorting/replacing key (ClickHouse). */
   primaryKey?: readonly string[];
+  /**
+   * `false`: no unique index keeps the key; the upsert port does, with a MERGE that joins on it (one writer at a time:
+   * the warehouse's lock). For large tables written in bulk: DuckDB's unique index made an import's writes into the
+   * identity tables, and their commit, several times slower than the rows alone. Reads by key then scan the table.
+   */
+  keyIndexed?: boolean;
 }
 
 /** Column name → type, for reading files with an explicit schema. */

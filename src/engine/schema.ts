@@ -46,6 +46,7 @@ export const IDENTITIES: TableDef = {
     { name: 'is_user', type: 'boolean', notNull: true }, // ever seen as a userId: preferred as canonical id
   ],
   primaryKey: ['identifier'],
+  keyIndexed: false,
 };
 
 /** Why two identifiers are one person: the first message that linked them. Kept for audit and privacy work. */
@@ -74,6 +75,7 @@ export const IDENTITY_ACTIVITY: TableDef = {
     { name: 'events', type: 'bigint', notNull: true },
   ],
   primaryKey: ['identifier'],
+  keyIndexed: false,
 };
 
 export const IDENTITY_TRAITS: TableDef = {
@@ -86,6 +88,7 @@ export const IDENTITY_TRAITS: TableDef = {
     { name: 'message_id', type: 'text', notNull: true }, // breaks ties between values set at the same instant
   ],
   primaryKey: ['identifier', 'key'],
+  keyIndexed: false,
 };
 
 export const IDENTITY_CONSENT: TableDef = {
@@ -98,6 +101,7 @@ export const IDENTITY_CONSENT: TableDef = {
     { name: 'message_id', type: 'text', notNull: true },
   ],
   primaryKey: ['identifier', 'purpose'],
+  keyIndexed: false,
 };
 
 export const ACCOUNT_TRAITS: TableDef = {
@@ -582,6 +586,7 @@ export const CONSENT_HISTORY: TableDef = {
     { name: 'message_id', type: 'text', notNull: true },
   ],
   primaryKey: ['identifier', 'purpose', 'message_id'],
+  keyIndexed: false,
 };
 
 /** Privacy requests (delete, tombstone) and when their erasure reached storage (null while pending). */
@@ -647,6 +652,7 @@ export const IDENTITY_EMAILS: TableDef = {
     { name: 'identifier', type: 'text', notNull: true },
   ],
   primaryKey: ['email', 'identifier'],
+  keyIndexed: false,
 };
 
 /**
@@ -676,11 +682,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'events, identity graph, profiles and accounts',
     statements: (d) => [
       d.createTable(EVENTS),
-      d.createTable(IDENTITIES),
+      d.createTable(keyIndexedAsReleased(IDENTITIES)),
       d.createTable(IDENTITY_EDGES),
-      d.createTable(IDENTITY_ACTIVITY),
-      d.createTable(IDENTITY_TRAITS),
-      d.createTable(IDENTITY_CONSENT),
+      d.createTable(keyIndexedAsReleased(IDENTITY_ACTIVITY)),
+      d.createTable(keyIndexedAsReleased(IDENTITY_TRAITS)),
+      d.createTable(keyIndexedAsReleased(IDENTITY_CONSENT)),
       d.createTable(ACCOUNT_TRAITS),
       d.createTable(ACCOUNT_MEMBERS),
       // Every later step reads events through this view: the event with the person it resolves to today.
@@ -815,7 +821,7 @@ export const MIGRATIONS: readonly Migration[] = [
     description:
       'consent history, the consent each delivery relied on, and privacy requests with their erasure',
     statements: (d) => [
-      d.createTable(CONSENT_HISTORY),
+      d.createTable(keyIndexedAsReleased(CONSENT_HISTORY)),
       `INSERT INTO consent_history (identifier, purpose, granted, ts, message_id)
         SELECT identifier, purpose, granted, ts, message_id FROM (${consentAnswersOf(d, 'events')})
         WHERE identifier IS NOT NULL ON CONFLICT DO NOTHING`,
@@ -837,7 +843,7 @@ export const MIGRATIONS: readonly Migration[] = [
       // serve `identifier = ?`, so a person's traits were a scan of every trait (~0.2 s on 1M people).
       'CREATE INDEX IF NOT EXISTS identity_traits_identifier ON identity_traits (identifier)',
       'CREATE INDEX IF NOT EXISTS identity_consent_identifier ON identity_consent (identifier)',
-      d.createTable(IDENTITY_EMAILS),
+      d.createTable(keyIndexedAsReleased(IDENTITY_EMAILS)),
       'CREATE INDEX IF NOT EXISTS identity_emails_email ON identity_emails (email)',
       `INSERT INTO identity_emails (email, identifier) ${traitEmailsOf(d)} ON CONFLICT DO NOTHING`,
     ],
@@ -874,7 +880,40 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'every merged-away person id with its survivor, kept after squashes',
     statements: (d) => [d.createTable(PERSON_MERGES), personMergesFromIdentities(d)],
   },
+  {
+    version: 22,
+    description: 'the identity tables keep their keys by upsert, without a unique index',
+    statements: (d) => [
+      // Secondary indexes cost as much as the keys did on a bulk write, and their reads are people's pages.
+      ...MERGE_KEYED_INDEXES.map((name) => `DROP INDEX IF EXISTS ${name}`),
+      ...[...MERGE_KEYED].flatMap((def) => rebuildWithoutKeyIndex(d, def)),
+    ],
+  },
 ];
+
+/**
+ * A table as migrations before version 22 created it, with a unique index on its key: those migrations write it with
+ * ON CONFLICT, and a migration once released never changes.
+ */
+function keyIndexedAsReleased(def: TableDef): TableDef {
+  return { ...def, keyIndexed: true };
+}
+
+/**
+ * The statements that copy a table into one made from `def` (without its key's index) and put it in its place: DuckDB
+ * cannot drop a primary key in place. Views read tables by name, so they read the new one.
+ */
+function rebuildWithoutKeyIndex(d: Dialect, def: TableDef): string[] {
+  const scratch = `${def.name}__rebuilt`;
+  const columns = def.columns.map((c) => d.quoteIdent(c.name)).join(', ');
+  return [
+    `DROP TABLE IF EXISTS ${scratch}`,
+    d.createTable({ ...def, name: scratch }),
+    `INSERT INTO ${scratch} (${columns}) SELECT ${columns} FROM ${def.name}`,
+    `DROP TABLE ${def.name}`,
+    `ALTER TABLE ${scratch} RENAME TO ${def.name}`,
+  ];
+}
 
 /**
  * A database made before person_merges: the merged-away ids that still hold rows — an identifier that is not its
@@ -887,5 +926,24 @@ export function personMergesFromIdentities(d: Dialect): string {
     WHERE i.identifier <> i.person_id AND i.identifier IN (
       SELECT person_id FROM segment_memberships WHERE exited_at IS NULL UNION SELECT person_id FROM features)`;
 }
+
+/** The tables whose key is kept by the upsert port's MERGE, not by a unique index (TableDef.keyIndexed). */
+const MERGE_KEYED: readonly TableDef[] = [
+  IDENTITIES,
+  IDENTITY_ACTIVITY,
+  IDENTITY_TRAITS,
+  IDENTITY_CONSENT,
+  CONSENT_HISTORY,
+  IDENTITY_EMAILS,
+];
+const MERGE_KEYED_INDEXES = [
+  'identity_traits_identifier',
+  'identity_consent_identifier',
+  'identity_emails_email',
+  'consent_history_identifier',
+];
+
+/** Their names, for the engines' upsert renderers. */
+export const KEYED_BY_MERGE: ReadonlySet<string> = new Set(MERGE_KEYED.map((t) => t.name));
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

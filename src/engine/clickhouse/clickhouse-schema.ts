@@ -154,4 +154,9 @@ export const CLICKHOUSE_MIGRATIONS: readonly Migration[] = [
     description: 'every merged-away person id with its survivor, kept after squashes',
     statements: () => [createTable(PERSON_MERGES), personMergesFromIdentities(clickhouseDialect)],
   },
+  {
+    version: 22,
+    description: 'the identity tables keep their keys by upsert: ReplacingMergeTree already has no unique index',
+    statements: () => [],
+  },
 ];

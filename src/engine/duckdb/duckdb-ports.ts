@@ -7,6 +7,7 @@ import type {
   UpdateFromSpec,
   UpsertSpec,
 } from '../ports.js';
+import { KEYED_BY_MERGE } from '../schema.js';
 import type { SqlValue } from '../values.js';
 import { duckdbDialect } from './duckdb-dialect.js';
 
@@ -28,15 +29,57 @@ function onConflict(spec: UpsertSpec): string {
   const target = `ON CONFLICT (${list(spec.key)})`;
   if (!spec.update) return `${target} DO NOTHING`;
   const refs = conflictRefs(spec.table);
-  const set =
-    typeof spec.update === 'function'
-      ? Object.entries(spec.update(refs))
-      : spec.update.map((c) => [c, refs.incoming(c)] as const);
+  const set = updates(spec, refs);
   const when = spec.when ? ` WHERE ${spec.when(refs)}` : '';
   return `${target} DO UPDATE SET ${set.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}${when}`;
 }
 
+/** The SET list of an upsert's update, with `refs` naming the stored and the incoming row. */
+function updates(spec: UpsertSpec, refs: ConflictRefs): [column: string, value: string][] {
+  if (!spec.update) return [];
+  return typeof spec.update === 'function'
+    ? Object.entries(spec.update(refs))
+    : spec.update.map((c) => [c, refs.incoming(c)] as [string, string]);
+}
+
+/** The incoming rows of an upsert as relations, each with the operation's column names: one SELECT, or VALUES chunks. */
+function incomingRelations(spec: UpsertSpec): { relation: string; params: SqlValue[] }[] {
+  const names = list(spec.columns);
+  if ('select' in spec.from) {
+    return [{ relation: `(SELECT * FROM (${spec.from.select}) AS _in(${names}))`, params: [...(spec.from.params ?? [])] }];
+  }
+  const row = `(${spec.columns.map(() => '?').join(', ')})`;
+  const relations: { relation: string; params: SqlValue[] }[] = [];
+  for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
+    const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
+    relations.push({ relation: `(SELECT * FROM (VALUES ${chunk.map(() => row).join(', ')}) AS _in(${names}))`, params: chunk.flat() });
+  }
+  return relations;
+}
+
+/**
+ * An upsert into a table without a unique index on its key (TableDef.keyIndexed false): a MERGE joining the incoming
+ * rows on the key. Without an update, a key repeated among the incoming rows is inserted once, as ON CONFLICT DO
+ * NOTHING leaves it.
+ */
+function mergeUpsert(spec: UpsertSpec, options: { returning?: readonly string[] }): Statement[] {
+  const table = q(spec.table);
+  const refs: ConflictRefs = { current: (c) => `${table}.${q(c)}`, incoming: (c) => `_in.${q(c)}` };
+  const on = spec.key.map((k) => `${refs.current(k)} = ${refs.incoming(k)}`).join(' AND ');
+  const set = updates(spec, refs);
+  const matched = set.length
+    ? ` WHEN MATCHED${spec.when ? ` AND ${spec.when(refs)}` : ''} THEN UPDATE SET ${set.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}`
+    : '';
+  const insert = ` WHEN NOT MATCHED THEN INSERT (${list(spec.columns)}) VALUES (${spec.columns.map(refs.incoming).join(', ')})`;
+  const returning = options.returning ? ` RETURNING ${options.returning.map(refs.current).join(', ')}` : '';
+  return incomingRelations(spec).map(({ relation, params }) => {
+    const source = set.length ? relation : `(SELECT DISTINCT ON (${list(spec.key)}) * FROM ${relation})`;
+    return { sql: `MERGE INTO ${table} USING ${source} AS _in ON ${on}${matched}${insert}${returning}`, params };
+  });
+}
+
 function upsert(spec: UpsertSpec, options: { returning?: readonly string[] } = {}): Statement[] {
+  if (KEYED_BY_MERGE.has(spec.table)) return mergeUpsert(spec, options);
   const into = `INSERT INTO ${q(spec.table)} (${list(spec.columns)})`;
   const tail = `${onConflict(spec)}${options.returning ? ` RETURNING ${list(options.returning)}` : ''}`;
   if ('select' in spec.from) {
