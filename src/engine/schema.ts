@@ -884,9 +884,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 22,
     description: 'the identity tables keep their keys by upsert, without a unique index',
     statements: (d) => [
-      // Secondary indexes cost as much as the keys did on a bulk write, and their reads are people's pages.
-      ...MERGE_KEYED_INDEXES.map((name) => `DROP INDEX IF EXISTS ${name}`),
+      ...IDENTIFIER_INDEXES.map(([name]) => `DROP INDEX IF EXISTS ${name}`),
       ...[...MERGE_KEYED].flatMap((def) => rebuildWithoutKeyIndex(d, def)),
+      ...IDENTIFIER_INDEXES.map(([name, table, column]) => `CREATE INDEX ${name} ON ${table} (${column})`),
     ],
   },
 ];
@@ -936,11 +936,17 @@ const MERGE_KEYED: readonly TableDef[] = [
   CONSENT_HISTORY,
   IDENTITY_EMAILS,
 ];
-const MERGE_KEYED_INDEXES = [
-  'identity_traits_identifier',
-  'identity_consent_identifier',
-  'identity_emails_email',
-  'consent_history_identifier',
+/**
+ * Their point lookups: an identifier's person, traits and consent (a person's page, the stream's guards, decide's
+ * first sight of an identifier) and an email's identifiers. Not unique, so a write never looks a key up in them.
+ */
+const IDENTIFIER_INDEXES: readonly [name: string, table: string, column: string][] = [
+  ['identities_identifier', 'identities', 'identifier'],
+  ['identity_activity_identifier', 'identity_activity', 'identifier'],
+  ['identity_traits_identifier', 'identity_traits', 'identifier'],
+  ['identity_consent_identifier', 'identity_consent', 'identifier'],
+  ['consent_history_identifier', 'consent_history', 'identifier'],
+  ['identity_emails_email', 'identity_emails', 'email'],
 ];
 
 /** Their names, for the engines' upsert renderers. */

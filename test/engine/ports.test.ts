@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 import type { TableDef } from '../../src/engine/dialect.js';
+import { IDENTITY_ACTIVITY, IDENTITY_EMAILS } from '../../src/engine/schema.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { Statement } from '../../src/engine/ports.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
@@ -324,6 +325,90 @@ for (const engine of ENGINES) {
         'SELECT count(*) AS n, sum(n) AS total FROM kv',
       );
       assert.deepEqual(r, { n: 2500, total: (2499 * 2500) / 2 });
+    });
+
+    test('upsert into a table whose key has no unique index (the identity tables) keeps one row per key', async () => {
+      // DuckDB keeps these keys with a MERGE (schema.ts, TableDef.keyIndexed); ClickHouse's tables are replacing ones.
+      await wh.run('DROP TABLE IF EXISTS identity_activity');
+      await wh.run(wh.dialect.createTable(IDENTITY_ACTIVITY));
+      await wh.append(
+        'identity_activity',
+        ['identifier', 'first_seen', 'last_seen', 'events'],
+        [
+          ['a', t('2'), t('3'), 1],
+          ['b', t('2'), t('8'), 5],
+        ],
+      );
+      const spec = {
+        table: 'identity_activity',
+        columns: ['identifier', 'first_seen', 'last_seen', 'events'],
+        key: ['identifier'],
+        from: {
+          select: `SELECT k, f, l, n FROM ${engine.rows(
+            ['k', 'f', 'l', 'n'],
+            [
+              ["'a'", engine.timestamp('?'), engine.timestamp('?'), '2'],
+              ["'b'", engine.timestamp('?'), engine.timestamp('?'), '7'],
+              ["'c'", engine.timestamp('?'), engine.timestamp('?'), '3'],
+            ],
+          )}`,
+          params: [t('1'), t('4'), t('3'), t('4'), t('5'), t('6')],
+        },
+        update: (r: { current(c: string): string; incoming(c: string): string }) => ({
+          first_seen: `least(${r.current('first_seen')}, ${r.incoming('first_seen')})`,
+          last_seen: `greatest(${r.current('last_seen')}, ${r.incoming('last_seen')})`,
+          events: `${r.current('events')} + ${r.incoming('events')}`,
+        }),
+        // b's stored activity ends later than the incoming: kept as it is
+        when: (r: { current(c: string): string; incoming(c: string): string }) =>
+          `${r.incoming('last_seen')} > ${r.current('last_seen')}`,
+      };
+      if (engine.sql === 'duckdb') {
+        assert.deepEqual(
+          wh.storage.render.upsert(spec).map((s) => s.sql.replace(/\s+/g, ' ')),
+          [
+            `MERGE INTO "identity_activity" USING (SELECT * FROM (${spec.from.select}) AS _in("identifier", "first_seen", "last_seen", "events")) AS _in ` +
+              'ON "identity_activity"."identifier" = _in."identifier" ' +
+              'WHEN MATCHED AND _in."last_seen" > "identity_activity"."last_seen" THEN UPDATE SET ' +
+              '"first_seen" = least("identity_activity"."first_seen", _in."first_seen"), ' +
+              '"last_seen" = greatest("identity_activity"."last_seen", _in."last_seen"), ' +
+              '"events" = "identity_activity"."events" + _in."events" ' +
+              'WHEN NOT MATCHED THEN INSERT ("identifier", "first_seen", "last_seen", "events") ' +
+              'VALUES (_in."identifier", _in."first_seen", _in."last_seen", _in."events")',
+          ],
+        );
+      }
+      assert.equal(await wh.storage.upsert(spec), 2);
+      assert.deepEqual(await rowsOf('identity_activity'), [
+        { identifier: 'a', first_seen: t('1'), last_seen: t('4'), events: 3 },
+        { identifier: 'b', first_seen: t('2'), last_seen: t('8'), events: 5 },
+        { identifier: 'c', first_seen: t('5'), last_seen: t('6'), events: 3 },
+      ]);
+
+      // Without an update, a stored key is kept and a key repeated among the incoming rows is stored once.
+      await wh.run('DROP TABLE IF EXISTS identity_emails');
+      await wh.run(wh.dialect.createTable(IDENTITY_EMAILS));
+      await wh.append('identity_emails', ['email', 'identifier'], [['a@x.io', 'a']]);
+      const emails = {
+        table: 'identity_emails',
+        columns: ['email', 'identifier'],
+        key: ['email', 'identifier'],
+        from: {
+          rows: [
+            ['a@x.io', 'a'],
+            ['b@x.io', 'b'],
+            ['b@x.io', 'b'],
+            ['b@x.io', 'c'],
+          ],
+        },
+      };
+      await wh.storage.upsert(emails); // (ClickHouse counts a repeated incoming row once per repeat)
+      assert.equal(await wh.storage.upsert(emails), 0);
+      assert.deepEqual(await wh.query('SELECT email, identifier FROM identity_emails ORDER BY 1, 2'), [
+        { email: 'a@x.io', identifier: 'a' },
+        { email: 'b@x.io', identifier: 'b' },
+        { email: 'b@x.io', identifier: 'c' },
+      ]);
     });
 
     test('a scratch relation from a SELECT, or from columns and rows, replaces one of the same name', async () => {
