@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openClickHouse } from '../../src/engine/clickhouse/open-clickhouse.js';
 import type { TableDef } from '../../src/engine/dialect.js';
-import { IDENTITY_ACTIVITY, IDENTITY_EMAILS } from '../../src/engine/schema.js';
+import * as schema from '../../src/engine/schema.js';
+import { IDENTITY_ACTIVITY, IDENTITY_EMAILS, KEYED_BY_MERGE } from '../../src/engine/schema.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { Statement } from '../../src/engine/ports.js';
 import type { Warehouse } from '../../src/engine/warehouse.js';
@@ -91,6 +92,15 @@ const KV: TableDef = {
 };
 
 const t = (iso: string) => new Date(`2026-01-0${iso}T00:00:00.000Z`);
+
+test('the upsert renders a MERGE for exactly the tables whose key has no unique index', () => {
+  const defs = Object.values(schema).filter(
+    (v): v is TableDef => typeof v === 'object' && v !== null && 'columns' in v && 'name' in v,
+  );
+  const unindexed = defs.filter((d) => d.keyIndexed === false).map((d) => d.name);
+  assert.deepEqual([...KEYED_BY_MERGE].sort(), unindexed.sort());
+  assert.ok(unindexed.includes('identities'));
+});
 
 for (const engine of ENGINES) {
   describe(`${engine.name}: statement-level ports`, () => {
