@@ -156,7 +156,8 @@ export const CLICKHOUSE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 22,
-    description: 'the identity tables keep their keys by upsert: ReplacingMergeTree already has no unique index',
+    description:
+      'the identity tables keep their keys by upsert: ReplacingMergeTree already has no unique index',
     statements: () => [],
   },
 ];

@@ -31,7 +31,8 @@ export const duckdbDialect: Dialect = {
     const cols = def.columns.map(
       (c) => `${quoteIdent(c.name)} ${COLUMN_TYPES[c.type]}${c.notNull ? ' NOT NULL' : ''}`,
     );
-    if (def.primaryKey?.length && def.keyIndexed !== false) cols.push(`PRIMARY KEY (${def.primaryKey.map(quoteIdent).join(', ')})`);
+    if (def.primaryKey?.length && def.keyIndexed !== false)
+      cols.push(`PRIMARY KEY (${def.primaryKey.map(quoteIdent).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${quoteIdent(def.name)} (${cols.join(', ')})`;
   },
   jsonText: (expr, path) => `json_extract_string(${expr}, ${path})`,

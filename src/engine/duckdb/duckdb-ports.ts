@@ -46,13 +46,21 @@ function updates(spec: UpsertSpec, refs: ConflictRefs): [column: string, value: 
 function incomingRelations(spec: UpsertSpec): { relation: string; params: SqlValue[] }[] {
   const names = list(spec.columns);
   if ('select' in spec.from) {
-    return [{ relation: `(SELECT * FROM (${spec.from.select}) AS _in(${names}))`, params: [...(spec.from.params ?? [])] }];
+    return [
+      {
+        relation: `(SELECT * FROM (${spec.from.select}) AS _in(${names}))`,
+        params: [...(spec.from.params ?? [])],
+      },
+    ];
   }
   const row = `(${spec.columns.map(() => '?').join(', ')})`;
   const relations: { relation: string; params: SqlValue[] }[] = [];
   for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
     const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
-    relations.push({ relation: `(SELECT * FROM (VALUES ${chunk.map(() => row).join(', ')}) AS _in(${names}))`, params: chunk.flat() });
+    relations.push({
+      relation: `(SELECT * FROM (VALUES ${chunk.map(() => row).join(', ')}) AS _in(${names}))`,
+      params: chunk.flat(),
+    });
   }
   return relations;
 }
@@ -74,7 +82,10 @@ function mergeUpsert(spec: UpsertSpec, options: { returning?: readonly string[] 
   const returning = options.returning ? ` RETURNING ${options.returning.map(refs.current).join(', ')}` : '';
   return incomingRelations(spec).map(({ relation, params }) => {
     const source = set.length ? relation : `(SELECT DISTINCT ON (${list(spec.key)}) * FROM ${relation})`;
-    return { sql: `MERGE INTO ${table} USING ${source} AS _in ON ${on}${matched}${insert}${returning}`, params };
+    return {
+      sql: `MERGE INTO ${table} USING ${source} AS _in ON ${on}${matched}${insert}${returning}`,
+      params,
+    };
   });
 }
 
