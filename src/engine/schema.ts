@@ -942,6 +942,7 @@ const MERGE_KEYED: readonly TableDef[] = [
  */
 const IDENTIFIER_INDEXES: readonly [name: string, table: string, column: string][] = [
   ['identities_identifier', 'identities', 'identifier'],
+  ['identities_person', 'identities', 'person_id'],
   ['identity_activity_identifier', 'identity_activity', 'identifier'],
   ['identity_traits_identifier', 'identity_traits', 'identifier'],
   ['identity_consent_identifier', 'identity_consent', 'identifier'],
