@@ -938,7 +938,10 @@ const MERGE_KEYED: readonly TableDef[] = [
 ];
 /**
  * Their point lookups: an identifier's person, traits and consent (a person's page, the stream's guards, decide's
- * first sight of an identifier) and an email's identifiers. Not unique, so a write never looks a key up in them.
+ * first sight of an identifier), a person's identifiers (each streaming evaluation's guards: a scan of every identity,
+ * ~0.13 s at 1M people, before this index) and an email's identifiers. Not unique, so a write never looks a key up in
+ * them. The person_id index was once tried beside the primary key and dropped (schema version 20's note: DuckDB
+ * aborted replaying its log after a SIGKILL); without the key the crash tests pass with it.
  */
 const IDENTIFIER_INDEXES: readonly [name: string, table: string, column: string][] = [
   ['identities_identifier', 'identities', 'identifier'],
