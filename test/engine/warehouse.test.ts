@@ -233,6 +233,49 @@ describe('migrations', () => {
     await wh.close();
   });
 
+  test('migration 22 rebuilds the identity tables without unique keys, keeping their rows and lookups', async () => {
+    const path = join(tempDir(), 'v21.duckdb');
+    const old = await openWarehouse({ path, schemaVersion: 21 });
+    await old.run(
+      `INSERT INTO identities (identifier, person_id, is_user) VALUES ('a1', 'u1', FALSE), ('u1', 'u1', TRUE)`,
+    );
+    await old.run(`INSERT INTO identity_traits (identifier, key, value, ts, message_id) VALUES
+      ('u1', 'plan', '"pro"', TIMESTAMP '2026-01-01 00:00:00', 'm1')`);
+    await old.close();
+    const wh = await openWarehouse({ path });
+    try {
+      const keyed = await wh.query<{ table_name: string }>(
+        `SELECT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')
+         AND table_name IN ('identities', 'identity_activity', 'identity_traits', 'identity_consent', 'consent_history', 'identity_emails')`,
+      );
+      assert.deepEqual(keyed, []);
+      const indexes = await wh.query<{ index_name: string }>(
+        `SELECT index_name FROM duckdb_indexes() WHERE table_name IN ('identities', 'identity_traits') ORDER BY 1`,
+      );
+      assert.deepEqual(
+        indexes.map((r) => r.index_name),
+        ['identities_identifier', 'identities_person', 'identity_traits_identifier'],
+      );
+      assert.deepEqual(await wh.query('SELECT identifier, person_id FROM identities ORDER BY 1'), [
+        { identifier: 'a1', person_id: 'u1' },
+        { identifier: 'u1', person_id: 'u1' },
+      ]);
+      // The upsert port still keeps one row per key: a later value replaces the stored one.
+      await wh.storage.upsert({
+        table: 'identity_traits',
+        columns: ['identifier', 'key', 'value', 'ts', 'message_id'],
+        key: ['identifier', 'key'],
+        from: { rows: [['u1', 'plan', '"team"', new Date('2026-02-01T00:00:00Z'), 'm2']] },
+        update: ['value', 'ts', 'message_id'],
+      });
+      assert.deepEqual(await wh.query('SELECT identifier, key, value FROM identity_traits'), [
+        { identifier: 'u1', key: 'plan', value: '"team"' },
+      ]);
+    } finally {
+      await wh.close();
+    }
+  });
+
   test('a database from a newer segflow is refused with a clear message', async () => {
     const path = join(tempDir(), 'new.duckdb');
     const wh = await openWarehouse({ path });
