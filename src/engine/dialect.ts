@@ -19,7 +19,8 @@ export interface TableDef {
   /**
    * `false`: no unique index keeps the key; the upsert port does, with a MERGE that joins on it (one writer at a time:
    * the warehouse's lock). For large tables written in bulk: DuckDB's unique index made an import's writes into the
-   * identity tables, and their commit, several times slower than the rows alone. Reads by key then scan the table.
+   * identity tables, and their commit, several times slower than the rows alone. Point lookups go through plain
+   * (not unique) indexes, which cost a write far less (schema.ts, migration 22).
    */
   keyIndexed?: boolean;
 }

@@ -79,11 +79,12 @@ function mergeUpsert(spec: UpsertSpec, options: { returning?: readonly string[] 
     ? ` WHEN MATCHED${spec.when ? ` AND ${spec.when(refs)}` : ''} THEN UPDATE SET ${set.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}`
     : '';
   const insert = ` WHEN NOT MATCHED THEN INSERT (${list(spec.columns)}) VALUES (${spec.columns.map(refs.incoming).join(', ')})`;
-  const returning = options.returning ? ` RETURNING ${options.returning.map(refs.current).join(', ')}` : '';
+  // No caller asks rows back from these tables (the one upsertReturning is a counter in segflow_meta).
+  if (options.returning) throw new Error(`upsertReturning is not rendered for ${spec.table}, kept by MERGE`);
   return incomingRelations(spec).map(({ relation, params }) => {
     const source = set.length ? relation : `(SELECT DISTINCT ON (${list(spec.key)}) * FROM ${relation})`;
     return {
-      sql: `MERGE INTO ${table} USING ${source} AS _in ON ${on}${matched}${insert}${returning}`,
+      sql: `MERGE INTO ${table} USING ${source} AS _in ON ${on}${matched}${insert}`,
       params,
     };
   });
