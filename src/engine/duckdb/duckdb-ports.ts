@@ -42,6 +42,17 @@ function updates(spec: UpsertSpec, refs: ConflictRefs): [column: string, value: 
     : spec.update.map((c) => [c, refs.incoming(c)] as [string, string]);
 }
 
+/** Literal rows as `VALUES (?, …), …` lists of at most VALUES_ROWS rows each, with their bound values. */
+function valuesChunks(columns: readonly string[], rows: readonly (readonly SqlValue[])[]) {
+  const row = `(${columns.map(() => '?').join(', ')})`;
+  const chunks: { values: string; params: SqlValue[] }[] = [];
+  for (let i = 0; i < rows.length; i += VALUES_ROWS) {
+    const chunk = rows.slice(i, i + VALUES_ROWS);
+    chunks.push({ values: `VALUES ${chunk.map(() => row).join(', ')}`, params: chunk.flat() });
+  }
+  return chunks;
+}
+
 /** The incoming rows of an upsert as relations, each with the operation's column names: one SELECT, or VALUES chunks. */
 function incomingRelations(spec: UpsertSpec): { relation: string; params: SqlValue[] }[] {
   const names = list(spec.columns);
@@ -53,16 +64,10 @@ function incomingRelations(spec: UpsertSpec): { relation: string; params: SqlVal
       },
     ];
   }
-  const row = `(${spec.columns.map(() => '?').join(', ')})`;
-  const relations: { relation: string; params: SqlValue[] }[] = [];
-  for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
-    const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
-    relations.push({
-      relation: `(SELECT * FROM (VALUES ${chunk.map(() => row).join(', ')}) AS _in(${names}))`,
-      params: chunk.flat(),
-    });
-  }
-  return relations;
+  return valuesChunks(spec.columns, spec.from.rows).map(({ values, params }) => ({
+    relation: `(SELECT * FROM (${values}) AS _in(${names}))`,
+    params,
+  }));
 }
 
 /**
@@ -71,6 +76,8 @@ function incomingRelations(spec: UpsertSpec): { relation: string; params: SqlVal
  * NOTHING leaves it.
  */
 function mergeUpsert(spec: UpsertSpec, options: { returning?: readonly string[] }): Statement[] {
+  // No caller asks rows back from these tables (the one upsertReturning is a counter in segflow_meta).
+  if (options.returning) throw new Error(`upsertReturning is not rendered for ${spec.table}, kept by MERGE`);
   const table = q(spec.table);
   const refs: ConflictRefs = { current: (c) => `${table}.${q(c)}`, incoming: (c) => `_in.${q(c)}` };
   const on = spec.key.map((k) => `${refs.current(k)} = ${refs.incoming(k)}`).join(' AND ');
@@ -79,8 +86,6 @@ function mergeUpsert(spec: UpsertSpec, options: { returning?: readonly string[] 
     ? ` WHEN MATCHED${spec.when ? ` AND ${spec.when(refs)}` : ''} THEN UPDATE SET ${set.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}`
     : '';
   const insert = ` WHEN NOT MATCHED THEN INSERT (${list(spec.columns)}) VALUES (${spec.columns.map(refs.incoming).join(', ')})`;
-  // No caller asks rows back from these tables (the one upsertReturning is a counter in segflow_meta).
-  if (options.returning) throw new Error(`upsertReturning is not rendered for ${spec.table}, kept by MERGE`);
   return incomingRelations(spec).map(({ relation, params }) => {
     const source = set.length ? relation : `(SELECT DISTINCT ON (${list(spec.key)}) * FROM ${relation})`;
     return {
@@ -97,16 +102,10 @@ function upsert(spec: UpsertSpec, options: { returning?: readonly string[] } = {
   if ('select' in spec.from) {
     return [{ sql: `${into} ${spec.from.select} ${tail}`, params: [...(spec.from.params ?? [])] }];
   }
-  const row = `(${spec.columns.map(() => '?').join(', ')})`;
-  const statements: Statement[] = [];
-  for (let i = 0; i < spec.from.rows.length; i += VALUES_ROWS) {
-    const chunk = spec.from.rows.slice(i, i + VALUES_ROWS);
-    statements.push({
-      sql: `${into} VALUES ${chunk.map(() => row).join(', ')} ${tail}`,
-      params: chunk.flat(),
-    });
-  }
-  return statements;
+  return valuesChunks(spec.columns, spec.from.rows).map(({ values, params }) => ({
+    sql: `${into} ${values} ${tail}`,
+    params,
+  }));
 }
 
 function createScratch(spec: ScratchSpec): Statement[] {
