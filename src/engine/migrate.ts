@@ -44,7 +44,7 @@ async function appliedVersions(
   const rows = await wh.query<{ key: string }>(`SELECT key FROM ${META} WHERE key LIKE 'migration:%'`);
   if (rows.length) return new Set(rows.map((r) => Number(r.key.slice('migration:'.length))));
   const legacy = migrations.filter((m) => m.version <= schemaVersionNow).map((m) => m.version);
-  for (const v of legacy) await recordMigration(wh, v, schemaVersionNow);
+  await recordMigrations(wh, legacy, schemaVersionNow);
   return new Set(legacy);
 }
 
@@ -95,27 +95,46 @@ export async function migrate(
     );
   }
   const applied = await appliedVersions(wh, from, migrations);
-  let to = from;
-  for (const m of migrations) {
-    if (m.version > target) continue;
-    if (applied.has(m.version)) continue;
-    to = Math.max(to, m.version);
+  const pending = migrations.filter((m) => m.version <= target && !applied.has(m.version));
+  const to = Math.max(from, ...pending.map((m) => m.version));
+  if (from === 0 && applied.size === 0) {
+    // A new database has nothing a crash between migrations could leave half done, so they share one commit: a
+    // commit and its bookkeeping per migration were three quarters of the ~0.37 s a new database took to open.
+    await wh.transaction(async (tx) => {
+      for (const m of pending) for (const sql of m.statements(tx.dialect)) await tx.run(sql);
+      await recordMigrations(
+        tx,
+        pending.map((m) => m.version),
+        to,
+      );
+    });
+    return { from, to };
+  }
+  let reached = from;
+  for (const m of pending) {
+    reached = Math.max(reached, m.version);
     await wh.transaction(async (tx) => {
       for (const sql of m.statements(tx.dialect)) await tx.run(sql);
-      await recordMigration(tx, m.version, to);
+      await recordMigrations(tx, [m.version], reached);
     });
   }
   return { from, to };
 }
 
-async function recordMigration(wh: Warehouse, version: number, schemaVersionAfter: number): Promise<void> {
+async function recordMigrations(
+  wh: Warehouse,
+  versions: readonly number[],
+  schemaVersionAfter: number,
+): Promise<void> {
   const columns = ['key', 'value'];
-  await wh.storage.upsert({
-    table: META,
-    columns,
-    key: ['key'],
-    from: { rows: [[`migration:${version}`, 'applied']] },
-  });
+  if (versions.length) {
+    await wh.storage.upsert({
+      table: META,
+      columns,
+      key: ['key'],
+      from: { rows: versions.map((v) => [`migration:${v}`, 'applied']) },
+    });
+  }
   await wh.storage.upsert({
     table: META,
     columns,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import { migrate, schemaVersion } from '../../src/engine/migrate.js';
 import { isSmallDatabaseFile, openWarehouse } from '../../src/engine/open.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/engine/schema.js';
@@ -312,6 +313,39 @@ describe('migrations', () => {
     assert.deepEqual(await migrate(wh), { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
     await wh.close();
   });
+});
+
+test('a new database is made in one commit: every migration is recorded, and a failing one leaves nothing', async () => {
+  const wh = await openWarehouse({ path: ':memory:' });
+  try {
+    const applied = await wh.query<{ key: string }>(
+      `SELECT key FROM segflow_meta WHERE key LIKE 'migration:%' ORDER BY CAST(substr(key, 11) AS INTEGER)`,
+    );
+    assert.deepEqual(
+      applied.map((r) => r.key),
+      MIGRATIONS.map((m) => `migration:${m.version}`),
+    );
+  } finally {
+    await wh.close();
+  }
+
+  const fresh = await openDuckDB({ path: ':memory:', readOnly: false, checkpointOnClose: false });
+  try {
+    const broken = [
+      ...MIGRATIONS.slice(0, 3),
+      { version: 4, description: 'fails', statements: () => ['SELECT no_such_column FROM events'] },
+    ];
+    await assert.rejects(migrate(fresh, undefined, broken), /no_such_column/);
+    assert.equal(await schemaVersion(fresh), 0);
+    const tables = await fresh.query<{ n: bigint }>(
+      "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'events'",
+    );
+    assert.equal(Number(tables[0]!.n), 0);
+    // The next open starts over and makes the whole schema.
+    assert.deepEqual(await migrate(fresh), { from: 0, to: LATEST_SCHEMA_VERSION });
+  } finally {
+    await fresh.close();
+  }
 });
 
 test('a migration numbered below one already applied still runs (branches merged in another order)', async () => {
