@@ -220,6 +220,30 @@ export interface Dialect {
   inTextList(expr: string, placeholder: string): string;
 }
 
+/** Lists up to this long are bound one placeholder per value by `inTexts` (DuckDB's index scans stop at 2,048 values). */
+const PLACEHOLDER_LIST_MAX = 1000;
+
+/**
+ * `expr IN (…)` for a list of texts, with the values to bind in order: one placeholder per value for a list up to a
+ * thousand long, so that an index on `expr` can serve it, else the dialect's one-parameter form (`inTextList`). DuckDB
+ * looks placeholders up in an ART index, where a JSON array parameter becomes a join that reads the whole column once
+ * the list is longer than a few dozen: 200 person ids among 2M identities took 26 ms against 57–70 ms.
+ *
+ * @example
+ * const { sql, params } = inTexts(wh.dialect, 'person_id', ['usr_1', 'usr_2']);
+ * await wh.query(`SELECT identifier FROM identities WHERE ${sql}`, params); // person_id IN (?, ?)
+ */
+export function inTexts(
+  d: Dialect,
+  expr: string,
+  values: readonly string[],
+): { sql: string; params: string[] } {
+  if (values.length === 0) return { sql: 'FALSE', params: [] };
+  if (values.length > PLACEHOLDER_LIST_MAX)
+    return { sql: d.inTextList(expr, '?'), params: [JSON.stringify(values)] };
+  return { sql: `${expr} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
+}
+
 /** A JSON path literal for constant keys we choose (never user input): `['a','b']` → `'$."a"."b"'`. */
 export function jsonPath(keys: readonly string[]): string {
   for (const k of keys) {

@@ -1,5 +1,6 @@
 import { type ConsentAnswer, longestCapMs, SendLog, suppressionCheck } from '../activate/guards.js';
 import type { Playbook } from '../activate/playbook.js';
+import { inTexts } from '../engine/dialect.js';
 import type { Warehouse } from '../engine/warehouse.js';
 import { factConditions } from '../instrument/profile-facts.js';
 import { type Decision, decideFor, READ_ONLY, readPersonState, withRecording } from './decide.js';
@@ -26,12 +27,12 @@ const UNSETTLED_STATES = ['pending', 'deferred', 'dead'];
 /** Beyond this many people changed since the last read, one full load is cheaper than reading them one list at a time. */
 const MAX_CATCH_UP = 50_000;
 
-/** Which people a read covers: everyone, or a list (bound as one JSON parameter). */
 /**
- * Whose state to read: everyone (null), or the people of `list` (JSON), whose identifiers are in the relation
- * `identities` (identifier, person_id) — the catch-up's few thousand rows instead of the table of every identity.
+ * Whose state to read: everyone (null), or `people` (`list`: the same as one JSON array), whose identifiers are in the
+ * relation `identities` (identifier, person_id) — the catch-up's few thousand rows instead of the table of every
+ * identity.
  */
-type Scope = { list: string; identities: string } | null;
+type Scope = { people: readonly string[]; list: string; identities: string } | null;
 
 /** The scratch relation holding the identifiers of the people a catch-up reads again. */
 const CHANGED_IDENTITIES = '_sf_decide_changed_ids';
@@ -155,11 +156,13 @@ export class DecideSnapshot {
     }
     if (changed.size > MAX_CATCH_UP) return false;
     const list = JSON.stringify([...changed]);
-    // Which of them are people now, and which identifiers now belong to someone else (merged away).
+    // Which of them are people now, and which identifiers now belong to someone else (merged away): through the index
+    // on identities.person_id.
+    const byPerson = inTexts(d, 'person_id', [...changed]);
     const owners = changed.size
       ? await wh.query<{ identifier: string; person_id: string }>(
-          `SELECT identifier, person_id FROM identities WHERE ${d.inTextList('person_id', '?')}`,
-          [list],
+          `SELECT identifier, person_id FROM identities WHERE ${byPerson.sql}`,
+          byPerson.params,
         )
       : [];
     // Their consent and traits are read through their identifiers alone: joining the answers with every identity to
@@ -174,7 +177,7 @@ export class DecideSnapshot {
             ],
             rows: owners.map((o) => [o.identifier, o.person_id]),
           },
-          () => readState(wh, pb, now, { list, identities: CHANGED_IDENTITIES }),
+          () => readState(wh, pb, now, { people: [...changed], list, identities: CHANGED_IDENTITIES }),
         )
       : undefined;
     const suppressed = to.suppressions !== from.suppressions ? await suppressionCheck(wh) : undefined;
@@ -318,11 +321,13 @@ async function readState(wh: Warehouse, pb: Playbook, now: Date, scope: Scope): 
   const only = (column: string) => (scope ? ` AND ${d.inTextList(column, '?')}` : '');
   const list = scope ? [scope.list] : [];
   const wanted = [...new Set(pb.plays.map((p) => p.segment))];
+  // Through the index on segment_memberships.person_id when scoped.
+  const members = scope ? inTexts(d, 'person_id', scope.people) : undefined;
   const memberships = await wh.query<PersonStateRows['memberships'][number]>(
     `SELECT person_id, segment, max(entered_at) AS entered_at FROM segment_memberships
-     WHERE exited_at IS NULL AND ${d.inTextList('segment', '?')}${only('person_id')}
+     WHERE exited_at IS NULL AND ${d.inTextList('segment', '?')}${members ? ` AND ${members.sql}` : ''}
      GROUP BY person_id, segment ORDER BY segment`,
-    [JSON.stringify(wanted), ...list],
+    [JSON.stringify(wanted), ...(members?.params ?? [])],
   );
   // The identifiers of the people read (a scope's own relation holds only theirs).
   const identities = scope?.identities ?? 'identities';

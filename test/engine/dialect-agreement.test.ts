@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Dialect } from '../../src/engine/dialect.js';
+import { type Dialect, inTexts } from '../../src/engine/dialect.js';
 import { openDuckDB } from '../../src/engine/duckdb/duckdb-warehouse.js';
 import type { SqlValue, Warehouse } from '../../src/engine/warehouse.js';
 import { ENGINE_SQL, openChdbForTest } from '../helpers/engines.js';
@@ -175,6 +175,37 @@ describe('the DuckDB and ClickHouse dialects agree', () => {
     await duck.close();
     await house.close();
   });
+  test('inTexts: a placeholder per value up to a thousand, one JSON parameter beyond, FALSE for none; the same rows on both', async () => {
+    const keys = Array.from({ length: 1500 }, (_, i) => `k${i}`);
+    const stored = keys.slice(0, 20);
+    assert.deepEqual(inTexts(duck.dialect, 'k', ['a', 'b']), { sql: 'k IN (?, ?)', params: ['a', 'b'] });
+    assert.deepEqual(inTexts(duck.dialect, 'k', keys), {
+      sql: duck.dialect.inTextList('k', '?'),
+      params: [JSON.stringify(keys)],
+    });
+    for (const [wh, rowsOf] of [
+      [duck, ENGINE_SQL.duckdb.rows],
+      [house, ENGINE_SQL.clickhouse.rows],
+    ] as const) {
+      const relation = rowsOf(
+        ['k'],
+        stored.map((k) => [`'${k}'`]),
+      );
+      for (const wanted of [[], ['k3', 'k17', 'k999', 'absent'], keys]) {
+        const { sql, params } = inTexts(wh.dialect, 'k', wanted);
+        const rows = await wh.query<{ k: string }>(
+          `SELECT k FROM ${relation} WHERE ${sql} ORDER BY k`,
+          params,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.k),
+          stored.filter((k) => wanted.includes(k)).sort(),
+          `${wh.engine}, ${wanted.length} wanted`,
+        );
+      }
+    }
+  });
+
   test('jsonMembersJoin: one row per member of an object, none for NULL, empty or non-objects', async () => {
     const members = (wh: Warehouse, rowsOf: (typeof ENGINE_SQL)['duckdb']['rows']) => {
       const d = wh.dialect;
