@@ -215,7 +215,9 @@ export async function updateIdentityGraph(tx: Warehouse, newEvents: string): Pro
       table: 'identities',
       columns: ['identifier', 'person_id', 'is_user'],
       key: ['identifier'],
-      from: { select: `SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS} WHERE changed AND NOT is_new` },
+      from: {
+        select: `SELECT identifier, person_id, is_user FROM ${BATCH_PERSONS} WHERE changed AND NOT is_new`,
+      },
       update: ['person_id', 'is_user'],
     });
   }
