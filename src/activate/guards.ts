@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../config/duration.js';
+import { inTexts } from '../engine/dialect.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import type { Cap, Playbook } from './playbook.js';
 
@@ -45,9 +46,10 @@ async function identifiersByPerson(
   if (personIds.length > POINT_LOOKUP_PEOPLE) return null;
   const out = new Map(personIds.map((p) => [p, [] as string[]]));
   if (personIds.length === 0) return out;
+  const people = inTexts(wh.dialect, 'person_id', personIds);
   for (const r of await wh.query<{ identifier: string; person_id: string }>(
-    `SELECT identifier, person_id FROM identities WHERE person_id IN (${placeholders(personIds.length)})`,
-    [...personIds],
+    `SELECT identifier, person_id FROM identities WHERE ${people.sql}`,
+    people.params,
   ))
     out.get(r.person_id)?.push(r.identifier);
   return out;

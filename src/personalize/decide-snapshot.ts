@@ -28,11 +28,10 @@ const UNSETTLED_STATES = ['pending', 'deferred', 'dead'];
 const MAX_CATCH_UP = 50_000;
 
 /**
- * Whose state to read: everyone (null), or `people` (`list`: the same as one JSON array), whose identifiers are in the
- * relation `identities` (identifier, person_id) — the catch-up's few thousand rows instead of the table of every
- * identity.
+ * Whose state to read: everyone (null), or `people`, whose identifiers are in the relation `identities` (identifier,
+ * person_id) — the catch-up's few thousand rows instead of the table of every identity.
  */
-type Scope = { people: readonly string[]; list: string; identities: string } | null;
+type Scope = { people: readonly string[]; identities: string } | null;
 
 /** The scratch relation holding the identifiers of the people a catch-up reads again. */
 const CHANGED_IDENTITIES = '_sf_decide_changed_ids';
@@ -155,7 +154,6 @@ export class DecideSnapshot {
         changed.add(r.person_id);
     }
     if (changed.size > MAX_CATCH_UP) return false;
-    const list = JSON.stringify([...changed]);
     // Which of them are people now, and which identifiers now belong to someone else (merged away): through the index
     // on identities.person_id.
     const byPerson = inTexts(d, 'person_id', [...changed]);
@@ -177,7 +175,7 @@ export class DecideSnapshot {
             ],
             rows: owners.map((o) => [o.identifier, o.person_id]),
           },
-          () => readState(wh, pb, now, { people: [...changed], list, identities: CHANGED_IDENTITIES }),
+          () => readState(wh, pb, now, { people: [...changed], identities: CHANGED_IDENTITIES }),
         )
       : undefined;
     const suppressed = to.suppressions !== from.suppressions ? await suppressionCheck(wh) : undefined;
@@ -319,7 +317,7 @@ interface PersonStateRows {
 async function readState(wh: Warehouse, pb: Playbook, now: Date, scope: Scope): Promise<PersonStateRows> {
   const d = wh.dialect;
   const only = (column: string) => (scope ? ` AND ${d.inTextList(column, '?')}` : '');
-  const list = scope ? [scope.list] : [];
+  const list = scope ? [JSON.stringify(scope.people)] : [];
   const wanted = [...new Set(pb.plays.map((p) => p.segment))];
   // Through the index on segment_memberships.person_id when scoped.
   const members = scope ? inTexts(d, 'person_id', scope.people) : undefined;
