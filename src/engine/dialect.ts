@@ -85,6 +85,11 @@ export interface Dialect {
   splitWhitespace(expr: string): string;
   /** A stable hex digest of text (used to derive message ids). */
   hashHex(expr: string): string;
+  /**
+   * A 64-bit hash of a text, NULL for NULL: equal texts hash alike, so counting distinct hashes is a cheap upper
+   * bound on repeats (a collision only makes two texts look alike). Not stable across engine versions: never stored.
+   */
+  hash64(expr: string): string;
   /** Lowercase hex SHA-256 of a text. */
   sha256Hex(expr: string): string;
   argMax(value: string, by: string): string;

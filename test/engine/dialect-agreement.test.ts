@@ -107,6 +107,9 @@ const CASES: Case[] = [
         `${d.hashHex(`'abc'`)} AS md5`,
         `${d.sha256Hex(`'abc'`)} AS sha`,
         `${d.unitHash(`'abc'`)} AS unit`,
+        `${d.hash64(`'abc'`)} = ${d.hash64(`'ab' || 'c'`)} AS hash_alike`,
+        `${d.hash64(`'abc'`)} = ${d.hash64(`'abd'`)} AS hash_differs`,
+        `${d.hash64('NULL')} IS NULL AS hash_null`,
         `${d.toDouble(`'1.5'`)} AS dbl`,
         `${d.toDouble(`'x'`)} AS not_dbl`,
         `${d.textContains(`'hello'`, `'ell'`)} AS contains`,
@@ -273,6 +276,22 @@ describe('the DuckDB and ClickHouse dialects agree', () => {
     ];
     assert.deepEqual(await grouped(duck, ENGINE_SQL.duckdb.rows), expected);
     assert.deepEqual(await grouped(house, ENGINE_SQL.clickhouse.rows), expected);
+  });
+
+  // The import counts repeated message ids by their hashes: NULL ids must not count as one repeated id.
+  test('hash64: equal texts alike, different texts apart, NULL stays NULL', async () => {
+    for (const wh of [duck, house]) {
+      const d = wh.dialect;
+      const [r] = await wh.query<Record<string, unknown>>(
+        `SELECT ${d.hash64(`'abc'`)} = ${d.hash64(`'ab' || 'c'`)} AS alike, ${d.hash64(`'abc'`)} = ${d.hash64(`'abd'`)} AS apart,
+           ${d.hash64('NULL')} IS NULL AS stays_null`,
+      );
+      assert.deepEqual(
+        Object.values(r!).map((v) => Boolean(Number(v))),
+        [true, false, true],
+        wh.engine,
+      );
+    }
   });
 
   for (const c of CASES) {

@@ -180,6 +180,7 @@ export const clickhouseDialect: Dialect = {
   rowNumber: () => `(rowNumberInAllBlocks() + 1)`,
   splitWhitespace: (expr) => `splitByRegexp('\\\\s+', trimBoth(${expr}))`,
   hashHex: (expr) => `lower(hex(MD5(${expr})))`,
+  hash64: (expr) => `cityHash64(${expr})`,
   sha256Hex: (expr) => `lower(hex(SHA256(${expr})))`,
   argMax: (value, by) => `argMax(${value}, ${by})`,
   argMin: (value, by) => `argMin(${value}, ${by})`,

@@ -67,6 +67,8 @@ export const duckdbDialect: Dialect = {
   rowNumber: () => `row_number() OVER ()`,
   splitWhitespace: (expr) => `regexp_split_to_array(trim(${expr}), '\\s+')`,
   hashHex: (expr) => `md5(${expr})`,
+  // hash(NULL) is a number in DuckDB.
+  hash64: (expr) => `CASE WHEN ${expr} IS NOT NULL THEN hash(${expr}) END`,
   sha256Hex: (expr) => `sha256(${expr})`,
   argMax: (value, by) => `arg_max(${value}, ${by})`,
   argMin: (value, by) => `arg_min(${value}, ${by})`,
