@@ -145,17 +145,6 @@ export interface FileSource {
   params: SqlValue[];
 }
 
-/**
- * A scratch relation made by one statement over a file's rows (`scratchFromFile`): `select` is given the file as
- * stageFile gives it and returns the statement; it must yield one row per file row, in file order, with the file's
- * `row_no` as its `row_no` (a projection: no filter, join, grouping or sort).
- */
-export interface FileScratchSpec extends FileSourceSpec {
-  /** The scratch relation to create (`name` is the file's own, where an engine stages it first). */
-  scratch: string;
-  select: (file: FileSource) => { sql: string; params: SqlValue[] };
-}
-
 /** The ports as the steps call them: `wh.storage.upsert(…)` runs on that warehouse (or transaction). */
 export interface Storage {
   readonly render: PortRenderer;
@@ -180,11 +169,4 @@ export interface Storage {
    * whole in memory) into `spec.name`, since its file readers see only its own disk. Drop `spec.name` when done.
    */
   stageFile(spec: FileSourceSpec): Promise<FileSource>;
-  /**
-   * Create the scratch relation `spec.scratch` from a file in one statement (`spec.select` over the file's rows):
-   * what an import's check does. By default the file is staged (stageFile) and read once; DuckDB reads it straight
-   * into the scratch relation on every thread and numbers the rows afterwards (duckdb/file-copy.ts), so the file's
-   * rows are never written twice.
-   */
-  scratchFromFile(spec: FileScratchSpec): Promise<void>;
 }

@@ -41,7 +41,7 @@ export function localFileSource(d: Dialect, spec: FileSourceSpec): FileSource {
 export function createStorage(
   wh: Warehouse,
   render: PortRenderer,
-  overrides: Partial<Pick<Storage, 'createScratch' | 'stageFile' | 'scratchFromFile'>> = {},
+  overrides: Partial<Pick<Storage, 'createScratch' | 'stageFile'>> = {},
 ): Storage {
   /** A statement's count: the rows it changed, or (a `count` statement) the number it selects. */
   const runOne = async (s: Statement): Promise<number> => {
@@ -103,22 +103,6 @@ export function createStorage(
     },
     updateFrom: (spec) => runAll(render.updateFrom(spec)),
     stageFile: async (spec) => localFileSource(wh.dialect, spec),
-    async scratchFromFile(spec) {
-      const file = await storage.stageFile(spec);
-      let failed = false;
-      try {
-        const { sql, params } = spec.select(file);
-        await storage.createScratch({ name: spec.scratch, select: sql, params });
-      } catch (e) {
-        failed = true;
-        throw e;
-      } finally {
-        // As in withScratch: after a failure the caller must see the original error, not the drop's.
-        await storage.dropScratch(spec.name).catch((e: unknown) => {
-          if (!failed) throw e;
-        });
-      }
-    },
     ...overrides,
     async replaceSnapshot(spec) {
       const { statements, inserting } = render.replaceSnapshot(spec);

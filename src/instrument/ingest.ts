@@ -1,5 +1,4 @@
 import type { Dialect } from '../engine/dialect.js';
-import type { FileSourceSpec } from '../engine/ports.js';
 import type { SqlValue, Warehouse } from '../engine/warehouse.js';
 import { BATCH_PERSONS, dropBatchPersons, updateIdentityGraph } from './identity-graph.js';
 import { killPoint } from './kill-point.js';
@@ -330,32 +329,6 @@ export async function checkStage(
     name: CHECKED,
     select: checkedSelect(tx.dialect, source, `$${params.length + 1}`),
     params: [...params, receivedAt],
-  });
-  return countChecked(tx);
-}
-
-/**
- * Step 1 for a file of Segment messages with the fields as columns (the engine's NDJSON reader): the file is read and
- * checked by one statement (`scratchFromFile`), so its rows are not copied first. Outside a transaction, as an
- * import checks (see import-file.ts).
- */
-export async function checkFile(
-  tx: Warehouse,
-  file: FileSourceSpec,
-  receivedAt: Date = new Date(),
-): Promise<CheckedStage> {
-  const d = tx.dialect;
-  await tx.storage.scratchFromFile({
-    ...file,
-    scratch: CHECKED,
-    select: (f) => ({
-      sql: checkedSelect(
-        d,
-        stageFromFields(d, `SELECT * FROM ${f.relation}`, { nullsAreSqlNull: true }),
-        `$${f.params.length + 1}`,
-      ),
-      params: [...f.params, receivedAt],
-    }),
   });
   return countChecked(tx);
 }

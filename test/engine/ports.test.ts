@@ -784,41 +784,5 @@ for (const engine of ENGINES) {
       });
       assert.deepEqual([Number(r!.n), Number(r!.misplaced)], [lines, 0]);
     });
-
-    // An import's check reads the file in one statement: its rows keep their lines as row_no, on several threads,
-    // outside a transaction (as an import checks) and inside one (DuckDB numbers a transaction's rows from a high base).
-    test('scratchFromFile: one statement over a file of many row groups, each row numbered by its line', async () => {
-      const lines = 300_000;
-      const ndjson = join(tempDir(), 'checked.ndjson');
-      writeFileSync(
-        ndjson,
-        `${Array.from({ length: lines }, (_, i) => `{"line":${i + 1},"pad":"${'x'.repeat(i % 40)}"}`).join('\n')}\n`,
-      );
-      const d = wh.dialect;
-      const lineNo = `CAST(CAST(line AS ${d.columnType('text')}) AS ${d.columnType('bigint')})`;
-      const check = async (on: Warehouse) => {
-        await on.storage.scratchFromFile({
-          name: '_sf_file',
-          scratch: '_sf_lines',
-          path: ndjson,
-          format: { kind: 'ndjson', columns: { line: 'json', pad: 'json' } },
-          firstRowNo: 2,
-          select: (file) => ({
-            sql: `SELECT row_no, ${lineNo} * $${file.params.length + 1} AS doubled, length(CAST(pad AS ${d.columnType('text')})) AS width FROM ${file.relation}`,
-            params: [...file.params, 2],
-          }),
-        });
-        const [r] = await on.query<{ n: number; misplaced: number; wrong: number }>(
-          `SELECT count(*) AS n, ${d.aggregateIf('count(*)', 'row_no IS NULL OR doubled <> 2 * (row_no - 1)')} AS misplaced,
-             ${d.aggregateIf('count(*)', 'width <> (row_no - 2) % 40 + 2')} AS wrong FROM _sf_lines`,
-        );
-        await on.storage.dropScratch('_sf_lines');
-        return [Number(r!.n), Number(r!.misplaced), Number(r!.wrong)];
-      };
-      assert.deepEqual(await wh.exclusive(check), [lines, 0, 0]);
-      assert.deepEqual(await wh.transaction(check), [lines, 0, 0]);
-      // The file's own relation is gone, where an engine staged it.
-      await assert.rejects(wh.query('SELECT count(*) FROM _sf_file'), /_sf_file/);
-    });
   });
 }

@@ -15,7 +15,7 @@ import { createStorage } from '../storage.js';
 import type { NumericColumns, Row, SqlValue, StreamOptions, Warehouse } from '../warehouse.js';
 import { duckdbDialect } from './duckdb-dialect.js';
 import { duckdbPorts } from './duckdb-ports.js';
-import { copyFileIn, readFileInto } from './file-copy.js';
+import { copyFileIn } from './file-copy.js';
 import { duckdb } from './node-api.js';
 
 const {
@@ -145,7 +145,6 @@ class DuckDBWarehouse implements Warehouse {
   readonly dialect = duckdbDialect;
   readonly storage: Storage = createStorage(this, duckdbPorts, {
     stageFile: (spec) => copyFileIn(this, spec),
-    scratchFromFile: (spec) => readFileInto(this, spec),
   });
   private closed = false;
   constructor(

@@ -6,7 +6,6 @@ import type { SqlValue, Warehouse } from '../../engine/warehouse.js';
 import { errorMessage, isSegflowError, SegflowError } from '../../errors.js';
 import {
   type CheckedStage,
-  checkFile,
   checkStage,
   dropStage,
   type IngestCounts,
@@ -25,7 +24,7 @@ export const IMPORT_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportProgress {
-  phase: 'scanning' | 'loading' | 'validating' | 'writing';
+  phase: 'loading' | 'validating' | 'writing';
   /** 0..1 within the phase when known. */
   fraction?: number;
 }
@@ -180,19 +179,23 @@ async function checkNdjson(
     let checked: CheckedStage | undefined;
     let failure: unknown;
     try {
-      checked = await checkFile(
-        tx,
-        {
-          name: FILE_TABLE,
-          path,
-          format: { kind: 'ndjson', columns },
-          onProgress: (fraction) => onProgress?.({ phase: 'loading', fraction }),
-        },
-        receivedAt,
-      );
+      const file = await tx.storage.stageFile({
+        name: FILE_TABLE,
+        path,
+        format: { kind: 'ndjson', columns },
+        onProgress: (fraction) => onProgress?.({ phase: 'loading', fraction }),
+      });
+      const source = stageFromFields(tx.dialect, `SELECT * FROM ${file.relation}`, { nullsAreSqlNull: true });
+      const stop = watchProgress(tx, 'loading', onProgress);
+      try {
+        checked = await checkStage(tx, source, file.params, receivedAt);
+      } finally {
+        stop();
+      }
     } catch (e) {
       failure = e;
     }
+    await tx.storage.dropScratch(FILE_TABLE);
     const census = await counting;
     if (census.blank === 0) {
       // A file without blank lines that the engine cannot read is unreadable, as before the count said otherwise.
