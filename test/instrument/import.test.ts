@@ -230,6 +230,44 @@ describe('files that cannot be read', () => {
 });
 
 describe('NDJSON', () => {
+  // The engine reads a big file on several threads: every verdict must still name its own line, and a repeated
+  // messageId keep its first row (both rest on the rows' numbers following the file).
+  test('a file of many row groups: a rejected row names its line, a repeated id keeps its first row', async () => {
+    const lines = 300_000;
+    const rows = Array.from({ length: lines }, (_, i) => {
+      const line = i + 1;
+      if (line === 250_000) return JSON.stringify({ event: 'No Type', userId: 'u1', messageId: `m${line}` });
+      return JSON.stringify({
+        type: 'track',
+        event: 'Viewed',
+        userId: `u${line % 997}`,
+        // Line 280,000 repeats line 20,000's id: the first of them is the one stored.
+        messageId: line === 280_000 ? 'm20000' : `m${line}`,
+        timestamp: '2026-01-01T00:00:00Z',
+        properties: { line },
+      });
+    });
+    const path = join(tempDir(), 'big.ndjson');
+    writeFileSync(path, `${rows.join('\n')}\n`);
+    const wh = await openWarehouse({ path: ':memory:' });
+    const summary = await importFile(wh, { path, rejectsPath: null });
+    assert.equal(summary.reader, 'engine');
+    assert.deepEqual(
+      { rejected: summary.rejected, duplicates: summary.duplicates, inserted: summary.inserted },
+      { rejected: 1, duplicates: 1, inserted: lines - 2 },
+    );
+    assert.deepEqual(await wh.query('SELECT row_no, message_id FROM rejected_events'), [
+      { row_no: 250_000, message_id: 'm250000' },
+    ]);
+    assert.deepEqual(
+      await wh.query(
+        `SELECT CAST(json_extract(properties, '$.line') AS INTEGER) AS line FROM events WHERE message_id = 'm20000'`,
+      ),
+      [{ line: 20_000 }],
+    );
+    await wh.close();
+  });
+
   test('a clean file takes the engine reader; the same rows with a blank line take the line reader; same result', async () => {
     const dir = tempDir();
     const rows = Array.from({ length: 500 }, (_, i) =>
