@@ -268,6 +268,47 @@ describe('NDJSON', () => {
     await wh.close();
   });
 
+  // Reads of a time range skip row groups outside it, so an import is stored in time order; a file already in time
+  // order (here with every pair of neighbours swapped, as late events make) keeps its own order, unsorted.
+  test('a history written person by person is stored in time order; a time-ordered export keeps its order', async () => {
+    const people = 4_000;
+    const perPerson = 110;
+    const minute = (n: number) => new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString();
+    const message = (person: number, k: number) =>
+      JSON.stringify({
+        type: 'track',
+        event: 'Viewed',
+        userId: `u${person}`,
+        messageId: `m${person}-${k}`,
+        timestamp: minute(k * people + person),
+      });
+    const byPerson = Array.from({ length: people * perPerson }, (_, i) =>
+      message(Math.floor(i / perPerson), i % perPerson),
+    );
+    const byTime = Array.from({ length: people * perPerson }, (_, i) => {
+      const j = i % 2 === 0 ? i + 1 : i - 1; // neighbours swapped
+      return message(j % people, Math.floor(j / people));
+    });
+    const dir = tempDir();
+    const stored = async (rows: string[], name: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, `${rows.join('\n')}\n`);
+      const wh = await openWarehouse({ path: ':memory:' });
+      await importFile(wh, { path, rejectsPath: null });
+      const [order] = await wh.query<{ n: number; backwards: number; first: string }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE ts < prev) AS backwards, min(message_id) FILTER (WHERE r = 1) AS first
+         FROM (SELECT message_id, ts, lag(ts) OVER (ORDER BY rowid) AS prev, row_number() OVER (ORDER BY rowid) AS r FROM events)`,
+      );
+      await wh.close();
+      return { n: Number(order!.n), backwards: Number(order!.backwards), first: order!.first };
+    };
+    assert.deepEqual(await stored(byPerson, 'by-person.ndjson'), { n: 440_000, backwards: 0, first: 'm0-0' });
+    // Sorted, it would have no step backwards and start with m0-0.
+    const kept = await stored(byTime, 'by-time.ndjson');
+    assert.equal(kept.n, 440_000);
+    assert.ok(kept.backwards >= 200_000, `kept the file's order: ${JSON.stringify(kept)}`);
+  });
+
   test('a clean file takes the engine reader; the same rows with a blank line take the line reader; same result', async () => {
     const dir = tempDir();
     const rows = Array.from({ length: 500 }, (_, i) =>
