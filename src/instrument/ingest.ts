@@ -571,7 +571,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
   // An import (history, often written one person at a time) is stored in time order: reads of a time range — the
   // stream's time edges, an incremental refresh's scope — then skip the row groups outside it. A collector's batches
   // arrive in time order already, and so do many exports: those keep their order (see inTimeOrder).
-  const importing = options.source.startsWith('import:') && !(await inTimeOrder(tx, toStoreWhere));
+  const sortByTime = options.source.startsWith('import:') && !(await inTimeOrder(tx, toStoreWhere));
   const inserted =
     Number(toStore) === 0
       ? 0
@@ -580,7 +580,7 @@ export async function storeChecked(tx: Warehouse, options: IngestOptions): Promi
      SELECT ${EVENT_COLUMNS.map((c) => `c.${c}`).join(', ')}, ?, ?, bp.person_id, k.kind
      FROM ${CHECKED} c LEFT JOIN ${BATCH_PERSONS} bp ON bp.identifier = coalesce(c.user_id, c.anonymous_id)
        LEFT JOIN event_kinds k ON k.type = c.type AND k.event = coalesce(c.event, '')
-     WHERE ${toStoreWhere}${importing ? ' ORDER BY c.ts' : ''}`,
+     WHERE ${toStoreWhere}${sortByTime ? ' ORDER BY c.ts' : ''}`,
           [options.source.startsWith('import:') ? 'import' : options.source, batch],
         );
   if (inserted > 0) killPoint('ingest:events-stored');

@@ -23,7 +23,7 @@ export interface LineCensus {
 }
 
 /** Count lines at memory speed without decoding text: the NDJSON fast path checks the engine read every one. */
-export async function lineCensus(path: string, onBytes?: (bytes: number) => void): Promise<LineCensus> {
+export async function lineCensus(path: string): Promise<LineCensus> {
   let nonBlank = 0;
   let blank = 0;
   let bytes = 0;
@@ -49,7 +49,6 @@ export async function lineCensus(path: string, onBytes?: (bytes: number) => void
       lineHasContent = false;
       start = nl + 1;
     }
-    onBytes?.(bytes);
   }
   if (lineHasContent) nonBlank++;
   return { nonBlank, blank, bytes };
