@@ -5,8 +5,10 @@ import { loadPlaybook, type Playbook } from './playbook.js';
 
 /** Where the playbook is: the argument, else `playbook:` in segflow.config.yaml, else ./playbook.yaml. */
 export function playbookPath(explicit?: string): string {
+  // decide() asks on every request: the configuration is read only when no path was given.
+  if (explicit) return explicit;
   const configured = loadConfig().playbook;
-  return explicit || (typeof configured === 'string' && configured) || 'playbook.yaml';
+  return (typeof configured === 'string' && configured) || 'playbook.yaml';
 }
 
 const cache = new Map<string, { mtimeMs: number; playbook: Playbook }>();

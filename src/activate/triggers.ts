@@ -59,11 +59,18 @@ export async function pendingOccurrences(
   play: Play,
   asOf: Date,
   options: { includeCurrent?: boolean } = {},
-): Promise<{ occurrences: Occurrence[]; cursor: Cursor; started?: { currentMembers: number } }> {
+): Promise<{
+  occurrences: Occurrence[];
+  cursor: Cursor;
+  /** The cursor is stored as it is: nothing to write (most streaming evaluations, for most plays). */
+  cursorStored: boolean;
+  started?: { currentMembers: number };
+}> {
   const cursor = await cursorOf(wh, play.name);
   const trigger = play.trigger;
   if (trigger.on === 'schedule') {
-    if (!cursor?.last_tick) return { occurrences: [], cursor: { last_seq: 0, last_tick: asOf } };
+    if (!cursor?.last_tick)
+      return { occurrences: [], cursor: { last_seq: 0, last_tick: asOf }, cursorStored: false };
     const ticks = scheduleTicks(trigger.cron, trigger.timezone ?? pb.timezone, cursor.last_tick, asOf);
     const occurrences: Occurrence[] = [];
     for (const tick of ticks) {
@@ -85,6 +92,7 @@ export async function pendingOccurrences(
     return {
       occurrences,
       cursor: { last_seq: 0, last_tick: ticks.length ? ticks[ticks.length - 1]! : cursor.last_tick },
+      cursorStored: ticks.length === 0 && cursor.last_seq === 0,
     };
   }
   if (!cursor) {
@@ -109,6 +117,7 @@ export async function pendingOccurrences(
           }))
         : [],
       cursor: { last_seq: Number(row?.seq ?? 0), last_tick: null },
+      cursorStored: false,
       started: { currentMembers: members.length },
     };
   }
@@ -121,6 +130,7 @@ export async function pendingOccurrences(
     'SELECT max(seq) AS seq FROM segment_changes WHERE seq > ? AND changed_at <= ?',
     [cursor.last_seq, asOf],
   );
+  const lastSeq = Math.max(cursor.last_seq, Number(all?.seq ?? 0));
   return {
     occurrences: rows.map((r) => ({
       play: play.name,
@@ -129,6 +139,7 @@ export async function pendingOccurrences(
       key: `${trigger.on}:${Number(r.seq)}`,
       occurredAt: r.changed_at,
     })),
-    cursor: { last_seq: Math.max(cursor.last_seq, Number(all?.seq ?? 0)), last_tick: null },
+    cursor: { last_seq: lastSeq, last_tick: null },
+    cursorStored: lastSeq === cursor.last_seq && cursor.last_tick === null,
   };
 }
